@@ -1,0 +1,51 @@
+# skiff — the commands a user and CI run. `make test` is what .ci/run calls.
+
+GO          ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 3s
+LONGFUZZ    ?= 2m
+BENCHTIME   ?= 1s
+
+.PHONY: all test fmt vet staticcheck unit fuzz-short fuzz bench demo build
+
+all: test
+
+build:
+	$(GO) build ./...
+	cd interop && $(GO) build ./...
+
+# test: formatting, vet, staticcheck, race-enabled tests of both modules,
+# and a short run of every fuzz target.
+test: fmt vet staticcheck unit fuzz-short
+
+fmt:
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt -l lists:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd interop && $(GO) vet ./...
+
+staticcheck:
+	$(STATICCHECK) ./...
+	cd interop && $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+	cd interop && $(GO) test -race -count=1 ./...
+
+fuzz-short:
+	scripts/fuzz.sh $(FUZZTIME) .
+
+# fuzz: every target for longer (LONGFUZZ each).
+fuzz:
+	scripts/fuzz.sh $(LONGFUZZ) .
+
+# bench: the packet-path suites of the main module, then the side-by-side
+# comparisons in interop/.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+	cd interop && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+# demo: the main job on an embedded default.
+demo:
+	$(GO) run ./cmd/skiff demo
