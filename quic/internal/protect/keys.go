@@ -1,0 +1,204 @@
+package protect
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/binary"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+const (
+	// TagLen is the length of the AEAD authentication tag of every suite
+	// QUIC uses: sealing a packet makes it TagLen bytes longer.
+	TagLen = 16
+	// SampleLen is the length of the ciphertext sample used for header
+	// protection (RFC 9001 §5.4.2).
+	SampleLen = 16
+	// MaxConnectionIDLen is the longest connection ID of QUIC versions 1
+	// and 2 (RFC 9000 §17.2).
+	MaxConnectionIDLen = 20
+
+	// nonceLen is the AEAD nonce length, N_MIN = N_MAX = 12 for the three
+	// AEADs (RFC 5116 §5.1, RFC 8439 §2.8); the IV has the same length
+	// (RFC 9001 §5.1).
+	nonceLen = 12
+)
+
+// Keys protects the packets sent in one direction at one encryption level:
+// the AEAD key and IV of RFC 9001 §5.3 and the header protection key of
+// §5.4. An endpoint holds one Keys for sending and one for receiving.
+//
+// Keys keeps its per-packet scratch (the nonce, the header protection mask)
+// inside itself so that protecting a packet never allocates; a Keys must
+// therefore not be used by two goroutines at once. The connection that owns
+// it uses it from its own goroutine only. Keys are made by NewKeys,
+// InitialKeys or NextGeneration; the zero value is not usable.
+type Keys struct {
+	params *versionParams
+	suite  Suite
+	aead   cipher.AEAD
+	// ivLow holds the last 8 bytes of the IV; the packet number, at most
+	// 62 bits, only ever changes those (RFC 9001 §5.3).
+	ivLow uint64
+	nonce [nonceLen]byte // nonce[:4] is the IV's first 4 bytes, fixed
+	hp    headerProtection
+	// secret is the traffic secret the keys came from, kept for the key
+	// update (RFC 9001 §6.1).
+	secret    [sha512.Size384]byte
+	secretLen int
+}
+
+// NewKeys derives the packet protection keys of a QUIC version from a TLS
+// traffic secret negotiated with the given cipher suite (RFC 9001 §5.1):
+//
+//	key = HKDF-Expand-Label(secret, "quic key", "", key length)
+//	iv  = HKDF-Expand-Label(secret, "quic iv", "", 12)
+//	hp  = HKDF-Expand-Label(secret, "quic hp", "", key length)
+//
+// with the "quicv2 …" labels for Version2 (RFC 9369 §3.3.2). The secret must
+// be as long as the suite's hash output.
+func NewKeys(version uint32, suite Suite, secret []byte) (*Keys, error) {
+	p, err := paramsFor(version)
+	if err != nil {
+		return nil, err
+	}
+	if !suite.Supported() {
+		return nil, ErrUnsupportedSuite
+	}
+	if len(secret) != suite.secretLen() {
+		return nil, ErrSecretLength
+	}
+	m, err := deriveKeyMaterial(p, suite, secret, true)
+	if err != nil {
+		return nil, err
+	}
+	hp, err := newHeaderProtection(suite, m.hp)
+	if err != nil {
+		return nil, err
+	}
+	return newKeys(p, suite, secret, m, hp)
+}
+
+// keyMaterial is what RFC 9001 §5.1 derives from a traffic secret.
+type keyMaterial struct {
+	key, iv, hp []byte
+}
+
+// deriveKeyMaterial derives the AEAD key and IV from secret, and the header
+// protection key if withHP.
+func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) (m keyMaterial, err error) {
+	newHash := suite.newHash()
+	if m.key, err = hkdfExpandLabel(newHash, secret, p.labelKey, suite.keyLen()); err != nil {
+		return m, err
+	}
+	if m.iv, err = hkdfExpandLabel(newHash, secret, p.labelIV, nonceLen); err != nil {
+		return m, err
+	}
+	if withHP {
+		m.hp, err = hkdfExpandLabel(newHash, secret, p.labelHP, suite.keyLen())
+	}
+	return m, err
+}
+
+// newKeys builds Keys from derived material and a header protection key,
+// which a key update carries over from the previous generation.
+func newKeys(p *versionParams, suite Suite, secret []byte, m keyMaterial, hp headerProtection) (*Keys, error) {
+	k := &Keys{params: p, suite: suite, hp: hp}
+	var err error
+	if k.aead, err = newAEAD(suite, m.key); err != nil {
+		return nil, err
+	}
+	copy(k.nonce[:4], m.iv[:4])
+	k.ivLow = binary.BigEndian.Uint64(m.iv[4:])
+	k.secretLen = copy(k.secret[:], secret)
+	return k, nil
+}
+
+// newAEAD returns the suite's AEAD (RFC 9001 §5.3): AEAD_AES_128_GCM,
+// AEAD_AES_256_GCM or AEAD_CHACHA20_POLY1305.
+func newAEAD(suite Suite, key []byte) (cipher.AEAD, error) {
+	if suite == TLS_CHACHA20_POLY1305_SHA256 {
+		return chacha20poly1305.New(key)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// InitialKeys derives the keys protecting Initial packets from the
+// Destination Connection ID of the client's first Initial packet
+// (RFC 9001 §5.2; RFC 9369 §3.3.1 for the version 2 salt):
+//
+//	initial_secret = HKDF-Extract(initial_salt, client_dst_connection_id)
+//	client_initial_secret = HKDF-Expand-Label(initial_secret, "client in", "", 32)
+//	server_initial_secret = HKDF-Expand-Label(initial_secret, "server in", "", 32)
+//
+// Initial packets use TLS_AES_128_GCM_SHA256. A client seals with client
+// and opens with server; a server does the opposite.
+func InitialKeys(version uint32, dcid []byte) (client, server *Keys, err error) {
+	_, clientSecret, serverSecret, err := initialSecrets(version, dcid)
+	if err != nil {
+		return nil, nil, err
+	}
+	if client, err = NewKeys(version, TLS_AES_128_GCM_SHA256, clientSecret); err != nil {
+		return nil, nil, err
+	}
+	if server, err = NewKeys(version, TLS_AES_128_GCM_SHA256, serverSecret); err != nil {
+		return nil, nil, err
+	}
+	return client, server, nil
+}
+
+// initialSecrets returns the three secrets of RFC 9001 §5.2.
+func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte, err error) {
+	p, err := paramsFor(version)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if initial, err = hkdf.Extract(sha256.New, dcid, p.initialSalt); err != nil {
+		return nil, nil, nil, err
+	}
+	if client, err = hkdfExpandLabel(sha256.New, initial, "client in", sha256.Size); err != nil {
+		return nil, nil, nil, err
+	}
+	if server, err = hkdfExpandLabel(sha256.New, initial, "server in", sha256.Size); err != nil {
+		return nil, nil, nil, err
+	}
+	return initial, client, server, nil
+}
+
+// NextGeneration returns the keys of the next key phase (RFC 9001 §6.1):
+//
+//	secret_<n+1> = HKDF-Expand-Label(secret_<n>, "quic ku", "", hash length)
+//
+// ("quicv2 ku" for Version2), with a new AEAD key and IV derived from it as
+// in NewKeys. The header protection key is not updated: the new Keys shares
+// it with k. k stays usable, as the previous generation is needed for a while
+// after an update (RFC 9001 §6.5).
+func (k *Keys) NextGeneration() (*Keys, error) {
+	next, err := hkdfExpandLabel(k.suite.newHash(), k.secret[:k.secretLen], k.params.labelKU, k.secretLen)
+	if err != nil {
+		return nil, err
+	}
+	m, err := deriveKeyMaterial(k.params, k.suite, next, false)
+	if err != nil {
+		return nil, err
+	}
+	return newKeys(k.params, k.suite, next, m, k.hp)
+}
+
+// Suite returns the cipher suite the keys were derived for; its
+// ConfidentialityLimit and IntegrityLimit apply to them (RFC 9001 §6.6).
+func (k *Keys) Suite() Suite { return k.suite }
+
+// setNonce forms the AEAD nonce of packet number pn (RFC 9001 §5.3): the
+// packet number, left-padded with zeros to the IV length, XORed with the IV.
+func (k *Keys) setNonce(pn uint64) {
+	binary.BigEndian.PutUint64(k.nonce[4:], k.ivLow^pn)
+}
