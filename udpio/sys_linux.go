@@ -1,0 +1,158 @@
+package udpio
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysConn is the batched Linux path: recvmmsg / sendmmsg / sendmsg issued on
+// the net.UDPConn's descriptor through its syscall.RawConn, so that a call
+// that would block parks the goroutine in the runtime poller, and deadlines
+// and Close work as for any net.Conn.
+type sysConn struct {
+	rc      syscall.RawConn
+	family  int  // AF_INET or AF_INET6
+	dual    bool // AF_INET6 socket that also carries IPv4 (IPV6_V6ONLY off)
+	pktinfo bool // packet info requested (wildcard socket)
+	gro     bool
+	gso     atomic.Bool
+
+	recvMu sync.Mutex
+	recv   *recvState
+
+	sendPool sync.Pool // of *sendBatch
+
+	// Destinations the kernel refused GSO for (see send_linux.go).
+	noGSOMu    sync.Mutex
+	noGSO      map[netip.AddrPort]struct{}
+	noGSOCount atomic.Int32
+
+	truncated, controlErrors, gsoFallbacks atomic.Uint64
+}
+
+func newSysConn(uc *net.UDPConn, wildcard bool, opts Options) (*sysConn, Capabilities, error) {
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return nil, Capabilities{}, err
+	}
+	s := &sysConn{rc: rc}
+	var caps Capabilities
+	var cerr error
+	err = rc.Control(func(fd uintptr) {
+		cerr = s.configure(int(fd), wildcard, opts, &caps)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, Capabilities{}, err
+	}
+	s.recv = newRecvState(s.gro)
+	s.sendPool.New = func() any { return newSendBatch() }
+	return s, caps, nil
+}
+
+// configure sets the socket options and records what the kernel accepted.
+// Only a socket that is not UDP over IP is an error: every feature has a
+// path without it.
+func (s *sysConn) configure(fd int, wildcard bool, opts Options, caps *Capabilities) error {
+	family, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return fmt.Errorf("udpio: SO_DOMAIN: %w", err)
+	}
+	switch family {
+	case unix.AF_INET:
+	case unix.AF_INET6:
+		v6only, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+		s.dual = err == nil && v6only == 0
+	default:
+		return fmt.Errorf("udpio: socket family %d is not IP", family)
+	}
+	s.family = family
+	v4 := family == unix.AF_INET || s.dual // IPv4 datagrams may pass
+	v6 := family == unix.AF_INET6
+	caps.Batch = true
+
+	caps.ReadBuffer = setBuffer(fd, unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, opts.ReadBuffer)
+	caps.WriteBuffer = setBuffer(fd, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, opts.WriteBuffer)
+
+	// RFC 9000 §14: QUIC datagrams must not be fragmented, and path MTU
+	// probes (RFC 8899) must fail visibly rather than be split. PROBE sets DF
+	// and does not clamp to the kernel's cached path MTU, so the packetiser
+	// alone decides probe sizes; a send above the interface MTU is EMSGSIZE.
+	df := true
+	if v4 {
+		df = df && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE) == nil
+	}
+	if v6 {
+		df = df && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE) == nil
+	}
+	caps.DontFragment = df
+
+	// RFC 9000 §13.4: ECN marks are read from each datagram's IP header.
+	ecn := true
+	if v4 {
+		ecn = ecn && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVTOS, 1) == nil
+	}
+	if v6 {
+		ecn = ecn && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVTCLASS, 1) == nil
+	}
+	caps.ECN = ecn
+
+	// On a wildcard socket the local address differs per datagram; QUIC
+	// must answer from the address the peer used (RFC 9000 §9).
+	if wildcard {
+		pi := true
+		if v4 {
+			pi = pi && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1) == nil
+		}
+		if v6 {
+			pi = pi && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1) == nil
+		}
+		s.pktinfo = pi
+		caps.PacketInfo = pi
+	}
+
+	if !opts.DisableGRO {
+		s.gro = unix.SetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
+	}
+	caps.GRO = s.gro
+	if !opts.DisableGSO {
+		// A kernel that knows UDP_SEGMENT answers the query; one that does
+		// not answers ENOPROTOOPT.
+		_, err := unix.GetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_SEGMENT)
+		s.gso.Store(err == nil)
+	}
+	caps.GSO = s.gso.Load()
+	return nil
+}
+
+// setBuffer asks for size bytes of socket buffer, beyond the system limit if
+// privileged (the FORCE option needs CAP_NET_ADMIN), and returns the size the
+// kernel reports.
+func setBuffer(fd, force, plain, size int) int {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, force, size) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, plain, size)
+	}
+	got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, plain)
+	if err != nil {
+		return 0
+	}
+	return got
+}
+
+func (s *sysConn) gsoEnabled() bool { return s.gso.Load() }
+
+func (s *sysConn) stats() Stats {
+	return Stats{
+		Truncated:     s.truncated.Load(),
+		ControlErrors: s.controlErrors.Load(),
+		GSOFallbacks:  s.gsoFallbacks.Load(),
+	}
+}
