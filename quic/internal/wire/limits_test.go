@@ -1,0 +1,43 @@
+package wire
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+)
+
+// allocatedBytes returns how many bytes f allocated on the heap.
+func allocatedBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// Length and count fields claiming up to 2^62-1 are checked against the
+// input before anything is sized from them.
+func TestUntrustedLengthsDoNotAllocate(t *testing.T) {
+	v := func(x uint64) []byte { return AppendVarint(nil, x) }
+	huge := uint64(MaxVarint)
+	// An ACK frame announcing 2^62-1 ranges but carrying 50.
+	ack := bytes.Join([][]byte{v(1 << 40), v(0), v(huge), v(0), bytes.Repeat([]byte{0, 0}, 50)}, nil)
+	// version_information, a token and a connection ID claiming 2^62-1 bytes.
+	tp := bytes.Join([][]byte{v(tpVersionInformation), v(huge), {0, 0, 0, 1}}, nil)
+	for name, fn := range map[string]func(){
+		"ACK":                func() { _, _, _ = ParseAckFrame(FrameTypeAck, ack, nil) },
+		"NEW_TOKEN":          func() { _, _, _ = ParseNewTokenFrame(v(huge)) },
+		"STREAM":             func() { _, _, _ = ParseStreamFrame(FrameTypeStream|StreamFlagLen, append(v(0), v(huge)...)) },
+		"CONNECTION_CLOSE":   func() { _, _, _ = ParseConnectionCloseFrame(FrameTypeConnectionCloseApp, append(v(0), v(huge)...)) },
+		"transport params":   func() { _, _ = ParseTransportParameters(tp, RoleClient) },
+		"Initial token":      func() { _, _ = ParseHeader(append([]byte{0xc0, 0, 0, 0, 1, 0, 0}, v(huge)...), 0, false) },
+		"Initial length":     func() { _, _ = ParseHeader(append([]byte{0xc0, 0, 0, 0, 1, 0, 0, 0}, v(huge)...), 0, false) },
+		"version negotiated": func() { _, _ = ParseInvariants([]byte{0x80, 0, 0, 0, 0, 255}, 0) },
+	} {
+		// The bound leaves room for the ACK case, which keeps the 51 ranges
+		// it does parse (16 bytes each), and for building the inputs.
+		if n := allocatedBytes(fn); n > 4096 {
+			t.Errorf("%s: allocated %d bytes", name, n)
+		}
+	}
+}
