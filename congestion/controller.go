@@ -1,0 +1,329 @@
+package congestion
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Controller is a per-path congestion controller (RFC 9002 §7). The
+// connection reports every packet sent, every ACK frame, every loss and
+// every ECN-CE increase, and asks SendBudget how many packets may leave and
+// when. All times are the caller's monotonic clock, as a time.Duration since
+// an arbitrary epoch; a Controller never reads a clock.
+//
+// The Controller keeps bytes_in_flight itself (RFC 9002 Appendix B.2): the
+// caller reports the size of each in-flight packet once when it is sent and
+// once more when it is acknowledged, declared lost or discarded. Keeping the
+// sum here lets the Controller see whether the window is being used
+// (RFC 9002 §7.8) without another call.
+//
+// A Controller is not safe for concurrent use; the connection goroutine owns
+// it. No method allocates.
+type Controller interface {
+	// OnPacketSent records a packet of the given size sent at now. inFlight
+	// is false for packets that contain only ACK frames: they are neither
+	// counted in bytes_in_flight nor paced (RFC 9002 §7 and §7.7). Probe
+	// packets sent on PTO are reported like any other; they may exceed the
+	// window (RFC 9002 §7.5).
+	OnPacketSent(now time.Duration, bytes int, inFlight bool)
+
+	// OnAck reports one ACK frame received at now that newly acknowledged
+	// ackedBytes of in-flight packets, the most recently sent of which was
+	// sent at largestSentTime. rtt must already hold this ACK's sample, if
+	// it produced one (RTTStats.UpdateRTT).
+	//
+	// Growth during a recovery period is judged on largestSentTime: an ACK
+	// whose newest packet was sent after the recovery period started ends
+	// the period and grows the window by all of ackedBytes (RFC 9002
+	// Appendix B.5 does this per packet; per ACK frame it differs by at
+	// most one frame's bytes).
+	OnAck(now time.Duration, ackedBytes int, largestSentTime time.Duration, rtt *RTTStats)
+
+	// OnPacketsLost reports in-flight packets declared lost at now, lostBytes
+	// in total, the most recently sent of which was sent at
+	// largestLostSentTime. persistentCongestion is the loss recovery's
+	// verdict under RFC 9002 §7.6.2; the window then falls to the minimum.
+	OnPacketsLost(now time.Duration, lostBytes int, largestLostSentTime time.Duration, persistentCongestion bool)
+
+	// OnECNCE reports an increase of the peer's ECN-CE count in an ACK frame
+	// received at now whose largest acknowledged packet was sent at
+	// sentTime (RFC 9002 §7.1, Appendix B.7).
+	OnECNCE(now time.Duration, sentTime time.Duration)
+
+	// OnPacketsDiscarded removes packets of a discarded packet number space
+	// from bytes_in_flight without a congestion signal (RFC 9002
+	// Appendix B.9).
+	OnPacketsDiscarded(bytes int)
+
+	// SetMaxDatagramSize changes max_datagram_size, for example after path
+	// MTU discovery (RFC 9002 §7.2). The minimum window follows it.
+	SetMaxDatagramSize(bytes int)
+
+	// SendBudget answers, at now, how many full-size packets may be sent
+	// back to back (one GSO burst), and the earliest time the pacer allows
+	// the packet after them. next is Never when the congestion window, not
+	// the pacer, stops the packet after the burst: the caller waits for an
+	// acknowledgment (or a loss) and asks again.
+	SendBudget(now time.Duration) (packets int, next time.Duration)
+
+	// CongestionWindow is congestion_window in bytes.
+	CongestionWindow() int
+	// BytesInFlight is bytes_in_flight.
+	BytesInFlight() int
+	// SlowStartThreshold is ssthresh in bytes; math.MaxInt while infinite.
+	SlowStartThreshold() int
+	// InSlowStart reports whether the window is below ssthresh (for CUBIC
+	// this includes HyStart++'s conservative slow start).
+	InSlowStart() bool
+	// InRecovery reports whether a recovery period is in progress: no packet
+	// sent since the last congestion event has been acknowledged yet
+	// (RFC 9002 §7.3.2).
+	InRecovery() bool
+	// Name is the algorithm's name as New accepts it.
+	Name() string
+}
+
+// Never is the SendBudget deadline meaning "not before an acknowledgment".
+const Never = time.Duration(math.MaxInt64)
+
+// RFC 9002 Appendix B.1 and §7.2 constants.
+const (
+	// DefaultMaxDatagramSize is the smallest max_datagram_size a QUIC path
+	// allows (RFC 9000 §14), used when the caller gives none.
+	DefaultMaxDatagramSize = 1200
+	// MinimumWindowPackets: kMinimumWindow is 2 * max_datagram_size
+	// (RFC 9002 §7.2).
+	MinimumWindowPackets = 2
+	// MaxWindow caps the congestion window (2 GiB). No real path needs more,
+	// and the cap keeps every product in the byte arithmetic below 2^63.
+	MaxWindow = 1 << 31
+	// maxDatagramSizeLimit is the largest UDP payload there is.
+	maxDatagramSizeLimit = 65527
+	// appLimitedSlackPackets: a window with at most this many packets unused
+	// still counts as used (RFC 9002 §7.8). Acknowledgments arrive every
+	// couple of packets, so a sender that keeps the window full is rarely
+	// exactly at it when an ACK is processed.
+	appLimitedSlackPackets = 3
+)
+
+// InitialWindow is kInitialWindow for a max_datagram_size: ten datagrams,
+// limited to the larger of 14720 bytes and two datagrams (RFC 9002 §7.2).
+func InitialWindow(maxDatagramSize int) int {
+	return min(10*maxDatagramSize, max(14720, 2*maxDatagramSize))
+}
+
+// Config selects and sets up a Controller.
+type Config struct {
+	// Algorithm is "cubic" (the default, also for "") or "newreno".
+	Algorithm string
+	// MaxDatagramSize is the initial max_datagram_size; 0 means
+	// DefaultMaxDatagramSize.
+	MaxDatagramSize int
+	// DisablePacing turns the pacer off: SendBudget is then limited by the
+	// congestion window alone. RFC 9002 §7.7 says a sender SHOULD pace.
+	DisablePacing bool
+}
+
+// UnknownAlgorithmError is returned by New for an unknown Config.Algorithm.
+type UnknownAlgorithmError struct{ Name string }
+
+func (e *UnknownAlgorithmError) Error() string {
+	return "congestion: unknown algorithm " + strconv.Quote(e.Name)
+}
+
+// Algorithm names accepted by New.
+const (
+	AlgorithmCubic   = "cubic"
+	AlgorithmNewReno = "newreno"
+)
+
+// New returns the Controller that cfg names.
+func New(cfg Config) (Controller, error) {
+	switch cfg.Algorithm {
+	case "", AlgorithmCubic:
+		return NewCubic(cfg.MaxDatagramSize, !cfg.DisablePacing), nil
+	case AlgorithmNewReno:
+		return NewNewReno(cfg.MaxDatagramSize, !cfg.DisablePacing), nil
+	}
+	return nil, &UnknownAlgorithmError{Name: cfg.Algorithm}
+}
+
+// noTime marks "no recovery period yet": no sent time is at or before it.
+const noTime = time.Duration(math.MinInt64)
+
+// window is the state every window-based controller shares: RFC 9002
+// Appendix B.2's variables, the recovery period, the application-limited
+// test and the pacer. NewReno and Cubic embed it and add their growth and
+// reduction rules.
+type window struct {
+	maxDatagramSize int
+	cwnd            int
+	ssthresh        int // math.MaxInt is "infinite" (RFC 9002 Appendix B.3)
+	bytesInFlight   int
+	// recoveryStart is congestion_recovery_start_time.
+	recoveryStart time.Duration
+	inRecovery    bool
+	// sendOneExtra lets one packet exceed the window right after a
+	// congestion event (RFC 9002 Appendix B.6 MaybeSendOnePacket).
+	sendOneExtra bool
+	lastSentTime time.Duration
+	// smoothedRTT is the RTTStats value seen at the latest ACK; the pacer
+	// uses it between ACKs.
+	smoothedRTT time.Duration
+	pacing      bool
+	pacer       Pacer
+}
+
+func (w *window) init(maxDatagramSize int, pacing bool) {
+	if maxDatagramSize <= 0 {
+		maxDatagramSize = DefaultMaxDatagramSize
+	}
+	maxDatagramSize = min(maxDatagramSize, maxDatagramSizeLimit)
+	*w = window{
+		maxDatagramSize: maxDatagramSize,
+		cwnd:            InitialWindow(maxDatagramSize),
+		ssthresh:        math.MaxInt,
+		recoveryStart:   noTime,
+		lastSentTime:    noTime,
+		smoothedRTT:     InitialRTT,
+		pacing:          pacing,
+	}
+	w.pacer.Init(maxDatagramSize)
+}
+
+func (w *window) minimumWindow() int { return MinimumWindowPackets * w.maxDatagramSize }
+
+// OnPacketSent implements Controller (RFC 9002 Appendix B.4).
+func (w *window) OnPacketSent(now time.Duration, bytes int, inFlight bool) {
+	if !inFlight || bytes <= 0 {
+		return
+	}
+	bytes = min(bytes, MaxWindow)
+	w.bytesInFlight = min(w.bytesInFlight+bytes, 2*MaxWindow)
+	w.lastSentTime = now
+	w.sendOneExtra = false
+	if w.pacing {
+		w.pacer.OnPacketSent(now, bytes, w.cwnd, w.smoothedRTT, w.InSlowStart())
+	}
+}
+
+// OnPacketsDiscarded implements Controller (RFC 9002 Appendix B.9).
+func (w *window) OnPacketsDiscarded(bytes int) {
+	w.removeFromFlight(bytes)
+}
+
+func (w *window) removeFromFlight(bytes int) int {
+	bytes = max(0, min(bytes, w.bytesInFlight))
+	w.bytesInFlight -= bytes
+	return bytes
+}
+
+// SetMaxDatagramSize implements Controller.
+func (w *window) SetMaxDatagramSize(bytes int) {
+	if bytes <= 0 {
+		return
+	}
+	untouched := w.cwnd == InitialWindow(w.maxDatagramSize) && w.ssthresh == math.MaxInt
+	w.maxDatagramSize = min(bytes, maxDatagramSizeLimit)
+	if untouched {
+		// RFC 9002 §7.2: the initial window is recalculated with the new
+		// size (also when it shrinks to complete the handshake).
+		w.cwnd = InitialWindow(w.maxDatagramSize)
+	}
+	w.cwnd = max(w.cwnd, w.minimumWindow())
+	w.pacer.setMaxDatagramSize(w.maxDatagramSize)
+}
+
+// CongestionWindow implements Controller.
+func (w *window) CongestionWindow() int { return w.cwnd }
+
+// BytesInFlight implements Controller.
+func (w *window) BytesInFlight() int { return w.bytesInFlight }
+
+// SlowStartThreshold implements Controller.
+func (w *window) SlowStartThreshold() int { return w.ssthresh }
+
+// InSlowStart implements Controller (RFC 9002 §7.3.1).
+func (w *window) InSlowStart() bool { return w.cwnd < w.ssthresh }
+
+// InRecovery implements Controller.
+func (w *window) InRecovery() bool { return w.inRecovery }
+
+// inCongestionRecovery is InCongestionRecovery of RFC 9002 Appendix B.5.
+func (w *window) inCongestionRecovery(sentTime time.Duration) bool {
+	return sentTime <= w.recoveryStart
+}
+
+// beginAck does the bookkeeping every controller does first on an ACK:
+// bytes_in_flight, the end of the recovery period and the pacer's RTT. It
+// returns the acknowledged bytes, clamped to what was in flight, and the
+// bytes in flight before them.
+func (w *window) beginAck(ackedBytes int, largestSentTime time.Duration, rtt *RTTStats) (acked, priorInFlight int) {
+	priorInFlight = w.bytesInFlight
+	acked = w.removeFromFlight(ackedBytes)
+	if rtt != nil {
+		w.smoothedRTT = rtt.SmoothedRTT()
+	}
+	// RFC 9002 §7.3.2: a recovery period ends when a packet sent during it
+	// is acknowledged.
+	if w.inRecovery && !w.inCongestionRecovery(largestSentTime) {
+		w.inRecovery = false
+	}
+	return acked, priorInFlight
+}
+
+// windowUsed reports whether the sender was using its window when an ACK
+// arrived, priorInFlight being bytes_in_flight just before it. RFC 9002
+// §7.8: the window SHOULD NOT grow while it is underutilized, and RFC 9438
+// §4.6 requires this of a CUBIC that reduces from cwnd rather than from the
+// flight size. Pacing does not make a sender look application limited:
+// while the window is blocked, the pacer's bucket refills faster than
+// acknowledgments free the window (its gain is above 1), so a sender with
+// data keeps bytes in flight within a few packets of the window.
+func (w *window) windowUsed(priorInFlight int) bool {
+	if priorInFlight+appLimitedSlackPackets*w.maxDatagramSize >= w.cwnd {
+		return true
+	}
+	// In slow start the window doubles every round, so a sender that keeps
+	// up with it has only half of it in flight early in a round.
+	return w.InSlowStart() && 2*priorInFlight > w.cwnd
+}
+
+// startRecovery enters a recovery period at now (RFC 9002 Appendix B.6).
+func (w *window) startRecovery(now time.Duration) {
+	w.recoveryStart = now
+	w.inRecovery = true
+	w.sendOneExtra = true
+}
+
+// onPersistentCongestion applies RFC 9002 §7.6.2 and Appendix B.8: the
+// window collapses to the minimum and the recovery period is forgotten, so
+// that the next loss is a new congestion event.
+func (w *window) onPersistentCongestion() {
+	w.cwnd = w.minimumWindow()
+	w.recoveryStart = noTime
+	w.inRecovery = false
+}
+
+// SendBudget implements Controller: the congestion window (RFC 9002 §7)
+// and the pacer (RFC 9002 §7.7) each allow some number of packets; the
+// answer is the smaller.
+func (w *window) SendBudget(now time.Duration) (packets int, next time.Duration) {
+	free := w.cwnd - w.bytesInFlight
+	windowPackets := 0
+	if free > 0 {
+		windowPackets = free / w.maxDatagramSize
+	}
+	if windowPackets == 0 && w.sendOneExtra {
+		windowPackets = 1
+	}
+	if !w.pacing || windowPackets == 0 {
+		return windowPackets, Never
+	}
+	pacerPackets, pacerNext := w.pacer.Budget(now, w.cwnd, w.smoothedRTT, w.InSlowStart())
+	if pacerPackets < windowPackets {
+		return pacerPackets, pacerNext
+	}
+	return windowPackets, Never
+}

@@ -1,0 +1,153 @@
+package congestion
+
+import (
+	"math"
+	"math/bits"
+	"time"
+)
+
+// Pacer constants. RFC 9002 §7.7 lets the implementation choose; these are
+// the choices.
+const (
+	// BurstPackets is the pacer's bucket size in full-size packets: after
+	// an idle moment up to this many may leave back to back, one GSO burst.
+	// It equals the initial window (RFC 9002 §7.7: senders SHOULD limit
+	// bursts to the initial congestion window).
+	BurstPackets = 10
+
+	// The pacing gain N of RFC 9002 §7.7 (rate = N * cwnd / smoothed_rtt),
+	// as a fraction so that the hot path stays in integers. In slow start
+	// the window doubles every round trip, so the sender must be able to
+	// send at twice the window's rate or the pacer, not the window, would
+	// set the growth. Elsewhere 5/4 is the RFC's example: enough above 1
+	// that RTT variation does not leave the window unused.
+	slowStartGainNum, slowStartGainDen = 2, 1
+	avoidanceGainNum, avoidanceGainDen = 5, 4
+
+	// maxPacingRTT bounds the smoothed RTT the pacer divides by so that
+	// srtt * gain stays far from overflow.
+	maxPacingRTT = MaxRTTSample
+)
+
+// Pacer is a leaky bucket (RFC 9002 §7.7) holding up to BurstPackets
+// full-size packets of credit, refilled at N * cwnd / smoothed_rtt bytes per
+// nanosecond. All arithmetic is on integers: bytes and nanoseconds, with
+// 128-bit intermediate products.
+//
+// The window-based controllers embed one; a connection does not normally
+// use it directly.
+type Pacer struct {
+	maxDatagramSize int
+	// tokens is the credit in bytes. It goes negative when the caller sends
+	// more than it was allowed (probes, the packet allowed on entering
+	// recovery), down to minus one bucket.
+	tokens  int64
+	last    time.Duration
+	started bool
+}
+
+// Init sets the pacer up for a max_datagram_size with a full bucket.
+func (p *Pacer) Init(maxDatagramSize int) {
+	*p = Pacer{maxDatagramSize: max(1, maxDatagramSize)}
+	p.tokens = p.capacity()
+}
+
+func (p *Pacer) setMaxDatagramSize(n int) {
+	p.maxDatagramSize = max(1, n)
+	p.tokens = min(p.tokens, p.capacity())
+}
+
+func (p *Pacer) capacity() int64 { return BurstPackets * int64(p.maxDatagramSize) }
+
+// gain returns the pacing gain N as a fraction.
+func gain(slowStart bool) (num, den uint64) {
+	if slowStart {
+		return slowStartGainNum, slowStartGainDen
+	}
+	return avoidanceGainNum, avoidanceGainDen
+}
+
+// refill adds the credit earned since the last refill at the current rate.
+func (p *Pacer) refill(now time.Duration, cwnd int, srtt time.Duration, slowStart bool) {
+	if !p.started {
+		p.started = true
+		p.last = now
+		return
+	}
+	elapsed := now - p.last
+	if elapsed <= 0 {
+		return
+	}
+	num, den := gain(slowStart)
+	srtt = clampDuration(srtt, 1, maxPacingRTT)
+	// credit = elapsed * cwnd * N / srtt
+	rateNum, rateDen := uint64(max(cwnd, 1))*num, uint64(srtt)*den
+	credit := mulDiv(uint64(elapsed), rateNum, rateDen)
+	capacity := p.capacity()
+	if credit >= uint64(capacity-p.tokens) {
+		p.tokens = capacity
+		p.last = now
+		return
+	}
+	// Advance the clock only by the time the whole bytes took, so that the
+	// fraction of a byte is kept for the next call however often the
+	// caller asks.
+	p.tokens += int64(credit)
+	p.last += time.Duration(mulDiv(credit, rateDen, rateNum))
+}
+
+// Budget refills the bucket up to now and reports how many full-size
+// packets it allows now, and when it will allow one more after those have
+// been sent.
+func (p *Pacer) Budget(now time.Duration, cwnd int, srtt time.Duration, slowStart bool) (packets int, next time.Duration) {
+	p.refill(now, cwnd, srtt, slowStart)
+	size := int64(p.maxDatagramSize)
+	left := p.tokens
+	if left > 0 {
+		packets = int(left / size)
+		left -= int64(packets) * size
+	}
+	// Time for the remaining deficit: deficit * srtt / (cwnd * N), rounded up.
+	num, den := gain(slowStart)
+	srtt = clampDuration(srtt, 1, maxPacingRTT)
+	wait := mulDivCeil(uint64(size-left), uint64(srtt)*den, uint64(max(cwnd, 1))*num)
+	// A sender waiting on the pacer must not be woken before the credit is
+	// there; one nanosecond at least, and never past Never.
+	if wait == 0 {
+		wait = 1
+	}
+	if wait >= uint64(Never-now) {
+		return packets, Never
+	}
+	return packets, now + time.Duration(wait)
+}
+
+// OnPacketSent spends credit for a packet sent at now.
+func (p *Pacer) OnPacketSent(now time.Duration, bytes int, cwnd int, srtt time.Duration, slowStart bool) {
+	p.refill(now, cwnd, srtt, slowStart)
+	p.tokens = max(p.tokens-int64(bytes), -p.capacity())
+}
+
+// mulDiv returns a*b/c rounded down, saturating at math.MaxUint64. c must
+// not be zero.
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}
+
+// mulDivCeil returns a*b/c rounded up, saturating at math.MaxUint64.
+func mulDivCeil(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return math.MaxUint64
+	}
+	q, r := bits.Div64(hi, lo, c)
+	if r != 0 && q != math.MaxUint64 {
+		q++
+	}
+	return q
+}
