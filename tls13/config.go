@@ -1,0 +1,271 @@
+package tls13
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// Certificate is a certificate chain and its private key.
+type Certificate struct {
+	// Certificate is the DER chain, leaf first.
+	Certificate [][]byte
+	// PrivateKey must implement crypto.Signer with an ECDSA (P-256, P-384,
+	// P-521), RSA or Ed25519 key.
+	PrivateKey crypto.PrivateKey
+	// Leaf is the parsed leaf; it is parsed on demand when nil.
+	Leaf *x509.Certificate
+}
+
+// ClientAuthType says whether a server asks for and verifies a client
+// certificate; the values mean what they mean in crypto/tls.
+type ClientAuthType int
+
+const (
+	NoClientCert ClientAuthType = iota
+	RequestClientCert
+	RequireAnyClientCert
+	VerifyClientCertIfGiven
+	RequireAndVerifyClientCert
+)
+
+// ClientHelloInfo is what a server's GetCertificate hook sees.
+type ClientHelloInfo struct {
+	ServerName       string
+	SupportedProtos  []string
+	SignatureSchemes []SignatureScheme
+}
+
+// CertificateRequestInfo is what a client's GetClientCertificate hook sees.
+type CertificateRequestInfo struct {
+	SignatureSchemes []SignatureScheme
+}
+
+// Config configures a client or server handshake. A Config may be shared by
+// many connections once in use and must not be modified or copied then.
+type Config struct {
+	// Rand is the source of randomness; crypto/rand when nil.
+	Rand io.Reader
+	// Time returns the current time, for certificate validity and ticket
+	// ages; time.Now when nil.
+	Time func() time.Time
+
+	// Certificates are the chains a server presents (the first one whose
+	// key suits the client's signature_algorithms), or the chain a client
+	// presents when asked.
+	Certificates []Certificate
+	// GetCertificate, when set, chooses the server certificate.
+	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
+	// GetClientCertificate, when set, chooses the client certificate.
+	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)
+
+	// RootCAs verifies server certificates; the system pool when nil.
+	RootCAs *x509.CertPool
+	// ServerName is sent in server_name and checked against the server's
+	// certificate.
+	ServerName string
+	// InsecureSkipVerify disables verification of the server's chain and
+	// name. VerifyPeerCertificate still runs.
+	InsecureSkipVerify bool
+	// VerifyPeerCertificate, when set, is called after the normal checks
+	// with the peer's DER chain and the verified chains (nil when not
+	// verified). An error aborts with bad_certificate.
+	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+
+	// ClientAuth is the server's policy for client certificates.
+	ClientAuth ClientAuthType
+	// ClientCAs verifies client certificates.
+	ClientCAs *x509.CertPool
+
+	// NextProtos lists ALPN protocols in preference order.
+	NextProtos []string
+	// CipherSuites lists the allowed TLS 1.3 suites in preference order;
+	// all three when empty.
+	CipherSuites []uint16
+	// CurvePreferences lists key exchange groups in preference order.
+	CurvePreferences []CurveID
+	// HelloRetryCookie makes a server put a random cookie in its
+	// HelloRetryRequests, which the client must echo (RFC 8446 §4.2.2).
+	HelloRetryCookie bool
+
+	// KeyLogWriter receives every secret in the NSS key log format.
+	KeyLogWriter io.Writer
+
+	// SessionTicketsDisabled stops a server from accepting tickets and a
+	// client from offering them.
+	SessionTicketsDisabled bool
+	// SessionTicketKeys encrypt tickets: the first encrypts, all decrypt,
+	// so keys can be rotated. A random key is made when empty.
+	SessionTicketKeys [][32]byte
+	// TicketLifetime is the advertised ticket lifetime; seven days when zero.
+	TicketLifetime time.Duration
+	// ClientSessionCache stores tickets on the client, keyed by server name.
+	ClientSessionCache ClientSessionCache
+	// AcceptEarlyData, on a server, may refuse 0-RTT for a ticket by
+	// returning false; it is given the application data stored with the
+	// ticket (see Conn.SetTicketAppData).
+	AcceptEarlyData func(ticketAppData []byte) bool
+
+	// MaxHandshakeMessageSize bounds one handshake message; 64 KiB when 0.
+	MaxHandshakeMessageSize int
+	// MaxCertificateChainLength bounds the peer's chain; 10 when 0.
+	MaxCertificateChainLength int
+
+	mu     sync.Mutex
+	shared *sharedState
+}
+
+// Clone returns a copy of c's settings. The copy has its own session
+// ticket key state and replay filter unless SessionTicketKeys is set.
+func (c *Config) Clone() *Config {
+	return &Config{
+		Rand:                      c.Rand,
+		Time:                      c.Time,
+		Certificates:              c.Certificates,
+		GetCertificate:            c.GetCertificate,
+		GetClientCertificate:      c.GetClientCertificate,
+		RootCAs:                   c.RootCAs,
+		ServerName:                c.ServerName,
+		InsecureSkipVerify:        c.InsecureSkipVerify,
+		VerifyPeerCertificate:     c.VerifyPeerCertificate,
+		ClientAuth:                c.ClientAuth,
+		ClientCAs:                 c.ClientCAs,
+		NextProtos:                c.NextProtos,
+		CipherSuites:              c.CipherSuites,
+		CurvePreferences:          c.CurvePreferences,
+		HelloRetryCookie:          c.HelloRetryCookie,
+		KeyLogWriter:              c.KeyLogWriter,
+		SessionTicketsDisabled:    c.SessionTicketsDisabled,
+		SessionTicketKeys:         c.SessionTicketKeys,
+		TicketLifetime:            c.TicketLifetime,
+		ClientSessionCache:        c.ClientSessionCache,
+		AcceptEarlyData:           c.AcceptEarlyData,
+		MaxHandshakeMessageSize:   c.MaxHandshakeMessageSize,
+		MaxCertificateChainLength: c.MaxCertificateChainLength,
+	}
+}
+
+// sharedState is what connections of one Config share: the default ticket
+// key and the 0-RTT replay filter.
+type sharedState struct {
+	ticketKeys []ticketKey
+	replay     replayFilter
+}
+
+func (c *Config) rand() io.Reader {
+	if c.Rand != nil {
+		return c.Rand
+	}
+	return rand.Reader
+}
+
+func (c *Config) now() time.Time {
+	if c.Time != nil {
+		return c.Time()
+	}
+	return time.Now()
+}
+
+func (c *Config) cipherSuites() []uint16 {
+	if len(c.CipherSuites) > 0 {
+		return c.CipherSuites
+	}
+	return defaultCipherSuites
+}
+
+func (c *Config) curves() []CurveID {
+	if len(c.CurvePreferences) > 0 {
+		return c.CurvePreferences
+	}
+	return defaultCurvePreferences
+}
+
+func (c *Config) maxMessageSize() int {
+	if c.MaxHandshakeMessageSize > 0 {
+		return c.MaxHandshakeMessageSize
+	}
+	return defaultMaxMessageSize
+}
+
+func (c *Config) maxChain() int {
+	if c.MaxCertificateChainLength > 0 {
+		return c.MaxCertificateChainLength
+	}
+	return 10
+}
+
+func (c *Config) ticketLifetime() uint32 {
+	if c.TicketLifetime <= 0 || c.TicketLifetime > time.Duration(maxTicketLifetime)*time.Second {
+		return maxTicketLifetime
+	}
+	return uint32(c.TicketLifetime / time.Second)
+}
+
+// state returns the shared state, creating it on first use.
+func (c *Config) state() (*sharedState, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shared != nil {
+		return c.shared, nil
+	}
+	s := &sharedState{}
+	keys := c.SessionTicketKeys
+	if len(keys) == 0 {
+		var k [32]byte
+		if _, err := io.ReadFull(c.rand(), k[:]); err != nil {
+			return nil, err
+		}
+		keys = [][32]byte{k}
+	}
+	for _, k := range keys {
+		tk, err := newTicketKey(k)
+		if err != nil {
+			return nil, err
+		}
+		s.ticketKeys = append(s.ticketKeys, tk)
+	}
+	c.shared = s
+	return s, nil
+}
+
+func (c *Config) validate(isClient bool) error {
+	for _, id := range c.CipherSuites {
+		if cipherSuiteByID(id) == nil {
+			return errors.New("tls13: unsupported cipher suite in Config.CipherSuites")
+		}
+	}
+	for _, g := range c.CurvePreferences {
+		if !isSupportedGroup(g) {
+			return errors.New("tls13: unsupported group in Config.CurvePreferences")
+		}
+	}
+	for _, p := range c.NextProtos {
+		if len(p) == 0 || len(p) > 255 {
+			return errors.New("tls13: invalid ALPN protocol name")
+		}
+	}
+	if isClient && c.ServerName == "" && !c.InsecureSkipVerify {
+		return errors.New("tls13: Config.ServerName is required unless InsecureSkipVerify is set")
+	}
+	if !isClient && len(c.Certificates) == 0 && c.GetCertificate == nil {
+		return errors.New("tls13: a server needs Certificates or GetCertificate")
+	}
+	return nil
+}
+
+// ConnectionState describes a handshake.
+type ConnectionState struct {
+	HandshakeComplete  bool
+	CipherSuite        uint16
+	Group              CurveID // 0 for none
+	NegotiatedProtocol string
+	ServerName         string
+	PeerCertificates   []*x509.Certificate
+	VerifiedChains     [][]*x509.Certificate
+	DidResume          bool
+	EarlyDataAccepted  bool
+}

@@ -1,0 +1,234 @@
+package tls13
+
+import (
+	"errors"
+	"fmt"
+	"hash"
+)
+
+// EventKind says what an Event carries.
+type EventKind uint8
+
+const (
+	// EventNone: no event is pending.
+	EventNone EventKind = iota
+	// EventWriteData: send Data in CRYPTO frames at Level.
+	EventWriteData
+	// EventSetReadSecret: install Secret (in Data) for reading at Level,
+	// with the packet protection of Suite (RFC 9001 §5.1).
+	EventSetReadSecret
+	// EventSetWriteSecret: install Data as the write secret at Level.
+	EventSetWriteSecret
+	// EventTransportParameters: Data holds the peer's QUIC transport
+	// parameters.
+	EventTransportParameters
+	// EventRejectedEarlyData: the server refused 0-RTT (client only); any
+	// 0-RTT data must be resent in 1-RTT packets.
+	EventRejectedEarlyData
+	// EventHandshakeDone: the handshake completed.
+	EventHandshakeDone
+)
+
+// Event is an instruction for the QUIC connection. Data stays valid after
+// later calls but must not be modified: the handshake may still use it.
+type Event struct {
+	Kind  EventKind
+	Level Level
+	Suite uint16
+	Data  []byte
+}
+
+// Conn is the handshake of one QUIC connection, either role. It does no
+// I/O: bytes from CRYPTO frames go in through HandleData, and what QUIC must
+// do comes out of NextEvent. Methods are not safe for concurrent use.
+type Conn struct {
+	config      *Config
+	isClient    bool
+	localParams []byte
+
+	events    []Event
+	nextEvent int
+
+	// in holds handshake bytes received at each level that do not yet
+	// form a whole message.
+	in [4][]byte
+	// readLevel is the only level the peer may send at next.
+	readLevel Level
+	started   bool
+	err       error
+
+	client *clientHandshake
+	server *serverHandshake
+
+	state ConnectionState
+
+	// After the handshake.
+	suite             *cipherSuite
+	resumptionSecret  []byte
+	peerParams        []byte
+	ticketAppData     []byte
+	ticketAppDataSet  bool
+	ticketsSent       int
+	earlyTransportPar []byte
+
+	// omitTransportParams leaves out quic_transport_parameters, for tests
+	// of the missing_extension alert.
+	omitTransportParams bool
+}
+
+// Client returns a client handshake sending the given QUIC transport
+// parameters.
+func Client(config *Config, transportParams []byte) *Conn {
+	return &Conn{config: config, isClient: true, localParams: transportParams}
+}
+
+// Server returns a server handshake sending the given QUIC transport
+// parameters.
+func Server(config *Config, transportParams []byte) *Conn {
+	return &Conn{config: config, localParams: transportParams}
+}
+
+// Start begins the handshake; a client queues its ClientHello.
+func (c *Conn) Start() error {
+	if c.started {
+		return errors.New("tls13: Start called twice")
+	}
+	c.started = true
+	if err := c.config.validate(c.isClient); err != nil {
+		c.err = err
+		return err
+	}
+	if c.isClient {
+		c.client = &clientHandshake{c: c}
+		return c.fail(c.client.start())
+	}
+	c.server = &serverHandshake{c: c}
+	return nil
+}
+
+// NextEvent returns the next pending event, or an Event of kind EventNone.
+func (c *Conn) NextEvent() Event {
+	if c.nextEvent >= len(c.events) {
+		c.events = c.events[:0]
+		c.nextEvent = 0
+		return Event{}
+	}
+	e := c.events[c.nextEvent]
+	c.events[c.nextEvent] = Event{}
+	c.nextEvent++
+	return e
+}
+
+func (c *Conn) emit(e Event) { c.events = append(c.events, e) }
+
+func (c *Conn) writeData(l Level, data []byte) {
+	c.emit(Event{Kind: EventWriteData, Level: l, Data: data})
+}
+
+func (c *Conn) setReadSecret(l Level, s *cipherSuite, secret []byte) {
+	c.emit(Event{Kind: EventSetReadSecret, Level: l, Suite: s.id, Data: secret})
+}
+
+func (c *Conn) setWriteSecret(l Level, s *cipherSuite, secret []byte) {
+	c.emit(Event{Kind: EventSetWriteSecret, Level: l, Suite: s.id, Data: secret})
+}
+
+// ConnectionState describes the handshake so far.
+func (c *Conn) ConnectionState() ConnectionState { return c.state }
+
+// Err returns the error that ended the handshake, if any.
+func (c *Conn) Err() error { return c.err }
+
+// fail records the first fatal error; the connection is unusable after it.
+func (c *Conn) fail(err error) error {
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return err
+}
+
+// HandleData processes handshake bytes received in CRYPTO frames at level.
+// It returns an error wrapping an AlertError on a fatal problem; QUIC then
+// closes the connection with CRYPTO_ERROR (Alert.QUICErrorCode).
+func (c *Conn) HandleData(level Level, data []byte) error {
+	if c.err != nil {
+		return c.err
+	}
+	if !c.started {
+		return errors.New("tls13: HandleData before Start")
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	// RFC 9001 §4.1.3: handshake bytes must arrive at the level the
+	// handshake expects; CRYPTO frames are never sent in 0-RTT.
+	if level != c.readLevel || level == LevelEarly {
+		return c.fail(alertf(AlertUnexpectedMessage, fmt.Sprintf("handshake data at %v level, expected %v", level, c.readLevel)))
+	}
+	// Messages alias c.in, so a buffer handed to the handshake is never
+	// reused: the tail of an incomplete message is copied out.
+	buf := append(c.in[level], data...)
+	c.in[level] = nil
+	max := c.config.maxMessageSize()
+	for len(buf) >= 4 {
+		n := int(buf[1])<<16 | int(buf[2])<<8 | int(buf[3])
+		if n > max {
+			return c.fail(alertf(AlertUnexpectedMessage, "handshake message too large"))
+		}
+		if len(buf) < 4+n {
+			break
+		}
+		msg := buf[: 4+n : 4+n]
+		buf = buf[4+n:]
+		if err := c.handleMessage(level, msg); err != nil {
+			return c.fail(err)
+		}
+		// RFC 9001 §4.1.3: a key change must fall on a message
+		// boundary; data left at the old level is a protocol error.
+		if c.readLevel != level && len(buf) > 0 {
+			return c.fail(alertf(AlertUnexpectedMessage, "handshake data after a key change"))
+		}
+	}
+	if len(buf) > 0 {
+		if len(buf) >= 4 {
+			n := int(buf[1])<<16 | int(buf[2])<<8 | int(buf[3])
+			c.in[level] = make([]byte, len(buf), 4+n)
+		} else {
+			c.in[level] = make([]byte, len(buf), 64)
+		}
+		copy(c.in[level], buf)
+	}
+	return nil
+}
+
+func (c *Conn) handleMessage(level Level, msg []byte) error {
+	typ := msg[0]
+	// RFC 9001 §6: QUIC replaces KeyUpdate; RFC 9001 §8.3: clients MUST NOT
+	// send EndOfEarlyData. Either is a protocol violation.
+	if typ == typeKeyUpdate || typ == typeEndOfEarlyData {
+		return alertf(AlertUnexpectedMessage, "KeyUpdate or EndOfEarlyData in QUIC")
+	}
+	if c.isClient {
+		return c.client.handleMessage(level, msg)
+	}
+	return c.server.handleMessage(level, msg)
+}
+
+// transcript accumulates the handshake transcript (RFC 8446 §4.4.1).
+type transcript struct {
+	h hash.Hash
+}
+
+func (t *transcript) add(msgs ...[]byte) {
+	for _, m := range msgs {
+		t.h.Write(m)
+	}
+}
+
+func (t *transcript) sum() []byte { return t.h.Sum(nil) }
+
+// EarlyTransportParameters returns, on a client attempting 0-RTT, the
+// server transport parameters remembered with the ticket; 0-RTT packets
+// must respect them (RFC 9000 §7.4.1). It is nil when 0-RTT is not
+// attempted.
+func (c *Conn) EarlyTransportParameters() []byte { return c.earlyTransportPar }

@@ -1,0 +1,629 @@
+package tls13
+
+import (
+	"crypto/hmac"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"io"
+	"time"
+)
+
+// serverHandshake is the server's state, one method per step in the order
+// of RFC 8446 §2: ClientHello (answered by a HelloRetryRequest or by
+// ServerHello, EncryptedExtensions, [CertificateRequest, Certificate,
+// CertificateVerify,] Finished), then the client's [Certificate,
+// CertificateVerify,] Finished.
+type serverHandshake struct {
+	c     *Conn
+	hello *clientHelloMsg
+
+	suite      *cipherSuite
+	group      CurveID
+	transcript transcript
+	// hrrSent records that a HelloRetryRequest asked for group.
+	hrrSent   bool
+	hrrPrefix []byte
+	cookie    []byte
+
+	selectedIdentity uint16
+
+	session     *sessionState // the accepted ticket, if resuming
+	earlySecret []byte
+	hsSecret    []byte
+	clientHS    []byte
+	master      []byte
+	clientAP    []byte
+
+	certRequested bool
+	peerCerts     []*x509.Certificate
+	step          func(level Level, msg []byte) error
+}
+
+func (hs *serverHandshake) handleMessage(level Level, msg []byte) error {
+	if hs.step == nil {
+		hs.step = hs.readClientHello
+	}
+	return hs.step(level, msg)
+}
+
+func (hs *serverHandshake) readClientHello(level Level, msg []byte) error {
+	if msg[0] != typeClientHello {
+		return alertf(AlertUnexpectedMessage, "expected ClientHello")
+	}
+	ch, err := parseClientHello(msg[4:])
+	if err != nil {
+		return err
+	}
+	c := hs.c
+	if hs.hrrSent {
+		if err := hs.checkSecondHello(ch); err != nil {
+			return err
+		}
+	}
+	// RFC 8446 §4.2.1: TLS 1.3 is negotiated only by supported_versions.
+	if !containsU16(ch.supportedVersions, versionTLS13) {
+		return alertf(AlertProtocolVersion, "client does not offer TLS 1.3")
+	}
+	// RFC 9001 §8.4: a QUIC client's legacy_session_id is empty.
+	if len(ch.sessionID) != 0 {
+		return alertf(AlertIllegalParameter, "non-empty legacy_session_id in QUIC")
+	}
+	// RFC 9001 §8.2: the extension is mandatory.
+	if !ch.hasQUICParams {
+		return alertf(AlertMissingExtension, "no quic_transport_parameters")
+	}
+	// RFC 8446 §9.2: key_share requires supported_groups and vice versa.
+	if len(ch.supportedGroups) == 0 || len(ch.signatureAlgorithms) == 0 {
+		return alertf(AlertMissingExtension, "ClientHello lacks supported_groups or signature_algorithms")
+	}
+	// RFC 8446 §4.2.9: pre_shared_key requires psk_key_exchange_modes.
+	if len(ch.pskIdentities) > 0 && len(ch.pskModes) == 0 {
+		return alertf(AlertMissingExtension, "pre_shared_key without psk_key_exchange_modes")
+	}
+	hs.hello = ch
+
+	suite := hs.chooseSuite(ch)
+	if suite == nil {
+		return alertf(AlertHandshakeFailure, "no common cipher suite")
+	}
+	if hs.hrrSent && suite != hs.suite {
+		return alertf(AlertIllegalParameter, "cipher suite changed after HelloRetryRequest")
+	}
+	hs.suite = suite
+	alpn, err := hs.chooseALPN(ch)
+	if err != nil {
+		return err
+	}
+	group, share, err := hs.chooseGroup(ch)
+	if err != nil {
+		return err
+	}
+	if share == nil {
+		return hs.sendHelloRetryRequest(msg, group)
+	}
+	hs.group = group
+	if !hs.hrrSent {
+		hs.transcript.h = suite.newHash()
+	}
+
+	// Reported once, from the ClientHello the handshake goes on with.
+	c.peerParams = append([]byte(nil), ch.quicParams...)
+	c.emit(Event{Kind: EventTransportParameters, Data: c.peerParams})
+	c.state.CipherSuite = suite.id
+	c.state.Group = group
+	c.state.ServerName = ch.serverName
+	c.state.NegotiatedProtocol = alpn
+
+	earlyAccepted, err := hs.checkPSK(ch, msg)
+	if err != nil {
+		return err
+	}
+	if hs.session == nil {
+		hs.earlySecret = suite.earlySecret(nil)
+	}
+	if earlyAccepted {
+		// RFC 8446 §7.1: client_early_traffic_secret over ClientHello.
+		secret := suite.deriveSecret(hs.earlySecret, labelClientEarly, suite.transcriptHashOf(msg))
+		c.keyLog(keyLogClientEarly, ch.random, secret)
+		c.setReadSecret(LevelEarly, suite, secret)
+		c.state.EarlyDataAccepted = true
+	}
+
+	serverHS, err := hs.sendServerHello(msg, share)
+	if err != nil {
+		return err
+	}
+	return hs.sendServerParameters(alpn, earlyAccepted, serverHS)
+}
+
+// sendServerHello completes the key exchange, answers with ServerHello at
+// the Initial level and installs the handshake secrets (RFC 8446 §7.1). It
+// returns the server handshake traffic secret.
+func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]byte, error) {
+	c := hs.c
+	suite := hs.suite
+	random := hs.hello.random
+	serverShare, shared, err := serverKeyExchange(hs.group, clientShare, c.config.rand())
+	if err != nil {
+		return nil, err
+	}
+	sh := &serverHelloMsg{
+		random:           make([]byte, 32),
+		cipherSuite:      suite.id,
+		supportedVersion: versionTLS13,
+		keyShare:         keyShare{uint16(hs.group), serverShare},
+		hasPSK:           hs.session != nil,
+		selectedIdentity: hs.selectedIdentity,
+	}
+	if _, err := io.ReadFull(c.config.rand(), sh.random); err != nil {
+		return nil, alertf(AlertInternalError, "random: "+err.Error())
+	}
+	shRaw := sh.marshal()
+	hs.transcript.add(clientHello, shRaw)
+	c.writeData(LevelInitial, shRaw)
+
+	th := hs.transcript.sum()
+	hs.hsSecret = suite.handshakeSecret(hs.earlySecret, shared)
+	hs.clientHS = suite.deriveSecret(hs.hsSecret, labelClientHS, th)
+	serverHS := suite.deriveSecret(hs.hsSecret, labelServerHS, th)
+	c.keyLog(keyLogClientHS, random, hs.clientHS)
+	c.keyLog(keyLogServerHS, random, serverHS)
+	c.setWriteSecret(LevelHandshake, suite, serverHS)
+	c.setReadSecret(LevelHandshake, suite, hs.clientHS)
+	return serverHS, nil
+}
+
+// sendServerParameters sends EncryptedExtensions through Finished at the
+// Handshake level and installs the 1-RTT write secret.
+func (hs *serverHandshake) sendServerParameters(alpn string, earlyAccepted bool, serverHS []byte) error {
+	c := hs.c
+	suite := hs.suite
+	flight, err := hs.serverFlight(alpn, earlyAccepted, serverHS)
+	if err != nil {
+		return err
+	}
+	c.writeData(LevelHandshake, flight)
+
+	hs.master = suite.masterSecret(hs.hsSecret)
+	th := hs.transcript.sum()
+	hs.clientAP = suite.deriveSecret(hs.master, labelClientAP, th)
+	serverAP := suite.deriveSecret(hs.master, labelServerAP, th)
+	c.keyLog(keyLogClientAP, hs.hello.random, hs.clientAP)
+	c.keyLog(keyLogServerAP, hs.hello.random, serverAP)
+	// RFC 9001 §4.1.1: the server may send 1-RTT data (0.5-RTT) now.
+	c.setWriteSecret(LevelApplication, suite, serverAP)
+
+	c.readLevel = LevelHandshake
+	if hs.certRequested {
+		hs.step = hs.readClientCertificate
+	} else {
+		hs.step = hs.readClientFinished
+	}
+	return nil
+}
+
+// chooseSuite takes the client's most preferred suite that we allow.
+func (hs *serverHandshake) chooseSuite(ch *clientHelloMsg) *cipherSuite {
+	ours := hs.c.config.cipherSuites()
+	for _, id := range ch.cipherSuites {
+		if containsU16(ours, id) {
+			return cipherSuiteByID(id)
+		}
+	}
+	return nil
+}
+
+// chooseALPN takes our most preferred protocol the client offers
+// (RFC 7301 §3.2); none in common is no_application_protocol.
+func (hs *serverHandshake) chooseALPN(ch *clientHelloMsg) (string, error) {
+	ours := hs.c.config.NextProtos
+	if len(ours) == 0 {
+		return "", nil
+	}
+	for _, p := range ours {
+		if containsString(ch.alpnProtocols, p) {
+			return p, nil
+		}
+	}
+	// RFC 9001 §8.1: QUIC requires an application protocol.
+	return "", alertf(AlertNoApplicationProtocol, "no common ALPN protocol")
+}
+
+// chooseGroup picks the key exchange. Our most preferred group the client
+// sent a share for wins; otherwise our most preferred group the client
+// supports, via HelloRetryRequest (share nil).
+func (hs *serverHandshake) chooseGroup(ch *clientHelloMsg) (CurveID, []byte, error) {
+	// RFC 8446 §4.2.8: each share must be for an offered group, at most
+	// once per group.
+	for i, ks := range ch.keyShares {
+		if !containsU16(ch.supportedGroups, ks.group) {
+			return 0, nil, alertf(AlertIllegalParameter, "key_share for a group not in supported_groups")
+		}
+		for _, prev := range ch.keyShares[:i] {
+			if prev.group == ks.group {
+				return 0, nil, alertf(AlertIllegalParameter, "two key_shares for one group")
+			}
+		}
+	}
+	prefs := hs.c.config.curves()
+	for _, g := range prefs {
+		for _, ks := range ch.keyShares {
+			if ks.group == uint16(g) {
+				return g, ks.data, nil
+			}
+		}
+	}
+	for _, g := range prefs {
+		if containsU16(ch.supportedGroups, uint16(g)) {
+			if hs.hrrSent {
+				// RFC 8446 §4.1.2: the retried ClientHello must
+				// carry the share the HelloRetryRequest asked for.
+				return 0, nil, alertf(AlertIllegalParameter, "second ClientHello lacks the requested key_share")
+			}
+			return g, nil, nil
+		}
+	}
+	return 0, nil, alertf(AlertHandshakeFailure, "no common key exchange group")
+}
+
+// sendHelloRetryRequest asks for a share of group (RFC 8446 §4.1.4) and
+// restarts the transcript with message_hash (§4.4.1).
+func (hs *serverHandshake) sendHelloRetryRequest(ch1 []byte, group CurveID) error {
+	s := hs.suite
+	if hs.c.config.HelloRetryCookie && hs.cookie == nil {
+		hs.cookie = make([]byte, 16)
+		if _, err := io.ReadFull(hs.c.config.rand(), hs.cookie); err != nil {
+			return alertf(AlertInternalError, "random: "+err.Error())
+		}
+	}
+	hrr := &serverHelloMsg{
+		random:           helloRetryRequestRandom[:],
+		cipherSuite:      s.id,
+		supportedVersion: versionTLS13,
+		selectedGroup:    uint16(group),
+		cookie:           hs.cookie,
+	}
+	raw := hrr.marshal()
+	hs.hrrPrefix = append(s.messageHash(ch1), raw...)
+	hs.transcript.h = s.newHash()
+	hs.transcript.add(hs.hrrPrefix)
+	hs.hrrSent = true
+	hs.group = group
+	hs.c.writeData(LevelInitial, raw)
+	return nil
+}
+
+// checkSecondHello enforces what RFC 8446 §4.1.2 allows to change in the
+// ClientHello after a HelloRetryRequest.
+func (hs *serverHandshake) checkSecondHello(ch *clientHelloMsg) error {
+	if ch.earlyData {
+		return alertf(AlertIllegalParameter, "early_data after HelloRetryRequest")
+	}
+	if string(ch.cookie) != string(hs.cookie) {
+		return alertf(AlertIllegalParameter, "cookie not echoed")
+	}
+	if len(ch.keyShares) != 1 || ch.keyShares[0].group != uint16(hs.group) {
+		return alertf(AlertIllegalParameter, "second ClientHello lacks the requested key_share")
+	}
+	if string(ch.random) != string(hs.hello.random) {
+		return alertf(AlertIllegalParameter, "ClientHello random changed after HelloRetryRequest")
+	}
+	return nil
+}
+
+// checkPSK looks for a usable ticket among the offered identities
+// (RFC 8446 §4.2.11) and decides whether 0-RTT is accepted (§4.2.10).
+func (hs *serverHandshake) checkPSK(ch *clientHelloMsg, raw []byte) (earlyAccepted bool, err error) {
+	c := hs.c
+	cfg := c.config
+	if len(ch.pskIdentities) == 0 || cfg.SessionTicketsDisabled {
+		return false, nil
+	}
+	// RFC 8446 §4.2.9: without psk_key_exchange_modes the PSK is unusable;
+	// we only do psk_dhe_ke.
+	if !containsU8(ch.pskModes, pskModeDHE) {
+		return false, nil
+	}
+	shared, err := cfg.state()
+	if err != nil {
+		return false, alertf(AlertInternalError, err.Error())
+	}
+	now := cfg.now()
+	const maxTried = 4 // bound the work a ClientHello can cause
+	for i, id := range ch.pskIdentities {
+		if i >= maxTried {
+			break
+		}
+		sess, ok := openTicket(shared.ticketKeys, id.identity)
+		if !ok {
+			continue
+		}
+		created := int64(sess.createdAt)
+		ageMS := now.UnixMilli() - created
+		if ageMS < 0 || ageMS > int64(sess.lifetime)*1000 {
+			continue
+		}
+		if cipherSuiteByID(sess.suite).hash != hs.suite.hash {
+			continue
+		}
+		// The session's client certificate, when the policy needs one.
+		if (cfg.ClientAuth == RequireAnyClientCert || cfg.ClientAuth == RequireAndVerifyClientCert) && len(sess.peerCertsDER) == 0 {
+			continue
+		}
+		s := hs.suite
+		early := s.earlySecret(sess.psk)
+		binderKey := s.deriveSecret(early, labelResBinder, nil)
+		truncated := raw[:len(raw)-bindersLen(ch.pskBinders)]
+		h := s.newHash()
+		if hs.hrrSent {
+			// The transcript so far: message_hash | HelloRetryRequest.
+			h.Write(hs.hrrPrefix)
+		}
+		h.Write(truncated)
+		want := s.finishedMAC(binderKey, h.Sum(nil))
+		// RFC 8446 §4.2.11.2: a binder that does not verify aborts.
+		if !hmac.Equal(want, ch.pskBinders[i]) {
+			return false, alertf(AlertDecryptError, "PSK binder does not verify")
+		}
+		var certs []*x509.Certificate
+		if len(sess.peerCertsDER) > 0 {
+			if certs, err = parseChain(sess.peerCertsDER); err != nil {
+				return false, alertf(AlertInternalError, "ticket holds a bad certificate")
+			}
+			// A client certificate that expired since does not
+			// authenticate a resumed session.
+			if cfg.ClientAuth >= VerifyClientCertIfGiven && now.After(certs[0].NotAfter) {
+				continue
+			}
+		}
+		hs.session = sess
+		hs.earlySecret = early
+		hs.selectedIdentity = uint16(i)
+		c.state.DidResume = true
+		c.state.PeerCertificates = certs
+		hs.peerCerts = certs
+		return hs.acceptEarlyData(ch, sess, i, id.obfuscatedTicketAge, now), nil
+	}
+	return false, nil
+}
+
+// acceptEarlyData applies RFC 8446 §4.2.10 and §8 to a resumed ClientHello
+// that offers 0-RTT.
+func (hs *serverHandshake) acceptEarlyData(ch *clientHelloMsg, sess *sessionState, identity int, obfuscatedAge uint32, now time.Time) bool {
+	cfg := hs.c.config
+	if !ch.earlyData || hs.hrrSent || identity != 0 || !sess.earlyData {
+		return false
+	}
+	if cipherSuiteByID(sess.suite) != hs.suite || sess.alpn != hs.c.state.NegotiatedProtocol {
+		return false
+	}
+	// RFC 8446 §8.3: the client's view of the ticket age must match ours
+	// within the window, so a ClientHello replayed later fails.
+	clientAge := int64(obfuscatedAge - sess.ageAdd)
+	serverAge := now.UnixMilli() - int64(sess.createdAt)
+	if d := serverAge - clientAge; d > replayWindow.Milliseconds() || d < -replayWindow.Milliseconds() {
+		return false
+	}
+	if cfg.AcceptEarlyData != nil && !cfg.AcceptEarlyData(sess.appData) {
+		return false
+	}
+	shared, err := cfg.state()
+	if err != nil {
+		return false
+	}
+	// RFC 8446 §8.2: accept a given ClientHello's 0-RTT at most once.
+	return shared.replay.check(ch.pskBinders[identity], now)
+}
+
+func containsU8(list []uint8, v uint8) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// serverFlight builds EncryptedExtensions through Finished (RFC 8446 §2).
+func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverHS []byte) ([]byte, error) {
+	c := hs.c
+	cfg := c.config
+	s := hs.suite
+	ee := (&encryptedExtensionsMsg{
+		alpnProtocol:  alpn,
+		quicParams:    c.localParams,
+		hasQUICParams: !c.omitTransportParams,
+		earlyData:     earlyAccepted,
+	}).marshal()
+	hs.transcript.add(ee)
+	flight := ee
+	if hs.session == nil {
+		info := &ClientHelloInfo{ServerName: hs.hello.serverName, SupportedProtos: hs.hello.alpnProtocols}
+		for _, sc := range hs.hello.signatureAlgorithms {
+			info.SignatureSchemes = append(info.SignatureSchemes, SignatureScheme(sc))
+		}
+		cert, signer, scheme, err := cfg.serverCertificate(info, hs.hello.signatureAlgorithms)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.ClientAuth != NoClientCert {
+			cr := (&certificateRequestMsg{
+				signatureAlgorithms:     supportedSignatureSchemes,
+				signatureAlgorithmsCert: supportedCertSignatureSchemes,
+			}).marshal()
+			hs.transcript.add(cr)
+			flight = append(flight, cr...)
+			hs.certRequested = true
+		}
+		cm := (&certificateMsg{certificates: cert.Certificate}).marshal()
+		hs.transcript.add(cm)
+		sig, err := signContent(signer, scheme, cfg.rand(), signedContent(serverSignatureContext, hs.transcript.sum()))
+		if err != nil {
+			return nil, alertf(AlertInternalError, "signing: "+err.Error())
+		}
+		cv := (&certificateVerifyMsg{scheme: uint16(scheme), signature: sig}).marshal()
+		hs.transcript.add(cv)
+		flight = append(append(flight, cm...), cv...)
+	}
+	fin := marshalFinished(s.finishedMAC(serverHS, hs.transcript.sum()))
+	hs.transcript.add(fin)
+	return append(flight, fin...), nil
+}
+
+func (hs *serverHandshake) readClientCertificate(level Level, msg []byte) error {
+	if msg[0] != typeCertificate {
+		return alertf(AlertUnexpectedMessage, "expected client Certificate")
+	}
+	c := hs.c
+	cfg := c.config
+	cm, err := parseCertificate(msg[4:], cfg.maxChain())
+	if err != nil {
+		return err
+	}
+	if len(cm.context) != 0 {
+		return alertf(AlertIllegalParameter, "client Certificate with a context")
+	}
+	hs.transcript.add(msg)
+	if len(cm.certificates) == 0 {
+		// RFC 8446 §4.4.2.4: certificate_required when we need one.
+		if cfg.ClientAuth == RequireAnyClientCert || cfg.ClientAuth == RequireAndVerifyClientCert {
+			return alertf(AlertCertificateRequired, "client sent no certificate")
+		}
+		if err := cfg.runVerifyHook(nil, nil); err != nil {
+			return err
+		}
+		hs.step = hs.readClientFinished
+		return nil
+	}
+	certs, err := parseChain(cm.certificates)
+	if err != nil {
+		return err
+	}
+	var chains [][]*x509.Certificate
+	if cfg.ClientAuth >= VerifyClientCertIfGiven {
+		chains, err = cfg.verifyChain(certs, cfg.ClientCAs, "", x509.ExtKeyUsageClientAuth)
+		if err != nil {
+			return err
+		}
+	}
+	if err := cfg.runVerifyHook(cm.certificates, chains); err != nil {
+		return err
+	}
+	hs.peerCerts = certs
+	c.state.PeerCertificates = certs
+	c.state.VerifiedChains = chains
+	hs.step = hs.readClientCertificateVerify
+	return nil
+}
+
+func (hs *serverHandshake) readClientCertificateVerify(level Level, msg []byte) error {
+	if msg[0] != typeCertificateVerify {
+		return alertf(AlertUnexpectedMessage, "expected client CertificateVerify")
+	}
+	cv, err := parseCertificateVerify(msg[4:])
+	if err != nil {
+		return err
+	}
+	if !containsU16(supportedSignatureSchemes, cv.scheme) {
+		return alertf(AlertIllegalParameter, "CertificateVerify scheme not offered")
+	}
+	content := signedContent(clientSignatureContext, hs.transcript.sum())
+	if err := verifyContent(hs.peerCerts[0].PublicKey, SignatureScheme(cv.scheme), content, cv.signature); err != nil {
+		return err
+	}
+	hs.transcript.add(msg)
+	hs.step = hs.readClientFinished
+	return nil
+}
+
+func (hs *serverHandshake) readClientFinished(level Level, msg []byte) error {
+	if msg[0] != typeFinished {
+		return alertf(AlertUnexpectedMessage, "expected client Finished")
+	}
+	s := hs.suite
+	want := s.finishedMAC(hs.clientHS, hs.transcript.sum())
+	if !hmac.Equal(want, msg[4:]) {
+		return alertf(AlertDecryptError, "client Finished does not verify")
+	}
+	hs.transcript.add(msg)
+	c := hs.c
+	c.setReadSecret(LevelApplication, s, hs.clientAP)
+	c.suite = s
+	c.resumptionSecret = s.deriveSecret(hs.master, labelResumption, hs.transcript.sum())
+	c.readLevel = LevelApplication
+	c.state.HandshakeComplete = true
+	c.emit(Event{Kind: EventHandshakeDone})
+	hs.step = hs.readAfterHandshake
+	return nil
+}
+
+// readAfterHandshake: a client sends no handshake messages after Finished
+// in QUIC (no post-handshake authentication, no KeyUpdate).
+func (hs *serverHandshake) readAfterHandshake(level Level, msg []byte) error {
+	return alertf(AlertUnexpectedMessage, "client message after the handshake")
+}
+
+// SetTicketAppData sets opaque data a server stores in the tickets it
+// issues; Config.AcceptEarlyData sees it when the ticket comes back. QUIC
+// stores its transport parameters here (RFC 9000 §7.4.1). By default the
+// server's own transport parameters are stored.
+func (c *Conn) SetTicketAppData(data []byte) {
+	c.ticketAppData = append([]byte(nil), data...)
+	c.ticketAppDataSet = true
+}
+
+// SendSessionTicket queues a NewSessionTicket at the Application level
+// (RFC 8446 §4.6.1). With earlyData the ticket allows 0-RTT with
+// max_early_data_size 0xffffffff (RFC 9001 §4.6.1). Servers only.
+func (c *Conn) SendSessionTicket(earlyData bool) error {
+	if c.isClient || !c.state.HandshakeComplete || c.err != nil {
+		return errors.New("tls13: SendSessionTicket needs a server with a completed handshake")
+	}
+	cfg := c.config
+	if cfg.SessionTicketsDisabled || !containsU8(c.server.hello.pskModes, pskModeDHE) {
+		return nil
+	}
+	shared, err := cfg.state()
+	if err != nil {
+		return err
+	}
+	var nonce [8]byte
+	binary.BigEndian.PutUint64(nonce[:], uint64(c.ticketsSent))
+	c.ticketsSent++
+	var ageAdd [4]byte
+	if _, err := io.ReadFull(cfg.rand(), ageAdd[:]); err != nil {
+		return err
+	}
+	appData := c.localParams
+	if c.ticketAppDataSet {
+		appData = c.ticketAppData
+	}
+	sess := &sessionState{
+		suite:     c.suite.id,
+		createdAt: uint64(cfg.now().UnixMilli()),
+		ageAdd:    binary.BigEndian.Uint32(ageAdd[:]),
+		lifetime:  cfg.ticketLifetime(),
+		psk:       c.suite.resumptionPSK(c.resumptionSecret, nonce[:]),
+		alpn:      c.state.NegotiatedProtocol,
+		earlyData: earlyData,
+		appData:   appData,
+	}
+	for _, pc := range c.state.PeerCertificates {
+		sess.peerCertsDER = append(sess.peerCertsDER, pc.Raw)
+	}
+	ticket, err := sealTicket(shared.ticketKeys, sess, cfg.rand())
+	if err != nil {
+		return err
+	}
+	m := &newSessionTicketMsg{
+		lifetime:     sess.lifetime,
+		ageAdd:       sess.ageAdd,
+		nonce:        nonce[:],
+		ticket:       ticket,
+		hasEarlyData: earlyData,
+		maxEarlyData: maxEarlyDataQUIC,
+	}
+	c.writeData(LevelApplication, m.marshal())
+	return nil
+}

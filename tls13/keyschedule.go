@@ -1,0 +1,247 @@
+package tls13
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/sha512"
+	"hash"
+	"sync"
+)
+
+// TLS 1.3 cipher suites (RFC 8446 §B.4). All three are usable with QUIC
+// (RFC 9001 §5.3); TLS_AES_128_CCM_SHA256 is not offered.
+const (
+	TLS_AES_128_GCM_SHA256       uint16 = 0x1301
+	TLS_AES_256_GCM_SHA384       uint16 = 0x1302
+	TLS_CHACHA20_POLY1305_SHA256 uint16 = 0x1303
+)
+
+type cipherSuite struct {
+	id      uint16
+	hash    crypto.Hash
+	newHash func() hash.Hash
+	size    int // Hash.length
+	// emptyHash is Transcript-Hash("") for Derive-Secret(., "derived", "").
+	emptyHash []byte
+	macPool   sync.Pool
+}
+
+var (
+	suiteAES128 = newCipherSuite(TLS_AES_128_GCM_SHA256, crypto.SHA256, sha256.New)
+	suiteAES256 = newCipherSuite(TLS_AES_256_GCM_SHA384, crypto.SHA384, sha512.New384)
+	suiteChaCha = newCipherSuite(TLS_CHACHA20_POLY1305_SHA256, crypto.SHA256, sha256.New)
+)
+
+// defaultCipherSuites is the order a client offers when Config.CipherSuites
+// is empty.
+var defaultCipherSuites = []uint16{TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256}
+
+func newCipherSuite(id uint16, h crypto.Hash, newHash func() hash.Hash) *cipherSuite {
+	return &cipherSuite{id: id, hash: h, newHash: newHash, size: h.Size(), emptyHash: newHash().Sum(nil)}
+}
+
+func cipherSuiteByID(id uint16) *cipherSuite {
+	switch id {
+	case TLS_AES_128_GCM_SHA256:
+		return suiteAES128
+	case TLS_AES_256_GCM_SHA384:
+		return suiteAES256
+	case TLS_CHACHA20_POLY1305_SHA256:
+		return suiteChaCha
+	}
+	return nil
+}
+
+// CipherSuiteName returns the IANA name of a TLS 1.3 cipher suite.
+func CipherSuiteName(id uint16) string {
+	switch id {
+	case TLS_AES_128_GCM_SHA256:
+		return "TLS_AES_128_GCM_SHA256"
+	case TLS_AES_256_GCM_SHA384:
+		return "TLS_AES_256_GCM_SHA384"
+	case TLS_CHACHA20_POLY1305_SHA256:
+		return "TLS_CHACHA20_POLY1305_SHA256"
+	}
+	return "unknown"
+}
+
+// zeroSecret is the all-zero input of HKDF-Extract where the key schedule
+// has no PSK or no (EC)DHE secret (RFC 8446 §7.1).
+var zeroSecret [64]byte
+
+// hmacState computes HMAC (RFC 2104) with two reusable hash states, so the
+// dozen HKDF operations of a handshake allocate only their outputs. States
+// are pooled per cipher suite.
+type hmacState struct {
+	inner, outer hash.Hash
+	blockSize    int
+	pad          [128]byte // key XOR ipad/opad; SHA-384 has 128-byte blocks
+	innerSum     [64]byte
+	info         [2 + 1 + 255 + 1 + 255 + 1]byte // HkdfLabel and counter
+}
+
+func (s *cipherSuite) getHMAC() *hmacState {
+	if m, ok := s.macPool.Get().(*hmacState); ok {
+		return m
+	}
+	m := &hmacState{inner: s.newHash(), outer: s.newHash()}
+	m.blockSize = m.inner.BlockSize()
+	return m
+}
+
+// sum appends HMAC(key, msg1 | msg2) to out.
+func (m *hmacState) sum(out, key, msg1, msg2 []byte) []byte {
+	bs := m.blockSize
+	if len(key) > bs {
+		m.outer.Reset()
+		m.outer.Write(key)
+		key = m.outer.Sum(m.innerSum[:0])
+	}
+	for i := 0; i < bs; i++ {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		m.pad[i] = k ^ 0x36
+	}
+	m.inner.Reset()
+	m.inner.Write(m.pad[:bs])
+	m.inner.Write(msg1)
+	m.inner.Write(msg2)
+	for i := 0; i < bs; i++ {
+		m.pad[i] ^= 0x36 ^ 0x5c
+	}
+	m.outer.Reset()
+	m.outer.Write(m.pad[:bs])
+	m.outer.Write(m.inner.Sum(m.innerSum[:0]))
+	return m.outer.Sum(out)
+}
+
+// extract is HKDF-Extract(salt, IKM) (RFC 5869 §2.2). A nil salt or IKM is
+// the string of Hash.length zero bytes the key schedule asks for: HMAC pads
+// its key with zeros, so a nil key is the same key.
+func (s *cipherSuite) extract(ikm, salt []byte) []byte {
+	m := s.getHMAC()
+	defer s.macPool.Put(m)
+	if ikm == nil {
+		ikm = zeroSecret[:s.size]
+	}
+	return m.sum(make([]byte, 0, s.size), salt, ikm, nil)
+}
+
+// expandLabel is HKDF-Expand-Label (RFC 8446 §7.1).
+func (s *cipherSuite) expandLabel(secret []byte, label string, context []byte, length int) []byte {
+	m := s.getHMAC()
+	defer s.macPool.Put(m)
+	b := appendU16(m.info[:0], uint16(length))
+	b = append(b, byte(6+len(label)))
+	b = append(b, "tls13 "...)
+	b = append(b, label...)
+	b = appendVec8(b, context)
+	b = append(b, 0) // room for the block counter
+	// HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i).
+	out := make([]byte, 0, length+s.size)
+	var prev []byte
+	for i := byte(1); len(out) < length; i++ {
+		b[len(b)-1] = i
+		if prev == nil {
+			out = m.sum(out, secret, b, nil)
+		} else {
+			out = m.sum(out, secret, prev, b)
+		}
+		prev = out[len(out)-s.size:]
+	}
+	return out[:length]
+}
+
+// deriveSecret is Derive-Secret(Secret, Label, Messages) (RFC 8446 §7.1)
+// given Transcript-Hash(Messages).
+func (s *cipherSuite) deriveSecret(secret []byte, label string, transcriptHash []byte) []byte {
+	if transcriptHash == nil {
+		transcriptHash = s.emptyHash
+	}
+	return s.expandLabel(secret, label, transcriptHash, s.size)
+}
+
+// finishedMAC computes verify_data (RFC 8446 §4.4.4).
+func (s *cipherSuite) finishedMAC(baseKey, transcriptHash []byte) []byte {
+	finishedKey := s.expandLabel(baseKey, "finished", nil, s.size)
+	m := s.getHMAC()
+	defer s.macPool.Put(m)
+	return m.sum(make([]byte, 0, s.size), finishedKey, transcriptHash, nil)
+}
+
+// earlySecret is the first stage of the key schedule (RFC 8446 §7.1); psk is
+// nil without resumption.
+func (s *cipherSuite) earlySecret(psk []byte) []byte { return s.extract(psk, nil) }
+
+// handshakeSecret derives the Handshake Secret from the Early Secret and the
+// (EC)DHE shared secret.
+func (s *cipherSuite) handshakeSecret(early, sharedSecret []byte) []byte {
+	return s.extract(sharedSecret, s.deriveSecret(early, "derived", nil))
+}
+
+// masterSecret derives the Master Secret from the Handshake Secret.
+func (s *cipherSuite) masterSecret(hs []byte) []byte {
+	return s.extract(nil, s.deriveSecret(hs, "derived", nil))
+}
+
+// resumptionPSK is the PSK of a ticket (RFC 8446 §4.6.1).
+func (s *cipherSuite) resumptionPSK(resumptionMasterSecret, nonce []byte) []byte {
+	return s.expandLabel(resumptionMasterSecret, "resumption", nonce, s.size)
+}
+
+// Key schedule labels (RFC 8446 §7.1).
+const (
+	labelExtBinder   = "ext binder"
+	labelResBinder   = "res binder"
+	labelClientEarly = "c e traffic"
+	labelClientHS    = "c hs traffic"
+	labelServerHS    = "s hs traffic"
+	labelClientAP    = "c ap traffic"
+	labelServerAP    = "s ap traffic"
+	labelResumption  = "res master"
+)
+
+// transcriptHashOf hashes a sequence of handshake messages.
+func (s *cipherSuite) transcriptHashOf(msgs ...[]byte) []byte {
+	h := s.newHash()
+	for _, m := range msgs {
+		h.Write(m)
+	}
+	return h.Sum(nil)
+}
+
+// messageHash replaces ClientHello1 in the transcript after a
+// HelloRetryRequest (RFC 8446 §4.4.1).
+func (s *cipherSuite) messageHash(clientHello1 []byte) []byte {
+	h := s.newHash()
+	h.Write(clientHello1)
+	b := make([]byte, 4, 4+s.size)
+	b[0] = typeMessageHash
+	b[3] = byte(s.size)
+	return h.Sum(b)
+}
+
+// ExpandLabel is HKDF-Expand-Label (RFC 8446 §7.1) with the hash of a TLS
+// 1.3 cipher suite. QUIC derives its packet protection keys with it
+// ("quic key", "quic iv", "quic hp", and "quic ku" for key updates;
+// RFC 9001 §5.1, §6.1). It panics on an unknown suite.
+func ExpandLabel(suite uint16, secret []byte, label string, context []byte, length int) []byte {
+	s := cipherSuiteByID(suite)
+	if s == nil {
+		panic("tls13: ExpandLabel with an unknown cipher suite")
+	}
+	return s.expandLabel(secret, label, context, length)
+}
+
+// Extract is HKDF-Extract (RFC 5869 §2.2) with the hash of a TLS 1.3
+// cipher suite; QUIC derives its Initial secret with it (RFC 9001 §5.2).
+// It panics on an unknown suite.
+func Extract(suite uint16, secret, salt []byte) []byte {
+	s := cipherSuiteByID(suite)
+	if s == nil {
+		panic("tls13: Extract with an unknown cipher suite")
+	}
+	return s.extract(secret, salt)
+}
