@@ -1,16 +1,39 @@
-// Package quic will be skiff's QUIC transport (RFC 9000, RFC 9001, RFC 9002):
-// the public API (Config, Endpoint, Listen, Dial, Conn, Stream) and the
-// drivers — one goroutine per socket, one per connection — around the
-// sans-I/O connection in quic/internal.
+// Package quic is skiff's QUIC transport (RFC 9000, RFC 9001, RFC 9002,
+// RFC 9221 datagrams, RFC 9369 version 2 on the wire).
 //
-// What exists today lives below it:
+// Use Listen and Dial, or an Endpoint for one socket serving both roles:
 //
-//   - quic/internal/wire: variable-length integers, packet numbers, long and
-//     short headers, Version Negotiation, every frame of RFC 9000 §19 and
-//     DATAGRAM (RFC 9221), transport parameters with their validation.
-//   - quic/internal/protect: packet protection (RFC 9001 §5, RFC 9369):
-//     Initial secrets, AEADs, header protection, key update, Retry tags.
+//	ln, err := quic.Listen("udp", "127.0.0.1:4433", &quic.Config{TLS: serverTLS})
+//	conn, err := ln.Accept(ctx)
+//	str, err := conn.AcceptStream(ctx)
 //
-// Not yet: connections, streams, flow control, loss recovery and the public
-// API. See the README's status table.
+//	conn, err := quic.Dial(ctx, "udp", "127.0.0.1:4433", &quic.Config{TLS: clientTLS})
+//	str, err := conn.OpenStream(ctx)
+//
+// # Structure
+//
+// The connection (Conn) is a sans-I/O state machine: handleDatagram,
+// appendDatagrams, deadline and handleTimer take the time as an argument
+// and never touch a socket or a clock. Files split it by concern, as
+// x/net/quic does: conn_recv.go (packets and frames in), conn_send.go
+// (packets out, coalescing, padding, GSO bursts), conn_app.go (1-RTT frames,
+// retransmission of frames as values), conn_streams.go and stream.go,
+// conn_flow.go (flow control with auto-tuned windows), conn_id.go
+// (connection IDs, stateless reset), conn_path.go (address validation,
+// amplification limit, path MTU), conn_close.go (closing, draining, idle),
+// conn_handshake.go (tls13 and transport parameters), keyupdate.go.
+//
+// One goroutine per connection (conn_driver.go) owns that state, and one
+// goroutine per Endpoint reads the socket in batches through udpio and hands
+// datagrams to connections by connection ID (endpoint_recv.go). Loss
+// detection is quic/internal/recovery, congestion control package
+// congestion, stream buffers quic/internal/streambuf, the wire format
+// quic/internal/wire and packet protection quic/internal/protect.
+//
+// # Not yet
+//
+// 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
+// sending Retry, connection migration initiated by the client and the
+// server's preferred address, ECN marking, DPLPMTUD beyond one probe size,
+// qlog files (Tracer hooks exist).
 package quic

@@ -1,0 +1,121 @@
+package quic
+
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// Config configures endpoints and connections. A zero Config (apart from
+// TLS) gives sensible defaults. A Config may be shared; it must not be
+// changed after first use.
+type Config struct {
+	// TLS is the handshake configuration: certificates, roots, server
+	// name, ALPN protocols (at least one: QUIC requires ALPN, RFC 9001
+	// §8.1), key log writer, session cache.
+	TLS *tls13.Config
+
+	// HandshakeTimeout bounds the handshake; 10 s when zero.
+	HandshakeTimeout time.Duration
+	// MaxIdleTimeout is the idle timeout we advertise (RFC 9000 §10.1);
+	// 30 s when zero. The connection closes silently after the smaller of
+	// ours and the peer's.
+	MaxIdleTimeout time.Duration
+	// KeepAlivePeriod, when set, sends a PING this often while the
+	// connection is otherwise idle, keeping it (and NAT bindings) open.
+	KeepAlivePeriod time.Duration
+
+	// MaxBidiStreams and MaxUniStreams are how many streams of each kind
+	// the peer may have open at once; 100 when zero. Our MAX_STREAMS
+	// limit moves up as streams close.
+	MaxBidiStreams int64
+	MaxUniStreams  int64
+
+	// InitialStreamWindow and InitialConnectionWindow are the receive
+	// windows we start from; MaxStreamWindow and MaxConnectionWindow are
+	// how far auto-tuning may grow them when the application reads fast
+	// enough for the window to limit the sender. Defaults: 512 KiB,
+	// 768 KiB, 16 MiB and 24 MiB.
+	InitialStreamWindow     uint64
+	InitialConnectionWindow uint64
+	MaxStreamWindow         uint64
+	MaxConnectionWindow     uint64
+
+	// Congestion names the congestion controller: "cubic" (the default)
+	// or "newreno".
+	Congestion string
+	// DisablePacing sends each window's worth of packets at once.
+	DisablePacing bool
+
+	// EnableDatagrams advertises max_datagram_frame_size (RFC 9221).
+	EnableDatagrams bool
+
+	// Tracer, when set, is called for each connection and returns the hooks
+	// that receive its events (qlog, metrics); nil hooks are skipped.
+	Tracer func(isClient bool, odcid []byte) *Tracer
+}
+
+const (
+	defaultHandshakeTimeout   = 10 * time.Second
+	defaultIdleTimeout        = 30 * time.Second
+	defaultMaxStreams         = 100
+	defaultStreamWindow       = 512 << 10
+	defaultConnectionWindow   = 768 << 10
+	defaultMaxStreamWindow    = 16 << 20
+	defaultMaxConnWindow      = 24 << 20
+	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
+	initialMaxDatagramSize    = 1200    // RFC 9000 §14.1
+	maxDatagramSize           = 1452    // what we send once the path is known to carry it
+	connIDLen                 = 8       // the length of the connection IDs we issue
+	activeConnectionIDLimit   = 4       // how many of our IDs we let the peer hold
+	maxCryptoBuffer           = 64 << 10
+	maxUndecryptablePackets   = 16
+	maxReceivedDatagramFrames = 128
+)
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout > 0 {
+		return c.HandshakeTimeout
+	}
+	return defaultHandshakeTimeout
+}
+
+func (c *Config) idleTimeout() time.Duration {
+	if c.MaxIdleTimeout > 0 {
+		return c.MaxIdleTimeout
+	}
+	return defaultIdleTimeout
+}
+
+func orDefault[T int64 | uint64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func (c *Config) maxBidiStreams() int64 {
+	return min(orDefault(c.MaxBidiStreams, defaultMaxStreams), maxStreamsLimit)
+}
+func (c *Config) maxUniStreams() int64 {
+	return min(orDefault(c.MaxUniStreams, defaultMaxStreams), maxStreamsLimit)
+}
+func (c *Config) streamWindow() uint64 { return orDefault(c.InitialStreamWindow, defaultStreamWindow) }
+func (c *Config) connWindow() uint64 {
+	return orDefault(c.InitialConnectionWindow, defaultConnectionWindow)
+}
+func (c *Config) maxStreamWindow() uint64 {
+	return max(orDefault(c.MaxStreamWindow, defaultMaxStreamWindow), c.streamWindow())
+}
+func (c *Config) maxConnWindow() uint64 {
+	return max(orDefault(c.MaxConnectionWindow, defaultMaxConnWindow), c.connWindow())
+}
+
+func (c *Config) newController() (congestion.Controller, error) {
+	name := c.Congestion
+	if name == "" {
+		name = congestion.AlgorithmCubic
+	}
+	return congestion.New(congestion.Config{Algorithm: name, MaxDatagramSize: initialMaxDatagramSize, DisablePacing: c.DisablePacing})
+}

@@ -1,0 +1,274 @@
+package quic
+
+import (
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/protect"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// Conn is a QUIC connection.
+//
+// Its protocol state is a sans-I/O machine: handleDatagram takes a received
+// datagram and the time, appendDatagrams writes what is due into a buffer
+// the caller owns, and deadline says when to call handleTimer. It never
+// reads a clock, touches a socket or starts a goroutine. One goroutine (the
+// driver, conn_driver.go) owns it; tests drive it directly under synthetic
+// time. Application goroutines reach it only through Stream buffers and the
+// small set of fields under mu, and wake the driver.
+type Conn struct {
+	config   *Config
+	isClient bool
+	version  wire.Version
+	epoch    time.Time // zero point of the monotonic times below
+	tls      *tls13.Conn
+	tracer   *Tracer
+
+	// Packet number spaces, indexed by recovery.Space.
+	spaces [3]pnSpace
+	// 1-RTT keys beyond the current generation, for key updates (RFC 9001 §6).
+	keys1RTT keyUpdateState
+	// 0-RTT keys, client side write / server side read.
+	keys0RTT *protect.Keys
+
+	rtt  congestion.RTTStats
+	cc   congestion.Controller
+	loss recovery.Recovery
+
+	path pathState
+	ids  connIDState
+
+	localParams   wire.TransportParameters
+	peerParams    wire.TransportParameters
+	peerParamsSet bool
+
+	handshakeComplete   bool // TLS finished (RFC 9001 §4.1.1)
+	handshakeConfirmed  bool // RFC 9001 §4.1.2
+	handshakeDoneQueued bool
+	retrySCID           *wire.ConnectionID
+	retryToken          []byte // client: token from a Retry, sent in later Initials
+	originalDCID        wire.ConnectionID
+
+	flow    connFlow
+	streams streamsState
+	dgrams  datagramState
+
+	idle    idleState
+	closing closeState
+
+	// Pending control frames, retransmitted as values, not packets.
+	pendingPing bool
+
+	// ackRanges is scratch space for parsing ACK frames.
+	ackRanges []wire.AckRange
+	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
+	// timer.
+	probeSpace recovery.Space
+	probes     int
+	// closeFrameToSend, while set, is the only frame appendPacket writes.
+	closeFrameToSend *wire.ConnectionCloseFrame
+
+	// wake is signalled (without blocking) by application goroutines and
+	// the endpoint when the driver has something to do.
+	wake chan struct{}
+	// inbox holds datagrams the endpoint received for this connection.
+	inboxMu sync.Mutex
+	inbox   []*datagram
+	calls   []func(time.Time) // to run on the driver's goroutine
+
+	endpoint *Endpoint
+	// handshakeDone is closed when the handshake completes or fails.
+	handshakeDone chan struct{}
+	// done is closed when the connection has fully ended.
+	done chan struct{}
+	ctx  context.Context // canceled when the connection closes
+	stop context.CancelFunc
+
+	stats Stats // owned by the driver; published to shared.stats
+
+	// mu guards the state shared with application goroutines: the fields
+	// of shared, and the stream map, accept queues and send queue in
+	// streams. Never held while a Stream's own lock is taken.
+	mu     sync.Mutex
+	shared struct {
+		stats      Stats
+		remoteAddr netip.AddrPort
+		closeErr   error // why the connection ended, once it has
+	}
+}
+
+// pnSpace is one packet number space (RFC 9000 §12.3) and its encryption
+// level: keys, received packets to acknowledge, and the CRYPTO stream.
+type pnSpace struct {
+	readKeys, writeKeys *protect.Keys
+	received            recovery.ReceivedTracker
+	cryptoSend          streambuf.Send
+	cryptoRecv          streambuf.Recv
+	discarded           bool
+	largestRecv         int64 // largest packet number received, -1 for none
+}
+
+// Stats is a snapshot of a connection's counters.
+type Stats struct {
+	SmoothedRTT, MinRTT, LatestRTT, RTTVar time.Duration
+	CongestionWindow, BytesInFlight        int
+	PacketsSent, PacketsReceived           uint64
+	PacketsLost, PacketsAcked              uint64
+	BytesSent, BytesReceived               uint64
+	DatagramsSent, DatagramsReceived       uint64
+	PTOCount                               uint64
+	KeyUpdates                             uint64
+}
+
+// newConn creates a connection. For a client, dcid is the random
+// Destination Connection ID of its first Initial (RFC 9000 §7.2) and scid
+// its own; for a server, dcid is what the client chose (it derives the
+// Initial keys) and scid the server's new ID.
+func newConn(now time.Time, config *Config, isClient bool, version wire.Version, dcid, scid wire.ConnectionID, peer netip.AddrPort, ep *Endpoint) (*Conn, error) {
+	c := &Conn{
+		config:        config,
+		isClient:      isClient,
+		version:       version,
+		epoch:         now,
+		endpoint:      ep,
+		wake:          make(chan struct{}, 1),
+		handshakeDone: make(chan struct{}),
+		done:          make(chan struct{}),
+		originalDCID:  dcid,
+	}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	if config.Tracer != nil {
+		c.tracer = config.Tracer(isClient, dcid.Bytes())
+	}
+	for i := range c.spaces {
+		c.spaces[i].largestRecv = -1
+	}
+	cc, err := config.newController()
+	if err != nil {
+		return nil, err
+	}
+	c.cc = cc
+	c.rtt.SetMaxAckDelay(wire.DefaultMaxAckDelay)
+	c.loss.Init(&c.rtt, c.cc, c)
+	c.path.init(peer, isClient)
+	c.idle.init(config, c.mono(now))
+	c.idle.pto = func() time.Duration { return c.rtt.PTO(true) }
+
+	// Initial keys come from the client's first Destination Connection ID
+	// (RFC 9001 §5.2).
+	if err := c.installInitialKeys(dcid); err != nil {
+		return nil, err
+	}
+	c.ids.init(c, scid, dcid)
+	c.flow.init(c, config)
+	c.streams.init(c, config)
+	c.dgrams.init(config)
+	c.buildLocalParams(scid)
+	if err := c.startTLS(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// installInitialKeys derives the Initial keys of both directions from the
+// client's Destination Connection ID.
+func (c *Conn) installInitialKeys(dcid wire.ConnectionID) error {
+	client, server, err := protect.InitialKeys(uint32(c.version), dcid.Bytes())
+	if err != nil {
+		return err
+	}
+	sp := &c.spaces[recovery.SpaceInitial]
+	if c.isClient {
+		sp.writeKeys, sp.readKeys = client, server
+	} else {
+		sp.writeKeys, sp.readKeys = server, client
+	}
+	return nil
+}
+
+// mono converts a wall-clock reading into the connection's monotonic time.
+func (c *Conn) mono(t time.Time) time.Duration { return t.Sub(c.epoch) }
+
+// wall converts a monotonic time back.
+func (c *Conn) wall(d time.Duration) time.Time { return c.epoch.Add(d) }
+
+// signal wakes the driver without blocking.
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// peerRole is who the peer is.
+func (c *Conn) peerRole() wire.Role {
+	if c.isClient {
+		return wire.RoleServer
+	}
+	return wire.RoleClient
+}
+
+// Context is canceled when the connection closes.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// RemoteAddr is the peer's address on the current path.
+func (c *Conn) RemoteAddr() netip.AddrPort {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shared.remoteAddr
+}
+
+// LocalAddr is the local address of the endpoint's socket.
+func (c *Conn) LocalAddr() netip.AddrPort {
+	if c.endpoint == nil {
+		return netip.AddrPort{}
+	}
+	return c.endpoint.LocalAddr()
+}
+
+// Stats returns a snapshot of the connection's counters.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shared.stats
+}
+
+// publishStats copies the counters owned by the driver to where the
+// application can read them.
+func (c *Conn) publishStats() {
+	s := c.stats
+	s.SmoothedRTT = c.rtt.SmoothedRTT()
+	s.MinRTT = c.rtt.MinRTT()
+	s.LatestRTT = c.rtt.LatestRTT()
+	s.RTTVar = c.rtt.RTTVar()
+	s.CongestionWindow = c.cc.CongestionWindow()
+	s.BytesInFlight = c.cc.BytesInFlight()
+	ls := c.loss.Stats()
+	s.PacketsLost = ls.PacketsLost
+	s.PacketsAcked = ls.PacketsAcked
+	s.PTOCount = ls.PTOs
+	c.mu.Lock()
+	c.shared.stats = s
+	c.shared.remoteAddr = c.path.peer
+	c.mu.Unlock()
+}
+
+// randomBytes fills b from crypto/rand; it cannot fail on the platforms we
+// support (crypto/rand.Read panics rather than returning an error).
+func randomBytes(b []byte) { rand.Read(b) }
+
+// newConnectionID returns a random connection ID of our length.
+func newConnectionID() wire.ConnectionID {
+	var b [connIDLen]byte
+	randomBytes(b[:])
+	id, _ := wire.MakeConnectionID(b[:])
+	return id
+}

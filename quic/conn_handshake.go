@@ -1,0 +1,260 @@
+package quic
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/protect"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// spaceOf maps a TLS encryption level to its packet number space; 0-RTT
+// shares the application data space (RFC 9000 §12.3).
+func spaceOf(l tls13.Level) recovery.Space {
+	switch l {
+	case tls13.LevelInitial:
+		return recovery.SpaceInitial
+	case tls13.LevelHandshake:
+		return recovery.SpaceHandshake
+	}
+	return recovery.SpaceAppData
+}
+
+// levelOf maps a packet number space to the level its CRYPTO frames use.
+func levelOf(s recovery.Space) tls13.Level {
+	switch s {
+	case recovery.SpaceInitial:
+		return tls13.LevelInitial
+	case recovery.SpaceHandshake:
+		return tls13.LevelHandshake
+	}
+	return tls13.LevelApplication
+}
+
+// buildLocalParams fills the transport parameters we send (RFC 9000 §18.2).
+func (c *Conn) buildLocalParams(scid wire.ConnectionID) {
+	p := wire.DefaultTransportParameters()
+	p.MaxIdleTimeout = c.config.idleTimeout()
+	p.MaxUDPPayloadSize = 1500
+	p.InitialMaxData = c.flow.recvWindow.Load()
+	p.InitialMaxStreamDataBidiLocal = c.config.streamWindow()
+	p.InitialMaxStreamDataBidiRemote = c.config.streamWindow()
+	p.InitialMaxStreamDataUni = c.config.streamWindow()
+	p.InitialMaxStreamsBidi = uint64(c.config.maxBidiStreams())
+	p.InitialMaxStreamsUni = uint64(c.config.maxUniStreams())
+	p.ActiveConnectionIDLimit = activeConnectionIDLimit
+	p.DisableActiveMigration = false
+	id := scid
+	p.InitialSourceConnectionID = &id
+	if c.config.EnableDatagrams {
+		p.MaxDatagramFrameSize = maxDatagramFrameSize
+	}
+	if !c.isClient {
+		odcid := c.originalDCID
+		p.OriginalDestinationConnectionID = &odcid
+		tok := c.ids.local[0].resetToken
+		p.StatelessResetToken = &tok
+		if c.retrySCID != nil {
+			r := *c.retrySCID
+			p.RetrySourceConnectionID = &r
+		}
+	}
+	c.localParams = p
+}
+
+// startTLS creates the TLS handshake with our transport parameters.
+func (c *Conn) startTLS() error {
+	params := c.localParams.Append(nil, greaseSeed())
+	if c.isClient {
+		c.tls = tls13.Client(c.config.TLS, params)
+	} else {
+		c.tls = tls13.Server(c.config.TLS, params)
+	}
+	if err := c.tls.Start(); err != nil {
+		return err
+	}
+	return c.processTLSEvents(0)
+}
+
+// greaseSeed picks the reserved transport parameter we send, so that peers
+// keep ignoring unknown parameters (RFC 9000 §18.1).
+func greaseSeed() uint64 {
+	var b [8]byte
+	randomBytes(b[:])
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16
+}
+
+// handleCryptoData feeds CRYPTO frame data received in a space to TLS, in
+// order, and acts on what TLS then asks for.
+func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire.CryptoFrame) error {
+	sp := &c.spaces[space]
+	// RFC 9000 §7.5: an endpoint may bound the CRYPTO data it buffers out
+	// of order; beyond it, CRYPTO_BUFFER_EXCEEDED.
+	if f.Offset+uint64(len(f.Data)) > sp.cryptoRecv.ReadOffset()+maxCryptoBuffer {
+		return localError(wire.CryptoBufferExceeded, wire.FrameTypeCrypto, "too much out-of-order CRYPTO data")
+	}
+	if _, err := sp.cryptoRecv.Write(f.Offset, f.Data, false); err != nil {
+		return localError(wire.ProtocolViolation, wire.FrameTypeCrypto, err.Error())
+	}
+	var buf [4096]byte
+	for sp.cryptoRecv.Readable() > 0 {
+		n, _ := sp.cryptoRecv.Read(buf[:])
+		if err := c.tls.HandleData(levelOf(space), buf[:n]); err != nil {
+			return asTransportError(err)
+		}
+	}
+	return c.processTLSEvents(now)
+}
+
+// processTLSEvents carries out what the handshake asks for: data to send,
+// keys to install, the peer's transport parameters, completion.
+func (c *Conn) processTLSEvents(now time.Duration) error {
+	for {
+		e := c.tls.NextEvent()
+		switch e.Kind {
+		case tls13.EventNone:
+			return nil
+		case tls13.EventWriteData:
+			c.spaces[spaceOf(e.Level)].cryptoSend.Write(e.Data)
+		case tls13.EventSetReadSecret, tls13.EventSetWriteSecret:
+			keys, err := protect.NewKeys(uint32(c.version), protect.Suite(e.Suite), e.Data)
+			if err != nil {
+				return localError(wire.InternalError, 0, err.Error())
+			}
+			c.installKeys(e.Kind == tls13.EventSetWriteSecret, e.Level, keys)
+		case tls13.EventTransportParameters:
+			if err := c.setPeerParams(e.Data); err != nil {
+				return err
+			}
+		case tls13.EventRejectedEarlyData:
+			// We send no 0-RTT yet; nothing to resend.
+		case tls13.EventHandshakeDone:
+			c.onHandshakeComplete(now)
+		}
+	}
+}
+
+// installKeys installs new packet protection keys at a level.
+func (c *Conn) installKeys(write bool, level tls13.Level, keys *protect.Keys) {
+	switch level {
+	case tls13.LevelEarly:
+		c.keys0RTT = keys
+		return
+	case tls13.LevelApplication:
+		if write {
+			c.keys1RTT.setWrite(keys)
+		} else {
+			c.keys1RTT.setRead(keys)
+		}
+	}
+	sp := &c.spaces[spaceOf(level)]
+	if write {
+		sp.writeKeys = keys
+	} else {
+		sp.readKeys = keys
+	}
+	if level == tls13.LevelHandshake {
+		c.updateLossState()
+	}
+}
+
+// setPeerParams parses and checks the peer's transport parameters
+// (RFC 9000 §7.3, §7.4, §18.2).
+func (c *Conn) setPeerParams(b []byte) error {
+	p, err := wire.ParseTransportParameters(b, c.peerRole())
+	if err != nil {
+		return asTransportError(err)
+	}
+	// RFC 9000 §7.3: the connection IDs of the handshake must match what
+	// the parameters say, or an attacker changed them.
+	if p.InitialSourceConnectionID == nil || !bytes.Equal(p.InitialSourceConnectionID.Bytes(), c.ids.peerInitialSCID.Bytes()) {
+		return localError(wire.TransportParameterError, 0, "initial_source_connection_id does not match")
+	}
+	if c.isClient {
+		if p.OriginalDestinationConnectionID == nil || !bytes.Equal(p.OriginalDestinationConnectionID.Bytes(), c.originalDCID.Bytes()) {
+			return localError(wire.TransportParameterError, 0, "original_destination_connection_id does not match")
+		}
+		switch {
+		case c.retrySCID != nil && (p.RetrySourceConnectionID == nil || !bytes.Equal(p.RetrySourceConnectionID.Bytes(), c.retrySCID.Bytes())):
+			return localError(wire.TransportParameterError, 0, "retry_source_connection_id does not match")
+		case c.retrySCID == nil && p.RetrySourceConnectionID != nil:
+			return localError(wire.TransportParameterError, 0, "retry_source_connection_id without a Retry")
+		}
+	}
+	c.peerParams = p
+	c.peerParamsSet = true
+	c.rtt.SetMaxAckDelay(p.MaxAckDelay)
+	c.idle.setPeerTimeout(p.MaxIdleTimeout)
+	c.flow.setPeerInitial(p.InitialMaxData)
+	c.streams.setPeerInitial(&p)
+	c.dgrams.setPeerMax(p.MaxDatagramFrameSize)
+	if p.StatelessResetToken != nil {
+		c.ids.setPeerResetToken(*p.StatelessResetToken)
+	}
+	c.ids.setPeerActiveLimit(p.ActiveConnectionIDLimit)
+	return nil
+}
+
+// onHandshakeComplete runs when TLS has finished.
+func (c *Conn) onHandshakeComplete(now time.Duration) {
+	if c.handshakeComplete {
+		return
+	}
+	c.handshakeComplete = true
+	if !c.isClient {
+		// RFC 9001 §4.1.2: the server's handshake is confirmed when it
+		// completes; it tells the client with HANDSHAKE_DONE (RFC 9000
+		// §19.20). The client address is validated by then (§8.1).
+		c.handshakeDoneQueued = true
+		c.path.addressValidated = true
+		c.confirmHandshake(now)
+	}
+	c.idle.handshakeEnd = congestion.Never
+	c.ids.onHandshakeComplete()
+	c.tracer.handshakeComplete(c)
+	if c.endpoint != nil {
+		c.endpoint.onHandshakeComplete(c)
+	}
+	close(c.handshakeDone)
+}
+
+// confirmHandshake runs when the handshake is confirmed: Handshake keys are
+// dropped (RFC 9001 §4.9.2) and the loss detection changes its rules.
+func (c *Conn) confirmHandshake(now time.Duration) {
+	if c.handshakeConfirmed {
+		return
+	}
+	c.handshakeConfirmed = true
+	c.discardSpace(recovery.SpaceHandshake)
+	c.keys1RTT.confirmed = true
+	c.idle.handshakeEnd = congestion.Never
+	c.updateLossState()
+	if c.path.probeState == probeNone {
+		c.path.probeState = probeDue
+	}
+	_ = now
+}
+
+// updateLossState tells loss detection the facts its timer depends on
+// (RFC 9002 Appendix A.8).
+func (c *Conn) updateLossState() {
+	hasHandshakeKeys := c.spaces[recovery.SpaceHandshake].writeKeys != nil || c.spaces[recovery.SpaceHandshake].discarded
+	c.loss.SetHandshakeState(c.peerCompletedAddressValidation(), c.handshakeConfirmed, hasHandshakeKeys)
+}
+
+// discardSpace drops the keys and state of the Initial or Handshake space
+// (RFC 9001 §4.9).
+func (c *Conn) discardSpace(space recovery.Space) {
+	sp := &c.spaces[space]
+	if sp.discarded {
+		return
+	}
+	sp.discarded = true
+	sp.readKeys, sp.writeKeys = nil, nil
+	sp.cryptoSend.Discard()
+	sp.cryptoRecv.Discard()
+	c.loss.DiscardSpace(space)
+}

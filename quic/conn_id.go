@@ -1,0 +1,297 @@
+package quic
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// localConnID is a connection ID we issued (RFC 9000 §5.1).
+type localConnID struct {
+	seq        uint64
+	id         wire.ConnectionID
+	resetToken [wire.StatelessResetTokenLen]byte
+	sendFrame  bool // NEW_CONNECTION_ID must be (re)sent
+	acked      bool
+}
+
+// peerConnID is a connection ID the peer issued for us to use.
+type peerConnID struct {
+	seq         uint64
+	id          wire.ConnectionID
+	resetToken  [wire.StatelessResetTokenLen]byte
+	hasToken    bool
+	retire      bool // retired: RETIRE_CONNECTION_ID must reach the peer
+	retireSent  bool // in flight
+	retireAcked bool
+}
+
+// connIDState manages both sets of connection IDs.
+type connIDState struct {
+	c *Conn
+
+	local        []localConnID
+	nextLocalSeq uint64
+	peerLimit    uint64 // the peer's active_connection_id_limit
+
+	peer            []peerConnID
+	current         int // index in peer of the ID we send with
+	retirePriorTo   uint64
+	peerInitialSCID wire.ConnectionID
+	peerSCIDKnown   bool
+	resetKey        *[32]byte
+}
+
+func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID) {
+	s.c = c
+	if c.endpoint != nil {
+		s.resetKey = &c.endpoint.resetKey
+	} else {
+		var k [32]byte
+		randomBytes(k[:])
+		s.resetKey = &k
+	}
+	s.local = []localConnID{{seq: 0, id: scid, resetToken: statelessResetToken(s.resetKey, scid.Bytes()), acked: true}}
+	s.nextLocalSeq = 1
+	s.peerLimit = wire.DefaultActiveConnectionIDLimit
+	if c.isClient {
+		// Until the server answers, we send to the random ID we chose.
+		s.peer = []peerConnID{{seq: 0, id: dcid}}
+	}
+}
+
+// statelessResetToken derives the token for one of our connection IDs from
+// the endpoint's key, so that the endpoint can send a stateless reset for a
+// connection it no longer remembers (RFC 9000 §10.3.2).
+func statelessResetToken(key *[32]byte, id []byte) [wire.StatelessResetTokenLen]byte {
+	m := hmac.New(sha256.New, key[:])
+	m.Write(id)
+	var t [wire.StatelessResetTokenLen]byte
+	copy(t[:], m.Sum(nil))
+	return t
+}
+
+// peerDCID is the Destination Connection ID we send with.
+func (s *connIDState) peerDCID() wire.ConnectionID {
+	if len(s.peer) == 0 {
+		return wire.ConnectionID{}
+	}
+	return s.peer[s.current].id
+}
+
+// handshakeSCID is the Source Connection ID of our long header packets.
+func (s *connIDState) handshakeSCID() wire.ConnectionID { return s.local[0].id }
+
+// setHandshakePeerID records the Source Connection ID of the peer's first
+// packet as the ID to send to (sequence 0, RFC 9000 §5.1.1).
+func (s *connIDState) setHandshakePeerID(id wire.ConnectionID) {
+	s.peer = append(s.peer[:0], peerConnID{seq: 0, id: id})
+	s.current = 0
+}
+
+// setPeerResetToken attaches the server's stateless_reset_token to its
+// handshake connection ID (RFC 9000 §18.2).
+func (s *connIDState) setPeerResetToken(t [wire.StatelessResetTokenLen]byte) {
+	for i := range s.peer {
+		if s.peer[i].seq == 0 {
+			s.peer[i].resetToken, s.peer[i].hasToken = t, true
+		}
+	}
+}
+
+// setPeerActiveLimit applies the peer's active_connection_id_limit.
+func (s *connIDState) setPeerActiveLimit(n uint64) { s.peerLimit = n }
+
+// onHandshakeComplete issues the connection IDs the peer may switch to.
+func (s *connIDState) onHandshakeComplete() { s.issue() }
+
+// issue issues new connection IDs up to the peer's limit (and ours).
+func (s *connIDState) issue() {
+	want := min(s.peerLimit, activeConnectionIDLimit)
+	for uint64(len(s.local)) < want {
+		id := newConnectionID()
+		l := localConnID{seq: s.nextLocalSeq, id: id, resetToken: statelessResetToken(s.resetKey, id.Bytes()), sendFrame: true}
+		s.nextLocalSeq++
+		s.local = append(s.local, l)
+		if s.c.endpoint != nil {
+			s.c.endpoint.addConnID(id, s.c)
+		}
+	}
+}
+
+// onNewConnectionID handles NEW_CONNECTION_ID (RFC 9000 §19.15, §5.1.1).
+func (s *connIDState) onNewConnectionID(f *wire.NewConnectionIDFrame) error {
+	t := wire.FrameTypeNewConnectionID
+	for i := range s.peer {
+		p := &s.peer[i]
+		if p.seq == f.SequenceNumber {
+			if p.id != f.ConnectionID || p.resetToken != f.StatelessResetToken {
+				return localError(wire.ProtocolViolation, t, "sequence number reused for a different connection ID")
+			}
+			return nil
+		}
+	}
+	p := peerConnID{seq: f.SequenceNumber, id: f.ConnectionID, resetToken: f.StatelessResetToken, hasToken: true}
+	if f.SequenceNumber < s.retirePriorTo {
+		p.retire = true // already retired: say so at once
+	}
+	s.peer = append(s.peer, p)
+	if f.RetirePriorTo > s.retirePriorTo {
+		s.retirePriorTo = f.RetirePriorTo
+		for i := range s.peer {
+			if s.peer[i].seq < s.retirePriorTo {
+				s.peer[i].retire = true
+			}
+		}
+	}
+	// RFC 9000 §5.1.1: more active IDs than our limit is an error.
+	active := 0
+	for i := range s.peer {
+		if !s.peer[i].retire {
+			active++
+		}
+	}
+	if active > activeConnectionIDLimit {
+		return localError(wire.ConnectionIDLimitError, t, "too many active connection IDs")
+	}
+	if s.peer[s.current].retire {
+		for i := range s.peer {
+			if !s.peer[i].retire {
+				s.current = i
+				break
+			}
+		}
+	}
+	s.prunePeer()
+	return nil
+}
+
+// prunePeer forgets retired peer IDs whose retirement was acknowledged,
+// keeping the list bounded.
+func (s *connIDState) prunePeer() {
+	cur := s.peer[s.current].seq
+	out := s.peer[:0]
+	for _, p := range s.peer {
+		if p.retire && p.retireAcked {
+			continue
+		}
+		out = append(out, p)
+	}
+	s.peer = out
+	for i := range s.peer {
+		if s.peer[i].seq == cur {
+			s.current = i
+		}
+	}
+}
+
+// onRetireConnectionID handles RETIRE_CONNECTION_ID (RFC 9000 §19.16).
+func (s *connIDState) onRetireConnectionID(f *wire.RetireConnectionIDFrame) error {
+	if f.SequenceNumber >= s.nextLocalSeq {
+		return localError(wire.ProtocolViolation, wire.FrameTypeRetireConnectionID, "retiring a connection ID never issued")
+	}
+	for i := range s.local {
+		if s.local[i].seq == f.SequenceNumber {
+			if s.c.endpoint != nil {
+				s.c.endpoint.removeConnID(s.local[i].id)
+			}
+			s.local = append(s.local[:i], s.local[i+1:]...)
+			s.issue()
+			return nil
+		}
+	}
+	return nil
+}
+
+// framesPending reports whether NEW_ or RETIRE_CONNECTION_ID frames wait.
+func (s *connIDState) framesPending() bool {
+	for i := range s.local {
+		if s.local[i].sendFrame {
+			return true
+		}
+	}
+	for i := range s.peer {
+		if p := &s.peer[i]; p.retire && !p.retireSent {
+			return true
+		}
+	}
+	return false
+}
+
+// appendFrames appends pending NEW_ and RETIRE_CONNECTION_ID frames.
+func (s *connIDState) appendFrames(f *frameWriter) {
+	for i := range s.local {
+		l := &s.local[i]
+		if !l.sendFrame || f.room() < 1+8+8+1+20+16 {
+			continue
+		}
+		fr := wire.NewConnectionIDFrame{SequenceNumber: l.seq, ConnectionID: l.id, StatelessResetToken: l.resetToken}
+		f.buf = fr.Append(f.buf)
+		f.record(sentNewConnectionID, l.seq, 0, 0, false)
+		l.sendFrame = false
+	}
+	for i := range s.peer {
+		p := &s.peer[i]
+		if !p.retire || p.retireSent || f.room() < 9 {
+			continue
+		}
+		fr := wire.RetireConnectionIDFrame{SequenceNumber: p.seq}
+		f.buf = fr.Append(f.buf)
+		f.record(sentRetireConnectionID, p.seq, 0, 0, false)
+		p.retireSent = true
+	}
+}
+
+// onFrameAcked and onFrameLost follow NEW_ and RETIRE_CONNECTION_ID frames.
+func (s *connIDState) onFrameAcked(kind uint8, seq uint64) {
+	switch kind {
+	case sentNewConnectionID:
+		for i := range s.local {
+			if s.local[i].seq == seq {
+				s.local[i].acked = true
+			}
+		}
+	case sentRetireConnectionID:
+		for i := range s.peer {
+			if s.peer[i].seq == seq {
+				s.peer[i].retireAcked = true
+			}
+		}
+		s.prunePeer()
+	}
+}
+
+func (s *connIDState) onFrameLost(kind uint8, seq uint64) {
+	switch kind {
+	case sentNewConnectionID:
+		for i := range s.local {
+			if s.local[i].seq == seq && !s.local[i].acked {
+				s.local[i].sendFrame = true
+			}
+		}
+	case sentRetireConnectionID:
+		for i := range s.peer {
+			if s.peer[i].seq == seq {
+				s.peer[i].retireSent = false
+			}
+		}
+	}
+}
+
+// checkStatelessReset ends the connection if the datagram ends with a
+// stateless reset token of the peer's (RFC 9000 §10.3.1).
+func (c *Conn) checkStatelessReset(b []byte) {
+	if len(b) < 21 || c.closing.state >= stateDraining {
+		return
+	}
+	tail := b[len(b)-wire.StatelessResetTokenLen:]
+	for i := range c.ids.peer {
+		p := &c.ids.peer[i]
+		if p.hasToken && subtle.ConstantTimeCompare(tail, p.resetToken[:]) == 1 {
+			c.enterDraining(c.idle.lastNow, ErrStatelessReset, true)
+			return
+		}
+	}
+}

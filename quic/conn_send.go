@@ -1,0 +1,486 @@
+package quic
+
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// Kinds of recovery.SentFrame: what a sent packet carried that matters when
+// it is acknowledged or lost. Frames are retransmitted as frames, with
+// current values, never as packets (RFC 9000 §13.3).
+const (
+	sentStream uint8 = iota + 1 // ID stream, Offset, Length, Fin
+	sentCrypto                  // Offset, Length
+	sentAck                     // ID: the largest packet number acknowledged
+	sentMaxData
+	sentMaxStreamData // ID stream
+	sentMaxStreamsBidi
+	sentMaxStreamsUni
+	sentDataBlocked
+	sentStreamDataBlocked // ID stream
+	sentStreamsBlockedBidi
+	sentStreamsBlockedUni
+	sentResetStream // ID stream
+	sentStopSending // ID stream
+	sentNewConnectionID
+	sentRetireConnectionID
+	sentHandshakeDone
+	sentPing
+	sentDatagram
+	sentPathChallenge
+	sentPathResponse
+	sentMTUProbe
+)
+
+// aeadTagLen is the size of the AEAD tag every protected packet ends with.
+const aeadTagLen = 16
+
+// sendContext carries what one call to appendDatagrams may do.
+type sendContext struct {
+	now time.Duration
+	// ackElicitingAllowed is false when the congestion window is full:
+	// only ACK-only packets may go (RFC 9002 §7).
+	ackElicitingAllowed bool
+	// probe: the PTO fired; these packets ignore the congestion window
+	// (RFC 9002 §6.2.4).
+	probe bool
+	// mtuProbe: the packet is a path MTU probe, a PING and padding.
+	mtuProbe bool
+}
+
+// appendDatagrams writes the datagrams due now to buf, one after another,
+// all of segSize bytes but the last, which may be shorter: one GSO burst.
+// It writes at most maxDatagrams. An empty result means nothing is due
+// before deadline().
+func (c *Conn) appendDatagrams(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int) {
+	now := c.mono(nowT)
+	if c.closing.state != stateOpen {
+		return c.appendClose(now, buf), 0
+	}
+	budget, _ := c.cc.SendBudget(now)
+	size := c.path.maxDatagramSize()
+	if c.path.probeState == probeDue && c.handshakeConfirmed && budget > 0 && c.probes == 0 {
+		// A path MTU probe travels alone (RFC 8899 §4.1).
+		return c.appendMTUProbe(now, buf), 0
+	}
+	for i := 0; i < maxDatagrams; i++ {
+		ctx := sendContext{now: now}
+		switch {
+		case c.probes > 0:
+			ctx.probe, ctx.ackElicitingAllowed = true, true
+		case budget > 0:
+			ctx.ackElicitingAllowed = true
+		}
+		limit := size
+		if segSize > 0 {
+			limit = segSize
+		}
+		start := len(buf)
+		buf = c.appendDatagram(&ctx, buf, limit)
+		n := len(buf) - start
+		if n == 0 {
+			break
+		}
+		if ctx.probe {
+			c.probes--
+		} else if budget > 0 {
+			budget--
+		}
+		if segSize == 0 {
+			segSize = n
+		}
+		if n < segSize {
+			break // a short datagram ends a GSO burst
+		}
+	}
+	return buf, segSize
+}
+
+// appendMTUProbe sends one PING padded to maxDatagramSize: once it is
+// acknowledged, the path carries datagrams that large (a minimal DPLPMTUD,
+// RFC 8899, with one probe size). The probe is ack-eliciting but its loss is
+// no congestion signal worth more than any other packet's.
+func (c *Conn) appendMTUProbe(now time.Duration, buf []byte) []byte {
+	ctx := sendContext{now: now, ackElicitingAllowed: true, mtuProbe: true}
+	start := len(buf)
+	size := maxDatagramSize
+	if c.peerParams.MaxUDPPayloadSize < uint64(size) {
+		size = int(c.peerParams.MaxUDPPayloadSize)
+	}
+	if size <= c.path.mtu {
+		c.path.probeState = probeDone
+		return buf
+	}
+	buf = c.appendPacket(&ctx, buf, recovery.SpaceAppData, start+size, start+size)
+	if len(buf) > start {
+		c.path.probeState = probeInFlight
+		c.path.probeSize = len(buf) - start
+		c.stats.DatagramsSent++
+		c.stats.BytesSent += uint64(len(buf) - start)
+	}
+	return buf
+}
+
+// appendDatagram writes one datagram, coalescing packets of every space
+// with something to send (RFC 9000 §12.2), into buf with at most limit
+// bytes.
+func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
+	// RFC 9000 §8.1: before the client's address is validated a server
+	// sends at most three times what it received.
+	if allowed := c.path.amplificationAllowance(); allowed < limit {
+		limit = allowed
+		if limit < 64 {
+			return buf
+		}
+	}
+	start := len(buf)
+	// Which spaces have something to say, so the last one can take the
+	// padding.
+	var want [3]bool
+	last := -1
+	for s := range c.spaces {
+		if c.wantSend(ctx, recovery.Space(s)) {
+			want[s] = true
+			last = s
+		}
+	}
+	if last < 0 {
+		return buf
+	}
+	hasInitial := false
+	for s := range c.spaces {
+		if !want[s] {
+			continue
+		}
+		space := recovery.Space(s)
+		padTo := 0
+		if s == last && (hasInitial || space == recovery.SpaceInitial) && (c.isClient || c.initialAckEliciting(ctx)) {
+			// RFC 9000 §14.1: a client pads every datagram with an
+			// Initial packet to 1200 bytes; so does a server whose
+			// Initial is ack-eliciting.
+			padTo = start + initialMaxDatagramSize
+		}
+		before := len(buf)
+		buf = c.appendPacket(ctx, buf, space, start+limit, padTo)
+		if len(buf) > before && space == recovery.SpaceInitial {
+			hasInitial = true
+		}
+		if len(buf) > before && space == recovery.SpaceHandshake && c.isClient {
+			// RFC 9001 §4.9.1: a client drops Initial keys when it first
+			// sends a Handshake packet.
+			c.discardSpace(recovery.SpaceInitial)
+		}
+	}
+	if n := len(buf) - start; n > 0 {
+		c.stats.DatagramsSent++
+		c.stats.BytesSent += uint64(n)
+		c.path.onDatagramSent(n)
+	}
+	return buf
+}
+
+// initialAckEliciting reports whether a server Initial would carry CRYPTO
+// data now, which obliges it to pad.
+func (c *Conn) initialAckEliciting(ctx *sendContext) bool {
+	sp := &c.spaces[recovery.SpaceInitial]
+	return ctx.ackElicitingAllowed && sp.cryptoSend.HasData(1<<62)
+}
+
+// wantSend reports whether the space has a packet to send now.
+func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
+	sp := &c.spaces[space]
+	if sp.discarded || sp.writeKeys == nil {
+		return false
+	}
+	if ackDue(&sp.received, ctx.now) {
+		return true
+	}
+	if !ctx.ackElicitingAllowed {
+		return false
+	}
+	if ctx.probe && c.probeSpace == space {
+		return true
+	}
+	if sp.cryptoSend.HasData(1 << 62) {
+		return true
+	}
+	if space == recovery.SpaceAppData {
+		return c.appDataPending()
+	}
+	return false
+}
+
+// appendPacket writes one packet of the space into buf, ending no later
+// than end and padded to reach padTo (0 for no padding). It returns buf
+// unchanged when there is nothing to put in it.
+func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, end, padTo int) []byte {
+	sp := &c.spaces[space]
+	keys := sp.writeKeys
+	if space == recovery.SpaceAppData {
+		keys = c.keys1RTT.write
+	}
+	start := len(buf)
+	sent := c.loss.NextPacket(space)
+	pn := wire.PacketNumber(sent.PN)
+	largestAcked := wire.NoPacketNumber
+	if la, ok := c.loss.LargestAcked(space); ok {
+		largestAcked = wire.PacketNumber(la)
+	}
+	pnLen := wire.PacketNumberLen(pn, largestAcked)
+
+	var lengthOffset, pnOffset int
+	if space == recovery.SpaceAppData {
+		dcid := c.ids.peerDCID()
+		buf = wire.AppendShortHeader(buf, dcid, pn, pnLen, c.keys1RTT.writePhase, false)
+		pnOffset = 1 + dcid.Len()
+	} else {
+		h := wire.Header{Version: c.version, DCID: c.ids.peerDCID(), SCID: c.ids.handshakeSCID()}
+		if space == recovery.SpaceInitial {
+			h.Type = wire.PacketInitial
+			h.Token = c.retryToken
+		} else {
+			h.Type = wire.PacketHandshake
+		}
+		buf, lengthOffset, pnOffset = wire.AppendLongHeader(buf, &h, pn, pnLen)
+		lengthOffset += start
+	}
+	pnOffset += start
+	payloadStart := len(buf)
+	// Leave room for the AEAD tag.
+	end -= aeadTagLen
+	if end-payloadStart < 8 {
+		return buf[:start]
+	}
+	sent.TimeSent = ctx.now
+	f := frameWriter{c: c, buf: buf, end: end, sent: sent}
+
+	switch {
+	case c.closeFrameToSend != nil:
+		if f.room() >= c.closeFrameToSend.Len() {
+			f.buf = c.closeFrameToSend.Append(f.buf)
+			f.closeOnly = true
+		}
+	case ctx.mtuProbe:
+		f.appendPing()
+		f.record(sentMTUProbe, 0, 0, 0, false)
+	default:
+		if sp.received.Pending() && (ackDue(&sp.received, ctx.now) || ctx.ackElicitingAllowed) {
+			f.appendAck(space)
+		}
+		if ctx.ackElicitingAllowed {
+			if space == recovery.SpaceAppData {
+				c.appendAppFrames(ctx, &f)
+			}
+			f.appendCrypto(&sp.cryptoSend)
+			if ctx.probe && !f.ackEliciting && c.probeSpace == space {
+				// RFC 9002 §6.2.4: a probe must be ack-eliciting.
+				f.appendPing()
+			}
+		}
+	}
+	buf = f.buf
+	if len(buf) == payloadStart {
+		return buf[:start]
+	}
+	// RFC 9001 §5.4.2: the header protection sample starts 4 bytes after
+	// the Packet Number field, so payload plus packet number must reach 4
+	// bytes; and padding reaches padTo.
+	need := max(payloadStart+4-pnLen, padTo-aeadTagLen)
+	if need > end {
+		need = end
+	}
+	if len(buf) < need {
+		buf = wire.AppendPadding(buf, need-len(buf))
+		f.padded = true
+	}
+	if space != recovery.SpaceAppData {
+		length := len(buf) - pnOffset + aeadTagLen
+		if err := wire.PutLongHeaderLength(buf[start:], lengthOffset-start, length); err != nil {
+			return buf[:start]
+		}
+	}
+	sealed, err := keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
+	if err != nil {
+		return buf[:start]
+	}
+	buf = buf[:start+len(sealed)]
+	sent.Size = len(sealed)
+	sent.AckEliciting = f.ackEliciting
+	// RFC 9002 §2: a packet is in flight if it is ack-eliciting or
+	// carries PADDING.
+	sent.InFlight = f.ackEliciting || f.padded
+	c.loss.OnPacketSent(space, sent, ctx.now)
+	c.stats.PacketsSent++
+	if space == recovery.SpaceAppData {
+		c.keys1RTT.onPacketSent()
+	}
+	if f.ackEliciting {
+		c.idle.onAckElicitingSent(ctx.now)
+	}
+	if !c.path.addressValidated {
+		c.loss.SetAmplificationBlocked(c.path.amplificationAllowance() <= len(sealed))
+	}
+	c.tracer.packetSent(c, space, uint64(pn), len(sealed))
+	return buf
+}
+
+// frameWriter appends frames to a packet under construction and records
+// them in the packet's recovery entry.
+type frameWriter struct {
+	c            *Conn
+	buf          []byte
+	end          int // frames must end before this offset in buf
+	sent         *recovery.SentPacket
+	ackEliciting bool
+	padded       bool
+	closeOnly    bool // the packet carries CONNECTION_CLOSE
+}
+
+// ackDue reports whether an ACK frame must go out now.
+func ackDue(t *recovery.ReceivedTracker, now time.Duration) bool {
+	d, ok := t.AckDeadline()
+	return ok && d <= now
+}
+
+// maxAckFrameSize bounds the ACK frames ReceivedTracker builds: type,
+// four varints and up to MaxAckRanges ranges of two varints.
+const maxAckFrameSize = 1 + 4*8 + 3*8 + recovery.MaxAckRanges*16
+
+func (f *frameWriter) room() int { return f.end - len(f.buf) }
+
+func (f *frameWriter) record(kind uint8, id, offset, length uint64, fin bool) {
+	f.sent.Frames = append(f.sent.Frames, recovery.SentFrame{Kind: kind, ID: id, Offset: offset, Length: length, Fin: fin})
+	if kind != sentAck {
+		f.ackEliciting = true
+	}
+}
+
+func (f *frameWriter) appendAck(space recovery.Space) {
+	sp := &f.c.spaces[space]
+	exp := uint8(wire.DefaultAckDelayExponent)
+	if space != recovery.SpaceAppData {
+		exp = 0 // the ACK delay of Initial and Handshake ACKs is ignored
+	}
+	if f.room() < min(maxAckFrameSize, 256) {
+		return
+	}
+	largest, ok := sp.received.LargestReceived()
+	if !ok {
+		return
+	}
+	before := len(f.buf)
+	f.buf = sp.received.AppendAckFrame(f.buf, f.sent.TimeSent, exp)
+	if len(f.buf) > f.end {
+		// More ranges than room: cannot happen with MaxAckRanges ranges of
+		// packet numbers below 2^32, but never write past the packet.
+		f.buf = f.buf[:before]
+		return
+	}
+	if len(f.buf) > before {
+		f.record(sentAck, largest, 0, 0, false)
+	}
+}
+
+func (f *frameWriter) appendPing() {
+	if f.room() < 1 {
+		return
+	}
+	f.buf = append(f.buf, byte(wire.FrameTypePing))
+	f.record(sentPing, 0, 0, 0, false)
+}
+
+// appendCrypto appends CRYPTO frames from the space's crypto stream.
+func (f *frameWriter) appendCrypto(s interface {
+	HasData(uint64) bool
+	Next(int, uint64) (uint64, []byte, bool, bool)
+}) {
+	for s.HasData(1 << 62) {
+		// Overhead: type, offset (≤ 8), length (≤ 2 for a packet).
+		room := f.room() - 1 - 8 - 2
+		if room < 16 {
+			return
+		}
+		off, data, _, ok := s.Next(room, 1<<62)
+		if !ok {
+			return
+		}
+		fr := wire.CryptoFrame{Offset: off, Data: data}
+		f.buf = fr.Append(f.buf)
+		f.record(sentCrypto, 0, off, uint64(len(data)), false)
+	}
+}
+
+// deadline is when the driver must next call handleTimer, or the zero time
+// for never.
+func (c *Conn) deadline() time.Time {
+	d := congestion.Never
+	consider := func(t time.Duration, ok bool) {
+		if ok && t < d {
+			d = t
+		}
+	}
+	if c.closing.state != stateOpen {
+		consider(c.closing.deadline, true)
+		return c.wall(d)
+	}
+	consider(c.loss.LossDetectionDeadline())
+	for s := range c.spaces {
+		if !c.spaces[s].discarded {
+			consider(c.spaces[s].received.AckDeadline())
+		}
+	}
+	consider(c.idle.deadline())
+	// The pacer's next slot matters only when there is something to send.
+	if c.hasPendingData() {
+		if packets, next := c.cc.SendBudget(c.idle.lastNow); packets == 0 && next != congestion.Never {
+			consider(next, true)
+		}
+	}
+	if d == congestion.Never {
+		return time.Time{}
+	}
+	return c.wall(d)
+}
+
+// hasPendingData reports whether anything ack-eliciting waits to be sent.
+func (c *Conn) hasPendingData() bool {
+	for s := range c.spaces {
+		sp := &c.spaces[s]
+		if !sp.discarded && sp.writeKeys != nil && sp.cryptoSend.HasData(1<<62) {
+			return true
+		}
+	}
+	return c.spaces[recovery.SpaceAppData].writeKeys != nil && c.appDataPending()
+}
+
+// handleTimer runs what is due at now: loss detection, PTO, idle timeout,
+// closing timers. Delayed ACKs and paced packets need nothing here: the
+// driver calls appendDatagrams after every handleTimer.
+func (c *Conn) handleTimer(nowT time.Time) {
+	now := c.mono(nowT)
+	c.idle.lastNow = now
+	if c.closing.state != stateOpen {
+		c.closing.onTimer(c, now)
+		return
+	}
+	if c.idle.expired(now) {
+		// RFC 9000 §10.1: the connection closes silently.
+		c.enterDraining(now, ErrIdleTimeout, true)
+		return
+	}
+	if c.idle.handshakeExpired(now, c.handshakeComplete) {
+		c.enterDraining(now, ErrHandshakeTimeout, true)
+		return
+	}
+	if c.idle.keepAliveDue(now) {
+		c.pendingPing = true
+	}
+	if t, ok := c.loss.LossDetectionDeadline(); ok && t <= now {
+		if space, n := c.loss.OnLossDetectionTimeout(now); n > 0 {
+			c.probeSpace, c.probes = space, n
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package quic
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/skiffnet/skiff/internal/selfsigned"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// The sans-I/O harness: two connections, no goroutines, no sockets. The
+// test moves datagrams between them and advances a synthetic clock to the
+// next deadline when nothing is in flight.
+
+var (
+	clientAddr = netip.MustParseAddrPort("198.18.0.1:40000")
+	serverAddr = netip.MustParseAddrPort("198.18.0.2:443")
+)
+
+const testALPN = "skiff-test"
+
+func testConfigs(t testing.TB) (client, server *Config) {
+	t.Helper()
+	cert, pool, err := selfsigned.New("localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = &Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{testALPN}}}
+	client = &Config{TLS: &tls13.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{testALPN}}}
+	return client, server
+}
+
+// pipe is one direction of the harness's network.
+type pipe struct {
+	queue [][]byte
+	// drop, when set, decides the fate of the n-th datagram on this pipe.
+	drop func(n int, b []byte) bool
+	n    int
+}
+
+type testPair struct {
+	t              testing.TB
+	now            time.Time
+	client, server *Conn
+	serverConfig   *Config
+	c2s, s2c       pipe
+	buf            []byte
+}
+
+func newTestPair(t testing.TB) *testPair {
+	cc, sc := testConfigs(t)
+	return newTestPairWith(t, cc, sc)
+}
+
+func newTestPairWith(t testing.TB, cc, sc *Config) *testPair {
+	t.Helper()
+	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, buf: make([]byte, 0, sendBufferSize)}
+	c, err := newConn(p.now, cc, true, wire.Version1, newConnectionID(), newConnectionID(), serverAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.client = c
+	return p
+}
+
+// flushOne collects what one side sends now into its pipe.
+func (p *testPair) flushOne(c *Conn, out *pipe) bool {
+	if c == nil {
+		return false
+	}
+	sent := false
+	for {
+		buf, seg := c.appendDatagrams(p.now, p.buf[:0], maxBurst)
+		if len(buf) == 0 {
+			return sent
+		}
+		sent = true
+		if seg == 0 {
+			seg = len(buf)
+		}
+		for len(buf) > 0 {
+			n := min(seg, len(buf))
+			out.n++
+			if out.drop == nil || !out.drop(out.n, buf[:n]) {
+				out.queue = append(out.queue, append([]byte(nil), buf[:n]...))
+			}
+			buf = buf[n:]
+		}
+	}
+}
+
+// deliver hands queued datagrams to their receivers.
+func (p *testPair) deliver() bool {
+	moved := false
+	for len(p.c2s.queue) > 0 {
+		d := p.c2s.queue[0]
+		p.c2s.queue = p.c2s.queue[1:]
+		moved = true
+		if p.server == nil {
+			hdr, err := wire.ParseHeader(d, connIDLen, false)
+			if err != nil || hdr.Type != wire.PacketInitial {
+				continue
+			}
+			s, err := newConn(p.now, p.serverConfig, false, hdr.Version, hdr.DCID, newConnectionID(), clientAddr, nil)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			p.server = s
+		}
+		p.server.handleDatagram(p.now, d, clientAddr, 0)
+	}
+	for len(p.s2c.queue) > 0 {
+		d := p.s2c.queue[0]
+		p.s2c.queue = p.s2c.queue[1:]
+		moved = true
+		p.client.handleDatagram(p.now, d, serverAddr, 0)
+	}
+	return moved
+}
+
+// step sends and delivers once; when nothing moves it advances the clock
+// to the earliest deadline and fires the timers. It reports false when no
+// deadline remains.
+func (p *testPair) step() bool {
+	a := p.flushOne(p.client, &p.c2s)
+	b := p.flushOne(p.server, &p.s2c)
+	if p.deliver() || a || b {
+		return true
+	}
+	next := time.Time{}
+	for _, c := range []*Conn{p.client, p.server} {
+		if c == nil {
+			continue
+		}
+		if d := c.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	if next.IsZero() {
+		return false
+	}
+	if next.After(p.now) {
+		p.now = next
+	}
+	for _, c := range []*Conn{p.client, p.server} {
+		if c != nil {
+			if d := c.deadline(); !d.IsZero() && !d.After(p.now) {
+				c.handleTimer(p.now)
+			}
+		}
+	}
+	return true
+}
+
+// runUntil steps until cond holds, failing after limit steps.
+func (p *testPair) runUntil(what string, cond func() bool) {
+	p.t.Helper()
+	for i := 0; i < 1_000_000; i++ {
+		if cond() {
+			return
+		}
+		if !p.step() {
+			break
+		}
+	}
+	if !cond() {
+		p.t.Fatalf("never reached: %s (at %v)", what, p.now)
+	}
+}
+
+func (p *testPair) handshake() {
+	p.t.Helper()
+	p.runUntil("handshake confirmed on both sides", func() bool {
+		return p.server != nil && p.client.handshakeConfirmed && p.server.handshakeConfirmed
+	})
+}
+
+func (p *testPair) dump(t *testing.T) {
+	for _, c := range []*Conn{p.client, p.server} {
+		c.mu.Lock()
+		t.Logf("client=%v queue=%d streams=%d flow sent=%d sendMax=%d recv=%d recvMax=%d cwnd=%d inflight=%d", c.isClient, len(c.streams.sendQueue), len(c.streams.m), c.flow.sent, c.flow.sendMax, c.flow.received, c.flow.recvMax.Load(), c.cc.CongestionWindow(), c.cc.BytesInFlight())
+		for _, s := range c.streams.m {
+			t.Logf("  stream %d queued=%v buffered=%d unsent=%d written=%d sendMax=%d recvMax=%d readable=%d", s.id, s.queued, s.send.Buffered(), s.send.Unsent(), s.send.Written(), s.sendMax, s.recvMax, s.recv.Readable())
+		}
+		c.mu.Unlock()
+		d := c.deadline()
+		t.Logf("  deadline %v", d)
+	}
+}

@@ -1,0 +1,277 @@
+package recovery
+
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// ackResult sums up the packets one ACK frame newly acknowledged.
+type ackResult struct {
+	count        int
+	ect          int  // newly acknowledged packets marked ECT(0)
+	ackEliciting bool // IncludesAckEliciting(newly_acked_packets)
+	largestPN    uint64
+	largestSent  time.Duration
+	// inFlightBytes and inFlightLargestSent feed Controller.OnAck.
+	inFlightBytes       int
+	inFlightLargestSent time.Duration
+}
+
+// OnAckReceived processes an ACK frame received at now in space (RFC 9002
+// §6 and Appendix A.7). ackDelay is the frame's ACK Delay decoded with the
+// peer's ack_delay_exponent; RTTStats limits it to max_ack_delay once the
+// handshake is confirmed (RFC 9002 §5.3). The handler hears of each newly
+// acknowledged packet, then of each packet the ACK makes lost.
+//
+// An ACK of a packet number that was never sent is a PROTOCOL_VIOLATION
+// (RFC 9000 §13.1); the error is returned before any state changes. An ACK
+// in a discarded space is ignored.
+func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now time.Duration) error {
+	r.observe(now)
+	s := &r.spaces[space]
+	if len(ack.Ranges) == 0 || s.discarded {
+		return nil
+	}
+	largest := ack.Ranges[0].Largest
+	if largest < 0 || uint64(largest) >= s.sent.nextPN() {
+		return &wire.TransportError{
+			Code:      wire.ProtocolViolation,
+			FrameType: ack.Type(),
+			Reason:    "ACK of a packet number not yet sent",
+		}
+	}
+	largestAcked := uint64(largest)
+	advanced := !s.hasLargestAcked || largestAcked > s.largestAcked
+	if advanced {
+		s.largestAcked = largestAcked
+		s.hasLargestAcked = true
+	}
+	validationNews := false
+	if space == SpaceHandshake && !r.handshakeAckReceived {
+		// RFC 9002 Appendix A.8: a client knows the server validated
+		// its address once a Handshake packet of it is acknowledged.
+		r.handshakeAckReceived = true
+		validationNews = true
+	}
+
+	res := r.detectAndRemoveAckedPackets(space, ack)
+	if res.count == 0 {
+		// RFC 9002 Appendix A.7: nothing to do without newly acked
+		// packets, except that the anti-deadlock timer may no longer
+		// be needed.
+		if validationNews {
+			r.setLossDetectionTimer()
+		}
+		return nil
+	}
+	if res.largestPN == s.largestAcked {
+		s.largestAckedSentTime = res.largestSent
+	}
+
+	// RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
+	// newly acknowledged and at least one newly acknowledged packet is
+	// ack-eliciting.
+	if res.largestPN == largestAcked && res.ackEliciting {
+		if space == SpaceInitial {
+			// RFC 9002 §5.3: the peer does not delay Initial ACKs
+			// (RFC 9000 §13.2.1), so their ACK Delay is ignored.
+			ackDelay = 0
+		}
+		r.rtt.UpdateRTT(now, now-res.largestSent, ackDelay, r.handshakeConfirmed)
+	}
+
+	// RFC 9000 §13.4.2.1: the counts are used only once validated.
+	if r.validateECN(s, ack, res.ect, advanced) {
+		r.processECN(s, ack, now)
+	}
+
+	r.detectAndRemoveLostPackets(space, now, true)
+	if res.inFlightBytes > 0 {
+		// RFC 9002 Appendix B.5 OnPacketsAcked.
+		r.cc.OnAck(now, res.inFlightBytes, res.inFlightLargestSent, r.rtt)
+	}
+
+	// RFC 9002 §6.2.1: the PTO backoff is reset on an acknowledgment,
+	// except at a client unsure that the server validated its address.
+	if r.peerCompletedAddressValidation() {
+		r.ptoCount = 0
+	}
+	s.sent.popResolved()
+	r.setLossDetectionTimer()
+	return nil
+}
+
+// detectAndRemoveAckedPackets marks the packets ack newly acknowledges and
+// tells the handler, lowest packet number first.
+func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame) ackResult {
+	s := &r.spaces[space]
+	q := &s.sent
+	var res ackResult
+	if q.n == 0 {
+		return res
+	}
+	base := wire.PacketNumber(q.base)
+	last := wire.PacketNumber(q.nextPN() - 1)
+	// Ranges come highest first; the ones wholly below the ring hold
+	// only packets already resolved. Find where they start, then walk
+	// the others upwards.
+	k := 0
+	for k < len(ack.Ranges) && ack.Ranges[k].Largest >= base {
+		k++
+	}
+	for i := k - 1; i >= 0; i-- {
+		lo := max(ack.Ranges[i].Smallest, base)
+		hi := min(ack.Ranges[i].Largest, last)
+		for pn := lo; pn <= hi; pn++ {
+			p := q.at(uint64(pn))
+			if p.state != stateOutstanding {
+				continue
+			}
+			p.state = stateAcked
+			res.count++
+			res.largestPN = p.PN
+			res.largestSent = p.TimeSent
+			if p.AckEliciting {
+				res.ackEliciting = true
+			}
+			if p.ECT {
+				res.ect++
+			}
+			if p.InFlight {
+				res.inFlightBytes += p.Size
+				res.inFlightLargestSent = max(res.inFlightLargestSent, p.TimeSent)
+				r.removeFromFlight(s, p)
+			}
+			r.stats.PacketsAcked++
+			r.handler.OnPacketAcked(space, p)
+		}
+	}
+	return res
+}
+
+func (r *Recovery) removeFromFlight(s *spaceState, p *SentPacket) {
+	s.bytesInFlight -= p.Size
+	if p.AckEliciting {
+		s.ackElicitingInFlight--
+	}
+}
+
+// processECN reports an increase of the peer's ECN-CE count to the
+// congestion controller (RFC 9002 §7.1, Appendix B.7 ProcessECN).
+func (r *Recovery) processECN(s *spaceState, ack *wire.AckFrame, now time.Duration) {
+	if ack.ECN.CE <= s.ecnCE {
+		return
+	}
+	s.ecnCE = ack.ECN.CE
+	r.cc.OnECNCE(now, s.largestAckedSentTime)
+}
+
+// detectAndRemoveLostPackets is DetectAndRemoveLostPackets of RFC 9002
+// Appendix A.10: packets at or below the largest acknowledged are lost when
+// kPacketThreshold packets after them were acknowledged (§6.1.1) or when
+// they were sent more than kTimeThreshold * max(smoothed_rtt, latest_rtt)
+// ago (§6.1.2); for the others it sets loss_time. onAck asks for the
+// persistent congestion verdict, which RFC 9002 §7.6.2 establishes on
+// receipt of an acknowledgment.
+func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, onAck bool) {
+	s := &r.spaces[space]
+	s.hasLossTime = false
+	if !s.hasLargestAcked {
+		return
+	}
+	q := &s.sent
+	lossDelay := max(r.rtt.LatestRTT(), r.rtt.SmoothedRTT())
+	lossDelay = lossDelay * timeThresholdNum / timeThresholdDen
+	lossDelay = max(lossDelay, congestion.Granularity)
+	lostSendTime := now - lossDelay
+
+	pc := persistentCongestionCheck{
+		enabled:     onAck && r.rtt.HasSample(),
+		firstSample: r.rtt.FirstSampleTime(),
+		duration:    r.rtt.PersistentCongestionDuration(),
+	}
+	var lostBytes int
+	var largestLostSent time.Duration
+	end := min(s.largestAcked+1, q.nextPN())
+	for pn := q.base; pn < end; pn++ {
+		p := q.at(pn)
+		switch p.state {
+		case stateAcked:
+			pc.acked()
+			continue
+		case stateLost:
+			continue
+		}
+		if p.TimeSent > lostSendTime && s.largestAcked < p.PN+packetThreshold {
+			t := p.TimeSent + lossDelay
+			if !s.hasLossTime || t < s.lossTime {
+				s.lossTime, s.hasLossTime = t, true
+			}
+			continue
+		}
+		p.state = stateLost
+		r.stats.PacketsLost++
+		if p.ECT {
+			r.onECTLost()
+		}
+		if p.InFlight {
+			lostBytes += p.Size
+			largestLostSent = max(largestLostSent, p.TimeSent)
+			r.stats.BytesLost += uint64(p.Size)
+			r.removeFromFlight(s, p)
+			if p.AckEliciting {
+				pc.lost(p.TimeSent)
+			}
+		}
+		r.handler.OnPacketLost(space, p)
+	}
+	if lostBytes == 0 {
+		return
+	}
+	// RFC 9002 Appendix B.8 OnPacketsLost.
+	if pc.established {
+		r.stats.PersistentCongestion++
+		// RFC 9002 §5.2: after persistent congestion, min_rtt SHOULD be
+		// set to the latest sample.
+		r.rtt.OnPersistentCongestion()
+	}
+	r.cc.OnPacketsLost(now, lostBytes, largestLostSent, pc.established)
+}
+
+// persistentCongestionCheck establishes persistent congestion (RFC 9002
+// §7.6.2) while loss detection walks a space's packets in send order: two
+// ack-eliciting packets declared lost, sent after the first RTT sample,
+// more than the persistent congestion duration apart, with no packet
+// acknowledged in between. It looks at one packet number space, as §7.6.2
+// allows.
+type persistentCongestionCheck struct {
+	enabled     bool
+	firstSample time.Duration
+	duration    time.Duration
+	// start is the send time of the first packet of the current run of
+	// lost packets, valid when inRun.
+	start       time.Duration
+	inRun       bool
+	established bool
+}
+
+// acked breaks the current run: an acknowledged packet sent between two
+// lost ones shows the path was not congested all along.
+func (c *persistentCongestionCheck) acked() { c.inRun = false }
+
+// lost adds an ack-eliciting in-flight packet declared lost.
+func (c *persistentCongestionCheck) lost(sent time.Duration) {
+	// RFC 9002 §7.6.2: only packets sent after an RTT sample existed.
+	if !c.enabled || sent <= c.firstSample {
+		return
+	}
+	if !c.inRun {
+		c.start, c.inRun = sent, true
+		return
+	}
+	if sent-c.start > c.duration {
+		c.established = true
+	}
+}

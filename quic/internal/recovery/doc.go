@@ -1,0 +1,79 @@
+// Package recovery is the loss recovery of a QUIC connection, sans-I/O:
+// the sender side of RFC 9002 (loss detection, probe timeouts, persistent
+// congestion, driving the RTT estimator and the congestion controller of
+// package congestion) and the receiver side of RFC 9000 §13.2 (when to
+// acknowledge, and the ACK frames). It reads no clock: every call carries
+// the caller's monotonic time as a time.Duration since an arbitrary epoch,
+// and the caller arms timers for LossDetectionDeadline and AckDeadline.
+//
+// # Sending: Recovery
+//
+// Recovery follows the pseudocode of RFC 9002 Appendix A, one method per
+// event: OnPacketSent (A.5), OnAckReceived (A.7), the loss detection timer
+// (A.8) and its expiry OnLossDetectionTimeout (A.9), DetectAndRemoveLostPackets
+// (A.10) and DiscardSpace (A.11). The connection builds each packet in a slot
+// from NextPacket, recording the frames it must act on later as SentFrame
+// values, and learns each packet's fate through a Handler: acknowledged, or
+// lost (then it retransmits the frames' information, RFC 9000 §13.3).
+//
+//   - Loss: kPacketThreshold 3 (§6.1.1), kTimeThreshold 9/8 of
+//     max(smoothed_rtt, latest_rtt), at least kGranularity (§6.1.2).
+//   - RTT: one sample per ACK frame that newly acknowledges its largest
+//     packet number, when a newly acknowledged packet is ack-eliciting
+//     (§5.1); ACK Delay ignored for Initial (§5.3).
+//   - PTO: per space, max_ack_delay only for Application Data, none for it
+//     before handshake confirmation, exponential backoff reset by ACKs
+//     except at a client unsure of its address validation (§6.2.1); the
+//     client's anti-deadlock probe (§6.2.2.1), also when only 0-RTT
+//     packets are in flight (where the Appendix A.8 pseudocode would arm
+//     no timer), and no timer at a server blocked by the
+//     anti-amplification limit. Two probes per PTO, one for anti-deadlock.
+//   - RetransmitAll hands every outstanding packet of a space back as lost
+//     without a congestion signal, for a Retry (§6.3) or rejected 0-RTT.
+//   - Persistent congestion (§7.6.2): on receipt of an ACK, two
+//     ack-eliciting packets declared lost, sent after the first RTT sample,
+//     more than the persistent congestion duration apart, with no packet
+//     acknowledged between them. It is judged within the acknowledged
+//     packet number space only, which §7.6.2 allows.
+//   - ECN: the counts of ACK frames are validated (RFC 9000 §13.4.2.1,
+//     with the states of Appendix A.4: ten marked packets or three PTOs of
+//     testing, then unmarked until validated; failure when marked packets
+//     are acknowledged without counts or with too small increases, when
+//     ECT(1) or more ECT(0) than sent is reported, or when every marked
+//     packet is lost); ShouldMarkECT tells the connection whether to mark.
+//     A validated increase of the ECN-CE count is a congestion event
+//     (RFC 9002 §7.1).
+//
+// Sent packets live in one ring per space, indexed by packet number, whose
+// slots and Frames slices are reused: no allocation per packet once the
+// ring has grown to the largest flight, and an ACK costs O(1) amortized per
+// newly acknowledged packet plus O(1) per range.
+//
+// # Receiving: ReceivedTracker
+//
+// ReceivedTracker keeps the packet numbers received in one space as a
+// range set bounded to MaxTrackedRanges, detects duplicates, and answers
+// when an ACK frame is due (RFC 9000 §13.2.1, §13.2.2): at once for
+// Initial and Handshake (max_ack_delay 0), for every second ack-eliciting
+// packet, for an ack-eliciting packet out of order or after a gap, and for
+// a CE mark; otherwise max_ack_delay after the first unacknowledged
+// ack-eliciting packet. AppendAckFrame writes the newest MaxAckRanges
+// ranges with the ACK Delay and ECN counts; OnAckOfAckReceived forgets what
+// the peer has seen acknowledged (§13.2.4).
+//
+// # Limits, not done yet
+//
+//   - ECN validation is per connection, not per path, and a failed path
+//     is never tested again (RFC 9000 §13.4.2.2 allows either).
+//   - Persistent congestion does not look across packet number spaces.
+//   - No skipped packet numbers to detect optimistic ACKs (RFC 9000 §21.4).
+//   - No spurious loss detection (a late ACK of a packet declared lost is
+//     ignored; the congestion window is not restored).
+//   - One path: path migration would need a Recovery per path, or a reset
+//     of the RTT estimator and controller, which the connection owns.
+//   - While only packets carrying nothing but ACK frames are sent and the
+//     peer acknowledges none, at most 4096 are kept per space; older ones
+//     are declared lost (harmlessly: they were not in flight). The
+//     connection should send a PING about once per round trip in that
+//     case (RFC 9000 §13.2.4).
+package recovery

@@ -1,0 +1,62 @@
+package recovery_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// conn stands for the connection: it retires or retransmits frames as
+// packets are acknowledged or lost.
+type conn struct{}
+
+func (conn) OnPacketAcked(space recovery.Space, p *recovery.SentPacket) {
+	fmt.Printf("acked %v packet %d (%d frames)\n", space, p.PN, len(p.Frames))
+}
+
+func (conn) OnPacketLost(space recovery.Space, p *recovery.SentPacket) {
+	fmt.Printf("lost %v packet %d: retransmit its frames\n", space, p.PN)
+}
+
+func Example() {
+	var rtt congestion.RTTStats
+	var r recovery.Recovery
+	r.Init(&rtt, congestion.NewNewReno(1200, true), conn{})
+	r.SetHandshakeState(true, true, true) // a server after the handshake
+
+	// Sending: fill the slot while building the packet, then report it.
+	for i := range 5 {
+		p := r.NextPacket(recovery.SpaceAppData)
+		p.Frames = append(p.Frames, recovery.SentFrame{Kind: 1, ID: 0, Offset: uint64(i) * 1000, Length: 1000})
+		p.Size, p.AckEliciting, p.InFlight = 1200, true, true
+		r.OnPacketSent(recovery.SpaceAppData, p, time.Duration(i)*time.Millisecond)
+	}
+	deadline, _ := r.LossDetectionDeadline()
+	fmt.Println("timer at", deadline)
+
+	// Receiving an ACK frame for packets 3 and 4, 46ms after 4 was sent:
+	// packets 0 and 1 are lost (kPacketThreshold), 2 waits for the time
+	// threshold, 9/8 of the RTT after it was sent.
+	ack := wire.AckFrame{Ranges: []wire.AckRange{{Smallest: 3, Largest: 4}}}
+	if err := r.OnAckReceived(recovery.SpaceAppData, &ack, 0, 50*time.Millisecond); err != nil {
+		fmt.Println("close the connection:", err)
+	}
+	deadline, _ = r.LossDetectionDeadline()
+	fmt.Println("timer at", deadline)
+
+	// The timer fires: packet 2 is lost too.
+	r.OnLossDetectionTimeout(deadline)
+	fmt.Printf("%+v\n", r.Stats())
+	// Output:
+	// timer at 1.003s
+	// acked ApplicationData packet 3 (1 frames)
+	// acked ApplicationData packet 4 (1 frames)
+	// lost ApplicationData packet 0: retransmit its frames
+	// lost ApplicationData packet 1: retransmit its frames
+	// timer at 53.75ms
+	// lost ApplicationData packet 2: retransmit its frames
+	// {PacketsSent:5 BytesSent:6000 PacketsAcked:2 PacketsLost:3 BytesLost:3600 PTOs:0 PersistentCongestion:0}
+}

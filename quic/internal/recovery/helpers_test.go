@@ -1,0 +1,223 @@
+package recovery
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+func ms(x float64) time.Duration { return time.Duration(x * float64(time.Millisecond)) }
+
+// ccCall is one call recorded by fakeCC.
+type ccCall struct {
+	kind  string // "sent", "ack", "lost", "ce", "discarded"
+	now   time.Duration
+	bytes int
+	t     time.Duration // largestSentTime, largestLostSentTime or sentTime
+	pc    bool
+}
+
+func (c ccCall) String() string {
+	return fmt.Sprintf("%s(now=%v bytes=%d t=%v pc=%v)", c.kind, c.now, c.bytes, c.t, c.pc)
+}
+
+// fakeCC records the calls of a congestion.Controller and keeps
+// bytes_in_flight, failing the test if it would go negative.
+type fakeCC struct {
+	tb       testing.TB
+	calls    []ccCall
+	inFlight int
+	record   bool
+}
+
+var _ congestion.Controller = (*fakeCC)(nil)
+
+func (c *fakeCC) add(call ccCall) {
+	if c.record {
+		c.calls = append(c.calls, call)
+	}
+}
+
+func (c *fakeCC) sub(n int) {
+	c.inFlight -= n
+	if c.inFlight < 0 {
+		c.tb.Fatalf("bytes in flight negative: %d", c.inFlight)
+	}
+}
+
+func (c *fakeCC) OnPacketSent(now time.Duration, bytes int, inFlight bool) {
+	if inFlight {
+		c.inFlight += bytes
+	}
+	c.add(ccCall{kind: "sent", now: now, bytes: bytes})
+}
+func (c *fakeCC) OnAck(now time.Duration, acked int, largestSent time.Duration, _ *congestion.RTTStats) {
+	c.sub(acked)
+	c.add(ccCall{kind: "ack", now: now, bytes: acked, t: largestSent})
+}
+func (c *fakeCC) OnPacketsLost(now time.Duration, lost int, largestLostSent time.Duration, pc bool) {
+	c.sub(lost)
+	c.add(ccCall{kind: "lost", now: now, bytes: lost, t: largestLostSent, pc: pc})
+}
+func (c *fakeCC) OnECNCE(now, sentTime time.Duration) {
+	c.add(ccCall{kind: "ce", now: now, t: sentTime})
+}
+func (c *fakeCC) OnPacketsDiscarded(bytes int) {
+	c.sub(bytes)
+	c.add(ccCall{kind: "discarded", bytes: bytes})
+}
+func (c *fakeCC) SetMaxDatagramSize(int)                        {}
+func (c *fakeCC) SendBudget(time.Duration) (int, time.Duration) { return 10, congestion.Never }
+func (c *fakeCC) CongestionWindow() int                         { return 1 << 20 }
+func (c *fakeCC) BytesInFlight() int                            { return c.inFlight }
+func (c *fakeCC) SlowStartThreshold() int                       { return 1 << 30 }
+func (c *fakeCC) InSlowStart() bool                             { return true }
+func (c *fakeCC) InRecovery() bool                              { return false }
+func (c *fakeCC) Name() string                                  { return "fake" }
+
+// callsOf returns the recorded calls of one kind.
+func (c *fakeCC) callsOf(kind string) []ccCall {
+	var out []ccCall
+	for _, call := range c.calls {
+		if call.kind == kind {
+			out = append(out, call)
+		}
+	}
+	return out
+}
+
+type event struct {
+	space Space
+	pn    uint64
+}
+
+// recorder is a Handler that remembers every callback.
+type recorder struct {
+	acked, lost []event
+}
+
+func (h *recorder) OnPacketAcked(space Space, p *SentPacket) {
+	h.acked = append(h.acked, event{space, p.PN})
+}
+func (h *recorder) OnPacketLost(space Space, p *SentPacket) {
+	h.lost = append(h.lost, event{space, p.PN})
+}
+
+func (h *recorder) reset() { h.acked, h.lost = nil, nil }
+
+func pns(evs []event) []uint64 {
+	out := []uint64{}
+	for _, e := range evs {
+		out = append(out, e.pn)
+	}
+	return out
+}
+
+type harness struct {
+	t   *testing.T
+	r   Recovery
+	rtt congestion.RTTStats
+	cc  fakeCC
+	h   recorder
+}
+
+const packetSize = 1200
+
+// newServer returns a harness for a server with the handshake confirmed,
+// the common case: the peer's address validation is not in question.
+func newServer(t *testing.T) *harness {
+	h := &harness{t: t}
+	h.cc = fakeCC{tb: t, record: true}
+	h.r.Init(&h.rtt, &h.cc, &h.h)
+	h.r.SetHandshakeState(true, true, true)
+	return h
+}
+
+// send sends an ack-eliciting, in-flight packet of packetSize bytes.
+func (h *harness) send(space Space, now time.Duration) uint64 {
+	p := h.r.NextPacket(space)
+	p.Size = packetSize
+	p.AckEliciting = true
+	p.InFlight = true
+	p.Frames = append(p.Frames, SentFrame{Kind: 1, ID: p.PN})
+	h.r.OnPacketSent(space, p, now)
+	return p.PN
+}
+
+// sendECT sends an ack-eliciting packet marked ECT(0).
+func (h *harness) sendECT(space Space, now time.Duration) uint64 {
+	p := h.r.NextPacket(space)
+	p.Size, p.AckEliciting, p.InFlight, p.ECT = packetSize, true, true, true
+	h.r.OnPacketSent(space, p, now)
+	return p.PN
+}
+
+// sendAckOnly sends a packet carrying only an ACK frame: neither
+// ack-eliciting nor in flight.
+func (h *harness) sendAckOnly(space Space, now time.Duration) uint64 {
+	p := h.r.NextPacket(space)
+	p.Size = 50
+	h.r.OnPacketSent(space, p, now)
+	return p.PN
+}
+
+// ackFrame builds an ACK frame from [smallest, largest] pairs, highest
+// first.
+func ackFrame(ranges ...[2]uint64) *wire.AckFrame {
+	f := &wire.AckFrame{}
+	for _, r := range ranges {
+		f.Ranges = append(f.Ranges, wire.AckRange{Smallest: wire.PacketNumber(r[0]), Largest: wire.PacketNumber(r[1])})
+	}
+	return f
+}
+
+func (h *harness) ack(space Space, now, ackDelay time.Duration, ranges ...[2]uint64) {
+	h.t.Helper()
+	if err := h.r.OnAckReceived(space, ackFrame(ranges...), ackDelay, now); err != nil {
+		h.t.Fatalf("OnAckReceived: %v", err)
+	}
+}
+
+func (h *harness) wantDeadline(want time.Duration) {
+	h.t.Helper()
+	got, ok := h.r.LossDetectionDeadline()
+	if !ok || got != want {
+		h.t.Fatalf("loss detection deadline = %v, %v; want %v", got, ok, want)
+	}
+}
+
+func (h *harness) wantNoDeadline() {
+	h.t.Helper()
+	if got, ok := h.r.LossDetectionDeadline(); ok {
+		h.t.Fatalf("loss detection deadline = %v; want none", got)
+	}
+}
+
+func equalPNs(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *harness) wantAcked(want ...uint64) {
+	h.t.Helper()
+	if got := pns(h.h.acked); !equalPNs(got, want) {
+		h.t.Fatalf("acked %v, want %v", got, want)
+	}
+}
+
+func (h *harness) wantLost(want ...uint64) {
+	h.t.Helper()
+	if got := pns(h.h.lost); !equalPNs(got, want) {
+		h.t.Fatalf("lost %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,267 @@
+package recovery
+
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// RFC 9002 Appendix A.2 constants (kGranularity and kInitialRtt live in
+// package congestion, next to the RTT estimator).
+const (
+	// packetThreshold is kPacketThreshold (RFC 9002 §6.1.1).
+	packetThreshold = 3
+	// timeThresholdNum/timeThresholdDen is kTimeThreshold, 9/8
+	// (RFC 9002 §6.1.2).
+	timeThresholdNum = 9
+	timeThresholdDen = 8
+	// maxNonInFlightBacklog bounds the packets a space keeps when the
+	// oldest of them only carried ACK frames: a peer that never
+	// acknowledges (nothing obliges it to while we send only ACKs) must
+	// not make the ring grow without end. Past it the oldest such packet
+	// is declared lost, which costs nothing: it was not in flight.
+	maxNonInFlightBacklog = 1 << 12
+)
+
+// Handler receives the fate of sent packets. The connection implements it
+// to retire or retransmit the frames of each packet. The *SentPacket is
+// valid only during the call, and the handler must not call back into the
+// Recovery.
+type Handler interface {
+	// OnPacketAcked is called for each newly acknowledged packet, in
+	// ascending packet number order within an ACK frame.
+	OnPacketAcked(space Space, p *SentPacket)
+	// OnPacketLost is called for each packet declared lost.
+	OnPacketLost(space Space, p *SentPacket)
+}
+
+// Stats counts what loss recovery saw over the connection's life.
+type Stats struct {
+	PacketsSent          uint64
+	BytesSent            uint64
+	PacketsAcked         uint64
+	PacketsLost          uint64
+	BytesLost            uint64 // in-flight bytes declared lost
+	PTOs                 uint64 // probe timeouts that fired
+	PersistentCongestion uint64 // times persistent congestion was established
+}
+
+// spaceState is the per packet number space state of RFC 9002 Appendix A.3.
+type spaceState struct {
+	sent sentRing
+	// largestAcked is largest_acked_packet; valid when hasLargestAcked.
+	largestAcked    uint64
+	hasLargestAcked bool
+	// largestAckedSentTime is the send time of the largest packet
+	// acknowledged so far, for ECN-CE reports (RFC 9002 Appendix B.7).
+	largestAckedSentTime time.Duration
+	// lossTime is loss_time; valid when hasLossTime.
+	lossTime    time.Duration
+	hasLossTime bool
+	// timeOfLastAckEliciting is time_of_last_ack_eliciting_packet.
+	timeOfLastAckEliciting time.Duration
+	// ackElicitingInFlight counts outstanding ack-eliciting packets, to
+	// answer "no ack-eliciting packets in flight" in O(1).
+	ackElicitingInFlight int
+	// bytesInFlight is this space's share of bytes_in_flight, removed
+	// when the space is discarded (RFC 9002 Appendix A.11).
+	bytesInFlight int
+	// ecnCE is ecn_ce_counters: the largest ECN-CE count the peer
+	// reported in this space (RFC 9002 Appendix B.7).
+	ecnCE uint64
+	// ecnValidated holds the counts of the last ACK frame that passed ECN
+	// validation, and ectSent the packets sent with ECT(0)
+	// (RFC 9000 §13.4.2.1).
+	ecnValidated wire.ECNCounts
+	ectSent      uint64
+	discarded    bool
+}
+
+// Recovery is the loss detection of one QUIC connection (RFC 9002 §6 and
+// Appendix A): it keeps the packets sent in each packet number space,
+// processes ACK frames, declares packets lost, drives the RTT estimator and
+// the congestion controller, and computes the loss detection timer. It is
+// sans-I/O: every call carries the time, and the caller arms a timer for
+// LossDetectionDeadline. The zero value is unusable; call Init.
+type Recovery struct {
+	rtt     *congestion.RTTStats
+	cc      congestion.Controller
+	handler Handler
+
+	spaces [numSpaces]spaceState
+	// ptoCount is pto_count, the exponent of the PTO backoff.
+	ptoCount int
+	ecn      ecnValidation
+
+	// Facts the connection reports (RFC 9002 Appendix A.8).
+	peerAddressValidated bool
+	handshakeAckReceived bool
+	handshakeConfirmed   bool
+	hasHandshakeKeys     bool
+	amplificationBlocked bool
+
+	// now is the latest time any call reported. The anti-deadlock PTO
+	// starts from the time the timer is set (RFC 9002 Appendix A.8), also
+	// when a setter without a time argument rearms it.
+	now time.Duration
+
+	timer    time.Duration
+	timerSet bool
+
+	stats Stats
+}
+
+// Init readies r for a new connection, with the path's RTT estimator and
+// congestion controller, and the handler told about acknowledged and lost
+// packets.
+func (r *Recovery) Init(rtt *congestion.RTTStats, cc congestion.Controller, h Handler) {
+	*r = Recovery{rtt: rtt, cc: cc, handler: h}
+}
+
+// observe records the latest time seen.
+func (r *Recovery) observe(now time.Duration) {
+	r.now = max(r.now, now)
+}
+
+// NextPacket returns the slot for the next packet of space, with PN set to
+// the space's next packet number and Frames emptied, to fill while the
+// packet is built. The connection then calls OnPacketSent with it, or
+// abandons it if it built nothing: the packet number is consumed only by
+// OnPacketSent. The slot stays valid until OnPacketSent or the next
+// NextPacket for the same space, so that packets of several spaces can be
+// built side by side for one datagram (RFC 9000 §12.2).
+func (r *Recovery) NextPacket(space Space) *SentPacket {
+	q := &r.spaces[space].sent
+	p := q.nextSlot()
+	frames := p.Frames[:0]
+	*p = SentPacket{PN: q.nextPN(), Frames: frames}
+	return p
+}
+
+// OnPacketSent records the packet built in the slot NextPacket returned
+// (RFC 9002 Appendix A.5), sent at now. A packet passed from elsewhere is
+// copied into the slot. Packets of a discarded space are ignored.
+func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
+	r.observe(now)
+	s := &r.spaces[space]
+	if s.discarded {
+		return
+	}
+	slot := s.sent.nextSlot()
+	if p != slot {
+		frames := append(slot.Frames[:0], p.Frames...)
+		*slot = *p
+		slot.Frames = frames
+	}
+	if slot.AckEliciting {
+		// RFC 9002 §2: ack-eliciting packets are always in flight.
+		slot.InFlight = true
+	}
+	slot.PN = s.sent.nextPN()
+	slot.TimeSent = now
+	slot.state = stateOutstanding
+	slot.Size = max(slot.Size, 0)
+	s.sent.push()
+	if slot.ECT {
+		s.ectSent++
+		r.onECTSent()
+	}
+	r.stats.PacketsSent++
+	r.stats.BytesSent += uint64(slot.Size)
+	if slot.InFlight {
+		if slot.AckEliciting {
+			s.timeOfLastAckEliciting = now
+			s.ackElicitingInFlight++
+		}
+		s.bytesInFlight += slot.Size
+		r.cc.OnPacketSent(now, slot.Size, true)
+		r.setLossDetectionTimer()
+	}
+	r.limitBacklog(space)
+}
+
+// limitBacklog declares lost the oldest packets of a space that only held
+// ACK frames while the space keeps more than maxNonInFlightBacklog packets.
+func (r *Recovery) limitBacklog(space Space) {
+	q := &r.spaces[space].sent
+	for q.n > maxNonInFlightBacklog {
+		p := q.front()
+		if p.state == stateOutstanding {
+			if p.InFlight {
+				return
+			}
+			p.state = stateLost
+			r.stats.PacketsLost++
+			r.handler.OnPacketLost(space, p)
+		}
+		q.popResolved()
+	}
+}
+
+// SetHandshakeState reports the facts the loss detection timer depends on
+// (RFC 9002 Appendix A.8), and rearms it:
+//   - peerAddressValidated is PeerCompletedAddressValidation(): always true
+//     at a server (clients validate the server's address implicitly); at a
+//     client, true once it knows the server validated its address.
+//     Recovery itself notes an ACK received in the Handshake space, which
+//     proves it, so a client may pass false until the handshake is
+//     confirmed;
+//   - handshakeConfirmed: the handshake is confirmed (RFC 9001 §4.1.2);
+//     until then no PTO is armed for Application Data (RFC 9002 §6.2.1);
+//   - hasHandshakeKeys: Handshake keys are available, which decides the
+//     space of a client's anti-deadlock probe (RFC 9002 §6.2.2.1).
+//
+// Calls that change nothing leave the timer alone, so the connection may
+// report the state as often as it likes without pushing back the
+// anti-deadlock PTO, which counts from the time the timer is set.
+func (r *Recovery) SetHandshakeState(peerAddressValidated, handshakeConfirmed, hasHandshakeKeys bool) {
+	if r.peerAddressValidated == peerAddressValidated && r.handshakeConfirmed == handshakeConfirmed &&
+		r.hasHandshakeKeys == hasHandshakeKeys {
+		return
+	}
+	r.peerAddressValidated = peerAddressValidated
+	r.handshakeConfirmed = handshakeConfirmed
+	r.hasHandshakeKeys = hasHandshakeKeys
+	r.setLossDetectionTimer()
+}
+
+// SetAmplificationBlocked tells recovery whether a server is at its
+// anti-amplification limit (RFC 9000 §8.1): no PTO timer is armed while it
+// is, since a probe could not be sent (RFC 9002 §6.2.2.1). When a datagram
+// from the client lifts the limit, the connection calls it with false and,
+// if LossDetectionDeadline is then in the past, OnLossDetectionTimeout at
+// once (RFC 9002 Appendix A.6).
+func (r *Recovery) SetAmplificationBlocked(blocked bool) {
+	if r.amplificationBlocked == blocked {
+		return
+	}
+	r.amplificationBlocked = blocked
+	r.setLossDetectionTimer()
+}
+
+// peerCompletedAddressValidation is PeerCompletedAddressValidation of RFC
+// 9002 Appendix A.8.
+func (r *Recovery) peerCompletedAddressValidation() bool {
+	return r.peerAddressValidated || r.handshakeAckReceived || r.handshakeConfirmed
+}
+
+// LargestAcked returns the largest packet number the peer acknowledged in
+// space, for packet number encoding (RFC 9000 §17.1), and false if none.
+func (r *Recovery) LargestAcked(space Space) (uint64, bool) {
+	s := &r.spaces[space]
+	return s.largestAcked, s.hasLargestAcked
+}
+
+// PTOCount is pto_count, the number of consecutive PTOs without an
+// acknowledgment resetting it.
+func (r *Recovery) PTOCount() int { return r.ptoCount }
+
+// Stats returns the counters so far.
+func (r *Recovery) Stats() Stats { return r.stats }
+
+// HasAckElicitingInFlight reports whether any ack-eliciting packet of space
+// awaits an acknowledgment.
+func (r *Recovery) HasAckElicitingInFlight(space Space) bool {
+	return r.spaces[space].ackElicitingInFlight > 0
+}

@@ -1,0 +1,139 @@
+package recovery
+
+import "time"
+
+// Space is a packet number space (RFC 9000 §12.3). Each has its own packet
+// numbers, acknowledgments and loss detection state (RFC 9002 §4.1).
+type Space uint8
+
+// The packet number spaces, usable as indexes 0..2.
+const (
+	SpaceInitial Space = iota
+	SpaceHandshake
+	SpaceAppData
+	numSpaces
+)
+
+func (s Space) String() string {
+	switch s {
+	case SpaceInitial:
+		return "Initial"
+	case SpaceHandshake:
+		return "Handshake"
+	case SpaceAppData:
+		return "ApplicationData"
+	}
+	return "Space(?)"
+}
+
+// SentFrame records one frame of a sent packet that matters when the packet
+// is acknowledged or lost. The connection assigns Kind values and the
+// meaning of the other fields; recovery only stores them.
+type SentFrame struct {
+	Kind   uint8
+	Fin    bool
+	ID     uint64 // e.g. a stream ID or a sequence number
+	Offset uint64
+	Length uint64
+}
+
+// SentPacket is what RFC 9002 Appendix A.1.1 keeps about a sent packet,
+// plus the frames the connection must act on when it is acknowledged or
+// lost. Slots live in a per-space ring owned by Recovery and are reused:
+// a *SentPacket handed to a Handler callback is valid only during the
+// callback.
+type SentPacket struct {
+	PN           uint64
+	TimeSent     time.Duration
+	Size         int // bytes on the wire, counted in flight when InFlight
+	AckEliciting bool
+	InFlight     bool
+	// ECT tells that the packet's datagram was marked ECT(0), for ECN
+	// validation (RFC 9000 §13.4.2); see Recovery.ShouldMarkECT.
+	ECT bool
+	// Frames is reused between packets: append to Frames[:0].
+	Frames []SentFrame
+
+	state packetState
+}
+
+type packetState uint8
+
+const (
+	// stateOutstanding: sent, neither acknowledged nor declared lost.
+	stateOutstanding packetState = iota
+	stateAcked
+	stateLost
+)
+
+// sentRing holds the packets of one space from the oldest still unresolved
+// (neither acknowledged nor lost) up to the newest, indexed by packet
+// number: packet numbers in a space are consecutive because NextPacket
+// hands them out, so packet pn lives at offset pn-base. Resolved packets
+// behind an unresolved one keep their slot until the front moves past them.
+//
+// Every packet at least kPacketThreshold below the largest acknowledged is
+// resolved by loss detection, so the ring holds at most a few resolved
+// packets at or below the largest acknowledged and otherwise only packets
+// still awaiting an acknowledgment: walking an ACK range over the ring costs
+// O(1) per newly acknowledged packet.
+type sentRing struct {
+	buf  []SentPacket // length is zero or a power of two
+	head int          // index in buf of packet number base
+	n    int          // packets in the ring: base .. base+n-1
+	base uint64
+}
+
+// nextPN is the packet number the next sent packet gets.
+func (q *sentRing) nextPN() uint64 { return q.base + uint64(q.n) }
+
+// at returns the slot of packet pn, which must be in [base, nextPN()].
+func (q *sentRing) at(pn uint64) *SentPacket {
+	return &q.buf[(q.head+int(pn-q.base))&(len(q.buf)-1)]
+}
+
+// nextSlot returns the slot for packet nextPN(), growing the ring if full.
+// Growth is the only allocation; once the ring has reached the largest
+// number of packets in flight, slots and their Frames are reused.
+func (q *sentRing) nextSlot() *SentPacket {
+	if q.n == len(q.buf) {
+		size := max(16, 2*len(q.buf))
+		buf := make([]SentPacket, size)
+		for i := 0; i < q.n; i++ {
+			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	return q.at(q.nextPN())
+}
+
+// push appends the slot returned by nextSlot.
+func (q *sentRing) push() { q.n++ }
+
+// front returns the oldest packet, or nil when the ring is empty.
+func (q *sentRing) front() *SentPacket {
+	if q.n == 0 {
+		return nil
+	}
+	return &q.buf[q.head]
+}
+
+// popResolved drops resolved packets from the front.
+func (q *sentRing) popResolved() {
+	for q.n > 0 && q.buf[q.head].state != stateOutstanding {
+		q.popFront()
+	}
+}
+
+func (q *sentRing) popFront() {
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	q.base++
+}
+
+// clear forgets every packet; packet numbers keep counting.
+func (q *sentRing) clear() {
+	for q.n > 0 {
+		q.popFront()
+	}
+}

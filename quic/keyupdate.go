@@ -1,0 +1,96 @@
+package quic
+
+import (
+	"github.com/skiffnet/skiff/quic/internal/protect"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// keyUpdateInterval is how many packets we protect with one 1-RTT key
+// generation before updating it, far below every AEAD's confidentiality
+// limit (RFC 9001 §6.6).
+const keyUpdateInterval = 1 << 20
+
+// keyUpdateState holds the 1-RTT key generations (RFC 9001 §6): the
+// current keys of each direction, the next ones (derived ahead so a peer's
+// update is recognised at once) and the previous read keys (for packets
+// reordered across an update).
+type keyUpdateState struct {
+	read, nextRead, prevRead *protect.Keys
+	write, nextWrite         *protect.Keys
+	readPhase, writePhase    bool
+	// lowestInPhase is the lowest packet number read in the current read
+	// phase: an older-phase packet below it is a reordered one, above it
+	// the peer's next update.
+	lowestInPhase uint64
+	phaseStarted  bool
+	sentInPhase   uint64
+	confirmed     bool // handshake confirmed: updates are allowed
+	updates       uint64
+	forceUpdate   bool // tests: update at the next packet
+}
+
+func (k *keyUpdateState) setRead(keys *protect.Keys) {
+	k.read = keys
+	k.nextRead, _ = keys.NextGeneration()
+}
+
+func (k *keyUpdateState) setWrite(keys *protect.Keys) {
+	k.write = keys
+	k.nextWrite, _ = keys.NextGeneration()
+}
+
+// readKeysFor picks the keys for a packet with the given key phase bit and
+// packet number.
+func (k *keyUpdateState) readKeysFor(phase bool, pn uint64) *protect.Keys {
+	if phase == k.readPhase {
+		return k.read
+	}
+	if k.phaseStarted && pn < k.lowestInPhase {
+		return k.prevRead
+	}
+	return k.nextRead
+}
+
+// onPacketOpened follows the peer's key phase once a packet authenticated.
+func (k *keyUpdateState) onPacketOpened(phase bool, pn uint64, keys *protect.Keys) *TransportError {
+	switch {
+	case keys == k.nextRead && phase != k.readPhase:
+		// RFC 9001 §6.2: the peer may not update before the handshake is
+		// confirmed.
+		if !k.confirmed {
+			return localError(wire.KeyUpdateError, 0, "key update before the handshake was confirmed")
+		}
+		k.prevRead, k.read = k.read, k.nextRead
+		k.nextRead, _ = k.read.NextGeneration()
+		k.readPhase = phase
+		k.lowestInPhase, k.phaseStarted = pn, true
+		if k.writePhase != k.readPhase {
+			// RFC 9001 §6.2: answer the peer's update with ours.
+			k.rotateWrite()
+		}
+		k.updates++
+	case keys == k.read:
+		if !k.phaseStarted || pn < k.lowestInPhase {
+			k.lowestInPhase, k.phaseStarted = pn, true
+		}
+	}
+	return nil
+}
+
+func (k *keyUpdateState) rotateWrite() {
+	k.write = k.nextWrite
+	k.nextWrite, _ = k.write.NextGeneration()
+	k.writePhase = !k.writePhase
+	k.sentInPhase = 0
+}
+
+// onPacketSent counts packets and starts an update when the interval is
+// reached, once the peer has followed our previous one (RFC 9001 §6.1).
+func (k *keyUpdateState) onPacketSent() {
+	k.sentInPhase++
+	if k.confirmed && k.readPhase == k.writePhase && (k.sentInPhase >= keyUpdateInterval || k.forceUpdate) {
+		k.forceUpdate = false
+		k.rotateWrite()
+		k.updates++
+	}
+}
