@@ -7,7 +7,17 @@
 // so that the main module depends only on the standard library,
 // golang.org/x/crypto and golang.org/x/sys.
 //
-// Today it holds a baseline test in which a quic-go client and a quic-go
-// server move data over loopback. Tests of skiff's quic and h3 packages
-// against quic-go, in both roles, are added here as those packages land.
+// This package holds a baseline test in which a quic-go client and a
+// quic-go server move data over loopback. Subpackages:
+//
+//   - perf: the QUIC performance protocol (draft-banks-quic-performance-00)
+//     over a small Conn/Stream abstraction, with adapters for quic-go and
+//     crypto/tls over TCP (and the marked place for skiff's);
+//   - bench: the side-by-side harness (bulk throughput and CPU per byte,
+//     handshake and request rates, memory per idle connection) and
+//     vethbench.sh, its bulk part across two network namespaces;
+//   - cmd/benchreport: the report as a program, for `make bench`.
+//
+// Tests of skiff's quic and h3 packages against quic-go, in both roles, are
+// added here as those packages land.
 package interop

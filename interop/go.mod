@@ -2,7 +2,10 @@ module github.com/skiffnet/skiff/interop
 
 go 1.26.0
 
-require github.com/quic-go/quic-go v0.65.0
+require (
+	github.com/quic-go/quic-go v0.65.0
+	github.com/skiffnet/skiff v0.0.0-00010101000000-000000000000
+)
 
 require (
 	golang.org/x/crypto v0.59.0 // indirect
