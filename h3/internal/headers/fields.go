@@ -1,0 +1,204 @@
+package headers
+
+import (
+	"errors"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/skiffnet/skiff/qpack"
+)
+
+// lowerNames maps the canonical form of common field names to their
+// lowercase form, so that encoding a typical header costs no allocation.
+var lowerNames = map[string]string{}
+
+func init() {
+	for _, n := range []string{
+		"accept", "accept-charset", "accept-encoding", "accept-language", "accept-ranges",
+		"access-control-allow-credentials", "access-control-allow-headers",
+		"access-control-allow-methods", "access-control-allow-origin",
+		"access-control-expose-headers", "access-control-max-age", "access-control-request-headers",
+		"access-control-request-method", "age", "allow", "alt-svc", "authorization",
+		"cache-control", "content-disposition", "content-encoding", "content-language",
+		"content-length", "content-location", "content-range", "content-security-policy",
+		"content-type", "cookie", "date", "early-data", "etag", "expect", "expires", "forwarded",
+		"from", "if-match", "if-modified-since", "if-none-match", "if-range",
+		"if-unmodified-since", "last-modified", "link", "location", "max-forwards", "origin",
+		"priority", "proxy-authenticate", "proxy-authorization", "purpose", "range", "referer",
+		"refresh", "retry-after", "server", "set-cookie", "strict-transport-security", "te",
+		"timing-allow-origin", "trailer", "upgrade-insecure-requests", "user-agent", "vary", "via",
+		"www-authenticate", "x-content-type-options", "x-forwarded-for", "x-frame-options",
+		"x-xss-protection", "x-requested-with", "x-request-id",
+	} {
+		lowerNames[http.CanonicalHeaderKey(n)] = n
+	}
+}
+
+// lowerName returns the HTTP/3 form of a header key: RFC 9114 §4.2,
+// "Characters in field names MUST be converted to lowercase prior to their
+// encoding."
+func lowerName(k string) string {
+	if l, ok := lowerNames[k]; ok {
+		return l
+	}
+	return strings.ToLower(k) // returns k itself when already lowercase
+}
+
+// errInvalidField is returned when encoding a header we must not send: the
+// peer would treat the message as malformed.
+var errInvalidField = errors.New("h3: invalid header field name or value")
+
+// appendHeader appends the fields of h to dst, lowercased and validated,
+// leaving out pseudo-header keys, connection-specific fields, the fields
+// Connection nominates (RFC 9110 §7.6.1) and the keys skip says to.
+func appendHeader(dst []qpack.HeaderField, h http.Header, skip func(lower string) bool) ([]qpack.HeaderField, error) {
+	var nominated []string
+	if c := h["Connection"]; len(c) > 0 {
+		for _, v := range c {
+			for t := range strings.SplitSeq(v, ",") {
+				if t = textproto.TrimString(t); t != "" {
+					nominated = append(nominated, strings.ToLower(t))
+				}
+			}
+		}
+	}
+	for k, vs := range h {
+		if k == "" || k[0] == ':' {
+			continue
+		}
+		name := lowerName(k)
+		if isConnectionSpecific(name) || skip != nil && skip(name) || contains(nominated, name) {
+			continue
+		}
+		if !isToken(name) {
+			return dst, errInvalidField
+		}
+		for _, v := range vs {
+			v = textproto.TrimString(v)
+			if !validFieldValue(v) {
+				return dst, errInvalidField
+			}
+			dst = append(dst, qpack.HeaderField{Name: name, Value: v})
+		}
+	}
+	return dst, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// headerBuilder collects regular fields into an http.Header with one
+// backing array for all values.
+type headerBuilder struct {
+	h    http.Header
+	vals []string
+	// cookie lines: the first, how many, and their total length
+	cookie      string
+	cookieCount int
+	cookieLen   int
+	// content-length values seen, checked at the end
+	contentLength    int64
+	hasContentLength bool
+}
+
+func newHeaderBuilder(n int) headerBuilder {
+	return headerBuilder{h: make(http.Header, n), vals: make([]string, 0, n), contentLength: -1}
+}
+
+// add validates one regular field and records it. isRequest allows TE.
+func (b *headerBuilder) add(name, value string, isRequest bool) error {
+	if err := checkFieldName(name); err != nil {
+		return err
+	}
+	if !validFieldValue(value) {
+		return malformed("invalid character in field value")
+	}
+	if isConnectionSpecific(name) {
+		return malformed("connection-specific field")
+	}
+	switch name {
+	case "te":
+		// RFC 9114 §4.2: TE MAY be present in a request header, with no
+		// value other than "trailers".
+		if !isRequest || !strings.EqualFold(value, "trailers") {
+			return malformed("TE field other than trailers in a request")
+		}
+	case "content-length":
+		if err := b.addContentLength(value); err != nil {
+			return err
+		}
+	case "cookie":
+		// RFC 9114 §4.2.1: cookie field lines are concatenated with "; ".
+		if b.cookieCount == 0 {
+			b.cookie = value
+		}
+		b.cookieCount++
+		b.cookieLen += len(value)
+		return nil
+	}
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	b.vals = append(b.vals, value)
+	i := len(b.vals) - 1
+	if old, ok := b.h[key]; ok {
+		b.h[key] = append(old, value)
+	} else {
+		b.h[key] = b.vals[i : i+1 : i+1]
+	}
+	return nil
+}
+
+// addContentLength checks a Content-Length field value (RFC 9110 §8.6):
+// 1*DIGIT, or a list of identical such values; every line must agree.
+func (b *headerBuilder) addContentLength(v string) error {
+	for part := range strings.SplitSeq(v, ",") {
+		part = textproto.TrimString(part)
+		if part == "" || len(part) > 18 {
+			return malformed("invalid Content-Length")
+		}
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return malformed("invalid Content-Length")
+			}
+		}
+		n, _ := strconv.ParseInt(part, 10, 64) // at most 18 digits: fits
+		if b.hasContentLength && n != b.contentLength {
+			return malformed("differing Content-Length values")
+		}
+		b.contentLength, b.hasContentLength = n, true
+	}
+	return nil
+}
+
+// finish returns the header, with the cookie lines of fields joined into one
+// value with "; " (RFC 9114 §4.2.1).
+func (b *headerBuilder) finish(fields []qpack.HeaderField) http.Header {
+	if b.cookieCount == 0 {
+		return b.h
+	}
+	v := b.cookie
+	if b.cookieCount > 1 {
+		var sb strings.Builder
+		sb.Grow(b.cookieLen + 2*(b.cookieCount-1))
+		for _, f := range fields {
+			if f.Name == "cookie" {
+				if sb.Len() > 0 {
+					sb.WriteString("; ")
+				}
+				sb.WriteString(f.Value)
+			}
+		}
+		v = sb.String()
+	}
+	b.vals = append(b.vals, v)
+	i := len(b.vals) - 1
+	b.h["Cookie"] = b.vals[i : i+1 : i+1]
+	return b.h
+}
