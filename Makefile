@@ -34,17 +34,21 @@ unit:
 	cd interop && $(GO) test -race -count=1 ./...
 
 fuzz-short:
-	scripts/fuzz.sh $(FUZZTIME) .
+	scripts/fuzz.sh $(FUZZTIME)
 
 # fuzz: every target for longer (LONGFUZZ each).
 fuzz:
-	scripts/fuzz.sh $(LONGFUZZ) .
+	scripts/fuzz.sh $(LONGFUZZ)
 
 # bench: the packet-path suites of the main module, then the side-by-side
-# comparisons in interop/.
+# report against quic-go and TCP+TLS (SKIFF_BENCH_BYTES, default 1 GiB),
+# then the same bulk transfers across a veth pair (root only; it says so
+# and skips otherwise).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
-	cd interop && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+	cd interop && $(GO) run ./cmd/benchreport
+	udpio/vethbench.sh
+	interop/bench/vethbench.sh
 
 # demo: the main job on an embedded default.
 demo:
