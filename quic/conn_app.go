@@ -125,12 +125,21 @@ func (c *Conn) streamSendLimit(s *Stream) uint64 {
 	return min(s.sendMax, s.send.Unsent()+c.flow.sendCredit())
 }
 
-// streamHasWork reports whether s has frames to send. s.mu is held.
+// connBlocked reports whether s has new data that its own limit allows but
+// the connection's does not: it stays queued so that MAX_DATA finds it.
+// s.mu is held.
+func (c *Conn) connBlocked(s *Stream) bool {
+	return s.hasSend && !s.resetSent && !s.resetPending && s.send.Unsent() < s.send.Written() &&
+		s.send.Unsent() < s.sendMax && c.flow.sendCredit() == 0
+}
+
+// streamHasWork reports whether s has frames to send, or waits only for
+// connection credit. s.mu is held.
 func (c *Conn) streamHasWork(s *Stream) bool {
 	if s.stopPending || s.maxDataPending || s.resetPending || s.blockedPending {
 		return true
 	}
-	return s.hasSend && !s.resetSent && s.send.HasData(c.streamSendLimit(s))
+	return s.hasSend && !s.resetSent && (s.send.HasData(c.streamSendLimit(s)) || c.connBlocked(s))
 }
 
 // appendFramesOf appends the frames stream s has to send. s.mu is held.

@@ -3,7 +3,7 @@
 //	skiff demo              show what skiff can do today, on an embedded default
 //	skiff get URL           fetch a URL over HTTP/3 (not yet)
 //	skiff serve DIR         serve a directory over HTTP/3 and TCP (not yet)
-//	skiff perf client|server  the QUIC perf protocol (not yet)
+//	skiff perf client|server  the QUIC perf protocol (draft-banks-quic-performance)
 //	skiff version
 package main
 
@@ -37,7 +37,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
-	case "get", "serve", "perf":
+	case "perf":
+		return perfMain(args[1:], stdout, stderr)
+	case "get", "serve":
 		fmt.Fprintf(stderr, "skiff %s: not implemented yet (it needs QUIC connections; see the README's status table)\n", args[0])
 		return 1
 	default:
@@ -54,7 +56,8 @@ commands:
   demo      show what skiff can do today, on an embedded default
   get       fetch a URL over HTTP/3 (not yet)
   serve     serve a directory over HTTP/3 (not yet)
-  perf      the QUIC perf protocol, client and server (not yet)
+  perf      the QUIC perf protocol: skiff perf server [--listen ADDR] [--cert F --key F]
+            skiff perf client [--upload N] [--download N] [--streams N] [--insecure|--cacert F] [--cc cubic|newreno] ADDR
   version   print the version
 `)
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/skiffnet/skiff/internal/selfsigned"
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+func TestPerfClientAgainstServer(t *testing.T) {
+	cert, _, err := selfsigned.New("localhost", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{perfALPN}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go servePerf(context.Background(), ln)
+
+	var out, errOut bytes.Buffer
+	code := run([]string{"perf", "client", "--insecure", "--verify", "--upload", "3M", "--download", "5M", "--streams", "4", "--timeout", "1m", ln.Addr().String()}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var res perfResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if res.UploadBytes != 4*3<<20 || res.DownloadBytes != 4*5<<20 || res.Streams != 4 || res.HandshakeMs <= 0 || res.TotalSeconds <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestPerfClientFailsWithoutServer(t *testing.T) {
+	var out, errOut bytes.Buffer
+	// A closed port: the handshake times out quickly (no server answers).
+	code := run([]string{"perf", "client", "--insecure", "--timeout", "300ms", "127.0.0.1:9"}, &out, &errOut)
+	if code == 0 || out.Len() != 0 {
+		t.Fatalf("exit %d, output %q: want failure and no JSON", code, out.String())
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]uint64{"0": 0, "1234": 1234, "64K": 64 << 10, "10M": 10 << 20, "1G": 1 << 30} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := parseSize("12X"); err == nil {
+		t.Error("parseSize accepted 12X")
+	}
+}
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if err := demo(&out); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), "handshake"); got != 3 {
+		t.Fatalf("demo printed %d runs:\n%s", got, out.String())
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage") {
+		t.Fatalf("no arguments: exit %d, %q", code, errOut.String())
+	}
+	if code := run([]string{"bogus"}, &out, &errOut); code != 2 {
+		t.Fatalf("unknown command: exit %d", code)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package perfinterop
+
+const raceEnabled = false
