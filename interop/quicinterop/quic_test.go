@@ -100,6 +100,29 @@ func runClientStream(s stream, upload []byte, download int) error {
 	return nil
 }
 
+// serveAll accepts connections with accept and answers every stream of
+// each with serveStream, for either library.
+func serveAll[C any, S stream](ctx context.Context, accept func(context.Context) (C, error), streams func(C) func(context.Context) (S, error)) {
+	go func() {
+		for {
+			c, err := accept(ctx)
+			if err != nil {
+				return
+			}
+			next := streams(c)
+			go func() {
+				for {
+					s, err := next(ctx)
+					if err != nil {
+						return
+					}
+					go serveStream(s)
+				}
+			}()
+		}
+	}()
+}
+
 func TestSkiffClientQuicGoServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -109,23 +132,7 @@ func TestSkiffClientQuicGoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			go func() {
-				for {
-					s, err := c.AcceptStream(ctx)
-					if err != nil {
-						return
-					}
-					go serveStream(s)
-				}
-			}()
-		}
-	}()
+	serveAll(ctx, ln.Accept, func(c *quicgo.Conn) func(context.Context) (*quicgo.Stream, error) { return c.AcceptStream })
 	conn, err := quic.Dial(ctx, "udp", ln.Addr().String(), &quic.Config{TLS: skClient})
 	if err != nil {
 		t.Fatal(err)
@@ -157,23 +164,7 @@ func TestQuicGoClientSkiffServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			go func() {
-				for {
-					s, err := c.AcceptStream(ctx)
-					if err != nil {
-						return
-					}
-					go serveStream(s)
-				}
-			}()
-		}
-	}()
+	serveAll(ctx, ln.Accept, func(c *quic.Conn) func(context.Context) (*quic.Stream, error) { return c.AcceptStream })
 	conn, err := quicgo.DialAddr(ctx, ln.Addr().String(), goClient, nil)
 	if err != nil {
 		t.Fatal(err)
