@@ -255,6 +255,7 @@ func (c *Conn) publishStats() {
 	s.PacketsLost = ls.PacketsLost
 	s.PacketsAcked = ls.PacketsAcked
 	s.PTOCount = ls.PTOs
+	s.KeyUpdates = c.keys1RTT.updates
 	c.mu.Lock()
 	c.shared.stats = s
 	c.shared.remoteAddr = c.path.peer

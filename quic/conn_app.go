@@ -77,6 +77,13 @@ const minStreamFrameRoom = 32
 
 // appendStreamFrames appends frames of the streams in the send queue,
 // taking streams in turn so that none starves the others.
+//
+// Only this goroutine removes streams from the queue (queueStream only
+// appends), so the stream at its front stays there while its frames are
+// written without c.mu held. A stream that still has work is rotated to the
+// back in place: the queue's storage is reused, nothing is allocated per
+// packet, and in steady state c.mu and s.mu are taken once each per stream
+// visited.
 func (c *Conn) appendStreamFrames(ctx *sendContext, f *frameWriter) {
 	ss := &c.streams
 	c.mu.Lock()
@@ -89,22 +96,31 @@ func (c *Conn) appendStreamFrames(ctx *sendContext, f *frameWriter) {
 			return
 		}
 		s := ss.sendQueue[0]
-		ss.sendQueue[0] = nil
-		ss.sendQueue = ss.sendQueue[1:]
 		c.mu.Unlock()
 
 		s.mu.Lock()
 		c.appendFramesOf(ctx, f, s)
-		s.mu.Unlock()
-
-		c.mu.Lock()
-		s.mu.Lock()
 		more := c.streamHasWork(s)
 		finished := c.streamFinished(s)
 		s.mu.Unlock()
+
+		c.mu.Lock()
+		if !more || finished {
+			// An application goroutine may have given s more work since
+			// (queueStream saw it queued and did nothing): look again
+			// with both locks held before taking it off the queue.
+			s.mu.Lock()
+			more = c.streamHasWork(s)
+			finished = c.streamFinished(s)
+			s.mu.Unlock()
+		}
+		q := ss.sendQueue
+		copy(q, q[1:])
 		if more && !finished {
-			ss.sendQueue = append(ss.sendQueue, s)
+			q[len(q)-1] = s
 		} else {
+			q[len(q)-1] = nil
+			ss.sendQueue = q[:len(q)-1]
 			s.queued = false
 		}
 		if finished {
@@ -172,9 +188,13 @@ func (c *Conn) appendFramesOf(ctx *sendContext, f *frameWriter, s *Stream) {
 	if !s.hasSend || s.resetSent {
 		return
 	}
+	// The STREAM frame header: type, stream ID, an offset no larger than
+	// what was written, and a 2-byte length; sized exactly so that frames
+	// fill the packet.
+	hdrLen := 1 + wire.VarintLen(s.id) + wire.VarintLen(s.send.Written()) + 2
 	for {
 		limit := c.streamSendLimit(s)
-		room := f.room() - 1 - wire.VarintLen(s.id) - 8 - 2
+		room := f.room() - hdrLen
 		if room < 1 && !(room >= 0 && s.send.HasData(limit)) {
 			break
 		}

@@ -22,10 +22,54 @@ type datagram struct {
 // (1500) tells peers not to send more.
 const maxReceiveSize = 1500
 
-var datagramPool = sync.Pool{New: func() any { return &datagram{buf: make([]byte, maxReceiveSize)} }}
+// datagramCache is the free list of receive buffers, shared by the
+// endpoints' readers (which take them) and the connections' drivers (which
+// give them back, a batch at a time). Unlike a sync.Pool it is not emptied
+// by garbage collection, so a steady flow of datagrams allocates nothing;
+// it keeps at most maxCachedDatagrams buffers and lets the rest go.
+type datagramCache struct {
+	mu   sync.Mutex
+	free []*datagram
+}
 
-func getDatagram() *datagram  { return datagramPool.Get().(*datagram) }
-func putDatagram(d *datagram) { datagramPool.Put(d) }
+// maxCachedDatagrams bounds the free list: 4096 buffers of 1500 bytes,
+// enough for the datagrams in flight of several fast connections.
+const maxCachedDatagrams = 4096
+
+var rxBuffers datagramCache
+
+// fill sets every nil entry of ds to a free buffer, with one lock.
+func (dc *datagramCache) fill(ds []*datagram) {
+	dc.mu.Lock()
+	for i := range ds {
+		if ds[i] != nil {
+			continue
+		}
+		if n := len(dc.free); n > 0 {
+			ds[i] = dc.free[n-1]
+			dc.free[n-1] = nil
+			dc.free = dc.free[:n-1]
+		}
+	}
+	dc.mu.Unlock()
+	for i := range ds {
+		if ds[i] == nil {
+			ds[i] = &datagram{buf: make([]byte, maxReceiveSize)}
+		}
+	}
+}
+
+// release gives the buffers of ds back, with one lock, and clears ds.
+func (dc *datagramCache) release(ds []*datagram) {
+	dc.mu.Lock()
+	for i, d := range ds {
+		if len(dc.free) < maxCachedDatagrams {
+			dc.free = append(dc.free, d)
+		}
+		ds[i] = nil
+	}
+	dc.mu.Unlock()
+}
 
 // sendBufferSize holds one GSO burst: 64 datagrams of the largest size.
 const (
@@ -43,6 +87,27 @@ func (c *Conn) deliver(d *datagram) {
 	c.inboxMu.Unlock()
 	c.signal()
 }
+
+// deliverBatch hands the connection several datagrams at once: one lock and
+// one wake-up for a run of a read batch.
+func (c *Conn) deliverBatch(ds []*datagram) {
+	c.inboxMu.Lock()
+	if room := maxInbox - len(c.inbox); room < len(ds) {
+		// The driver is this far behind: drop what does not fit, as a
+		// full socket buffer would. Loss recovery and the congestion
+		// controller deal with it; the queue, and the round-trip time it
+		// adds, stay bounded.
+		room = max(room, 0)
+		rxBuffers.release(ds[room:])
+		ds = ds[:room]
+	}
+	c.inbox = append(c.inbox, ds...)
+	c.inboxMu.Unlock()
+	c.signal()
+}
+
+// maxInbox bounds the datagrams waiting for a connection's driver.
+const maxInbox = 1024
 
 // submit runs fn on the connection's goroutine, with the time it runs at.
 // Without a driver (tests driving the state machine) it runs at once.
@@ -71,11 +136,10 @@ func (c *Conn) run() {
 		c.inboxMu.Unlock()
 
 		now := time.Now()
-		for i, d := range inbox {
+		for _, d := range inbox {
 			c.handleDatagram(now, d.buf[:d.n], d.from, d.ecn)
-			putDatagram(d)
-			inbox[i] = nil
 		}
+		rxBuffers.release(inbox)
 		for i, fn := range calls {
 			fn(now)
 			calls[i] = nil
@@ -118,15 +182,19 @@ func (c *Conn) flush(now time.Time) {
 				return
 			}
 		}
+		// Sending a burst takes the kernel tens of microseconds, in
+		// which the pacer earns credit for more at a high rate: ask
+		// again at the time it is now, rather than sleeping on a timer
+		// (whose wake-up takes longer than that) for credit already
+		// earned.
+		now = time.Now()
 	}
 }
 
 // drainInbox returns buffers that arrived after the connection closed.
 func (c *Conn) drainInbox() {
 	c.inboxMu.Lock()
-	for _, d := range c.inbox {
-		putDatagram(d)
-	}
+	rxBuffers.release(c.inbox)
 	c.inbox = nil
 	c.inboxMu.Unlock()
 }

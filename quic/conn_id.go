@@ -97,6 +97,7 @@ func (s *connIDState) setPeerResetToken(t [wire.StatelessResetTokenLen]byte) {
 	for i := range s.peer {
 		if s.peer[i].seq == 0 {
 			s.peer[i].resetToken, s.peer[i].hasToken = t, true
+			s.registerToken(t)
 		}
 	}
 }
@@ -136,6 +137,8 @@ func (s *connIDState) onNewConnectionID(f *wire.NewConnectionIDFrame) error {
 	p := peerConnID{seq: f.SequenceNumber, id: f.ConnectionID, resetToken: f.StatelessResetToken, hasToken: true}
 	if f.SequenceNumber < s.retirePriorTo {
 		p.retire = true // already retired: say so at once
+	} else {
+		s.registerToken(p.resetToken)
 	}
 	s.peer = append(s.peer, p)
 	if f.RetirePriorTo > s.retirePriorTo {
@@ -147,14 +150,21 @@ func (s *connIDState) onNewConnectionID(f *wire.NewConnectionIDFrame) error {
 		}
 	}
 	// RFC 9000 §5.1.1: more active IDs than our limit is an error.
-	active := 0
+	active, retiring := 0, 0
 	for i := range s.peer {
 		if !s.peer[i].retire {
 			active++
+		} else if !s.peer[i].retireAcked {
+			retiring++
 		}
 	}
 	if active > activeConnectionIDLimit {
 		return localError(wire.ConnectionIDLimitError, t, "too many active connection IDs")
+	}
+	// RFC 9000 §5.1.2: bound the IDs retired but not yet known to be
+	// retired by the peer (at least twice the limit must be allowed).
+	if retiring > 2*activeConnectionIDLimit {
+		return localError(wire.ConnectionIDLimitError, t, "too many connection IDs retired at once")
 	}
 	if s.peer[s.current].retire {
 		for i := range s.peer {
@@ -175,6 +185,9 @@ func (s *connIDState) prunePeer() {
 	out := s.peer[:0]
 	for _, p := range s.peer {
 		if p.retire && p.retireAcked {
+			if p.hasToken && s.c.endpoint != nil {
+				s.c.endpoint.removeResetToken(p.resetToken, s.c)
+			}
 			continue
 		}
 		out = append(out, p)
@@ -295,3 +308,45 @@ func (c *Conn) checkStatelessReset(b []byte) {
 		}
 	}
 }
+
+// registerToken tells the endpoint about a stateless reset token of the
+// peer's: a stateless reset carries a random Destination Connection ID, so
+// the endpoint can only find the connection it ends by the token
+// (RFC 9000 §10.3.1).
+func (s *connIDState) registerToken(t [wire.StatelessResetTokenLen]byte) {
+	if e := s.c.endpoint; e != nil {
+		e.mu.Lock()
+		if e.resetTokens == nil {
+			e.resetTokens = map[[wire.StatelessResetTokenLen]byte]*Conn{}
+		}
+		e.resetTokens[t] = s.c
+		e.mu.Unlock()
+	}
+}
+
+// removeResetToken forgets a token of c's peer, once its connection ID is
+// retired.
+func (e *Endpoint) removeResetToken(t [wire.StatelessResetTokenLen]byte, c *Conn) {
+	e.mu.Lock()
+	if e.resetTokens[t] == c {
+		delete(e.resetTokens, t)
+	}
+	e.mu.Unlock()
+}
+
+// connByResetToken returns the connection whose peer's stateless reset
+// token ends datagram b, if any. The connection then compares the token
+// again, in constant time (checkStatelessReset).
+func (e *Endpoint) connByResetToken(b []byte) *Conn {
+	if len(b) < minStatelessResetLen {
+		return nil
+	}
+	t := [wire.StatelessResetTokenLen]byte(b[len(b)-wire.StatelessResetTokenLen:])
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resetTokens[t]
+}
+
+// minStatelessResetLen is the smallest stateless reset: 5 unpredictable
+// bytes and the token (RFC 9000 §10.3).
+const minStatelessResetLen = 21

@@ -94,15 +94,24 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 	keys := sp.readKeys
 	truncated, pnLen, err := keys.UnprotectHeader(pkt, hdr.PacketNumberOffset)
 	if err != nil {
+		// RFC 9000 §10.3.1: every 1-RTT packet that cannot be processed
+		// may be a stateless reset, whatever its random bytes decode to.
+		if hdr.Type == wire.Packet1RTT {
+			c.checkStatelessReset(b)
+		}
 		return hdr.PacketLen
 	}
 	pn := protect.DecodePacketNumber(sp.largestRecv, truncated, pnLen)
 	if sp.received.IsDuplicate(pn) {
+		if hdr.Type == wire.Packet1RTT {
+			c.checkStatelessReset(b)
+		}
 		return hdr.PacketLen
 	}
 	if space == recovery.SpaceAppData {
 		keys = c.keys1RTT.readKeysFor(wire.KeyPhase(pkt[0]), pn)
 		if keys == nil {
+			c.checkStatelessReset(b)
 			return hdr.PacketLen
 		}
 	}

@@ -285,6 +285,13 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	if len(buf) == payloadStart {
 		return buf[:start]
 	}
+	if space == recovery.SpaceAppData && f.ackEliciting && !f.closeOnly && end-len(buf) < minStreamFrameRoom {
+		// A nearly full packet is padded to full: every datagram of a GSO
+		// burst but the last must have the same size, so one a few bytes
+		// short (a STREAM frame cut at a buffer boundary) would end the
+		// burst. The packet is ack-eliciting, so in flight anyway.
+		padTo = max(padTo, end+aeadTagLen)
+	}
 	// RFC 9001 §5.4.2: the header protection sample starts 4 bytes after
 	// the Packet Number field, so payload plus packet number must reach 4
 	// bytes; and padding reaches padTo.

@@ -292,10 +292,11 @@ func (c *Conn) handleStreamFrame(f *wire.StreamFrame) error {
 		if end > s.recv.Highest() {
 			adv = end - s.recv.Highest()
 		}
-		_, ferr := s.recv.Write(f.Offset, nil, f.Fin)
-		if f.Fin && ferr == nil {
-			_ = s.recv.SetFinalSize(end)
-		}
+		// Written and dropped at once, so that the highest offset and the
+		// final size move (and are checked, §4.5) as for a stream being
+		// read: each byte counts once.
+		_, ferr := s.recv.Write(f.Offset, f.Data, f.Fin)
+		s.recv.Discard()
 		s.mu.Unlock()
 		if errors.Is(ferr, streambuf.ErrFinalSize) {
 			return localError(wire.FinalSizeError, t, "final size changed")
@@ -330,6 +331,10 @@ func (c *Conn) handleResetStream(f *wire.ResetStreamFrame) error {
 	}
 	s.mu.Lock()
 	before := s.recv.Highest()
+	// RFC 9000 §3.2: only a stream whose FIN the application has already
+	// read ignores the reset; a reset whose final size merely equals
+	// what was read still aborts the stream, it must not look like EOF.
+	finishedBefore := s.recv.AllRead()
 	if err := s.recv.SetFinalSize(f.FinalSize); err != nil {
 		s.mu.Unlock()
 		return localError(wire.FinalSizeError, t, "final size changed")
@@ -340,7 +345,7 @@ func (c *Conn) handleResetStream(f *wire.ResetStreamFrame) error {
 	}
 	adv := f.FinalSize - before
 	consumedBefore := s.recv.ReadOffset()
-	first := s.recvReset == nil && !s.recv.AllRead()
+	first := s.recvReset == nil && !finishedBefore
 	if first {
 		s.recvReset = &StreamError{StreamID: s.id, Code: f.ErrorCode, Remote: true}
 		s.recv.Discard()

@@ -29,6 +29,10 @@ type Endpoint struct {
 	accept  chan *Conn
 	readErr error
 
+	// resetTokens maps the peers' stateless reset tokens to connections
+	// (conn_id.go); guarded by mu.
+	resetTokens map[[wire.StatelessResetTokenLen]byte]*Conn
+
 	readerDone chan struct{}
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
@@ -237,6 +241,11 @@ func (e *Endpoint) forget(c *Conn) {
 	for id, cc := range e.conns {
 		if cc == c {
 			delete(e.conns, id)
+		}
+	}
+	for tok, cc := range e.resetTokens {
+		if cc == c {
+			delete(e.resetTokens, tok)
 		}
 	}
 	delete(e.all, c)

@@ -8,16 +8,19 @@ import (
 )
 
 // read is the endpoint's goroutine: it reads datagrams in batches and
-// routes each.
+// routes each. Datagrams for one connection that arrive together go to it
+// as one run (one lock, one wake-up), and the buffers connections kept are
+// replaced from the free list once per batch.
 func (e *Endpoint) read() {
 	defer close(e.readerDone)
 	var msgs [udpio.MaxBatch]udpio.Message
 	var held [udpio.MaxBatch]*datagram
-	for i := range msgs {
-		held[i] = getDatagram()
-		msgs[i].Buf = held[i].buf
-	}
+	var run [udpio.MaxBatch]*datagram
+	rxBuffers.fill(held[:])
 	for {
+		for i := range msgs {
+			msgs[i].Buf = held[i].buf
+		}
 		n, err := e.sock.ReadBatch(msgs[:])
 		if err != nil {
 			e.mu.Lock()
@@ -25,70 +28,94 @@ func (e *Endpoint) read() {
 			e.mu.Unlock()
 			return
 		}
+		var (
+			runConn *Conn
+			runLen  int
+			lastID  wire.ConnectionID
+		)
 		for i := range n {
 			m := &msgs[i]
 			// ReadBatch may swap buffers among messages; find the
 			// datagram that owns this one by its storage.
-			d := e.ownerOf(held[:], m.Buf)
+			j := ownerOf(held[:], i, m.Buf)
+			d := held[j]
 			d.n, d.from, d.ecn = m.N, m.Addr, uint8(m.ECN)
-			if e.route(d) {
-				// The connection keeps d; take a fresh one.
-				nd := getDatagram()
-				e.replace(held[:], d, nd)
+			c, dcid, taken := e.route(d, runConn, lastID)
+			if taken {
+				held[j] = nil
 			}
+			if c == nil {
+				continue
+			}
+			if c != runConn && runLen > 0 {
+				runConn.deliverBatch(run[:runLen])
+				clear(run[:runLen])
+				runLen = 0
+			}
+			runConn, lastID = c, dcid
+			run[runLen] = d
+			runLen++
 		}
-		for i := range msgs {
-			msgs[i].Buf = held[i].buf
+		if runLen > 0 {
+			runConn.deliverBatch(run[:runLen])
+			clear(run[:runLen])
 		}
+		rxBuffers.fill(held[:])
 	}
 }
 
-// ownerOf finds the pooled datagram whose storage b is.
-func (e *Endpoint) ownerOf(held []*datagram, b []byte) *datagram {
-	for _, d := range held {
+// ownerOf finds the index of the pooled datagram whose storage b is,
+// looking first where it was handed out.
+func ownerOf(held []*datagram, i int, b []byte) int {
+	if &held[i].buf[0] == &b[:1][0] {
+		return i
+	}
+	for j, d := range held {
 		if &d.buf[0] == &b[:1][0] {
-			return d
+			return j
 		}
 	}
-	return held[0] // unreachable: ReadBatch only permutes our buffers
+	return i // unreachable: ReadBatch only permutes our buffers
 }
 
-func (e *Endpoint) replace(held []*datagram, old, nd *datagram) {
-	for i, d := range held {
-		if d == old {
-			held[i] = nd
-			return
-		}
-	}
-}
-
-// route hands a datagram to its connection, or deals with it here. It
-// reports whether a connection took the datagram.
-func (e *Endpoint) route(d *datagram) bool {
+// route finds the connection a datagram is for, or deals with it here. It
+// returns the connection the caller must deliver d to (nil when there is
+// none) with d's Destination Connection ID, and whether d was taken, by
+// that connection or one created here. A datagram with the same
+// Destination Connection ID as the previous one of the batch (lastID) goes
+// to the same connection (last) without a look-up.
+func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *Conn, dcid wire.ConnectionID, taken bool) {
 	b := d.buf[:d.n]
 	if len(b) == 0 {
-		return false
+		return nil, dcid, false
 	}
 	inv, err := wire.ParseInvariants(b, connIDLen)
 	if err != nil {
-		return false
+		return nil, dcid, false
 	}
-	dcid, err := wire.MakeConnectionID(inv.DCID)
+	dcid, err = wire.MakeConnectionID(inv.DCID)
 	if err != nil {
-		return false // longer than QUIC v1 allows: not ours
+		return nil, dcid, false // longer than QUIC v1 allows: not ours
+	}
+	if last != nil && dcid == lastID {
+		return last, dcid, true
 	}
 	e.mu.Lock()
-	c := e.conns[dcid]
+	c = e.conns[dcid]
 	e.mu.Unlock()
 	if c != nil {
-		c.deliver(d)
-		return true
+		return c, dcid, true
 	}
 	if !inv.Long {
+		// RFC 9000 §10.3.1: a stateless reset has a random Destination
+		// Connection ID; its connection is found by the token ending it.
+		if c := e.connByResetToken(b); c != nil {
+			return c, dcid, true
+		}
 		// RFC 9000 §10.3: a short header packet for no connection we know
 		// gets a stateless reset, so a peer that lost us stops quickly.
 		e.sendStatelessReset(d, inv.DCID)
-		return false
+		return nil, dcid, false
 	}
 	if !wire.Version(inv.Version).IsSupported() {
 		// RFC 9000 §6.1: answer an unknown version with Version
@@ -97,12 +124,12 @@ func (e *Endpoint) route(d *datagram) bool {
 		if inv.Version != 0 && len(b) >= initialMaxDatagramSize {
 			e.sendVersionNegotiation(d, &inv)
 		}
-		return false
+		return nil, dcid, false
 	}
 	if e.server == nil {
-		return false
+		return nil, dcid, false
 	}
-	return e.acceptInitial(d, dcid)
+	return nil, dcid, e.acceptInitial(d, dcid)
 }
 
 // acceptInitial starts a server connection for a client's first Initial.

@@ -90,7 +90,7 @@ func (k *keyUpdateState) onPacketSent() {
 	k.sentInPhase++
 	if k.confirmed && k.readPhase == k.writePhase && (k.sentInPhase >= keyUpdateInterval || k.forceUpdate) {
 		k.forceUpdate = false
+		// Counted once the peer answers (onPacketOpened), as on its side.
 		k.rotateWrite()
-		k.updates++
 	}
 }

@@ -117,6 +117,11 @@ func (s *Stream) Read(p []byte) (int, error) {
 		}
 		if eof {
 			s.mu.Unlock()
+			// The FIN may have come after the last data was read: let
+			// the driver see that the receive side is done, so a stream
+			// finished both ways is forgotten rather than kept for the
+			// connection's lifetime.
+			s.conn.queueStream(s)
 			return 0, io.EOF
 		}
 		deadline := s.readDeadline

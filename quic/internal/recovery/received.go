@@ -62,8 +62,6 @@ type ReceivedTracker struct {
 
 	ecn     wire.ECNCounts
 	ecnSeen bool
-
-	ranges [MaxAckRanges]wire.AckRange // storage for AppendAckFrame
 }
 
 // SetMaxAckDelay sets our max_ack_delay (RFC 9000 §18.2): how long an
@@ -194,7 +192,11 @@ func (t *ReceivedTracker) AppendAckFrameMax(b []byte, now time.Duration, ackDela
 	if n == 0 {
 		return b
 	}
-	f := wire.AckFrame{Ranges: t.ranges[:0], HasECN: t.ecnSeen, ECN: t.ecn}
+	// The ranges live on the stack for the call: 512 bytes a tracker
+	// would otherwise hold for each packet number space of every
+	// connection.
+	var ranges [MaxAckRanges]wire.AckRange
+	f := wire.AckFrame{Ranges: ranges[:0], HasECN: t.ecnSeen, ECN: t.ecn}
 	for i := n - 1; i >= 0 && len(f.Ranges) < MaxAckRanges; i-- {
 		r := t.received.Range(i)
 		f.Ranges = append(f.Ranges, wire.AckRange{

@@ -92,6 +92,11 @@ func (q *sentRing) at(pn uint64) *SentPacket {
 	return &q.buf[(q.head+int(pn-q.base))&(len(q.buf)-1)]
 }
 
+// framesPerSlot is the room for frames a new slot starts with: a packet of
+// a bulk transfer carries an ACK and a STREAM frame. A packet with more
+// grows its slot's Frames once; the slot keeps it when reused.
+const framesPerSlot = 2
+
 // nextSlot returns the slot for packet nextPN(), growing the ring if full.
 // Growth is the only allocation; once the ring has reached the largest
 // number of packets in flight, slots and their Frames are reused.
@@ -101,6 +106,17 @@ func (q *sentRing) nextSlot() *SentPacket {
 		buf := make([]SentPacket, size)
 		for i := 0; i < q.n; i++ {
 			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		}
+		// Once a ring grows past its first size (many packets in flight:
+		// a bulk transfer), the new slots get room for their first frames
+		// from one array, so that filling them costs one allocation, not
+		// one per slot. A small ring (an idle connection) stays small.
+		if q.n > 0 {
+			frames := make([]SentFrame, (size-q.n)*framesPerSlot)
+			for i := q.n; i < size; i++ {
+				k := (i - q.n) * framesPerSlot
+				buf[i].Frames = frames[k : k : k+framesPerSlot]
+			}
 		}
 		q.buf, q.head = buf, 0
 	}

@@ -178,6 +178,8 @@ func (r *Recovery) DiscardSpace(space Space) {
 		r.cc.OnPacketsDiscarded(s.bytesInFlight)
 	}
 	s.sent.clear()
+	// The space sends nothing more: its ring's memory can go.
+	s.sent.buf, s.sent.head = nil, 0
 	s.bytesInFlight = 0
 	s.ackElicitingInFlight = 0
 	s.timeOfLastAckEliciting = 0

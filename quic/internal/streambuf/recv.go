@@ -114,6 +114,11 @@ func (r *Recv) Read(p []byte) (n int, eof bool) {
 	if n > 0 {
 		r.received.RemoveBelow(r.readOff)
 		r.data.release(r.readOff)
+		if r.readOff == r.highest {
+			// Everything received was read: give the last chunk back
+			// too, so an idle stream keeps no memory.
+			r.data.free()
+		}
 	}
 	return n, r.AllRead()
 }

@@ -104,6 +104,11 @@ func (s *Send) OnAck(off, n uint64, fin bool) {
 		s.ackedBelow = first.End
 		s.acked.RemoveBelow(s.ackedBelow)
 		s.data.release(s.ackedBelow)
+		if s.ackedBelow == s.end {
+			// Nothing is held: the chunk under the last bytes goes back
+			// too, so an idle stream (or CRYPTO stream) keeps no memory.
+			s.data.free()
+		}
 	}
 }
 

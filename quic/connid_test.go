@@ -1,0 +1,140 @@
+package quic
+
+import (
+	"testing"
+
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// RFC 9000 §5.1.1: after the handshake each side issues connection IDs up
+// to the peer's active_connection_id_limit (and ours, 4): each holds four
+// IDs of the other, sequence numbers 0 to 3, with their reset tokens.
+func TestConnIDsIssuedUpToLimit(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	p.runUntil("both sides hold the peer's connection IDs", func() bool {
+		return len(p.client.ids.peer) == activeConnectionIDLimit && len(p.server.ids.peer) == activeConnectionIDLimit
+	})
+	for _, c := range []*Conn{p.client, p.server} {
+		peer := p.server
+		if c == p.server {
+			peer = p.client
+		}
+		if len(peer.ids.local) != activeConnectionIDLimit {
+			t.Errorf("client=%v issued %d IDs, want %d", peer.isClient, len(peer.ids.local), activeConnectionIDLimit)
+		}
+		for i, id := range c.ids.peer {
+			if id.seq != uint64(i) {
+				t.Errorf("client=%v: peer ID %d has sequence %d", c.isClient, i, id.seq)
+			}
+			l := peer.ids.local[i]
+			if l.id != id.id {
+				t.Errorf("client=%v: peer ID %d is %v, the peer issued %v", c.isClient, i, id.id, l.id)
+			}
+			if i > 0 && (!id.hasToken || id.resetToken != l.resetToken) {
+				t.Errorf("client=%v: peer ID %d has the wrong stateless reset token", c.isClient, i)
+			}
+		}
+	}
+	// The server's handshake ID carries the token of its transport
+	// parameters (RFC 9000 §18.2); the client's has none.
+	if !p.client.ids.peer[0].hasToken || p.client.ids.peer[0].resetToken != p.server.ids.local[0].resetToken {
+		t.Error("the client does not hold the server's stateless_reset_token")
+	}
+	if p.server.ids.peer[0].hasToken {
+		t.Error("the server holds a reset token for the client's handshake ID")
+	}
+	// No more is issued while nothing is retired.
+	for range 10 {
+		p.step()
+	}
+	if n := len(p.server.ids.local); n != activeConnectionIDLimit {
+		t.Errorf("server holds %d local IDs after idling, want %d", n, activeConnectionIDLimit)
+	}
+}
+
+// RFC 9000 §19.16: retiring a sequence number never issued is a
+// PROTOCOL_VIOLATION.
+func TestRetireConnectionIDNeverIssued(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.RetireConnectionIDFrame{SequenceNumber: 100}), 0)
+	p.expectClose(p.server, wire.ProtocolViolation, wire.FrameTypeRetireConnectionID, true)
+}
+
+// RFC 9000 §5.1.2, §19.16: retiring an issued ID makes the server forget
+// it and issue a replacement, keeping the peer at its limit.
+func TestRetireConnectionIDReplaced(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	p.runUntil("client holds 4 server IDs", func() bool { return len(p.client.ids.peer) == activeConnectionIDLimit })
+	retired := p.server.ids.local[1].id
+	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.RetireConnectionIDFrame{SequenceNumber: 1}), 0)
+	if p.server.closing.state != stateOpen {
+		t.Fatalf("server closed: %+v", p.server.closing.frame)
+	}
+	for _, l := range p.server.ids.local {
+		if l.id == retired {
+			t.Fatal("the server still uses the retired ID")
+		}
+	}
+	if len(p.server.ids.local) != activeConnectionIDLimit || p.server.ids.local[len(p.server.ids.local)-1].seq != 4 {
+		t.Fatalf("server local IDs after retirement: %+v", p.server.ids.local)
+	}
+	p.runUntil("client learns the replacement", func() bool {
+		for _, id := range p.client.ids.peer {
+			if id.seq == 4 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// RFC 9000 §5.1.1: more active IDs than our active_connection_id_limit is
+// a CONNECTION_ID_LIMIT_ERROR. The client already gave the server IDs 0-3.
+func TestNewConnectionIDBeyondLimit(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	p.runUntil("server holds 4 client IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
+	p.clientSends(recovery.SpaceAppData, newConnectionIDFrame(4, 0, []byte{9, 9, 9, 9, 9, 9, 9, 9}), 0)
+	p.expectClose(p.server, wire.ConnectionIDLimitError, wire.FrameTypeNewConnectionID, true)
+}
+
+// RFC 9000 §5.1.2, §19.15: with Retire Prior To, the new ID replaces the
+// retired ones: no limit error, the server retires them with
+// RETIRE_CONNECTION_ID and stops using them.
+func TestNewConnectionIDRetirePriorTo(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	p.runUntil("server holds 4 client IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
+	// The client issues ID 4 as skiff never does on its own: with Retire
+	// Prior To 2.
+	c := p.client
+	id := newConnectionID()
+	tok := statelessResetToken(c.ids.resetKey, id.Bytes())
+	c.ids.local = append(c.ids.local, localConnID{seq: 4, id: id, resetToken: tok, acked: true})
+	c.ids.nextLocalSeq = 5
+	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.NewConnectionIDFrame{SequenceNumber: 4, RetirePriorTo: 2, ConnectionID: id, StatelessResetToken: tok}), 0)
+	if p.server.closing.state != stateOpen {
+		t.Fatalf("server closed: %+v", p.server.closing.frame)
+	}
+	if cur := p.server.ids.peer[p.server.ids.current]; cur.seq < 2 {
+		t.Fatalf("server still sends to retired ID %d", cur.seq)
+	}
+	p.runUntil("server's RETIRE_CONNECTION_ID frames acknowledged", func() bool {
+		for _, id := range p.server.ids.peer {
+			if id.seq < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	// The retirements reached the client, which issued one replacement
+	// (it holds 2, 3, 4 and the new 5).
+	p.runUntil("client replaced its retired IDs", func() bool { return len(c.ids.local) == activeConnectionIDLimit && c.ids.nextLocalSeq == 6 })
+	if p.server.closing.state != stateOpen || p.client.closing.state != stateOpen {
+		t.Fatal("a side closed")
+	}
+}

@@ -1,0 +1,149 @@
+package quic
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+)
+
+// FuzzServerDatagrams feeds a server connection, right after a real
+// handshake on the sans-I/O harness, arbitrary input: as a raw datagram
+// (mode 0), as frames sealed in a valid 1-RTT packet from the client, so
+// that the fuzzer gets past decryption (mode 1), or as several such
+// packets, split by length bytes (mode 2). Nothing may panic, and after
+// each input and a few rounds of exchanges the server's state stays within
+// the protocol's limits.
+func FuzzServerDatagrams(f *testing.F) {
+	seedFrames := [][]byte{
+		{byte(wire.FrameTypePing)},
+		streamFrame(0, 0, []byte("hello"), true),
+		streamFrame(0, 100, []byte("out of order"), false),
+		streamFrame(2, 0, []byte("uni"), false),
+		appendFrame(&wire.ResetStreamFrame{StreamID: 0, ErrorCode: 3, FinalSize: 10}),
+		appendFrame(&wire.StopSendingFrame{StreamID: 0, ErrorCode: 3}),
+		appendFrame(&wire.MaxDataFrame{MaximumData: 1 << 40}),
+		appendFrame(&wire.MaxStreamDataFrame{StreamID: 0, MaximumStreamData: 1 << 30}),
+		appendFrame(&wire.MaxStreamsFrame{MaximumStreams: 1000}),
+		appendFrame(&wire.CryptoFrame{Offset: 0, Data: []byte{4, 0, 0, 1, 0}}),
+		appendFrame(&wire.PathChallengeFrame{Data: [8]byte{1}}),
+		appendFrame(&wire.RetireConnectionIDFrame{SequenceNumber: 1}),
+		newConnectionIDFrame(4, 3, []byte{1, 2, 3, 4}),
+		appendFrame(&wire.NewTokenFrame{Token: []byte("t")}),
+		{byte(wire.FrameTypeConnectionClose), 0x0a, 0, 0},
+		{0x02, 0x05, 0x00, 0x00, 0x03}, // ACK
+		streamFrame(4*99, 0, nil, true),
+	}
+	for _, fr := range seedFrames {
+		f.Add(byte(1), fr)
+	}
+	f.Add(byte(0), []byte{0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22})
+	f.Add(byte(0), []byte{0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0})
+	f.Add(byte(2), append([]byte{byte(len(seedFrames[1]))}, append(seedFrames[1], append([]byte{byte(len(seedFrames[4]))}, seedFrames[4]...)...)...))
+
+	f.Fuzz(func(t *testing.T, mode byte, data []byte) {
+		p := h3specPair(t)
+		p.handshake()
+		s := p.server
+		switch mode % 3 {
+		case 0:
+			s.handleDatagram(p.now, data, clientAddr, 0)
+		case 1:
+			p.clientSends(recovery.SpaceAppData, data[:min(len(data), 1400)], 0)
+		case 2:
+			for len(data) > 0 {
+				n := min(int(data[0]), len(data)-1)
+				p.clientSends(recovery.SpaceAppData, data[1:1+n], 0)
+				data = data[1+n:]
+			}
+		}
+		if err := serverWithinLimits(s); err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			if !p.step() {
+				break
+			}
+			if err := serverWithinLimits(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// serverWithinLimits checks that a connection's memory is bounded by the
+// protocol limits whatever its peer sent.
+func serverWithinLimits(c *Conn) error {
+	if r, m := c.flow.received, c.flow.recvMax.Load(); r > m {
+		return fmt.Errorf("received %d stream bytes past MAX_DATA %d", r, m)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ss := &c.streams
+	for k := range 2 {
+		if ss.remoteOpened[k] > ss.localMax[k] {
+			return fmt.Errorf("peer opened %d streams of kind %d, limit %d", ss.remoteOpened[k], k, ss.localMax[k])
+		}
+		if len(ss.accept[k]) > int(ss.maxLimit[k]) {
+			return fmt.Errorf("%d streams wait for accept", len(ss.accept[k]))
+		}
+	}
+	if n := len(ss.m); n > int(ss.maxLimit[0]+ss.maxLimit[1]) {
+		return fmt.Errorf("%d streams tracked", n)
+	}
+	if len(ss.sendQueue) > len(ss.m) {
+		return fmt.Errorf("send queue of %d for %d streams", len(ss.sendQueue), len(ss.m))
+	}
+	for _, s := range ss.m {
+		s.mu.Lock()
+		h, m, buffered := s.recv.Highest(), s.recvMax, s.recv.Highest()-s.recv.ReadOffset()
+		s.mu.Unlock()
+		if s.hasRecv && (h > m || buffered > c.config.maxStreamWindow()) {
+			return fmt.Errorf("stream %d holds up to %d (%d buffered), limit %d", s.id, h, buffered, m)
+		}
+	}
+	for i := range c.spaces {
+		r := &c.spaces[i].cryptoRecv
+		if r.Highest() > r.ReadOffset()+maxCryptoBuffer {
+			return fmt.Errorf("space %d buffers CRYPTO data up to %d, read %d", i, r.Highest(), r.ReadOffset())
+		}
+	}
+	if n := len(c.path.responses); n > 4 {
+		return fmt.Errorf("%d PATH_RESPONSE frames queued", n)
+	}
+	if n := len(c.ids.peer); n > 3*activeConnectionIDLimit {
+		return fmt.Errorf("%d peer connection IDs held", n)
+	}
+	if n := len(c.ids.local); n > activeConnectionIDLimit+1 {
+		return fmt.Errorf("%d local connection IDs", n)
+	}
+	c.dgrams.mu.Lock()
+	n := len(c.dgrams.in)
+	c.dgrams.mu.Unlock()
+	if n > maxReceivedDatagramFrames {
+		return fmt.Errorf("%d datagrams buffered", n)
+	}
+	if len(c.closing.reason) > 256 {
+		return fmt.Errorf("close reason of %d bytes", len(c.closing.reason))
+	}
+	return nil
+}
+
+// RFC 9000 §5.1.2: a peer that makes us retire connection IDs faster than
+// it acknowledges our RETIRE_CONNECTION_ID frames cannot make us hold an
+// unbounded number of them: past twice our active_connection_id_limit it
+// is a CONNECTION_ID_LIMIT_ERROR.
+func TestNewConnectionIDRetireFlood(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	var fr []byte
+	for seq := uint64(4); seq < 40; seq++ {
+		fr = append(fr, newConnectionIDFrame(seq, seq, []byte{byte(seq), 1, 2, 3, 4, 5, 6, 7})...)
+	}
+	p.clientSends(recovery.SpaceAppData, fr, 0)
+	if n := len(p.server.ids.peer); n > 3*activeConnectionIDLimit {
+		t.Errorf("server holds %d peer connection IDs", n)
+	}
+	p.expectClose(p.server, wire.ConnectionIDLimitError, wire.FrameTypeNewConnectionID, true)
+}
