@@ -123,10 +123,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		return hdr.PacketLen
 	}
 	if space == recovery.SpaceAppData {
-		if err := c.keys1RTT.onPacketOpened(wire.KeyPhase(pkt[0]), pn, keys); err != nil {
-			c.abort(now, err)
-			return -1
-		}
+		c.keys1RTT.onPacketOpened(wire.KeyPhase(pkt[0]), pn, keys)
 	}
 	// RFC 9000 §17.2, §17.3.1: reserved bits are checked only after
 	// header protection is removed, and non-zero is PROTOCOL_VIOLATION.

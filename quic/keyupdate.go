@@ -1,9 +1,6 @@
 package quic
 
-import (
-	"github.com/skiffnet/skiff/quic/internal/protect"
-	"github.com/skiffnet/skiff/quic/internal/wire"
-)
+import "github.com/skiffnet/skiff/quic/internal/protect"
 
 // keyUpdateInterval is how many packets we protect with one 1-RTT key
 // generation before updating it, far below every AEAD's confidentiality
@@ -52,14 +49,13 @@ func (k *keyUpdateState) readKeysFor(phase bool, pn uint64) *protect.Keys {
 }
 
 // onPacketOpened follows the peer's key phase once a packet authenticated.
-func (k *keyUpdateState) onPacketOpened(phase bool, pn uint64, keys *protect.Keys) *TransportError {
+func (k *keyUpdateState) onPacketOpened(phase bool, pn uint64, keys *protect.Keys) {
 	switch {
 	case keys == k.nextRead && phase != k.readPhase:
-		// RFC 9001 §6.2: the peer may not update before the handshake is
-		// confirmed.
-		if !k.confirmed {
-			return localError(wire.KeyUpdateError, 0, "key update before the handshake was confirmed")
-		}
+		// The peer updated. This may come before our handshake is
+		// confirmed: a server confirms when its handshake completes and
+		// may update at once (RFC 9001 §4.1.2, §6.1), while its
+		// HANDSHAKE_DONE to us was lost or reordered. Accept it.
 		k.prevRead, k.read = k.read, k.nextRead
 		k.nextRead, _ = k.read.NextGeneration()
 		k.readPhase = phase
@@ -74,7 +70,6 @@ func (k *keyUpdateState) onPacketOpened(phase bool, pn uint64, keys *protect.Key
 			k.lowestInPhase, k.phaseStarted = pn, true
 		}
 	}
-	return nil
 }
 
 func (k *keyUpdateState) rotateWrite() {
