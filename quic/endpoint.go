@@ -24,7 +24,7 @@ type Endpoint struct {
 
 	mu      sync.Mutex
 	conns   map[wire.ConnectionID]*Conn
-	all     map[*Conn]struct{}
+	all     map[*Conn][]wire.ConnectionID // every connection, with the IDs routed to it
 	closed  bool
 	accept  chan *Conn
 	readErr error
@@ -56,7 +56,7 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 		sock:       sock,
 		server:     server,
 		conns:      map[wire.ConnectionID]*Conn{},
-		all:        map[*Conn]struct{}{},
+		all:        map[*Conn][]wire.ConnectionID{},
 		readerDone: make(chan struct{}),
 	}
 	randomBytes(e.resetKey[:])
@@ -158,7 +158,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		return nil, ErrEndpointClosed
 	}
 	e.conns[scid] = c
-	e.all[c] = struct{}{}
+	e.all[c] = []wire.ConnectionID{scid}
 	if owned {
 		e.ownedBy = c
 	}
@@ -226,11 +226,22 @@ func (c *Conn) closeNow() {
 func (e *Endpoint) addConnID(id wire.ConnectionID, c *Conn) {
 	e.mu.Lock()
 	e.conns[id] = c
+	e.all[c] = append(e.all[c], id)
 	e.mu.Unlock()
 }
 
 func (e *Endpoint) removeConnID(id wire.ConnectionID) {
 	e.mu.Lock()
+	if c := e.conns[id]; c != nil {
+		ids := e.all[c]
+		for i, x := range ids {
+			if x == id {
+				ids[i] = ids[len(ids)-1]
+				e.all[c] = ids[:len(ids)-1]
+				break
+			}
+		}
+	}
 	delete(e.conns, id)
 	e.mu.Unlock()
 }
@@ -238,8 +249,10 @@ func (e *Endpoint) removeConnID(id wire.ConnectionID) {
 // forget drops a finished connection; an endpoint Dial made for it closes.
 func (e *Endpoint) forget(c *Conn) {
 	e.mu.Lock()
-	for id, cc := range e.conns {
-		if cc == c {
+	// Only the connection's own IDs: a scan of the whole table would make
+	// each connection's end cost as much as there are connections.
+	for _, id := range e.all[c] {
+		if e.conns[id] == c {
 			delete(e.conns, id)
 		}
 	}

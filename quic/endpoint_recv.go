@@ -165,7 +165,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 	e.mu.Lock()
 	e.conns[dcid] = c
 	e.conns[scid] = c
-	e.all[c] = struct{}{}
+	e.all[c] = []wire.ConnectionID{dcid, scid}
 	e.mu.Unlock()
 	go c.run()
 	c.deliver(d)

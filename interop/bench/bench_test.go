@@ -79,7 +79,7 @@ func TestHarnessShort(t *testing.T) {
 	var b bytes.Buffer
 	rep.Markdown(&b)
 	t.Logf("report (tiny sizes, numbers meaningless):\n%s", b.String())
-	for _, want := range []string{"| figure | quic-go | tcp+tls (÷ quic-go) |", "bulk download, Gbit/s", "requests/s", "kernel"} {
+	for _, want := range []string{"| figure | skiff | quic-go (÷ skiff) | tcp+tls (÷ skiff) |", "bulk download, Gbit/s", "requests/s", "kernel"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}

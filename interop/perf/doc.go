@@ -18,9 +18,11 @@
 //
 // # Transports
 //
-// [Transport] bundles a [Listener] factory and a [Dialer] factory. Two
+// [Transport] bundles a [Listener] factory and a [Dialer] factory. Three
 // adapters exist:
 //
+//   - [Skiff]: skiff's quic package with its default configuration; the
+//     dialer shares one endpoint (one socket) across its connections.
 //   - [QuicGo]: github.com/quic-go/quic-go with default configuration; the
 //     dialer shares one UDP socket (one quic.Transport) across connections.
 //   - [TCPTLS]: crypto/tls (TLS 1.3 only) over TCP. TCP has no streams, so a
@@ -32,9 +34,6 @@
 //     memcpy the QUIC adapters do not pay); the receiver reads frames in
 //     place. Only one stream is open at a time on a TCP connection: OpenStream
 //     and AcceptStream wait until the previous stream has ended both ways.
-//
-// The skiff adapter belongs beside them (see transports.go); it cannot be
-// written until skiff's quic package is usable.
 //
 // # Limits
 //
