@@ -9,11 +9,21 @@ import (
 // Pacer constants. RFC 9002 §7.7 lets the implementation choose; these are
 // the choices.
 const (
-	// BurstPackets is the pacer's bucket size in full-size packets: after
-	// an idle moment up to this many may leave back to back, one GSO burst.
-	// It equals the initial window (RFC 9002 §7.7: senders SHOULD limit
-	// bursts to the initial congestion window).
+	// BurstPackets is the pacer's smallest bucket, in full-size packets:
+	// after an idle moment up to this many may leave back to back, one GSO
+	// burst. It equals the initial window (RFC 9002 §7.7: senders SHOULD
+	// limit bursts to the initial congestion window).
 	BurstPackets = 10
+
+	// MaxBurstPackets and burstInterval: at high rates the bucket holds
+	// what the rate earns in 250 µs, up to 64 packets (one GSO sendmsg).
+	// Above ~500 Mbit/s, ten-packet bursts would cost a sendmsg and a timer
+	// wake-up every 25-100 µs, a large share of the sender's CPU; a quarter
+	// millisecond of the rate is a burst no bottleneck queue sized for the
+	// path notices. This departs from §7.7's SHOULD (bursts of at most the
+	// initial window) only at rates where the window is far larger than it.
+	MaxBurstPackets = 64
+	burstInterval   = 250 * time.Microsecond
 
 	// The pacing gain N of RFC 9002 §7.7 (rate = N * cwnd / smoothed_rtt),
 	// as a fraction so that the hot path stays in integers. In slow start
@@ -29,9 +39,9 @@ const (
 	maxPacingRTT = MaxRTTSample
 )
 
-// Pacer is a leaky bucket (RFC 9002 §7.7) holding up to BurstPackets
-// full-size packets of credit, refilled at N * cwnd / smoothed_rtt bytes per
-// nanosecond. All arithmetic is on integers: bytes and nanoseconds, with
+// Pacer is a leaky bucket (RFC 9002 §7.7) holding up to 250 µs of credit
+// at the current rate (BurstPackets to MaxBurstPackets full-size
+// packets), refilled at N * cwnd / smoothed_rtt bytes per nanosecond. All arithmetic is on integers: bytes and nanoseconds, with
 // 128-bit intermediate products.
 //
 // The window-based controllers embed one; a connection does not normally
@@ -41,23 +51,37 @@ type Pacer struct {
 	// tokens is the credit in bytes. It goes negative when the caller sends
 	// more than it was allowed (probes, the packet allowed on entering
 	// recovery), down to minus one bucket.
-	tokens  int64
-	last    time.Duration
-	started bool
+	tokens   int64
+	capBytes int64 // the bucket size, following the rate
+	last     time.Duration
+	started  bool
 }
 
 // Init sets the pacer up for a max_datagram_size with a full bucket.
 func (p *Pacer) Init(maxDatagramSize int) {
 	*p = Pacer{maxDatagramSize: max(1, maxDatagramSize)}
+	p.capBytes = BurstPackets * int64(p.maxDatagramSize)
 	p.tokens = p.capacity()
 }
 
 func (p *Pacer) setMaxDatagramSize(n int) {
 	p.maxDatagramSize = max(1, n)
+	size := int64(p.maxDatagramSize)
+	p.capBytes = min(max(p.capBytes, BurstPackets*size), MaxBurstPackets*size)
 	p.tokens = min(p.tokens, p.capacity())
 }
 
-func (p *Pacer) capacity() int64 { return BurstPackets * int64(p.maxDatagramSize) }
+func (p *Pacer) capacity() int64 { return p.capBytes }
+
+// setCapacity sizes the bucket for the current rate: one burstInterval's
+// worth of credit, between BurstPackets and MaxBurstPackets packets.
+func (p *Pacer) setCapacity(cwnd int, srtt time.Duration, slowStart bool) {
+	num, den := gain(slowStart)
+	srtt = clampDuration(srtt, 1, maxPacingRTT)
+	earned := mulDiv(uint64(burstInterval), uint64(max(cwnd, 1))*num, uint64(srtt)*den)
+	size := uint64(p.maxDatagramSize)
+	p.capBytes = int64(min(max(earned, BurstPackets*size), MaxBurstPackets*size))
+}
 
 // gain returns the pacing gain N as a fraction.
 func gain(slowStart bool) (num, den uint64) {
@@ -69,6 +93,7 @@ func gain(slowStart bool) (num, den uint64) {
 
 // refill adds the credit earned since the last refill at the current rate.
 func (p *Pacer) refill(now time.Duration, cwnd int, srtt time.Duration, slowStart bool) {
+	p.setCapacity(cwnd, srtt, slowStart)
 	if !p.started {
 		p.started = true
 		p.last = now

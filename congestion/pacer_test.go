@@ -67,7 +67,12 @@ func TestPacerExtremes(t *testing.T) {
 	// Huge window, tiny RTT: saturating arithmetic, no overflow.
 	n, next := p.Budget(time.Second, MaxWindow, 1, true)
 	if n != BurstPackets || next <= time.Second {
-		t.Fatalf("huge rate: %d, %v", n, next)
+		t.Fatalf("huge rate, first call: %d, %v", n, next)
+	}
+	// A moment later the bucket has grown to its largest and filled.
+	n, _ = p.Budget(time.Second+time.Millisecond, MaxWindow, 1, true)
+	if n != MaxBurstPackets {
+		t.Fatalf("huge rate: %d packets, want %d", n, MaxBurstPackets)
 	}
 	for range 100 {
 		p.OnPacketSent(time.Second, 1500, 1, Never, false)
@@ -80,6 +85,35 @@ func TestPacerExtremes(t *testing.T) {
 	_, next = p.Budget(Never-1, 1, Never, false)
 	if next != Never {
 		t.Fatalf("near the end of time: next %v", next)
+	}
+}
+
+// TestPacerBucketFollowsRate: the bucket holds burstInterval (250 µs) of
+// credit at the current rate, between BurstPackets and MaxBurstPackets
+// packets.
+func TestPacerBucketFollowsRate(t *testing.T) {
+	const mss = 1000
+	for _, tc := range []struct {
+		packetsPerMs int // cwnd * 5/4 / srtt, in packets per millisecond
+		want         int
+	}{
+		{1, BurstPackets},
+		{40, BurstPackets},
+		{120, 30},
+		{256, MaxBurstPackets},
+		{2000, MaxBurstPackets},
+	} {
+		var p Pacer
+		p.Init(mss)
+		srtt := 8 * time.Millisecond
+		// rate = cwnd * 5/4 / srtt  =>  cwnd = rate * srtt * 4/5
+		cwnd := tc.packetsPerMs * mss * 8 * 4 / 5
+		p.Budget(time.Second, cwnd, srtt, false)
+		// After a long idle moment the bucket is full.
+		n, _ := p.Budget(2*time.Second, cwnd, srtt, false)
+		if n != tc.want {
+			t.Errorf("%d packets/ms: bucket of %d packets, want %d", tc.packetsPerMs, n, tc.want)
+		}
 	}
 }
 
