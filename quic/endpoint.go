@@ -73,6 +73,21 @@ func Listen(network, addr string, config *Config) (*Listener, error) {
 	if config == nil || config.TLS == nil {
 		return nil, errors.New("quic: Listen needs a Config with TLS")
 	}
+	e, err := NewEndpoint(network, addr, config)
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{e: e}, nil
+}
+
+// NewEndpoint opens a socket on addr ("host:port"; port 0 for any) for
+// connections in both roles: Dial from it any number of times, and, when
+// server is not nil, accept connections with that configuration through
+// Accept. Many client connections sharing one endpoint share one socket.
+func NewEndpoint(network, addr string, server *Config) (*Endpoint, error) {
+	if server != nil && server.TLS == nil {
+		return nil, errors.New("quic: a server Config needs TLS")
+	}
 	ua, err := net.ResolveUDPAddr(network, addr)
 	if err != nil {
 		return nil, err
@@ -81,7 +96,16 @@ func Listen(network, addr string, config *Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Listener{e: newEndpoint(sock, config)}, nil
+	return newEndpoint(sock, server), nil
+}
+
+// Accept waits for a connection whose handshake has completed; it fails at
+// once on an endpoint made without a server Config.
+func (e *Endpoint) Accept(ctx context.Context) (*Conn, error) {
+	if e.accept == nil {
+		return nil, errors.New("quic: endpoint does not accept connections")
+	}
+	return (&Listener{e: e}).Accept(ctx)
 }
 
 // Listener accepts QUIC connections.
@@ -256,9 +280,12 @@ func (e *Endpoint) forget(c *Conn) {
 			delete(e.conns, id)
 		}
 	}
-	for tok, cc := range e.resetTokens {
-		if cc == c {
-			delete(e.resetTokens, tok)
+	// Likewise only the tokens of the peer IDs it still holds (retired ones
+	// were dropped as they retired). forget runs on c's goroutine.
+	for i := range c.ids.peer {
+		p := &c.ids.peer[i]
+		if p.hasToken && e.resetTokens[p.resetToken] == c {
+			delete(e.resetTokens, p.resetToken)
 		}
 	}
 	delete(e.all, c)

@@ -62,28 +62,26 @@ type skiffDialer struct {
 
 	mu sync.Mutex
 	// ep is the shared client socket, created on first Dial in the family
-	// of the address. The quic package opens a socket per connection in
-	// quic.Dial; an Endpoint shared by many connections comes from
-	// quic.Listen, whose accepting side is unused here (nobody dials it).
-	ep *quic.Listener
+	// of the address (quic.Dial would open a socket per connection).
+	ep *quic.Endpoint
 }
 
 func (d *skiffDialer) endpoint(raddr netip.AddrPort) (*quic.Endpoint, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ep != nil {
-		return d.ep.Endpoint(), nil
+		return d.ep, nil
 	}
 	local := "0.0.0.0:0"
 	if raddr.Addr().Is6() && !raddr.Addr().Is4In6() {
 		local = "[::]:0"
 	}
-	ln, err := quic.Listen("udp", local, d.conf)
+	ep, err := quic.NewEndpoint("udp", local, nil)
 	if err != nil {
 		return nil, err
 	}
-	d.ep = ln
-	return ln.Endpoint(), nil
+	d.ep = ep
+	return ep, nil
 }
 
 func (d *skiffDialer) Dial(ctx context.Context, addr string) (Conn, error) {
