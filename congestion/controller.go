@@ -51,6 +51,15 @@ type Controller interface {
 	// sentTime (RFC 9002 §7.1, Appendix B.7).
 	OnECNCE(now time.Duration, sentTime time.Duration)
 
+	// UndoCongestionEvent reports that the latest congestion event caused
+	// by loss was spurious: every packet whose loss was reported since it
+	// began has been acknowledged after all (packets reordered, not
+	// lost). The controller restores the state it had before the event,
+	// if its window is still below the window it had then (RFC 9438
+	// §4.9.2). It does nothing after an ECN-CE event or persistent
+	// congestion, or when called twice.
+	UndoCongestionEvent()
+
 	// OnPacketsDiscarded removes packets of a discarded packet number space
 	// from bytes_in_flight without a congestion signal (RFC 9002
 	// Appendix B.9).
@@ -173,6 +182,8 @@ type window struct {
 	smoothedRTT time.Duration
 	pacing      bool
 	pacer       Pacer
+	// undo is the window before the latest congestion event.
+	undo windowUndo
 }
 
 func (w *window) init(maxDatagramSize int, pacing bool) {
@@ -304,6 +315,8 @@ func (w *window) onPersistentCongestion() {
 	w.cwnd = w.minimumWindow()
 	w.recoveryStart = noTime
 	w.inRecovery = false
+	// RFC 9002 §7.6.2: a whole PTO period of losses is not reordering.
+	w.undo.valid = false
 }
 
 // SendBudget implements Controller: the congestion window (RFC 9002 §7)

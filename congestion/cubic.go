@@ -45,6 +45,9 @@ type Cubic struct {
 	// growth carries the remainder of the integer division in the
 	// (target - cwnd) / cwnd increase of §4.4 and §4.5 to the next ACK.
 	growth int
+	// undo is the CUBIC state before the latest congestion event
+	// (RFC 9438 §4.9.2); the window's own is in window.undo.
+	undo cubicUndo
 }
 
 var _ Controller = (*Cubic)(nil)
@@ -192,6 +195,7 @@ func (c *Cubic) onCongestionEvent(now, sentTime time.Duration) {
 	if c.inCongestionRecovery(sentTime) {
 		return
 	}
+	c.saveUndo()
 	c.startRecovery(now)
 	// RFC 9406 §4.2: loss or ECN during slow start or CSS ends HyStart++.
 	c.hystart.phase = hystartDone
@@ -234,4 +238,6 @@ func (c *Cubic) OnPacketsLost(now time.Duration, lostBytes int, largestLostSentT
 // OnECNCE implements Controller (RFC 9002 §7.1, RFC 9438 §4.6).
 func (c *Cubic) OnECNCE(now time.Duration, sentTime time.Duration) {
 	c.onCongestionEvent(now, sentTime)
+	// A CE mark is congestion, whatever happens to losses.
+	c.window.undo.valid = false
 }

@@ -35,6 +35,13 @@
 //     when the pacer allows the next.
 //   - RFC 9002 §7.8 and RFC 9438 §5.8: the window grows only while it is
 //     used; CUBIC's t excludes the time it was not.
+//   - RFC 9438 §4.9.2: UndoCongestionEvent, called by loss recovery when
+//     every loss behind the latest congestion event proved spurious,
+//     restores the state saved before the reduction (for CUBIC cwnd,
+//     ssthresh, cwnd_prior, W_max, K, t_epoch, W_est and HyStart++; for
+//     NewReno the window and ssthresh; both also the recovery period) if
+//     the window is still below what it was. ECN-CE and persistent
+//     congestion events are never undone.
 //
 // # Division of work with the connection
 //
@@ -56,7 +63,9 @@
 //   - One OnAck per ACK frame: packets acknowledged together with a packet
 //     sent after the recovery period started all count towards growth
 //     (Appendix B.5 would skip those sent before, per packet).
-//   - Spurious loss undo (RFC 9438 §4.9) is not implemented.
+//   - Only the latest congestion event can be undone; spurious timeouts
+//     (RFC 9438 §4.9.1) do not arise in QUIC, where a PTO declares nothing
+//     lost.
 //   - HyStart++ is not used after idle periods or by NewReno; no restart
 //     window after idle (RFC 7661 is not implemented; the window simply does
 //     not grow while unused).

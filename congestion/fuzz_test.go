@@ -16,6 +16,7 @@ func FuzzControllerEvents(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 10, 1, 0, 0, 5, 2, 0, 1, 0, 3, 0, 0, 1})
 	f.Add([]byte{0, 200, 0, 255, 0, 200, 0, 255, 1, 50, 0, 200, 2, 3, 255, 255, 4, 1, 0, 0, 5, 0, 0, 0})
 	f.Add([]byte{6, 255, 255, 255, 0, 1, 1, 1, 2, 255, 255, 255, 7, 0, 0, 0, 1, 255, 255, 255})
+	f.Add([]byte{8, 0, 60, 1, 2, 0, 10, 1, 9, 0, 0, 0, 1, 0, 100, 5, 3, 0, 0, 1, 9, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, algo := range []string{AlgorithmCubic, AlgorithmNewReno} {
 			for _, paced := range []bool{true, false} {
@@ -40,7 +41,7 @@ func runEvents(t *testing.T, algo string, paced bool, data []byte) {
 		now += step
 		// Times wander around now, sometimes before the last one.
 		sentTime := now - time.Duration(arg%512)*time.Millisecond
-		switch op % 9 {
+		switch op % 10 {
 		case 0:
 			cc.OnPacketSent(now, arg, arg%7 != 0)
 		case 1:
@@ -65,6 +66,8 @@ func runEvents(t *testing.T, algo string, paced bool, data []byte) {
 			for range arg % 64 {
 				cc.OnPacketSent(now, 1200, true)
 			}
+		case 9:
+			cc.UndoCongestionEvent()
 		}
 		checkInvariants(t, cc, now)
 	}

@@ -13,6 +13,9 @@ type NewReno struct {
 	// byte counting, which RFC 9002 Appendix B.5 suggests for an integer
 	// window.
 	bytesAckedInAvoidance int
+	// undoBytesAcked is bytesAckedInAvoidance before the latest
+	// congestion event.
+	undoBytesAcked int
 }
 
 var _ Controller = (*NewReno)(nil)
@@ -64,6 +67,8 @@ func (c *NewReno) onCongestionEvent(now, sentTime time.Duration) {
 	if c.inCongestionRecovery(sentTime) {
 		return
 	}
+	c.saveUndo()
+	c.undoBytesAcked = c.bytesAckedInAvoidance
 	c.startRecovery(now)
 	// kLossReductionFactor = 0.5
 	c.ssthresh = c.cwnd / 2
@@ -89,4 +94,14 @@ func (c *NewReno) OnPacketsLost(now time.Duration, lostBytes int, largestLostSen
 // OnECNCE implements Controller (RFC 9002 Appendix B.7).
 func (c *NewReno) OnECNCE(now time.Duration, sentTime time.Duration) {
 	c.onCongestionEvent(now, sentTime)
+	// A CE mark is congestion, whatever happens to losses.
+	c.undo.valid = false
+}
+
+// UndoCongestionEvent implements Controller: the window, ssthresh and
+// recovery period return to what they were before the spurious event.
+func (c *NewReno) UndoCongestionEvent() {
+	if c.restoreUndo() {
+		c.bytesAckedInAvoidance = c.undoBytesAcked
+	}
 }

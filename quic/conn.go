@@ -125,7 +125,10 @@ type Stats struct {
 	BytesSent, BytesReceived               uint64
 	DatagramsSent, DatagramsReceived       uint64
 	PTOCount                               uint64
-	KeyUpdates                             uint64
+	// SpuriousLosses counts packets declared lost and acknowledged later:
+	// reordering, which loss detection adapts to (RFC 9002 §6.1).
+	SpuriousLosses uint64
+	KeyUpdates     uint64
 }
 
 // newConn creates a connection. For a client, dcid is the random
@@ -255,6 +258,7 @@ func (c *Conn) publishStats() {
 	s.PacketsLost = ls.PacketsLost
 	s.PacketsAcked = ls.PacketsAcked
 	s.PTOCount = ls.PTOs
+	s.SpuriousLosses = ls.SpuriousLosses
 	s.KeyUpdates = c.keys1RTT.updates
 	c.mu.Lock()
 	c.shared.stats = s

@@ -3,7 +3,6 @@ package recovery
 import (
 	"time"
 
-	"github.com/skiffnet/skiff/congestion"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -43,6 +42,7 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 		}
 	}
 	largestAcked := uint64(largest)
+	largestBefore, hadLargest := s.largestAcked, s.hasLargestAcked
 	advanced := !s.hasLargestAcked || largestAcked > s.largestAcked
 	if advanced {
 		s.largestAcked = largestAcked
@@ -57,11 +57,21 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 	}
 
 	res := r.detectAndRemoveAckedPackets(space, ack)
+	if res.count > 0 {
+		r.reorder.onAckedSentAt(res.largestSent)
+	}
+	// Before loss detection, so that this frame already meets the
+	// thresholds its late acknowledgments raise.
+	spurious := r.detectSpuriousLosses(space, ack, largestBefore, hadLargest, now)
 	if res.count == 0 {
 		// RFC 9002 Appendix A.7: nothing to do without newly acked
 		// packets, except that the anti-deadlock timer may no longer
-		// be needed.
-		if validationNews {
+		// be needed, and that raised thresholds move loss_time.
+		if spurious {
+			r.detectAndRemoveLostPackets(space, now, false)
+			s.sent.popResolved()
+		}
+		if validationNews || spurious {
 			r.setLossDetectionTimer()
 		}
 		return nil
@@ -172,7 +182,9 @@ func (r *Recovery) processECN(s *spaceState, ack *wire.AckFrame, now time.Durati
 // Appendix A.10: packets at or below the largest acknowledged are lost when
 // kPacketThreshold packets after them were acknowledged (§6.1.1) or when
 // they were sent more than kTimeThreshold * max(smoothed_rtt, latest_rtt)
-// ago (§6.1.2); for the others it sets loss_time. onAck asks for the
+// ago (§6.1.2); for the others it sets loss_time. Both thresholds adapt to
+// the reordering seen (reorder.go). The in-flight packets declared lost are
+// remembered, to notice a later acknowledgment of one. onAck asks for the
 // persistent congestion verdict, which RFC 9002 §7.6.2 establishes on
 // receipt of an acknowledgment.
 func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, onAck bool) {
@@ -182,17 +194,16 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		return
 	}
 	q := &s.sent
-	lossDelay := max(r.rtt.LatestRTT(), r.rtt.SmoothedRTT())
-	lossDelay = lossDelay * timeThresholdNum / timeThresholdDen
-	lossDelay = max(lossDelay, congestion.Granularity)
+	lossDelay := r.lossDelay()
 	lostSendTime := now - lossDelay
+	threshold := r.reorder.threshold()
 
 	pc := persistentCongestionCheck{
 		enabled:     onAck && r.rtt.HasSample(),
 		firstSample: r.rtt.FirstSampleTime(),
 		duration:    r.rtt.PersistentCongestionDuration(),
 	}
-	var lostBytes int
+	var lostBytes, lostPackets int
 	var largestLostSent time.Duration
 	end := min(s.largestAcked+1, q.nextPN())
 	for pn := q.base; pn < end; pn++ {
@@ -204,7 +215,7 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		case stateLost:
 			continue
 		}
-		if p.TimeSent > lostSendTime && s.largestAcked < p.PN+packetThreshold {
+		if p.TimeSent > lostSendTime && s.largestAcked < p.PN+threshold {
 			t := p.TimeSent + lossDelay
 			if !s.hasLossTime || t < s.lossTime {
 				s.lossTime, s.hasLossTime = t, true
@@ -224,12 +235,15 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 			if p.AckEliciting {
 				pc.lost(p.TimeSent)
 			}
+			s.lost.add(lostRecord{pn: p.PN, timeSent: p.TimeSent, timeLost: now, largestAcked: s.largestAcked})
+			lostPackets++
 		}
 		r.handler.OnPacketLost(space, p)
 	}
 	if lostBytes == 0 {
 		return
 	}
+	s.lost.setEpisode(lostPackets, r.onLossEpisode(now, largestLostSent, lostPackets, pc.established))
 	// RFC 9002 Appendix B.8 OnPacketsLost.
 	if pc.established {
 		r.stats.PersistentCongestion++

@@ -17,7 +17,20 @@
 // lost (then it retransmits the frames' information, RFC 9000 §13.3).
 //
 //   - Loss: kPacketThreshold 3 (§6.1.1), kTimeThreshold 9/8 of
-//     max(smoothed_rtt, latest_rtt), at least kGranularity (§6.1.2).
+//     max(smoothed_rtt, latest_rtt), at least kGranularity (§6.1.2), both
+//     adapted to the reordering seen (below).
+//   - Spurious losses (§6.1): packets declared lost are remembered for a
+//     PTO period (at most 128 per space); an ACK of one of them counts a
+//     spurious loss (Stats.SpuriousLosses; the Handler is not called
+//     again) and adapts the thresholds the way RACK does (RFC 8985 §6.2):
+//     the packet threshold rises to one more than the reordering distance
+//     seen (at most 256); the time threshold's margin over the RTT becomes
+//     reo_wnd = reo_wnd_mult * min_rtt/4, reo_wnd_mult growing once per
+//     round trip with spurious losses, capped at smoothed_rtt (so
+//     loss_delay goes from 9/8 towards 2 RTTs); 16 loss episodes without
+//     a spurious loss reset both. When every loss of the latest episode
+//     proves spurious, the congestion controller is asked to undo its
+//     reduction (RFC 9438 §4.9.2), except after persistent congestion.
 //   - RTT: one sample per ACK frame that newly acknowledges its largest
 //     packet number, when a newly acknowledged packet is ack-eliciting
 //     (§5.1); ACK Delay ignored for Initial (§5.3).
@@ -47,7 +60,9 @@
 // Sent packets live in one ring per space, indexed by packet number, whose
 // slots and Frames slices are reused: no allocation per packet once the
 // ring has grown to the largest flight, and an ACK costs O(1) amortized per
-// newly acknowledged packet plus O(1) per range.
+// newly acknowledged packet plus O(1) per range (O(log 128) for the lost
+// packet history), and O(packet threshold) while an older packet is still
+// outstanding (at most 256, when reordering raised the threshold).
 //
 // # Receiving: ReceivedTracker
 //
@@ -67,8 +82,13 @@
 //     is never tested again (RFC 9000 §13.4.2.2 allows either).
 //   - Persistent congestion does not look across packet number spaces.
 //   - No skipped packet numbers to detect optimistic ACKs (RFC 9000 §21.4).
-//   - No spurious loss detection (a late ACK of a packet declared lost is
-//     ignored; the congestion window is not restored).
+//   - Spurious loss detection forgets a lost packet one PTO after the
+//     loss, or when 128 newer ones were lost in its space; a later ACK of
+//     it goes unnoticed. The connection is not told of spurious losses,
+//     so their retransmissions still go out (harmlessly duplicated).
+//   - The adapted thresholds are per connection and never shrink except
+//     by the reset after 16 loss episodes; a path that stops reordering
+//     and never loses keeps them.
 //   - One path: path migration would need a Recovery per path, or a reset
 //     of the RTT estimator and controller, which the connection owns.
 //   - While only packets carrying nothing but ACK frames are sent and the

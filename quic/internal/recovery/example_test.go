@@ -49,6 +49,15 @@ func Example() {
 
 	// The timer fires: packet 2 is lost too.
 	r.OnLossDetectionTimeout(deadline)
+
+	// Packet 0 was only late: the peer acknowledges it after all. The
+	// loss was spurious; the thresholds adapt to the reordering seen
+	// (4 packets, so the packet threshold becomes 5, and loss_delay grows
+	// by RACK's reordering window, a quarter of min_rtt).
+	ack.Ranges = []wire.AckRange{{Smallest: 3, Largest: 4}, {Smallest: 0, Largest: 0}}
+	if err := r.OnAckReceived(recovery.SpaceAppData, &ack, 0, 60*time.Millisecond); err != nil {
+		fmt.Println("close the connection:", err)
+	}
 	fmt.Printf("%+v\n", r.Stats())
 	// Output:
 	// timer at 1.003s
@@ -58,5 +67,5 @@ func Example() {
 	// lost ApplicationData packet 1: retransmit its frames
 	// timer at 53.75ms
 	// lost ApplicationData packet 2: retransmit its frames
-	// {PacketsSent:5 BytesSent:6000 PacketsAcked:2 PacketsLost:3 BytesLost:3600 PTOs:0 PersistentCongestion:0}
+	// {PacketsSent:5 BytesSent:6000 PacketsAcked:2 PacketsLost:3 BytesLost:3600 PTOs:0 PersistentCongestion:0 SpuriousLosses:1 SpuriousCongestionEvents:0 MaxReorderDistance:4 MaxReorderDelay:60ms PacketThreshold:5 TimeThreshold:57.5ms}
 }

@@ -51,6 +51,12 @@ func FuzzAckSequence(f *testing.F) {
 	f.Add([]byte{0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 1, 2, 0, 1, 3, 2, 5})
 	f.Add([]byte{4, 7, 0, 0, 5, 2, 9, 2, 9, 2, 9, 1, 0, 0, 3, 0, 5, 1})
 	f.Add([]byte{0, 1, 3, 0, 2, 3, 1, 1, 1, 0, 6, 0, 0, 7, 1, 2, 2, 1, 0})
+	// Six packets, an ACK of the last making three lost, then an ACK of
+	// them all: spurious losses and an undone congestion event.
+	f.Add([]byte{0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0, 0, 2, 0,
+		5, 2, 30, 1, 2, 0, 0, 0, 0, 0, 0, 0,
+		5, 2, 2, 1, 2, 0, 0, 5, 0, 0, 0, 0,
+		0, 2, 0, 0, 2, 0, 5, 2, 40, 1, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1024 {
 			return
@@ -152,6 +158,16 @@ func FuzzAckSequence(f *testing.F) {
 			}
 			if sum != cc.inFlight || sum != m.bytes {
 				t.Fatalf("bytes in flight: recovery %d, controller %d, model %d", sum, cc.inFlight, m.bytes)
+			}
+			// The adaptive thresholds stay within their bounds
+			// (RFC 9002 §6.1.1: at least 3; RFC 8985 §6.2: reo_wnd at
+			// most smoothed_rtt), and only lost packets are spurious.
+			st := r.Stats()
+			rttMax := max(rtt.SmoothedRTT(), rtt.LatestRTT())
+			if st.PacketThreshold < packetThreshold || st.PacketThreshold > maxPacketThreshold ||
+				st.TimeThreshold < rttMax*9/8 || st.TimeThreshold > max(rttMax+rtt.SmoothedRTT(), rttMax*9/8, congestion.Granularity) ||
+				st.SpuriousLosses > st.PacketsLost || st.SpuriousCongestionEvents > st.SpuriousLosses {
+				t.Fatalf("thresholds out of bounds: %+v, srtt %v, latest %v", st, rtt.SmoothedRTT(), rtt.LatestRTT())
 			}
 		}
 	})

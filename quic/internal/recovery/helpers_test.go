@@ -69,6 +69,7 @@ func (c *fakeCC) OnPacketsDiscarded(bytes int) {
 	c.sub(bytes)
 	c.add(ccCall{kind: "discarded", bytes: bytes})
 }
+func (c *fakeCC) UndoCongestionEvent()                          { c.add(ccCall{kind: "undo"}) }
 func (c *fakeCC) SetMaxDatagramSize(int)                        {}
 func (c *fakeCC) SendBudget(time.Duration) (int, time.Duration) { return 10, congestion.Never }
 func (c *fakeCC) CongestionWindow() int                         { return 1 << 20 }

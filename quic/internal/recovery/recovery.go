@@ -45,11 +45,30 @@ type Stats struct {
 	BytesLost            uint64 // in-flight bytes declared lost
 	PTOs                 uint64 // probe timeouts that fired
 	PersistentCongestion uint64 // times persistent congestion was established
+	// SpuriousLosses counts packets declared lost that the peer
+	// acknowledged later (RFC 9002 §6.1): reordering, not loss.
+	SpuriousLosses uint64
+	// SpuriousCongestionEvents counts loss episodes whose every loss was
+	// spurious, for which the controller was asked to undo its reduction
+	// (RFC 9438 §4.9.2).
+	SpuriousCongestionEvents uint64
+	// MaxReorderDistance is the largest reordering distance a spurious
+	// loss revealed, in packets, and MaxReorderDelay the longest time from
+	// sending such a packet to its late acknowledgment.
+	MaxReorderDistance uint64
+	MaxReorderDelay    time.Duration
+	// PacketThreshold and TimeThreshold are the loss detection thresholds
+	// in force (RFC 9002 §6.1.1, §6.1.2), as adapted to the reordering
+	// seen; TimeThreshold is loss_delay at the current RTT estimate.
+	PacketThreshold uint64
+	TimeThreshold   time.Duration
 }
 
 // spaceState is the per packet number space state of RFC 9002 Appendix A.3.
 type spaceState struct {
 	sent sentRing
+	// lost remembers recently lost packets, to notice spurious losses.
+	lost lostHistory
 	// largestAcked is largest_acked_packet; valid when hasLargestAcked.
 	largestAcked    uint64
 	hasLargestAcked bool
@@ -93,6 +112,7 @@ type Recovery struct {
 	// ptoCount is pto_count, the exponent of the PTO backoff.
 	ptoCount int
 	ecn      ecnValidation
+	reorder  reorderState
 
 	// Facts the connection reports (RFC 9002 Appendix A.8).
 	peerAddressValidated bool
@@ -258,7 +278,12 @@ func (r *Recovery) LargestAcked(space Space) (uint64, bool) {
 func (r *Recovery) PTOCount() int { return r.ptoCount }
 
 // Stats returns the counters so far.
-func (r *Recovery) Stats() Stats { return r.stats }
+func (r *Recovery) Stats() Stats {
+	st := r.stats
+	st.PacketThreshold = r.reorder.threshold()
+	st.TimeThreshold = r.lossDelay()
+	return st
+}
 
 // HasAckElicitingInFlight reports whether any ack-eliciting packet of space
 // awaits an acknowledgment.

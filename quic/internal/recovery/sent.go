@@ -72,11 +72,14 @@ const (
 // hands them out, so packet pn lives at offset pn-base. Resolved packets
 // behind an unresolved one keep their slot until the front moves past them.
 //
-// Every packet at least kPacketThreshold below the largest acknowledged is
-// resolved by loss detection, so the ring holds at most a few resolved
-// packets at or below the largest acknowledged and otherwise only packets
-// still awaiting an acknowledgment: walking an ACK range over the ring costs
-// O(1) per newly acknowledged packet.
+// Every packet at least the packet threshold below the largest
+// acknowledged is resolved by loss detection, so the ring holds at most a
+// threshold's worth of resolved packets at or below the largest
+// acknowledged and otherwise only packets still awaiting an
+// acknowledgment: walking an ACK range over the ring costs O(1) per newly
+// acknowledged packet, plus O(threshold) per ACK frame while a packet below
+// the largest acknowledged is outstanding. The threshold is 3 unless
+// reordering raised it (at most maxPacketThreshold, reorder.go).
 type sentRing struct {
 	buf  []SentPacket // length is zero or a power of two
 	head int          // index in buf of packet number base

@@ -180,6 +180,7 @@ func (r *Recovery) DiscardSpace(space Space) {
 	s.sent.clear()
 	// The space sends nothing more: its ring's memory can go.
 	s.sent.buf, s.sent.head = nil, 0
+	s.lost = lostHistory{}
 	s.bytesInFlight = 0
 	s.ackElicitingInFlight = 0
 	s.timeOfLastAckEliciting = 0
