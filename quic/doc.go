@@ -39,8 +39,12 @@
 // datagrams a batch holds for it with one lock and one wake-up, and a
 // connection's inbox is bounded (1024 datagrams) as a socket buffer would
 // be. Datagrams of a GSO burst have equal size (a nearly full packet is
-// padded to full), so a burst is as long as the pacer allows: at most
-// congestion.BurstPackets (10) datagrams per sendmsg.
+// padded to full), so a burst is as long as the pacer allows: 250 µs of
+// the pacing rate, 10 to 64 datagrams per sendmsg.
+//
+// Loss detection adapts to reordering: a packet declared lost and then
+// acknowledged raises the packet and time thresholds, and a congestion
+// event made only of such losses is undone (quic/internal/recovery).
 //
 // # Not yet
 //
