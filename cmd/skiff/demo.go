@@ -3,50 +3,112 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/skiffnet/skiff/h3"
 	"github.com/skiffnet/skiff/internal/selfsigned"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
 
-// demo shows, on an embedded default, what skiff does today: it starts a
-// QUIC perf server on loopback with a fresh self-signed certificate and
-// runs the perf client against it — skiff's own TLS 1.3, QUIC and batched
-// UDP end to end. (When h3 lands, the demo becomes HTTP/3 requests
-// through an ordinary *http.Client.)
+// demo is the main job on an embedded default: it starts an HTTP/3 server
+// on loopback with a fresh self-signed certificate, fetches a few
+// resources from it through h3.Transport in an ordinary *http.Client, and
+// prints for each the protocol, status, size and time. Everything under
+// net/http is skiff's own: HTTP/3, QPACK, QUIC, TLS 1.3 and batched UDP.
 func demo(w io.Writer) error {
 	cert, pool, err := selfsigned.New("localhost", "127.0.0.1")
 	if err != nil {
 		return err
 	}
 	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{
-		TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{perfALPN}},
+		TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{"h3"}},
 	})
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	srv := &h3.Server{Handler: demoHandler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	client := &http.Client{Transport: &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	go servePerf(ctx, ln)
 
-	fmt.Fprintf(w, "skiff %s: QUIC perf server on %v (self-signed certificate)\n", version, ln.Addr())
-	for _, run := range []struct{ up, down string }{{"0", "1M"}, {"0", "64M"}, {"64M", "0"}} {
-		var out, errOut bytes.Buffer
-		args := []string{"--upload", run.up, "--download", run.down, ln.Addr().String()}
-		if code := perfClientWithRoots(args, pool, &out, &errOut); code != 0 {
-			return fmt.Errorf("perf client: %s", errOut.String())
-		}
-		var res perfResult
-		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+	base := "https://localhost:" + strconv.Itoa(int(ln.Addr().Port()))
+	fmt.Fprintf(w, "skiff %s: HTTP/3 server on %s (self-signed certificate)\n", version, base)
+	upload := bytes.Repeat([]byte("skiff "), 1<<20) // 6 MiB
+	for _, r := range []struct {
+		method, path string
+		body         []byte
+	}{
+		{"GET", "/", nil},
+		{"GET", "/bytes/1048576", nil},
+		{"GET", "/bytes/67108864", nil},
+		{"POST", "/sha256", upload},
+	} {
+		req, err := http.NewRequestWithContext(ctx, r.method, base+r.path, bytes.NewReader(r.body))
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  upload %-4s download %-4s  handshake %6.2f ms  total %6.3f s  up %7.0f Mbit/s  down %7.0f Mbit/s  rtt %.2f ms\n",
-			run.up, run.down, res.HandshakeMs, res.TotalSeconds, res.UploadMbps, res.DownloadMbps, res.SmoothedRTTMs)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		el := time.Since(start)
+		moved := n + int64(len(r.body))
+		rate := ""
+		if moved >= 1<<20 {
+			rate = fmt.Sprintf("%7.0f Mbit/s", float64(moved)*8/el.Seconds()/1e6)
+		}
+		fmt.Fprintf(w, "  %-4s %-16s %s %d  %9d bytes  %8.2f ms  %s\n",
+			r.method, r.path, resp.Proto, resp.StatusCode, moved, float64(el.Microseconds())/1000, rate)
 	}
 	return nil
+}
+
+// demoHandler serves the demo's resources.
+func demoHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(rw, "Hello from skiff over %s.\n", r.Proto)
+	})
+	mux.HandleFunc("GET /bytes/{n}", func(rw http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil || n < 0 || n > 1<<30 {
+			http.Error(rw, "bad size", http.StatusBadRequest)
+			return
+		}
+		rw.Header().Set("Content-Length", strconv.Itoa(n))
+		for n > 0 {
+			k := min(n, len(perfChunk))
+			if _, err := rw.Write(perfChunk[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+	})
+	mux.HandleFunc("POST /sha256", func(rw http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		if _, err := io.Copy(h, r.Body); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		io.WriteString(rw, hex.EncodeToString(h.Sum(nil))+"\n")
+	})
+	return mux
 }

@@ -63,8 +63,8 @@ func TestDemo(t *testing.T) {
 	if err := demo(&out); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count(out.String(), "handshake"); got != 3 {
-		t.Fatalf("demo printed %d runs:\n%s", got, out.String())
+	if got := strings.Count(out.String(), "HTTP/3.0 200"); got != 4 {
+		t.Fatalf("demo printed %d HTTP/3 responses, want 4:\n%s", got, out.String())
 	}
 }
 

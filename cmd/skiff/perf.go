@@ -69,14 +69,12 @@ func perfServer(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stderr, "skiff perf server listening on %v\n", ln.Addr())
-	if err := servePerf(context.Background(), ln); err != nil {
-		fmt.Fprintln(stderr, "skiff perf server:", err)
-		return 1
-	}
-	return 0
+	// servePerf returns only when the listener fails.
+	fmt.Fprintln(stderr, "skiff perf server:", servePerf(context.Background(), ln))
+	return 1
 }
 
-// servePerf answers perf clients until the listener closes.
+// servePerf answers perf clients until the listener fails, and returns why.
 func servePerf(ctx context.Context, ln *quic.Listener) error {
 	for {
 		conn, err := ln.Accept(ctx)

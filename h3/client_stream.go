@@ -1,0 +1,348 @@
+package h3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/qpack"
+	"github.com/skiffnet/skiff/quic"
+)
+
+// roundTrip sends req on a new stream of cc and reads the response header.
+func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	cc.mu.Lock()
+	if cc.goAway {
+		cc.mu.Unlock()
+		return nil, &RetryableError{Err: errGoAway}
+	}
+	cc.pending++
+	cc.mu.Unlock()
+	str, err := cc.qc.OpenStream(ctx)
+	cc.mu.Lock()
+	cc.pending--
+	if err != nil || cc.goAway && str.ID() >= cc.goAwayID {
+		last := cc.goAway && len(cc.active) == 0 && cc.pending == 0
+		cc.mu.Unlock()
+		if last {
+			cc.closeIfIdle()
+		}
+		if err == nil {
+			str.Reset(uint64(ErrCodeRequestCancelled))
+			str.CloseRead(uint64(ErrCodeRequestCancelled))
+			return nil, &RetryableError{Err: errGoAway}
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// The connection is closing (its end is reported to the pool only
+		// when the draining period is over): no request may use it now.
+		cc.markClosing()
+		return nil, &RetryableError{Err: err}
+	}
+	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	cc.active[cs.id] = cs
+	cc.mu.Unlock()
+	resp, err := cs.do()
+	if err != nil {
+		cs.finish()
+		return nil, err
+	}
+	return resp, nil
+}
+
+// clientStream is one request in flight on a request stream.
+type clientStream struct {
+	cc   *clientConn
+	str  *quic.Stream
+	id   uint64
+	req  *http.Request
+	mr   *messageReader
+	resp *http.Response
+
+	stopWatch func() bool // stops the context watcher
+	mu        sync.Mutex
+	abortErr  error // why we aborted the stream, reported instead of the stream's error
+	doneOnce  sync.Once
+}
+
+func (cs *clientStream) do() (*http.Response, error) {
+	req, c := cs.req, cs.cc.c
+	ctx := req.Context()
+	trace := httptrace.ContextClientTrace(ctx)
+	scratch := headerScratchPool.Get().(*headerScratch)
+	defer headerScratchPool.Put(scratch)
+	fields, err := headers.AppendRequest(scratch.fields[:0], req)
+	scratch.fields = fields
+	if err != nil {
+		cs.abort(err, ErrCodeRequestCancelled)
+		closeBody(req)
+		return nil, err
+	}
+	// RFC 9114 §4.2.2: do not send a header section larger than the
+	// server announced it accepts.
+	if s, ok := c.peerSettings(); ok && s.MaxFieldSectionSize > 0 && headers.FieldSectionSize(fields) > s.MaxFieldSectionSize {
+		cs.abort(ErrHeaderTooLarge, ErrCodeRequestCancelled)
+		closeBody(req)
+		return nil, ErrHeaderTooLarge
+	}
+	cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	b := c.appendHeadersFrame(scratch.frame[:0], cs.id, fields)
+	scratch.frame = b
+	clear(scratch.fields) // drop references to the request's strings
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if _, err := cs.str.Write(b); err != nil {
+		closeBody(req)
+		return nil, cs.mapError(err)
+	}
+	if trace != nil && trace.WroteHeaders != nil {
+		trace.WroteHeaders()
+	}
+	if hasBody {
+		go cs.sendBody(trace)
+	} else {
+		cs.str.Close()
+		if trace != nil && trace.WroteRequest != nil {
+			trace.WroteRequest(httptrace.WroteRequestInfo{})
+		}
+	}
+	return cs.readResponse(trace)
+}
+
+// headerScratch is reusable memory to encode a request's header section.
+type headerScratch struct {
+	fields []qpack.HeaderField
+	frame  []byte
+}
+
+var headerScratchPool = sync.Pool{New: func() any { return new(headerScratch) }}
+
+// bodyBufPool holds the buffers request bodies are read into, with room
+// in front for the DATA frame header.
+var bodyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+const maxFrameHeader = 16 // type and length, two varints of up to 8 bytes
+
+// sendBody streams the request body in DATA frames, then the trailers, and
+// ends the stream. A write error means the server stopped reading (it may
+// have answered already, RFC 9114 §4.1.2) or the request was aborted;
+// the response side reports what matters.
+func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
+	req := cs.req
+	defer req.Body.Close()
+	bp := bodyBufPool.Get().(*[]byte)
+	defer bodyBufPool.Put(bp)
+	buf := *bp
+	var sent int64
+	for {
+		n, err := req.Body.Read(buf[maxFrameHeader:])
+		if n > 0 {
+			sent += int64(n)
+			if req.ContentLength > 0 && sent > req.ContentLength {
+				cs.abort(fmt.Errorf("h3: request body longer than its ContentLength %d", req.ContentLength), ErrCodeRequestCancelled)
+				return
+			}
+			var hdr [maxFrameHeader]byte
+			h := frame.AppendFrameHeader(hdr[:0], frame.TypeData, uint64(n))
+			start := maxFrameHeader - len(h)
+			copy(buf[start:], h)
+			if _, werr := cs.str.Write(buf[start : maxFrameHeader+n]); werr != nil {
+				return
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			cs.abort(fmt.Errorf("h3: reading request body: %w", err), ErrCodeRequestCancelled)
+			return
+		}
+	}
+	if req.ContentLength > 0 && sent != req.ContentLength {
+		cs.abort(fmt.Errorf("h3: request body of %d bytes, ContentLength %d", sent, req.ContentLength), ErrCodeRequestCancelled)
+		return
+	}
+	if len(req.Trailer) > 0 {
+		fields, err := headers.AppendTrailers(nil, req.Trailer)
+		if err != nil {
+			cs.abort(err, ErrCodeRequestCancelled)
+			return
+		}
+		if _, err := cs.str.Write(cs.cc.c.appendHeadersFrame(nil, cs.id, fields)); err != nil {
+			return
+		}
+	}
+	cs.str.Close()
+	if trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+}
+
+// readResponse reads interim responses (reported to the trace's
+// Got1xxResponse) and the final response header (RFC 9114 §4.1).
+func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Response, error) {
+	req := cs.req
+	cs.mr = newMessageReader(cs.cc.c, cs.str)
+	first := true
+	for {
+		fields, err := cs.mr.readHeaders(req.Context())
+		if err != nil {
+			if err == qpack.ErrFieldSectionTooLarge {
+				cs.abort(errors.New("h3: response header section larger than MaxResponseHeaderBytes"), ErrCodeExcessiveLoad)
+			} else if err == io.EOF {
+				err = errors.New("h3: stream ended before a response")
+				cs.abort(err, ErrCodeMessageError)
+			} else if isStreamError(err) || isConnectionError(err) {
+				cs.mr.fail(err)
+			}
+			return nil, cs.mapError(err)
+		}
+		if first && trace != nil && trace.GotFirstResponseByte != nil {
+			trace.GotFirstResponseByte()
+		}
+		first = false
+		r, err := headers.ParseResponse(fields)
+		if err != nil {
+			// §4.1.2: a malformed response is a stream error.
+			cs.mr.fail(err)
+			return nil, cs.mapError(err)
+		}
+		if r.Informational() {
+			cs.mr.state.Interim()
+			if trace != nil && trace.Got1xxResponse != nil {
+				if err := trace.Got1xxResponse(r.StatusCode, textproto.MIMEHeader(r.Header)); err != nil {
+					cs.abort(err, ErrCodeRequestCancelled)
+					return nil, err
+				}
+			}
+			continue
+		}
+		declared := r.ContentLength
+		if req.Method == http.MethodHead || r.StatusCode == http.StatusNoContent || r.StatusCode == http.StatusNotModified {
+			declared = -1 // no content, whatever Content-Length says
+		}
+		cs.mr.length = headers.NewContentLength(declared)
+		resp := &http.Response{
+			Status:        strconv.Itoa(r.StatusCode) + " " + http.StatusText(r.StatusCode),
+			StatusCode:    r.StatusCode,
+			Proto:         "HTTP/3.0",
+			ProtoMajor:    3,
+			Header:        r.Header,
+			ContentLength: r.ContentLength,
+			Trailer:       declaredTrailer(r.Header),
+			Request:       req,
+		}
+		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+			resp.ContentLength = 0
+		}
+		cs.resp = resp
+		resp.Body = &responseBody{cs: cs}
+		return resp, nil
+	}
+}
+
+// abort ends the request: RESET_STREAM and STOP_SENDING with code
+// (H3_REQUEST_CANCELLED for a cancellation, RFC 9114 §4.1.1), and a QPACK
+// Stream Cancellation. err is what the request then fails with.
+func (cs *clientStream) abort(err error, code ErrCode) {
+	cs.mu.Lock()
+	if cs.abortErr == nil {
+		cs.abortErr = err
+	}
+	cs.mu.Unlock()
+	cs.str.Reset(uint64(code))
+	cs.str.CloseRead(uint64(code))
+	cs.cc.c.cancelStream(cs.id)
+}
+
+// reject fails a request the server will not process.
+func (cs *clientStream) reject(err error) {
+	cs.abort(&RetryableError{Err: err}, ErrCodeRequestCancelled)
+}
+
+// mapError turns a stream or connection error into what the request
+// fails with: the reason we aborted it, or a RetryableError when the
+// server refused it unprocessed.
+func (cs *clientStream) mapError(err error) error {
+	cs.mu.Lock()
+	aborted := cs.abortErr
+	cs.mu.Unlock()
+	if aborted != nil {
+		return aborted
+	}
+	if code, ok := streamErrorCode(err); ok && code == uint64(ErrCodeRequestRejected) {
+		return &RetryableError{Err: err}
+	}
+	if cs.cc.c.closed() {
+		cs.cc.mu.Lock()
+		refused := cs.cc.goAway && cs.id >= cs.cc.goAwayID
+		cs.cc.mu.Unlock()
+		if refused {
+			return &RetryableError{Err: err}
+		}
+	}
+	return err
+}
+
+// finish releases the request's place on the connection, once.
+func (cs *clientStream) finish() {
+	cs.doneOnce.Do(func() {
+		if cs.stopWatch != nil {
+			cs.stopWatch()
+		}
+		cs.cc.requestDone(cs)
+	})
+}
+
+// responseBody streams the response content from the request stream;
+// QUIC flow control gives the backpressure.
+type responseBody struct {
+	cs     *clientStream
+	done   atomic.Bool // EOF or an error was returned
+	closed atomic.Bool
+}
+
+var errBodyClosed = errors.New("h3: read on closed response body")
+
+func (b *responseBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errBodyClosed
+	}
+	cs := b.cs
+	n, err := cs.mr.Read(p)
+	if err == io.EOF {
+		fillTrailer(&cs.resp.Trailer, cs.mr.trailer)
+		b.done.Store(true)
+		cs.finish()
+		return n, io.EOF
+	}
+	if err != nil {
+		err = cs.mapError(err)
+		b.done.Store(true)
+		cs.finish()
+	}
+	return n, err
+}
+
+// Close abandons the rest of the response: STOP_SENDING and RESET_STREAM
+// with H3_REQUEST_CANCELLED (RFC 9114 §4.1.1) when it was not all read.
+func (b *responseBody) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	if !b.done.Load() {
+		b.cs.abort(errBodyClosed, ErrCodeRequestCancelled)
+	}
+	b.cs.finish()
+	return nil
+}

@@ -1,0 +1,108 @@
+package h3
+
+import (
+	"errors"
+
+	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/qpack"
+	"github.com/skiffnet/skiff/quic"
+)
+
+// ErrRetryable is matched (errors.Is) by every error that RoundTrip returns
+// for a request the server did not process: refused with
+// H3_REQUEST_REJECTED, sent on a stream at or above a GOAWAY identifier
+// (RFC 9114 §5.2, §4.1.1), or never sent because the connection was going
+// away. Such a request can be sent again, even if it is not idempotent.
+var ErrRetryable = errors.New("h3: request not processed by the server; it can be retried")
+
+// RetryableError is the error returned for a request the server did not
+// process (see ErrRetryable); Err says why.
+type RetryableError struct {
+	Err error
+}
+
+func (e *RetryableError) Error() string {
+	return "h3: request not processed, can be retried: " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrRetryable) true.
+func (e *RetryableError) Is(target error) bool { return target == ErrRetryable }
+
+// Retryable reports true: the request may be sent again.
+func (e *RetryableError) Retryable() bool { return true }
+
+// ErrCode is an HTTP/3 (RFC 9114 §8.1) or QPACK (RFC 9204 §6) error code,
+// as carried by the codes of quic.ApplicationError and quic.StreamError.
+type ErrCode = frame.ErrCode
+
+// HTTP/3 error codes, RFC 9114 §8.1.
+const (
+	ErrCodeNoError              = frame.ErrCodeNoError
+	ErrCodeGeneralProtocolError = frame.ErrCodeGeneralProtocolError
+	ErrCodeInternalError        = frame.ErrCodeInternalError
+	ErrCodeStreamCreationError  = frame.ErrCodeStreamCreationError
+	ErrCodeClosedCriticalStream = frame.ErrCodeClosedCriticalStream
+	ErrCodeFrameUnexpected      = frame.ErrCodeFrameUnexpected
+	ErrCodeFrameError           = frame.ErrCodeFrameError
+	ErrCodeExcessiveLoad        = frame.ErrCodeExcessiveLoad
+	ErrCodeIDError              = frame.ErrCodeIDError
+	ErrCodeSettingsError        = frame.ErrCodeSettingsError
+	ErrCodeMissingSettings      = frame.ErrCodeMissingSettings
+	ErrCodeRequestRejected      = frame.ErrCodeRequestRejected
+	ErrCodeRequestCancelled     = frame.ErrCodeRequestCancelled
+	ErrCodeRequestIncomplete    = frame.ErrCodeRequestIncomplete
+	ErrCodeMessageError         = frame.ErrCodeMessageError
+	ErrCodeConnectError         = frame.ErrCodeConnectError
+	ErrCodeVersionFallback      = frame.ErrCodeVersionFallback
+)
+
+// ErrHeaderTooLarge is returned by RoundTrip for a request whose header
+// section is larger than the server's SETTINGS_MAX_FIELD_SECTION_SIZE
+// (RFC 9114 §4.2.2); the request is not sent.
+var ErrHeaderTooLarge = errors.New("h3: request header section larger than the server's SETTINGS_MAX_FIELD_SECTION_SIZE")
+
+// errorCode returns the code a connection closes (or a stream resets) with
+// because of err: an HTTP/3 or QPACK code, or H3_INTERNAL_ERROR.
+func errorCode(err error) uint64 {
+	var fe *frame.Error
+	if errors.As(err, &fe) {
+		return uint64(fe.Code)
+	}
+	var qe *qpack.Error
+	if errors.As(err, &qe) {
+		return uint64(qe.Code)
+	}
+	return uint64(frame.ErrCodeInternalError)
+}
+
+// isStreamError reports whether err, detected in the frames or fields of a
+// request stream, is a stream error — a malformed message (RFC 9114
+// §4.1.2) — rather than a connection error.
+func isStreamError(err error) bool {
+	var fe *frame.Error
+	return errors.As(err, &fe) && fe.Code == frame.ErrCodeMessageError
+}
+
+// isConnectionError reports whether err is an HTTP/3 or QPACK error in the
+// peer's input that closes the connection.
+func isConnectionError(err error) bool {
+	var fe *frame.Error
+	if errors.As(err, &fe) {
+		return fe.Code != frame.ErrCodeMessageError
+	}
+	var qe *qpack.Error
+	return errors.As(err, &qe)
+}
+
+// streamErrorCode returns the code of a stream reset by the peer, if err
+// is one.
+func streamErrorCode(err error) (uint64, bool) {
+	var se *quic.StreamError
+	if errors.As(err, &se) && se.Remote {
+		return se.Code, true
+	}
+	return 0, false
+}

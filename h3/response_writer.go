@@ -1,0 +1,280 @@
+package h3
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/qpack"
+	"github.com/skiffnet/skiff/quic"
+)
+
+// bodyBufferSize is how much response content is gathered into one DATA
+// frame before it is written to the stream. A handler that returns having
+// written less than this, without Flush, gets a Content-Length header.
+const bodyBufferSize = 16 << 10
+
+// responseWriter is the http.ResponseWriter (and http.Flusher) of a
+// request: HEADERS for each 1xx and the final response, DATA frames for
+// the content, a trailing HEADERS for trailers (RFC 9114 §4.1).
+type responseWriter struct {
+	sc     *serverConn
+	str    *quic.Stream
+	req    *http.Request
+	cancel context.CancelFunc
+
+	header      http.Header
+	sent        http.Header // the final header as committed by WriteHeader
+	status      int
+	wroteHeader bool // the final status is committed
+	headersSent bool // its HEADERS frame is on the stream
+	bodyAllowed bool
+	declared    int64 // Content-Length set by the handler, or -1
+	written     int64
+	buf         []byte // content not yet framed
+	frameBuf    []byte
+	fields      []qpack.HeaderField
+	err         error // the stream failed: the client is gone
+	bufs        *writerBufs
+}
+
+func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelFunc) *responseWriter {
+	w := &responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
+	w.bufs = writerBufPool.Get().(*writerBufs)
+	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
+	return w
+}
+
+// writerBufs is the scratch memory of a responseWriter, reused from one
+// request to the next.
+type writerBufs struct {
+	buf, frame []byte
+	fields     []qpack.HeaderField
+}
+
+var writerBufPool = sync.Pool{New: func() any { return new(writerBufs) }}
+
+// release returns the writer's buffers once the response is complete; a
+// handler that writes after returning gets fresh ones.
+func (w *responseWriter) release() {
+	clear(w.fields[:cap(w.fields)])
+	*w.bufs = writerBufs{buf: w.buf[:0], frame: w.frameBuf[:0], fields: w.fields[:0]}
+	writerBufPool.Put(w.bufs)
+	w.buf, w.frameBuf, w.fields, w.bufs = nil, nil, nil, nil
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+// WriteHeader sends an interim (1xx) response at once, with the current
+// header fields, or commits the final status.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	if code < 100 || code > 599 {
+		panic("h3: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code < 200 {
+		if code == http.StatusSwitchingProtocols {
+			return // RFC 9114 §4.5: HTTP/3 does not use 101
+		}
+		// §4.1: interim responses precede the final one on the stream.
+		w.writeHeaderSection(code, w.header)
+		return
+	}
+	w.wroteHeader = true
+	w.status = code
+	w.bodyAllowed = bodyAllowed(w.req.Method, code)
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.declared = n
+		} else {
+			w.header.Del("Content-Length")
+		}
+	}
+	if _, ok := w.header["Trailer"]; ok {
+		// Keep what is sent apart from the trailer values the handler
+		// sets into Header() later.
+		w.sent = w.header.Clone()
+	} else {
+		w.sent = w.header
+	}
+}
+
+func bodyAllowed(method string, status int) bool {
+	return method != http.MethodHead && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// Write writes response content, framing it in DATA frames of up to
+// bodyBufferSize bytes.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(p) > 0 {
+			w.header.Set("Content-Type", http.DetectContentType(p))
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if !w.bodyAllowed {
+		if w.req.Method == http.MethodHead {
+			w.written += int64(len(p))
+			return len(p), nil
+		}
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if len(w.buf)+len(p) <= bodyBufferSize {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	if err := w.flushContent(); err != nil {
+		return 0, err
+	}
+	if len(p) < bodyBufferSize {
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	if err := w.writeData(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush sends the header and the content buffered so far (http.Flusher).
+func (w *responseWriter) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.flushContent()
+}
+
+// flushContent sends the final HEADERS if not yet sent, then the buffered
+// content as one DATA frame.
+func (w *responseWriter) flushContent() error {
+	if w.err != nil {
+		return w.err
+	}
+	if !w.headersSent {
+		w.headersSent = true
+		if err := w.writeHeaderSection(w.status, w.sent); err != nil {
+			return err
+		}
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.writeData(w.buf)
+	w.buf = w.buf[:0]
+	return err
+}
+
+// writeData writes one DATA frame holding p.
+func (w *responseWriter) writeData(p []byte) error {
+	w.frameBuf = frame.AppendFrameHeader(w.frameBuf[:0], frame.TypeData, uint64(len(p)))
+	if _, err := w.str.Write(w.frameBuf); err != nil {
+		return w.streamFailed(err)
+	}
+	if _, err := w.str.Write(p); err != nil {
+		return w.streamFailed(err)
+	}
+	return nil
+}
+
+// streamFailed records a write error: the client stopped the stream
+// (STOP_SENDING) or the connection ended. The request is over.
+func (w *responseWriter) streamFailed(err error) error {
+	if w.err == nil {
+		w.err = err
+		w.cancel()
+	}
+	return err
+}
+
+func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
+	if w.err != nil {
+		return w.err
+	}
+	var err error
+	w.fields, err = headers.AppendResponse(w.fields[:0], status, h)
+	if err != nil {
+		// A handler that set an invalid field: the response cannot be
+		// sent as is.
+		w.sc.srv.logf("h3: invalid response header: %v", err)
+		w.fields = w.fields[:1] // :status only
+	}
+	w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
+	if _, err := w.str.Write(w.frameBuf); err != nil {
+		return w.streamFailed(err)
+	}
+	return nil
+}
+
+// finish completes the response after the handler returned: the header
+// (with a Content-Length when the whole content is known), the rest of the
+// content, the trailers, and the end of the stream.
+func (w *responseWriter) finish() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	trailer := w.trailers()
+	if !w.headersSent && w.declared < 0 && len(trailer) == 0 && w.bodyAllowed {
+		w.sent.Set("Content-Length", strconv.Itoa(len(w.buf)))
+	}
+	if err := w.flushContent(); err != nil {
+		return
+	}
+	if w.declared >= 0 && w.written < w.declared && w.bodyAllowed {
+		// The handler wrote less than the Content-Length it declared: the
+		// client would find the message malformed (§4.1.2).
+		w.str.Reset(uint64(ErrCodeInternalError))
+		return
+	}
+	if len(trailer) > 0 {
+		var err error
+		w.fields, err = headers.AppendTrailers(w.fields[:0], trailer)
+		if err == nil {
+			w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
+			if _, err := w.str.Write(w.frameBuf); err != nil {
+				w.streamFailed(err)
+				return
+			}
+		}
+	}
+	w.str.Close()
+}
+
+// trailers collects the trailer fields: those announced in the Trailer
+// header before the header was sent, and those set with
+// http.TrailerPrefix.
+func (w *responseWriter) trailers() http.Header {
+	var t http.Header
+	for _, v := range w.sent["Trailer"] {
+		for k := range strings.SplitSeq(v, ",") {
+			k = http.CanonicalHeaderKey(strings.TrimSpace(k))
+			if vs, ok := w.header[k]; ok && k != "" {
+				if t == nil {
+					t = http.Header{}
+				}
+				t[k] = vs
+			}
+		}
+	}
+	for k, vs := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			if t == nil {
+				t = http.Header{}
+			}
+			t[strings.TrimPrefix(k, http.TrailerPrefix)] = vs
+		}
+	}
+	return t
+}

@@ -1,0 +1,161 @@
+package h3
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/qpack"
+	"github.com/skiffnet/skiff/quic"
+)
+
+// handleRequestStream serves one request stream (RFC 9114 §4.1): it reads
+// and validates the header section, runs the handler with a streamed
+// body, and ends the stream.
+func (sc *serverConn) handleRequestStream(str *quic.Stream) {
+	c := sc.c
+	mr := newMessageReader(c, str)
+	ctx, cancel := context.WithCancel(sc.qc.Context())
+	defer cancel()
+	fields, err := mr.readHeaders(ctx)
+	if err != nil {
+		sc.requestHeaderError(mr, err)
+		return
+	}
+	hr, err := headers.ParseRequest(fields, false)
+	if err != nil {
+		// §4.1.2: a malformed request is a stream error H3_MESSAGE_ERROR.
+		mr.fail(err)
+		return
+	}
+	mr.length = headers.NewContentLength(hr.ContentLength)
+
+	body := &requestBody{mr: mr, cancel: cancel}
+	req := hr.HTTPRequest(ctx, body)
+	req.RemoteAddr = sc.qc.RemoteAddr().String()
+	req.Trailer = declaredTrailer(req.Header)
+	body.req = req
+	if hr.ContentLength == 0 {
+		req.Body = http.NoBody
+	}
+
+	rw := newResponseWriter(sc, str, req, cancel)
+	handler := sc.srv.Handler
+	if handler == nil {
+		handler = http.DefaultServeMux
+	}
+	if !sc.runHandler(handler, rw, req, str) {
+		return
+	}
+	rw.finish()
+	rw.release()
+	if !body.eof() {
+		// What has already arrived of the request is still checked, so
+		// that a frame that is a connection error (RFC 9114 §7.2) is
+		// answered as one even when the handler did not read the body;
+		// then, §4.1.2: once the response is complete, the server may abort
+		// reading the rest of the request with H3_NO_ERROR.
+		str.SetReadDeadline(time.Now())
+		io.CopyN(io.Discard, mr, maxDrain)
+		str.CloseRead(uint64(ErrCodeNoError))
+		if mr.sections < 2 {
+			c.cancelStream(str.ID())
+		}
+	}
+}
+
+// maxDrain bounds how much of an unread request body is examined after
+// the response.
+const maxDrain = 64 << 10
+
+// runHandler calls the handler, and reports false if it panicked: the
+// stream is then reset with H3_INTERNAL_ERROR (http.ErrAbortHandler
+// aborts the response the same way, silently).
+func (sc *serverConn) runHandler(h http.Handler, rw *responseWriter, req *http.Request, str *quic.Stream) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				sc.srv.logf("h3: panic serving %v: %v\n%s", req.RemoteAddr, p, debug.Stack())
+			}
+			str.Reset(uint64(ErrCodeInternalError))
+			str.CloseRead(uint64(ErrCodeInternalError))
+			sc.c.cancelStream(str.ID())
+			ok = false
+		}
+	}()
+	h.ServeHTTP(rw, req)
+	return true
+}
+
+// requestHeaderError answers a request whose header section could not be
+// read.
+func (sc *serverConn) requestHeaderError(mr *messageReader, err error) {
+	str := mr.str
+	switch {
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		// §4.1.2: the stream ended before a complete request.
+		mr.abort(frame.ErrCodeRequestIncomplete)
+	case err == qpack.ErrFieldSectionTooLarge:
+		// §4.2.2: a field section larger than we accept may be answered
+		// with 431 (RFC 6585 §5).
+		b := sc.c.appendHeadersFrame(nil, str.ID(), []qpack.HeaderField{{Name: ":status", Value: "431"}})
+		str.Write(b)
+		str.Close()
+		str.CloseRead(uint64(ErrCodeNoError))
+	case isConnectionError(err):
+		var fe *frame.Error
+		if errors.As(err, &fe) && fe.Code == frame.ErrCodeExcessiveLoad {
+			// A HEADERS frame far beyond our limit: refused unread, as a
+			// stream error so that one oversized request does not take the
+			// connection's other requests down.
+			mr.abort(frame.ErrCodeExcessiveLoad)
+			return
+		}
+		sc.c.closeWithError(err)
+	case isStreamError(err):
+		mr.abort(frame.ErrCodeMessageError)
+	default:
+		// The stream was reset, or the connection ended.
+		if code, ok := streamErrorCode(err); ok {
+			str.Reset(code)
+		}
+		sc.c.cancelStream(str.ID())
+	}
+}
+
+// requestBody is the http.Request.Body of a server request: it reads DATA
+// frames from the stream as the handler asks (flow control gives the
+// backpressure), and fills req.Trailer at the end.
+type requestBody struct {
+	mr     *messageReader
+	req    *http.Request
+	cancel context.CancelFunc
+	closed bool
+}
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	n, err := b.mr.Read(p)
+	if err == io.EOF {
+		fillTrailer(&b.req.Trailer, b.mr.trailer)
+	} else if err != nil {
+		// The client reset the stream or the message was malformed: the
+		// request is over, and its context says so.
+		b.cancel()
+	}
+	return n, err
+}
+
+func (b *requestBody) Close() error {
+	b.closed = true
+	return nil
+}
+
+func (b *requestBody) eof() bool { return b.mr.eof }
