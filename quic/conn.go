@@ -87,8 +87,10 @@ type Conn struct {
 	endpoint *Endpoint
 	// handshakeDone is closed when the handshake completes or fails.
 	handshakeDone chan struct{}
-	// done is closed when the connection has fully ended.
-	done chan struct{}
+	// closed is closed when the connection starts to end (shared.closeErr
+	// is set); done when it has fully ended and the driver stopped.
+	closed chan struct{}
+	done   chan struct{}
 	ctx  context.Context // canceled when the connection closes
 	stop context.CancelFunc
 
@@ -144,6 +146,7 @@ func newConn(now time.Time, config *Config, isClient bool, version wire.Version,
 		endpoint:      ep,
 		wake:          make(chan struct{}, 1),
 		handshakeDone: make(chan struct{}),
+		closed:        make(chan struct{}),
 		done:          make(chan struct{}),
 		originalDCID:  dcid,
 	}

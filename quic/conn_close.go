@@ -32,13 +32,9 @@ type closeState struct {
 // reason (CONNECTION_CLOSE of type 0x1d, RFC 9000 §19.19). It returns
 // without waiting for the peer.
 func (c *Conn) CloseWithError(code uint64, reason string) error {
-	c.mu.Lock()
-	if c.shared.closeErr != nil {
-		c.mu.Unlock()
+	if !c.setCloseError(&ApplicationError{Code: code, Reason: reason}) {
 		return nil
 	}
-	c.shared.closeErr = &ApplicationError{Code: code, Reason: reason}
-	c.mu.Unlock()
 	c.submit(func(now time.Time) {
 		c.startClosing(c.mono(now), &wire.ConnectionCloseFrame{Application: true, ErrorCode: code, ReasonPhrase: []byte(reason)}, nil)
 	})
@@ -104,13 +100,22 @@ func (c *Conn) enterDraining(now time.Duration, err error, silent bool) {
 	}
 }
 
-// setCloseError records why the connection ended, if nothing did before.
-func (c *Conn) setCloseError(err error) {
+// setCloseError records why the connection ended, if nothing did before,
+// and reports whether it did. From then on blocked stream calls return and
+// the Context is canceled: the application learns of the end when it
+// happens, not when the closing or draining period is over.
+func (c *Conn) setCloseError(err error) bool {
 	c.mu.Lock()
-	if c.shared.closeErr == nil {
+	first := c.shared.closeErr == nil
+	if first {
 		c.shared.closeErr = err
+		close(c.closed)
 	}
 	c.mu.Unlock()
+	if first {
+		c.stop()
+	}
+	return first
 }
 
 // closeError is why the connection ended.

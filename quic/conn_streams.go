@@ -129,7 +129,7 @@ func (c *Conn) openStream(ctx context.Context, kind int) (*Stream, error) {
 	case <-c.handshakeDone:
 	case <-ctxDone(ctx):
 		return nil, ctx.Err()
-	case <-c.done:
+	case <-c.closed:
 		return nil, c.closeError()
 	}
 	ss := &c.streams
@@ -166,7 +166,7 @@ func (c *Conn) openStream(ctx context.Context, kind int) (*Stream, error) {
 		case <-changed:
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
-		case <-c.done:
+		case <-c.closed:
 			return nil, c.closeError()
 		}
 	}
@@ -205,7 +205,7 @@ func (c *Conn) acceptStream(ctx context.Context, kind int) (*Stream, error) {
 		case <-ss.acceptReady[kind]:
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
-		case <-c.done:
+		case <-c.closed:
 			return nil, c.closeError()
 		}
 	}

@@ -116,7 +116,7 @@ func (c *Conn) ReceiveDatagram(ctx context.Context) ([]byte, error) {
 		case <-d.inReady:
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
-		case <-c.done:
+		case <-c.closed:
 			return nil, c.closeError()
 		}
 	}

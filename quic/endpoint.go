@@ -233,11 +233,7 @@ func (e *Endpoint) Close() error {
 // closeNow sends CONNECTION_CLOSE and ends the connection without the
 // closing period: the endpoint is going away.
 func (c *Conn) closeNow() {
-	c.mu.Lock()
-	if c.shared.closeErr == nil {
-		c.shared.closeErr = ErrEndpointClosed
-	}
-	c.mu.Unlock()
+	c.setCloseError(ErrEndpointClosed)
 	c.submit(func(now time.Time) {
 		c.startClosing(c.mono(now), &wire.ConnectionCloseFrame{Application: true}, nil)
 		c.flush(now)

@@ -210,7 +210,7 @@ func (s *Stream) wait(ready chan struct{}, deadline time.Time) error {
 		return nil
 	case <-timeout:
 		return os.ErrDeadlineExceeded
-	case <-s.conn.done:
+	case <-s.conn.closed:
 		return s.conn.closeError()
 	}
 }
