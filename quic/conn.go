@@ -91,8 +91,8 @@ type Conn struct {
 	// is set); done when it has fully ended and the driver stopped.
 	closed chan struct{}
 	done   chan struct{}
-	ctx  context.Context // canceled when the connection closes
-	stop context.CancelFunc
+	ctx    context.Context // canceled when the connection closes
+	stop   context.CancelFunc
 
 	stats Stats // owned by the driver; published to shared.stats
 
