@@ -44,3 +44,27 @@ func FuzzVarint(f *testing.F) {
 		}
 	})
 }
+
+func TestBoundaries(t *testing.T) {
+	for _, v := range []uint64{0, 63, 64, 16383, 16384, 1<<30 - 1, 1 << 30, Max} {
+		b := Append(nil, v)
+		if len(b) != Len(v) {
+			t.Errorf("%d: encoded in %d bytes, Len says %d", v, len(b), Len(v))
+		}
+		if got, n := Parse(b); got != v || n != len(b) {
+			t.Errorf("%d: parsed %d in %d bytes", v, got, n)
+		}
+		if _, n := Parse(b[:len(b)-1]); n != 0 {
+			t.Errorf("%d: truncated encoding parsed", v)
+		}
+	}
+}
+
+func TestAppendPanicsAboveMax(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	Append(nil, Max+1)
+}
