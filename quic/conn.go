@@ -46,7 +46,6 @@ type Conn struct {
 	path pathState
 	ids  connIDState
 
-	localParams   wire.TransportParameters
 	peerParams    wire.TransportParameters
 	peerParamsSet bool
 
@@ -94,7 +93,7 @@ type Conn struct {
 	ctx    context.Context // canceled when the connection closes
 	stop   context.CancelFunc
 
-	stats Stats // owned by the driver; published to shared.stats
+	stats driverCounters // owned by the driver; published to shared.stats
 
 	// mu guards the state shared with application goroutines: the fields
 	// of shared, and the stream map, accept queues and send queue in
@@ -112,10 +111,33 @@ type Conn struct {
 type pnSpace struct {
 	readKeys, writeKeys *protect.Keys
 	received            recovery.ReceivedTracker
-	cryptoSend          streambuf.Send
-	cryptoRecv          streambuf.Recv
-	discarded           bool
-	largestRecv         int64 // largest packet number received, -1 for none
+	// crypto is allocated when the space first carries CRYPTO data and
+	// freed when the space is discarded: the Application Data space of
+	// a connection without session tickets never needs it.
+	crypto      *cryptoStreams
+	discarded   bool
+	largestRecv int64 // largest packet number received, -1 for none
+}
+
+// cryptoStreams is the CRYPTO data of one packet number space, in each
+// direction (RFC 9000 §19.6).
+type cryptoStreams struct {
+	send streambuf.Send
+	recv streambuf.Recv
+}
+
+// cryptoStream returns the space's CRYPTO streams, allocating them on
+// first use.
+func (sp *pnSpace) cryptoStream() *cryptoStreams {
+	if sp.crypto == nil {
+		sp.crypto = new(cryptoStreams)
+	}
+	return sp.crypto
+}
+
+// cryptoPending reports whether CRYPTO data waits to be sent.
+func (sp *pnSpace) cryptoPending() bool {
+	return sp.crypto != nil && sp.crypto.send.HasData(1<<62)
 }
 
 // Stats is a snapshot of a connection's counters.
@@ -177,8 +199,7 @@ func newConn(now time.Time, config *Config, isClient bool, version wire.Version,
 	c.flow.init(c, config)
 	c.streams.init(c, config)
 	c.dgrams.init(config)
-	c.buildLocalParams(scid)
-	if err := c.startTLS(); err != nil {
+	if err := c.startTLS(c.buildLocalParams(scid)); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -247,10 +268,22 @@ func (c *Conn) Stats() Stats {
 	return c.shared.stats
 }
 
+// driverCounters are the counters of Stats that the driver keeps itself;
+// the others come from RTT, congestion and recovery state when published.
+type driverCounters struct {
+	PacketsSent, PacketsReceived     uint64
+	BytesSent, BytesReceived         uint64
+	DatagramsSent, DatagramsReceived uint64
+}
+
 // publishStats copies the counters owned by the driver to where the
 // application can read them.
 func (c *Conn) publishStats() {
-	s := c.stats
+	s := Stats{
+		PacketsSent: c.stats.PacketsSent, PacketsReceived: c.stats.PacketsReceived,
+		BytesSent: c.stats.BytesSent, BytesReceived: c.stats.BytesReceived,
+		DatagramsSent: c.stats.DatagramsSent, DatagramsReceived: c.stats.DatagramsReceived,
+	}
 	s.SmoothedRTT = c.rtt.SmoothedRTT()
 	s.MinRTT = c.rtt.MinRTT()
 	s.LatestRTT = c.rtt.LatestRTT()

@@ -288,7 +288,9 @@ func (c *Conn) OnPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 			// below its largest need not be acknowledged again.
 			c.spaces[space].received.OnAckOfAckReceived(fr.ID)
 		case sentCrypto:
-			c.spaces[space].cryptoSend.OnAck(fr.Offset, fr.Length, false)
+			if cs := c.spaces[space].crypto; cs != nil {
+				cs.send.OnAck(fr.Offset, fr.Length, false)
+			}
 		case sentStream:
 			if s := c.streamByID(fr.ID); s != nil {
 				s.mu.Lock()
@@ -322,7 +324,9 @@ func (c *Conn) OnPacketLost(space recovery.Space, p *recovery.SentPacket) {
 		fr := &p.Frames[i]
 		switch fr.Kind {
 		case sentCrypto:
-			c.spaces[space].cryptoSend.OnLost(fr.Offset, fr.Length, false)
+			if cs := c.spaces[space].crypto; cs != nil {
+				cs.send.OnLost(fr.Offset, fr.Length, false)
+			}
 		case sentStream:
 			if s := c.streamByID(fr.ID); s != nil {
 				s.mu.Lock()

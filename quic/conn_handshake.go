@@ -34,8 +34,11 @@ func levelOf(s recovery.Space) tls13.Level {
 	return tls13.LevelApplication
 }
 
-// buildLocalParams fills the transport parameters we send (RFC 9000 §18.2).
-func (c *Conn) buildLocalParams(scid wire.ConnectionID) {
+// buildLocalParams returns the transport parameters we send (RFC 9000
+// §18.2), scid being our first connection ID. The connection does not keep
+// them: TLS holds their encoding, and what they promise lives in the flow
+// control, stream and connection ID state.
+func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters {
 	p := wire.DefaultTransportParameters()
 	p.MaxIdleTimeout = c.config.idleTimeout()
 	p.MaxUDPPayloadSize = 1500
@@ -62,12 +65,12 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) {
 			p.RetrySourceConnectionID = &r
 		}
 	}
-	c.localParams = p
+	return p
 }
 
-// startTLS creates the TLS handshake with our transport parameters.
-func (c *Conn) startTLS() error {
-	params := c.localParams.Append(nil, greaseSeed())
+// startTLS creates the TLS handshake sending our transport parameters.
+func (c *Conn) startTLS(local wire.TransportParameters) error {
+	params := local.Append(nil, greaseSeed())
 	if c.isClient {
 		c.tls = tls13.Client(c.config.TLS, params)
 	} else {
@@ -90,18 +93,18 @@ func greaseSeed() uint64 {
 // handleCryptoData feeds CRYPTO frame data received in a space to TLS, in
 // order, and acts on what TLS then asks for.
 func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire.CryptoFrame) error {
-	sp := &c.spaces[space]
+	recv := &c.spaces[space].cryptoStream().recv
 	// RFC 9000 §7.5: an endpoint may bound the CRYPTO data it buffers out
 	// of order; beyond it, CRYPTO_BUFFER_EXCEEDED.
-	if f.Offset+uint64(len(f.Data)) > sp.cryptoRecv.ReadOffset()+maxCryptoBuffer {
+	if f.Offset+uint64(len(f.Data)) > recv.ReadOffset()+maxCryptoBuffer {
 		return localError(wire.CryptoBufferExceeded, wire.FrameTypeCrypto, "too much out-of-order CRYPTO data")
 	}
-	if _, err := sp.cryptoRecv.Write(f.Offset, f.Data, false); err != nil {
+	if _, err := recv.Write(f.Offset, f.Data, false); err != nil {
 		return localError(wire.ProtocolViolation, wire.FrameTypeCrypto, err.Error())
 	}
 	var buf [4096]byte
-	for sp.cryptoRecv.Readable() > 0 {
-		n, _ := sp.cryptoRecv.Read(buf[:])
+	for recv.Readable() > 0 {
+		n, _ := recv.Read(buf[:])
 		if err := c.tls.HandleData(levelOf(space), buf[:n]); err != nil {
 			return asTransportError(err)
 		}
@@ -118,7 +121,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 		case tls13.EventNone:
 			return nil
 		case tls13.EventWriteData:
-			c.spaces[spaceOf(e.Level)].cryptoSend.Write(e.Data)
+			c.spaces[spaceOf(e.Level)].cryptoStream().send.Write(e.Data)
 		case tls13.EventSetReadSecret, tls13.EventSetWriteSecret:
 			keys, err := protect.NewKeys(uint32(c.version), protect.Suite(e.Suite), e.Data)
 			if err != nil {
@@ -254,7 +257,10 @@ func (c *Conn) discardSpace(space recovery.Space) {
 	}
 	sp.discarded = true
 	sp.readKeys, sp.writeKeys = nil, nil
-	sp.cryptoSend.Discard()
-	sp.cryptoRecv.Discard()
+	if sp.crypto != nil {
+		sp.crypto.send.Discard()
+		sp.crypto.recv.Discard()
+		sp.crypto = nil
+	}
 	c.loss.DiscardSpace(space)
 }

@@ -186,7 +186,7 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 // data now, which obliges it to pad.
 func (c *Conn) initialAckEliciting(ctx *sendContext) bool {
 	sp := &c.spaces[recovery.SpaceInitial]
-	return ctx.ackElicitingAllowed && sp.cryptoSend.HasData(1<<62)
+	return ctx.ackElicitingAllowed && sp.cryptoPending()
 }
 
 // wantSend reports whether the space has a packet to send now.
@@ -204,7 +204,7 @@ func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
 	if ctx.probe && c.probeSpace == space {
 		return true
 	}
-	if sp.cryptoSend.HasData(1 << 62) {
+	if sp.cryptoPending() {
 		return true
 	}
 	if space == recovery.SpaceAppData {
@@ -274,7 +274,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			if space == recovery.SpaceAppData {
 				c.appendAppFrames(ctx, &f)
 			}
-			f.appendCrypto(&sp.cryptoSend)
+			if sp.crypto != nil {
+				f.appendCrypto(&sp.crypto.send)
+			}
 			if ctx.probe && !f.ackEliciting && c.probeSpace == space {
 				// RFC 9002 §6.2.4: a probe must be ack-eliciting.
 				f.appendPing()
@@ -456,7 +458,7 @@ func (c *Conn) deadline() time.Time {
 func (c *Conn) hasPendingData() bool {
 	for s := range c.spaces {
 		sp := &c.spaces[s]
-		if !sp.discarded && sp.writeKeys != nil && sp.cryptoSend.HasData(1<<62) {
+		if !sp.discarded && sp.writeKeys != nil && sp.cryptoPending() {
 			return true
 		}
 	}

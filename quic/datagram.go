@@ -27,7 +27,12 @@ const maxQueuedDatagrams = 128
 
 func (d *datagramState) init(config *Config) {
 	d.enabled = config.EnableDatagrams
-	d.inReady = make(chan struct{}, 1)
+	if d.enabled {
+		// Without support nothing is ever received: ReceiveDatagram
+		// then waits on a nil channel, until the context or the
+		// connection ends, and a connection does not pay for it.
+		d.inReady = make(chan struct{}, 1)
+	}
 }
 
 func (d *datagramState) setPeerMax(n uint64) { d.peerMax = n }

@@ -46,6 +46,17 @@
 // acknowledged raises the packet and time thresholds, and a congestion
 // event made only of such losses is undone (quic/internal/recovery).
 //
+// # Memory per connection
+//
+// An idle connection keeps little beyond its Conn (about 3 KB): the TLS
+// handshake drops its ClientHello, key shares, transcript and secrets at
+// completion; the next 1-RTT key generation is derived when an update
+// starts or a packet of the other key phase arrives, not held ahead (RFC
+// 9001 §6.3 allows this); a space's CRYPTO buffers exist only while it
+// carries CRYPTO data; sent-packet rings start at four slots.
+// TestIdleConnHeap measures and bounds the live heap per connection pair
+// over loopback after one request.
+//
 // # Not yet
 //
 // 0-RTT (tls13 supports it; the connection neither sends nor accepts it),

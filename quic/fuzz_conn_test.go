@@ -104,7 +104,10 @@ func serverWithinLimits(c *Conn) error {
 		}
 	}
 	for i := range c.spaces {
-		r := &c.spaces[i].cryptoRecv
+		if c.spaces[i].crypto == nil {
+			continue
+		}
+		r := &c.spaces[i].crypto.recv
 		if r.Highest() > r.ReadOffset()+maxCryptoBuffer {
 			return fmt.Errorf("space %d buffers CRYPTO data up to %d, read %d", i, r.Highest(), r.ReadOffset())
 		}

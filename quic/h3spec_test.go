@@ -275,7 +275,8 @@ const extQUICTransportParameters = 0x39
 // missing_extension (CRYPTO_ERROR 0x16d).
 func TestH3Spec_Case31_MissingTransportParameters(t *testing.T) {
 	p := h3specPair(t)
-	restartClientTLS(t, p.client, p.client.localParams.Append(nil, 0), func(ch []byte) []byte {
+	params := sentLocalParams(p.client)
+	restartClientTLS(t, p.client, params.Append(nil, 0), func(ch []byte) []byte {
 		return rewriteExtensions(t, ch, func(typ int) int {
 			if typ == extQUICTransportParameters {
 				return -1
@@ -291,7 +292,8 @@ func TestH3Spec_Case31_MissingTransportParameters(t *testing.T) {
 // variant of the case).
 func TestH3Spec_Case32_TransportParametersUnderDraftCodepoint(t *testing.T) {
 	p := h3specPair(t)
-	restartClientTLS(t, p.client, p.client.localParams.Append(nil, 0), func(ch []byte) []byte {
+	params := sentLocalParams(p.client)
+	restartClientTLS(t, p.client, params.Append(nil, 0), func(ch []byte) []byte {
 		return rewriteExtensions(t, ch, func(typ int) int {
 			if typ == extQUICTransportParameters {
 				return 0xffa5

@@ -114,7 +114,7 @@ func (p *testPair) clientSends(space recovery.Space, frames []byte, firstBits by
 func restartClientTLS(t testing.TB, c *Conn, params []byte, rewrite func([]byte) []byte) {
 	t.Helper()
 	c.tls = tls13.Client(c.config.TLS, params)
-	c.spaces[recovery.SpaceInitial].cryptoSend = streambuf.Send{}
+	c.spaces[recovery.SpaceInitial].cryptoStream().send = streambuf.Send{}
 	if err := c.tls.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func restartClientTLS(t testing.TB, c *Conn, params []byte, rewrite func([]byte)
 		if rewrite != nil {
 			data = rewrite(append([]byte(nil), data...))
 		}
-		c.spaces[spaceOf(e.Level)].cryptoSend.Write(data)
+		c.spaces[spaceOf(e.Level)].cryptoStream().send.Write(data)
 	}
 }
 
@@ -138,7 +138,7 @@ func restartClientTLS(t testing.TB, c *Conn, params []byte, rewrite func([]byte)
 // parameters changed by mutate.
 func withClientParams(t testing.TB, c *Conn, mutate func(*wire.TransportParameters)) {
 	t.Helper()
-	tp := c.localParams
+	tp := sentLocalParams(c)
 	mutate(&tp)
 	restartClientTLS(t, c, tp.Append(nil, 0), nil)
 }
@@ -219,3 +219,9 @@ func frames(parts ...[]byte) []byte {
 
 // appendFrame encodes a frame with an Append method.
 func appendFrame(f interface{ Append([]byte) []byte }) []byte { return f.Append(nil) }
+
+// sentLocalParams returns the transport parameters c sent in its
+// handshake, rebuilt from its first connection ID.
+func sentLocalParams(c *Conn) wire.TransportParameters {
+	return c.buildLocalParams(c.ids.local[0].id)
+}

@@ -8,12 +8,20 @@ import "github.com/skiffnet/skiff/quic/internal/protect"
 const keyUpdateInterval = 1 << 20
 
 // keyUpdateState holds the 1-RTT key generations (RFC 9001 §6): the
-// current keys of each direction, the next ones (derived ahead so a peer's
-// update is recognised at once) and the previous read keys (for packets
-// reordered across an update).
+// current keys of each direction, the next read keys and the previous read
+// keys (for packets reordered across an update).
+//
+// Next-generation keys are derived only when needed, not ahead: each AEAD
+// state costs most of a kilobyte, which an idle connection should not pay
+// for an update that may never come. The next write keys are derived when
+// we update; the next read keys when the first packet with the other key
+// phase arrives, and kept until the peer's update is authenticated. RFC
+// 9001 §6.3 allows deriving keys as part of packet processing; the timing
+// signal it creates reveals at most that a key phase change was attempted,
+// once per generation.
 type keyUpdateState struct {
 	read, nextRead, prevRead *protect.Keys
-	write, nextWrite         *protect.Keys
+	write                    *protect.Keys
 	readPhase, writePhase    bool
 	// lowestInPhase is the lowest packet number read in the current read
 	// phase: an older-phase packet below it is a reordered one, above it
@@ -28,22 +36,35 @@ type keyUpdateState struct {
 
 func (k *keyUpdateState) setRead(keys *protect.Keys) {
 	k.read = keys
-	k.nextRead, _ = keys.NextGeneration()
+	k.nextRead = nil
 }
 
 func (k *keyUpdateState) setWrite(keys *protect.Keys) {
 	k.write = keys
-	k.nextWrite, _ = keys.NextGeneration()
+}
+
+// nextWriteKeys derives the write keys of the next key phase.
+func (k *keyUpdateState) nextWriteKeys() *protect.Keys {
+	next, err := k.write.NextGeneration()
+	if err != nil {
+		return nil
+	}
+	return next
 }
 
 // readKeysFor picks the keys for a packet with the given key phase bit and
-// packet number.
+// packet number; nil when there are none.
 func (k *keyUpdateState) readKeysFor(phase bool, pn uint64) *protect.Keys {
 	if phase == k.readPhase {
 		return k.read
 	}
 	if k.phaseStarted && pn < k.lowestInPhase {
 		return k.prevRead
+	}
+	if k.nextRead == nil && k.read != nil {
+		if next, err := k.read.NextGeneration(); err == nil {
+			k.nextRead = next
+		}
 	}
 	return k.nextRead
 }
@@ -56,8 +77,7 @@ func (k *keyUpdateState) onPacketOpened(phase bool, pn uint64, keys *protect.Key
 		// confirmed: a server confirms when its handshake completes and
 		// may update at once (RFC 9001 §4.1.2, §6.1), while its
 		// HANDSHAKE_DONE to us was lost or reordered. Accept it.
-		k.prevRead, k.read = k.read, k.nextRead
-		k.nextRead, _ = k.read.NextGeneration()
+		k.prevRead, k.read, k.nextRead = k.read, k.nextRead, nil
 		k.readPhase = phase
 		k.lowestInPhase, k.phaseStarted = pn, true
 		if k.writePhase != k.readPhase {
@@ -73,8 +93,11 @@ func (k *keyUpdateState) onPacketOpened(phase bool, pn uint64, keys *protect.Key
 }
 
 func (k *keyUpdateState) rotateWrite() {
-	k.write = k.nextWrite
-	k.nextWrite, _ = k.write.NextGeneration()
+	next := k.nextWriteKeys()
+	if next == nil {
+		return // cannot happen with a valid secret; keep the current keys
+	}
+	k.write = next
 	k.writePhase = !k.writePhase
 	k.sentInPhase = 0
 }

@@ -110,7 +110,7 @@ func TestKeyUpdateBeforeClientConfirmation(t *testing.T) {
 		t.Fatal("client confirmed before HANDSHAKE_DONE")
 	}
 	s := p.server
-	pkt := sealedPacket(t, s, recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0, s.keys1RTT.nextWrite, !s.keys1RTT.writePhase)
+	pkt := sealedPacket(t, s, recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0, s.keys1RTT.nextWriteKeys(), !s.keys1RTT.writePhase)
 	p.client.handleDatagram(p.now, pkt, serverAddr, 0)
 	if p.client.closing.state != stateOpen {
 		t.Fatalf("client closed: %v", p.client.closeError())
@@ -167,4 +167,27 @@ func TestSimKeyUpdateStress(t *testing.T) {
 		}
 		t.Logf("%d key updates; %d packets lost", cs.updates, client.Stats().PacketsLost)
 	})
+}
+
+// Next-generation read keys are derived only when a packet of the other key
+// phase arrives, not held ahead by every connection; the update still works.
+func TestKeyUpdateDerivesNextKeysOnDemand(t *testing.T) {
+	p := newTestPair(t)
+	p.handshake()
+	c := p.client
+	if c.keys1RTT.nextRead != nil || p.server.keys1RTT.nextRead != nil {
+		t.Fatal("next-generation read keys derived before any key update")
+	}
+	s := p.server
+	pkt := sealedPacket(t, s, recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0, s.keys1RTT.nextWriteKeys(), !s.keys1RTT.writePhase)
+	c.handleDatagram(p.now, pkt, serverAddr, 0)
+	if c.closing.state != stateOpen {
+		t.Fatalf("client closed: %v", c.closeError())
+	}
+	if c.keys1RTT.updates != 1 || !c.keys1RTT.readPhase || !c.keys1RTT.writePhase {
+		t.Fatalf("client did not follow the update: updates %d", c.keys1RTT.updates)
+	}
+	if c.keys1RTT.nextRead != nil || c.keys1RTT.prevRead == nil {
+		t.Fatal("after the update: want the previous read keys kept and no next ones derived yet")
+	}
 }

@@ -63,12 +63,16 @@ type Conn struct {
 	state ConnectionState
 
 	// After the handshake.
-	suite             *cipherSuite
-	resumptionSecret  []byte
-	peerParams        []byte
-	ticketAppData     []byte
-	ticketAppDataSet  bool
-	ticketsSent       int
+	suite            *cipherSuite
+	resumptionSecret []byte
+	peerParams       []byte
+	ticketAppData    []byte
+	ticketAppDataSet bool
+	ticketsSent      int
+	// ticketPSKDHE: the client offered psk_dhe_ke (RFC 8446 §4.2.9), kept
+	// from the ClientHello for the tickets a server sends after the
+	// handshake, when the rest of the handshake state is gone.
+	ticketPSKDHE      bool
 	earlyTransportPar []byte
 
 	// omitTransportParams leaves out quic_transport_parameters, for tests
@@ -110,6 +114,11 @@ func (c *Conn) Start() error {
 func (c *Conn) NextEvent() Event {
 	if c.nextEvent >= len(c.events) {
 		c.events = c.events[:0]
+		if c.state.HandshakeComplete {
+			// Few events follow the handshake (tickets): do not keep
+			// the handshake's queue allocated on an idle connection.
+			c.events = nil
+		}
 		c.nextEvent = 0
 		return Event{}
 	}
@@ -210,6 +219,12 @@ func (c *Conn) handleMessage(level Level, msg []byte) error {
 	}
 	if c.isClient {
 		return c.client.handleMessage(level, msg)
+	}
+	if c.server == nil {
+		// Released at completion: a client sends no handshake messages
+		// after Finished in QUIC (no post-handshake authentication, no
+		// KeyUpdate).
+		return alertf(AlertUnexpectedMessage, "client message after the handshake")
 	}
 	return c.server.handleMessage(level, msg)
 }

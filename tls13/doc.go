@@ -30,6 +30,13 @@
 //   - [ExpandLabel] and [Extract], the HKDF functions QUIC needs for its
 //     packet protection keys (RFC 9001 §5).
 //
+// At completion each side drops what only the handshake needed, so that a
+// long-lived connection keeps little: the ClientHello (bytes and parsed
+// form), key shares and private keys, the transcript and the intermediate
+// secrets; a server drops its whole handshake state. What stays is what
+// ConnectionState reports (including the peer's parsed certificates) and
+// what session tickets need: the suite and the resumption secret.
+//
 // Interoperability is tested in memory against crypto/tls's QUIC API in
 // both roles. Note: crypto/tls's client (Go 1.26) computes the binder of a
 // second ClientHello before dropping early_data from it, so resuming a

@@ -504,7 +504,28 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	c.state.HandshakeComplete = true
 	c.emit(Event{Kind: EventHandshakeDone})
 	hs.step = hs.readNewSessionTicket
+	hs.release()
 	return nil
+}
+
+// release drops what only the handshake needed, so that an idle connection
+// keeps little: the ClientHello (sent bytes and parsed form), the key shares
+// with their private keys, the transcript and the intermediate secrets.
+// What stays serves NewSessionTicket after the handshake: the suite, the
+// resumption secret (in Conn), the server's certificates and, when
+// resuming, the session whose certificates a new ticket inherits.
+func (hs *clientHandshake) release() {
+	hs.hello, hs.helloRaw, hs.shares = nil, nil, nil
+	hs.transcript = transcript{}
+	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master = nil, nil, nil, nil, nil
+	hs.certRequest, hs.hrrPrefix = nil, nil
+	hs.sessionSuite = nil
+	// Our transport parameters went out in the ClientHello; the server's
+	// stay (c.peerParams): tickets remember them for 0-RTT.
+	hs.c.localParams = nil
+	if !hs.c.state.DidResume {
+		hs.session = nil
+	}
 }
 
 // clientAuthMessages answers a CertificateRequest with Certificate and, for

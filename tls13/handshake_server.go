@@ -554,14 +554,17 @@ func (hs *serverHandshake) readClientFinished(level Level, msg []byte) error {
 	c.readLevel = LevelApplication
 	c.state.HandshakeComplete = true
 	c.emit(Event{Kind: EventHandshakeDone})
-	hs.step = hs.readAfterHandshake
+	// Drop the handshake state, so that an idle connection keeps little:
+	// the parsed ClientHello (which aliases the received bytes), the
+	// transcript, the accepted ticket, the intermediate secrets. Of the
+	// ClientHello, SendSessionTicket needs only whether the client
+	// offered psk_dhe_ke; Conn.handleMessage rejects what follows.
+	c.ticketPSKDHE = containsU8(hs.hello.pskModes, pskModeDHE)
+	c.server = nil
+	// QUIC has read the client's transport parameters (the event); our
+	// own stay, as the default ticket data (SendSessionTicket).
+	c.peerParams = nil
 	return nil
-}
-
-// readAfterHandshake: a client sends no handshake messages after Finished
-// in QUIC (no post-handshake authentication, no KeyUpdate).
-func (hs *serverHandshake) readAfterHandshake(level Level, msg []byte) error {
-	return alertf(AlertUnexpectedMessage, "client message after the handshake")
 }
 
 // SetTicketAppData sets opaque data a server stores in the tickets it
@@ -581,7 +584,7 @@ func (c *Conn) SendSessionTicket(earlyData bool) error {
 		return errors.New("tls13: SendSessionTicket needs a server with a completed handshake")
 	}
 	cfg := c.config
-	if cfg.SessionTicketsDisabled || !containsU8(c.server.hello.pskModes, pskModeDHE) {
+	if cfg.SessionTicketsDisabled || !c.ticketPSKDHE {
 		return nil
 	}
 	shared, err := cfg.state()

@@ -221,6 +221,7 @@ type record struct {
 	read, write   map[Level][]byte
 	suites        map[Level]uint16
 	writes        map[Level]int
+	sent          map[Level][][]byte // the CRYPTO data written, per write
 	params        []byte
 	done          bool
 	rejectedEarly bool
@@ -228,7 +229,7 @@ type record struct {
 }
 
 func newRecord() *record {
-	return &record{read: map[Level][]byte{}, write: map[Level][]byte{}, suites: map[Level]uint16{}, writes: map[Level]int{}}
+	return &record{read: map[Level][]byte{}, write: map[Level][]byte{}, suites: map[Level]uint16{}, writes: map[Level]int{}, sent: map[Level][][]byte{}}
 }
 
 // pump drains from's events, delivering its CRYPTO data to to.
@@ -243,6 +244,7 @@ func pump(from endpoint, fromRec *record, to endpoint, toRec *record) bool {
 		switch ev.kind {
 		case EventWriteData:
 			fromRec.writes[ev.level]++
+			fromRec.sent[ev.level] = append(fromRec.sent[ev.level], ev.data)
 			if toRec.err == nil && fromRec.err == nil {
 				toRec.err = to.handle(ev.level, ev.data)
 			}

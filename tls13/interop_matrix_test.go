@@ -112,19 +112,28 @@ func TestInteropHelloRetryRequest(t *testing.T) {
 		scfg := baseServerConfig(cert)
 		scfg.CurvePreferences = []CurveID{CurveP256}
 		scfg.HelloRetryCookie = true
-		h, c, s := ourClientOurServer(t, ccfg, scfg)
+		h, _, _ := ourClientOurServer(t, ccfg, scfg)
 		h.check(t)
-		if len(s.server.cookie) != 16 || string(c.client.hello.cookie) != string(s.server.cookie) {
-			t.Errorf("cookie not echoed")
+		// The second ClientHello on the wire must carry the server's cookie.
+		if len(h.cr.sent[LevelInitial]) != 2 {
+			t.Fatalf("%d ClientHellos, want 2", len(h.cr.sent[LevelInitial]))
+		}
+		ch, err := parseClientHello(h.cr.sent[LevelInitial][1][4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie := hrrCookie(t, h.sr)
+		if len(cookie) != 16 || string(ch.cookie) != string(cookie) {
+			t.Errorf("cookie not echoed: sent %x, echoed %x", cookie, ch.cookie)
 		}
 	})
 	t.Run("theirClientWithCookie", func(t *testing.T) {
 		scfg := baseServerConfig(cert)
 		scfg.CurvePreferences = []CurveID{CurveP256}
 		scfg.HelloRetryCookie = true
-		h, _, s := theirClientOurServer(t, theirClientConfig(), scfg)
+		h, _, _ := theirClientOurServer(t, theirClientConfig(), scfg)
 		h.check(t)
-		if h.cr.writes[LevelInitial] != 2 || len(s.server.cookie) != 16 {
+		if h.cr.writes[LevelInitial] != 2 || len(hrrCookie(t, h.sr)) != 16 {
 			t.Errorf("no HelloRetryRequest with a cookie")
 		}
 	})
@@ -311,4 +320,21 @@ func TestInteropX25519FallbackShare(t *testing.T) {
 	if s.ConnectionState().Group != X25519 || h.cr.writes[LevelInitial] != 1 {
 		t.Errorf("group %v after %d ClientHellos", s.ConnectionState().Group, h.cr.writes[LevelInitial])
 	}
+}
+
+// hrrCookie returns the cookie of the HelloRetryRequest our server sent
+// first at the Initial level.
+func hrrCookie(t *testing.T, sr *record) []byte {
+	t.Helper()
+	if len(sr.sent[LevelInitial]) == 0 {
+		t.Fatal("the server sent nothing at the Initial level")
+	}
+	hrr, err := parseServerHello(sr.sent[LevelInitial][0][4:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hrr.isHelloRetryRequest() {
+		t.Fatal("the server's first message is not a HelloRetryRequest")
+	}
+	return hrr.cookie
 }

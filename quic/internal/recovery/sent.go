@@ -100,12 +100,18 @@ func (q *sentRing) at(pn uint64) *SentPacket {
 // grows its slot's Frames once; the slot keeps it when reused.
 const framesPerSlot = 2
 
+// minRingSize is a ring's first size: enough for the few packets an idle
+// connection or one small request has in flight, so that such a
+// connection keeps a quarter kilobyte, not one; a bulk transfer doubles it
+// a few more times.
+const minRingSize = 4
+
 // nextSlot returns the slot for packet nextPN(), growing the ring if full.
 // Growth is the only allocation; once the ring has reached the largest
 // number of packets in flight, slots and their Frames are reused.
 func (q *sentRing) nextSlot() *SentPacket {
 	if q.n == len(q.buf) {
-		size := max(16, 2*len(q.buf))
+		size := max(minRingSize, 2*len(q.buf))
 		buf := make([]SentPacket, size)
 		for i := 0; i < q.n; i++ {
 			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]

@@ -1,0 +1,115 @@
+package quic
+
+import (
+	"context"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+)
+
+// TestIdleConnHeap opens idleMemConns connections over loopback, completes
+// one request on each (a stream each way closed cleanly, as the side-by-side
+// report's idle scenario does), and measures the growth of the live heap
+// per connection pair (client end plus server end, both in this process).
+// Set SKIFF_IDLE_MEMPROFILE=file to write a heap profile while the
+// connections are open.
+func TestIdleConnHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 200 loopback connections")
+	}
+	if raceEnabled {
+		t.Skip("the race detector's shadow allocations distort heap figures")
+	}
+	const idleMemConns = 200
+	// The bound the per-pair figure must stay under (client + server, in
+	// bytes): about 26 KB measured (go1.26, linux/amd64, ECDSA P-256
+	// certificate), from 42 KB before handshake state, next-generation
+	// 1-RTT keys and CRYPTO buffers were released or made lazy. The margin
+	// (about 2.5 KB) absorbs allocator noise and the odd retransmission
+	// on a loaded machine.
+	const maxBytesPerPair = 28 << 10
+
+	if os.Getenv("SKIFF_IDLE_MEMPROFILE") != "" {
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1
+	}
+	lb := newLoopback(t)
+	// Warm up: the first connection allocates the endpoints' pools and
+	// buffers, which are not per-connection state.
+	warm, warmServer := lb.connect(t)
+	idleRequest(t, warm, warmServer)
+
+	heapNow := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heapNow()
+	clients := make([]*Conn, idleMemConns)
+	servers := make([]*Conn, idleMemConns)
+	for i := range clients {
+		clients[i], servers[i] = lb.connect(t)
+		idleRequest(t, clients[i], servers[i])
+	}
+	after := heapNow()
+	if f := os.Getenv("SKIFF_IDLE_MEMPROFILE"); f != "" {
+		w, err := os.Create(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(w, 0); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
+	perPair := (int64(after) - int64(before)) / idleMemConns
+	t.Logf("live heap per idle connection pair (client + server): %d bytes", perPair)
+	if perPair > maxBytesPerPair {
+		t.Errorf("live heap per idle connection pair = %d bytes, want at most %d", perPair, maxBytesPerPair)
+	}
+	for i := range clients {
+		clients[i].CloseWithError(0, "")
+		servers[i].CloseWithError(0, "")
+	}
+	runtime.KeepAlive(warm)
+	runtime.KeepAlive(warmServer)
+}
+
+// idleRequest runs one small request on a fresh bidirectional stream: the
+// client sends a few bytes and closes, the server answers and closes.
+func idleRequest(t *testing.T, client, server *Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, err := client.OpenStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Write([]byte("request")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := server.AcceptStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(ss); err != nil || string(got) != "request" {
+		t.Fatalf("server read %q, %v", got, err)
+	}
+	if _, err := ss.Write([]byte("response")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(cs); err != nil || string(got) != "response" {
+		t.Fatalf("client read %q, %v", got, err)
+	}
+}
