@@ -195,6 +195,9 @@ func (c *Conn) appendClosePacket(now time.Duration, buf []byte, space recovery.S
 func (c *Conn) finish() {
 	c.setCloseError(ErrConnectionClosed)
 	c.publishStats()
+	// The tracer hears of the end before anyone waiting on done does, so
+	// that a returned Close or Endpoint.Close means its trace is complete.
+	c.tracer.closed(c)
 	c.stop()
 	select {
 	case <-c.handshakeDone:
@@ -205,7 +208,6 @@ func (c *Conn) finish() {
 	if c.endpoint != nil {
 		c.endpoint.forget(c)
 	}
-	c.tracer.closed(c)
 }
 
 // idleState implements the idle timeout (RFC 9000 §10.1), keep-alives and

@@ -57,10 +57,25 @@
 // TestIdleConnHeap measures and bounds the live heap per connection pair
 // over loopback after one request.
 //
+// # Address validation with Retry
+//
+// A server whose Config sets RequireAddressValidation answers a client's
+// first Initial (of at least 1200 bytes) with a Retry and creates the
+// connection only when the client returns with the token (RFC 9000 §8.1.2,
+// retry.go). The token is stateless: AES-128-GCM, with a key derived from
+// the endpoint's random secret, sealing the time it was issued, the
+// client's original Destination Connection ID and the Retry's Source
+// Connection ID, bound to the client's address; it lives 10 s. A token
+// that does not open gets a fresh Retry (RFC 9000 §8.1.3), one that is
+// expired or names another connection ID is dropped. A valid token
+// validates the client's address: no amplification limit. No NEW_TOKEN
+// tokens are issued yet.
+//
 // # Not yet
 //
 // 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
-// sending Retry, connection migration initiated by the client and the
+// NEW_TOKEN, connection migration initiated by the client and the
 // server's preferred address, ECN marking, DPLPMTUD beyond one probe size,
-// qlog files (Tracer hooks exist).
+// richer qlog events (quic/qlog writes packets, handshake and close from the
+// Tracer hooks; frames, losses and metrics over time need more hooks).
 package quic

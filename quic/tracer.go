@@ -21,6 +21,22 @@ type Tracer struct {
 
 var spaceNames = [3]string{"initial", "handshake", "1RTT"}
 
+// packetTypeName names a received packet's type as spaceNames names sent
+// ones, so that both directions of a trace use one vocabulary.
+func packetTypeName(pt wire.PacketType) string {
+	switch pt {
+	case wire.PacketInitial:
+		return "initial"
+	case wire.PacketHandshake:
+		return "handshake"
+	case wire.Packet0RTT:
+		return "0RTT"
+	case wire.Packet1RTT:
+		return "1RTT"
+	}
+	return pt.String()
+}
+
 func (t *Tracer) packetSent(c *Conn, space recovery.Space, pn uint64, size int) {
 	if t != nil && t.PacketSent != nil {
 		t.PacketSent(spaceNames[space], pn, size)
@@ -29,7 +45,7 @@ func (t *Tracer) packetSent(c *Conn, space recovery.Space, pn uint64, size int) 
 
 func (t *Tracer) packetReceived(c *Conn, pt wire.PacketType, pn uint64, size int) {
 	if t != nil && t.PacketReceived != nil {
-		t.PacketReceived(pt.String(), pn, size)
+		t.PacketReceived(packetTypeName(pt), pn, size)
 	}
 }
 
