@@ -48,8 +48,25 @@ type Config struct {
 	// DisablePacing sends each window's worth of packets at once.
 	DisablePacing bool
 
+	// DisableECN sends every datagram unmarked. By default datagrams are
+	// marked ECT(0) while ECN validation (RFC 9000 §13.4.2) finds that
+	// the path and the peer carry and report the marks, and a reported
+	// Congestion Experienced mark reduces the congestion window as a loss
+	// would (RFC 9002 §7.1). Received marks are counted and reported in
+	// ACK frames either way (RFC 9000 §13.4.1).
+	DisableECN bool
+
 	// EnableDatagrams advertises max_datagram_frame_size (RFC 9221).
 	EnableDatagrams bool
+
+	// RequireAddressValidation, on a server, answers every client's first
+	// Initial with a Retry (RFC 9000 §8.1.2) and accepts the connection
+	// only when the client comes back from the same address with the
+	// token, within 10 s. It costs a round trip, and in exchange the
+	// server keeps no state and sends nothing beyond one small packet for
+	// clients that cannot prove they receive at their address (spoofed
+	// floods). Clients ignore it.
+	RequireAddressValidation bool
 
 	// Tracer, when set, is called for each connection and returns the hooks
 	// that receive its events (qlog, metrics); nil hooks are skipped.

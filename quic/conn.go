@@ -45,6 +45,10 @@ type Conn struct {
 
 	path pathState
 	ids  connIDState
+	// ecnEnabled: datagrams may be marked ECT(0), while ECN validation
+	// allows (RFC 9000 §13.4.2): not with Config.DisableECN, nor on a
+	// socket that cannot set the mark.
+	ecnEnabled bool
 
 	peerParams    wire.TransportParameters
 	peerParamsSet bool
@@ -153,6 +157,14 @@ type Stats struct {
 	// reordering, which loss detection adapts to (RFC 9002 §6.1).
 	SpuriousLosses uint64
 	KeyUpdates     uint64
+	// ECN is the validation state of the ECT(0) marks we send (RFC 9000
+	// §13.4.2): "testing" (marking, not yet confirmed), "unknown"
+	// (testing over, unmarked until an acknowledgment confirms),
+	// "capable" (marking; the peer's ECN counts are validated and a CE
+	// count is a congestion signal), "failed" (marks were lost, cleared
+	// or miscounted; no longer marking), or "off" (Config.DisableECN, or
+	// a socket that cannot mark).
+	ECN string
 }
 
 // newConn creates a connection. For a client, dcid is the random
@@ -160,6 +172,13 @@ type Stats struct {
 // its own; for a server, dcid is what the client chose (it derives the
 // Initial keys) and scid the server's new ID.
 func newConn(now time.Time, config *Config, isClient bool, version wire.Version, dcid, scid wire.ConnectionID, peer netip.AddrPort, ep *Endpoint) (*Conn, error) {
+	return newConnRetry(now, config, isClient, version, dcid, scid, peer, ep, nil)
+}
+
+// newConnRetry is newConn for a server connection whose client came back
+// with a valid Retry token (retry not nil): dcid is then the Retry's Source
+// Connection ID, which the client's Initial keys now come from.
+func newConnRetry(now time.Time, config *Config, isClient bool, version wire.Version, dcid, scid wire.ConnectionID, peer netip.AddrPort, ep *Endpoint, retry *retryInfo) (*Conn, error) {
 	c := &Conn{
 		config:        config,
 		isClient:      isClient,
@@ -173,8 +192,16 @@ func newConn(now time.Time, config *Config, isClient bool, version wire.Version,
 		originalDCID:  dcid,
 	}
 	c.ctx, c.stop = context.WithCancel(context.Background())
+	if retry != nil {
+		// RFC 9000 §7.3: the server echoes the client's first Destination
+		// Connection ID and the Retry's Source Connection ID in its
+		// transport parameters (buildLocalParams).
+		c.originalDCID = retry.odcid
+		rscid := retry.retrySCID
+		c.retrySCID = &rscid
+	}
 	if config.Tracer != nil {
-		c.tracer = config.Tracer(isClient, dcid.Bytes())
+		c.tracer = config.Tracer(isClient, c.originalDCID.Bytes())
 	}
 	for i := range c.spaces {
 		c.spaces[i].largestRecv = -1
@@ -186,7 +213,13 @@ func newConn(now time.Time, config *Config, isClient bool, version wire.Version,
 	c.cc = cc
 	c.rtt.SetMaxAckDelay(wire.DefaultMaxAckDelay)
 	c.loss.Init(&c.rtt, c.cc, c)
+	c.ecnEnabled = !config.DisableECN && (ep == nil || ep.ecnCapable)
 	c.path.init(peer, isClient)
+	if retry != nil {
+		// RFC 9000 §8.1.2: a valid Retry token validates the client's
+		// address; no amplification limit applies.
+		c.path.addressValidated = true
+	}
 	c.idle.init(config, c.mono(now))
 	c.idle.pto = func() time.Duration { return c.rtt.PTO(true) }
 
@@ -296,6 +329,10 @@ func (c *Conn) publishStats() {
 	s.PTOCount = ls.PTOs
 	s.SpuriousLosses = ls.SpuriousLosses
 	s.KeyUpdates = c.keys1RTT.updates
+	s.ECN = "off"
+	if c.ecnEnabled {
+		s.ECN = c.loss.ECNState().String()
+	}
 	c.mu.Lock()
 	c.shared.stats = s
 	c.shared.remoteAddr = c.path.peer

@@ -171,11 +171,11 @@ func (c *Conn) flush(now time.Time) {
 	bp := sendBufPool.Get().(*[]byte)
 	defer sendBufPool.Put(bp)
 	for {
-		buf, seg := c.appendDatagrams(now, (*bp)[:0], maxBurst)
+		buf, seg, ect := c.appendBurst(now, (*bp)[:0], maxBurst)
 		if len(buf) == 0 {
 			return
 		}
-		c.endpoint.write(buf, seg, c.path.peer)
+		c.endpoint.writeECN(buf, seg, c.path.peer, ect)
 		if seg == 0 || len(buf)%seg != 0 || len(buf) < maxBurst*seg {
 			// A short burst means nothing more is due now.
 			if c.closing.state != stateOpen {

@@ -49,6 +49,8 @@ type sendContext struct {
 	probe bool
 	// mtuProbe: the packet is a path MTU probe, a PING and padding.
 	mtuProbe bool
+	// ect: the datagram goes out marked ECT(0) (RFC 9000 §13.4.2).
+	ect bool
 }
 
 // appendDatagrams writes the datagrams due now to buf, one after another,
@@ -56,18 +58,41 @@ type sendContext struct {
 // It writes at most maxDatagrams. An empty result means nothing is due
 // before deadline().
 func (c *Conn) appendDatagrams(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int) {
+	out, segSize, _ = c.appendBurst(nowT, buf, maxDatagrams)
+	return out, segSize
+}
+
+// shouldMarkECT reports whether the next datagram carries ECT(0): ECN is
+// on for this connection and its validation has not failed (RFC 9000
+// §13.4.2, Appendix A.4; the state lives in recovery).
+func (c *Conn) shouldMarkECT() bool {
+	return c.ecnEnabled && c.loss.ShouldMarkECT()
+}
+
+// appendBurst is appendDatagrams that also reports whether the burst is
+// to be marked ECT(0). The mark is one per burst, as the socket sets it
+// per send call: a burst ends where the validation state would change it.
+// MTU probes and CONNECTION_CLOSE go unmarked, outside validation.
+func (c *Conn) appendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int, ect bool) {
 	now := c.mono(nowT)
 	if c.closing.state != stateOpen {
-		return c.appendClose(now, buf), 0
+		return c.appendClose(now, buf), 0, false
 	}
 	budget, _ := c.cc.SendBudget(now)
 	size := c.path.maxDatagramSize()
 	if c.path.probeState == probeDue && c.handshakeConfirmed && budget > 0 && c.probes == 0 {
-		// A path MTU probe travels alone (RFC 8899 §4.1).
-		return c.appendMTUProbe(now, buf), 0
+		// A path MTU probe travels alone (RFC 8899 §4.1). Unmarked: its
+		// loss says the packet was too large, and counting it as a lost
+		// marked packet would mislead ECN validation.
+		return c.appendMTUProbe(now, buf), 0, false
 	}
 	for i := 0; i < maxDatagrams; i++ {
-		ctx := sendContext{now: now}
+		mark := c.shouldMarkECT()
+		if i > 0 && mark != ect {
+			break // the validation state changed: the mark with it
+		}
+		ect = mark
+		ctx := sendContext{now: now, ect: mark}
 		switch {
 		case c.probes > 0:
 			ctx.probe, ctx.ackElicitingAllowed = true, true
@@ -96,7 +121,7 @@ func (c *Conn) appendDatagrams(nowT time.Time, buf []byte, maxDatagrams int) (ou
 			break // a short datagram ends a GSO burst
 		}
 	}
-	return buf, segSize
+	return buf, segSize, ect
 }
 
 // appendMTUProbe sends one PING padded to maxDatagramSize: once it is
@@ -318,6 +343,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	buf = buf[:start+len(sealed)]
 	sent.Size = len(sealed)
 	sent.AckEliciting = f.ackEliciting
+	// RFC 9000 §13.4.2: every packet of a marked datagram counts for
+	// validation, ACK-only ones too (the peer counts them as well).
+	sent.ECT = ctx.ect
 	// RFC 9002 §2: a packet is in flight if it is ack-eliciting or
 	// carries PADDING.
 	sent.InFlight = f.ackEliciting || f.padded

@@ -71,11 +71,30 @@
 // validates the client's address: no amplification limit. No NEW_TOKEN
 // tokens are issued yet.
 //
+// # ECN
+//
+// RFC 9000 §13.4, RFC 9002 §7.1. Every packet we process has its
+// datagram's ECN mark counted per packet number space, and once any mark
+// arrived our ACK frames are ACK_ECN frames with the counts. We mark our
+// own datagrams ECT(0), a GSO burst at a time (the socket sets one mark per
+// send), while quic/internal/recovery's validation allows: in the testing
+// period (the first ten marked packets or three PTOs), then unmarked until
+// an ACK frame validates the marks, then marked for good ("capable"). ACK
+// frames that acknowledge marked packets without counts (a path that clears
+// the marks), with counts that fall short, exceed what we sent or report
+// ECT(1), or the loss of every marked packet, fail validation and marking
+// stops for the connection. Once validated, a rising CE count is a
+// congestion event for the controller. Path MTU probes and
+// CONNECTION_CLOSE go unmarked. Config.DisableECN turns marking off (we
+// still report what we receive), and so does a socket that cannot set
+// marks (udpio's portable path). Stats.ECN gives the state.
+//
 // # Not yet
 //
 // 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
 // NEW_TOKEN, connection migration initiated by the client and the
-// server's preferred address, ECN marking, DPLPMTUD beyond one probe size,
+// server's preferred address, ECN validation per path (it is per
+// connection, not restarted on migration), DPLPMTUD beyond one probe size,
 // richer qlog events (quic/qlog writes packets, handshake and close from the
 // Tracer hooks; frames, losses and metrics over time need more hooks).
 package quic

@@ -2,10 +2,12 @@ package quic
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/wire"
@@ -22,6 +24,13 @@ type Endpoint struct {
 	server   *Config // nil: the endpoint does not accept connections
 	resetKey [32]byte
 
+	// Retry (retry.go): the AEAD sealing tokens, made once from resetKey;
+	// counters for tests.
+	retryOnce     sync.Once
+	retryAEAD     cipher.AEAD
+	retriesSent   atomic.Uint64
+	invalidTokens atomic.Uint64
+
 	mu      sync.Mutex
 	conns   map[wire.ConnectionID]*Conn
 	all     map[*Conn][]wire.ConnectionID // every connection, with the IDs routed to it
@@ -34,6 +43,10 @@ type Endpoint struct {
 	resetTokens map[[wire.StatelessResetTokenLen]byte]*Conn
 
 	readerDone chan struct{}
+	// ecnCapable: the socket sets the ECN mark of datagrams it sends. A
+	// socket that cannot say (tests' in-memory networks) is taken to: ECN
+	// validation stops the marks where they do not arrive.
+	ecnCapable bool
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
 }
@@ -62,6 +75,11 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	randomBytes(e.resetKey[:])
 	if server != nil {
 		e.accept = make(chan *Conn, acceptQueue)
+	}
+	e.ecnCapable = true
+	if s, ok := sock.(interface{ Capabilities() udpio.Capabilities }); ok {
+		// udpio's portable path neither reads nor sets the mark.
+		e.ecnCapable = s.Capabilities().ECN
 	}
 	go e.read()
 	return e
@@ -305,12 +323,22 @@ func (e *Endpoint) onHandshakeComplete(c *Conn) {
 	}
 }
 
-// write sends a burst of datagrams.
+// write sends a burst of datagrams, unmarked.
 func (e *Endpoint) write(buf []byte, segSize int, to netip.AddrPort) {
+	e.writeECN(buf, segSize, to, false)
+}
+
+// writeECN sends a burst of datagrams, every one marked ECT(0) when ect is
+// set (RFC 9000 §13.4.2).
+func (e *Endpoint) writeECN(buf []byte, segSize int, to netip.AddrPort, ect bool) {
 	if segSize == 0 || segSize >= len(buf) {
 		segSize = 0
 	}
+	mark := udpio.ECNNotECT
+	if ect {
+		mark = udpio.ECNECT0
+	}
 	// Errors are not the connection's business: UDP is unreliable, and
 	// loss recovery resends what did not go out.
-	_ = e.sock.WriteSegments(buf, segSize, to, udpio.ECNNotECT, netip.Addr{})
+	_ = e.sock.WriteSegments(buf, segSize, to, mark, netip.Addr{})
 }

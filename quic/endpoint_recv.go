@@ -157,8 +157,15 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 		return true
 	}
 	e.mu.Unlock()
+	var retry *retryInfo
+	if e.server.RequireAddressValidation {
+		var proceed bool
+		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
+			return false
+		}
+	}
 	scid := newConnectionID()
-	c, err := newConn(time.Now(), e.server, false, hdr.Version, dcid, scid, d.from, e)
+	c, err := newConnRetry(time.Now(), e.server, false, hdr.Version, dcid, scid, d.from, e, retry)
 	if err != nil {
 		return false
 	}

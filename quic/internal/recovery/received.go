@@ -82,6 +82,11 @@ func (t *ReceivedTracker) IsDuplicate(pn uint64) bool {
 // frame; false before any packet.
 func (t *ReceivedTracker) LargestReceived() (uint64, bool) { return t.largest, t.hasLargest }
 
+// ECNCounts returns the ECN marks counted so far, which ACK frames report
+// (RFC 9000 §13.4.1), and whether any marked packet arrived (ACK frames
+// carry counts only then).
+func (t *ReceivedTracker) ECNCounts() (wire.ECNCounts, bool) { return t.ecn, t.ecnSeen }
+
 // OnPacketReceived records packet pn, processed at now, with the ECN
 // codepoint of its datagram (ECNNotECT, ECNECT1, ECNECT0 or ECNCE). It
 // reports a duplicate, and then changes nothing.
