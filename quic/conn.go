@@ -18,7 +18,7 @@ import (
 // Conn is a QUIC connection.
 //
 // Its protocol state is a sans-I/O machine: handleDatagram takes a received
-// datagram and the time, appendDatagrams writes what is due into a buffer
+// datagram and the time, appendBurst writes what is due into a buffer
 // the caller owns, and deadline says when to call handleTimer. It never
 // reads a clock, touches a socket or starts a goroutine. One goroutine (the
 // driver, conn_driver.go) owns it; tests drive it directly under synthetic

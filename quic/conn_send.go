@@ -38,7 +38,7 @@ const (
 // aeadTagLen is the size of the AEAD tag every protected packet ends with.
 const aeadTagLen = 16
 
-// sendContext carries what one call to appendDatagrams may do.
+// sendContext carries what one call to appendBurst may do.
 type sendContext struct {
 	now time.Duration
 	// ackElicitingAllowed is false when the congestion window is full:
@@ -53,15 +53,6 @@ type sendContext struct {
 	ect bool
 }
 
-// appendDatagrams writes the datagrams due now to buf, one after another,
-// all of segSize bytes but the last, which may be shorter: one GSO burst.
-// It writes at most maxDatagrams. An empty result means nothing is due
-// before deadline().
-func (c *Conn) appendDatagrams(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int) {
-	out, segSize, _ = c.appendBurst(nowT, buf, maxDatagrams)
-	return out, segSize
-}
-
 // shouldMarkECT reports whether the next datagram carries ECT(0): ECN is
 // on for this connection and its validation has not failed (RFC 9000
 // §13.4.2, Appendix A.4; the state lives in recovery).
@@ -69,10 +60,13 @@ func (c *Conn) shouldMarkECT() bool {
 	return c.ecnEnabled && c.loss.ShouldMarkECT()
 }
 
-// appendBurst is appendDatagrams that also reports whether the burst is
-// to be marked ECT(0). The mark is one per burst, as the socket sets it
-// per send call: a burst ends where the validation state would change it.
-// MTU probes and CONNECTION_CLOSE go unmarked, outside validation.
+// appendBurst writes the datagrams due now to buf, one after another, all
+// of segSize bytes but the last, which may be shorter: one GSO burst of at
+// most maxDatagrams. An empty result means nothing is due before
+// deadline(). It also reports whether the burst is to be marked ECT(0):
+// the mark is one per burst, as the socket sets it per send call, so a
+// burst ends where the validation state would change it. MTU probes and
+// CONNECTION_CLOSE go unmarked, outside validation.
 func (c *Conn) appendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int, ect bool) {
 	now := c.mono(nowT)
 	if c.closing.state != stateOpen {
@@ -495,7 +489,7 @@ func (c *Conn) hasPendingData() bool {
 
 // handleTimer runs what is due at now: loss detection, PTO, idle timeout,
 // closing timers. Delayed ACKs and paced packets need nothing here: the
-// driver calls appendDatagrams after every handleTimer.
+// driver calls appendBurst after every handleTimer.
 func (c *Conn) handleTimer(nowT time.Time) {
 	now := c.mono(nowT)
 	c.idle.lastNow = now

@@ -13,7 +13,7 @@
 // # Structure
 //
 // The connection (Conn) is a sans-I/O state machine: handleDatagram,
-// appendDatagrams, deadline and handleTimer take the time as an argument
+// appendBurst, deadline and handleTimer take the time as an argument
 // and never touch a socket or a clock. Files split it by concern, as
 // x/net/quic does: conn_recv.go (packets and frames in), conn_send.go
 // (packets out, coalescing, padding, GSO bursts), conn_app.go (1-RTT frames,

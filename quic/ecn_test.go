@@ -2,167 +2,23 @@ package quic
 
 import (
 	"testing"
-	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/recovery"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
 // ECN in the sans-I/O harness: the datagrams carry the mark each burst was
-// given, and a path function decides which codepoint they arrive with, so
-// that tests can keep, clear (bleach) or set CE on marks as a network
-// would.
+// given, and the pair's path function decides which codepoint they arrive
+// with, so that tests can keep, clear (bleach) or set CE on marks as a
+// network would (harness_test.go).
 
-// ecnDatagram is a datagram in flight with the mark it was sent with.
-type ecnDatagram struct {
-	b   []byte
-	ect bool
-}
-
-// ecnSide counts what one side sent.
-type ecnSide struct {
-	marked, unmarked int
-}
-
-type ecnPair struct {
-	*testPair
-	c2s, s2c []ecnDatagram
-	// path returns the codepoint a datagram arrives with; nil delivers
-	// the mark as sent.
-	path func(toServer, ect bool) uint8
-	sent [2]ecnSide // 0: client, 1: server
-}
+type ecnPair = testPair
 
 func newECNPair(t *testing.T, cc, sc *Config) *ecnPair {
 	if cc == nil || sc == nil {
 		cc, sc = cheapConfigs(t)
 	}
-	return &ecnPair{testPair: newTestPairWith(t, cc, sc)}
-}
-
-// flush collects what c sends now, checking that nothing goes out marked
-// once validation failed (RFC 9000 §13.4.2.2).
-func (p *ecnPair) flush(c *Conn, side int, out *[]ecnDatagram) bool {
-	if c == nil {
-		return false
-	}
-	sent := false
-	for {
-		failed := c.loss.ECNState() == recovery.ECNFailed
-		buf, seg, ect := c.appendBurst(p.now, p.buf[:0], maxBurst)
-		if len(buf) == 0 {
-			return sent
-		}
-		if failed && ect {
-			p.t.Errorf("side %d marked a burst after ECN validation failed", side)
-		}
-		sent = true
-		if seg == 0 {
-			seg = len(buf)
-		}
-		for len(buf) > 0 {
-			n := min(seg, len(buf))
-			*out = append(*out, ecnDatagram{b: append([]byte(nil), buf[:n]...), ect: ect})
-			if ect {
-				p.sent[side].marked++
-			} else {
-				p.sent[side].unmarked++
-			}
-			buf = buf[n:]
-		}
-	}
-}
-
-func (p *ecnPair) codepoint(toServer, ect bool) uint8 {
-	if p.path != nil {
-		return p.path(toServer, ect)
-	}
-	if ect {
-		return recovery.ECNECT0
-	}
-	return recovery.ECNNotECT
-}
-
-func (p *ecnPair) deliver() bool {
-	moved := false
-	for len(p.c2s) > 0 {
-		d := p.c2s[0]
-		p.c2s = p.c2s[1:]
-		moved = true
-		if p.server == nil {
-			hdr, err := wire.ParseHeader(d.b, connIDLen, false)
-			if err != nil || hdr.Type != wire.PacketInitial {
-				continue
-			}
-			s, err := newConn(p.now, p.serverConfig, false, hdr.Version, hdr.DCID, newConnectionID(), clientAddr, nil)
-			if err != nil {
-				p.t.Fatal(err)
-			}
-			p.server = s
-		}
-		p.server.handleDatagram(p.now, d.b, clientAddr, p.codepoint(true, d.ect))
-	}
-	for len(p.s2c) > 0 {
-		d := p.s2c[0]
-		p.s2c = p.s2c[1:]
-		moved = true
-		p.client.handleDatagram(p.now, d.b, serverAddr, p.codepoint(false, d.ect))
-	}
-	return moved
-}
-
-// step is testPair.step with marks.
-func (p *ecnPair) step() bool {
-	a := p.flush(p.client, 0, &p.c2s)
-	b := p.flush(p.server, 1, &p.s2c)
-	if p.deliver() || a || b {
-		return true
-	}
-	next := time.Time{}
-	for _, c := range []*Conn{p.client, p.server} {
-		if c == nil {
-			continue
-		}
-		if d := c.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-			next = d
-		}
-	}
-	if next.IsZero() {
-		return false
-	}
-	if next.After(p.now) {
-		p.now = next
-	}
-	for _, c := range []*Conn{p.client, p.server} {
-		if c != nil {
-			if d := c.deadline(); !d.IsZero() && !d.After(p.now) {
-				c.handleTimer(p.now)
-			}
-		}
-	}
-	return true
-}
-
-func (p *ecnPair) runUntil(what string, cond func() bool) {
-	p.t.Helper()
-	for i := 0; i < 100_000; i++ {
-		if cond() {
-			return
-		}
-		if !p.step() {
-			break
-		}
-	}
-	if !cond() {
-		p.t.Fatalf("never reached: %s (at %v)", what, p.now)
-	}
-}
-
-func (p *ecnPair) handshake() {
-	p.t.Helper()
-	p.runUntil("handshake confirmed on both sides", func() bool {
-		return p.server != nil && p.client.handshakeConfirmed && p.server.handshakeConfirmed
-	})
+	return newTestPairWith(t, cc, sc)
 }
 
 // ping makes c send a PING and runs until it is acknowledged.

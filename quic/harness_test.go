@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/selfsigned"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -32,12 +33,24 @@ func testConfigs(t testing.TB) (client, server *Config) {
 	return client, server
 }
 
+// flight is a datagram in the harness's network, with whether its burst
+// was marked ECT(0).
+type flight struct {
+	b   []byte
+	ect bool
+}
+
 // pipe is one direction of the harness's network.
 type pipe struct {
-	queue [][]byte
+	queue []flight
 	// drop, when set, decides the fate of the n-th datagram on this pipe.
 	drop func(n int, b []byte) bool
 	n    int
+}
+
+// ecnSide counts the datagrams one side sent, marked and not.
+type ecnSide struct {
+	marked, unmarked int
 }
 
 type testPair struct {
@@ -47,6 +60,11 @@ type testPair struct {
 	serverConfig   *Config
 	c2s, s2c       pipe
 	buf            []byte
+	// path returns the ECN codepoint a datagram arrives with, as a network
+	// may keep, clear (bleach) or set CE on marks; nil delivers the mark
+	// as sent.
+	path func(toServer, ect bool) uint8
+	sent [2]ecnSide // 0: client, 1: server
 }
 
 func newTestPair(t testing.TB) *testPair {
@@ -65,16 +83,22 @@ func newTestPairWith(t testing.TB, cc, sc *Config) *testPair {
 	return p
 }
 
-// flushOne collects what one side sends now into its pipe.
-func (p *testPair) flushOne(c *Conn, out *pipe) bool {
+// flushOne collects what one side (0 client, 1 server) sends now into its
+// pipe, checking that nothing goes out marked once ECN validation failed
+// (RFC 9000 §13.4.2.2).
+func (p *testPair) flushOne(c *Conn, side int, out *pipe) bool {
 	if c == nil {
 		return false
 	}
 	sent := false
 	for {
-		buf, seg := c.appendDatagrams(p.now, p.buf[:0], maxBurst)
+		failed := c.loss.ECNState() == recovery.ECNFailed
+		buf, seg, ect := c.appendBurst(p.now, p.buf[:0], maxBurst)
 		if len(buf) == 0 {
 			return sent
+		}
+		if failed && ect {
+			p.t.Errorf("side %d marked a burst after ECN validation failed", side)
 		}
 		sent = true
 		if seg == 0 {
@@ -82,13 +106,29 @@ func (p *testPair) flushOne(c *Conn, out *pipe) bool {
 		}
 		for len(buf) > 0 {
 			n := min(seg, len(buf))
+			if ect {
+				p.sent[side].marked++
+			} else {
+				p.sent[side].unmarked++
+			}
 			out.n++
 			if out.drop == nil || !out.drop(out.n, buf[:n]) {
-				out.queue = append(out.queue, append([]byte(nil), buf[:n]...))
+				out.queue = append(out.queue, flight{b: append([]byte(nil), buf[:n]...), ect: ect})
 			}
 			buf = buf[n:]
 		}
 	}
+}
+
+// codepoint is the ECN field a datagram arrives with.
+func (p *testPair) codepoint(toServer, ect bool) uint8 {
+	if p.path != nil {
+		return p.path(toServer, ect)
+	}
+	if ect {
+		return recovery.ECNECT0
+	}
+	return recovery.ECNNotECT
 }
 
 // deliver hands queued datagrams to their receivers.
@@ -99,7 +139,7 @@ func (p *testPair) deliver() bool {
 		p.c2s.queue = p.c2s.queue[1:]
 		moved = true
 		if p.server == nil {
-			hdr, err := wire.ParseHeader(d, connIDLen, false)
+			hdr, err := wire.ParseHeader(d.b, connIDLen, false)
 			if err != nil || hdr.Type != wire.PacketInitial {
 				continue
 			}
@@ -109,13 +149,13 @@ func (p *testPair) deliver() bool {
 			}
 			p.server = s
 		}
-		p.server.handleDatagram(p.now, d, clientAddr, 0)
+		p.server.handleDatagram(p.now, d.b, clientAddr, p.codepoint(true, d.ect))
 	}
 	for len(p.s2c.queue) > 0 {
 		d := p.s2c.queue[0]
 		p.s2c.queue = p.s2c.queue[1:]
 		moved = true
-		p.client.handleDatagram(p.now, d, serverAddr, 0)
+		p.client.handleDatagram(p.now, d.b, serverAddr, p.codepoint(false, d.ect))
 	}
 	return moved
 }
@@ -124,8 +164,8 @@ func (p *testPair) deliver() bool {
 // to the earliest deadline and fires the timers. It reports false when no
 // deadline remains.
 func (p *testPair) step() bool {
-	a := p.flushOne(p.client, &p.c2s)
-	b := p.flushOne(p.server, &p.s2c)
+	a := p.flushOne(p.client, 0, &p.c2s)
+	b := p.flushOne(p.server, 1, &p.s2c)
 	if p.deliver() || a || b {
 		return true
 	}

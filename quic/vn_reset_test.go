@@ -89,7 +89,7 @@ func versionNegotiationFor(t *testing.T, c *Conn, versions ...wire.Version) []by
 func TestClientVersionNegotiationNoCommonVersion(t *testing.T) {
 	for _, vs := range [][]wire.Version{{0x1a2a3a4a}, {wire.Version2, 0xff00001d}} {
 		p := h3specPair(t)
-		p.flushOne(p.client, &p.c2s)
+		p.flushOne(p.client, 0, &p.c2s)
 		p.client.handleDatagram(p.now, versionNegotiationFor(t, p.client, vs...), serverAddr, 0)
 		if err := p.client.closeError(); !errors.Is(err, ErrNoCompatibleVersion) {
 			t.Fatalf("versions %v: client ended with %v, want ErrNoCompatibleVersion", vs, err)
@@ -105,7 +105,7 @@ func TestClientVersionNegotiationNoCommonVersion(t *testing.T) {
 // its connection IDs; the handshake then completes.
 func TestClientVersionNegotiationIgnored(t *testing.T) {
 	p := h3specPair(t)
-	p.flushOne(p.client, &p.c2s)
+	p.flushOne(p.client, 0, &p.c2s)
 	p.client.handleDatagram(p.now, versionNegotiationFor(t, p.client, 0x1a2a3a4a, wire.Version1), serverAddr, 0)
 	forged := versionNegotiationFor(t, p.client, 0x1a2a3a4a)
 	forged[len(forged)-5] ^= 1 // a different connection ID byte
