@@ -39,13 +39,9 @@ func parseEncryptedExtensions(body []byte) (*encryptedExtensionsMsg, error) {
 	}
 	var seen extensionSet
 	for !exts.empty() {
-		typ := exts.u16()
-		data := exts.vec16()
-		if !exts.ok {
-			return nil, alertf(AlertDecodeError, "malformed extension")
-		}
-		if !seen.add(typ) {
-			return nil, alertf(AlertIllegalParameter, "duplicate extension")
+		typ, data, err := exts.nextExtension(&seen)
+		if err != nil {
+			return nil, err
 		}
 		d := newReader(data)
 		switch typ {
@@ -107,14 +103,11 @@ func parseCertificateRequest(body []byte) (*certificateRequestMsg, error) {
 	}
 	var seen extensionSet
 	for !exts.empty() {
-		typ := exts.u16()
-		d := newReader(exts.vec16())
-		if !exts.ok {
-			return nil, alertf(AlertDecodeError, "malformed extension")
+		typ, data, err := exts.nextExtension(&seen)
+		if err != nil {
+			return nil, err
 		}
-		if !seen.add(typ) {
-			return nil, alertf(AlertIllegalParameter, "duplicate extension")
-		}
+		d := newReader(data)
 		var ok = true
 		switch typ {
 		case extSignatureAlgorithms:
@@ -250,14 +243,11 @@ func parseNewSessionTicket(body []byte) (*newSessionTicketMsg, error) {
 	}
 	var seen extensionSet
 	for !exts.empty() {
-		typ := exts.u16()
-		d := newReader(exts.vec16())
-		if !exts.ok {
-			return nil, alertf(AlertDecodeError, "malformed extension")
+		typ, data, err := exts.nextExtension(&seen)
+		if err != nil {
+			return nil, err
 		}
-		if !seen.add(typ) {
-			return nil, alertf(AlertIllegalParameter, "duplicate extension")
-		}
+		d := newReader(data)
 		if typ == extEarlyData {
 			m.hasEarlyData = true
 			m.maxEarlyData = d.u32()

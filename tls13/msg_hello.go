@@ -201,6 +201,21 @@ type extensionSet struct {
 	high []uint16
 }
 
+// nextExtension reads one extension of an extension block (RFC 8446 §4.2):
+// its type and data, with the alerts every block shares: decode_error for
+// broken framing, illegal_parameter for a type seen before in the block.
+func (r *reader) nextExtension(seen *extensionSet) (typ uint16, data []byte, err error) {
+	typ = r.u16()
+	data = r.vec16()
+	if !r.ok {
+		return 0, nil, alertf(AlertDecodeError, "malformed extension")
+	}
+	if !seen.add(typ) {
+		return 0, nil, alertf(AlertIllegalParameter, "duplicate extension")
+	}
+	return typ, data, nil
+}
+
 func (s *extensionSet) add(t uint16) bool {
 	if t < 64 {
 		if s.low&(1<<t) != 0 {
@@ -248,13 +263,9 @@ func parseClientHello(body []byte) (*clientHelloMsg, error) {
 	}
 	var seen extensionSet
 	for !exts.empty() {
-		typ := exts.u16()
-		data := exts.vec16()
-		if !exts.ok {
-			return nil, alertf(AlertDecodeError, "malformed extension")
-		}
-		if !seen.add(typ) {
-			return nil, alertf(AlertIllegalParameter, "duplicate extension")
+		typ, data, err := exts.nextExtension(&seen)
+		if err != nil {
+			return nil, err
 		}
 		if len(m.pskIdentities) > 0 {
 			return nil, alertf(AlertIllegalParameter, "pre_shared_key is not the last extension")
@@ -420,14 +431,11 @@ func parseServerHello(body []byte) (*serverHelloMsg, error) {
 	hrr := m.isHelloRetryRequest()
 	var seen extensionSet
 	for !exts.empty() {
-		typ := exts.u16()
-		d := newReader(exts.vec16())
-		if !exts.ok {
-			return nil, alertf(AlertDecodeError, "malformed extension")
+		typ, data, err := exts.nextExtension(&seen)
+		if err != nil {
+			return nil, err
 		}
-		if !seen.add(typ) {
-			return nil, alertf(AlertIllegalParameter, "duplicate extension")
-		}
+		d := newReader(data)
 		switch {
 		case typ == extSupportedVersions:
 			m.supportedVersion = d.u16()
