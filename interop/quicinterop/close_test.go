@@ -25,11 +25,7 @@ func TestApplicationCloseBothWays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		accepted := make(chan *quicgo.Conn, 1)
-		go func() {
-			c, _ := ln.Accept(ctx)
-			accepted <- c
-		}()
+		accepted := acceptOne(ctx, ln.Accept)
 		conn, err := quic.Dial(ctx, "udp", ln.Addr().String(), &quic.Config{TLS: skClient})
 		if err != nil {
 			t.Fatal(err)
@@ -49,11 +45,7 @@ func TestApplicationCloseBothWays(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		accepted := make(chan *quic.Conn, 1)
-		go func() {
-			c, _ := ln.Accept(ctx)
-			accepted <- c
-		}()
+		accepted := acceptOne(ctx, ln.Accept)
 		conn, err := quicgo.DialAddr(ctx, ln.Addr().String(), goClient, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -68,6 +60,16 @@ func TestApplicationCloseBothWays(t *testing.T) {
 	})
 }
 
+// acceptOne accepts one connection in the background, for either library.
+func acceptOne[C any](ctx context.Context, accept func(context.Context) (C, error)) <-chan C {
+	ch := make(chan C, 1)
+	go func() {
+		c, _ := accept(ctx)
+		ch <- c
+	}()
+	return ch
+}
+
 // TestIdleTimeout: with a 1 s idle timeout on our side, a silent
 // connection ends on both sides.
 func TestIdleTimeout(t *testing.T) {
@@ -79,11 +81,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan *quicgo.Conn, 1)
-	go func() {
-		c, _ := ln.Accept(ctx)
-		accepted <- c
-	}()
+	accepted := acceptOne(ctx, ln.Accept)
 	conn, err := quic.Dial(ctx, "udp", ln.Addr().String(), &quic.Config{TLS: skClient, MaxIdleTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
