@@ -71,8 +71,12 @@ func (c *NewReno) onCongestionEvent(now, sentTime time.Duration) {
 	c.undoBytesAcked = c.bytesAckedInAvoidance
 	c.startRecovery(now)
 	// kLossReductionFactor = 0.5
-	c.ssthresh = c.cwnd / 2
-	c.cwnd = max(c.ssthresh, c.minimumWindow())
+	// RFC 9002 §7.3.2: halve, but never below kMinimumWindow (as CUBIC
+	// does): a window of a few tiny datagrams would otherwise leave
+	// ssthresh below the window it falls to, which behaves the same but
+	// is not a state worth keeping.
+	c.ssthresh = max(c.cwnd/2, c.minimumWindow())
+	c.cwnd = c.ssthresh
 	c.bytesAckedInAvoidance = 0
 }
 

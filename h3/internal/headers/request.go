@@ -303,6 +303,11 @@ func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Reque
 		if authority == "" {
 			return nil, malformed("CONNECT without :authority")
 		}
+		// RFC 9110 §9.3.6: the target is authority-form, host and port:
+		// no userinfo.
+		if strings.IndexByte(authority, '@') >= 0 {
+			return nil, malformed("userinfo in a CONNECT :authority")
+		}
 	} else {
 		if seen&sawScheme == 0 {
 			return nil, malformed("missing :scheme")
