@@ -19,7 +19,7 @@ for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do
 	pkg=./${rel#/}
 	for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
 		echo "fuzz $dir $target ($fuzztime)"
-		if ! (cd "$root/$mod" && go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg") >"$log" 2>&1; then
+		if ! (cd "$root/$mod" && go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=100x "$pkg") >"$log" 2>&1; then
 			cat "$log"
 			status=1
 		fi
