@@ -2,7 +2,7 @@
 
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME    ?= 3s
+FUZZTIME    ?= 2000x
 LONGFUZZ    ?= 2m
 BENCHTIME   ?= 1s
 
