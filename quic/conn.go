@@ -70,8 +70,10 @@ type Conn struct {
 	// Pending control frames, retransmitted as values, not packets.
 	pendingPing bool
 
-	// ackRanges is scratch space for parsing ACK frames.
+	// ackRanges is scratch space for parsing ACK frames; resolved receives
+	// what loss recovery decided about sent packets.
 	ackRanges []wire.AckRange
+	resolved  recovery.Resolved
 	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
 	// timer.
 	probeSpace recovery.Space
@@ -212,7 +214,7 @@ func newConnRetry(now time.Time, config *Config, isClient bool, version wire.Ver
 	}
 	c.cc = cc
 	c.rtt.SetMaxAckDelay(wire.DefaultMaxAckDelay)
-	c.loss.Init(&c.rtt, c.cc, c)
+	c.loss.Init(&c.rtt, c.cc)
 	c.ecnEnabled = !config.DisableECN && (ep == nil || ep.ecnCapable)
 	c.path.init(peer, isClient)
 	if retry != nil {

@@ -277,9 +277,19 @@ func (c *Conn) streamByID(id uint64) *Stream {
 	return c.streams.m[id]
 }
 
-// OnPacketAcked implements recovery.Handler: the frames of an acknowledged
-// packet are delivered.
-func (c *Conn) OnPacketAcked(space recovery.Space, p *recovery.SentPacket) {
+// onResolved acts on what loss recovery decided: the frames of
+// acknowledged packets are delivered, those of lost packets sent again.
+func (c *Conn) onResolved(res *recovery.Resolved) {
+	for _, p := range res.Acked {
+		c.onPacketAcked(res.Space, p)
+	}
+	for _, p := range res.Lost {
+		c.onPacketLost(res.Space, p)
+	}
+}
+
+// onPacketAcked delivers the frames of an acknowledged packet.
+func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 	for i := range p.Frames {
 		fr := &p.Frames[i]
 		switch fr.Kind {
@@ -317,9 +327,9 @@ func (c *Conn) OnPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 	}
 }
 
-// OnPacketLost implements recovery.Handler: what a lost packet carried is
-// sent again if it still matters, with current values (RFC 9000 §13.3).
-func (c *Conn) OnPacketLost(space recovery.Space, p *recovery.SentPacket) {
+// onPacketLost sends again what a lost packet carried, if it still
+// matters, with current values (RFC 9000 §13.3).
+func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 	for i := range p.Frames {
 		fr := &p.Frames[i]
 		switch fr.Kind {

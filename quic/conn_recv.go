@@ -346,7 +346,9 @@ func (c *Conn) handleAck(now time.Duration, space recovery.Space, f *wire.AckFra
 			ackDelay = time.Hour
 		}
 	}
-	return c.loss.OnAckReceived(space, f, ackDelay, now)
+	err := c.loss.OnAckReceived(space, f, ackDelay, now, &c.resolved)
+	c.onResolved(&c.resolved)
+	return err
 }
 
 // peerCompletedAddressValidation is RFC 9002 Appendix A.6's

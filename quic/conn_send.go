@@ -510,7 +510,9 @@ func (c *Conn) handleTimer(nowT time.Time) {
 		c.pendingPing = true
 	}
 	if t, ok := c.loss.LossDetectionDeadline(); ok && t <= now {
-		if space, n := c.loss.OnLossDetectionTimeout(now); n > 0 {
+		space, n := c.loss.OnLossDetectionTimeout(now, &c.resolved)
+		c.onResolved(&c.resolved)
+		if n > 0 {
 			c.probeSpace, c.probes = space, n
 		}
 	}

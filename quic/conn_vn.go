@@ -53,5 +53,6 @@ func (c *Conn) handleRetry(now time.Duration, hdr *wire.Header, pkt []byte) {
 	}
 	// RFC 9002 §6.3: a Retry resets loss recovery for Initial packets;
 	// everything sent so far is sent again.
-	c.loss.RetransmitAll(recovery.SpaceInitial)
+	c.loss.RetransmitAll(recovery.SpaceInitial, &c.resolved)
+	c.onResolved(&c.resolved)
 }

@@ -21,13 +21,14 @@ type ackResult struct {
 // OnAckReceived processes an ACK frame received at now in space (RFC 9002
 // §6 and Appendix A.7). ackDelay is the frame's ACK Delay decoded with the
 // peer's ack_delay_exponent; RTTStats limits it to max_ack_delay once the
-// handshake is confirmed (RFC 9002 §5.3). The handler hears of each newly
-// acknowledged packet, then of each packet the ACK makes lost.
+// handshake is confirmed (RFC 9002 §5.3). res receives the packets newly
+// acknowledged, then those the ACK makes lost.
 //
 // An ACK of a packet number that was never sent is a PROTOCOL_VIOLATION
 // (RFC 9000 §13.1); the error is returned before any state changes. An ACK
 // in a discarded space is ignored.
-func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now time.Duration) error {
+func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now time.Duration, res *Resolved) error {
+	res.reset(space)
 	r.observe(now)
 	s := &r.spaces[space]
 	if len(ack.Ranges) == 0 || s.discarded {
@@ -56,19 +57,19 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 		validationNews = true
 	}
 
-	res := r.detectAndRemoveAckedPackets(space, ack)
-	if res.count > 0 {
-		r.reorder.onAckedSentAt(res.largestSent)
+	sum := r.detectAndRemoveAckedPackets(space, ack, res)
+	if sum.count > 0 {
+		r.reorder.onAckedSentAt(sum.largestSent)
 	}
 	// Before loss detection, so that this frame already meets the
 	// thresholds its late acknowledgments raise.
 	spurious := r.detectSpuriousLosses(space, ack, largestBefore, hadLargest, now)
-	if res.count == 0 {
+	if sum.count == 0 {
 		// RFC 9002 Appendix A.7: nothing to do without newly acked
 		// packets, except that the anti-deadlock timer may no longer
 		// be needed, and that raised thresholds move loss_time.
 		if spurious {
-			r.detectAndRemoveLostPackets(space, now, false)
+			r.detectAndRemoveLostPackets(space, now, false, res)
 			s.sent.popResolved()
 		}
 		if validationNews || spurious {
@@ -76,31 +77,31 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 		}
 		return nil
 	}
-	if res.largestPN == s.largestAcked {
-		s.largestAckedSentTime = res.largestSent
+	if sum.largestPN == s.largestAcked {
+		s.largestAckedSentTime = sum.largestSent
 	}
 
 	// RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
 	// newly acknowledged and at least one newly acknowledged packet is
 	// ack-eliciting.
-	if res.largestPN == largestAcked && res.ackEliciting {
+	if sum.largestPN == largestAcked && sum.ackEliciting {
 		if space == SpaceInitial {
 			// RFC 9002 §5.3: the peer does not delay Initial ACKs
 			// (RFC 9000 §13.2.1), so their ACK Delay is ignored.
 			ackDelay = 0
 		}
-		r.rtt.UpdateRTT(now, now-res.largestSent, ackDelay, r.handshakeConfirmed)
+		r.rtt.UpdateRTT(now, now-sum.largestSent, ackDelay, r.handshakeConfirmed)
 	}
 
 	// RFC 9000 §13.4.2.1: the counts are used only once validated.
-	if r.validateECN(s, ack, res.ect, advanced) {
+	if r.validateECN(s, ack, sum.ect, advanced) {
 		r.processECN(s, ack, now)
 	}
 
-	r.detectAndRemoveLostPackets(space, now, true)
-	if res.inFlightBytes > 0 {
+	r.detectAndRemoveLostPackets(space, now, true, res)
+	if sum.inFlightBytes > 0 {
 		// RFC 9002 Appendix B.5 OnPacketsAcked.
-		r.cc.OnAck(now, res.inFlightBytes, res.inFlightLargestSent, r.rtt)
+		r.cc.OnAck(now, sum.inFlightBytes, sum.inFlightLargestSent, r.rtt)
 	}
 
 	// RFC 9002 §6.2.1: the PTO backoff is reset on an acknowledgment,
@@ -114,13 +115,13 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 }
 
 // detectAndRemoveAckedPackets marks the packets ack newly acknowledges and
-// tells the handler, lowest packet number first.
-func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame) ackResult {
+// adds them to res, lowest packet number first.
+func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame, res *Resolved) ackResult {
 	s := &r.spaces[space]
 	q := &s.sent
-	var res ackResult
+	var sum ackResult
 	if q.n == 0 {
-		return res
+		return sum
 	}
 	base := wire.PacketNumber(q.base)
 	last := wire.PacketNumber(q.nextPN() - 1)
@@ -140,25 +141,25 @@ func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame) 
 				continue
 			}
 			p.state = stateAcked
-			res.count++
-			res.largestPN = p.PN
-			res.largestSent = p.TimeSent
+			sum.count++
+			sum.largestPN = p.PN
+			sum.largestSent = p.TimeSent
 			if p.AckEliciting {
-				res.ackEliciting = true
+				sum.ackEliciting = true
 			}
 			if p.ECT {
-				res.ect++
+				sum.ect++
 			}
 			if p.InFlight {
-				res.inFlightBytes += p.Size
-				res.inFlightLargestSent = max(res.inFlightLargestSent, p.TimeSent)
+				sum.inFlightBytes += p.Size
+				sum.inFlightLargestSent = max(sum.inFlightLargestSent, p.TimeSent)
 				r.removeFromFlight(s, p)
 			}
 			r.stats.PacketsAcked++
-			r.handler.OnPacketAcked(space, p)
+			res.Acked = append(res.Acked, p)
 		}
 	}
-	return res
+	return sum
 }
 
 func (r *Recovery) removeFromFlight(s *spaceState, p *SentPacket) {
@@ -186,8 +187,8 @@ func (r *Recovery) processECN(s *spaceState, ack *wire.AckFrame, now time.Durati
 // the reordering seen (reorder.go). The in-flight packets declared lost are
 // remembered, to notice a later acknowledgment of one. onAck asks for the
 // persistent congestion verdict, which RFC 9002 §7.6.2 establishes on
-// receipt of an acknowledgment.
-func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, onAck bool) {
+// receipt of an acknowledgment. The packets declared lost go to res.
+func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, onAck bool, res *Resolved) {
 	s := &r.spaces[space]
 	s.hasLossTime = false
 	if !s.hasLargestAcked {
@@ -238,7 +239,7 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 			s.lost.add(lostRecord{pn: p.PN, timeSent: p.TimeSent, timeLost: now, largestAcked: s.largestAcked})
 			lostPackets++
 		}
-		r.handler.OnPacketLost(space, p)
+		res.Lost = append(res.Lost, p)
 	}
 	if lostBytes == 0 {
 		return

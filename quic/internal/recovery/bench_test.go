@@ -8,12 +8,6 @@ import (
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
-// nopHandler ignores the packets' fates.
-type nopHandler struct{}
-
-func (nopHandler) OnPacketAcked(Space, *SentPacket) {}
-func (nopHandler) OnPacketLost(Space, *SentPacket)  {}
-
 // steadySender sends a stream of Application Data packets with the real
 // NewReno controller, the peer acknowledging every second packet 20ms
 // later (RFC 9000 §13.2.2).
@@ -23,11 +17,12 @@ type steadySender struct {
 	now   time.Duration
 	ack   wire.AckFrame
 	acked uint64 // next packet number to acknowledge
+	res   Resolved
 }
 
 func newSteadySender() *steadySender {
 	s := &steadySender{}
-	s.r.Init(&s.rtt, congestion.NewNewReno(1200, false), nopHandler{})
+	s.r.Init(&s.rtt, congestion.NewNewReno(1200, false))
 	s.r.SetHandshakeState(true, true, true)
 	s.ack.Ranges = make([]wire.AckRange, 0, 4)
 	return s
@@ -48,7 +43,7 @@ func (s *steadySender) step() {
 		s.ack.Ranges = append(s.ack.Ranges[:0], wire.AckRange{
 			Smallest: 0, Largest: wire.PacketNumber(s.acked + 1),
 		})
-		if err := s.r.OnAckReceived(SpaceAppData, &s.ack, time.Millisecond, s.now); err != nil {
+		if err := s.r.OnAckReceived(SpaceAppData, &s.ack, time.Millisecond, s.now, &s.res); err != nil {
 			panic(err)
 		}
 		s.acked += 2

@@ -13,15 +13,18 @@
 // (A.8) and its expiry OnLossDetectionTimeout (A.9), DetectAndRemoveLostPackets
 // (A.10) and DiscardSpace (A.11). The connection builds each packet in a slot
 // from NextPacket, recording the frames it must act on later as SentFrame
-// values, and learns each packet's fate through a Handler: acknowledged, or
-// lost (then it retransmits the frames' information, RFC 9000 §13.3).
+// values, and learns each packet's fate from the calls that decide it:
+// OnAckReceived, OnLossDetectionTimeout and RetransmitAll fill a Resolved
+// the caller owns with the packets acknowledged and those lost (whose
+// frames' information it then retransmits, RFC 9000 §13.3). Nothing is
+// called back.
 //
 //   - Loss: kPacketThreshold 3 (§6.1.1), kTimeThreshold 9/8 of
 //     max(smoothed_rtt, latest_rtt), at least kGranularity (§6.1.2), both
 //     adapted to the reordering seen (below).
 //   - Spurious losses (§6.1): packets declared lost are remembered for a
 //     PTO period (at most 128 per space); an ACK of one of them counts a
-//     spurious loss (Stats.SpuriousLosses; the Handler is not called
+//     spurious loss (Stats.SpuriousLosses; the packet is not reported
 //     again) and adapts the thresholds the way RACK does (RFC 8985 §6.2):
 //     the packet threshold rises to one more than the reordering distance
 //     seen (at most 256); the time threshold's margin over the RTT becomes

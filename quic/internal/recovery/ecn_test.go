@@ -10,7 +10,7 @@ func (h *harness) ackECN(now float64, c wire.ECNCounts, hasECN bool, ranges ...[
 	h.t.Helper()
 	f := ackFrame(ranges...)
 	f.HasECN, f.ECN = hasECN, c
-	if err := h.r.OnAckReceived(SpaceAppData, f, 0, ms(now)); err != nil {
+	if err := h.onAck(SpaceAppData, f, 0, ms(now)); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -135,7 +135,7 @@ func TestECNTestingEndsAfterThreePTOs(t *testing.T) {
 	for range ecnTestingPTOs {
 		h.wantECN(ECNTesting)
 		d, _ := h.r.LossDetectionDeadline()
-		h.r.OnLossDetectionTimeout(d)
+		h.timeout(d)
 	}
 	h.wantECN(ECNUnknown)
 }

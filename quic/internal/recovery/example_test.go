@@ -9,22 +9,22 @@ import (
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
-// conn stands for the connection: it retires or retransmits frames as
+// settle stands for the connection: it retires or retransmits frames as
 // packets are acknowledged or lost.
-type conn struct{}
-
-func (conn) OnPacketAcked(space recovery.Space, p *recovery.SentPacket) {
-	fmt.Printf("acked %v packet %d (%d frames)\n", space, p.PN, len(p.Frames))
-}
-
-func (conn) OnPacketLost(space recovery.Space, p *recovery.SentPacket) {
-	fmt.Printf("lost %v packet %d: retransmit its frames\n", space, p.PN)
+func settle(res *recovery.Resolved) {
+	for _, p := range res.Acked {
+		fmt.Printf("acked %v packet %d (%d frames)\n", res.Space, p.PN, len(p.Frames))
+	}
+	for _, p := range res.Lost {
+		fmt.Printf("lost %v packet %d: retransmit its frames\n", res.Space, p.PN)
+	}
 }
 
 func Example() {
 	var rtt congestion.RTTStats
 	var r recovery.Recovery
-	r.Init(&rtt, congestion.NewNewReno(1200, true), conn{})
+	r.Init(&rtt, congestion.NewNewReno(1200, true))
+	var res recovery.Resolved // reused by every call
 	r.SetHandshakeState(true, true, true) // a server after the handshake
 
 	// Sending: fill the slot while building the packet, then report it.
@@ -41,23 +41,26 @@ func Example() {
 	// packets 0 and 1 are lost (kPacketThreshold), 2 waits for the time
 	// threshold, 9/8 of the RTT after it was sent.
 	ack := wire.AckFrame{Ranges: []wire.AckRange{{Smallest: 3, Largest: 4}}}
-	if err := r.OnAckReceived(recovery.SpaceAppData, &ack, 0, 50*time.Millisecond); err != nil {
+	if err := r.OnAckReceived(recovery.SpaceAppData, &ack, 0, 50*time.Millisecond, &res); err != nil {
 		fmt.Println("close the connection:", err)
 	}
+	settle(&res)
 	deadline, _ = r.LossDetectionDeadline()
 	fmt.Println("timer at", deadline)
 
 	// The timer fires: packet 2 is lost too.
-	r.OnLossDetectionTimeout(deadline)
+	r.OnLossDetectionTimeout(deadline, &res)
+	settle(&res)
 
 	// Packet 0 was only late: the peer acknowledges it after all. The
 	// loss was spurious; the thresholds adapt to the reordering seen
 	// (4 packets, so the packet threshold becomes 5, and loss_delay grows
 	// by RACK's reordering window, a quarter of min_rtt).
 	ack.Ranges = []wire.AckRange{{Smallest: 3, Largest: 4}, {Smallest: 0, Largest: 0}}
-	if err := r.OnAckReceived(recovery.SpaceAppData, &ack, 0, 60*time.Millisecond); err != nil {
+	if err := r.OnAckReceived(recovery.SpaceAppData, &ack, 0, 60*time.Millisecond, &res); err != nil {
 		fmt.Println("close the connection:", err)
 	}
+	settle(&res)
 	fmt.Printf("%+v\n", r.Stats())
 	// Output:
 	// timer at 1.003s

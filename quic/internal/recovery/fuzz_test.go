@@ -9,7 +9,7 @@ import (
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
-// fuzzModel checks the Handler side of the invariants: each packet is
+// fuzzModel checks the caller's side of the invariants: each packet is
 // acknowledged or lost at most once, acknowledgments of one frame come in
 // ascending order, and the model's bytes in flight match the controller's.
 type fuzzModel struct {
@@ -32,15 +32,20 @@ func (m *fuzzModel) settle(space Space, p *SentPacket, fate string) {
 	delete(m.inFlight[space], p.PN)
 }
 
-func (m *fuzzModel) OnPacketAcked(space Space, p *SentPacket) {
-	if int64(p.PN) <= m.lastAck[space] {
-		m.t.Fatalf("acknowledgments out of order: %d after %d", p.PN, m.lastAck[space])
+// record checks and settles what one call resolved.
+func (m *fuzzModel) record(res *Resolved) {
+	space := res.Space
+	for _, p := range res.Acked {
+		if int64(p.PN) <= m.lastAck[space] {
+			m.t.Fatalf("acknowledgments out of order: %d after %d", p.PN, m.lastAck[space])
+		}
+		m.lastAck[space] = int64(p.PN)
+		m.settle(space, p, "acked")
 	}
-	m.lastAck[space] = int64(p.PN)
-	m.settle(space, p, "acked")
+	for _, p := range res.Lost {
+		m.settle(space, p, "lost")
+	}
 }
-
-func (m *fuzzModel) OnPacketLost(space Space, p *SentPacket) { m.settle(space, p, "lost") }
 
 // FuzzAckSequence drives Recovery with random sends, ACK frames, timer
 // expiries, state changes and discards, and checks that nothing panics,
@@ -70,7 +75,8 @@ func FuzzAckSequence(f *testing.F) {
 		rtt.SetMaxAckDelay(25 * time.Millisecond)
 		cc := &fakeCC{tb: t}
 		var r Recovery
-		r.Init(&rtt, cc, m)
+		r.Init(&rtt, cc)
+		var res Resolved
 		now := time.Duration(0)
 		var ranges []wire.AckRange
 		next := func() byte {
@@ -119,7 +125,8 @@ func FuzzAckSequence(f *testing.F) {
 				}
 				ack := wire.AckFrame{Ranges: ranges, HasECN: b&0x40 != 0, ECN: wire.ECNCounts{ECT0: uint64(next() % 8), CE: uint64(next() % 4)}}
 				m.lastAck[space] = -1
-				err := r.OnAckReceived(space, &ack, time.Duration(next())*time.Millisecond, now)
+				err := r.OnAckReceived(space, &ack, time.Duration(next())*time.Millisecond, now, &res)
+				m.record(&res)
 				bad := largest >= int64(nextPN) && !r.spaces[space].discarded
 				if bad != (err != nil) || (bad && !errors.Is(err, wire.ProtocolViolation)) {
 					t.Fatalf("ACK of %d with next PN %d: %v", largest, nextPN, err)
@@ -127,7 +134,8 @@ func FuzzAckSequence(f *testing.F) {
 			case 2: // timer
 				if d, ok := r.LossDetectionDeadline(); ok {
 					now = max(now, d)
-					r.OnLossDetectionTimeout(now)
+					r.OnLossDetectionTimeout(now, &res)
+					m.record(&res)
 				}
 			case 3:
 				if space != SpaceAppData && next()%4 == 0 {
@@ -145,7 +153,8 @@ func FuzzAckSequence(f *testing.F) {
 				now += time.Duration(next()) * time.Millisecond
 			case 6:
 				if next()%8 == 0 {
-					r.RetransmitAll(space)
+					r.RetransmitAll(space, &res)
+					m.record(&res)
 				}
 			}
 			sum := 0

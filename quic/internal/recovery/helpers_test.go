@@ -95,16 +95,19 @@ type event struct {
 	pn    uint64
 }
 
-// recorder is a Handler that remembers every callback.
+// recorder remembers every packet a Resolved reported.
 type recorder struct {
 	acked, lost []event
 }
 
-func (h *recorder) OnPacketAcked(space Space, p *SentPacket) {
-	h.acked = append(h.acked, event{space, p.PN})
-}
-func (h *recorder) OnPacketLost(space Space, p *SentPacket) {
-	h.lost = append(h.lost, event{space, p.PN})
+// record adds what res holds.
+func (h *recorder) record(res *Resolved) {
+	for _, p := range res.Acked {
+		h.acked = append(h.acked, event{res.Space, p.PN})
+	}
+	for _, p := range res.Lost {
+		h.lost = append(h.lost, event{res.Space, p.PN})
+	}
 }
 
 func (h *recorder) reset() { h.acked, h.lost = nil, nil }
@@ -123,6 +126,7 @@ type harness struct {
 	rtt congestion.RTTStats
 	cc  fakeCC
 	h   recorder
+	res Resolved
 }
 
 const packetSize = 1200
@@ -132,7 +136,7 @@ const packetSize = 1200
 func newServer(t *testing.T) *harness {
 	h := &harness{t: t}
 	h.cc = fakeCC{tb: t, record: true}
-	h.r.Init(&h.rtt, &h.cc, &h.h)
+	h.r.Init(&h.rtt, &h.cc)
 	h.r.SetHandshakeState(true, true, true)
 	return h
 }
@@ -177,9 +181,28 @@ func ackFrame(ranges ...[2]uint64) *wire.AckFrame {
 
 func (h *harness) ack(space Space, now, ackDelay time.Duration, ranges ...[2]uint64) {
 	h.t.Helper()
-	if err := h.r.OnAckReceived(space, ackFrame(ranges...), ackDelay, now); err != nil {
+	if err := h.onAck(space, ackFrame(ranges...), ackDelay, now); err != nil {
 		h.t.Fatalf("OnAckReceived: %v", err)
 	}
+}
+
+// onAck, timeout and retransmitAll call Recovery and record what it
+// resolved.
+func (h *harness) onAck(space Space, f *wire.AckFrame, ackDelay, now time.Duration) error {
+	err := h.r.OnAckReceived(space, f, ackDelay, now, &h.res)
+	h.h.record(&h.res)
+	return err
+}
+
+func (h *harness) timeout(now time.Duration) (Space, int) {
+	space, probes := h.r.OnLossDetectionTimeout(now, &h.res)
+	h.h.record(&h.res)
+	return space, probes
+}
+
+func (h *harness) retransmitAll(space Space) {
+	h.r.RetransmitAll(space, &h.res)
+	h.h.record(&h.res)
 }
 
 func (h *harness) wantDeadline(want time.Duration) {

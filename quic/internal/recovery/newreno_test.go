@@ -15,7 +15,8 @@ func TestWithNewReno(t *testing.T) {
 	cc := congestion.NewNewReno(1200, false)
 	var h recorder
 	var r Recovery
-	r.Init(&rtt, cc, &h)
+	var res Resolved
+	r.Init(&rtt, cc)
 	r.SetHandshakeState(true, true, true)
 	send := func(now time.Duration) {
 		p := r.NextPacket(SpaceAppData)
@@ -24,9 +25,10 @@ func TestWithNewReno(t *testing.T) {
 	}
 	ack := func(now time.Duration, ranges ...[2]uint64) {
 		t.Helper()
-		if err := r.OnAckReceived(SpaceAppData, ackFrame(ranges...), 0, now); err != nil {
+		if err := r.OnAckReceived(SpaceAppData, ackFrame(ranges...), 0, now, &res); err != nil {
 			t.Fatal(err)
 		}
+		h.record(&res)
 	}
 	for i := range 10 {
 		send(ms(float64(i)))

@@ -137,7 +137,7 @@ func TestPersistentCongestionOnlyAckElicitingOnAck(t *testing.T) {
 	h.wantLost(1)
 	for range 2 { // one expiry for each
 		d, _ := h.r.LossDetectionDeadline()
-		h.r.OnLossDetectionTimeout(d)
+		h.timeout(d)
 	}
 	h.wantLost(1, 2, 3)
 	for _, c := range h.cc.callsOf("lost") {

@@ -24,16 +24,25 @@ const (
 	maxNonInFlightBacklog = 1 << 12
 )
 
-// Handler receives the fate of sent packets. The connection implements it
-// to retire or retransmit the frames of each packet. The *SentPacket is
-// valid only during the call, and the handler must not call back into the
-// Recovery.
-type Handler interface {
-	// OnPacketAcked is called for each newly acknowledged packet, in
-	// ascending packet number order within an ACK frame.
-	OnPacketAcked(space Space, p *SentPacket)
-	// OnPacketLost is called for each packet declared lost.
-	OnPacketLost(space Space, p *SentPacket)
+// Resolved is what one call to OnAckReceived, OnLossDetectionTimeout or
+// RetransmitAll made of the sent packets of Space: the packets newly
+// acknowledged, in ascending packet number order, and those declared lost.
+// The caller owns it and passes it to each call, which empties it first;
+// the slices keep their storage, so a connection that reuses one Resolved
+// allocates nothing per ACK frame. The *SentPacket entries point into the
+// space's ring: they stay valid until the next NextPacket or OnPacketSent
+// of that space, and the caller acts on their Frames before sending again.
+type Resolved struct {
+	Space Space
+	Acked []*SentPacket
+	Lost  []*SentPacket
+}
+
+// reset empties r for a call about space.
+func (r *Resolved) reset(space Space) {
+	clear(r.Acked)
+	clear(r.Lost)
+	r.Space, r.Acked, r.Lost = space, r.Acked[:0], r.Lost[:0]
 }
 
 // Stats counts what loss recovery saw over the connection's life.
@@ -104,9 +113,8 @@ type spaceState struct {
 // sans-I/O: every call carries the time, and the caller arms a timer for
 // LossDetectionDeadline. The zero value is unusable; call Init.
 type Recovery struct {
-	rtt     *congestion.RTTStats
-	cc      congestion.Controller
-	handler Handler
+	rtt *congestion.RTTStats
+	cc  congestion.Controller
 
 	spaces [numSpaces]spaceState
 	// ptoCount is pto_count, the exponent of the PTO backoff.
@@ -133,10 +141,9 @@ type Recovery struct {
 }
 
 // Init readies r for a new connection, with the path's RTT estimator and
-// congestion controller, and the handler told about acknowledged and lost
-// packets.
-func (r *Recovery) Init(rtt *congestion.RTTStats, cc congestion.Controller, h Handler) {
-	*r = Recovery{rtt: rtt, cc: cc, handler: h}
+// congestion controller.
+func (r *Recovery) Init(rtt *congestion.RTTStats, cc congestion.Controller) {
+	*r = Recovery{rtt: rtt, cc: cc}
 }
 
 // observe records the latest time seen.
@@ -203,6 +210,8 @@ func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
 
 // limitBacklog declares lost the oldest packets of a space that only held
 // ACK frames while the space keeps more than maxNonInFlightBacklog packets.
+// Nobody needs to hear of it: a lost ACK frame is never sent again (RFC
+// 9000 §13.3), a newer one carries what it said.
 func (r *Recovery) limitBacklog(space Space) {
 	q := &r.spaces[space].sent
 	for q.n > maxNonInFlightBacklog {
@@ -213,7 +222,6 @@ func (r *Recovery) limitBacklog(space Space) {
 			}
 			p.state = stateLost
 			r.stats.PacketsLost++
-			r.handler.OnPacketLost(space, p)
 		}
 		q.popResolved()
 	}

@@ -134,10 +134,10 @@ func TestTimeThresholdLossWithTimer(t *testing.T) {
 	lossTime := ms(200) + ms(112.5)
 	h.wantDeadline(lossTime)
 
-	if _, probes := h.r.OnLossDetectionTimeout(lossTime - 1); probes != 0 || len(h.h.lost) != 0 {
+	if _, probes := h.timeout(lossTime - 1); probes != 0 || len(h.h.lost) != 0 {
 		t.Fatal("early timeout acted")
 	}
-	space, probes := h.r.OnLossDetectionTimeout(lossTime)
+	space, probes := h.timeout(lossTime)
 	if space != SpaceAppData || probes != 0 {
 		t.Fatalf("timeout returned %v, %d probes; want ApplicationData, 0", space, probes)
 	}
@@ -164,7 +164,7 @@ func TestPTOBackoffAndProbes(t *testing.T) {
 	h.send(SpaceAppData, ms(200)) // 1
 	h.wantDeadline(ms(200) + pto)
 
-	space, probes := h.r.OnLossDetectionTimeout(ms(200) + pto)
+	space, probes := h.timeout(ms(200) + pto)
 	if space != SpaceAppData || probes != 2 || h.r.PTOCount() != 1 {
 		t.Fatalf("PTO: %v, %d probes, pto_count %d; want ApplicationData, 2, 1", space, probes, h.r.PTOCount())
 	}
@@ -177,7 +177,7 @@ func TestPTOBackoffAndProbes(t *testing.T) {
 	h.send(SpaceAppData, t2) // 2
 	h.send(SpaceAppData, t2) // 3
 	h.wantDeadline(t2 + 2*pto)
-	space, probes = h.r.OnLossDetectionTimeout(t2 + 2*pto)
+	space, probes = h.timeout(t2 + 2*pto)
 	if space != SpaceAppData || probes != 2 || h.r.PTOCount() != 2 {
 		t.Fatalf("second PTO: %v, %d, pto_count %d", space, probes, h.r.PTOCount())
 	}
@@ -210,7 +210,7 @@ func TestPTOPerSpace(t *testing.T) {
 	h.send(SpaceInitial, ms(20))
 	h.wantDeadline(ms(10) + basePTO) // Handshake is earlier
 
-	space, probes := h.r.OnLossDetectionTimeout(ms(10) + basePTO)
+	space, probes := h.timeout(ms(10) + basePTO)
 	if space != SpaceHandshake || probes != 2 {
 		t.Fatalf("PTO in %v with %d probes; want Handshake, 2", space, probes)
 	}
@@ -236,7 +236,7 @@ func TestAntiDeadlockClient(t *testing.T) {
 	// Nothing in flight, yet a timer from now.
 	h.wantDeadline(ms(100) + pto)
 
-	space, probes := h.r.OnLossDetectionTimeout(ms(100) + pto)
+	space, probes := h.timeout(ms(100) + pto)
 	if space != SpaceInitial || probes != 1 {
 		t.Fatalf("anti-deadlock probe %v x%d; want one Initial", space, probes)
 	}
@@ -259,13 +259,13 @@ func TestAntiDeadlockClient(t *testing.T) {
 	h.r.SetHandshakeState(false, false, true)
 	d, ok := h.r.LossDetectionDeadline()
 	// Reporting the same state again later does not push the timer back.
-	h.r.OnLossDetectionTimeout(d - 1) // early: only the clock moves
+	h.timeout(d - 1) // early: only the clock moves
 	h.r.SetHandshakeState(false, false, true)
 	h.wantDeadline(d)
 	if !ok {
 		t.Fatal("no anti-deadlock timer")
 	}
-	if space, probes := h.r.OnLossDetectionTimeout(d); space != SpaceHandshake || probes != 1 {
+	if space, probes := h.timeout(d); space != SpaceHandshake || probes != 1 {
 		t.Fatalf("probe %v x%d; want one Handshake", space, probes)
 	}
 
@@ -289,12 +289,12 @@ func TestServerAmplificationBlocked(t *testing.T) {
 	h.wantDeadline(pto)
 	h.r.SetAmplificationBlocked(true)
 	h.wantNoDeadline()
-	if _, probes := h.r.OnLossDetectionTimeout(2 * pto); probes != 0 {
+	if _, probes := h.timeout(2 * pto); probes != 0 {
 		t.Fatal("PTO fired while amplification blocked")
 	}
 	h.r.SetAmplificationBlocked(false)
 	h.wantDeadline(pto)
-	if space, probes := h.r.OnLossDetectionTimeout(2 * pto); space != SpaceInitial || probes != 2 {
+	if space, probes := h.timeout(2 * pto); space != SpaceInitial || probes != 2 {
 		t.Fatalf("overdue PTO: %v x%d", space, probes)
 	}
 }
@@ -307,7 +307,7 @@ func TestECNCEReported(t *testing.T) {
 	h.sendECT(SpaceAppData, ms(2))
 	f := ackFrame([2]uint64{0, 1})
 	f.HasECN, f.ECN = true, wire.ECNCounts{ECT0: 1, CE: 1}
-	if err := h.r.OnAckReceived(SpaceAppData, f, 0, ms(50)); err != nil {
+	if err := h.onAck(SpaceAppData, f, 0, ms(50)); err != nil {
 		t.Fatal(err)
 	}
 	ce := h.cc.callsOf("ce")
@@ -318,7 +318,7 @@ func TestECNCEReported(t *testing.T) {
 	h.sendECT(SpaceAppData, ms(60))
 	f = ackFrame([2]uint64{0, 2})
 	f.HasECN, f.ECN = true, wire.ECNCounts{ECT0: 2, CE: 1}
-	if err := h.r.OnAckReceived(SpaceAppData, f, 0, ms(100)); err != nil {
+	if err := h.onAck(SpaceAppData, f, 0, ms(100)); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.cc.callsOf("ce")) != 1 {
@@ -327,7 +327,7 @@ func TestECNCEReported(t *testing.T) {
 	h.sendECT(SpaceAppData, ms(110))
 	f = ackFrame([2]uint64{0, 3})
 	f.HasECN, f.ECN = true, wire.ECNCounts{ECT0: 2, CE: 2}
-	if err := h.r.OnAckReceived(SpaceAppData, f, 0, ms(150)); err != nil {
+	if err := h.onAck(SpaceAppData, f, 0, ms(150)); err != nil {
 		t.Fatal(err)
 	}
 	if ce := h.cc.callsOf("ce"); len(ce) != 2 || ce[1].t != ms(110) {
@@ -344,7 +344,7 @@ func TestDiscardSpace(t *testing.T) {
 	h.send(SpaceInitial, 0)
 	h.send(SpaceHandshake, ms(5))
 	base := congestion.InitialRTT + 4*(congestion.InitialRTT/2)
-	if _, probes := h.r.OnLossDetectionTimeout(base); probes != 2 || h.r.PTOCount() != 1 {
+	if _, probes := h.timeout(base); probes != 2 || h.r.PTOCount() != 1 {
 		t.Fatal("no PTO")
 	}
 	h.r.DiscardSpace(SpaceInitial)
@@ -360,7 +360,7 @@ func TestDiscardSpace(t *testing.T) {
 		t.Fatalf("bytes in flight %d", h.cc.inFlight)
 	}
 	// ACKs in the discarded space are ignored, even bogus ones.
-	if err := h.r.OnAckReceived(SpaceInitial, ackFrame([2]uint64{0, 9}), 0, ms(10)); err != nil {
+	if err := h.onAck(SpaceInitial, ackFrame([2]uint64{0, 9}), 0, ms(10)); err != nil {
 		t.Fatal(err)
 	}
 	h.wantAcked()
@@ -375,13 +375,13 @@ func TestDiscardSpace(t *testing.T) {
 // reported before any state change.
 func TestAckOfUnsentPacket(t *testing.T) {
 	h := newServer(t)
-	if err := h.r.OnAckReceived(SpaceAppData, ackFrame([2]uint64{0, 0}), 0, 0); !errors.Is(err, wire.ProtocolViolation) {
+	if err := h.onAck(SpaceAppData, ackFrame([2]uint64{0, 0}), 0, 0); !errors.Is(err, wire.ProtocolViolation) {
 		t.Fatalf("ACK with nothing sent: %v", err)
 	}
 	for range 3 {
 		h.send(SpaceAppData, 0)
 	}
-	err := h.r.OnAckReceived(SpaceAppData, ackFrame([2]uint64{3, 3}, [2]uint64{0, 1}), 0, ms(10))
+	err := h.onAck(SpaceAppData, ackFrame([2]uint64{3, 3}, [2]uint64{0, 1}), 0, ms(10))
 	var te *wire.TransportError
 	if !errors.As(err, &te) || te.Code != wire.ProtocolViolation || te.FrameType != wire.FrameTypeAck {
 		t.Fatalf("ACK of packet 3 of 0..2: %v", err)
@@ -423,18 +423,15 @@ func TestOnPacketSentForeignPacket(t *testing.T) {
 	h := newServer(t)
 	p := &SentPacket{Size: 100, AckEliciting: true, InFlight: true, Frames: []SentFrame{{Kind: 4, ID: 7}}}
 	h.r.OnPacketSent(SpaceAppData, p, ms(1))
-	var got *SentPacket
-	h.r.handler = handlerFunc(func(_ Space, q *SentPacket) { got = q })
 	h.ack(SpaceAppData, ms(10), 0, [2]uint64{0, 0})
+	var got *SentPacket
+	if len(h.res.Acked) == 1 {
+		got = h.res.Acked[0]
+	}
 	if got == nil || got.PN != 0 || got.TimeSent != ms(1) || len(got.Frames) != 1 || got.Frames[0].ID != 7 {
 		t.Fatalf("acked packet %+v", got)
 	}
 }
-
-type handlerFunc func(Space, *SentPacket)
-
-func (f handlerFunc) OnPacketAcked(s Space, p *SentPacket) { f(s, p) }
-func (f handlerFunc) OnPacketLost(Space, *SentPacket)      {}
 
 // RetransmitAll (Retry, rejected 0-RTT) hands every outstanding packet back
 // as lost without a congestion signal.
@@ -442,7 +439,7 @@ func TestRetransmitAll(t *testing.T) {
 	h := newServer(t)
 	h.send(SpaceInitial, 0)
 	h.send(SpaceInitial, 0)
-	h.r.RetransmitAll(SpaceInitial)
+	h.retransmitAll(SpaceInitial)
 	h.wantLost(0, 1)
 	if len(h.cc.callsOf("lost")) != 0 {
 		t.Fatal("congestion signal for retransmitted packets")
@@ -457,7 +454,8 @@ func TestRetransmitAll(t *testing.T) {
 }
 
 // Packets carrying only ACK frames that are never acknowledged do not grow
-// the ring without bound.
+// the ring without bound; the oldest are counted lost, silently (nothing
+// of theirs is ever sent again).
 func TestAckOnlyBacklogBounded(t *testing.T) {
 	h := newServer(t)
 	for i := range 3 * maxNonInFlightBacklog {
@@ -466,8 +464,8 @@ func TestAckOnlyBacklogBounded(t *testing.T) {
 	if n := h.r.spaces[SpaceAppData].sent.n; n > maxNonInFlightBacklog {
 		t.Fatalf("%d packets kept", n)
 	}
-	if len(h.h.lost) != 2*maxNonInFlightBacklog || h.h.lost[0].pn != 0 {
-		t.Fatalf("%d dropped", len(h.h.lost))
+	if st := h.r.Stats(); st.PacketsLost != 2*maxNonInFlightBacklog {
+		t.Fatalf("%d dropped", st.PacketsLost)
 	}
 	if h.cc.inFlight != 0 || len(h.cc.callsOf("lost")) != 0 {
 		t.Fatal("ACK-only packets touched the controller")
@@ -486,7 +484,7 @@ func TestAntiDeadlockWithZeroRTTInFlight(t *testing.T) {
 	h.ack(SpaceInitial, ms(100), 0, [2]uint64{0, 0})
 	pto := ms(100) + 4*ms(50)
 	h.wantDeadline(ms(100) + pto)
-	if space, probes := h.r.OnLossDetectionTimeout(ms(100) + pto); space != SpaceInitial || probes != 1 {
+	if space, probes := h.timeout(ms(100) + pto); space != SpaceInitial || probes != 1 {
 		t.Fatalf("probe %v x%d; want one Initial", space, probes)
 	}
 	// Once the address is known validated, no PTO for the 0-RTT packet
@@ -507,7 +505,7 @@ func TestPTOBackoffSaturates(t *testing.T) {
 		if !ok || d < prev {
 			t.Fatalf("PTO %d: deadline %v %v after %v", i, d, ok, prev)
 		}
-		if _, probes := h.r.OnLossDetectionTimeout(d); probes != 2 {
+		if _, probes := h.timeout(d); probes != 2 {
 			t.Fatalf("PTO %d: %d probes", i, probes)
 		}
 		prev = d
@@ -523,7 +521,7 @@ func TestHandshakeAckWithoutNewlyAcked(t *testing.T) {
 	h := newServer(t)
 	h.r.SetHandshakeState(false, false, true)
 	h.send(SpaceHandshake, 0)
-	h.r.RetransmitAll(SpaceHandshake) // e.g. given up on
+	h.retransmitAll(SpaceHandshake) // e.g. given up on
 	if _, ok := h.r.LossDetectionDeadline(); !ok {
 		t.Fatal("no anti-deadlock timer")
 	}

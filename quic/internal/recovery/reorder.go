@@ -20,7 +20,7 @@ import (
 //   - A packet declared lost is remembered (lostHistory) for one PTO period
 //     after the declaration. An ACK frame that acknowledges it shows the
 //     loss was spurious: the peer had the packet, it was only reordered.
-//     The handler has already heard OnPacketLost and is not told again.
+//     The connection already had it in a Resolved's Lost and is not told again.
 //   - Packet threshold: raised to one more than the reordering distance
 //     the late acknowledgment reveals, the largest packet number
 //     acknowledged before it minus its packet number (so that the same

@@ -172,7 +172,7 @@ func TestReorderingThresholdsDecay(t *testing.T) {
 		if !ok || d != now+st.TimeThreshold {
 			t.Fatalf("episode %d: deadline %v %v, want %v", episode, d, ok, now+st.TimeThreshold)
 		}
-		h.r.OnLossDetectionTimeout(d)
+		h.timeout(d)
 		if h.h.lost[len(h.h.lost)-1].pn != p {
 			t.Fatalf("episode %d: %d not lost", episode, p)
 		}
@@ -300,7 +300,7 @@ func (s *steadySender) reorderingStep() {
 		ranges = append(ranges, wire.AckRange{Smallest: 0, Largest: top})
 	}
 	s.ack.Ranges = ranges
-	if err := s.r.OnAckReceived(SpaceAppData, &s.ack, time.Millisecond, s.now); err != nil {
+	if err := s.r.OnAckReceived(SpaceAppData, &s.ack, time.Millisecond, s.now, &s.res); err != nil {
 		panic(err)
 	}
 }

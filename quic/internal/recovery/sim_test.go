@@ -41,7 +41,8 @@ func TestSimulatedLossyPath(t *testing.T) {
 			m.inFlight[i] = map[uint64]int{}
 		}
 		var r Recovery
-		r.Init(&rtt, cc, m)
+		r.Init(&rtt, cc)
+		var res Resolved
 		r.SetHandshakeState(true, true, true)
 		var rt ReceivedTracker
 		rt.SetMaxAckDelay(25 * time.Millisecond)
@@ -108,12 +109,14 @@ func TestSimulatedLossyPath(t *testing.T) {
 				}
 				ackDelay := time.Duration(f.AckDelay<<3) * time.Microsecond
 				m.lastAck[SpaceAppData] = -1
-				if err := r.OnAckReceived(SpaceAppData, &f, ackDelay, now); err != nil {
+				if err := r.OnAckReceived(SpaceAppData, &f, ackDelay, now, &res); err != nil {
 					t.Fatal(err)
 				}
+				m.record(&res)
 			}
 			if d, ok := r.LossDetectionDeadline(); ok && d <= now {
-				_, probes := r.OnLossDetectionTimeout(now)
+				_, probes := r.OnLossDetectionTimeout(now, &res)
+				m.record(&res)
 				for range probes {
 					send(now)
 				}

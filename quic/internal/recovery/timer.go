@@ -125,7 +125,7 @@ func (r *Recovery) ptoTimeAndSpace() (timeout time.Duration, space Space, antiDe
 
 // OnLossDetectionTimeout handles the expiry of the loss detection timer at
 // now (RFC 9002 Appendix A.9). Either it declares packets lost by the time
-// threshold (handler callbacks; probes is 0), or a PTO fired: the
+// threshold (into res; probes is 0), or a PTO fired: the
 // connection must now send probes ack-eliciting packets in probeSpace,
 // regardless of the congestion window (RFC 9002 §7.5), with new data if it
 // has some, else retransmitted data, else a PING (§6.2.4). A normal PTO asks
@@ -136,13 +136,15 @@ func (r *Recovery) ptoTimeAndSpace() (timeout time.Duration, space Space, antiDe
 // connection SHOULD also send ack-eliciting packets of other spaces with
 // data in flight (§6.2.4). A call before the deadline, or with no timer
 // set, does nothing.
-func (r *Recovery) OnLossDetectionTimeout(now time.Duration) (probeSpace Space, probes int) {
+func (r *Recovery) OnLossDetectionTimeout(now time.Duration, res *Resolved) (probeSpace Space, probes int) {
+	res.reset(SpaceInitial)
 	r.observe(now)
 	if !r.timerSet || now < r.timer {
 		return SpaceInitial, 0
 	}
 	if _, space, ok := r.lossTimeAndSpace(); ok {
-		r.detectAndRemoveLostPackets(space, now, false)
+		res.Space = space
+		r.detectAndRemoveLostPackets(space, now, false, res)
 		r.spaces[space].sent.popResolved()
 		r.setLossDetectionTimer()
 		return space, 0
@@ -165,7 +167,7 @@ func (r *Recovery) OnLossDetectionTimeout(now time.Duration) (probeSpace Space, 
 
 // DiscardSpace drops the state of a packet number space whose keys were
 // discarded (RFC 9002 §6.4, Appendix A.11): its packets leave bytes in
-// flight without a congestion signal and without handler callbacks (the
+// flight without a congestion signal and without being reported (the
 // connection drops their frames itself), its timers are reset and so is
 // pto_count, since discarding keys shows progress (§6.2.2). ACKs in the
 // space are ignored afterwards.
@@ -191,13 +193,14 @@ func (r *Recovery) DiscardSpace(space Space) {
 }
 
 // RetransmitAll declares every packet of space still awaiting an
-// acknowledgment lost, through the handler, and removes it from bytes in
+// acknowledgment lost, into res, and removes it from bytes in
 // flight without a congestion signal. It is for a Retry (RFC 9002 §6.3: the
 // Initial packets were not processed and must be sent again) and for 0-RTT
 // rejected by the server (RFC 9001 §4.6.2: the 0-RTT packets of the
 // Application Data space were not processed). The space stays usable and
 // its packet numbers keep counting.
-func (r *Recovery) RetransmitAll(space Space) {
+func (r *Recovery) RetransmitAll(space Space, res *Resolved) {
+	res.reset(space)
 	s := &r.spaces[space]
 	q := &s.sent
 	removed := 0
@@ -211,7 +214,7 @@ func (r *Recovery) RetransmitAll(space Space) {
 			removed += p.Size
 			r.removeFromFlight(s, p)
 		}
-		r.handler.OnPacketLost(space, p)
+		res.Lost = append(res.Lost, p)
 	}
 	q.popResolved()
 	if removed > 0 {
