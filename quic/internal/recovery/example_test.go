@@ -24,7 +24,7 @@ func Example() {
 	var rtt congestion.RTTStats
 	var r recovery.Recovery
 	r.Init(&rtt, congestion.NewNewReno(1200, true))
-	var res recovery.Resolved // reused by every call
+	var res recovery.Resolved             // reused by every call
 	r.SetHandshakeState(true, true, true) // a server after the handshake
 
 	// Sending: fill the slot while building the packet, then report it.
