@@ -3,7 +3,7 @@ package quic
 import (
 	"time"
 
-	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/tls13"
 )
 
@@ -73,66 +73,22 @@ type Config struct {
 	Tracer func(isClient bool, odcid []byte) *Tracer
 }
 
-const (
-	defaultHandshakeTimeout   = 10 * time.Second
-	defaultIdleTimeout        = 30 * time.Second
-	defaultMaxStreams         = 100
-	defaultStreamWindow       = 512 << 10
-	defaultConnectionWindow   = 768 << 10
-	defaultMaxStreamWindow    = 16 << 20
-	defaultMaxConnWindow      = 24 << 20
-	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
-	initialMaxDatagramSize    = 1200    // RFC 9000 §14.1
-	maxDatagramSize           = 1452    // what we send once the path is known to carry it
-	connIDLen                 = 8       // the length of the connection IDs we issue
-	activeConnectionIDLimit   = 4       // how many of our IDs we let the peer hold
-	maxCryptoBuffer           = 64 << 10
-	maxUndecryptablePackets   = 16
-	maxReceivedDatagramFrames = 128
-)
-
-func (c *Config) handshakeTimeout() time.Duration {
-	if c.HandshakeTimeout > 0 {
-		return c.HandshakeTimeout
+// connConfig is what a connection takes from c.
+func (c *Config) connConfig() *conn.Config {
+	return &conn.Config{
+		TLS:                     c.TLS,
+		HandshakeTimeout:        c.HandshakeTimeout,
+		MaxIdleTimeout:          c.MaxIdleTimeout,
+		KeepAlivePeriod:         c.KeepAlivePeriod,
+		MaxBidiStreams:          c.MaxBidiStreams,
+		MaxUniStreams:           c.MaxUniStreams,
+		InitialStreamWindow:     c.InitialStreamWindow,
+		InitialConnectionWindow: c.InitialConnectionWindow,
+		MaxStreamWindow:         c.MaxStreamWindow,
+		MaxConnectionWindow:     c.MaxConnectionWindow,
+		Congestion:              c.Congestion,
+		DisablePacing:           c.DisablePacing,
+		DisableECN:              c.DisableECN,
+		EnableDatagrams:         c.EnableDatagrams,
 	}
-	return defaultHandshakeTimeout
-}
-
-func (c *Config) idleTimeout() time.Duration {
-	if c.MaxIdleTimeout > 0 {
-		return c.MaxIdleTimeout
-	}
-	return defaultIdleTimeout
-}
-
-func orDefault[T int64 | uint64](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
-func (c *Config) maxBidiStreams() int64 {
-	return min(orDefault(c.MaxBidiStreams, defaultMaxStreams), maxStreamsLimit)
-}
-func (c *Config) maxUniStreams() int64 {
-	return min(orDefault(c.MaxUniStreams, defaultMaxStreams), maxStreamsLimit)
-}
-func (c *Config) streamWindow() uint64 { return orDefault(c.InitialStreamWindow, defaultStreamWindow) }
-func (c *Config) connWindow() uint64 {
-	return orDefault(c.InitialConnectionWindow, defaultConnectionWindow)
-}
-func (c *Config) maxStreamWindow() uint64 {
-	return max(orDefault(c.MaxStreamWindow, defaultMaxStreamWindow), c.streamWindow())
-}
-func (c *Config) maxConnWindow() uint64 {
-	return max(orDefault(c.MaxConnectionWindow, defaultMaxConnWindow), c.connWindow())
-}
-
-func (c *Config) newController() (congestion.Controller, error) {
-	name := c.Congestion
-	if name == "" {
-		name = congestion.AlgorithmCubic
-	}
-	return congestion.New(congestion.Config{Algorithm: name, MaxDatagramSize: initialMaxDatagramSize, DisablePacing: c.DisablePacing})
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiffnet/skiff/quic/internal/conn"
+	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/udpio"
 )
 
@@ -20,7 +22,7 @@ type datagram struct {
 
 // maxReceiveSize bounds the datagrams we accept: our max_udp_payload_size
 // (1500) tells peers not to send more.
-const maxReceiveSize = 1500
+const maxReceiveSize = conn.MaxReceiveSize
 
 // datagramCache is the free list of receive buffers, shared by the
 // endpoints' readers (which take them) and the connections' drivers (which
@@ -74,22 +76,13 @@ func (dc *datagramCache) release(ds []*datagram) {
 // sendBufferSize holds one GSO burst: 64 datagrams of the largest size.
 const (
 	maxBurst       = udpio.MaxBatch
-	sendBufferSize = maxBurst * maxDatagramSize
+	sendBufferSize = maxBurst * conn.MaxDatagramSize
 )
 
 var sendBufPool = sync.Pool{New: func() any { b := make([]byte, 0, sendBufferSize); return &b }}
 
-// deliver hands a received datagram to the connection (called by the
-// endpoint's reader).
-func (c *Conn) deliver(d *datagram) {
-	c.inboxMu.Lock()
-	c.inbox = append(c.inbox, d)
-	c.inboxMu.Unlock()
-	c.signal()
-}
-
-// deliverBatch hands the connection several datagrams at once: one lock and
-// one wake-up for a run of a read batch.
+// deliverBatch hands the connection datagrams the endpoint's reader
+// received for it: one lock and one wake-up for a run of a read batch.
 func (c *Conn) deliverBatch(ds []*datagram) {
 	c.inboxMu.Lock()
 	if room := maxInbox - len(c.inbox); room < len(ds) {
@@ -103,61 +96,62 @@ func (c *Conn) deliverBatch(ds []*datagram) {
 	}
 	c.inbox = append(c.inbox, ds...)
 	c.inboxMu.Unlock()
-	c.signal()
+	c.mb.Wake()
 }
 
 // maxInbox bounds the datagrams waiting for a connection's driver.
 const maxInbox = 1024
 
-// submit runs fn on the connection's goroutine, with the time it runs at.
-// Without a driver (tests driving the state machine) it runs at once.
-func (c *Conn) submit(fn func(now time.Time)) {
-	if c.endpoint == nil {
-		fn(time.Now())
-		return
-	}
-	c.inboxMu.Lock()
-	c.calls = append(c.calls, fn)
-	c.inboxMu.Unlock()
-	c.signal()
-}
-
-// run is the connection's goroutine: it owns the state machine, feeding it
-// datagrams, calls and timers, and sending what it produces.
+// run is the connection's goroutine, its driver: the only code that
+// touches the state machine. Each turn it takes what arrived (datagrams
+// from the endpoint, work from application goroutines), lets the timers
+// fire, sends what is due, acts on the events, and sleeps until the next
+// deadline or wake-up.
 func (c *Conn) run() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var inbox []*datagram
-	var calls []func(time.Time)
+	var reqs []func(*conn.Conn, time.Time)
+	sm := c.sm
 	for {
-		c.inboxMu.Lock()
-		inbox, c.inbox = c.inbox, inbox[:0]
-		calls, c.calls = c.calls, calls[:0]
-		c.inboxMu.Unlock()
-
 		now := time.Now()
-		for _, d := range inbox {
-			c.handleDatagram(now, d.buf[:d.n], d.from, d.ecn)
+		if c.mb.TakePending() {
+			c.inboxMu.Lock()
+			inbox, c.inbox = c.inbox, inbox[:0]
+			c.inboxMu.Unlock()
+			c.reqMu.Lock()
+			reqs, c.reqs = c.reqs, reqs[:0]
+			c.reqMu.Unlock()
+
+			sm.ProcessMailbox(now)
+			for i, fn := range reqs {
+				fn(sm, now)
+				reqs[i] = nil
+			}
+			for _, d := range inbox {
+				sm.HandleDatagram(now, d.buf[:d.n], d.from, d.ecn)
+			}
+			rxBuffers.release(inbox)
 		}
-		rxBuffers.release(inbox)
-		for i, fn := range calls {
-			fn(now)
-			calls[i] = nil
+		if dl := sm.Deadline(); !dl.IsZero() && !now.Before(dl) {
+			sm.HandleTimer(now)
 		}
-		if dl := c.deadline(); !dl.IsZero() && !now.Before(dl) {
-			c.handleTimer(now)
-		}
+		c.handleEvents()
 		c.flush(now)
-		c.publishStats()
-		if c.closing.state == stateClosed {
+		c.handleEvents()
+		if sm.Closed() {
 			c.drainInbox()
 			return
 		}
-		dl := c.deadline()
+		dl := sm.Deadline()
 		if dl.IsZero() {
 			dl = now.Add(time.Hour)
 		}
-		timer.Reset(time.Until(dl))
+		d := time.Until(dl)
+		if d <= 0 {
+			continue
+		}
+		timer.Reset(d)
 		select {
 		case <-c.wake:
 		case <-timer.C:
@@ -171,14 +165,14 @@ func (c *Conn) flush(now time.Time) {
 	bp := sendBufPool.Get().(*[]byte)
 	defer sendBufPool.Put(bp)
 	for {
-		buf, seg, ect := c.appendBurst(now, (*bp)[:0], maxBurst)
+		buf, seg, ect := c.sm.AppendBurst(now, (*bp)[:0], maxBurst)
 		if len(buf) == 0 {
 			return
 		}
-		c.endpoint.writeECN(buf, seg, c.path.peer, ect)
+		c.endpoint.writeECN(buf, seg, c.sm.PeerAddr(), ect)
 		if seg == 0 || len(buf)%seg != 0 || len(buf) < maxBurst*seg {
 			// A short burst means nothing more is due now.
-			if c.closing.state != stateOpen {
+			if !c.sm.Closing() {
 				return
 			}
 		}
@@ -189,6 +183,86 @@ func (c *Conn) flush(now time.Time) {
 		// earned.
 		now = time.Now()
 	}
+}
+
+// handleEvents acts on what the state machine reported.
+func (c *Conn) handleEvents() {
+	for _, ev := range c.sm.Events() {
+		switch ev.Kind {
+		case conn.EventHandshakeComplete:
+			c.onHandshakeComplete()
+		case conn.EventStreamOpened:
+			s := newStream(c, ev.Stream)
+			kind := 0
+			if !ev.Stream.HasSend() || !ev.Stream.HasRecv() {
+				kind = 1
+			}
+			c.acceptMu.Lock()
+			c.accept[kind] = append(c.accept[kind], s)
+			c.acceptMu.Unlock()
+			c.streamChanged.fire()
+		case conn.EventStreamReadable:
+			if s := streamOf(ev.Stream); s != nil {
+				notify(s.readReady)
+			}
+		case conn.EventStreamWritable:
+			if s := streamOf(ev.Stream); s != nil {
+				notify(s.writeReady)
+			}
+		case conn.EventStreamsAvailable:
+			c.streamChanged.fire()
+		case conn.EventConnIDIssued:
+			c.endpoint.addConnID(ev.ConnID, c)
+		case conn.EventConnIDRetired:
+			c.endpoint.removeConnID(ev.ConnID)
+		case conn.EventResetTokenAdded:
+			c.endpoint.addResetToken([wire.StatelessResetTokenLen]byte(ev.Data), c)
+		case conn.EventResetTokenRemoved:
+			c.endpoint.removeResetToken([wire.StatelessResetTokenLen]byte(ev.Data), c)
+		case conn.EventDatagram:
+			c.dgrams.received(ev.Data)
+		case conn.EventPathChanged:
+			peer := c.sm.PeerAddr()
+			c.remoteAddr.Store(&peer)
+		case conn.EventClosing:
+			c.setCloseError(closeError(ev.Reason))
+		case conn.EventClosed:
+			c.finish()
+		}
+	}
+}
+
+// onHandshakeComplete lets Dial return, or queues a server connection for
+// Accept.
+func (c *Conn) onHandshakeComplete() {
+	c.peerDatagramMax.Store(c.sm.PeerMaxDatagramFrameSize())
+	if c.tracer != nil && c.tracer.HandshakeComplete != nil {
+		c.tracer.HandshakeComplete()
+	}
+	c.handshakeOK.Store(true)
+	close(c.handshakeDone)
+	if !c.isClient {
+		c.endpoint.onHandshakeComplete(c)
+	}
+}
+
+// finish ends the connection for good: the driver stops and the endpoint
+// forgets it.
+func (c *Conn) finish() {
+	c.setCloseError(ErrConnectionClosed)
+	c.final = Stats(c.sm.Stats())
+	// The tracer hears of the end before anyone waiting on done does, so
+	// that a returned Close or Endpoint.Close means its trace is complete.
+	if c.tracer != nil && c.tracer.Closed != nil {
+		c.tracer.Closed(c.final)
+	}
+	select {
+	case <-c.handshakeDone:
+	default:
+		close(c.handshakeDone)
+	}
+	c.endpoint.forget(c)
+	close(c.done)
 }
 
 // drainInbox returns buffers that arrived after the connection closed.

@@ -12,20 +12,24 @@
 //
 // # Structure
 //
-// The connection (Conn) is a sans-I/O state machine: handleDatagram,
-// appendBurst, deadline and handleTimer take the time as an argument
-// and never touch a socket or a clock. Files split it by concern, as
-// x/net/quic does: conn_recv.go (packets and frames in), conn_send.go
-// (packets out, coalescing, padding, GSO bursts), conn_app.go (1-RTT frames,
-// retransmission of frames as values), conn_streams.go and stream.go,
-// conn_flow.go (flow control with auto-tuned windows), conn_id.go
-// (connection IDs, stateless reset), conn_path.go (address validation,
-// amplification limit, path MTU), conn_close.go (closing, draining, idle),
-// conn_handshake.go (tls13 and transport parameters), keyupdate.go.
+// A connection's protocol state is a sans-I/O state machine in
+// quic/internal/conn: datagrams and the time in, datagrams and events out,
+// with no lock, channel, clock, goroutine or socket inside. One goroutine
+// per connection, its driver (conn_driver.go), owns it and is the only
+// code that touches it: each turn it takes the datagrams the endpoint
+// handed over and the work application goroutines left, runs the timers,
+// sends what is due in GSO bursts and acts on the events (waking readers
+// and writers, routing connection IDs, queueing accepted streams).
 //
-// One goroutine per connection (conn_driver.go) owns that state, and one
-// goroutine per Endpoint reads the socket in batches through udpio and hands
-// datagrams to connections by connection ID (endpoint_recv.go). Loss
+// Application goroutines never touch the state machine. A Stream's Read
+// and Write work on that stream's buffers, each side with its own small
+// lock and the copy done outside it; they, and OpenStream, CloseWithError
+// and the rest, leave work in the connection's mailbox and wake the
+// driver through an atomic flag, signalling its channel only when the flag
+// goes up. The packet path takes no connection lock.
+//
+// One goroutine per Endpoint reads the socket in batches through udpio and
+// hands datagrams to connections by connection ID (endpoint_recv.go). Loss
 // detection is quic/internal/recovery, congestion control package
 // congestion, stream buffers quic/internal/streambuf, the wire format
 // quic/internal/wire and packet protection quic/internal/protect.
@@ -48,9 +52,9 @@
 //
 // # Memory per connection
 //
-// An idle connection keeps little beyond its Conn (about 3 KB): the TLS
-// handshake drops its ClientHello, key shares, transcript and secrets at
-// completion; the next 1-RTT key generation is derived when an update
+// An idle connection keeps little beyond its state machine (about 3 KB):
+// the TLS handshake drops its ClientHello, key shares, transcript and
+// secrets at completion; the next 1-RTT key generation is derived when an update
 // starts or a packet of the other key phase arrives, not held ahead (RFC
 // 9001 §6.3 allows this); a space's CRYPTO buffers exist only while it
 // carries CRYPTO data; sent-packet rings start at four slots.

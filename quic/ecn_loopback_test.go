@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/udpio"
 )
@@ -60,17 +60,9 @@ func receivedECN(c *Conn) (wire.ECNCounts, bool) {
 		counts wire.ECNCounts
 		seen   bool
 	}
-	ch := make(chan result, 1)
-	c.submit(func(time.Time) {
-		counts, seen := c.spaces[recovery.SpaceAppData].received.ECNCounts()
-		ch <- result{counts, seen}
-	})
-	select {
-	case r := <-ch:
-		return r.counts, r.seen
-	case <-c.done:
-		return wire.ECNCounts{}, false
-	}
+	var r result
+	inspect(c, func(sm *conn.Conn, _ time.Time) { r.counts, r.seen = sm.ReceivedECN() })
+	return r.counts, r.seen
 }
 
 // echoLoopback connects a client and a server endpoint on two sockets and

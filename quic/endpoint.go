@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/udpio"
 )
@@ -20,9 +21,12 @@ import (
 // Negotiation and unknown connections with a stateless reset; as a server
 // it creates connections for new clients.
 type Endpoint struct {
-	sock     packetConn
-	server   *Config // nil: the endpoint does not accept connections
-	resetKey [32]byte
+	sock   packetConn
+	server *Config // nil: the endpoint does not accept connections
+	// serverConn is what server connections' state machines take of
+	// server, made once.
+	serverConn *conn.Config
+	resetKey   [32]byte
 
 	// Retry (retry.go): the AEAD sealing tokens, made once from resetKey;
 	// counters for tests.
@@ -75,6 +79,7 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	randomBytes(e.resetKey[:])
 	if server != nil {
 		e.accept = make(chan *Conn, acceptQueue)
+		e.serverConn = server.connConfig()
 	}
 	e.ecnCapable = true
 	if s, ok := sock.(interface{ Capabilities() udpio.Capabilities }); ok {
@@ -190,7 +195,9 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	// RFC 9000 §7.2: the first Destination Connection ID is random, at
 	// least 8 bytes.
 	dcid, scid := newConnectionID(), newConnectionID()
-	c, err := newConn(time.Now(), config, true, wire.Version1, dcid, scid, addr, e)
+	c, err := newConn(time.Now(), e, config, config.connConfig(), &conn.Params{
+		IsClient: true, Version: wire.Version1, DCID: dcid, SCID: scid, Peer: addr,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +215,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	go c.run()
 	select {
 	case <-c.handshakeDone:
-		if !c.handshakeComplete {
+		if !c.handshakeOK.Load() {
 			<-c.done
 			return nil, c.closeError()
 		}
@@ -248,17 +255,6 @@ func (e *Endpoint) Close() error {
 	return err
 }
 
-// closeNow sends CONNECTION_CLOSE and ends the connection without the
-// closing period: the endpoint is going away.
-func (c *Conn) closeNow() {
-	c.setCloseError(ErrEndpointClosed)
-	c.submit(func(now time.Time) {
-		c.startClosing(c.mono(now), &wire.ConnectionCloseFrame{Application: true}, nil)
-		c.flush(now)
-		c.closing.deadline = 0
-	})
-}
-
 // addConnID and removeConnID keep the routing table in step with the
 // connection IDs a connection issues and retires.
 func (e *Endpoint) addConnID(id wire.ConnectionID, c *Conn) {
@@ -296,10 +292,9 @@ func (e *Endpoint) forget(c *Conn) {
 	}
 	// Likewise only the tokens of the peer IDs it still holds (retired ones
 	// were dropped as they retired). forget runs on c's goroutine.
-	for i := range c.ids.peer {
-		p := &c.ids.peer[i]
-		if p.hasToken && e.resetTokens[p.resetToken] == c {
-			delete(e.resetTokens, p.resetToken)
+	for _, t := range c.sm.ResetTokens(nil) {
+		if e.resetTokens[t] == c {
+			delete(e.resetTokens, t)
 		}
 	}
 	delete(e.all, c)
@@ -310,7 +305,8 @@ func (e *Endpoint) forget(c *Conn) {
 	}
 }
 
-// onHandshakeComplete queues a server connection for Accept.
+// onHandshakeComplete queues a server connection for Accept (on c's
+// goroutine).
 func (e *Endpoint) onHandshakeComplete(c *Conn) {
 	if c.isClient || e.accept == nil {
 		return
@@ -319,7 +315,7 @@ func (e *Endpoint) onHandshakeComplete(c *Conn) {
 	case e.accept <- c:
 	default:
 		// Nobody accepts fast enough: refuse rather than queue forever.
-		c.abort(c.idle.lastNow, localError(wire.ConnectionRefused, 0, "accept queue full"))
+		c.sm.Refuse()
 	}
 }
 
@@ -341,4 +337,39 @@ func (e *Endpoint) writeECN(buf []byte, segSize int, to netip.AddrPort, ect bool
 	// Errors are not the connection's business: UDP is unreliable, and
 	// loss recovery resends what did not go out.
 	_ = e.sock.WriteSegments(buf, segSize, to, mark, netip.Addr{})
+}
+
+// addResetToken and removeResetToken keep the table of the peers'
+// stateless reset tokens in step with the connection IDs their
+// connections hold: a stateless reset carries a random Destination
+// Connection ID, so the endpoint can only find the connection it ends by
+// the token (RFC 9000 §10.3.1).
+func (e *Endpoint) addResetToken(t [wire.StatelessResetTokenLen]byte, c *Conn) {
+	e.mu.Lock()
+	if e.resetTokens == nil {
+		e.resetTokens = map[[wire.StatelessResetTokenLen]byte]*Conn{}
+	}
+	e.resetTokens[t] = c
+	e.mu.Unlock()
+}
+
+func (e *Endpoint) removeResetToken(t [wire.StatelessResetTokenLen]byte, c *Conn) {
+	e.mu.Lock()
+	if e.resetTokens[t] == c {
+		delete(e.resetTokens, t)
+	}
+	e.mu.Unlock()
+}
+
+// connByResetToken returns the connection whose peer's stateless reset
+// token ends datagram b, if any. The connection then compares the token
+// again, in constant time.
+func (e *Endpoint) connByResetToken(b []byte) *Conn {
+	if len(b) < conn.MinStatelessResetLen {
+		return nil
+	}
+	t := [wire.StatelessResetTokenLen]byte(b[len(b)-wire.StatelessResetTokenLen:])
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resetTokens[t]
 }

@@ -3,6 +3,7 @@ package quic
 import (
 	"time"
 
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/udpio"
 )
@@ -89,7 +90,7 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 	if len(b) == 0 {
 		return nil, dcid, false
 	}
-	inv, err := wire.ParseInvariants(b, connIDLen)
+	inv, err := wire.ParseInvariants(b, conn.ConnIDLen)
 	if err != nil {
 		return nil, dcid, false
 	}
@@ -121,7 +122,7 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 		// RFC 9000 §6.1: answer an unknown version with Version
 		// Negotiation, but only to a datagram that could start a
 		// connection (§14.1), so we are no amplifier.
-		if inv.Version != 0 && len(b) >= initialMaxDatagramSize {
+		if inv.Version != 0 && len(b) >= conn.InitialMaxDatagramSize {
 			e.sendVersionNegotiation(d, &inv)
 		}
 		return nil, dcid, false
@@ -135,8 +136,8 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 // acceptInitial starts a server connection for a client's first Initial.
 func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 	b := d.buf[:d.n]
-	hdr, err := wire.ParseHeader(b, connIDLen, false)
-	if err != nil || hdr.Type != wire.PacketInitial || len(b) < initialMaxDatagramSize {
+	hdr, err := wire.ParseHeader(b, conn.ConnIDLen, false)
+	if err != nil || hdr.Type != wire.PacketInitial || len(b) < conn.InitialMaxDatagramSize {
 		return false
 	}
 	// RFC 9000 §7.2: the client's first Destination Connection ID is at
@@ -153,11 +154,11 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 	// Destination Connection ID, registered below.
 	if c := e.conns[dcid]; c != nil {
 		e.mu.Unlock()
-		c.deliver(d)
+		c.deliverBatch([]*datagram{d})
 		return true
 	}
 	e.mu.Unlock()
-	var retry *retryInfo
+	var retry *conn.RetryInfo
 	if e.server.RequireAddressValidation {
 		var proceed bool
 		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
@@ -165,7 +166,9 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 		}
 	}
 	scid := newConnectionID()
-	c, err := newConnRetry(time.Now(), e.server, false, hdr.Version, dcid, scid, d.from, e, retry)
+	c, err := newConn(time.Now(), e, e.server, e.serverConn, &conn.Params{
+		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
+	})
 	if err != nil {
 		return false
 	}
@@ -175,7 +178,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 	e.all[c] = []wire.ConnectionID{dcid, scid}
 	e.mu.Unlock()
 	go c.run()
-	c.deliver(d)
+	c.deliverBatch([]*datagram{d})
 	return true
 }
 
@@ -205,7 +208,7 @@ func (e *Endpoint) sendStatelessReset(d *datagram, dcid []byte) {
 	out := buf[:size]
 	randomBytes(out[:size-wire.StatelessResetTokenLen])
 	out[0] = 0x40 | out[0]&0x3f // a short header: form 0, fixed bit 1
-	tok := statelessResetToken(&e.resetKey, dcid)
+	tok := conn.StatelessResetToken(&e.resetKey, dcid)
 	copy(out[size-wire.StatelessResetTokenLen:], tok[:])
 	e.write(out, 0, d.from)
 }

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
-	"github.com/skiffnet/skiff/tls13"
 )
 
 // TransportErrorCode is a QUIC transport error code (RFC 9000 §20.1).
@@ -97,27 +97,24 @@ var (
 	ErrDatagramTooLarge = errors.New("quic: datagram too large")
 )
 
-// localError builds the error that closes a connection because the peer
-// broke a rule.
-func localError(code TransportErrorCode, frameType wire.FrameType, reason string) *TransportError {
-	return &TransportError{Code: code, FrameType: uint64(frameType), Reason: reason}
-}
-
-// asTransportError turns an error from the wire, tls13 or stream layers
-// into the transport error that closes the connection.
-func asTransportError(err error) *TransportError {
-	var te *TransportError
-	if errors.As(err, &te) {
-		return te
+// closeError is the error that tells the application why the connection
+// ended.
+func closeError(r *conn.Reason) error {
+	switch r.Kind {
+	case conn.ReasonTransport:
+		return &TransportError{Code: TransportErrorCode(r.Code), FrameType: r.FrameType, Reason: r.Text, Remote: r.Remote}
+	case conn.ReasonApplication:
+		return &ApplicationError{Code: r.Code, Reason: r.Text, Remote: r.Remote}
+	case conn.ReasonIdleTimeout:
+		return ErrIdleTimeout
+	case conn.ReasonHandshakeTimeout:
+		return ErrHandshakeTimeout
+	case conn.ReasonStatelessReset:
+		return ErrStatelessReset
+	case conn.ReasonNoCompatibleVersion:
+		return ErrNoCompatibleVersion
+	case conn.ReasonEndpointClosed:
+		return ErrEndpointClosed
 	}
-	var we *wire.TransportError
-	if errors.As(err, &we) {
-		return &TransportError{Code: we.Code, FrameType: uint64(we.FrameType), Reason: we.Reason}
-	}
-	// RFC 9001 §4.8: a TLS alert closes the connection with CRYPTO_ERROR.
-	var alert tls13.AlertError
-	if errors.As(err, &alert) {
-		return &TransportError{Code: wire.CryptoError(uint8(alert)), FrameType: uint64(wire.FrameTypeCrypto), Reason: alert.Error()}
-	}
-	return &TransportError{Code: wire.InternalError, Reason: err.Error()}
+	return ErrConnectionClosed
 }

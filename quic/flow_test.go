@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -13,8 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/netsim"
-	"github.com/skiffnet/skiff/quic/internal/recovery"
-	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 )
 
 // onlyConn returns the one connection of an endpoint.
@@ -23,33 +21,6 @@ func onlyConn(e *Endpoint) *Conn {
 	defer e.mu.Unlock()
 	for c := range e.all {
 		return c
-	}
-	return nil
-}
-
-// flowInvariants checks, on c's own goroutine, that no limit was passed:
-// what the peer sent is within what we advertised (RFC 9000 §4.1: the
-// receiver's view), and what we sent is within the peer's limits (the
-// sender's view).
-func flowInvariants(c *Conn) error {
-	if r, m := c.flow.received, c.flow.recvMax.Load(); r > m {
-		return fmt.Errorf("client=%v received %d bytes, MAX_DATA %d", c.isClient, r, m)
-	}
-	if c.flow.sent > c.flow.sendMax {
-		return fmt.Errorf("client=%v sent %d bytes, peer's MAX_DATA %d", c.isClient, c.flow.sent, c.flow.sendMax)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.streams.m {
-		s.mu.Lock()
-		h, rm, u, sm := s.recv.Highest(), s.recvMax, s.send.Unsent(), s.sendMax
-		s.mu.Unlock()
-		if s.hasRecv && h > rm {
-			return fmt.Errorf("client=%v stream %d: received up to %d, MAX_STREAM_DATA %d", c.isClient, s.id, h, rm)
-		}
-		if s.hasSend && u > sm {
-			return fmt.Errorf("client=%v stream %d: sent up to %d, peer's MAX_STREAM_DATA %d", c.isClient, s.id, u, sm)
-		}
 	}
 	return nil
 }
@@ -115,7 +86,8 @@ func TestSimFlowControlLimitsNeverExceeded(t *testing.T) {
 					return
 				}
 				checks.Add(1)
-				if err := flowInvariants(c); err != nil {
+				// The hook runs on the connection's driver goroutine.
+				if err := c.sm.CheckFlowLimits(); err != nil {
 					failed.CompareAndSwap(nil, &err)
 				}
 			}
@@ -154,50 +126,14 @@ func TestSimFlowControlLimitsNeverExceeded(t *testing.T) {
 			t.Fatalf("only %d checks ran", checks.Load())
 		}
 		blocked := make(chan [2]uint64, 1)
-		client.submit(func(time.Time) { blocked <- [2]uint64{client.flow.blockedAt, client.flow.sendMax} })
+		inspect(client, func(sm *conn.Conn, _ time.Time) {
+			at, max := sm.FlowBlocked()
+			blocked <- [2]uint64{at, max}
+		})
 		b := <-blocked
 		if b[0] == 0 {
 			t.Error("the client was never blocked by MAX_DATA")
 		}
 		t.Logf("%d checks; client last blocked at MAX_DATA %d, now %d; %d packets lost", checks.Load(), b[0], b[1], client.Stats().PacketsLost)
 	})
-}
-
-// RFC 9000 §4.1: stream data beyond MAX_DATA, summed over streams, is a
-// FLOW_CONTROL_ERROR even when each stream stays within its own limit.
-func TestFlowControlConnectionLimitExceeded(t *testing.T) {
-	cc, sc := cheapConfigs(t)
-	sc.InitialConnectionWindow, sc.InitialStreamWindow = 20000, 64<<10
-	p := newTestPairWith(t, cc, sc)
-	p.handshake()
-	p.clientSends(recovery.SpaceAppData, streamFrame(0, 19999, []byte("x"), false), 0)
-	if p.server.closing.state != stateOpen {
-		t.Fatalf("closed at exactly MAX_DATA: %+v", p.server.closing.frame)
-	}
-	p.clientSends(recovery.SpaceAppData, streamFrame(4, 0, []byte("y"), false), 0)
-	p.expectClose(p.server, wire.FlowControlError, 0, false)
-}
-
-// RFC 9000 §4.1, §4.5: data past MAX_STREAM_DATA is a FLOW_CONTROL_ERROR,
-// and so is a RESET_STREAM whose final size is past it; data up to the
-// limit is fine.
-func TestFlowControlStreamLimitExceeded(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		frame []byte
-	}{
-		{"stream", streamFrame(0, defaultStreamWindow-1, []byte("xy"), false)},
-		{"reset", appendFrame(&wire.ResetStreamFrame{StreamID: 0, ErrorCode: 1, FinalSize: defaultStreamWindow + 1})},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := h3specPair(t)
-			p.handshake()
-			p.clientSends(recovery.SpaceAppData, streamFrame(0, defaultStreamWindow-1, []byte("x"), false), 0)
-			if p.server.closing.state != stateOpen {
-				t.Fatalf("closed at exactly MAX_STREAM_DATA: %+v", p.server.closing.frame)
-			}
-			p.clientSends(recovery.SpaceAppData, tc.frame, 0)
-			p.expectClose(p.server, wire.FlowControlError, 0, false)
-		})
-	}
 }

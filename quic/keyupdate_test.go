@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/netsim"
-	"github.com/skiffnet/skiff/quic/internal/recovery"
-	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 )
 
 type keyPhaseState struct {
@@ -19,12 +18,9 @@ type keyPhaseState struct {
 
 // keyPhaseOf reads a driven connection's key phase on its own goroutine.
 func keyPhaseOf(c *Conn) keyPhaseState {
-	ch := make(chan keyPhaseState, 1)
-	c.submit(func(time.Time) {
-		k := &c.keys1RTT
-		ch <- keyPhaseState{k.writePhase, k.readPhase, k.updates}
-	})
-	return <-ch
+	var k keyPhaseState
+	inspect(c, func(sm *conn.Conn, _ time.Time) { k.write, k.read, k.updates = sm.KeyPhase() })
+	return k
 }
 
 // RFC 9001 §6: key updates in the middle of a lossy 8 MB upload, first
@@ -45,10 +41,10 @@ func TestSimKeyUpdateMidTransfer(t *testing.T) {
 		go func() {
 			defer close(updated)
 			time.Sleep(200 * time.Millisecond)
-			client.submit(func(time.Time) { client.keys1RTT.forceUpdate = true })
+			inspect(client, func(sm *conn.Conn, _ time.Time) { sm.ForceKeyUpdate() })
 			time.Sleep(300 * time.Millisecond)
 			mid[0] = keyPhaseOf(client)
-			server.submit(func(time.Time) { server.keys1RTT.forceUpdate = true })
+			inspect(server, func(sm *conn.Conn, _ time.Time) { sm.ForceKeyUpdate() })
 			time.Sleep(300 * time.Millisecond)
 			mid[1] = keyPhaseOf(server)
 		}()
@@ -78,48 +74,6 @@ func TestSimKeyUpdateMidTransfer(t *testing.T) {
 	})
 }
 
-// RFC 9001 §6.1: an endpoint does not update its keys before the
-// handshake is confirmed; a requested update waits for confirmation.
-func TestKeyUpdateWaitsForConfirmation(t *testing.T) {
-	p := h3specPair(t)
-	c := p.client
-	p.runUntil("client has 1-RTT keys", func() bool { return c.keys1RTT.write != nil })
-	c.keys1RTT.forceUpdate = true
-	p.runUntil("client confirmed", func() bool {
-		if c.keys1RTT.writePhase {
-			t.Fatal("the client updated its keys before the handshake was confirmed")
-		}
-		return c.handshakeConfirmed
-	})
-	p.runUntil("the update completes on both sides", func() bool {
-		return c.keys1RTT.updates == 1 && p.server.keys1RTT.updates == 1
-	})
-	if !c.keys1RTT.readPhase || !p.server.keys1RTT.writePhase {
-		t.Fatal("phases did not follow the update")
-	}
-}
-
-// RFC 9001 §4.1.2, §6.1: a server confirms the handshake when it completes
-// and may update its keys at once; if its HANDSHAKE_DONE is lost, the
-// client sees the new key phase before its own confirmation. The client
-// accepts the update and answers in the new phase.
-func TestKeyUpdateBeforeClientConfirmation(t *testing.T) {
-	p := h3specPair(t)
-	p.runUntil("server completes its handshake", func() bool { return p.server != nil && p.server.handshakeComplete })
-	if p.client.handshakeConfirmed {
-		t.Fatal("client confirmed before HANDSHAKE_DONE")
-	}
-	s := p.server
-	pkt := sealedPacket(t, s, recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0, s.keys1RTT.nextWriteKeys(), !s.keys1RTT.writePhase)
-	p.client.handleDatagram(p.now, pkt, serverAddr, 0)
-	if p.client.closing.state != stateOpen {
-		t.Fatalf("client closed: %v", p.client.closeError())
-	}
-	if !p.client.keys1RTT.readPhase || !p.client.keys1RTT.writePhase {
-		t.Fatal("the client did not follow the server's key phase")
-	}
-}
-
 // RFC 9001 §6.3, §6.5: repeated key updates, started by either side every
 // 50 ms, over a path that reorders and loses packets: packets of the
 // previous phase still arriving are read with the previous keys, the
@@ -146,7 +100,7 @@ func TestSimKeyUpdateStress(t *testing.T) {
 				if i%2 == 1 {
 					c = server
 				}
-				c.submit(func(time.Time) { c.keys1RTT.forceUpdate = true })
+				inspect(c, func(sm *conn.Conn, _ time.Time) { sm.ForceKeyUpdate() })
 			}
 		}()
 		data := payload(5, 2<<20)
@@ -167,27 +121,4 @@ func TestSimKeyUpdateStress(t *testing.T) {
 		}
 		t.Logf("%d key updates; %d packets lost", cs.updates, client.Stats().PacketsLost)
 	})
-}
-
-// Next-generation read keys are derived only when a packet of the other key
-// phase arrives, not held ahead by every connection; the update still works.
-func TestKeyUpdateDerivesNextKeysOnDemand(t *testing.T) {
-	p := newTestPair(t)
-	p.handshake()
-	c := p.client
-	if c.keys1RTT.nextRead != nil || p.server.keys1RTT.nextRead != nil {
-		t.Fatal("next-generation read keys derived before any key update")
-	}
-	s := p.server
-	pkt := sealedPacket(t, s, recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0, s.keys1RTT.nextWriteKeys(), !s.keys1RTT.writePhase)
-	c.handleDatagram(p.now, pkt, serverAddr, 0)
-	if c.closing.state != stateOpen {
-		t.Fatalf("client closed: %v", c.closeError())
-	}
-	if c.keys1RTT.updates != 1 || !c.keys1RTT.readPhase || !c.keys1RTT.writePhase {
-		t.Fatalf("client did not follow the update: updates %d", c.keys1RTT.updates)
-	}
-	if c.keys1RTT.nextRead != nil || c.keys1RTT.prevRead == nil {
-		t.Fatal("after the update: want the previous read keys kept and no next ones derived yet")
-	}
 }

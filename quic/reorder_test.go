@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/netsim"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/recovery"
 )
 
@@ -16,7 +17,7 @@ import (
 func lossStats(t *testing.T, c *Conn) recovery.Stats {
 	t.Helper()
 	ch := make(chan recovery.Stats, 1)
-	c.submit(func(time.Time) { ch <- c.loss.Stats() })
+	inspect(c, func(sm *conn.Conn, _ time.Time) { ch <- sm.LossStats() })
 	return <-ch
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/protect"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
@@ -41,13 +42,6 @@ const (
 	retryTokenNonceLen = 12
 	retryTokenMaxLen   = retryTokenNonceLen + 8 + 2*(1+wire.MaxConnectionIDLen) + 16
 )
-
-// retryInfo is what a valid Retry token tells the server about the
-// connection it now creates.
-type retryInfo struct {
-	odcid     wire.ConnectionID // the client's first Destination Connection ID
-	retrySCID wire.ConnectionID // the Source Connection ID of our Retry
-}
 
 // tokenAEAD returns the AEAD that seals Retry tokens, made on first use.
 func (e *Endpoint) tokenAEAD() cipher.AEAD {
@@ -98,7 +92,7 @@ func (e *Endpoint) sealRetryToken(b []byte, now time.Time, addr netip.AddrPort, 
 // does not authenticate (forged, damaged, from another endpoint or for
 // another address); expired is true when it does but is older than its
 // lifetime (or from the future).
-func (e *Endpoint) openRetryToken(tok []byte, now time.Time, addr netip.AddrPort) (info retryInfo, ok, expired bool) {
+func (e *Endpoint) openRetryToken(tok []byte, now time.Time, addr netip.AddrPort) (info conn.RetryInfo, ok, expired bool) {
 	if len(tok) < retryTokenNonceLen+16 || len(tok) > retryTokenMaxLen {
 		return info, false, false
 	}
@@ -125,7 +119,7 @@ func (e *Endpoint) openRetryToken(tok []byte, now time.Time, addr netip.AddrPort
 	if len(p) != 0 {
 		return info, false, false
 	}
-	info = retryInfo{odcid: ids[0], retrySCID: ids[1]}
+	info = conn.RetryInfo{ODCID: ids[0], RetrySCID: ids[1]}
 	age := now.Sub(issued)
 	return info, true, age < 0 || age > retryTokenLifetime
 }
@@ -164,7 +158,7 @@ func (e *Endpoint) sendRetry(d *datagram, hdr *wire.Header) {
 //   - A token that opens but is expired, or names another connection ID
 //     than the Initial is sent to: dropped. RFC 9000 §8.1.2 also allows
 //     closing with INVALID_TOKEN; dropping tells an attacker nothing.
-func (e *Endpoint) validateAddress(d *datagram, hdr *wire.Header) (info *retryInfo, proceed bool) {
+func (e *Endpoint) validateAddress(d *datagram, hdr *wire.Header) (info *conn.RetryInfo, proceed bool) {
 	if len(hdr.Token) == 0 {
 		e.sendRetry(d, hdr)
 		return nil, false
@@ -174,7 +168,7 @@ func (e *Endpoint) validateAddress(d *datagram, hdr *wire.Header) (info *retryIn
 	case !ok:
 		e.sendRetry(d, hdr)
 		return nil, false
-	case expired || ri.retrySCID != hdr.DCID:
+	case expired || ri.RetrySCID != hdr.DCID:
 		e.invalidTokens.Add(1)
 		return nil, false
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/netsim"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/protect"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
@@ -40,13 +41,22 @@ func TestRetryHandshake(t *testing.T) {
 		if conns != 1 {
 			t.Fatalf("server has %d connections, want 1", conns)
 		}
-		if client.retrySCID == nil || server.retrySCID == nil || *client.retrySCID != *server.retrySCID {
-			t.Fatalf("retry SCIDs: client %v, server %v", client.retrySCID, server.retrySCID)
+		type retryState struct {
+			odcid, retrySCID   wire.ConnectionID
+			retried, validated bool
 		}
-		if client.originalDCID != server.originalDCID {
-			t.Fatalf("original DCIDs differ: client %v, server %v", client.originalDCID, server.originalDCID)
+		stateOf := func(c *Conn) (r retryState) {
+			inspect(c, func(sm *conn.Conn, _ time.Time) { r.odcid, r.retrySCID, r.retried, r.validated = sm.RetryState() })
+			return r
 		}
-		if !server.path.addressValidated {
+		cs, ss := stateOf(client), stateOf(server)
+		if !cs.retried || !ss.retried || cs.retrySCID != ss.retrySCID {
+			t.Fatalf("retry SCIDs: client %+v, server %+v", cs, ss)
+		}
+		if cs.odcid != ss.odcid {
+			t.Fatalf("original DCIDs differ: client %v, server %v", cs.odcid, ss.odcid)
+		}
+		if !ss.validated {
 			t.Fatal("the token did not validate the client's address")
 		}
 		data := payload(3, 256<<10)
@@ -71,8 +81,11 @@ func TestRetryNotRequired(t *testing.T) {
 		cc, sc := cheapConfigs(t)
 		sn := newSimNetWith(t, netsim.Impairment{Delay: 5 * time.Millisecond}, 7, cc, sc)
 		client, server := sn.connect(t, ctx)
-		if n := sn.server.retriesSent.Load(); n != 0 || client.retrySCID != nil || server.retrySCID != nil {
-			t.Fatalf("Retries %d, client retry SCID %v, server %v", n, client.retrySCID, server.retrySCID)
+		var retried [2]bool
+		inspect(client, func(sm *conn.Conn, _ time.Time) { _, _, retried[0], _ = sm.RetryState() })
+		inspect(server, func(sm *conn.Conn, _ time.Time) { _, _, retried[1], _ = sm.RetryState() })
+		if n := sn.server.retriesSent.Load(); n != 0 || retried[0] || retried[1] {
+			t.Fatalf("Retries %d, client retried %v, server %v", n, retried[0], retried[1])
 		}
 		client.Close()
 	})
@@ -169,8 +182,11 @@ func TestRetryTokenChecks(t *testing.T) {
 		if c == nil {
 			t.Fatal("no connection for the Retry SCID")
 		}
-		if c.originalDCID != odcid || c.retrySCID == nil || *c.retrySCID != retrySCID || !c.path.addressValidated {
-			t.Fatalf("connection: odcid %v retry SCID %v validated %v", c.originalDCID, c.retrySCID, c.path.addressValidated)
+		var got [2]wire.ConnectionID
+		var retried, validated bool
+		inspect(c, func(sm *conn.Conn, _ time.Time) { got[0], got[1], retried, validated = sm.RetryState() })
+		if got[0] != odcid || !retried || got[1] != retrySCID || !validated {
+			t.Fatalf("connection: odcid %v retry SCID %v (%v) validated %v", got[0], got[1], retried, validated)
 		}
 	})
 }
@@ -189,7 +205,7 @@ func TestRetryTokenRoundTrip(t *testing.T) {
 			t.Fatalf("token of %d bytes, max %d", len(tok), retryTokenMaxLen)
 		}
 		info, ok, expired := e.openRetryToken(tok, now.Add(retryTokenLifetime), clientAddr)
-		if !ok || expired || info.odcid != odcid || info.retrySCID != rscid {
+		if !ok || expired || info.ODCID != odcid || info.RetrySCID != rscid {
 			t.Fatalf("len %d: ok %v expired %v info %+v", n, ok, expired, info)
 		}
 		if _, ok, expired := e.openRetryToken(tok, now.Add(retryTokenLifetime+time.Nanosecond), clientAddr); !ok || !expired {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
 
@@ -16,66 +17,48 @@ import (
 // A unidirectional stream has only one side; the other side's methods
 // return errors.
 //
-// Read and Write may be called from different goroutines at once; two
-// concurrent Reads (or Writes) are not meaningful.
+// Read and Write may be called from different goroutines at once: each
+// side has its own buffer and lock, and neither waits for the connection's
+// goroutine. Two concurrent Reads (or Writes) are not meaningful.
 type Stream struct {
-	id   uint64
-	conn *Conn
+	st *conn.Stream
+	c  *Conn
 
-	mu sync.Mutex
+	readReady, writeReady chan struct{}
 
-	// Receive side (RFC 9000 §3.2).
-	hasRecv        bool
-	recv           streambuf.Recv
-	recvMax        uint64 // the MAX_STREAM_DATA limit we advertised
-	recvWindow     uint64 // the window, grown by auto-tuning
-	recvUpdateAt   time.Duration
-	maxDataPending bool // a MAX_STREAM_DATA frame should go out
-	recvReset      *StreamError
-	readClosed     bool // CloseRead was called
-	stopCode       uint64
-	stopPending    bool // a STOP_SENDING frame should go out
-	readDeadline   time.Time
-	readReady      chan struct{}
-
-	// Send side (RFC 9000 §3.1).
-	hasSend        bool
-	send           streambuf.Send
-	sendMax        uint64 // the peer's MAX_STREAM_DATA
-	writeClosed    bool
-	resetCode      uint64
-	resetPending   bool // a RESET_STREAM frame should go out
-	resetSent      bool
-	resetAcked     bool
-	stopReceived   *StreamError // the peer's STOP_SENDING
-	blockedPending bool         // a STREAM_DATA_BLOCKED frame should go out
-	blockedAt      uint64       // the limit it reported
-	writeDeadline  time.Time
-	writeReady     chan struct{}
-
-	// Guarded by conn.mu.
-	queued bool // in the connection's send queue
-	done   bool // both sides finished; forgotten by the connection
+	dlMu                        sync.Mutex
+	readDeadline, writeDeadline time.Time
 }
 
-// maxSendBuffered is how much a Write may buffer before it blocks. It
-// covers the flow-control window a fast path needs, so the application is
-// never the bottleneck of a bulk transfer.
-const maxSendBuffered = 4 << 20
-
-func newStream(c *Conn, id uint64, hasSend, hasRecv bool) *Stream {
-	return &Stream{
-		id:         id,
-		conn:       c,
-		hasSend:    hasSend,
-		hasRecv:    hasRecv,
+func newStream(c *Conn, st *conn.Stream) *Stream {
+	s := &Stream{
+		st:         st,
+		c:          c,
 		readReady:  make(chan struct{}, 1),
 		writeReady: make(chan struct{}, 1),
 	}
+	st.SetOwner(s)
+	return s
+}
+
+// streamOf returns the Stream of a stream the state machine reports.
+func streamOf(st *conn.Stream) *Stream {
+	s, _ := st.Owner().(*Stream)
+	return s
 }
 
 // ID is the stream ID (RFC 9000 §2.1).
-func (s *Stream) ID() uint64 { return s.id }
+func (s *Stream) ID() uint64 { return s.st.ID() }
+
+// SetPriority sets the stream's priority among the connection's streams
+// (RFC 9218 §4): urgency from 0 (most urgent) to 7, and whether its data
+// is used incrementally. Data of more urgent streams goes first; at one
+// urgency, incremental streams share the connection in turn, and the
+// others are served one at a time in stream ID order. Streams start at
+// urgency 3, incremental.
+func (s *Stream) SetPriority(urgency uint8, incremental bool) {
+	s.st.SetPriority(urgency, incremental)
+}
 
 func notify(ch chan struct{}) {
 	select {
@@ -87,106 +70,65 @@ func notify(ch chan struct{}) {
 // Read reads stream data in order. At the end of the stream it returns
 // io.EOF; when the peer reset the stream, a *StreamError.
 func (s *Stream) Read(p []byte) (int, error) {
-	if !s.hasRecv {
+	if !s.st.HasRecv() {
 		return 0, ErrStreamClosed
 	}
 	for {
-		s.mu.Lock()
-		if s.readClosed {
-			s.mu.Unlock()
-			return 0, ErrStreamClosed
-		}
-		if s.recvReset != nil {
-			err := s.recvReset
-			s.mu.Unlock()
-			return 0, err
-		}
-		if len(p) == 0 {
-			s.mu.Unlock()
-			return 0, nil
-		}
-		n, eof := s.recv.Read(p)
-		if n > 0 {
-			wake := s.onConsumedLocked(uint64(n))
-			s.mu.Unlock()
-			s.conn.flow.consumed(uint64(n))
-			if wake || eof {
-				s.conn.queueStream(s)
-			}
+		n, st, code := s.st.Read(p)
+		switch st {
+		case streambuf.OK:
 			return n, nil
-		}
-		if eof {
-			s.mu.Unlock()
-			// The FIN may have come after the last data was read: let
-			// the driver see that the receive side is done, so a stream
-			// finished both ways is forgotten rather than kept for the
-			// connection's lifetime.
-			s.conn.queueStream(s)
+		case streambuf.EOF:
 			return 0, io.EOF
+		case streambuf.Closed:
+			return 0, ErrStreamClosed
+		case streambuf.ResetRemote:
+			return 0, &StreamError{StreamID: s.ID(), Code: code, Remote: true}
 		}
+		s.dlMu.Lock()
 		deadline := s.readDeadline
-		s.mu.Unlock()
+		s.dlMu.Unlock()
 		if err := s.wait(s.readReady, deadline); err != nil {
 			return 0, err
 		}
 	}
 }
 
-// onConsumedLocked notes that the application read n bytes, and reports
-// whether the stream's receive window should be extended now: when half
-// of it is used (RFC 9000 §4.2 leaves the policy to us).
-func (s *Stream) onConsumedLocked(n uint64) bool {
-	read := s.recv.ReadOffset()
-	if _, fin := s.recv.FinalSize(); fin {
-		return false // no more credit is needed once the size is known
-	}
-	if read+s.recvWindow-s.recvMax >= s.recvWindow/2 && !s.maxDataPending {
-		s.maxDataPending = true
-		return true
-	}
-	_ = n
-	return false
-}
-
-// Write writes data to the stream, blocking while more than
-// maxSendBuffered bytes wait to be acknowledged.
+// Write writes data to the stream, blocking while more than 4 MiB wait to
+// be acknowledged.
 func (s *Stream) Write(p []byte) (int, error) {
-	if !s.hasSend {
+	if !s.st.HasSend() {
 		return 0, ErrStreamClosed
 	}
 	written := 0
 	for {
-		s.mu.Lock()
-		if err := s.writeErrLocked(); err != nil {
-			s.mu.Unlock()
+		n, st, code := s.st.Write(p)
+		written += n
+		p = p[n:]
+		if err := s.sendError(st, code); err != nil {
 			return written, err
 		}
-		room := int64(maxSendBuffered) - int64(s.send.Buffered())
-		if room > 0 {
-			n := min(int64(len(p)), room)
-			s.send.Write(p[:n])
-			p = p[n:]
-			written += int(n)
-		}
-		deadline := s.writeDeadline
-		s.mu.Unlock()
-		s.conn.queueStream(s)
 		if len(p) == 0 {
 			return written, nil
 		}
+		s.dlMu.Lock()
+		deadline := s.writeDeadline
+		s.dlMu.Unlock()
 		if err := s.wait(s.writeReady, deadline); err != nil {
 			return written, err
 		}
 	}
 }
 
-func (s *Stream) writeErrLocked() error {
-	switch {
-	case s.stopReceived != nil:
-		return s.stopReceived
-	case s.resetPending || s.resetSent:
-		return &StreamError{StreamID: s.id, Code: s.resetCode}
-	case s.writeClosed:
+// sendError is the error a status of the sending part means, nil for OK
+// and Blocked.
+func (s *Stream) sendError(st streambuf.Status, code uint64) error {
+	switch st {
+	case streambuf.ResetRemote:
+		return &StreamError{StreamID: s.ID(), Code: code, Remote: true}
+	case streambuf.ResetLocal:
+		return &StreamError{StreamID: s.ID(), Code: code}
+	case streambuf.Closed:
 		return ErrStreamClosed
 	}
 	return nil
@@ -210,8 +152,8 @@ func (s *Stream) wait(ready chan struct{}, deadline time.Time) error {
 		return nil
 	case <-timeout:
 		return os.ErrDeadlineExceeded
-	case <-s.conn.closed:
-		return s.conn.closeError()
+	case <-s.c.closed:
+		return s.c.closeError()
 	}
 }
 
@@ -219,85 +161,52 @@ func (s *Stream) wait(ready chan struct{}, deadline time.Time) error {
 // written so far (a STREAM frame with FIN). It does not wait for the data
 // to be acknowledged. On a receive-only stream it is CloseRead(0).
 func (s *Stream) Close() error {
-	if !s.hasSend {
+	if !s.st.HasSend() {
 		return s.CloseRead(0)
 	}
-	s.mu.Lock()
-	if err := s.writeErrLocked(); err != nil {
-		s.mu.Unlock()
-		if err == ErrStreamClosed {
-			return nil
-		}
-		return err
+	st, code := s.st.CloseWrite()
+	if st == streambuf.Closed {
+		return nil
 	}
-	s.writeClosed = true
-	s.send.Close()
-	s.mu.Unlock()
-	s.conn.queueStream(s)
-	return nil
+	return s.sendError(st, code)
 }
 
 // CloseRead tells the peer we will read no more (STOP_SENDING with code,
 // RFC 9000 §3.5) and discards what is buffered.
 func (s *Stream) CloseRead(code uint64) error {
-	if !s.hasRecv {
+	if !s.st.HasRecv() {
 		return ErrStreamClosed
 	}
-	s.mu.Lock()
-	if s.readClosed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.readClosed = true
-	// No STOP_SENDING once everything has arrived or the peer reset.
-	if _, fin := s.recv.FinalSize(); !fin && s.recvReset == nil {
-		s.stopCode, s.stopPending = code, true
-	}
-	consumedBefore := s.recv.ReadOffset()
-	highest := s.recv.Highest()
-	s.recv.Discard()
-	s.mu.Unlock()
-	// Bytes received but never read still count as consumed for
-	// connection flow control, or the connection's window would leak.
-	s.conn.flow.consumed(highest - consumedBefore)
+	s.st.CloseRead(code)
 	notify(s.readReady)
-	s.conn.queueStream(s)
 	return nil
 }
 
 // Reset abandons the sending side with an application error code
 // (RESET_STREAM, RFC 9000 §3.1, §19.4). Unsent data is discarded.
 func (s *Stream) Reset(code uint64) error {
-	if !s.hasSend {
+	if !s.st.HasSend() {
 		return ErrStreamClosed
 	}
-	s.mu.Lock()
-	if s.resetPending || s.resetSent || s.send.AllAcked() {
-		s.mu.Unlock()
-		return nil
-	}
-	s.resetCode, s.resetPending = code, true
-	s.send.Discard()
-	s.mu.Unlock()
+	s.st.Reset(code)
 	notify(s.writeReady)
-	s.conn.queueStream(s)
 	return nil
 }
 
 // SetReadDeadline sets the deadline for Read calls, current and future.
 func (s *Stream) SetReadDeadline(t time.Time) error {
-	s.mu.Lock()
+	s.dlMu.Lock()
 	s.readDeadline = t
-	s.mu.Unlock()
+	s.dlMu.Unlock()
 	notify(s.readReady)
 	return nil
 }
 
 // SetWriteDeadline sets the deadline for Write calls, current and future.
 func (s *Stream) SetWriteDeadline(t time.Time) error {
-	s.mu.Lock()
+	s.dlMu.Lock()
 	s.writeDeadline = t
-	s.mu.Unlock()
+	s.dlMu.Unlock()
 	notify(s.writeReady)
 	return nil
 }
@@ -308,7 +217,7 @@ func (s *Stream) SetDeadline(t time.Time) error {
 	return s.SetWriteDeadline(t)
 }
 
-// Context-aware helpers used by Conn.OpenStream and AcceptStream.
+// ctxDone is ctx's Done channel, nil for a nil context.
 func ctxDone(ctx context.Context) <-chan struct{} {
 	if ctx == nil {
 		return nil

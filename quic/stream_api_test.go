@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/netsim"
+	"github.com/skiffnet/skiff/quic/internal/conn"
 )
 
 // simPair connects a client and a server over a clean simulated path
@@ -94,39 +95,21 @@ func TestSimManyStreamsThroughLimit(t *testing.T) {
 		if len(ids) != workers*each {
 			t.Fatalf("%d distinct stream IDs, want %d", len(ids), workers*each)
 		}
-		type limits struct {
-			peerMax, blockedAt uint64
-			blockedQueued      bool
-			localMax, opened   uint64
-			live               int
-		}
-		ch := make(chan limits, 2)
-		client.submit(func(time.Time) {
-			client.mu.Lock()
-			ss := &client.streams
-			ch <- limits{peerMax: ss.peerMax[kindBidi], blockedAt: ss.blockedAt[kindBidi], blockedQueued: ss.blockedQueued[kindBidi]}
-			client.mu.Unlock()
-		})
-		cl := <-ch
-		server.submit(func(time.Time) {
-			server.mu.Lock()
-			ss := &server.streams
-			ch <- limits{localMax: ss.localMax[kindBidi], opened: ss.remoteOpened[kindBidi], live: len(ss.m)}
-			server.mu.Unlock()
-		})
-		sl := <-ch
+		var cl, sl conn.StreamLimits
+		inspect(client, func(sm *conn.Conn, _ time.Time) { cl = sm.Limits(false) })
+		inspect(server, func(sm *conn.Conn, _ time.Time) { sl = sm.Limits(false) })
 		t.Logf("client: %+v; server: %+v", cl, sl)
-		if cl.peerMax < workers*each || sl.localMax < workers*each {
-			t.Errorf("MAX_STREAMS never reached %d: client sees %d, server sent %d", workers*each, cl.peerMax, sl.localMax)
+		if cl.PeerMax < workers*each || sl.LocalMax < workers*each {
+			t.Errorf("MAX_STREAMS never reached %d: client sees %d, server sent %d", workers*each, cl.PeerMax, sl.LocalMax)
 		}
-		if cl.blockedAt < 10 || cl.blockedQueued {
-			t.Errorf("no STREAMS_BLOCKED was sent (last at %d, still queued %v)", cl.blockedAt, cl.blockedQueued)
+		if cl.BlockedAt < 10 || cl.BlockedQueued {
+			t.Errorf("no STREAMS_BLOCKED was sent (last at %d, still queued %v)", cl.BlockedAt, cl.BlockedQueued)
 		}
-		if sl.opened != workers*each {
-			t.Errorf("server saw %d streams opened", sl.opened)
+		if sl.RemoteOpened != workers*each {
+			t.Errorf("server saw %d streams opened", sl.RemoteOpened)
 		}
-		if sl.live > 10 {
-			t.Errorf("server still tracks %d streams", sl.live)
+		if sl.Live > 10 {
+			t.Errorf("server still tracks %d streams", sl.Live)
 		}
 	})
 }
@@ -244,14 +227,14 @@ func TestSimStreamDeadlines(t *testing.T) {
 		// fill, and Write blocks until its deadline.
 		start = time.Now()
 		cs.SetWriteDeadline(start.Add(2 * time.Second))
-		n, err := cs.Write(make([]byte, 2*maxSendBuffered))
+		n, err := cs.Write(make([]byte, 2*conn.MaxSendBuffered))
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Write: %d, %v", n, err)
 		}
 		if el := time.Since(start); el != 2*time.Second {
 			t.Errorf("Write returned after %v, want 2s", el)
 		}
-		if n <= 0 || n >= 2*maxSendBuffered {
+		if n <= 0 || n >= 2*conn.MaxSendBuffered {
 			t.Errorf("Write wrote %d bytes before its deadline", n)
 		}
 		// A deadline during a blocked Read wakes it.
@@ -284,7 +267,7 @@ func TestSimUniStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if streamIsServer(out.ID()) != !dir.from.isClient || !streamIsUni(out.ID()) {
+			if (out.ID()&1 == 1) != !dir.from.isClient || out.ID()&2 == 0 {
 				t.Errorf("%s: stream ID %d", dir.name, out.ID())
 			}
 			msg := "data " + dir.name

@@ -1,9 +1,6 @@
 package quic
 
-import (
-	"github.com/skiffnet/skiff/quic/internal/recovery"
-	"github.com/skiffnet/skiff/quic/internal/wire"
-)
+import "time"
 
 // Tracer receives a connection's events, for qlog files, metrics or
 // debugging. Every field is optional. Hooks run on the connection's
@@ -19,44 +16,25 @@ type Tracer struct {
 	Closed func(Stats)
 }
 
-var spaceNames = [3]string{"initial", "handshake", "1RTT"}
-
-// packetTypeName names a received packet's type as spaceNames names sent
-// ones, so that both directions of a trace use one vocabulary.
-func packetTypeName(pt wire.PacketType) string {
-	switch pt {
-	case wire.PacketInitial:
-		return "initial"
-	case wire.PacketHandshake:
-		return "handshake"
-	case wire.Packet0RTT:
-		return "0RTT"
-	case wire.Packet1RTT:
-		return "1RTT"
-	}
-	return pt.String()
-}
-
-func (t *Tracer) packetSent(c *Conn, space recovery.Space, pn uint64, size int) {
-	if t != nil && t.PacketSent != nil {
-		t.PacketSent(spaceNames[space], pn, size)
-	}
-}
-
-func (t *Tracer) packetReceived(c *Conn, pt wire.PacketType, pn uint64, size int) {
-	if t != nil && t.PacketReceived != nil {
-		t.PacketReceived(packetTypeName(pt), pn, size)
-	}
-}
-
-func (t *Tracer) handshakeComplete(c *Conn) {
-	if t != nil && t.HandshakeComplete != nil {
-		t.HandshakeComplete()
-	}
-}
-
-func (t *Tracer) closed(c *Conn) {
-	if t != nil && t.Closed != nil {
-		t.Closed(c.Stats())
-	}
+// Stats is a snapshot of a connection's counters.
+type Stats struct {
+	SmoothedRTT, MinRTT, LatestRTT, RTTVar time.Duration
+	CongestionWindow, BytesInFlight        int
+	PacketsSent, PacketsReceived           uint64
+	PacketsLost, PacketsAcked              uint64
+	BytesSent, BytesReceived               uint64
+	DatagramsSent, DatagramsReceived       uint64
+	PTOCount                               uint64
+	// SpuriousLosses counts packets declared lost and acknowledged later:
+	// reordering, which loss detection adapts to (RFC 9002 §6.1).
+	SpuriousLosses uint64
+	KeyUpdates     uint64
+	// ECN is the validation state of the ECT(0) marks we send (RFC 9000
+	// §13.4.2): "testing" (marking, not yet confirmed), "unknown"
+	// (testing over, unmarked until an acknowledgment confirms),
+	// "capable" (marking; the peer's ECN counts are validated and a CE
+	// count is a congestion signal), "failed" (marks were lost, cleared
+	// or miscounted; no longer marking), or "off" (Config.DisableECN, or
+	// a socket that cannot mark).
+	ECN string
 }

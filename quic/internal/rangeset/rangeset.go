@@ -66,6 +66,23 @@ func (s *Set) ContainsRange(start, end uint64) bool {
 	return i < len(s.r) && s.r[i].Start <= start && end <= s.r[i].End
 }
 
+// NextGap returns the first run [gapStart, gapEnd) of values of
+// [start, end) that are not in the set, and false when the set covers
+// all of [start, end). Walking a range's gaps costs O(log n) per gap.
+func (s *Set) NextGap(start, end uint64) (gapStart, gapEnd uint64, ok bool) {
+	for start < end {
+		i := s.search(start)
+		if i == len(s.r) || s.r[i].Start >= end {
+			return start, end, true
+		}
+		if s.r[i].Start > start {
+			return start, s.r[i].Start, true
+		}
+		start = s.r[i].End
+	}
+	return 0, 0, false
+}
+
 // search returns the index of the first range whose End is above v: the
 // range holding v if there is one, else the first range after v.
 func (s *Set) search(v uint64) int {

@@ -148,3 +148,38 @@ func BenchmarkAddInOrder(b *testing.B) {
 		s.Add(uint64(i))
 	}
 }
+
+func TestNextGap(t *testing.T) {
+	var s Set
+	s.AddRange(10, 20)
+	s.AddRange(30, 40)
+	type gap struct{ a, b uint64 }
+	gaps := func(start, end uint64) []gap {
+		var out []gap
+		for a, b, ok := s.NextGap(start, end); ok; a, b, ok = s.NextGap(b, end) {
+			out = append(out, gap{a, b})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		start, end uint64
+		want       []gap
+	}{
+		{0, 50, []gap{{0, 10}, {20, 30}, {40, 50}}},
+		{10, 20, nil},
+		{12, 35, []gap{{20, 30}}},
+		{5, 10, []gap{{5, 10}}},
+		{40, 45, []gap{{40, 45}}},
+		{15, 15, nil},
+	} {
+		got := gaps(tc.start, tc.end)
+		if len(got) != len(tc.want) {
+			t.Fatalf("gaps of [%d,%d) = %v, want %v", tc.start, tc.end, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("gaps of [%d,%d) = %v, want %v", tc.start, tc.end, got, tc.want)
+			}
+		}
+	}
+}

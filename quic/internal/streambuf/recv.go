@@ -11,6 +11,10 @@ import (
 // received. The connection closes with FINAL_SIZE_ERROR.
 var ErrFinalSize = errors.New("streambuf: final size violated")
 
+// ErrFlowControl reports data beyond the limit advertised for a stream
+// (RFC 9000 §4.1): the connection closes with FLOW_CONTROL_ERROR.
+var ErrFlowControl = errors.New("streambuf: stream data beyond MAX_STREAM_DATA")
+
 // Recv is the receive side of a stream: it reassembles data that arrives in
 // any order and hands it to the application in order.
 type Recv struct {
@@ -53,7 +57,12 @@ func (r *Recv) Write(off uint64, b []byte, fin bool) (advanced uint64, err error
 	if len(r.data.c) == 0 {
 		r.data.base = r.readOff - r.readOff%chunkSize
 	}
-	r.data.write(off, b)
+	// Only the bytes not received yet are written: those received may be
+	// being copied out by a reader (RecvPart reads outside its lock), and
+	// a peer must not change data it sent (RFC 9000 §2.2).
+	for gs, ge, ok := r.received.NextGap(off, end); ok; gs, ge, ok = r.received.NextGap(ge, end) {
+		r.data.write(gs, b[gs-off:ge-off])
+	}
 	r.received.AddRange(off, end)
 	return advanced, nil
 }
@@ -102,25 +111,44 @@ func (r *Recv) AllRead() bool { return r.finKnown && r.readOff == r.final }
 // Read copies in-order data into p. It returns the number of bytes copied
 // and whether the stream's end has been reached.
 func (r *Recv) Read(p []byte) (n int, eof bool) {
-	avail := r.Readable()
-	for len(p) > 0 && avail > 0 {
-		s := r.data.slice(r.readOff, r.readOff+min(avail, uint64(len(p))))
+	for len(p) > 0 {
+		s := r.Peek(len(p))
+		if len(s) == 0 {
+			break
+		}
 		c := copy(p, s)
+		r.Consume(c)
 		p = p[c:]
 		n += c
-		r.readOff += uint64(c)
-		avail -= uint64(c)
-	}
-	if n > 0 {
-		r.received.RemoveBelow(r.readOff)
-		r.data.release(r.readOff)
-		if r.readOff == r.highest {
-			// Everything received was read: give the last chunk back
-			// too, so an idle stream keeps no memory.
-			r.data.free()
-		}
 	}
 	return n, r.AllRead()
+}
+
+// Peek returns the next in-order bytes to read, at most max of them and
+// within one chunk; empty when nothing can be read. They stay valid until
+// Consume or Discard; Write never changes them.
+func (r *Recv) Peek(max int) []byte {
+	avail := r.Readable()
+	if avail == 0 || max <= 0 {
+		return nil
+	}
+	return r.data.slice(r.readOff, r.readOff+min(avail, uint64(max)))
+}
+
+// Consume marks the first n readable bytes read and releases the storage
+// they no longer need.
+func (r *Recv) Consume(n int) {
+	if n <= 0 {
+		return
+	}
+	r.readOff += uint64(n)
+	r.received.RemoveBelow(r.readOff)
+	r.data.release(r.readOff)
+	if r.readOff == r.highest {
+		// Everything received was read: give the last chunk back too,
+		// so an idle stream keeps no memory.
+		r.data.free()
+	}
 }
 
 // Discard drops every buffered byte and returns the memory, for a stream the

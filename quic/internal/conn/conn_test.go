@@ -1,11 +1,11 @@
-package quic
+package conn
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"io"
 	"testing"
+
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
 
 func TestHandshakeInMemory(t *testing.T) {
@@ -25,13 +25,8 @@ func TestHandshakeInMemory(t *testing.T) {
 func TestStreamTransferInMemory(t *testing.T) {
 	p := newTestPair(t)
 	p.handshake()
-	ctx := context.Background()
-	s, err := p.client.OpenStream(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := p.openStream(p.client, false)
 	data := bytes.Repeat([]byte("skiff stream data "), 100_000)
-	go func() {}()
 	// The sans-I/O harness is single-threaded: write what fits, then pump.
 	written := 0
 	var ss *Stream
@@ -44,42 +39,20 @@ func TestStreamTransferInMemory(t *testing.T) {
 	}()
 	p.runUntil("transfer complete", func() bool {
 		if written < len(data) {
-			s.mu.Lock()
-			room := maxSendBuffered - int(s.send.Buffered())
-			s.mu.Unlock()
-			if room > 0 {
-				n := min(room, len(data)-written)
-				s.Write(data[written : written+n])
-				written += n
-				if written == len(data) {
-					s.Close()
-				}
+			n, _, _ := s.Write(data[written:])
+			written += n
+			if written == len(data) {
+				s.CloseWrite()
 			}
 		}
-		if ss == nil {
-			p.server.mu.Lock()
-			if len(p.server.streams.accept[kindBidi]) > 0 {
-				ss = p.server.streams.accept[kindBidi][0]
-			}
-			p.server.mu.Unlock()
+		if ss == nil && len(p.accepted[1]) > 0 {
+			ss = p.accepted[1][0]
 		}
 		if ss != nil {
 			for {
-				ss.mu.Lock()
-				n, eof := ss.recv.Read(buf)
-				ss.mu.Unlock()
-				if n > 0 {
-					got.Write(buf[:n])
-					p.server.flow.consumed(uint64(n))
-					ss.mu.Lock()
-					if ss.onConsumedLocked(uint64(n)) {
-						ss.mu.Unlock()
-						p.server.queueStream(ss)
-					} else {
-						ss.mu.Unlock()
-					}
-				}
-				if eof {
+				n, st, _ := ss.Read(buf)
+				got.Write(buf[:n])
+				if st == streambuf.EOF {
 					return true
 				}
 				if n == 0 {
@@ -92,6 +65,5 @@ func TestStreamTransferInMemory(t *testing.T) {
 	if got.Len() != len(data) || sha256.Sum256(got.Bytes()) != sha256.Sum256(data) {
 		t.Fatalf("received %d bytes, want %d identical", got.Len(), len(data))
 	}
-	_ = io.EOF
 	t.Logf("%d bytes in %v of synthetic time; client stats %+v", len(data), p.now.Sub(p.client.epoch), p.client.stats)
 }

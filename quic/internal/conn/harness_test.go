@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"net/netip"
@@ -60,6 +60,11 @@ type testPair struct {
 	serverConfig   *Config
 	c2s, s2c       pipe
 	buf            []byte
+	// accepted holds the streams the peer opened, per side (0: client),
+	// as the owner of each connection would queue them for accepting;
+	// events holds every event, per side.
+	accepted [2][]*Stream
+	events   [2][]Event
 	// path returns the ECN codepoint a datagram arrives with, as a network
 	// may keep, clear (bleach) or set CE on marks; nil delivers the mark
 	// as sent.
@@ -74,13 +79,51 @@ func newTestPair(t testing.TB) *testPair {
 
 func newTestPairWith(t testing.TB, cc, sc *Config) *testPair {
 	t.Helper()
-	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, buf: make([]byte, 0, sendBufferSize)}
-	c, err := newConn(p.now, cc, true, wire.Version1, newConnectionID(), newConnectionID(), serverAddr, nil)
+	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, buf: make([]byte, 0, maxBurst*MaxDatagramSize)}
+	c, err := New(p.now, cc, &Params{IsClient: true, Version: wire.Version1, DCID: NewConnectionID(), SCID: NewConnectionID(),
+		Peer: serverAddr, ResetKey: testResetKey(), ECNCapable: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.client = c
 	return p
+}
+
+// maxBurst is the most datagrams one AppendBurst writes in the harness,
+// as many as the driver sends in one GSO call.
+const maxBurst = 64
+
+// testResetKey returns a random stateless reset key.
+func testResetKey() *[32]byte {
+	var k [32]byte
+	randomBytes(k[:])
+	return &k
+}
+
+// side is 0 for the client, 1 for the server.
+func (p *testPair) side(c *Conn) int {
+	if c == p.client {
+		return 0
+	}
+	return 1
+}
+
+// owner does what a connection's owner does between calls: it takes the
+// work the application left in the Mailbox and the events.
+func (p *testPair) owner(c *Conn) {
+	if c == nil {
+		return
+	}
+	if c.mb.TakePending() {
+		c.ProcessMailbox(p.now)
+	}
+	side := p.side(c)
+	for _, ev := range c.Events() {
+		p.events[side] = append(p.events[side], ev)
+		if ev.Kind == EventStreamOpened {
+			p.accepted[side] = append(p.accepted[side], ev.Stream)
+		}
+	}
 }
 
 // flushOne collects what one side (0 client, 1 server) sends now into its
@@ -91,9 +134,11 @@ func (p *testPair) flushOne(c *Conn, side int, out *pipe) bool {
 		return false
 	}
 	sent := false
+	p.owner(c)
+	defer p.owner(c)
 	for {
 		failed := c.loss.ECNState() == recovery.ECNFailed
-		buf, seg, ect := c.appendBurst(p.now, p.buf[:0], maxBurst)
+		buf, seg, ect := c.AppendBurst(p.now, p.buf[:0], maxBurst)
 		if len(buf) == 0 {
 			return sent
 		}
@@ -139,23 +184,24 @@ func (p *testPair) deliver() bool {
 		p.c2s.queue = p.c2s.queue[1:]
 		moved = true
 		if p.server == nil {
-			hdr, err := wire.ParseHeader(d.b, connIDLen, false)
+			hdr, err := wire.ParseHeader(d.b, ConnIDLen, false)
 			if err != nil || hdr.Type != wire.PacketInitial {
 				continue
 			}
-			s, err := newConn(p.now, p.serverConfig, false, hdr.Version, hdr.DCID, newConnectionID(), clientAddr, nil)
+			s, err := New(p.now, p.serverConfig, &Params{Version: hdr.Version, DCID: hdr.DCID, SCID: NewConnectionID(),
+				Peer: clientAddr, ResetKey: testResetKey(), ECNCapable: true})
 			if err != nil {
 				p.t.Fatal(err)
 			}
 			p.server = s
 		}
-		p.server.handleDatagram(p.now, d.b, clientAddr, p.codepoint(true, d.ect))
+		p.server.HandleDatagram(p.now, d.b, clientAddr, p.codepoint(true, d.ect))
 	}
 	for len(p.s2c.queue) > 0 {
 		d := p.s2c.queue[0]
 		p.s2c.queue = p.s2c.queue[1:]
 		moved = true
-		p.client.handleDatagram(p.now, d.b, serverAddr, p.codepoint(false, d.ect))
+		p.client.HandleDatagram(p.now, d.b, serverAddr, p.codepoint(false, d.ect))
 	}
 	return moved
 }
@@ -174,7 +220,7 @@ func (p *testPair) step() bool {
 		if c == nil {
 			continue
 		}
-		if d := c.deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		if d := c.Deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
 	}
@@ -186,8 +232,8 @@ func (p *testPair) step() bool {
 	}
 	for _, c := range []*Conn{p.client, p.server} {
 		if c != nil {
-			if d := c.deadline(); !d.IsZero() && !d.After(p.now) {
-				c.handleTimer(p.now)
+			if d := c.Deadline(); !d.IsZero() && !d.After(p.now) {
+				c.HandleTimer(p.now)
 			}
 		}
 	}
@@ -219,13 +265,22 @@ func (p *testPair) handshake() {
 
 func (p *testPair) dump(t *testing.T) {
 	for _, c := range []*Conn{p.client, p.server} {
-		c.mu.Lock()
-		t.Logf("client=%v queue=%d streams=%d flow sent=%d sendMax=%d recv=%d recvMax=%d cwnd=%d inflight=%d", c.isClient, len(c.streams.sendQueue), len(c.streams.m), c.flow.sent, c.flow.sendMax, c.flow.received, c.flow.recvMax.Load(), c.cc.CongestionWindow(), c.cc.BytesInFlight())
+		t.Logf("client=%v streams=%d flow sent=%d sendMax=%d recv=%d recvMax=%d cwnd=%d inflight=%d", c.isClient, len(c.streams.m), c.flow.sent, c.flow.sendMax, c.flow.received, c.flow.recvMax, c.cc.CongestionWindow(), c.cc.BytesInFlight())
 		for _, s := range c.streams.m {
-			t.Logf("  stream %d queued=%v buffered=%d unsent=%d written=%d sendMax=%d recvMax=%d readable=%d", s.id, s.queued, s.send.Buffered(), s.send.Unsent(), s.send.Written(), s.sendMax, s.recvMax, s.recv.Readable())
+			t.Logf("  stream %d queued=%v buffered=%d unsent=%d written=%d sendMax=%d", s.id, s.sched.queued, s.out.Buffered(), s.out.Unsent(), s.out.Written(), s.sendMax)
 		}
-		c.mu.Unlock()
-		d := c.deadline()
-		t.Logf("  deadline %v", d)
+		t.Logf("  deadline %v", c.Deadline())
 	}
+}
+
+// openStream opens a stream on c as an application would, and lets c take
+// it.
+func (p *testPair) openStream(c *Conn, uni bool) *Stream {
+	p.t.Helper()
+	s, ok := c.mb.OpenStream(uni, nil)
+	if !ok {
+		p.t.Fatal("stream limit reached")
+	}
+	p.owner(c)
+	return s
 }

@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"net/netip"
@@ -45,7 +45,7 @@ func (p *pathState) init(peer netip.AddrPort, isClient bool) {
 	p.isClient = isClient
 	// A client validated the server's address by choosing it.
 	p.addressValidated = isClient
-	p.mtu = initialMaxDatagramSize
+	p.mtu = InitialMaxDatagramSize
 }
 
 // maxDatagramSize is the largest datagram we send on this path now.
@@ -70,13 +70,15 @@ func (p *pathState) onDatagramSent(n int)     { p.bytesSent += uint64(n) }
 // onPacketReceived follows the peer's address. A server that sees its
 // peer's address change on the packet with the largest number so far
 // switches to the new address and validates it (RFC 9000 §9.3); the client
-// never follows a server's address change (§9.6 aside).
-func (p *pathState) onPacketReceived(from netip.AddrPort, largest bool) {
+// never follows a server's address change (§9.6 aside). It reports
+// whether the address changed.
+func (p *pathState) onPacketReceived(from netip.AddrPort, largest bool) bool {
 	if !from.IsValid() || from == p.peer || p.isClient || !largest {
-		return
+		return false
 	}
 	p.peer = from
 	p.startValidation()
+	return true
 }
 
 // startValidation sends a fresh PATH_CHALLENGE.

@@ -1,8 +1,7 @@
-package quic
+package conn
 
 import (
 	"crypto/x509"
-	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -103,7 +102,7 @@ func sealedPacket(t testing.TB, c *Conn, space recovery.Space, frames []byte, fi
 func (p *testPair) clientSends(space recovery.Space, frames []byte, firstBits byte) {
 	p.t.Helper()
 	pkt := sealedPacket(p.t, p.client, space, frames, firstBits, nil, false)
-	p.server.handleDatagram(p.now, pkt, clientAddr, 0)
+	p.server.HandleDatagram(p.now, pkt, clientAddr, 0)
 }
 
 // restartClientTLS replaces the client's handshake before anything was
@@ -197,14 +196,9 @@ func (p *testPair) expectClose(c *Conn, code TransportErrorCode, frameType wire.
 	if c == p.client {
 		peer = p.server
 	}
-	p.runUntil("the peer read the CONNECTION_CLOSE", func() bool {
-		peer.mu.Lock()
-		defer peer.mu.Unlock()
-		return peer.shared.closeErr != nil
-	})
-	var te *TransportError
-	if err := peer.closeError(); !errors.As(err, &te) || !te.Remote || te.Code != code || (checkFrame && te.FrameType != uint64(frameType)) {
-		t.Fatalf("the peer saw %v; want a remote %v", err, code)
+	p.runUntil("the peer read the CONNECTION_CLOSE", func() bool { return peer.closing.reason != nil })
+	if r := peer.closing.reason; r.Kind != ReasonTransport || !r.Remote || TransportErrorCode(r.Code) != code || (checkFrame && r.FrameType != uint64(frameType)) {
+		t.Fatalf("the peer saw %+v; want a remote %v", r, code)
 	}
 }
 

@@ -1,7 +1,6 @@
-package quic
+package conn
 
 import (
-	"context"
 	"testing"
 
 	"github.com/skiffnet/skiff/quic/internal/recovery"
@@ -47,11 +46,8 @@ func TestLimitsNeverDecrease(t *testing.T) {
 	p := h3specPair(t)
 	p.handshake()
 	c := p.server
-	s, err := c.OpenStream(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	beforeStreams, beforeData, beforeStream := c.streams.peerMax[kindBidi], c.flow.sendMax, s.sendMax
+	s := p.openStream(c, false)
+	beforeStreams, beforeData, beforeStream := c.mb.peerMax[kindBidi].Load(), c.flow.sendMax, s.sendMax
 	p.clientSends(recovery.SpaceAppData, frames(
 		appendFrame(&wire.MaxStreamsFrame{MaximumStreams: 1}),
 		appendFrame(&wire.MaxDataFrame{MaximumData: 1}),
@@ -60,7 +56,7 @@ func TestLimitsNeverDecrease(t *testing.T) {
 	if c.closing.state != stateOpen {
 		t.Fatalf("server closed: %+v", c.closing.frame)
 	}
-	if c.streams.peerMax[kindBidi] != beforeStreams || c.flow.sendMax != beforeData || s.sendMax != beforeStream {
+	if c.mb.peerMax[kindBidi].Load() != beforeStreams || c.flow.sendMax != beforeData || s.sendMax != beforeStream {
 		t.Fatal("a smaller limit lowered what the server may send")
 	}
 }

@@ -1,7 +1,6 @@
-package quic
+package conn
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/wire"
@@ -16,16 +15,19 @@ import (
 // the sender, so it doubles, up to the configured maximum. Small fixed
 // windows cap a connection at window/RTT; this lets one connection fill a
 // fast path without committing memory up front.
+//
+// What the application consumed is counted in the Mailbox, by application
+// goroutines, with the level at which an update is due published there
+// (maxDataAt), so that a Read wakes the connection only when it matters.
 type connFlow struct {
-	c *Conn
+	mb *Mailbox
 
 	// Receive side. received is the sum over streams of the highest offset
 	// the peer sent; it may not pass recvMax.
 	received   uint64
-	recvMax    atomic.Uint64 // the MAX_DATA we advertised
-	recvWindow atomic.Uint64
+	recvMax    uint64 // the MAX_DATA we advertised
+	recvWindow uint64
 	maxWindow  uint64
-	consumedN  atomic.Uint64 // bytes the application consumed (any goroutine)
 	updateAt   time.Duration
 	maxDataDue bool // a MAX_DATA frame must be (re)sent
 
@@ -36,12 +38,26 @@ type connFlow struct {
 	blockedPending bool
 }
 
-func (f *connFlow) init(c *Conn, config *Config) {
-	f.c = c
+func (f *connFlow) init(mb *Mailbox, config *Config) {
+	f.mb = mb
 	w := config.connWindow()
-	f.recvWindow.Store(w)
-	f.recvMax.Store(w)
+	f.recvWindow = w
+	f.recvMax = w
 	f.maxWindow = config.maxConnWindow()
+	f.publish()
+}
+
+// publish tells application goroutines the consumed level at which an
+// update is due: the peer has used half the window.
+func (f *connFlow) publish() {
+	w := f.recvWindow
+	at := f.recvMax + w/2
+	if at >= w {
+		at -= w
+	} else {
+		at = 0
+	}
+	f.mb.maxDataAt.Store(at)
 }
 
 // setPeerInitial applies the peer's initial_max_data.
@@ -65,75 +81,66 @@ func (f *connFlow) sendCredit() uint64 {
 // onReceived counts adv new bytes of stream data from the peer.
 func (f *connFlow) onReceived(adv uint64) error {
 	f.received += adv
-	if f.received > f.recvMax.Load() {
+	if f.received > f.recvMax {
 		return localError(wire.FlowControlError, 0, "stream data beyond MAX_DATA")
 	}
 	return nil
 }
 
-// consumed records that the application has consumed n bytes, from any
-// goroutine, and wakes the driver when a MAX_DATA update is due.
-func (f *connFlow) consumed(n uint64) {
-	if n == 0 {
-		return
-	}
-	total := f.consumedN.Add(n)
-	if f.updateDue(total) {
-		f.c.signal()
+// consumedByConn counts bytes the connection itself consumed: data for
+// streams nobody reads any more.
+func (f *connFlow) consumedByConn(n uint64) {
+	if n > 0 {
+		f.mb.consumed.Add(n)
 	}
 }
 
 // updateDue reports whether the limit should move: the peer has used half
 // the window.
 func (f *connFlow) updateDue(consumed uint64) bool {
-	w := f.recvWindow.Load()
-	return consumed+w-f.recvMax.Load() >= w/2
+	w := f.recvWindow
+	return consumed+w-f.recvMax >= w/2
 }
 
 // wantMaxData reports whether a MAX_DATA frame should go out.
 func (f *connFlow) wantMaxData() bool {
-	return f.maxDataDue || f.updateDue(f.consumedN.Load())
+	return f.maxDataDue || f.updateDue(f.mb.consumed.Load())
 }
 
 // nextMaxData computes the limit to advertise now, auto-tuning the window.
 func (f *connFlow) nextMaxData(now, srtt time.Duration) uint64 {
-	w := f.recvWindow.Load()
-	consumed := f.consumedN.Load()
+	consumed := f.mb.consumed.Load()
 	if f.updateDue(consumed) {
-		if f.updateAt != 0 && now-f.updateAt < 2*srtt && w < f.maxWindow {
-			w = min(2*w, f.maxWindow)
-			f.recvWindow.Store(w)
+		if f.updateAt != 0 && now-f.updateAt < 2*srtt && f.recvWindow < f.maxWindow {
+			f.recvWindow = min(2*f.recvWindow, f.maxWindow)
 		}
 		f.updateAt = now
-		if limit := consumed + w; limit > f.recvMax.Load() {
-			f.recvMax.Store(limit)
-		}
+		f.recvMax = max(f.recvMax, consumed+f.recvWindow)
+		f.publish()
 	}
 	f.maxDataDue = false
-	return f.recvMax.Load()
+	return f.recvMax
 }
 
 // ensureWindow grows the connection window to at least w: a stream window
 // larger than the connection's would be useless.
 func (f *connFlow) ensureWindow(w uint64) {
-	if cur := f.recvWindow.Load(); w > cur {
-		f.recvWindow.Store(min(w, max(f.maxWindow, w)))
+	if w > f.recvWindow {
+		f.recvWindow = min(w, max(f.maxWindow, w))
+		f.publish()
 	}
 }
 
 // nextStreamMaxData computes the MAX_STREAM_DATA to advertise for s,
-// auto-tuning its window like the connection's. s.mu is held.
+// auto-tuning its window like the connection's.
 func (c *Conn) nextStreamMaxData(s *Stream, now time.Duration) uint64 {
-	read := s.recv.ReadOffset()
-	w := s.recvWindow
+	read, limit, w := s.recv.Window()
 	if s.recvUpdateAt != 0 && now-s.recvUpdateAt < 2*c.rtt.SmoothedRTT() && w < c.config.maxStreamWindow() {
 		w = min(2*w, c.config.maxStreamWindow())
-		s.recvWindow = w
 		c.flow.ensureWindow(w + w/2)
 	}
 	s.recvUpdateAt = now
-	if read+w > s.recvMax {
-		s.recvMax = read + w
-	}
-	return s.recvMax
+	limit = max(limit, read+w)
+	s.recv.SetWindow(limit, w)
+	return limit
 }

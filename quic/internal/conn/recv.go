@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"bytes"
@@ -10,9 +10,10 @@ import (
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
-// handleDatagram processes one received UDP datagram: each QUIC packet
-// coalesced in it (RFC 9000 §12.2), in order.
-func (c *Conn) handleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn uint8) {
+// HandleDatagram processes one received UDP datagram, with the ECN
+// codepoint of its IP header: each QUIC packet coalesced in it (RFC 9000
+// §12.2), in order. It keeps no reference to b.
+func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn uint8) {
 	now := c.mono(nowT)
 	if c.closing.state >= stateDraining {
 		return
@@ -48,7 +49,7 @@ func (c *Conn) handleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn
 // handlePacket processes the first packet in b and returns its length, or
 // -1 when the rest of the datagram must be dropped.
 func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ecn uint8, firstInDatagram bool) int {
-	hdr, err := wire.ParseHeader(b, connIDLen, false)
+	hdr, err := wire.ParseHeader(b, ConnIDLen, false)
 	if err != nil {
 		// A short header that does not parse may still be a stateless
 		// reset (RFC 9000 §10.3.1).
@@ -75,7 +76,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		space = recovery.SpaceInitial
 		// RFC 9000 §14.1: a server drops client Initials in datagrams
 		// smaller than 1200 bytes.
-		if !c.isClient && firstInDatagram && len(b) < initialMaxDatagramSize && c.path.bytesReceived == uint64(len(b)) {
+		if !c.isClient && firstInDatagram && len(b) < InitialMaxDatagramSize && c.path.bytesReceived == uint64(len(b)) {
 			return -1
 		}
 	case wire.PacketHandshake:
@@ -148,8 +149,10 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 	}
 	sp.received.OnPacketReceived(pn, ackEliciting, ecn, now)
 	c.idle.onPacketReceived(now)
-	c.path.onPacketReceived(from, space == recovery.SpaceAppData && pn == uint64(sp.largestRecv))
-	c.tracer.packetReceived(c, hdr.Type, pn, len(pkt))
+	if c.path.onPacketReceived(from, space == recovery.SpaceAppData && pn == uint64(sp.largestRecv)) {
+		c.events.add(Event{Kind: EventPathChanged})
+	}
+	c.tracer.packetReceived(hdr.Type, pn, len(pkt))
 
 	if !c.isClient && hdr.Type == wire.PacketHandshake {
 		// RFC 9001 §4.9.1: a server drops Initial keys when it first
@@ -324,7 +327,7 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		if err != nil {
 			return 0, err
 		}
-		return n, c.dgrams.onDatagram(c, f.Data)
+		return n, c.onDatagram(f.Data)
 	}
 	// RFC 9000 §12.4: an unknown frame type is a FRAME_ENCODING_ERROR.
 	return 0, localError(wire.FrameEncodingError, t, "unknown frame type")

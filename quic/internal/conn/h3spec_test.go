@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"net/netip"
@@ -321,7 +321,7 @@ func TestH3Spec_Case34_CryptoIn0RTT(t *testing.T) {
 	p.handshake()
 	cryptoFrame := appendFrame(&wire.CryptoFrame{Offset: 0, Data: []byte("hello")})
 	_, err := p.server.handleFrames(p.server.idle.lastNow, recovery.SpaceAppData, wire.Packet0RTT, cryptoFrame)
-	if te := asTransportError(err); err == nil || te.Code != wire.ProtocolViolation || te.FrameType != uint64(wire.FrameTypeCrypto) {
+	if te := asTransportError(err); err == nil || te.Code != wire.ProtocolViolation || te.FrameType != wire.FrameTypeCrypto {
 		t.Fatalf("CRYPTO in 0-RTT: %v, want PROTOCOL_VIOLATION for CRYPTO", err)
 	}
 
@@ -341,7 +341,7 @@ func TestH3Spec_Case34_CryptoIn0RTT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.server.handleDatagram(p.now, pkt, clientAddr, 0)
+	p.server.HandleDatagram(p.now, pkt, clientAddr, 0)
 	if p.server.closing.state != stateOpen {
 		t.Fatalf("server closed on an undecryptable 0-RTT packet: %+v", p.server.closing.frame)
 	}

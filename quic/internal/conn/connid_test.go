@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"testing"
@@ -113,7 +113,7 @@ func TestNewConnectionIDRetirePriorTo(t *testing.T) {
 	// Prior To 2.
 	c := p.client
 	id := newConnectionID()
-	tok := statelessResetToken(c.ids.resetKey, id.Bytes())
+	tok := StatelessResetToken(c.ids.resetKey, id.Bytes())
 	c.ids.local = append(c.ids.local, localConnID{seq: 4, id: id, resetToken: tok, acked: true})
 	c.ids.nextLocalSeq = 5
 	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.NewConnectionIDFrame{SequenceNumber: 4, RetirePriorTo: 2, ConnectionID: id, StatelessResetToken: tok}), 0)

@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"crypto/hmac"
@@ -44,16 +44,10 @@ type connIDState struct {
 	resetKey        *[32]byte
 }
 
-func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID) {
+func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID, resetKey *[32]byte) {
 	s.c = c
-	if c.endpoint != nil {
-		s.resetKey = &c.endpoint.resetKey
-	} else {
-		var k [32]byte
-		randomBytes(k[:])
-		s.resetKey = &k
-	}
-	s.local = []localConnID{{seq: 0, id: scid, resetToken: statelessResetToken(s.resetKey, scid.Bytes()), acked: true}}
+	s.resetKey = resetKey
+	s.local = []localConnID{{seq: 0, id: scid, resetToken: StatelessResetToken(s.resetKey, scid.Bytes()), acked: true}}
 	s.nextLocalSeq = 1
 	s.peerLimit = wire.DefaultActiveConnectionIDLimit
 	if c.isClient {
@@ -62,10 +56,10 @@ func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID) {
 	}
 }
 
-// statelessResetToken derives the token for one of our connection IDs from
+// StatelessResetToken derives the token for one of our connection IDs from
 // the endpoint's key, so that the endpoint can send a stateless reset for a
 // connection it no longer remembers (RFC 9000 §10.3.2).
-func statelessResetToken(key *[32]byte, id []byte) [wire.StatelessResetTokenLen]byte {
+func StatelessResetToken(key *[32]byte, id []byte) [wire.StatelessResetTokenLen]byte {
 	m := hmac.New(sha256.New, key[:])
 	m.Write(id)
 	var t [wire.StatelessResetTokenLen]byte
@@ -112,13 +106,11 @@ func (s *connIDState) onHandshakeComplete() { s.issue() }
 func (s *connIDState) issue() {
 	want := min(s.peerLimit, activeConnectionIDLimit)
 	for uint64(len(s.local)) < want {
-		id := newConnectionID()
-		l := localConnID{seq: s.nextLocalSeq, id: id, resetToken: statelessResetToken(s.resetKey, id.Bytes()), sendFrame: true}
+		id := NewConnectionID()
+		l := localConnID{seq: s.nextLocalSeq, id: id, resetToken: StatelessResetToken(s.resetKey, id.Bytes()), sendFrame: true}
 		s.nextLocalSeq++
 		s.local = append(s.local, l)
-		if s.c.endpoint != nil {
-			s.c.endpoint.addConnID(id, s.c)
-		}
+		s.c.events.add(Event{Kind: EventConnIDIssued, ConnID: id})
 	}
 }
 
@@ -185,8 +177,8 @@ func (s *connIDState) prunePeer() {
 	out := s.peer[:0]
 	for _, p := range s.peer {
 		if p.retire && p.retireAcked {
-			if p.hasToken && s.c.endpoint != nil {
-				s.c.endpoint.removeResetToken(p.resetToken, s.c)
+			if p.hasToken {
+				s.c.events.add(Event{Kind: EventResetTokenRemoved, Data: append([]byte(nil), p.resetToken[:]...)})
 			}
 			continue
 		}
@@ -207,9 +199,7 @@ func (s *connIDState) onRetireConnectionID(f *wire.RetireConnectionIDFrame) erro
 	}
 	for i := range s.local {
 		if s.local[i].seq == f.SequenceNumber {
-			if s.c.endpoint != nil {
-				s.c.endpoint.removeConnID(s.local[i].id)
-			}
+			s.c.events.add(Event{Kind: EventConnIDRetired, ConnID: s.local[i].id})
 			s.local = append(s.local[:i], s.local[i+1:]...)
 			s.issue()
 			return nil
@@ -303,50 +293,31 @@ func (c *Conn) checkStatelessReset(b []byte) {
 	for i := range c.ids.peer {
 		p := &c.ids.peer[i]
 		if p.hasToken && subtle.ConstantTimeCompare(tail, p.resetToken[:]) == 1 {
-			c.enterDraining(c.idle.lastNow, ErrStatelessReset, true)
+			c.enterDraining(c.idle.lastNow, &Reason{Kind: ReasonStatelessReset}, true)
 			return
 		}
 	}
 }
 
-// registerToken tells the endpoint about a stateless reset token of the
+// registerToken tells the owner about a stateless reset token of the
 // peer's: a stateless reset carries a random Destination Connection ID, so
 // the endpoint can only find the connection it ends by the token
 // (RFC 9000 §10.3.1).
 func (s *connIDState) registerToken(t [wire.StatelessResetTokenLen]byte) {
-	if e := s.c.endpoint; e != nil {
-		e.mu.Lock()
-		if e.resetTokens == nil {
-			e.resetTokens = map[[wire.StatelessResetTokenLen]byte]*Conn{}
+	s.c.events.add(Event{Kind: EventResetTokenAdded, Data: append([]byte(nil), t[:]...)})
+}
+
+// ResetTokens returns the stateless reset tokens of the peer's connection
+// IDs the connection still holds, for the owner to forget when it ends.
+func (c *Conn) ResetTokens(buf [][wire.StatelessResetTokenLen]byte) [][wire.StatelessResetTokenLen]byte {
+	for i := range c.ids.peer {
+		if p := &c.ids.peer[i]; p.hasToken {
+			buf = append(buf, p.resetToken)
 		}
-		e.resetTokens[t] = s.c
-		e.mu.Unlock()
 	}
+	return buf
 }
 
-// removeResetToken forgets a token of c's peer, once its connection ID is
-// retired.
-func (e *Endpoint) removeResetToken(t [wire.StatelessResetTokenLen]byte, c *Conn) {
-	e.mu.Lock()
-	if e.resetTokens[t] == c {
-		delete(e.resetTokens, t)
-	}
-	e.mu.Unlock()
-}
-
-// connByResetToken returns the connection whose peer's stateless reset
-// token ends datagram b, if any. The connection then compares the token
-// again, in constant time (checkStatelessReset).
-func (e *Endpoint) connByResetToken(b []byte) *Conn {
-	if len(b) < minStatelessResetLen {
-		return nil
-	}
-	t := [wire.StatelessResetTokenLen]byte(b[len(b)-wire.StatelessResetTokenLen:])
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.resetTokens[t]
-}
-
-// minStatelessResetLen is the smallest stateless reset: 5 unpredictable
+// MinStatelessResetLen is the smallest stateless reset: 5 unpredictable
 // bytes and the token (RFC 9000 §10.3).
-const minStatelessResetLen = 21
+const MinStatelessResetLen = 21

@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"time"
@@ -60,14 +60,14 @@ func (c *Conn) shouldMarkECT() bool {
 	return c.ecnEnabled && c.loss.ShouldMarkECT()
 }
 
-// appendBurst writes the datagrams due now to buf, one after another, all
+// AppendBurst writes the datagrams due now to buf, one after another, all
 // of segSize bytes but the last, which may be shorter: one GSO burst of at
 // most maxDatagrams. An empty result means nothing is due before
 // deadline(). It also reports whether the burst is to be marked ECT(0):
 // the mark is one per burst, as the socket sets it per send call, so a
 // burst ends where the validation state would change it. MTU probes and
 // CONNECTION_CLOSE go unmarked, outside validation.
-func (c *Conn) appendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int, ect bool) {
+func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int, ect bool) {
 	now := c.mono(nowT)
 	if c.closing.state != stateOpen {
 		return c.appendClose(now, buf), 0, false
@@ -125,7 +125,7 @@ func (c *Conn) appendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 func (c *Conn) appendMTUProbe(now time.Duration, buf []byte) []byte {
 	ctx := sendContext{now: now, ackElicitingAllowed: true, mtuProbe: true}
 	start := len(buf)
-	size := maxDatagramSize
+	size := MaxDatagramSize
 	if c.peerParams.MaxUDPPayloadSize < uint64(size) {
 		size = int(c.peerParams.MaxUDPPayloadSize)
 	}
@@ -180,7 +180,7 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 			// RFC 9000 §14.1: a client pads every datagram with an
 			// Initial packet to 1200 bytes; so does a server whose
 			// Initial is ack-eliciting.
-			padTo = start + initialMaxDatagramSize
+			padTo = start + InitialMaxDatagramSize
 		}
 		before := len(buf)
 		buf = c.appendPacket(ctx, buf, space, start+limit, padTo)
@@ -354,7 +354,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	if !c.path.addressValidated {
 		c.loss.SetAmplificationBlocked(c.path.amplificationAllowance() <= len(sealed))
 	}
-	c.tracer.packetSent(c, space, uint64(pn), len(sealed))
+	c.tracer.packetSent(space, uint64(pn), len(sealed))
 	return buf
 }
 
@@ -444,9 +444,9 @@ func (f *frameWriter) appendCrypto(s interface {
 	}
 }
 
-// deadline is when the driver must next call handleTimer, or the zero time
+// Deadline is when the owner must next call HandleTimer, or the zero time
 // for never.
-func (c *Conn) deadline() time.Time {
+func (c *Conn) Deadline() time.Time {
 	d := congestion.Never
 	consider := func(t time.Duration, ok bool) {
 		if ok && t < d {
@@ -463,7 +463,7 @@ func (c *Conn) deadline() time.Time {
 			consider(c.spaces[s].received.AckDeadline())
 		}
 	}
-	consider(c.idle.deadline())
+	consider(c.idle.deadline(c.rtt.PTO(true)))
 	// The pacer's next slot matters only when there is something to send.
 	if c.hasPendingData() {
 		if packets, next := c.cc.SendBudget(c.idle.lastNow); packets == 0 && next != congestion.Never {
@@ -487,23 +487,23 @@ func (c *Conn) hasPendingData() bool {
 	return c.spaces[recovery.SpaceAppData].writeKeys != nil && c.appDataPending()
 }
 
-// handleTimer runs what is due at now: loss detection, PTO, idle timeout,
+// HandleTimer runs what is due at now: loss detection, PTO, idle timeout,
 // closing timers. Delayed ACKs and paced packets need nothing here: the
-// driver calls appendBurst after every handleTimer.
-func (c *Conn) handleTimer(nowT time.Time) {
+// owner calls AppendBurst after every HandleTimer.
+func (c *Conn) HandleTimer(nowT time.Time) {
 	now := c.mono(nowT)
 	c.idle.lastNow = now
 	if c.closing.state != stateOpen {
 		c.closing.onTimer(c, now)
 		return
 	}
-	if c.idle.expired(now) {
+	if c.idle.expired(now, c.rtt.PTO(true)) {
 		// RFC 9000 §10.1: the connection closes silently.
-		c.enterDraining(now, ErrIdleTimeout, true)
+		c.enterDraining(now, &Reason{Kind: ReasonIdleTimeout}, true)
 		return
 	}
 	if c.idle.handshakeExpired(now, c.handshakeComplete) {
-		c.enterDraining(now, ErrHandshakeTimeout, true)
+		c.enterDraining(now, &Reason{Kind: ReasonHandshakeTimeout}, true)
 		return
 	}
 	if c.idle.keepAliveDue(now) {

@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"testing"
@@ -58,8 +58,7 @@ func TestECNValidationSucceeds(t *testing.T) {
 		if !seen || counts.ECT0 == 0 || counts.ECT1 != 0 || counts.CE != 0 {
 			t.Errorf("side %d counted %+v (seen %v), want ECT(0) only", i, counts, seen)
 		}
-		c.publishStats()
-		if got := c.shared.stats.ECN; got != "capable" {
+		if got := c.Stats().ECN; got != "capable" {
 			t.Errorf("side %d: Stats.ECN %q", i, got)
 		}
 	}
@@ -97,8 +96,7 @@ func TestECNBleachedPathFails(t *testing.T) {
 	if _, seen := appECNCounts(p.server); seen {
 		t.Error("server reports ECN counts though no mark arrived")
 	}
-	p.client.publishStats()
-	if got := p.client.shared.stats.ECN; got != "failed" {
+	if got := p.client.Stats().ECN; got != "failed" {
 		t.Errorf("Stats.ECN %q, want failed", got)
 	}
 }
@@ -187,8 +185,7 @@ func TestECNDisabled(t *testing.T) {
 	if got := p.server.loss.ECNState(); got != recovery.ECNCapable {
 		t.Errorf("server ECN state %v, want capable: the client reports the marks it gets", got)
 	}
-	p.client.publishStats()
-	if got := p.client.shared.stats.ECN; got != "off" {
+	if got := p.client.Stats().ECN; got != "off" {
 		t.Errorf("client Stats.ECN %q, want off", got)
 	}
 }

@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	p := wire.DefaultTransportParameters()
 	p.MaxIdleTimeout = c.config.idleTimeout()
 	p.MaxUDPPayloadSize = 1500
-	p.InitialMaxData = c.flow.recvWindow.Load()
+	p.InitialMaxData = c.flow.recvWindow
 	p.InitialMaxStreamDataBidiLocal = c.config.streamWindow()
 	p.InitialMaxStreamDataBidiRemote = c.config.streamWindow()
 	p.InitialMaxStreamDataUni = c.config.streamWindow()
@@ -53,7 +53,7 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	id := scid
 	p.InitialSourceConnectionID = &id
 	if c.config.EnableDatagrams {
-		p.MaxDatagramFrameSize = maxDatagramFrameSize
+		p.MaxDatagramFrameSize = MaxDatagramFrameSize
 	}
 	if !c.isClient {
 		odcid := c.originalDCID
@@ -217,11 +217,7 @@ func (c *Conn) onHandshakeComplete(now time.Duration) {
 	}
 	c.idle.handshakeEnd = congestion.Never
 	c.ids.onHandshakeComplete()
-	c.tracer.handshakeComplete(c)
-	if c.endpoint != nil {
-		c.endpoint.onHandshakeComplete(c)
-	}
-	close(c.handshakeDone)
+	c.events.add(Event{Kind: EventHandshakeComplete})
 }
 
 // confirmHandshake runs when the handshake is confirmed: Handshake keys are

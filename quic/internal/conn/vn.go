@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func (c *Conn) handleVersionNegotiation(now time.Duration, hdr *wire.Header) {
 	if hdr.Versions.Contains(c.version) {
 		return
 	}
-	c.enterDraining(now, ErrNoCompatibleVersion, true)
+	c.enterDraining(now, &Reason{Kind: ReasonNoCompatibleVersion}, true)
 }
 
 // handleRetry handles a Retry packet (RFC 9000 §17.2.5, §8.1.2): the

@@ -1,4 +1,4 @@
-package quic
+package conn
 
 import "github.com/skiffnet/skiff/quic/internal/protect"
 

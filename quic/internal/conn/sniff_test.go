@@ -1,9 +1,9 @@
-package quic
+package conn
 
 import (
-	"context"
-	"runtime"
 	"testing"
+
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 
 	"github.com/skiffnet/skiff/quic/internal/protect"
 	"github.com/skiffnet/skiff/quic/internal/recovery"
@@ -147,45 +147,17 @@ func TestStreamsBlockedAndMaxStreamsOnTheWire(t *testing.T) {
 	up := p.sniff(&p.c2s, func() *Conn { return p.server })
 	down := p.sniff(&p.s2c, func() *Conn { return p.client })
 	p.handshake()
-	var streams []*Stream
 	for range 2 {
-		s, err := p.client.OpenStream(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := p.openStream(p.client, false)
 		s.Write([]byte("hi"))
-		s.Close()
-		streams = append(streams, s)
+		s.CloseWrite()
 	}
-	// The third OpenStream blocks, in an application goroutine as it
-	// would for real.
-	third := make(chan *Stream, 1)
-	go func() {
-		s, err := p.client.OpenStream(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
-		third <- s
-	}()
-	// Wait, without moving the harness's clock, until it is blocked: it
-	// records the limit it is blocked at before it waits.
-	for i := 0; ; i++ {
-		p.client.mu.Lock()
-		blocked := p.client.streams.blockedAt[kindBidi] == 2
-		p.client.mu.Unlock()
-		if blocked {
-			break
-		}
-		if i > 1e7 {
-			t.Fatal("OpenStream never blocked")
-		}
-		runtime.Gosched()
-	}
-	select {
-	case <-third:
+	// A third stream is beyond the limit: the application is told so, and
+	// says it is blocked.
+	if _, ok := p.client.mb.OpenStream(false, nil); ok {
 		t.Fatal("a third stream opened beyond the limit of 2")
-	default:
 	}
+	p.client.mb.OpenBlocked(false)
 	p.runUntil("STREAMS_BLOCKED(2) on the wire", func() bool {
 		for _, f := range up.find(wire.FrameTypeStreamsBlockedBidi) {
 			if f.value == 2 {
@@ -196,32 +168,25 @@ func TestStreamsBlockedAndMaxStreamsOnTheWire(t *testing.T) {
 	})
 	// The server's application reads both streams to the end and closes
 	// its sides.
-	p.runUntil("server has both streams' FIN", func() bool {
-		for _, s := range streams {
-			ss := p.server.streamByID(s.ID())
-			if ss == nil {
-				return false
-			}
-			ss.mu.Lock()
-			_, fin := ss.recv.FinalSize()
-			ss.mu.Unlock()
-			if !fin {
-				return false
+	done := 0
+	p.runUntil("server read both streams to the end", func() bool {
+		for _, ss := range p.accepted[1] {
+			buf := make([]byte, 10)
+			for {
+				n, st, _ := ss.Read(buf)
+				if st == streambuf.EOF {
+					if st, _ := ss.CloseWrite(); st == streambuf.OK {
+						done++
+					}
+					break
+				}
+				if n == 0 {
+					break
+				}
 			}
 		}
-		return true
+		return done == 2
 	})
-	for _, s := range streams {
-		ss := p.server.streamByID(s.ID())
-		buf := make([]byte, 10)
-		for {
-			_, err := ss.Read(buf)
-			if err != nil {
-				break
-			}
-		}
-		ss.Close()
-	}
 	p.runUntil("MAX_STREAMS above 2 on the wire", func() bool {
 		for _, f := range down.find(wire.FrameTypeMaxStreamsBidi) {
 			if f.value > 2 {
@@ -230,8 +195,8 @@ func TestStreamsBlockedAndMaxStreamsOnTheWire(t *testing.T) {
 		}
 		return false
 	})
-	// The blocked OpenStream returns the third stream.
-	if s := <-third; s == nil || s.ID() != streamID(2, false, false) {
-		t.Fatalf("third stream: %v", s)
+	// The third stream opens now.
+	if s, ok := p.client.mb.OpenStream(false, nil); !ok || s.ID() != streamID(2, false, false) {
+		t.Fatalf("third stream: %v, %v", s, ok)
 	}
 }

@@ -1,0 +1,98 @@
+package conn
+
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// Config is what a connection takes from quic.Config (whose doc describes
+// each field); zero values mean the defaults below.
+type Config struct {
+	TLS                     *tls13.Config
+	HandshakeTimeout        time.Duration
+	MaxIdleTimeout          time.Duration
+	KeepAlivePeriod         time.Duration
+	MaxBidiStreams          int64
+	MaxUniStreams           int64
+	InitialStreamWindow     uint64
+	InitialConnectionWindow uint64
+	MaxStreamWindow         uint64
+	MaxConnectionWindow     uint64
+	Congestion              string
+	DisablePacing           bool
+	DisableECN              bool
+	EnableDatagrams         bool
+}
+
+const (
+	defaultHandshakeTimeout   = 10 * time.Second
+	defaultIdleTimeout        = 30 * time.Second
+	defaultMaxStreams         = 100
+	defaultStreamWindow       = 512 << 10
+	defaultConnectionWindow   = 768 << 10
+	defaultMaxStreamWindow    = 16 << 20
+	defaultMaxConnWindow      = 24 << 20
+	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
+	activeConnectionIDLimit   = 4       // how many of our IDs we let the peer hold
+	maxCryptoBuffer           = 64 << 10
+	maxReceivedDatagramFrames = 128
+
+	// InitialMaxDatagramSize is the smallest datagram size every path
+	// carries, the size of a client's first Initial (RFC 9000 §14.1).
+	InitialMaxDatagramSize = 1200
+	// MaxDatagramSize is the largest datagram we send, once the path is
+	// known to carry it, and MaxReceiveSize the largest we accept (our
+	// max_udp_payload_size).
+	MaxDatagramSize = 1452
+	MaxReceiveSize  = 1500
+	// ConnIDLen is the length of the connection IDs we issue.
+	ConnIDLen = 8
+)
+
+func (c *Config) handshakeTimeout() time.Duration {
+	if c.HandshakeTimeout > 0 {
+		return c.HandshakeTimeout
+	}
+	return defaultHandshakeTimeout
+}
+
+func (c *Config) idleTimeout() time.Duration {
+	if c.MaxIdleTimeout > 0 {
+		return c.MaxIdleTimeout
+	}
+	return defaultIdleTimeout
+}
+
+func orDefault[T int64 | uint64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func (c *Config) maxBidiStreams() int64 {
+	return min(orDefault(c.MaxBidiStreams, defaultMaxStreams), maxStreamsLimit)
+}
+func (c *Config) maxUniStreams() int64 {
+	return min(orDefault(c.MaxUniStreams, defaultMaxStreams), maxStreamsLimit)
+}
+func (c *Config) streamWindow() uint64 { return orDefault(c.InitialStreamWindow, defaultStreamWindow) }
+func (c *Config) connWindow() uint64 {
+	return orDefault(c.InitialConnectionWindow, defaultConnectionWindow)
+}
+func (c *Config) maxStreamWindow() uint64 {
+	return max(orDefault(c.MaxStreamWindow, defaultMaxStreamWindow), c.streamWindow())
+}
+func (c *Config) maxConnWindow() uint64 {
+	return max(orDefault(c.MaxConnectionWindow, defaultMaxConnWindow), c.connWindow())
+}
+
+func (c *Config) newController() (congestion.Controller, error) {
+	name := c.Congestion
+	if name == "" {
+		name = congestion.AlgorithmCubic
+	}
+	return congestion.New(congestion.Config{Algorithm: name, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing})
+}

@@ -1,0 +1,320 @@
+package conn
+
+import (
+	"crypto/rand"
+	"net/netip"
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/protect"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
+	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// Conn is the state machine of one QUIC connection. It is sans-I/O and
+// single-threaded: HandleDatagram takes a received datagram and the time,
+// AppendBurst writes the datagrams due into memory the caller owns,
+// Deadline says when to call HandleTimer, and Events reports what the
+// owner must act on. It holds no lock, channel, clock, goroutine or socket;
+// one goroutine owns it. Application goroutines reach a connection only
+// through its Mailbox and the shared parts of its Streams.
+type Conn struct {
+	config   *Config
+	isClient bool
+	version  wire.Version
+	epoch    time.Time // zero point of the monotonic times below
+	tls      *tls13.Conn
+	tracer   *Tracer
+
+	// Packet number spaces, indexed by recovery.Space.
+	spaces [3]pnSpace
+	// 1-RTT keys beyond the current generation, for key updates (RFC 9001 §6).
+	keys1RTT keyUpdateState
+	// 0-RTT keys, client side write / server side read.
+	keys0RTT *protect.Keys
+
+	rtt  congestion.RTTStats
+	cc   congestion.Controller
+	loss recovery.Recovery
+
+	path pathState
+	ids  connIDState
+	// ecnEnabled: datagrams may be marked ECT(0), while ECN validation
+	// allows (RFC 9000 §13.4.2): not with Config.DisableECN, nor on a
+	// socket that cannot set the mark.
+	ecnEnabled bool
+
+	peerParams    wire.TransportParameters
+	peerParamsSet bool
+
+	handshakeComplete   bool // TLS finished (RFC 9001 §4.1.1)
+	handshakeConfirmed  bool // RFC 9001 §4.1.2
+	handshakeDoneQueued bool
+	retrySCID           *wire.ConnectionID
+	retryToken          []byte // client: token from a Retry, sent in later Initials
+	originalDCID        wire.ConnectionID
+
+	mb      *Mailbox
+	flow    connFlow
+	streams streamsState
+	dgrams  datagramState
+
+	idle    idleState
+	closing closeState
+
+	// Pending control frames, retransmitted as values, not packets.
+	pendingPing bool
+
+	// ackRanges is scratch space for parsing ACK frames; resolved receives
+	// what loss recovery decided about sent packets.
+	ackRanges []wire.AckRange
+	resolved  recovery.Resolved
+	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
+	// timer.
+	probeSpace recovery.Space
+	probes     int
+	// closeFrameToSend, while set, is the only frame appendPacket writes.
+	closeFrameToSend *wire.ConnectionCloseFrame
+
+	events eventQueue
+	stats  counters
+}
+
+// pnSpace is one packet number space (RFC 9000 §12.3) and its encryption
+// level: keys, received packets to acknowledge, and the CRYPTO stream.
+type pnSpace struct {
+	readKeys, writeKeys *protect.Keys
+	received            recovery.ReceivedTracker
+	// crypto is allocated when the space first carries CRYPTO data and
+	// freed when the space is discarded: the Application Data space of
+	// a connection without session tickets never needs it.
+	crypto      *cryptoStreams
+	discarded   bool
+	largestRecv int64 // largest packet number received, -1 for none
+}
+
+// cryptoStreams is the CRYPTO data of one packet number space, in each
+// direction (RFC 9000 §19.6).
+type cryptoStreams struct {
+	send streambuf.Send
+	recv streambuf.Recv
+}
+
+// cryptoStream returns the space's CRYPTO streams, allocating them on
+// first use.
+func (sp *pnSpace) cryptoStream() *cryptoStreams {
+	if sp.crypto == nil {
+		sp.crypto = new(cryptoStreams)
+	}
+	return sp.crypto
+}
+
+// cryptoPending reports whether CRYPTO data waits to be sent.
+func (sp *pnSpace) cryptoPending() bool {
+	return sp.crypto != nil && sp.crypto.send.HasData(1<<62)
+}
+
+// Params identify a new connection.
+type Params struct {
+	IsClient bool
+	Version  wire.Version
+	// For a client, DCID is the random Destination Connection ID of its
+	// first Initial (RFC 9000 §7.2) and SCID its own; for a server, DCID is
+	// what the client chose (it derives the Initial keys; the Retry's Source
+	// Connection ID after a Retry) and SCID the server's new ID.
+	DCID, SCID wire.ConnectionID
+	Peer       netip.AddrPort
+	// ResetKey derives the stateless reset tokens of the connection IDs we
+	// issue (RFC 9000 §10.3.2); the endpoint's, so that it can answer for
+	// connections it forgot.
+	ResetKey *[32]byte
+	// ECNCapable: the socket sets the ECN mark of the datagrams it sends.
+	ECNCapable bool
+	// Retry, on a server, says the client came back with a valid Retry
+	// token (RFC 9000 §8.1.2).
+	Retry  *RetryInfo
+	Tracer *Tracer
+}
+
+// RetryInfo is what a valid Retry token tells the server about the
+// connection it now creates.
+type RetryInfo struct {
+	ODCID     wire.ConnectionID // the client's first Destination Connection ID
+	RetrySCID wire.ConnectionID // the Source Connection ID of our Retry
+}
+
+// Tracer receives a connection's packet events; nil hooks are skipped.
+// They run on the owner's goroutine and must not call into the Conn.
+type Tracer struct {
+	PacketSent, PacketReceived func(packetType string, pn uint64, size int)
+}
+
+// New creates a connection at now.
+func New(now time.Time, config *Config, p *Params) (*Conn, error) {
+	c := &Conn{
+		config:       config,
+		isClient:     p.IsClient,
+		version:      p.Version,
+		epoch:        now,
+		originalDCID: p.DCID,
+		tracer:       p.Tracer,
+	}
+	if p.Retry != nil {
+		// RFC 9000 §7.3: the server echoes the client's first Destination
+		// Connection ID and the Retry's Source Connection ID in its
+		// transport parameters (buildLocalParams).
+		c.originalDCID = p.Retry.ODCID
+		rscid := p.Retry.RetrySCID
+		c.retrySCID = &rscid
+	}
+	for i := range c.spaces {
+		c.spaces[i].largestRecv = -1
+	}
+	cc, err := config.newController()
+	if err != nil {
+		return nil, err
+	}
+	c.cc = cc
+	c.rtt.SetMaxAckDelay(wire.DefaultMaxAckDelay)
+	c.loss.Init(&c.rtt, c.cc)
+	c.ecnEnabled = !config.DisableECN && p.ECNCapable
+	c.path.init(p.Peer, p.IsClient)
+	if p.Retry != nil {
+		// RFC 9000 §8.1.2: a valid Retry token validates the client's
+		// address; no amplification limit applies.
+		c.path.addressValidated = true
+	}
+	c.idle.init(config, c.mono(now))
+
+	// Initial keys come from the client's first Destination Connection ID
+	// (RFC 9001 §5.2).
+	if err := c.installInitialKeys(p.DCID); err != nil {
+		return nil, err
+	}
+	c.ids.init(c, p.SCID, p.DCID, p.ResetKey)
+	c.mb = newMailbox(c.isClient, config)
+	c.flow.init(c.mb, config)
+	c.streams.init(c, config)
+	c.dgrams.init(config)
+	if err := c.startTLS(c.buildLocalParams(p.SCID)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// installInitialKeys derives the Initial keys of both directions from the
+// client's Destination Connection ID.
+func (c *Conn) installInitialKeys(dcid wire.ConnectionID) error {
+	client, server, err := protect.InitialKeys(uint32(c.version), dcid.Bytes())
+	if err != nil {
+		return err
+	}
+	sp := &c.spaces[recovery.SpaceInitial]
+	if c.isClient {
+		sp.writeKeys, sp.readKeys = client, server
+	} else {
+		sp.writeKeys, sp.readKeys = server, client
+	}
+	return nil
+}
+
+// mono converts a wall-clock reading into the connection's monotonic time.
+func (c *Conn) mono(t time.Time) time.Duration { return t.Sub(c.epoch) }
+
+// wall converts a monotonic time back.
+func (c *Conn) wall(d time.Duration) time.Time { return c.epoch.Add(d) }
+
+// peerRole is who the peer is.
+func (c *Conn) peerRole() wire.Role {
+	if c.isClient {
+		return wire.RoleServer
+	}
+	return wire.RoleClient
+}
+
+// Mailbox is where application goroutines leave work for the connection.
+func (c *Conn) Mailbox() *Mailbox { return c.mb }
+
+// IsClient reports the connection's role.
+func (c *Conn) IsClient() bool { return c.isClient }
+
+// PeerAddr is the peer's address on the current path.
+func (c *Conn) PeerAddr() netip.AddrPort { return c.path.peer }
+
+// HandshakeComplete reports whether the TLS handshake has completed.
+func (c *Conn) HandshakeComplete() bool { return c.handshakeComplete }
+
+// PeerMaxDatagramFrameSize is the peer's max_datagram_frame_size (RFC 9221
+// §3): 0 when it takes no DATAGRAM frames, or its transport parameters
+// have not arrived.
+func (c *Conn) PeerMaxDatagramFrameSize() uint64 {
+	if !c.peerParamsSet {
+		return 0
+	}
+	return c.dgrams.peerMax
+}
+
+// Stats is a snapshot of a connection's counters.
+type Stats struct {
+	SmoothedRTT, MinRTT, LatestRTT, RTTVar time.Duration
+	CongestionWindow, BytesInFlight        int
+	PacketsSent, PacketsReceived           uint64
+	PacketsLost, PacketsAcked              uint64
+	BytesSent, BytesReceived               uint64
+	DatagramsSent, DatagramsReceived       uint64
+	PTOCount                               uint64
+	SpuriousLosses                         uint64
+	KeyUpdates                             uint64
+	ECN                                    string
+}
+
+// counters are the counters of Stats the connection keeps itself; the
+// others come from RTT, congestion and recovery state.
+type counters struct {
+	PacketsSent, PacketsReceived     uint64
+	BytesSent, BytesReceived         uint64
+	DatagramsSent, DatagramsReceived uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Conn) Stats() Stats {
+	s := Stats{
+		PacketsSent: c.stats.PacketsSent, PacketsReceived: c.stats.PacketsReceived,
+		BytesSent: c.stats.BytesSent, BytesReceived: c.stats.BytesReceived,
+		DatagramsSent: c.stats.DatagramsSent, DatagramsReceived: c.stats.DatagramsReceived,
+	}
+	s.SmoothedRTT = c.rtt.SmoothedRTT()
+	s.MinRTT = c.rtt.MinRTT()
+	s.LatestRTT = c.rtt.LatestRTT()
+	s.RTTVar = c.rtt.RTTVar()
+	s.CongestionWindow = c.cc.CongestionWindow()
+	s.BytesInFlight = c.cc.BytesInFlight()
+	ls := c.loss.Stats()
+	s.PacketsLost = ls.PacketsLost
+	s.PacketsAcked = ls.PacketsAcked
+	s.PTOCount = ls.PTOs
+	s.SpuriousLosses = ls.SpuriousLosses
+	s.KeyUpdates = c.keys1RTT.updates
+	s.ECN = "off"
+	if c.ecnEnabled {
+		s.ECN = c.loss.ECNState().String()
+	}
+	return s
+}
+
+// LossStats returns loss recovery's counters, for tests and debugging.
+func (c *Conn) LossStats() recovery.Stats { return c.loss.Stats() }
+
+// randomBytes fills b from crypto/rand; it cannot fail on the platforms we
+// support (crypto/rand.Read panics rather than returning an error).
+func randomBytes(b []byte) { rand.Read(b) }
+
+// NewConnectionID returns a random connection ID of our length.
+func NewConnectionID() wire.ConnectionID {
+	var b [ConnIDLen]byte
+	randomBytes(b[:])
+	id, _ := wire.MakeConnectionID(b[:])
+	return id
+}

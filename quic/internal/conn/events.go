@@ -1,0 +1,141 @@
+package conn
+
+import "github.com/skiffnet/skiff/quic/internal/wire"
+
+// EventKind says what happened.
+type EventKind uint8
+
+// The events a connection reports to its owner.
+const (
+	// EventHandshakeComplete: the TLS handshake completed (RFC 9001
+	// §4.1.1); a server connection can be accepted, a Dial returns.
+	EventHandshakeComplete EventKind = iota + 1
+	// EventStreamOpened: the peer opened Stream; the application may
+	// accept it.
+	EventStreamOpened
+	// EventStreamReadable: a Read of Stream that found nothing may now
+	// find data, the end of the stream or a reset.
+	EventStreamReadable
+	// EventStreamWritable: a Write of Stream that found no room may now
+	// find some, or the sending part ended.
+	EventStreamWritable
+	// EventStreamsAvailable: the peer raised a stream limit (RFC 9000
+	// §4.6): an OpenStream waiting for it may try again.
+	EventStreamsAvailable
+	// EventConnIDIssued and EventConnIDRetired: datagrams to ConnID are for
+	// this connection from now on, or no longer (RFC 9000 §5.1).
+	EventConnIDIssued
+	EventConnIDRetired
+	// EventResetTokenAdded and EventResetTokenRemoved: a stateless reset
+	// of the peer's ends with the token in Data (RFC 9000 §10.3.1), or no
+	// longer.
+	EventResetTokenAdded
+	EventResetTokenRemoved
+	// EventDatagram: the payload of a DATAGRAM frame (RFC 9221), in Data,
+	// which the owner now owns.
+	EventDatagram
+	// EventPathChanged: the peer's address changed (PeerAddr).
+	EventPathChanged
+	// EventClosing: the connection ends, for Reason: closing or draining
+	// starts (RFC 9000 §10.2). Blocked application calls should return now.
+	EventClosing
+	// EventClosed: the closing or draining period is over: the connection
+	// sends and receives nothing more, and the owner drops it.
+	EventClosed
+)
+
+// Event is one thing a connection reports; which fields are set depends
+// on Kind.
+type Event struct {
+	Kind   EventKind
+	ConnID wire.ConnectionID
+	Stream *Stream
+	Data   []byte
+	Reason *Reason
+}
+
+// eventQueue holds the events since the owner last took them. Its storage
+// is reused, so that taking events allocates nothing in steady state, and
+// dropped when a turn had none while it holds more than a few, so that an
+// idle connection does not keep what its handshake needed.
+type eventQueue struct {
+	q     []Event
+	stale int // entries of q handed out by the last Events
+}
+
+const keptEvents = 2
+
+func (e *eventQueue) add(ev Event) {
+	e.reuse()
+	e.q = append(e.q, ev)
+}
+
+// reuse forgets what the last Events handed out.
+func (e *eventQueue) reuse() {
+	if e.stale > 0 {
+		clear(e.q[:e.stale])
+		e.q, e.stale = e.q[:0], 0
+	}
+}
+
+// Events returns what happened since the last call, in order. The slice
+// is valid until the next call into the Conn.
+func (c *Conn) Events() []Event {
+	e := &c.events
+	e.reuse()
+	if len(e.q) == 0 {
+		if cap(e.q) > keptEvents {
+			e.q = nil
+		}
+		return nil
+	}
+	e.stale = len(e.q)
+	return e.q
+}
+
+// ReasonKind classifies why a connection ended.
+type ReasonKind uint8
+
+// Why connections end.
+const (
+	// ReasonTransport: a transport error (Code, FrameType, Text), ours or
+	// the peer's (Remote).
+	ReasonTransport ReasonKind = iota + 1
+	// ReasonApplication: an application closed with Code and Text
+	// (CONNECTION_CLOSE of type 0x1d, RFC 9000 §19.19).
+	ReasonApplication
+	// ReasonIdleTimeout: idle for the idle timeout (RFC 9000 §10.1).
+	ReasonIdleTimeout
+	// ReasonHandshakeTimeout: the handshake did not finish in time.
+	ReasonHandshakeTimeout
+	// ReasonStatelessReset: the peer sent a stateless reset (§10.3).
+	ReasonStatelessReset
+	// ReasonNoCompatibleVersion: version negotiation failed (§6.2).
+	ReasonNoCompatibleVersion
+	// ReasonEndpointClosed: the owner closed the connection with its
+	// endpoint.
+	ReasonEndpointClosed
+)
+
+// Reason says why a connection ended.
+type Reason struct {
+	Kind      ReasonKind
+	Code      uint64
+	FrameType uint64
+	Text      string
+	Remote    bool
+}
+
+// closeReason is set once, when the connection starts to end.
+func (c *Conn) setReason(r *Reason) {
+	if c.closing.reason != nil {
+		return
+	}
+	c.closing.reason = r
+	c.events.add(Event{Kind: EventClosing, Reason: r})
+}
+
+// transportReason describes a transport error.
+func transportReason(err *wire.TransportError, remote bool) *Reason {
+	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote}
+}

@@ -1,0 +1,140 @@
+package streambuf
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// TestPartsConcurrent moves a stream from a writer goroutine through a
+// SendPart, a "connection" goroutine that sends, loses, reorders and
+// acknowledges frames, and a RecvPart to a reader goroutine, as the
+// application and the connection share them. Run with -race: Write and
+// Read copy outside the parts' locks.
+func TestPartsConcurrent(t *testing.T) {
+	for seed := range uint64(4) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		src := make([]byte, 300_000+r.IntN(100_000))
+		for i := range src {
+			src[i] = byte(r.Uint32())
+		}
+		var sp SendPart
+		var rp RecvPart
+		rp.Init(64 << 10)
+		const limit = 48 << 10
+
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { // the writer
+			defer wg.Done()
+			rest := src
+			for len(rest) > 0 {
+				n, st, _ := sp.Write(rest[:min(len(rest), 1+rand.IntN(20000))], limit)
+				rest = rest[n:]
+				if st == Blocked {
+					runtime.Gosched()
+				}
+			}
+			sp.Close()
+		}()
+		var got bytes.Buffer
+		go func() { // the reader
+			defer wg.Done()
+			buf := make([]byte, 7000)
+			for {
+				n, st, _, _ := rp.Read(buf[:1+rand.IntN(len(buf))])
+				got.Write(buf[:n])
+				if st == EOF {
+					return
+				}
+				if st == Blocked {
+					runtime.Gosched()
+				}
+			}
+		}()
+
+		// The connection.
+		var ss SendState
+		var inflight []frame
+		for !ss.AllAcked() {
+			end, fin, _, _ := sp.State()
+			ss.Extend(end, fin)
+			readOff, maxData, window := rp.Window()
+			if readOff+window/2 > maxData-window/2 {
+				rp.SetWindow(readOff+window, window)
+			}
+			_, maxData, _ = rp.Window()
+			if off, n, fin, ok := ss.Next(1+r.IntN(1400), maxData); ok {
+				b, _, _ := sp.Slice(off, n)
+				inflight = append(inflight, frame{off, bytes.Clone(b), fin})
+			}
+			if len(inflight) == 0 || r.IntN(2) == 0 {
+				runtime.Gosched()
+				continue
+			}
+			i := r.IntN(len(inflight))
+			f := inflight[i]
+			inflight = append(inflight[:i], inflight[i+1:]...)
+			if r.IntN(8) == 0 {
+				ss.OnLost(f.off, uint64(len(f.data)), f.fin)
+				continue
+			}
+			if _, err := rp.Write(f.off, f.data, f.fin); err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			if ss.OnAck(f.off, uint64(len(f.data)), f.fin) {
+				sp.Acked(ss.AckedBelow())
+			}
+		}
+		wg.Wait()
+		if got.Len() != len(src) || sha256.Sum256(got.Bytes()) != sha256.Sum256(src) {
+			t.Fatalf("seed %d: read %d bytes, want %d identical", seed, got.Len(), len(src))
+		}
+		if b := sp.Buffered(); b != 0 {
+			t.Fatalf("seed %d: %d bytes still buffered", seed, b)
+		}
+	}
+}
+
+// A reset part takes no more writes, drops its bytes and wakes a waiting
+// writer; a reset receiving part reports the code and counts what was
+// never read as consumed.
+func TestPartsReset(t *testing.T) {
+	var sp SendPart
+	if n, st, _ := sp.Write(make([]byte, 100), 50); n != 50 || st != Blocked {
+		t.Fatalf("Write = %d, %v; want 50, Blocked", n, st)
+	}
+	if !sp.Stop(7) {
+		t.Fatal("Stop did not report the waiting writer")
+	}
+	sp.Discard()
+	if _, st, code := sp.Write([]byte{1}, 50); st != ResetRemote || code != 7 {
+		t.Fatalf("Write after STOP_SENDING: %v %d", st, code)
+	}
+
+	var rp RecvPart
+	rp.Init(1000)
+	if _, err := rp.Write(0, make([]byte, 300), false); err != nil {
+		t.Fatal(err)
+	}
+	var buf [100]byte
+	if n, st, _, _ := rp.Read(buf[:]); n != 100 || st != OK {
+		t.Fatalf("Read = %d, %v", n, st)
+	}
+	res, err := rp.Reset(500, 9)
+	if err != nil || res.Advanced != 200 || res.Consumed != 400 || !res.Readable {
+		t.Fatalf("Reset = %+v, %v", res, err)
+	}
+	if res, _ := rp.Reset(500, 9); res.Advanced != 0 || res.Consumed != 0 {
+		t.Fatalf("second Reset counted again: %+v", res)
+	}
+	if _, st, code, _ := rp.Read(buf[:]); st != ResetRemote || code != 9 {
+		t.Fatalf("Read after reset: %v %d", st, code)
+	}
+	if _, err := rp.Write(0, make([]byte, 1001), false); err != ErrFlowControl {
+		t.Fatalf("data beyond the limit: %v", err)
+	}
+}
