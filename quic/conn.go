@@ -34,10 +34,12 @@ type Conn struct {
 	wake chan struct{}
 	// inbox holds datagrams the endpoint's reader received for this
 	// connection; requests, calls to run on the driver's goroutine.
-	inboxMu sync.Mutex
-	inbox   []*datagram
-	reqMu   sync.Mutex
-	reqs    []func(*conn.Conn, time.Time)
+	inboxMu    sync.Mutex
+	inbox      []datagram
+	inboxCount int // datagrams in inbox
+	inboxGRO   int // entries of inbox holding a GRO buffer
+	reqMu      sync.Mutex
+	reqs       []func(*conn.Conn, time.Time)
 
 	// handshakeDone is closed when the handshake completes or fails
 	// (handshakeOK says which); closed when the connection starts to end

@@ -1,7 +1,6 @@
 package quic
 
 import (
-	"net/netip"
 	"sync"
 	"time"
 
@@ -9,69 +8,6 @@ import (
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/udpio"
 )
-
-// datagram is a received datagram on its way from the endpoint's reader to
-// a connection's driver. Buffers are pooled: the reader takes one per
-// datagram and the driver returns it.
-type datagram struct {
-	buf  []byte // storage, cap maxReceiveSize
-	n    int
-	from netip.AddrPort
-	ecn  uint8
-}
-
-// maxReceiveSize bounds the datagrams we accept: our max_udp_payload_size
-// (1500) tells peers not to send more.
-const maxReceiveSize = conn.MaxReceiveSize
-
-// datagramCache is the free list of receive buffers, shared by the
-// endpoints' readers (which take them) and the connections' drivers (which
-// give them back, a batch at a time). Unlike a sync.Pool it is not emptied
-// by garbage collection, so a steady flow of datagrams allocates nothing;
-// it keeps at most maxCachedDatagrams buffers and lets the rest go.
-type datagramCache struct {
-	mu   sync.Mutex
-	free []*datagram
-}
-
-// maxCachedDatagrams bounds the free list: 4096 buffers of 1500 bytes,
-// enough for the datagrams in flight of several fast connections.
-const maxCachedDatagrams = 4096
-
-var rxBuffers datagramCache
-
-// fill sets every nil entry of ds to a free buffer, with one lock.
-func (dc *datagramCache) fill(ds []*datagram) {
-	dc.mu.Lock()
-	for i := range ds {
-		if ds[i] != nil {
-			continue
-		}
-		if n := len(dc.free); n > 0 {
-			ds[i] = dc.free[n-1]
-			dc.free[n-1] = nil
-			dc.free = dc.free[:n-1]
-		}
-	}
-	dc.mu.Unlock()
-	for i := range ds {
-		if ds[i] == nil {
-			ds[i] = &datagram{buf: make([]byte, maxReceiveSize)}
-		}
-	}
-}
-
-// release gives the buffers of ds back, with one lock, and clears ds.
-func (dc *datagramCache) release(ds []*datagram) {
-	dc.mu.Lock()
-	for i, d := range ds {
-		if len(dc.free) < maxCachedDatagrams {
-			dc.free = append(dc.free, d)
-		}
-		ds[i] = nil
-	}
-	dc.mu.Unlock()
-}
 
 // sendBufferSize holds one GSO burst: 64 datagrams of the largest size.
 const (
@@ -81,26 +17,45 @@ const (
 
 var sendBufPool = sync.Pool{New: func() any { b := make([]byte, 0, sendBufferSize); return &b }}
 
-// deliverBatch hands the connection datagrams the endpoint's reader
-// received for it: one lock and one wake-up for a run of a read batch.
-func (c *Conn) deliverBatch(ds []*datagram) {
+// deliver hands the connection datagrams the endpoint's reader received
+// for it, each holding a reference to its buffer: one lock and one wake-up
+// for a run of a read batch. It clears ds.
+func (c *Conn) deliver(ds []datagram) {
 	c.inboxMu.Lock()
-	if room := maxInbox - len(c.inbox); room < len(ds) {
-		// The driver is this far behind: drop what does not fit, as a
-		// full socket buffer would. Loss recovery and the congestion
-		// controller deal with it; the queue, and the round-trip time it
-		// adds, stay bounded.
-		room = max(room, 0)
-		rxBuffers.release(ds[room:])
-		ds = ds[:room]
+	// The driver may be far behind: what does not fit is dropped, as a
+	// full socket buffer would. Loss recovery and the congestion
+	// controller deal with it; the queue, the round-trip time it adds and
+	// the memory it holds stay bounded.
+	keep := 0
+	for keep < len(ds) {
+		d := &ds[keep]
+		gro := d.rb.pool == &groBuffers
+		if c.inboxCount+d.count() > maxInbox || (gro && c.inboxGRO >= maxInboxGRO) {
+			break
+		}
+		c.inboxCount += d.count()
+		if gro {
+			c.inboxGRO++
+		}
+		keep++
 	}
-	c.inbox = append(c.inbox, ds...)
+	releaseDatagrams(ds[keep:])
+	c.inbox = append(c.inbox, ds[:keep]...)
 	c.inboxMu.Unlock()
+	clear(ds)
 	c.mb.Wake()
 }
 
-// maxInbox bounds the datagrams waiting for a connection's driver.
-const maxInbox = 1024
+// maxInbox bounds the datagrams waiting for a connection's driver, and
+// maxInboxGRO the 64 KiB buffers they may hold (4 MiB); keptInbox is the
+// room an inbox keeps once the connection is idle: nothing due within
+// idleAfter.
+const (
+	maxInbox    = 1024
+	maxInboxGRO = 64
+	keptInbox   = 16
+	idleAfter   = time.Second
+)
 
 // run is the connection's goroutine, its driver: the only code that
 // touches the state machine. Each turn it takes what arrived (datagrams
@@ -110,7 +65,7 @@ const maxInbox = 1024
 func (c *Conn) run() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	var inbox []*datagram
+	var inbox []datagram
 	var reqs []func(*conn.Conn, time.Time)
 	sm := c.sm
 	for {
@@ -118,6 +73,7 @@ func (c *Conn) run() {
 		if c.mb.TakePending() {
 			c.inboxMu.Lock()
 			inbox, c.inbox = c.inbox, inbox[:0]
+			c.inboxCount, c.inboxGRO = 0, 0
 			c.inboxMu.Unlock()
 			c.reqMu.Lock()
 			reqs, c.reqs = c.reqs, reqs[:0]
@@ -128,10 +84,21 @@ func (c *Conn) run() {
 				fn(sm, now)
 				reqs[i] = nil
 			}
-			for _, d := range inbox {
-				sm.HandleDatagram(now, d.buf[:d.n], d.from, d.ecn)
+			for i := range inbox {
+				d := &inbox[i]
+				b := d.bytes()
+				seg := int(d.seg)
+				if seg <= 0 {
+					seg = len(b)
+				}
+				// A GRO run is parsed where it lies, a datagram at a time.
+				for len(b) > 0 {
+					n := min(seg, len(b))
+					sm.HandleDatagram(now, b[:n], d.from, d.ecn)
+					b = b[n:]
+				}
 			}
-			rxBuffers.release(inbox)
+			releaseDatagrams(inbox)
 		}
 		if dl := sm.Deadline(); !dl.IsZero() && !now.Before(dl) {
 			sm.HandleTimer(now)
@@ -151,10 +118,20 @@ func (c *Conn) run() {
 		if d <= 0 {
 			continue
 		}
+		trim := d > idleAfter && cap(inbox) > keptInbox
+		if trim {
+			// Nothing is due for a while. If nothing comes either, the
+			// connection is idle, and keeps little of what its last
+			// burst needed.
+			d = idleAfter
+		}
 		timer.Reset(d)
 		select {
 		case <-c.wake:
 		case <-timer.C:
+			if trim {
+				inbox = nil
+			}
 		}
 	}
 }
@@ -265,10 +242,10 @@ func (c *Conn) finish() {
 	close(c.done)
 }
 
-// drainInbox returns buffers that arrived after the connection closed.
+// drainInbox releases datagrams that arrived after the connection closed.
 func (c *Conn) drainInbox() {
 	c.inboxMu.Lock()
-	rxBuffers.release(c.inbox)
+	releaseDatagrams(c.inbox)
 	c.inbox = nil
 	c.inboxMu.Unlock()
 }

@@ -38,11 +38,15 @@
 //
 // In steady state no packet allocates (TestSteadyStateAllocsPerPacket;
 // bench_test.go measures throughput, handshakes and allocations per packet
-// over loopback). Receive buffers come from a free list that garbage
-// collection does not empty; the reader hands each connection the run of
-// datagrams a batch holds for it with one lock and one wake-up, and a
-// connection's inbox is bounded (1024 datagrams) as a socket buffer would
-// be. Datagrams of a GSO burst have equal size (a nearly full packet is
+// over loopback). Receive buffers come from free lists that garbage
+// collection does not empty (rxbuf.go). With GRO the reader receives into
+// 64 KiB buffers and hands each connection its datagrams of a coalesced run
+// as slices of the buffer, parsed in place: no copy; a buffer counts its
+// references and returns to its pool when the last connection is done with
+// it. A datagram that arrives alone is copied into a small buffer. The
+// reader hands each connection the runs a batch holds for it with one lock
+// and one wake-up, and a connection's inbox is bounded (1024 datagrams, 64
+// GRO buffers) as a socket buffer would be. Datagrams of a GSO burst have equal size (a nearly full packet is
 // padded to full), so a burst is as long as the pacer allows: 250 µs of
 // the pacing rate, 10 to 64 datagrams per sendmsg.
 //

@@ -34,7 +34,9 @@ func (s *ecnSocket) WriteSegments(buf []byte, segSize int, to netip.AddrPort, ec
 func (s *ecnSocket) ReadBatch(msgs []udpio.Message) (int, error) {
 	n, err := s.Conn.ReadBatch(msgs)
 	for i := range n {
-		s.received[msgs[i].ECN&3].Add(1)
+		for range msgs[i].Datagrams {
+			s.received[msgs[i].ECN&3].Add(1)
+		}
 	}
 	return n, err
 }

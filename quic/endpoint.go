@@ -47,10 +47,10 @@ type Endpoint struct {
 	resetTokens map[[wire.StatelessResetTokenLen]byte]*Conn
 
 	readerDone chan struct{}
-	// ecnCapable: the socket sets the ECN mark of datagrams it sends. A
-	// socket that cannot say (tests' in-memory networks) is taken to: ECN
-	// validation stops the marks where they do not arrive.
+	// ecnCapable: the socket sets the ECN mark of datagrams it sends.
 	ecnCapable bool
+	// gro: the socket may hand over runs of coalesced datagrams.
+	gro bool
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
 }
@@ -61,6 +61,7 @@ type packetConn interface {
 	ReadBatch(msgs []udpio.Message) (int, error)
 	WriteSegments(buf []byte, segSize int, to netip.AddrPort, ecn udpio.ECN, from netip.Addr) error
 	LocalAddr() netip.AddrPort
+	Capabilities() udpio.Capabilities
 	Close() error
 }
 
@@ -81,11 +82,10 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 		e.accept = make(chan *Conn, acceptQueue)
 		e.serverConn = server.connConfig()
 	}
-	e.ecnCapable = true
-	if s, ok := sock.(interface{ Capabilities() udpio.Capabilities }); ok {
-		// udpio's portable path neither reads nor sets the mark.
-		e.ecnCapable = s.Capabilities().ECN
-	}
+	// udpio's portable path neither reads nor sets the mark, nor
+	// coalesces.
+	caps := sock.Capabilities()
+	e.ecnCapable, e.gro = caps.ECN, caps.GRO
 	go e.read()
 	return e
 }

@@ -9,114 +9,184 @@ import (
 )
 
 // read is the endpoint's goroutine: it reads datagrams in batches and
-// routes each. Datagrams for one connection that arrive together go to it
-// as one run (one lock, one wake-up), and the buffers connections kept are
-// replaced from the free list once per batch.
+// routes each. With GRO a message holds a run of coalesced datagrams, which
+// go to their connections as slices of its buffer, without a copy; a
+// datagram alone is copied into a small buffer (receive buffers, rxbuf.go).
+// Datagrams for one connection that arrive together go to it as one run:
+// one lock, one wake-up.
 func (e *Endpoint) read() {
 	defer close(e.readerDone)
+	pool, entries := &smallBuffers, udpio.MaxBatch
+	if e.gro {
+		// 16 entries of 64 KiB: 1 MiB, and up to 1,000 datagrams a call.
+		pool, entries = &groBuffers, groEntries
+	}
 	var msgs [udpio.MaxBatch]udpio.Message
-	var held [udpio.MaxBatch]*datagram
-	var run [udpio.MaxBatch]*datagram
-	rxBuffers.fill(held[:])
+	var held [udpio.MaxBatch]*rxBuffer
+	// copies are the small buffers datagrams that came alone were copied
+	// into, this batch.
+	var copies [udpio.MaxBatch]*rxBuffer
+	r := router{e: e, run: make([]datagram, 0, maxRun)}
+	defer func() {
+		// The buffers the reader holds go back.
+		pool.put(held[:entries])
+		smallBuffers.put(r.small[:r.smallLen])
+	}()
 	for {
-		for i := range msgs {
+		pool.fill(held[:entries])
+		for i := range entries {
 			msgs[i].Buf = held[i].buf
 		}
-		n, err := e.sock.ReadBatch(msgs[:])
+		n, err := e.sock.ReadBatch(msgs[:entries])
 		if err != nil {
 			e.mu.Lock()
 			e.readErr = err
 			e.mu.Unlock()
 			return
 		}
-		var (
-			runConn *Conn
-			runLen  int
-			lastID  wire.ConnectionID
-		)
+		ncopies := 0
 		for i := range n {
 			m := &msgs[i]
-			// ReadBatch may swap buffers among messages; find the
-			// datagram that owns this one by its storage.
-			j := ownerOf(held[:], i, m.Buf)
-			d := held[j]
-			d.n, d.from, d.ecn = m.N, m.Addr, uint8(m.ECN)
-			c, dcid, taken := e.route(d, runConn, lastID)
-			if taken {
-				held[j] = nil
+			seg := m.SegmentSize
+			if seg == 0 || m.N <= seg {
+				seg = m.N
 			}
-			if c == nil {
+			if m.N == 0 || seg > maxReceiveSize {
+				// Nothing usable (the buffer stays for the next call), or
+				// larger than our max_udp_payload_size allows.
 				continue
 			}
-			if c != runConn && runLen > 0 {
-				runConn.deliverBatch(run[:runLen])
-				clear(run[:runLen])
-				runLen = 0
+			if seg == m.N {
+				rb := held[i]
+				if e.gro {
+					rb = r.copySingle(m, &copies[ncopies])
+					ncopies++
+				}
+				r.route(datagram{rb: rb, n: int32(m.N), from: m.Addr, ecn: uint8(m.ECN)})
+				continue
 			}
-			runConn, lastID = c, dcid
-			run[runLen] = d
-			runLen++
+			for off := 0; off < m.N; off += seg {
+				r.route(datagram{rb: held[i], off: int32(off), n: int32(min(seg, m.N-off)), seg: int32(seg), from: m.Addr, ecn: uint8(m.ECN)})
+			}
 		}
-		if runLen > 0 {
-			runConn.deliverBatch(run[:runLen])
-			clear(run[:runLen])
+		r.flush()
+		// The reader's own reference goes: a buffer nothing was handed
+		// from is used again, the others belong to their connections now
+		// (the last one done gives it back to the pool).
+		for i := range entries {
+			if !held[i].release() {
+				held[i] = nil
+			} else {
+				held[i].refs.Store(1)
+			}
 		}
-		rxBuffers.fill(held[:])
+		for i := range ncopies {
+			if copies[i].release() {
+				smallBuffers.put(copies[i : i+1])
+			}
+			copies[i] = nil
+		}
 	}
 }
 
-// ownerOf finds the index of the pooled datagram whose storage b is,
-// looking first where it was handed out.
-func ownerOf(held []*datagram, i int, b []byte) int {
-	if &held[i].buf[0] == &b[:1][0] {
-		return i
+// groEntries is how many 64 KiB buffers the reader offers per call with
+// GRO; maxRun bounds a run of datagrams handed over at once.
+const (
+	groEntries = 16
+	maxRun     = 256
+)
+
+// router collects the datagrams of a read batch into runs per connection.
+type router struct {
+	e       *Endpoint
+	run     []datagram
+	runConn *Conn
+	lastID  wire.ConnectionID
+	// small holds free small buffers for datagrams that came alone.
+	small    [udpio.MaxBatch]*rxBuffer
+	smallLen int
+}
+
+// copySingle copies a datagram that came alone out of its GRO buffer into
+// a small one, kept in *slot until the batch is routed.
+func (r *router) copySingle(m *udpio.Message, slot **rxBuffer) *rxBuffer {
+	if r.smallLen == 0 {
+		smallBuffers.fill(r.small[:])
+		r.smallLen = len(r.small)
 	}
-	for j, d := range held {
-		if &d.buf[0] == &b[:1][0] {
-			return j
-		}
+	r.smallLen--
+	rb := r.small[r.smallLen]
+	r.small[r.smallLen] = nil
+	copy(rb.buf, m.Buf[:m.N])
+	*slot = rb
+	return rb
+}
+
+// route finds d's connection and adds d to the run for it: to the last
+// entry when d continues its GRO run, else as a new entry holding a
+// reference to its buffer.
+func (r *router) route(d datagram) {
+	c, dcid := r.e.route(&d, r.runConn, r.lastID)
+	if c == nil {
+		return
 	}
-	return i // unreachable: ReadBatch only permutes our buffers
+	if c != r.runConn || len(r.run) == cap(r.run) {
+		r.flush()
+	}
+	r.runConn, r.lastID = c, dcid
+	if n := len(r.run); n > 0 && r.run[n-1].extend(&d) {
+		return
+	}
+	d.rb.refs.Add(1)
+	r.run = append(r.run, d)
+}
+
+// flush hands the run to its connection.
+func (r *router) flush() {
+	if len(r.run) > 0 {
+		r.runConn.deliver(r.run)
+		r.run = r.run[:0]
+	}
+	r.runConn = nil
 }
 
 // route finds the connection a datagram is for, or deals with it here. It
 // returns the connection the caller must deliver d to (nil when there is
-// none) with d's Destination Connection ID, and whether d was taken, by
-// that connection or one created here. A datagram with the same
-// Destination Connection ID as the previous one of the batch (lastID) goes
-// to the same connection (last) without a look-up.
-func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *Conn, dcid wire.ConnectionID, taken bool) {
-	b := d.buf[:d.n]
+// none, perhaps a new one made here) with d's Destination Connection ID.
+// A datagram with the same Destination Connection ID as the previous one of
+// the batch (lastID) goes to the same connection (last) without a look-up.
+func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *Conn, dcid wire.ConnectionID) {
+	b := d.bytes()
 	if len(b) == 0 {
-		return nil, dcid, false
+		return nil, dcid
 	}
 	inv, err := wire.ParseInvariants(b, conn.ConnIDLen)
 	if err != nil {
-		return nil, dcid, false
+		return nil, dcid
 	}
 	dcid, err = wire.MakeConnectionID(inv.DCID)
 	if err != nil {
-		return nil, dcid, false // longer than QUIC v1 allows: not ours
+		return nil, dcid // longer than QUIC v1 allows: not ours
 	}
 	if last != nil && dcid == lastID {
-		return last, dcid, true
+		return last, dcid
 	}
 	e.mu.Lock()
 	c = e.conns[dcid]
 	e.mu.Unlock()
 	if c != nil {
-		return c, dcid, true
+		return c, dcid
 	}
 	if !inv.Long {
 		// RFC 9000 §10.3.1: a stateless reset has a random Destination
 		// Connection ID; its connection is found by the token ending it.
 		if c := e.connByResetToken(b); c != nil {
-			return c, dcid, true
+			return c, dcid
 		}
 		// RFC 9000 §10.3: a short header packet for no connection we know
 		// gets a stateless reset, so a peer that lost us stops quickly.
 		e.sendStatelessReset(d, inv.DCID)
-		return nil, dcid, false
+		return nil, dcid
 	}
 	if !wire.Version(inv.Version).IsSupported() {
 		// RFC 9000 §6.1: answer an unknown version with Version
@@ -125,44 +195,45 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 		if inv.Version != 0 && len(b) >= conn.InitialMaxDatagramSize {
 			e.sendVersionNegotiation(d, &inv)
 		}
-		return nil, dcid, false
+		return nil, dcid
 	}
 	if e.server == nil {
-		return nil, dcid, false
+		return nil, dcid
 	}
-	return nil, dcid, e.acceptInitial(d, dcid)
+	return e.acceptInitial(d, dcid), dcid
 }
 
-// acceptInitial starts a server connection for a client's first Initial.
-func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
-	b := d.buf[:d.n]
+// acceptInitial starts a server connection for a client's first Initial
+// and returns it, or the connection a retransmission of it is for; nil
+// when the datagram starts nothing.
+func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
+	b := d.bytes()
 	hdr, err := wire.ParseHeader(b, conn.ConnIDLen, false)
 	if err != nil || hdr.Type != wire.PacketInitial || len(b) < conn.InitialMaxDatagramSize {
-		return false
+		return nil
 	}
 	// RFC 9000 §7.2: the client's first Destination Connection ID is at
 	// least 8 bytes.
 	if dcid.Len() < 8 {
-		return false
+		return nil
 	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return false
+		return nil
 	}
 	// A retransmitted first Initial finds the connection by its original
 	// Destination Connection ID, registered below.
 	if c := e.conns[dcid]; c != nil {
 		e.mu.Unlock()
-		c.deliverBatch([]*datagram{d})
-		return true
+		return c
 	}
 	e.mu.Unlock()
 	var retry *conn.RetryInfo
 	if e.server.RequireAddressValidation {
 		var proceed bool
 		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
-			return false
+			return nil
 		}
 	}
 	scid := newConnectionID()
@@ -170,7 +241,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
 	})
 	if err != nil {
-		return false
+		return nil
 	}
 	e.mu.Lock()
 	e.conns[dcid] = c
@@ -178,8 +249,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) bool {
 	e.all[c] = []wire.ConnectionID{dcid, scid}
 	e.mu.Unlock()
 	go c.run()
-	c.deliverBatch([]*datagram{d})
-	return true
+	return c
 }
 
 // sendVersionNegotiation answers with the versions we support.
@@ -199,7 +269,7 @@ func (e *Endpoint) sendVersionNegotiation(d *datagram, inv *wire.Invariants) {
 // (§10.3.3), and not sent to packets too small to hide it in.
 func (e *Endpoint) sendStatelessReset(d *datagram, dcid []byte) {
 	const minReset = 21 // RFC 9000 §10.3: at least 5 random bytes + token
-	size := d.n - 1
+	size := int(d.n) - 1
 	if size < minReset+10 {
 		return
 	}

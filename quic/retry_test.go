@@ -149,10 +149,10 @@ func TestRetryTokenChecks(t *testing.T) {
 		for _, tc := range cases {
 			retries, invalid := e.retriesSent.Load(), e.invalidTokens.Load()
 			pkt := clientInitial(t, tc.dcid, newConnectionID(), tc.token, tc.size)
-			d := &datagram{buf: pkt, n: len(pkt), from: clientAddr}
-			_, _, taken := e.route(d, nil, wire.ConnectionID{})
+			d := &datagram{rb: &rxBuffer{buf: pkt}, n: int32(len(pkt)), from: clientAddr}
+			c, _ := e.route(d, nil, wire.ConnectionID{})
 			synctest.Wait()
-			if taken {
+			if c != nil {
 				t.Errorf("%s: the Initial created a connection", tc.name)
 			}
 			if got := e.retriesSent.Load() - retries; got != map[bool]uint64{false: 0, true: 1}[tc.wantRetry] {
@@ -172,10 +172,13 @@ func TestRetryTokenChecks(t *testing.T) {
 		// The control: a valid token creates the connection, with the IDs
 		// from the token and the client's address validated.
 		pkt := clientInitial(t, retrySCID, newConnectionID(), e.sealRetryToken(nil, time.Now(), clientAddr, odcid, retrySCID), 1200)
-		d := &datagram{buf: pkt, n: len(pkt), from: clientAddr}
-		if _, _, taken := e.route(d, nil, wire.ConnectionID{}); !taken {
+		d := &datagram{rb: &rxBuffer{buf: pkt}, n: int32(len(pkt)), from: clientAddr}
+		nc, _ := e.route(d, nil, wire.ConnectionID{})
+		if nc == nil {
 			t.Fatal("an Initial with a valid token was not taken")
 		}
+		d.rb.refs.Add(2) // the test's and the connection's
+		nc.deliver([]datagram{*d})
 		e.mu.Lock()
 		c := e.conns[retrySCID]
 		e.mu.Unlock()

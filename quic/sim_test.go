@@ -42,7 +42,11 @@ func (s simSocket) WriteSegments(buf []byte, segSize int, to netip.AddrPort, _ u
 }
 
 func (s simSocket) LocalAddr() netip.AddrPort { return s.c.LocalAddrPort() }
-func (s simSocket) Close() error              { return s.c.Close() }
+
+// Capabilities: the simulated network carries ECN marks as sent (the
+// impairments may clear or set them); it neither coalesces nor segments.
+func (s simSocket) Capabilities() udpio.Capabilities { return udpio.Capabilities{ECN: true} }
+func (s simSocket) Close() error                     { return s.c.Close() }
 
 // simNet is a client and a server endpoint on one simulated network.
 type simNet struct {

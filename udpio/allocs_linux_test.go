@@ -19,9 +19,13 @@ func TestSteadyStateAllocs(t *testing.T) {
 				{Buf: run, N: len(run), Addr: rcv.LocalAddr(), SegmentSize: seg, ECN: ECNECT0},
 				{Buf: run[:100], N: 100, Addr: rcv.LocalAddr()},
 			}
+			size := 1500
+			if rcv.Capabilities().GRO {
+				size = GROBufferSize
+			}
 			in := make([]Message, 64)
 			for i := range in {
-				in[i].Buf = make([]byte, 1500)
+				in[i].Buf = make([]byte, size)
 			}
 			roundTrip := func() {
 				if _, err := snd.WriteBatch(out); err != nil {
@@ -32,7 +36,15 @@ func TestSteadyStateAllocs(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					n += k
+					for i := range in[:k] {
+						m := &in[i]
+						if m.N > 0 {
+							n += 1
+							if m.SegmentSize > 0 {
+								n += (m.N - 1) / m.SegmentSize
+							}
+						}
+					}
 				}
 			}
 			roundTrip()

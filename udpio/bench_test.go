@@ -123,9 +123,15 @@ func sendUdpioRun(c *Conn, msgs, marker, in []Message, batches int) error {
 }
 
 func receiveUdpio(c *Conn) func() (int64, time.Time, error) {
+	// With GRO a message holds a coalesced run (counted whole below), so
+	// it needs a 64 KiB buffer; 16 of them are 1 MiB.
 	msgs := make([]Message, MaxBatch)
+	size := 2048
+	if c.Capabilities().GRO {
+		msgs, size = msgs[:16], GROBufferSize
+	}
 	for i := range msgs {
-		msgs[i].Buf = make([]byte, 2048)
+		msgs[i].Buf = make([]byte, size)
 	}
 	ack := []Message{{Buf: []byte{markerAck}, N: 1}}
 	return func() (int64, time.Time, error) { return receiveUdpioRun(c, msgs, ack) }

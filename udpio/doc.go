@@ -3,11 +3,14 @@
 //
 // A Conn wraps a *net.UDPConn. On Linux it moves datagrams in batches:
 //
-//   - Receive: recvmmsg, up to MaxBatch (64) entries a call. With UDP_GRO
-//     the kernel may hand one entry holding many datagrams of one flow
-//     coalesced; ReadBatch splits it by the segment size the kernel reports
-//     (UDP_GRO control message) so that every datagram is its own Message,
-//     with its bytes, source address, local address and ECN mark.
+//   - Receive: recvmmsg, up to MaxBatch (64) entries a call, each straight
+//     into the buffer of the caller's Message. With UDP_GRO the kernel may
+//     hand one entry holding many datagrams of one flow coalesced; the
+//     Message then holds them all, with the segment size the kernel reports
+//     (UDP_GRO control message), for the caller to parse in place
+//     (Message.Datagrams): nothing is copied. An entry that could not be
+//     used (a datagram longer than its buffer) comes back with N == 0 and
+//     its buffer where it was.
 //   - Send: a Message with SegmentSize set is a run of equal-size datagrams
 //     (the last may be shorter) to one destination; it goes as one sendmsg
 //     with a UDP_SEGMENT control message (GSO), cut in entries of at most 64
@@ -51,8 +54,8 @@
 //   - IPv6 zones are not carried: link-local peers need a socket bound to
 //     their interface.
 //   - The portable path does not read or set ECN and sets no DF bit.
-//   - With GRO, datagrams are copied once from the Conn's 64 KiB receive
-//     buffers (16 of them, 1 MiB per Conn) into the caller's buffers.
+//   - With GRO the caller provides 64 KiB buffers (GROBufferSize) for
+//     every entry it offers, whether or not the kernel coalesces.
 //   - No SO_TXTIME pacing, no IP_RECVERR / ICMP error reporting, no
 //     sendmmsg to a connected socket without an address.
 package udpio

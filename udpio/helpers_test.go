@@ -38,12 +38,22 @@ type got struct {
 	seg   int
 }
 
-// readN reads until n datagrams have arrived, with batches of size batch.
+// readN reads until n datagrams have arrived, with batches of size batch,
+// each a datagram or a GRO run. Buffers are bufSize bytes; 0 means 2048,
+// or GROBufferSize with GRO.
 func readN(t *testing.T, c *Conn, n, batch, bufSize int) []got {
 	t.Helper()
+	if bufSize == 0 {
+		bufSize = 2048
+		if c.Capabilities().GRO {
+			bufSize = GROBufferSize
+		}
+	}
 	msgs := make([]Message, batch)
+	bufs := make([][]byte, batch)
 	for i := range msgs {
-		msgs[i].Buf = make([]byte, bufSize)
+		bufs[i] = make([]byte, bufSize)
+		msgs[i].Buf = bufs[i]
 	}
 	var out []got
 	for len(out) < n {
@@ -54,14 +64,20 @@ func readN(t *testing.T, c *Conn, n, batch, bufSize int) []got {
 		if k < 1 || k > len(msgs) {
 			t.Fatalf("ReadBatch returned %d for %d messages", k, len(msgs))
 		}
-		for _, m := range msgs[:k] {
-			out = append(out, got{
-				data:  append([]byte(nil), m.Buf[:m.N]...),
-				addr:  m.Addr,
-				local: m.Local,
-				ecn:   m.ECN,
-				seg:   m.SegmentSize,
-			})
+		for i := range msgs[:k] {
+			m := &msgs[i]
+			if &m.Buf[0] != &bufs[i][0] {
+				t.Fatalf("message %d came back with another buffer", i)
+			}
+			for d := range m.Datagrams {
+				out = append(out, got{
+					data:  append([]byte(nil), d...),
+					addr:  m.Addr,
+					local: m.Local,
+					ecn:   m.ECN,
+					seg:   m.SegmentSize,
+				})
+			}
 		}
 	}
 	if len(out) > n {

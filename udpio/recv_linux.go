@@ -9,18 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Receive path: one recvmmsg fills up to MaxBatch entries.
-//
-// Without GRO each entry reads straight into a caller's Message buffer. With
-// GRO an entry may hold up to 64 coalesced datagrams (one 64 KiB super
-// datagram), more than a caller's buffer holds, so entries read into buffers
-// the Conn owns and the segments are copied out one Message each. Segments
-// that do not fit in this call's msgs wait for the next call.
-
-const (
-	groEntries = 16      // recvmmsg entries per call with GRO: 1 MiB of buffers
-	groBufSize = 1 << 16 // a coalesced datagram never exceeds the IP length limit
-)
+// Receive path: one recvmmsg fills up to MaxBatch entries, each straight
+// into the buffer of the caller's Message. With UDP_GRO the kernel may put
+// many datagrams of one flow, coalesced, in one entry: the Message then
+// holds them all, SegmentSize apart, and the caller parses them in place;
+// nothing is copied. An entry the kernel filled with something unusable (a
+// datagram longer than the buffer) comes back with N == 0 and its buffer
+// untouched for the next call: buffers never move between Messages.
 
 // entryMeta is what one received entry says, read once after the call.
 type entryMeta struct {
@@ -29,7 +24,6 @@ type entryMeta struct {
 	ecn   ECN
 	seg   int // GRO segment size; 0 when not coalesced
 	n     int // bytes received
-	drop  bool
 }
 
 type recvState struct {
@@ -39,34 +33,22 @@ type recvState struct {
 	ctrl  [MaxBatch][recvControlSpace]byte
 	meta  [MaxBatch]entryMeta
 
-	gro     bool
-	groBufs [][]byte
-
 	// State of the call in progress, kept here so that fn, made once, can be
 	// handed to RawConn.Read without allocating a closure per call.
 	fn    func(fd uintptr) bool
 	n     int // entries offered to the kernel
 	got   int // entries the kernel filled
 	errno syscall.Errno
-
-	// Delivery cursor over the entries of the last GRO call.
-	cursor, off int
 }
 
-func newRecvState(gro bool) *recvState {
-	r := &recvState{gro: gro}
+func newRecvState() *recvState {
+	r := &recvState{}
 	for i := range r.hdrs {
 		h := &r.hdrs[i].Hdr
 		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 		h.Iov = &r.iovs[i]
 		h.SetIovlen(1)
 		h.Control = &r.ctrl[i][0]
-	}
-	if gro {
-		r.groBufs = make([][]byte, groEntries)
-		for i := range r.groBufs {
-			r.groBufs[i] = make([]byte, groBufSize)
-		}
 	}
 	r.fn = r.recvmmsg
 	return r
@@ -94,16 +76,8 @@ func (r *recvState) recvmmsg(fd uintptr) bool {
 // prepare points the entries at their buffers for a call offering n entries.
 func (r *recvState) prepare(msgs []Message) {
 	n := min(len(msgs), MaxBatch)
-	if r.gro {
-		n = min(n, groEntries)
-	}
 	for i := range n {
-		var buf []byte
-		if r.gro {
-			buf = r.groBufs[i]
-		} else {
-			buf = msgs[i].Buf
-		}
+		buf := msgs[i].Buf
 		if len(buf) > 0 {
 			r.iovs[i].Base = &buf[0]
 		} else {
@@ -124,19 +98,11 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 	defer s.recvMu.Unlock()
 	r := s.recv
 	for {
-		if r.gro && r.cursor < r.got {
-			if n := s.deliverSegments(msgs); n > 0 {
-				return n, nil
-			}
-			continue
-		}
 		r.prepare(msgs)
 		err := s.rc.Read(r.fn)
-		if !r.gro {
-			// Drop the references to the caller's buffers.
-			for i := range r.n {
-				r.iovs[i].Base = nil
-			}
+		// Drop the references to the caller's buffers.
+		for i := range r.n {
+			r.iovs[i].Base = nil
 		}
 		if err != nil {
 			r.got = 0
@@ -145,30 +111,32 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 		if r.errno != 0 {
 			return 0, os.NewSyscallError("recvmmsg", r.errno)
 		}
+		usable := 0
 		for i := range r.got {
-			s.readMeta(i, bound)
+			if s.readMeta(i, bound) {
+				fill(&msgs[i], &r.meta[i])
+				usable++
+			} else {
+				msgs[i].N = 0
+			}
 		}
-		if r.gro {
-			r.cursor, r.off = 0, 0
-			continue
-		}
-		if n := s.deliverDirect(msgs); n > 0 {
-			return n, nil
+		if usable > 0 {
+			return r.got, nil
 		}
 	}
 }
 
-// readMeta reads entry i's length, flags, source and control messages.
-func (s *sysConn) readMeta(i int, bound netip.Addr) {
+// readMeta reads entry i's length, flags, source and control messages, and
+// reports whether the entry is usable.
+func (s *sysConn) readMeta(i int, bound netip.Addr) bool {
 	r := s.recv
 	h := &r.hdrs[i].Hdr
 	e := &r.meta[i]
 	*e = entryMeta{n: int(r.hdrs[i].Len)}
 	if h.Flags&unix.MSG_TRUNC != 0 {
 		// Longer than the buffer: what was kept is not the datagram.
-		e.drop = true
 		s.truncated.Add(1)
-		return
+		return false
 	}
 	e.addr = getSockaddr(&r.names[i])
 	var m recvMeta
@@ -177,73 +145,20 @@ func (s *sysConn) readMeta(i int, bound netip.Addr) {
 		s.controlErrors.Add(1)
 	}
 	e.ecn = ECN(m.tos & 0b11)
-	e.seg = m.segSize
+	if m.segSize > 0 && m.segSize < e.n {
+		e.seg = m.segSize
+	}
 	e.local = bound
 	if m.local.IsValid() {
 		e.local = m.local
 	}
+	return e.n > 0
 }
 
-// deliverDirect completes messages the kernel wrote in place. Dropped
-// entries are squeezed out by swapping buffers, so a caller may find its
-// Buf slices permuted among msgs.
-func (s *sysConn) deliverDirect(msgs []Message) int {
-	r := s.recv
-	k := 0
-	for i := range r.got {
-		e := &r.meta[i]
-		if e.drop {
-			continue
-		}
-		if k != i {
-			msgs[k].Buf, msgs[i].Buf = msgs[i].Buf, msgs[k].Buf
-		}
-		fill(&msgs[k], e, e.n, 0)
-		k++
-	}
-	return k
-}
-
-// deliverSegments copies the next datagrams of the last GRO call into msgs,
-// one segment each, and returns how many it filled.
-func (s *sysConn) deliverSegments(msgs []Message) int {
-	r := s.recv
-	k := 0
-	for k < len(msgs) && r.cursor < r.got {
-		e := &r.meta[r.cursor]
-		if e.drop {
-			r.cursor, r.off = r.cursor+1, 0
-			continue
-		}
-		end := e.n
-		if e.seg > 0 {
-			end = min(r.off+e.seg, e.n)
-		}
-		seg := r.groBufs[r.cursor][r.off:end]
-		m := &msgs[k]
-		if len(seg) > len(m.Buf) {
-			s.truncated.Add(1)
-		} else {
-			copy(m.Buf, seg)
-			segSize := 0
-			if e.seg > 0 && e.seg < e.n {
-				segSize = e.seg
-			}
-			fill(m, e, len(seg), segSize)
-			k++
-		}
-		r.off = end
-		if r.off >= e.n {
-			r.cursor, r.off = r.cursor+1, 0
-		}
-	}
-	return k
-}
-
-func fill(m *Message, e *entryMeta, n, segSize int) {
-	m.N = n
+func fill(m *Message, e *entryMeta) {
+	m.N = e.n
 	m.Addr = e.addr
 	m.Local = e.local
 	m.ECN = e.ecn
-	m.SegmentSize = segSize
+	m.SegmentSize = e.seg
 }

@@ -53,7 +53,7 @@ func newSysConn(uc *net.UDPConn, wildcard bool, opts Options) (*sysConn, Capabil
 	if err != nil {
 		return nil, Capabilities{}, err
 	}
-	s.recv = newRecvState(s.gro)
+	s.recv = newRecvState()
 	s.sendPool.New = func() any { return newSendBatch() }
 	return s, caps, nil
 }

@@ -24,12 +24,16 @@ const (
 // carries.
 const MaxBatch = 64
 
+// GROBufferSize is the buffer a Message needs to receive a GRO-coalesced
+// run whole: the kernel builds it as one datagram of up to 64 KiB.
+const GROBufferSize = 1 << 16
+
 // Message is one datagram, or on send one run of equal-size datagrams.
 //
 // In both directions Buf[:N] is the payload. ReadBatch treats Buf as storage
-// (len(Buf) is the most it may hold; a longer datagram is dropped and counted
-// in Stats.Truncated) and sets N, Addr, Local, ECN and SegmentSize.
-// WriteBatch sends Buf[:N] to Addr.
+// (len(Buf) is the most it may hold; a longer datagram is dropped, counted
+// in Stats.Truncated and reported with N == 0) and sets N, Addr, Local, ECN
+// and SegmentSize. WriteBatch sends Buf[:N] to Addr.
 type Message struct {
 	Buf  []byte
 	N    int
@@ -40,12 +44,32 @@ type Message struct {
 	// (zero value: the kernel picks).
 	Local netip.Addr
 	ECN   ECN
-	// SegmentSize on send: when > 0 and N > SegmentSize, Buf[:N] is a run of
-	// datagrams of SegmentSize bytes each (the last may be shorter), sent with
-	// one UDP_SEGMENT call where the kernel allows. On receive: the segment
-	// size of the coalesced GRO datagram this one was split from, 0 if it
-	// arrived alone.
+	// SegmentSize, when > 0 and N > SegmentSize, says Buf[:N] is a run of
+	// datagrams of SegmentSize bytes each (the last may be shorter): on
+	// send, to go out with one UDP_SEGMENT call where the kernel allows; on
+	// receive, coalesced by GRO, each with the same source, local address
+	// and ECN mark. Otherwise Buf[:N] is one datagram.
 	SegmentSize int
+}
+
+// Datagrams calls yield with each datagram of m in order: Buf[:N] cut in
+// SegmentSize pieces, or whole.
+func (m *Message) Datagrams(yield func([]byte) bool) {
+	b := m.Buf[:m.N]
+	seg := m.SegmentSize
+	if seg <= 0 || seg >= len(b) {
+		if len(b) > 0 {
+			yield(b)
+		}
+		return
+	}
+	for len(b) > 0 {
+		n := min(seg, len(b))
+		if !yield(b[:n]) {
+			return
+		}
+		b = b[n:]
+	}
 }
 
 // Options tune a Conn. The zero value asks for everything the system offers.
@@ -161,12 +185,14 @@ func (o *Options) applyEnv() {
 	}
 }
 
-// ReadBatch blocks until at least one datagram arrives, then fills msgs
-// with up to len(msgs) datagrams and returns how many. Coalesced GRO
-// datagrams are split: each segment is its own Message. A datagram longer
-// than its Buf is dropped (Stats.Truncated); to close the gap ReadBatch may
-// swap Buf slices among msgs. Segments that do not fit in msgs are kept for
-// the next call. It does not allocate.
+// ReadBatch blocks until at least one datagram arrives, then fills msgs[:n]
+// in order and returns n, each Message in its own Buf: buffers never move
+// between Messages. A Message with N == 0 holds nothing (a datagram longer
+// than its Buf was dropped, Stats.Truncated; or an empty one): its buffer
+// is free for the next call. With GRO (Capabilities) a Message may hold a
+// coalesced run of datagrams (SegmentSize), parsed in place by the caller;
+// give buffers of GROBufferSize, or a run longer than Buf is dropped whole.
+// It does not allocate.
 func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil

@@ -14,7 +14,7 @@ import (
 // the frames tests look at, the value they carry.
 type sniffedFrame struct {
 	typ   wire.FrameType
-	value uint64 // MAX_STREAMS / STREAMS_BLOCKED count, MAX_DATA limit
+	value uint64 // MAX_STREAMS / STREAMS_BLOCKED count, MAX_DATA limit, STREAM's stream ID
 }
 
 // sniff1RTT decrypts a copy of a datagram's 1-RTT packet with the keys of
@@ -61,7 +61,9 @@ func sniff1RTT(receiver *Conn, datagram []byte) []sniffedFrame {
 		case t == wire.FrameTypeAck || t == wire.FrameTypeAckECN:
 			_, n, err = wire.ParseAckFrame(t, payload, nil)
 		case t.IsStream():
-			_, n, err = wire.ParseStreamFrame(t, payload)
+			var fr wire.StreamFrame
+			fr, n, err = wire.ParseStreamFrame(t, payload)
+			f.value = fr.StreamID
 		case t == wire.FrameTypeMaxStreamsBidi || t == wire.FrameTypeMaxStreamsUni:
 			var fr wire.MaxStreamsFrame
 			fr, n, err = wire.ParseMaxStreamsFrame(t, payload)

@@ -1,0 +1,180 @@
+package quic
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/skiffnet/skiff/quic/internal/conn"
+)
+
+// Receive buffers. The endpoint's reader receives into rxBuffers: one
+// datagram each (maxReceiveSize bytes), or with GRO a run of coalesced
+// datagrams each (64 KiB). The datagrams of a run are handed to their
+// connections in place, as slices of the buffer: nothing is copied out of
+// it, and the connection parses each packet where it lies. A buffer counts
+// its references, one per datagram handed over plus one the reader holds
+// while it routes, and goes back to its pool when the last is dropped.
+//
+// With GRO a datagram that arrives alone is copied into a small buffer:
+// it is small (an ACK) or rare, and a connection that holds a 64 KiB
+// buffer per queued datagram would hold far too much.
+
+// maxReceiveSize bounds the datagrams we accept: our max_udp_payload_size
+// (1500) tells peers not to send more.
+const maxReceiveSize = conn.MaxReceiveSize
+
+// rxBuffer is memory datagrams are received into.
+type rxBuffer struct {
+	buf  []byte
+	refs atomic.Int32
+	pool *rxPool
+}
+
+// datagram is a received datagram on its way from the endpoint's reader to
+// a connection's driver: bytes [off, off+n) of a buffer. In a connection's
+// inbox it stands for a run of datagrams, n bytes cut in seg-byte pieces
+// (the last may be shorter), all from one address with one ECN mark, as
+// GRO coalesced them; it then holds one reference to its buffer.
+type datagram struct {
+	rb          *rxBuffer
+	off, n, seg int32
+	from        netip.AddrPort
+	ecn         uint8
+}
+
+func (d *datagram) bytes() []byte { return d.rb.buf[d.off : d.off+d.n] }
+
+// count is how many datagrams d stands for.
+func (d *datagram) count() int {
+	if d.seg <= 0 || d.seg >= d.n {
+		return 1
+	}
+	return int((d.n + d.seg - 1) / d.seg)
+}
+
+// extend adds e, the next datagram of the same GRO run, to d, and reports
+// whether it could: e must follow d in the buffer, with d's pieces full.
+func (d *datagram) extend(e *datagram) bool {
+	if e.rb != d.rb || e.off != d.off+d.n || d.seg == 0 || d.n%d.seg != 0 || e.n > d.seg {
+		return false
+	}
+	d.n += e.n
+	return true
+}
+
+// rxPool is a free list of receive buffers of one size, shared by the
+// endpoints' readers (which take them) and the connections' drivers (which
+// give them back, a batch at a time). Unlike a sync.Pool it is not emptied
+// by garbage collection, so a steady flow of datagrams allocates nothing;
+// it keeps at most max buffers and lets the rest go.
+type rxPool struct {
+	size, max int
+	mu        sync.Mutex
+	free      []*rxBuffer
+	// made and dropped count buffers allocated and let go (the free list
+	// full): made-dropped-len(free) are in use, for tests to check that
+	// every buffer comes back.
+	made, dropped int
+}
+
+// inUse is how many of p's buffers are out of its free list.
+func (p *rxPool) inUse() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.made - p.dropped - len(p.free)
+}
+
+var (
+	// smallBuffers hold one datagram: 4096 of them, 6 MB, cover the
+	// datagrams in flight of several fast connections.
+	smallBuffers = rxPool{size: maxReceiveSize, max: 4096}
+	// groBuffers hold a coalesced run: 128 of them, 8 MB, cover the
+	// readers' and what fast connections hold in their inboxes.
+	groBuffers = rxPool{size: 1 << 16, max: 128}
+)
+
+// fill sets every nil entry of bs to a free buffer, with one lock. Each
+// starts with the one reference of its taker.
+func (p *rxPool) fill(bs []*rxBuffer) {
+	p.mu.Lock()
+	for i := range bs {
+		if bs[i] != nil {
+			continue
+		}
+		if n := len(p.free); n > 0 {
+			bs[i] = p.free[n-1]
+			p.free[n-1] = nil
+			p.free = p.free[:n-1]
+		}
+	}
+	made := 0
+	for i := range bs {
+		if bs[i] == nil {
+			bs[i] = &rxBuffer{buf: make([]byte, p.size), pool: p}
+			made++
+		}
+		bs[i].refs.Store(1)
+	}
+	p.made += made
+	p.mu.Unlock()
+}
+
+// put gives buffers back, with one lock, and clears bs.
+func (p *rxPool) put(bs []*rxBuffer) {
+	p.mu.Lock()
+	for i, b := range bs {
+		if b == nil {
+			continue
+		}
+		if len(p.free) < p.max {
+			p.free = append(p.free, b)
+		} else {
+			p.dropped++
+		}
+		bs[i] = nil
+	}
+	p.mu.Unlock()
+}
+
+// releaseDatagrams drops the references ds hold, one atomic operation per
+// buffer, and gives buffers nobody holds any more back to their pool, one
+// lock per pool. It clears ds.
+func releaseDatagrams(ds []datagram) {
+	var smallArr, groArr [64]*rxBuffer
+	small, gro := smallArr[:0], groArr[:0]
+	for i := 0; i < len(ds); {
+		rb := ds[i].rb
+		j := i + 1
+		for j < len(ds) && ds[j].rb == rb {
+			j++
+		}
+		if rb.refs.Add(-int32(j-i)) == 0 {
+			if rb.pool == &groBuffers {
+				gro = append(gro, rb)
+			} else {
+				small = append(small, rb)
+			}
+			if len(small) == cap(small) {
+				smallBuffers.put(small)
+				small = small[:0]
+			}
+			if len(gro) == cap(gro) {
+				groBuffers.put(gro)
+				gro = gro[:0]
+			}
+		}
+		i = j
+	}
+	clear(ds)
+	if len(small) > 0 {
+		smallBuffers.put(small)
+	}
+	if len(gro) > 0 {
+		groBuffers.put(gro)
+	}
+}
+
+// release drops the reader's reference to b and reports whether nobody
+// else holds it: the reader may then use it again.
+func (b *rxBuffer) release() bool { return b.refs.Add(-1) == 0 }
