@@ -13,12 +13,17 @@
 //     server needs to answer an unknown version; coalesced packets
 //     (RFC 9000 §12.2) are split with Header.PacketLen; the RFC 9000 §10.3
 //     Stateless Reset layout;
-//   - every RFC 9000 §19 frame and the RFC 9221 DATAGRAM frame, with the
-//     §12.4 rules on which frame may travel in which packet type;
+//   - every RFC 9000 §19 frame, the RFC 9221 DATAGRAM frame and the
+//     ACK_FREQUENCY and IMMEDIATE_ACK frames of
+//     draft-ietf-quic-ack-frequency-14 (§4, §5; provisional types 0xaf and
+//     0x1f), with the §12.4 rules on which frame may travel in which packet
+//     type;
 //   - RFC 9000 §20.1 transport error codes, as *TransportError;
 //   - RFC 9000 §18 transport parameters with the §7.3, §7.4 and §18.2
 //     checks, version_information (RFC 9368 §3), max_datagram_frame_size
-//     (RFC 9221 §3) and grease_quic_bit (RFC 9287).
+//     (RFC 9221 §3), grease_quic_bit (RFC 9287) and min_ack_delay
+//     (draft-ietf-quic-ack-frequency-14 §3, provisional 0xff04de1b; above
+//     max_ack_delay it is a TRANSPORT_PARAMETER_ERROR).
 //
 // # Parsing
 //

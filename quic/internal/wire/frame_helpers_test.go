@@ -7,6 +7,7 @@ type (
 	paddingFrame       struct{}
 	pingFrame          struct{}
 	handshakeDoneFrame struct{}
+	immediateAckFrame  struct{}
 )
 
 // parseAnyFrame parses the frame at the start of b with the parser for its
@@ -27,6 +28,10 @@ func parseAnyFrame(b []byte, ackBuf []AckRange) (any, int, error) {
 		f = pingFrame{}
 	case t == FrameTypeHandshakeDone:
 		f = handshakeDoneFrame{}
+	case t == FrameTypeImmediateAck:
+		f = immediateAckFrame{}
+	case t == FrameTypeAckFrequency:
+		f, m, err = box(ParseAckFrequencyFrame(body))
 	case t == FrameTypeAck || t == FrameTypeAckECN:
 		f, m, err = box(ParseAckFrame(t, body, ackBuf))
 	case t == FrameTypeResetStream:
@@ -84,6 +89,10 @@ func appendAnyFrame(b []byte, f any) ([]byte, int) {
 		return append(b, byte(FrameTypePing)), 1
 	case handshakeDoneFrame:
 		return append(b, byte(FrameTypeHandshakeDone)), 1
+	case immediateAckFrame:
+		return append(b, byte(FrameTypeImmediateAck)), 1
+	case AckFrequencyFrame:
+		return f.Append(b), f.Len()
 	case AckFrame:
 		return f.Append(b), f.Len()
 	case ResetStreamFrame:

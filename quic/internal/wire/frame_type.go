@@ -3,7 +3,8 @@ package wire
 import "fmt"
 
 // FrameType is the type of a QUIC frame (RFC 9000 §12.4, Table 3; RFC 9221
-// §4 for DATAGRAM).
+// §4 for DATAGRAM; draft-ietf-quic-ack-frequency-14 §4, §5 for
+// ACK_FREQUENCY and IMMEDIATE_ACK, provisional types).
 type FrameType uint64
 
 // Frame types. STREAM frames use FrameTypeStream plus the StreamFlag* bits.
@@ -32,8 +33,10 @@ const (
 	FrameTypeConnectionClose    FrameType = 0x1c // transport error
 	FrameTypeConnectionCloseApp FrameType = 0x1d // application error
 	FrameTypeHandshakeDone      FrameType = 0x1e
+	FrameTypeImmediateAck       FrameType = 0x1f
 	FrameTypeDatagram           FrameType = 0x30 // data to the end of the packet
 	FrameTypeDatagramLen        FrameType = 0x31 // with a Length field
+	FrameTypeAckFrequency       FrameType = 0xaf // a two-byte varint
 )
 
 // STREAM frame type bits (RFC 9000 §19.8).
@@ -76,20 +79,22 @@ var frameTypeNames = [...]string{
 	"MAX_STREAMS", "MAX_STREAMS", "DATA_BLOCKED", "STREAM_DATA_BLOCKED",
 	"STREAMS_BLOCKED", "STREAMS_BLOCKED", "NEW_CONNECTION_ID",
 	"RETIRE_CONNECTION_ID", "PATH_CHALLENGE", "PATH_RESPONSE",
-	"CONNECTION_CLOSE", "CONNECTION_CLOSE", "HANDSHAKE_DONE",
+	"CONNECTION_CLOSE", "CONNECTION_CLOSE", "HANDSHAKE_DONE", "IMMEDIATE_ACK",
 }
 
 // known reports whether t is a frame type this package parses.
 func (t FrameType) known() bool {
-	return t < FrameType(len(frameTypeNames)) || t == FrameTypeDatagram || t == FrameTypeDatagramLen
+	return t < FrameType(len(frameTypeNames)) || t == FrameTypeDatagram || t == FrameTypeDatagramLen || t == FrameTypeAckFrequency
 }
 
 func (t FrameType) String() string {
-	if t < FrameType(len(frameTypeNames)) {
+	switch {
+	case t < FrameType(len(frameTypeNames)):
 		return fmt.Sprintf("%s(%#x)", frameTypeNames[t], uint64(t))
-	}
-	if t == FrameTypeDatagram || t == FrameTypeDatagramLen {
+	case t == FrameTypeDatagram || t == FrameTypeDatagramLen:
 		return fmt.Sprintf("DATAGRAM(%#x)", uint64(t))
+	case t == FrameTypeAckFrequency:
+		return fmt.Sprintf("ACK_FREQUENCY(%#x)", uint64(t))
 	}
 	return fmt.Sprintf("UNKNOWN(%#x)", uint64(t))
 }
@@ -115,7 +120,10 @@ func ParseFrameType(b []byte) (FrameType, int, error) {
 	if VarintLen(v) != n {
 		return t, n, protocolViolation(t, "frame type not minimally encoded")
 	}
-	return t, n, frameError(t, "unknown frame type")
+	if !t.known() {
+		return t, n, frameError(t, "unknown frame type")
+	}
+	return t, n, nil
 }
 
 // Role says which endpoint sent something: frames and transport parameters
@@ -136,8 +144,10 @@ func (r Role) String() string {
 }
 
 // FrameAllowedIn reports whether a frame of type t may be carried in a
-// packet of type pt (RFC 9000 §12.4 Table 3 and §12.5; RFC 9221 §4). For
-// 0-RTT it follows §12.5, which also excludes RETIRE_CONNECTION_ID.
+// packet of type pt (RFC 9000 §12.4 Table 3 and §12.5; RFC 9221 §4;
+// draft-ietf-quic-ack-frequency-14 §3: ACK_FREQUENCY and IMMEDIATE_ACK not
+// in 0-RTT). For 0-RTT it follows §12.5, which also excludes
+// RETIRE_CONNECTION_ID.
 func FrameAllowedIn(t FrameType, pt PacketType) bool {
 	switch pt {
 	case PacketInitial, PacketHandshake:
@@ -150,7 +160,8 @@ func FrameAllowedIn(t FrameType, pt PacketType) bool {
 	case Packet0RTT:
 		switch t {
 		case FrameTypeAck, FrameTypeAckECN, FrameTypeCrypto, FrameTypeHandshakeDone,
-			FrameTypeNewToken, FrameTypePathResponse, FrameTypeRetireConnectionID:
+			FrameTypeNewToken, FrameTypePathResponse, FrameTypeRetireConnectionID,
+			FrameTypeAckFrequency, FrameTypeImmediateAck:
 			return false
 		}
 		return t.known()

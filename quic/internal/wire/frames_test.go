@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func sampleFrames() []any {
@@ -47,6 +48,10 @@ func sampleFrames() []any {
 		handshakeDoneFrame{},
 		DatagramFrame{Data: []byte("unreliable")},
 		DatagramFrame{Data: []byte("to the end"), NoLength: true},
+		// draft-ietf-quic-ack-frequency-14 §4, §5.
+		AckFrequencyFrame{SequenceNumber: 0, AckElicitingThreshold: 1, RequestedMaxAckDelay: 25 * time.Millisecond, ReorderingThreshold: 1},
+		AckFrequencyFrame{SequenceNumber: 1 << 40, AckElicitingThreshold: 1 << 30, RequestedMaxAckDelay: 0, ReorderingThreshold: 0},
+		immediateAckFrame{},
 	}
 }
 
@@ -88,8 +93,8 @@ func TestFrameRoundTrip(t *testing.T) {
 func TestFrameTruncated(t *testing.T) {
 	for _, in := range sampleFrames() {
 		enc, _ := appendAnyFrame(nil, in)
-		ft := FrameType(enc[0])
-		for i := 1; i < len(enc); i++ {
+		ft, tn, _ := ParseFrameType(enc)
+		for i := tn; i < len(enc); i++ {
 			_, _, err := parseAnyFrame(enc[:i], nil)
 			if err == nil {
 				if ft.IsStream() && ft&StreamFlagLen == 0 || ft == FrameTypeDatagram {
@@ -116,8 +121,8 @@ func TestFrameInvalidValues(t *testing.T) {
 		b    []byte
 		code TransportErrorCode
 	}{
-		{"unknown type 0x1f", []byte{0x1f}, FrameEncodingError},
 		{"unknown type 0x2f", []byte{0x2f}, FrameEncodingError},
+		{"ACK_FREQUENCY on four bytes", []byte{0x80, 0, 0, 0xaf}, ProtocolViolation},
 		{"unknown two-byte type", v(0x3ff), FrameEncodingError},
 		{"PING on two bytes", []byte{0x40, 0x01}, ProtocolViolation},
 		{"ACK first range below 0", cat(ty(FrameTypeAck), v(5), v(0), v(0), v(6)), FrameEncodingError},
@@ -204,13 +209,19 @@ func TestFrameAllowedIn(t *testing.T) {
 		{FrameTypeHandshakeDone, Packet1RTT, RoleServer, true},
 		{FrameTypePing, Packet0RTT, RoleServer, false}, // servers send no 0-RTT
 		{FrameTypePathResponse, Packet1RTT, RoleClient, true},
+		{FrameTypeAckFrequency, Packet1RTT, RoleServer, true},
+		{FrameTypeAckFrequency, Packet0RTT, RoleClient, false}, // ack-frequency §3
+		{FrameTypeImmediateAck, Packet0RTT, RoleClient, false},
+		{FrameTypeImmediateAck, PacketHandshake, RoleClient, false},
+		{FrameTypeImmediateAck, Packet1RTT, RoleClient, true},
 	} {
 		err := CheckReceivedFrame(c.t, c.pt, c.sender)
 		if (err == nil) != c.ok || err != nil && !errors.Is(err, ProtocolViolation) {
 			t.Errorf("CheckReceivedFrame(%v, %v, %v) = %v, want ok=%v", c.t, c.pt, c.sender, err, c.ok)
 		}
 	}
-	if !FrameTypeStream.IsAckEliciting() || FrameTypeAck.IsAckEliciting() || !FrameTypePathChallenge.IsProbing() {
+	if !FrameTypeStream.IsAckEliciting() || FrameTypeAck.IsAckEliciting() || !FrameTypePathChallenge.IsProbing() ||
+		!FrameTypeAckFrequency.IsAckEliciting() || !FrameTypeImmediateAck.IsAckEliciting() {
 		t.Error("frame type properties")
 	}
 }

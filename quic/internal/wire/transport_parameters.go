@@ -8,7 +8,7 @@ import (
 )
 
 // Transport parameter identifiers (RFC 9000 §18.2; RFC 9221 §3; RFC 9368
-// §3; RFC 9287 §3).
+// §3; RFC 9287 §3; draft-ietf-quic-ack-frequency-14 §3, provisional).
 const (
 	tpOriginalDestinationConnectionID = 0x00
 	tpMaxIdleTimeout                  = 0x01
@@ -30,6 +30,7 @@ const (
 	tpVersionInformation              = 0x11
 	tpMaxDatagramFrameSize            = 0x20
 	tpGreaseQUICBit                   = 0x2ab2
+	tpMinAckDelay                     = 0xff04de1b
 )
 
 // Defaults and limits of RFC 9000 §18.2.
@@ -69,6 +70,12 @@ type TransportParameters struct {
 	MaxDatagramFrameSize uint64
 	VersionInformation   *VersionInformation // RFC 9368 §3
 	GreaseQUICBit        bool                // RFC 9287 §3
+	// MinAckDelay, when HasMinAckDelay, is the min_ack_delay of
+	// draft-ietf-quic-ack-frequency-14 §3 (sent in microseconds): the
+	// sender takes ACK_FREQUENCY and IMMEDIATE_ACK frames, and will delay
+	// an acknowledgment no less than this.
+	MinAckDelay    time.Duration
+	HasMinAckDelay bool
 }
 
 // PreferredAddress is the server's preferred_address (RFC 9000 §18.2). An
@@ -117,7 +124,7 @@ func ParseTransportParameters(b []byte, sender Role) (TransportParameters, error
 }
 
 func (p *TransportParameters) parse(b []byte, sender Role) error {
-	var seen uint64 // bit id: known parameter id seen; bit 63: grease_quic_bit
+	var seen uint64 // bit id: known parameter id seen; bit 63: grease_quic_bit; bit 62: min_ack_delay
 	for len(b) > 0 {
 		id, n, err := ParseVarint(b)
 		if err != nil {
@@ -139,6 +146,8 @@ func (p *TransportParameters) parse(b []byte, sender Role) error {
 			bit = int(id)
 		case id == tpGreaseQUICBit:
 			bit = 63
+		case id == tpMinAckDelay:
+			bit = 62
 		}
 		if bit >= 0 {
 			// RFC 9000 §7.4: a parameter sent twice is an error.
@@ -158,6 +167,11 @@ func (p *TransportParameters) parse(b []byte, sender Role) error {
 	}
 	if sender == RoleServer && p.OriginalDestinationConnectionID == nil {
 		return transportParameterError("missing original_destination_connection_id")
+	}
+	// draft-ietf-quic-ack-frequency-14 §3: min_ack_delay above
+	// max_ack_delay is an error.
+	if p.HasMinAckDelay && p.MinAckDelay > p.MaxAckDelay {
+		return transportParameterError("min_ack_delay above max_ack_delay")
 	}
 	// RFC 9000 §18.2: a server using zero-length connection IDs must not
 	// offer a preferred address.
@@ -213,7 +227,7 @@ func (p *TransportParameters) parseOne(id uint64, val []byte, sender Role) error
 // fill the parameter exactly.
 func (p *TransportParameters) parseInteger(id uint64, val []byte) error {
 	dst := p.integerField(id)
-	if dst == nil && id != tpMaxIdleTimeout && id != tpAckDelayExponent && id != tpMaxAckDelay {
+	if dst == nil && id != tpMaxIdleTimeout && id != tpAckDelayExponent && id != tpMaxAckDelay && id != tpMinAckDelay {
 		return nil // RFC 9000 §7.4.2: unknown parameters are ignored.
 	}
 	v, n, err := ParseVarint(val)
@@ -233,6 +247,13 @@ func (p *TransportParameters) parseInteger(id uint64, val []byte) error {
 			return transportParameterError("max_ack_delay of 2^14 or more")
 		}
 		p.MaxAckDelay = time.Duration(v) * time.Millisecond
+	case tpMinAckDelay:
+		// Microseconds; anything above max_ack_delay's range is an error
+		// whatever max_ack_delay is.
+		if v >= 1<<14*1000 {
+			return transportParameterError("min_ack_delay of 2^14 ms or more")
+		}
+		p.MinAckDelay, p.HasMinAckDelay = time.Duration(v)*time.Microsecond, true
 	case tpMaxUDPPayloadSize:
 		if v < MinMaxUDPPayloadSize {
 			return transportParameterError("max_udp_payload_size below 1200")

@@ -68,6 +68,12 @@ func (p *TransportParameters) Append(b []byte, grease uint64) []byte {
 	if p.GreaseQUICBit {
 		b = appendBytesParameter(b, tpGreaseQUICBit, nil)
 	}
+	if p.HasMinAckDelay {
+		v := uint64(p.MinAckDelay / time.Microsecond)
+		b = AppendVarint(b, tpMinAckDelay)
+		b = AppendVarint(b, uint64(VarintLen(v)))
+		b = AppendVarint(b, v)
+	}
 	return b
 }
 

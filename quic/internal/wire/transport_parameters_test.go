@@ -37,6 +37,7 @@ func fullServerParameters(t testing.TB) TransportParameters {
 	p.MaxDatagramFrameSize = 1200
 	p.VersionInformation = &VersionInformation{ChosenVersion: Version1, AvailableVersions: []Version{Version2, Version1}}
 	p.GreaseQUICBit = true
+	p.MinAckDelay, p.HasMinAckDelay = 1000*time.Microsecond, true
 	return p
 }
 
@@ -94,7 +95,7 @@ func TestTransportParameterIDs(t *testing.T) {
 		b = b[n+m+int(l):]
 	}
 	for _, id := range []uint64{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
-		0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x20, 0x2ab2} {
+		0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x20, 0x2ab2, 0xff04de1b} {
 		if !ids[id] {
 			t.Errorf("parameter %#x missing", id)
 		}
@@ -142,6 +143,11 @@ func TestTransportParametersInvalid(t *testing.T) {
 		{"initial_max_streams_uni 2^60+1", client(intParam(tpInitialMaxStreamsUni, 1<<60+1)), RoleClient},
 		{"duplicate parameter", client(intParam(tpInitialMaxData, 1), intParam(tpInitialMaxData, 1)), RoleClient},
 		{"duplicate grease_quic_bit", client(param(tpGreaseQUICBit, nil), param(tpGreaseQUICBit, nil)), RoleClient},
+		// draft-ietf-quic-ack-frequency-14 §3.
+		{"min_ack_delay above max_ack_delay", client(intParam(tpMinAckDelay, 25001)), RoleClient},
+		{"min_ack_delay above its own max_ack_delay", client(intParam(tpMaxAckDelay, 5), intParam(tpMinAckDelay, 5001)), RoleClient},
+		{"min_ack_delay 2^14 ms", client(intParam(tpMaxAckDelay, 1<<14-1), intParam(tpMinAckDelay, 1<<14*1000)), RoleClient},
+		{"duplicate min_ack_delay", client(intParam(tpMinAckDelay, 1), intParam(tpMinAckDelay, 1)), RoleClient},
 		{"integer with trailing byte", client(param(tpInitialMaxData, []byte{1, 2})), RoleClient},
 		{"integer truncated", client(param(tpInitialMaxData, []byte{0x41})), RoleClient},
 		{"integer empty", client(param(tpInitialMaxData, nil)), RoleClient},
@@ -176,6 +182,13 @@ func TestTransportParametersInvalid(t *testing.T) {
 		param(tpVersionInformation, []byte{0, 0, 0, 1}))
 	if _, err := ParseTransportParameters(ok, RoleServer); err != nil {
 		t.Errorf("unknown parameters: %v", err)
+	}
+	// min_ack_delay equal to max_ack_delay, or 0, is fine.
+	for _, v := range []uint64{25000, 0} {
+		p, err := ParseTransportParameters(client(intParam(tpMinAckDelay, v)), RoleClient)
+		if err != nil || !p.HasMinAckDelay || p.MinAckDelay != time.Duration(v)*time.Microsecond {
+			t.Errorf("min_ack_delay %d µs: %+v, %v", v, p.MinAckDelay, err)
+		}
 	}
 	// A huge max_idle_timeout saturates instead of wrapping.
 	p, err := ParseTransportParameters(client(intParam(tpMaxIdleTimeout, MaxVarint)), RoleClient)
