@@ -57,6 +57,7 @@ type Conn struct {
 	originalDCID        wire.ConnectionID
 
 	mb      *Mailbox
+	ackFreq ackFreqState
 	flow    connFlow
 	streams streamsState
 	dgrams  datagramState
@@ -193,6 +194,10 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	if err := c.installInitialKeys(p.DCID); err != nil {
 		return nil, err
 	}
+	// RFC 9000 §13.2.1: 1-RTT packets are acknowledged within our
+	// max_ack_delay (Initial and Handshake ones at once).
+	c.ackFreq.init(wire.DefaultMaxAckDelay)
+	c.spaces[recovery.SpaceAppData].received.SetMaxAckDelay(wire.DefaultMaxAckDelay)
 	c.ids.init(c, p.SCID, p.DCID, p.ResetKey)
 	c.mb = newMailbox(c.isClient, config)
 	c.flow.init(c.mb, config)

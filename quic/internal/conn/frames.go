@@ -9,7 +9,7 @@ import (
 // ack-eliciting frames to send.
 func (c *Conn) appDataPending() bool {
 	ss := &c.streams
-	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending ||
+	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
 		c.path.framesPending() || c.ids.framesPending() || c.dgrams.pending() ||
 		ss.ctrl.head != nil || ss.sched.next() != nil ||
 		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1]
@@ -36,6 +36,7 @@ func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
 		f.record(sentDataBlocked, 0, 0, 0, false)
 		c.flow.blockedPending = false
 	}
+	c.appendAckFrequency(ctx, f)
 	c.appendStreamLimitFrames(f)
 	c.ids.appendFrames(f)
 	if c.pendingPing && f.room() >= 1 {
@@ -257,6 +258,8 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 			}
 		case sentNewConnectionID, sentRetireConnectionID:
 			c.ids.onFrameAcked(fr.Kind, fr.ID)
+		case sentAckFrequency:
+			c.onAckFrequencyAcked(fr.ID)
 		case sentMTUProbe:
 			// The path carries datagrams of the probe's size.
 			c.path.mtu = max(c.path.mtu, c.path.probeSize)
@@ -316,6 +319,8 @@ func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 			c.ids.onFrameLost(fr.Kind, fr.ID)
 		case sentHandshakeDone:
 			c.handshakeDoneQueued = true
+		case sentAckFrequency:
+			c.onAckFrequencyLost(fr.ID)
 		case sentPathChallenge:
 			if c.path.challengeWait {
 				c.path.challengePending = true

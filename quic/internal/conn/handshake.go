@@ -49,6 +49,9 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	p.InitialMaxStreamsBidi = uint64(c.config.maxBidiStreams())
 	p.InitialMaxStreamsUni = uint64(c.config.maxUniStreams())
 	p.ActiveConnectionIDLimit = activeConnectionIDLimit
+	p.MaxAckDelay = c.ackFreq.maxAckDelay
+	// draft-ietf-quic-ack-frequency-14 §3: we take ACK_FREQUENCY.
+	p.MinAckDelay, p.HasMinAckDelay = minAckDelay, true
 	p.DisableActiveMigration = false
 	id := scid
 	p.InitialSourceConnectionID = &id
@@ -189,7 +192,8 @@ func (c *Conn) setPeerParams(b []byte) error {
 	}
 	c.peerParams = p
 	c.peerParamsSet = true
-	c.rtt.SetMaxAckDelay(p.MaxAckDelay)
+	c.ackFreq.setPeerParams(&p)
+	c.applyPeerAckDelay()
 	c.idle.setPeerTimeout(p.MaxIdleTimeout)
 	c.flow.setPeerInitial(p.InitialMaxData)
 	c.streams.setPeerInitial(&p)

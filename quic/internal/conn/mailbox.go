@@ -54,6 +54,9 @@ func (m *Mailbox) Wake() {
 	}
 }
 
+// Pending reports whether work waits for the owner.
+func (m *Mailbox) Pending() bool { return m.pending.Load() }
+
 // TakePending clears the pending flag and reports whether it was set. The
 // owner calls it before taking the work: work left after that signals
 // again.

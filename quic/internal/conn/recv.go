@@ -36,7 +36,7 @@ func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn
 	for len(b) > 0 {
 		n := c.handlePacket(now, b, from, ecn, first)
 		if n <= 0 {
-			return // the rest of the datagram cannot be parsed
+			break // the rest of the datagram cannot be parsed
 		}
 		b = b[n:]
 		first = false
@@ -44,6 +44,7 @@ func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn
 			return
 		}
 	}
+	c.updateAckPolicy()
 }
 
 // handlePacket processes the first packet in b and returns its length, or
@@ -321,6 +322,16 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		// RFC 9001 §4.1.2: the client's handshake is confirmed when
 		// HANDSHAKE_DONE arrives.
 		c.confirmHandshake(now)
+		return 0, nil
+	case t == wire.FrameTypeAckFrequency:
+		f, n, err := wire.ParseAckFrequencyFrame(p)
+		if err != nil {
+			return 0, err
+		}
+		return n, c.onAckFrequency(&f)
+	case t == wire.FrameTypeImmediateAck:
+		// draft-ietf-quic-ack-frequency-14 §5 (1-RTT packets only).
+		c.spaces[space].received.RequestImmediate()
 		return 0, nil
 	case t == wire.FrameTypeDatagram || t == wire.FrameTypeDatagramLen:
 		f, n, err := wire.ParseDatagramFrame(t, p)

@@ -33,6 +33,8 @@ const (
 	sentPathChallenge
 	sentPathResponse
 	sentMTUProbe
+	sentAckFrequency // ID: the Sequence Number
+	sentImmediateAck
 )
 
 // aeadTagLen is the size of the AEAD tag every protected packet ends with.
@@ -295,6 +297,12 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			}
 			if sp.crypto != nil {
 				f.appendCrypto(&sp.crypto.send)
+			}
+			if ctx.probe && c.probeSpace == space && space == recovery.SpaceAppData && c.ackFreq.peerSupports && f.room() >= 1 {
+				// ack-frequency §7: a probe asks to be acknowledged at
+				// once, so that the peer's delay does not add to ours.
+				f.buf = append(f.buf, byte(wire.FrameTypeImmediateAck))
+				f.record(sentImmediateAck, 0, 0, 0, false)
 			}
 			if ctx.probe && !f.ackEliciting && c.probeSpace == space {
 				// RFC 9002 §6.2.4: a probe must be ack-eliciting.

@@ -102,6 +102,12 @@ func sniff1RTT(receiver *Conn, datagram []byte) []sniffedFrame {
 			_, n, err = wire.ParseConnectionCloseFrame(t, payload)
 		case t == wire.FrameTypeDatagram || t == wire.FrameTypeDatagramLen:
 			_, n, err = wire.ParseDatagramFrame(t, payload)
+		case t == wire.FrameTypeAckFrequency:
+			var fr wire.AckFrequencyFrame
+			fr, n, err = wire.ParseAckFrequencyFrame(payload)
+			f.value = fr.AckElicitingThreshold
+		case t == wire.FrameTypeImmediateAck:
+			n = 0
 		default:
 			return out
 		}

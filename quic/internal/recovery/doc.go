@@ -71,11 +71,15 @@
 //
 // ReceivedTracker keeps the packet numbers received in one space as a
 // range set bounded to MaxTrackedRanges, detects duplicates, and answers
-// when an ACK frame is due (RFC 9000 §13.2.1, §13.2.2): at once for
-// Initial and Handshake (max_ack_delay 0), for every second ack-eliciting
-// packet, for an ack-eliciting packet out of order or after a gap, and for
-// a CE mark; otherwise max_ack_delay after the first unacknowledged
-// ack-eliciting packet. AppendAckFrame writes the newest MaxAckRanges
+// when an ACK frame is due under an AckPolicy (RFC 9000 §13.2.1, §13.2.2;
+// draft-ietf-quic-ack-frequency-14 §6): at once for Initial and Handshake
+// (max_ack_delay 0); after more than Threshold ack-eliciting packets (1,
+// every second one, by default); for an ack-eliciting packet out of order
+// or after a gap (Reordering 1, the default), never for reordering
+// (Reordering 0), or when the reordering could make the sender declare a
+// loss (Reordering above 1, §6.2); for an IMMEDIATE_ACK (§5); for a CE mark
+// (only the first of a run when Threshold is above 1, §6.3); otherwise
+// MaxAckDelay after the first unacknowledged ack-eliciting packet. AppendAckFrame writes the newest MaxAckRanges
 // ranges with the ACK Delay and ECN counts; OnAckOfAckReceived forgets what
 // the peer has seen acknowledged (§13.2.4).
 //

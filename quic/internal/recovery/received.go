@@ -18,10 +18,29 @@ const (
 	// ones (RFC 9000 §13.2.3: older ranges are omitted first). 32 ranges
 	// take at most about 500 bytes and cover heavy reordering.
 	MaxAckRanges = 32
-	// ackElicitingThreshold: RFC 9000 §13.2.2, a receiver SHOULD send an
-	// ACK frame after receiving at least two ack-eliciting packets.
-	ackElicitingThreshold = 2
 )
+
+// AckPolicy says when an acknowledgment is due (RFC 9000 §13.2.1,
+// §13.2.2; draft-ietf-quic-ack-frequency-14 §6).
+type AckPolicy struct {
+	// Threshold: an ACK frame is due once more than this many
+	// ack-eliciting packets arrived since the last one. 1 is RFC 9000
+	// §13.2.2's "at least two"; 0 acknowledges every packet.
+	Threshold uint64
+	// MaxAckDelay is how long an ack-eliciting packet may wait for its
+	// acknowledgment; 0 means none may wait (Initial and Handshake).
+	MaxAckDelay time.Duration
+	// Reordering: 1 acknowledges an ack-eliciting packet at once when it
+	// is out of order or leaves a gap (RFC 9000 §13.2.1); 0 never does;
+	// more waits until the reordering could make the sender declare a
+	// loss (draft-ietf-quic-ack-frequency-14 §6.2).
+	Reordering uint64
+}
+
+// DefaultAckPolicy is RFC 9000's, with max_ack_delay d.
+func DefaultAckPolicy(d time.Duration) AckPolicy {
+	return AckPolicy{Threshold: 1, MaxAckDelay: max(d, 0), Reordering: 1}
+}
 
 // ECN codepoints of a received packet's IP header (RFC 3168 §5), as
 // OnPacketReceived takes them.
@@ -37,7 +56,8 @@ const (
 // (RFC 9000 §13.2). The zero value is ready, with a max_ack_delay of zero:
 // every ack-eliciting packet is acknowledged at once, as Initial and
 // Handshake packets must be (RFC 9000 §13.2.1). For the Application Data
-// space, call SetMaxAckDelay with our max_ack_delay transport parameter.
+// space, call SetPolicy with our max_ack_delay transport parameter, and
+// later with what the peer asks (ACK_FREQUENCY) or a bulk flow allows.
 type ReceivedTracker struct {
 	received rangeset.Set
 	// floor: packets below it were received or given up on; they are
@@ -52,21 +72,60 @@ type ReceivedTracker struct {
 	largestAckEliciting    uint64
 	hasLargestAckEliciting bool
 
-	maxAckDelay time.Duration
+	policy AckPolicy
+	// immediate: an IMMEDIATE_ACK frame asked for an acknowledgment now
+	// (draft-ietf-quic-ack-frequency-14 §5); lastCE: the previous packet
+	// was marked CE (§6.3).
+	immediate bool
+	lastCE    bool
+	// lastAckLargest is the Largest Acknowledged of the last ACK frame
+	// built, valid when hasLastAck (§6.2's Largest Acked).
+	lastAckLargest uint64
+	hasLastAck     bool
+	// ackEliciting counts the ack-eliciting packets received.
+	ackEliciting uint64
 
 	// Since the last ACK frame built:
 	pendingAckEliciting int  // ack-eliciting packets received
 	pending             bool // any packets received
 	deadline            time.Duration
 	hasDeadline         bool
+	delayedSince        time.Duration // when the first packet of the delayed acknowledgment arrived
 
 	ecn     wire.ECNCounts
 	ecnSeen bool
 }
 
-// SetMaxAckDelay sets our max_ack_delay (RFC 9000 §18.2): how long an
-// acknowledgment of an ack-eliciting packet may wait.
-func (t *ReceivedTracker) SetMaxAckDelay(d time.Duration) { t.maxAckDelay = max(d, 0) }
+// SetMaxAckDelay sets the RFC 9000 policy with our max_ack_delay (§18.2):
+// how long an acknowledgment of an ack-eliciting packet may wait.
+func (t *ReceivedTracker) SetMaxAckDelay(d time.Duration) { t.SetPolicy(DefaultAckPolicy(d)) }
+
+// SetPolicy sets when acknowledgments are due from now on. A deadline
+// already set moves no later than the new max_ack_delay allows.
+func (t *ReceivedTracker) SetPolicy(p AckPolicy) {
+	p.MaxAckDelay = max(p.MaxAckDelay, 0)
+	t.policy = p
+	if !t.hasDeadline {
+		return
+	}
+	if d := t.delayedSince + p.MaxAckDelay; d < t.deadline {
+		t.deadline = d
+	}
+	if uint64(t.pendingAckEliciting) > p.Threshold && t.largestTime < t.deadline {
+		t.deadline = t.largestTime
+	}
+}
+
+// Policy returns the policy in force.
+func (t *ReceivedTracker) Policy() AckPolicy { return t.policy }
+
+// RequestImmediate makes the packet being processed, which carries an
+// IMMEDIATE_ACK frame, call for an acknowledgment at once
+// (draft-ietf-quic-ack-frequency-14 §5).
+func (t *ReceivedTracker) RequestImmediate() { t.immediate = true }
+
+// AckElicitingReceived is how many ack-eliciting packets were received.
+func (t *ReceivedTracker) AckElicitingReceived() uint64 { return t.ackEliciting }
 
 // IsDuplicate reports whether packet pn was already received, or is too
 // old to tell, and must be dropped (RFC 9000 §12.3). The connection asks
@@ -92,19 +151,13 @@ func (t *ReceivedTracker) ECNCounts() (wire.ECNCounts, bool) { return t.ecn, t.e
 // reports a duplicate, and then changes nothing.
 func (t *ReceivedTracker) OnPacketReceived(pn uint64, ackEliciting bool, ecn uint8, now time.Duration) (duplicate bool) {
 	if t.IsDuplicate(pn) {
+		t.immediate = false
 		return true
 	}
-	immediate := false
-	if ackEliciting && t.hasLargestAckEliciting {
-		if pn < t.largestAckEliciting {
-			// RFC 9000 §13.2.1: an ack-eliciting packet below
-			// another one is acknowledged without delay.
-			immediate = true
-		} else if from := max(t.largestAckEliciting+1, t.floor); from < pn && !t.received.ContainsRange(from, pn) {
-			// RFC 9000 §13.2.1: so is one above the largest with
-			// packets missing in between.
-			immediate = true
-		}
+	immediate := t.immediate
+	t.immediate = false
+	if ackEliciting {
+		immediate = immediate || t.reordered(pn)
 	}
 
 	t.received.Add(pn)
@@ -125,9 +178,13 @@ func (t *ReceivedTracker) OnPacketReceived(pn uint64, ackEliciting bool, ecn uin
 		t.ecn.CE++
 		// RFC 9000 §13.2.1: CE-marked packets SHOULD be acknowledged
 		// immediately (if ack-eliciting: never an ACK for a
-		// non-ack-eliciting packet alone).
-		immediate = true
+		// non-ack-eliciting packet alone). With a threshold above 1,
+		// only the first of a run of them (ack-frequency §6.3).
+		if t.policy.Threshold <= 1 || !t.lastCE {
+			immediate = true
+		}
 	}
+	t.lastCE = ecn == ECNCE
 	if ecn == ECNECT1 || ecn == ECNECT0 || ecn == ECNCE {
 		t.ecnSeen = true
 	}
@@ -137,11 +194,12 @@ func (t *ReceivedTracker) OnPacketReceived(pn uint64, ackEliciting bool, ecn uin
 		// ACK by itself; it rides along with the next one.
 		return false
 	}
+	t.ackEliciting++
 	if !t.hasLargestAckEliciting || pn > t.largestAckEliciting {
 		t.largestAckEliciting, t.hasLargestAckEliciting = pn, true
 	}
 	t.pendingAckEliciting++
-	if t.pendingAckEliciting >= ackElicitingThreshold || t.maxAckDelay == 0 {
+	if uint64(t.pendingAckEliciting) > t.policy.Threshold || t.policy.MaxAckDelay == 0 {
 		immediate = true
 	}
 	if immediate {
@@ -151,7 +209,59 @@ func (t *ReceivedTracker) OnPacketReceived(pn uint64, ackEliciting bool, ecn uin
 	} else if !t.hasDeadline {
 		// RFC 9000 §13.2.1: within max_ack_delay of the first
 		// unacknowledged ack-eliciting packet.
-		t.deadline, t.hasDeadline = now+t.maxAckDelay, true
+		t.deadline, t.hasDeadline = now+t.policy.MaxAckDelay, true
+		t.delayedSince = now
+	}
+	return false
+}
+
+// reordered reports whether the ack-eliciting packet pn, about to be
+// recorded, calls for an acknowledgment at once because of reordering.
+func (t *ReceivedTracker) reordered(pn uint64) bool {
+	r := t.policy.Reordering
+	switch {
+	case r == 0:
+		return false
+	case r == 1:
+		if !t.hasLargestAckEliciting {
+			return false
+		}
+		if pn < t.largestAckEliciting {
+			// RFC 9000 §13.2.1: an ack-eliciting packet below
+			// another one is acknowledged without delay...
+			return true
+		}
+		// ...and so is one above the largest with packets missing in
+		// between.
+		from := max(t.largestAckEliciting+1, t.floor)
+		return from < pn && !t.received.ContainsRange(from, pn)
+	}
+	// draft-ietf-quic-ack-frequency-14 §6.2: at once when the packet is
+	// at or below Largest Acked - Reordering Threshold (a packet the
+	// sender has likely declared lost), or when the smallest Unreported
+	// Missing packet is Reordering Threshold or more below Largest
+	// Unacked (the sender could declare it lost now).
+	largestUnacked := pn
+	if t.hasLargestAckEliciting {
+		largestUnacked = max(pn, t.largestAckEliciting)
+	}
+	start := t.floor
+	if t.hasLastAck {
+		if t.lastAckLargest >= r && pn <= t.lastAckLargest-r {
+			return true
+		}
+		if t.lastAckLargest >= r {
+			start = max(start, t.lastAckLargest-r+1)
+		}
+	}
+	for gs, ge, ok := t.received.NextGap(start, largestUnacked); ok; gs, ge, ok = t.received.NextGap(ge, largestUnacked) {
+		m := gs // the smallest Unreported Missing, but for pn itself
+		if m == pn {
+			if m++; m >= ge {
+				continue
+			}
+		}
+		return largestUnacked-m >= r
 	}
 	return false
 }
@@ -222,6 +332,7 @@ func (t *ReceivedTracker) AppendAckFrameMax(b []byte, now time.Duration, ackDela
 	t.pendingAckEliciting = 0
 	t.pending = false
 	t.hasDeadline = false
+	t.lastAckLargest, t.hasLastAck = uint64(f.Ranges[0].Largest), true
 	return b
 }
 

@@ -278,3 +278,96 @@ func TestAppendAckFrameMax(t *testing.T) {
 	}
 	wantAckDeadline(t, rt, ms(1))
 }
+
+// draft-ietf-quic-ack-frequency-14 §6.2, Tables 1 and 2: with a
+// reordering threshold of 3 (and 5), and acknowledgments sent only
+// because of reordering, the packets that call for one at once.
+func TestAckFrequencyReorderingThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		threshold uint64
+		received  []uint64
+		ackAt     []uint64
+	}{
+		{3, []uint64{0, 1, 3, 4, 5, 8, 9, 10}, []uint64{5, 9, 10}},
+		{5, []uint64{0, 1, 3, 5, 6, 7, 8, 9}, []uint64{7, 9}},
+	} {
+		rt := &ReceivedTracker{}
+		// A threshold and delay that never trigger by themselves.
+		rt.SetPolicy(AckPolicy{Threshold: 1000, MaxAckDelay: time.Hour, Reordering: tc.threshold})
+		var got []uint64
+		for i, pn := range tc.received {
+			now := ms(float64(i))
+			rt.OnPacketReceived(pn, true, ECNNotECT, now)
+			if d, ok := rt.AckDeadline(); ok && d <= now {
+				got = append(got, pn)
+				rt.AppendAckFrame(nil, now, 3)
+			}
+		}
+		if !slicesEqual(got, tc.ackAt) {
+			t.Errorf("reordering threshold %d: immediate ACKs at %v, want %v", tc.threshold, got, tc.ackAt)
+		}
+	}
+}
+
+func slicesEqual(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// A packet at or below Largest Acked - Reordering Threshold, one the
+// sender has likely declared lost, is acknowledged at once (§6.2); with a
+// threshold of 0, reordering never is.
+func TestAckFrequencyLatePacket(t *testing.T) {
+	rt := &ReceivedTracker{}
+	rt.SetPolicy(AckPolicy{Threshold: 1000, MaxAckDelay: time.Hour, Reordering: 3})
+	for pn := uint64(2); pn < 10; pn++ {
+		rt.OnPacketReceived(pn, true, ECNNotECT, ms(1))
+	}
+	rt.AppendAckFrame(nil, ms(1), 3) // Largest Acked 9
+	rt.OnPacketReceived(0, true, ECNNotECT, ms(2))
+	wantAckDeadline(t, rt, ms(2))
+
+	rt = &ReceivedTracker{}
+	rt.SetPolicy(AckPolicy{Threshold: 1000, MaxAckDelay: ms(10), Reordering: 0})
+	for _, pn := range []uint64{5, 0, 9, 2} {
+		rt.OnPacketReceived(pn, true, ECNNotECT, ms(1))
+	}
+	wantAckDeadline(t, rt, ms(11))
+}
+
+// §4: an ACK after more than Ack-Eliciting Threshold packets; §5:
+// IMMEDIATE_ACK; §6.3: with a threshold above 1 only the first of a run
+// of CE-marked packets is acknowledged at once.
+func TestAckFrequencyThresholdImmediateAndCE(t *testing.T) {
+	rt := &ReceivedTracker{}
+	rt.SetPolicy(AckPolicy{Threshold: 3, MaxAckDelay: ms(10), Reordering: 1})
+	for pn := range uint64(3) {
+		rt.OnPacketReceived(pn, true, ECNNotECT, ms(1))
+	}
+	wantAckDeadline(t, rt, ms(11))
+	rt.OnPacketReceived(3, true, ECNNotECT, ms(2))
+	wantAckDeadline(t, rt, ms(2))
+	rt.AppendAckFrame(nil, ms(2), 3)
+
+	rt.RequestImmediate()
+	rt.OnPacketReceived(4, true, ECNNotECT, ms(3))
+	wantAckDeadline(t, rt, ms(3))
+	rt.AppendAckFrame(nil, ms(3), 3)
+
+	rt.OnPacketReceived(5, true, ECNCE, ms(4))
+	wantAckDeadline(t, rt, ms(4))
+	rt.AppendAckFrame(nil, ms(4), 3)
+	rt.OnPacketReceived(6, true, ECNCE, ms(5))
+	wantAckDeadline(t, rt, ms(15)) // the second CE in a row waits
+
+	// A shorter max_ack_delay pulls a pending deadline in.
+	rt.SetPolicy(AckPolicy{Threshold: 3, MaxAckDelay: ms(2), Reordering: 1})
+	wantAckDeadline(t, rt, ms(7))
+}

@@ -285,6 +285,10 @@ func (r *Recovery) LargestAcked(space Space) (uint64, bool) {
 // acknowledgment resetting it.
 func (r *Recovery) PTOCount() int { return r.ptoCount }
 
+// PacketThreshold is the loss detection packet threshold in force
+// (RFC 9002 §6.1.1, adapted to the reordering seen).
+func (r *Recovery) PacketThreshold() uint64 { return r.reorder.threshold() }
+
 // Stats returns the counters so far.
 func (r *Recovery) Stats() Stats {
 	st := r.stats
