@@ -31,20 +31,23 @@ type loopback struct {
 	writes, datagrams [2]atomic.Uint64
 }
 
-// countingSocket counts what goes through WriteSegments.
+// countingSocket counts the system calls that send (a WriteBatch) and
+// the datagrams they carry.
 type countingSocket struct {
 	packetConn
 	writes, datagrams *atomic.Uint64
 }
 
-func (s countingSocket) WriteSegments(buf []byte, segSize int, to netip.AddrPort, ecn udpio.ECN, from netip.Addr) error {
+func (s countingSocket) WriteBatch(msgs []udpio.Message) (int, error) {
 	s.writes.Add(1)
-	if segSize > 0 {
-		s.datagrams.Add(uint64((len(buf) + segSize - 1) / segSize))
-	} else {
-		s.datagrams.Add(1)
+	for i := range msgs {
+		n := 1
+		if seg := msgs[i].SegmentSize; seg > 0 {
+			n = (msgs[i].N + seg - 1) / seg
+		}
+		s.datagrams.Add(uint64(n))
 	}
-	return s.packetConn.WriteSegments(buf, segSize, to, ecn, from)
+	return s.packetConn.WriteBatch(msgs)
 }
 
 func newLoopback(tb testing.TB) *loopback {

@@ -9,13 +9,23 @@ import (
 	"github.com/skiffnet/skiff/udpio"
 )
 
-// sendBufferSize holds one GSO burst: 64 datagrams of the largest size.
+// A GSO burst is at most maxBurst datagrams; a system call sends up to
+// burstsPerSend of them.
 const (
-	maxBurst       = udpio.MaxBatch
-	sendBufferSize = maxBurst * conn.MaxDatagramSize
+	maxBurst      = udpio.MaxBatch
+	burstsPerSend = 4
 )
 
-var sendBufPool = sync.Pool{New: func() any { b := make([]byte, 0, sendBufferSize); return &b }}
+// sendBuffer holds what one system call sends: up to burstsPerSend bursts
+// of the largest datagrams, 372 KB, taken from a pool while a driver sends.
+type sendBuffer struct {
+	b    []byte
+	msgs [burstsPerSend]udpio.Message
+}
+
+var sendBufPool = sync.Pool{New: func() any {
+	return &sendBuffer{b: make([]byte, 0, burstsPerSend*maxBurst*conn.MaxDatagramSize)}
+}}
 
 // deliver hands the connection datagrams the endpoint's reader received
 // for it, each holding a reference to its buffer: one lock and one wake-up
@@ -46,13 +56,15 @@ func (c *Conn) deliver(ds []datagram) {
 	c.mb.Wake()
 }
 
-// maxInbox bounds the datagrams waiting for a connection's driver, and
-// maxInboxGRO the 64 KiB buffers they may hold (4 MiB); keptInbox is the
+// maxInbox bounds the datagrams waiting for a connection's driver (about
+// 6 MB), and maxInboxGRO the 64 KiB buffers they may hold (8 MiB): a
+// receiver that falls behind a burst should not drop what a kernel socket
+// buffer of that size would have kept. keptInbox is the
 // room an inbox keeps once the connection is idle: nothing due within
 // idleAfter.
 const (
-	maxInbox    = 1024
-	maxInboxGRO = 64
+	maxInbox    = 4096
+	maxInboxGRO = 128
 	keptInbox   = 16
 	idleAfter   = time.Second
 )
@@ -136,28 +148,53 @@ func (c *Conn) run() {
 	}
 }
 
-// flush sends everything the connection has to send now, a GSO burst at a
-// time.
+// flush sends everything the connection has to send now: bursts of
+// equal-size datagrams (one GSO send each), several per system call. It
+// stops early when work is waiting (acknowledgments to process free the
+// congestion window and the streams' buffers): the driver comes back at
+// once.
 func (c *Conn) flush(now time.Time) {
-	bp := sendBufPool.Get().(*[]byte)
-	defer sendBufPool.Put(bp)
+	sb := sendBufPool.Get().(*sendBuffer)
+	defer sendBufPool.Put(sb)
+	peer := c.sm.PeerAddr()
 	for {
-		buf, seg, ect := c.sm.AppendBurst(now, (*bp)[:0], maxBurst)
-		if len(buf) == 0 {
-			return
-		}
-		c.endpoint.writeECN(buf, seg, c.sm.PeerAddr(), ect)
-		if seg == 0 || len(buf)%seg != 0 || len(buf) < maxBurst*seg {
-			// A short burst means nothing more is due now.
-			if !c.sm.Closing() {
-				return
+		buf, n, more := sb.b[:0], 0, true
+		for n < burstsPerSend {
+			start := len(buf)
+			out, seg, ect := c.sm.AppendBurst(now, buf, maxBurst)
+			if len(out) == start {
+				more = false
+				break
+			}
+			buf = out
+			mark := udpio.ECNNotECT
+			if ect {
+				// RFC 9000 §13.4.2: one mark for the whole burst.
+				mark = udpio.ECNECT0
+			}
+			size := len(buf) - start
+			if seg >= size {
+				seg = 0
+			}
+			sb.msgs[n] = udpio.Message{Buf: buf[start:], N: size, Addr: peer, ECN: mark, SegmentSize: seg}
+			n++
+			if c.sm.Closing() && (seg == 0 || size < maxBurst*seg) {
+				// A closing connection sends its CONNECTION_CLOSE once.
+				more = false
+				break
 			}
 		}
-		// Sending a burst takes the kernel tens of microseconds, in
-		// which the pacer earns credit for more at a high rate: ask
-		// again at the time it is now, rather than sleeping on a timer
-		// (whose wake-up takes longer than that) for credit already
-		// earned.
+		if n > 0 {
+			c.endpoint.writeBatch(sb.msgs[:n])
+			clear(sb.msgs[:n])
+		}
+		if !more || c.mb.Pending() {
+			return
+		}
+		// Sending takes the kernel tens of microseconds, in which the
+		// pacer earns credit for more at a high rate: ask again at the
+		// time it is now, rather than sleeping on a timer (whose wake-up
+		// takes longer than that) for credit already earned.
 		now = time.Now()
 	}
 }

@@ -45,10 +45,13 @@
 // references and returns to its pool when the last connection is done with
 // it. A datagram that arrives alone is copied into a small buffer. The
 // reader hands each connection the runs a batch holds for it with one lock
-// and one wake-up, and a connection's inbox is bounded (1024 datagrams, 64
-// GRO buffers) as a socket buffer would be. Datagrams of a GSO burst have equal size (a nearly full packet is
-// padded to full), so a burst is as long as the pacer allows: 250 µs of
-// the pacing rate, 10 to 64 datagrams per sendmsg.
+// and one wake-up, and a connection's inbox is bounded (4096 datagrams,
+// 128 GRO buffers: 8 MiB, as a socket buffer would be). Datagrams of a GSO
+// burst have equal size (a nearly full packet is padded to full), so a
+// burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to
+// 64 datagrams per GSO send, and up to four bursts go in one sendmmsg. A driver that has sent a system call's worth looks at
+// what arrived meanwhile (acknowledgments free the window) before it sends
+// more.
 //
 // Loss detection adapts to reordering: a packet declared lost and then
 // acknowledged raises the packet and time thresholds, and a congestion

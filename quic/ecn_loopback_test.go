@@ -22,13 +22,13 @@ type ecnSocket struct {
 	received [4]atomic.Uint64 // datagrams received, by codepoint
 }
 
-func (s *ecnSocket) WriteSegments(buf []byte, segSize int, to netip.AddrPort, ecn udpio.ECN, from netip.Addr) error {
-	n := uint64(1)
-	if segSize > 0 {
-		n = uint64((len(buf) + segSize - 1) / segSize)
+func (s *ecnSocket) WriteBatch(msgs []udpio.Message) (int, error) {
+	for i := range msgs {
+		for range msgs[i].Datagrams {
+			s.sent[msgs[i].ECN&3].Add(1)
+		}
 	}
-	s.sent[ecn&3].Add(n)
-	return s.Conn.WriteSegments(buf, segSize, to, ecn, from)
+	return s.Conn.WriteBatch(msgs)
 }
 
 func (s *ecnSocket) ReadBatch(msgs []udpio.Message) (int, error) {

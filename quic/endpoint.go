@@ -59,7 +59,7 @@ type Endpoint struct {
 // in-memory network that runs on synthetic time.
 type packetConn interface {
 	ReadBatch(msgs []udpio.Message) (int, error)
-	WriteSegments(buf []byte, segSize int, to netip.AddrPort, ecn udpio.ECN, from netip.Addr) error
+	WriteBatch(msgs []udpio.Message) (int, error)
 	LocalAddr() netip.AddrPort
 	Capabilities() udpio.Capabilities
 	Close() error
@@ -319,24 +319,18 @@ func (e *Endpoint) onHandshakeComplete(c *Conn) {
 	}
 }
 
-// write sends a burst of datagrams, unmarked.
-func (e *Endpoint) write(buf []byte, segSize int, to netip.AddrPort) {
-	e.writeECN(buf, segSize, to, false)
+// write sends one datagram, unmarked.
+func (e *Endpoint) write(b []byte, to netip.AddrPort) {
+	m := [1]udpio.Message{{Buf: b, N: len(b), Addr: to}}
+	e.writeBatch(m[:])
 }
 
-// writeECN sends a burst of datagrams, every one marked ECT(0) when ect is
-// set (RFC 9000 §13.4.2).
-func (e *Endpoint) writeECN(buf []byte, segSize int, to netip.AddrPort, ect bool) {
-	if segSize == 0 || segSize >= len(buf) {
-		segSize = 0
-	}
-	mark := udpio.ECNNotECT
-	if ect {
-		mark = udpio.ECNECT0
-	}
-	// Errors are not the connection's business: UDP is unreliable, and
-	// loss recovery resends what did not go out.
-	_ = e.sock.WriteSegments(buf, segSize, to, mark, netip.Addr{})
+// writeBatch sends messages, each a datagram or a GSO burst, in one
+// system call where the socket allows. Errors are not the connection's
+// business: UDP is unreliable, and loss recovery resends what did not go
+// out.
+func (e *Endpoint) writeBatch(msgs []udpio.Message) {
+	_, _ = e.sock.WriteBatch(msgs)
 }
 
 // addResetToken and removeResetToken keep the table of the peers'

@@ -259,7 +259,7 @@ func (e *Endpoint) sendVersionNegotiation(d *datagram, inv *wire.Invariants) {
 	if err != nil {
 		return
 	}
-	e.write(out, 0, d.from)
+	e.write(out, d.from)
 }
 
 // sendStatelessReset answers a packet for an unknown connection with a
@@ -280,5 +280,5 @@ func (e *Endpoint) sendStatelessReset(d *datagram, dcid []byte) {
 	out[0] = 0x40 | out[0]&0x3f // a short header: form 0, fixed bit 1
 	tok := conn.StatelessResetToken(&e.resetKey, dcid)
 	copy(out[size-wire.StatelessResetTokenLen:], tok[:])
-	e.write(out, 0, d.from)
+	e.write(out, d.from)
 }

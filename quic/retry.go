@@ -143,7 +143,7 @@ func (e *Endpoint) sendRetry(d *datagram, hdr *wire.Header) {
 	}
 	out = append(out, tag[:]...)
 	e.retriesSent.Add(1)
-	e.write(out, 0, d.from)
+	e.write(out, d.from)
 }
 
 // validateAddress decides what becomes of a client's first Initial when

@@ -29,16 +29,13 @@ func (s simSocket) ReadBatch(msgs []udpio.Message) (int, error) {
 	return 1, nil
 }
 
-func (s simSocket) WriteSegments(buf []byte, segSize int, to netip.AddrPort, _ udpio.ECN, _ netip.Addr) error {
-	if segSize <= 0 {
-		segSize = len(buf)
+func (s simSocket) WriteBatch(msgs []udpio.Message) (int, error) {
+	for i := range msgs {
+		for d := range msgs[i].Datagrams {
+			s.c.WriteToUDPAddrPort(d, msgs[i].Addr)
+		}
 	}
-	for len(buf) > 0 {
-		n := min(segSize, len(buf))
-		s.c.WriteToUDPAddrPort(buf[:n], to)
-		buf = buf[n:]
-	}
-	return nil
+	return len(msgs), nil
 }
 
 func (s simSocket) LocalAddr() netip.AddrPort { return s.c.LocalAddrPort() }
