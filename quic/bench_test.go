@@ -53,6 +53,11 @@ func (s countingSocket) WriteBatch(msgs []udpio.Message) (int, error) {
 func newLoopback(tb testing.TB) *loopback {
 	tb.Helper()
 	cc, sc := testConfigs(tb)
+	return newLoopbackWith(tb, cc, sc)
+}
+
+func newLoopbackWith(tb testing.TB, cc, sc *Config) *loopback {
+	tb.Helper()
 	lb := &loopback{cc: cc, sc: sc}
 	ssock, err := udpio.Listen("udp", netip.MustParseAddrPort("127.0.0.1:0"), udpio.Options{})
 	if err != nil {

@@ -82,7 +82,7 @@ func TestIdleConnHeap(t *testing.T) {
 
 // idleRequest runs one small request on a fresh bidirectional stream: the
 // client sends a few bytes and closes, the server answers and closes.
-func idleRequest(t *testing.T, client, server *Conn) {
+func idleRequest(t testing.TB, client, server *Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
