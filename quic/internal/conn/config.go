@@ -35,7 +35,7 @@ const (
 	defaultMaxStreamWindow    = 16 << 20
 	defaultMaxConnWindow      = 24 << 20
 	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
-	activeConnectionIDLimit   = 4       // how many of our IDs we let the peer hold
+	activeConnectionIDLimit   = 2       // how many connection IDs of each side the other holds (RFC 9000 §18.2: at least 2); more only cost memory
 	maxCryptoBuffer           = 64 << 10
 	maxReceivedDatagramFrames = 128
 

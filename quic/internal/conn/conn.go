@@ -46,8 +46,11 @@ type Conn struct {
 	// socket that cannot set the mark.
 	ecnEnabled bool
 
-	peerParams    wire.TransportParameters
-	peerParamsSet bool
+	// What the connection keeps of the peer's transport parameters: the
+	// rest went into flow control, streams, IDs and timers.
+	peerAckDelayExponent uint8
+	peerMaxUDPPayload    uint64
+	peerParamsSet        bool
 
 	handshakeComplete   bool // TLS finished (RFC 9001 §4.1.1)
 	handshakeConfirmed  bool // RFC 9001 §4.1.2

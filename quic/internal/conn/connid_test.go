@@ -68,7 +68,7 @@ func TestRetireConnectionIDNeverIssued(t *testing.T) {
 func TestRetireConnectionIDReplaced(t *testing.T) {
 	p := h3specPair(t)
 	p.handshake()
-	p.runUntil("client holds 4 server IDs", func() bool { return len(p.client.ids.peer) == activeConnectionIDLimit })
+	p.runUntil("client holds the server IDs", func() bool { return len(p.client.ids.peer) == activeConnectionIDLimit })
 	retired := p.server.ids.local[1].id
 	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.RetireConnectionIDFrame{SequenceNumber: 1}), 0)
 	if p.server.closing.state != stateOpen {
@@ -79,12 +79,13 @@ func TestRetireConnectionIDReplaced(t *testing.T) {
 			t.Fatal("the server still uses the retired ID")
 		}
 	}
-	if len(p.server.ids.local) != activeConnectionIDLimit || p.server.ids.local[len(p.server.ids.local)-1].seq != 4 {
+	next := uint64(activeConnectionIDLimit) // the replacement's sequence number
+	if len(p.server.ids.local) != activeConnectionIDLimit || p.server.ids.local[len(p.server.ids.local)-1].seq != next {
 		t.Fatalf("server local IDs after retirement: %+v", p.server.ids.local)
 	}
 	p.runUntil("client learns the replacement", func() bool {
 		for _, id := range p.client.ids.peer {
-			if id.seq == 4 {
+			if id.seq == next {
 				return true
 			}
 		}
@@ -93,12 +94,13 @@ func TestRetireConnectionIDReplaced(t *testing.T) {
 }
 
 // RFC 9000 §5.1.1: more active IDs than our active_connection_id_limit is
-// a CONNECTION_ID_LIMIT_ERROR. The client already gave the server IDs 0-3.
+// a CONNECTION_ID_LIMIT_ERROR. The client already gave the server as many
+// as the limit.
 func TestNewConnectionIDBeyondLimit(t *testing.T) {
 	p := h3specPair(t)
 	p.handshake()
-	p.runUntil("server holds 4 client IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
-	p.clientSends(recovery.SpaceAppData, newConnectionIDFrame(4, 0, []byte{9, 9, 9, 9, 9, 9, 9, 9}), 0)
+	p.runUntil("server holds the client's IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
+	p.clientSends(recovery.SpaceAppData, newConnectionIDFrame(activeConnectionIDLimit, 0, []byte{9, 9, 9, 9, 9, 9, 9, 9}), 0)
 	p.expectClose(p.server, wire.ConnectionIDLimitError, wire.FrameTypeNewConnectionID, true)
 }
 
@@ -108,32 +110,35 @@ func TestNewConnectionIDBeyondLimit(t *testing.T) {
 func TestNewConnectionIDRetirePriorTo(t *testing.T) {
 	p := h3specPair(t)
 	p.handshake()
-	p.runUntil("server holds 4 client IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
-	// The client issues ID 4 as skiff never does on its own: with Retire
-	// Prior To 2.
+	p.runUntil("server holds the client's IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
+	// The client issues ID L (the limit) as skiff never does on its own:
+	// with Retire Prior To R, so that the server holds L+1-R active IDs.
+	const L, R = activeConnectionIDLimit, activeConnectionIDLimit/2
 	c := p.client
 	id := newConnectionID()
 	tok := StatelessResetToken(c.ids.resetKey, id.Bytes())
-	c.ids.local = append(c.ids.local, localConnID{seq: 4, id: id, resetToken: tok, acked: true})
-	c.ids.nextLocalSeq = 5
-	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.NewConnectionIDFrame{SequenceNumber: 4, RetirePriorTo: 2, ConnectionID: id, StatelessResetToken: tok}), 0)
+	c.ids.local = append(c.ids.local, localConnID{seq: L, id: id, resetToken: tok, acked: true})
+	c.ids.nextLocalSeq = L + 1
+	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.NewConnectionIDFrame{SequenceNumber: L, RetirePriorTo: R, ConnectionID: id, StatelessResetToken: tok}), 0)
 	if p.server.closing.state != stateOpen {
 		t.Fatalf("server closed: %+v", p.server.closing.frame)
 	}
-	if cur := p.server.ids.peer[p.server.ids.current]; cur.seq < 2 {
+	if cur := p.server.ids.peer[p.server.ids.current]; cur.seq < R {
 		t.Fatalf("server still sends to retired ID %d", cur.seq)
 	}
 	p.runUntil("server's RETIRE_CONNECTION_ID frames acknowledged", func() bool {
 		for _, id := range p.server.ids.peer {
-			if id.seq < 2 {
+			if id.seq < R {
 				return false
 			}
 		}
 		return true
 	})
-	// The retirements reached the client, which issued one replacement
-	// (it holds 2, 3, 4 and the new 5).
-	p.runUntil("client replaced its retired IDs", func() bool { return len(c.ids.local) == activeConnectionIDLimit && c.ids.nextLocalSeq == 6 })
+	// The retirements reached the client, which replaced what took it
+	// below the limit: R-1 new IDs.
+	p.runUntil("client replaced its retired IDs", func() bool {
+		return len(c.ids.local) == activeConnectionIDLimit && c.ids.nextLocalSeq == L+R
+	})
 	if p.server.closing.state != stateOpen || p.client.closing.state != stateOpen {
 		t.Fatal("a side closed")
 	}

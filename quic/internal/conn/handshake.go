@@ -190,7 +190,7 @@ func (c *Conn) setPeerParams(b []byte) error {
 			return localError(wire.TransportParameterError, 0, "retry_source_connection_id without a Retry")
 		}
 	}
-	c.peerParams = p
+	c.peerAckDelayExponent, c.peerMaxUDPPayload = p.AckDelayExponent, p.MaxUDPPayloadSize
 	c.peerParamsSet = true
 	c.ackFreq.setPeerParams(&p)
 	c.applyPeerAckDelay()

@@ -350,7 +350,7 @@ func (c *Conn) handleAck(now time.Duration, space recovery.Space, f *wire.AckFra
 	if space == recovery.SpaceAppData {
 		// RFC 9000 §19.3: ACK Delay is scaled by 2^ack_delay_exponent
 		// microseconds. Guard the shift against an absurd value.
-		exp := c.peerParams.AckDelayExponent
+		exp := c.peerAckDelayExponent
 		if !c.peerParamsSet {
 			exp = wire.DefaultAckDelayExponent
 		}

@@ -128,8 +128,8 @@ func (c *Conn) appendMTUProbe(now time.Duration, buf []byte) []byte {
 	ctx := sendContext{now: now, ackElicitingAllowed: true, mtuProbe: true}
 	start := len(buf)
 	size := MaxDatagramSize
-	if c.peerParams.MaxUDPPayloadSize < uint64(size) {
-		size = int(c.peerParams.MaxUDPPayloadSize)
+	if c.peerMaxUDPPayload < uint64(size) {
+		size = int(c.peerMaxUDPPayload)
 	}
 	if size <= c.path.mtu {
 		c.path.probeState = probeDone
