@@ -168,14 +168,24 @@ func packets(c *Conn) uint64 {
 	return s.PacketsSent + s.PacketsReceived
 }
 
-func BenchmarkLoopbackDownload(b *testing.B) { benchmarkBulk(b, false) }
-func BenchmarkLoopbackUpload(b *testing.B)   { benchmarkBulk(b, true) }
+func BenchmarkLoopbackDownload(b *testing.B) { benchmarkBulk(b, false, 0) }
+func BenchmarkLoopbackUpload(b *testing.B)   { benchmarkBulk(b, true, 0) }
+
+// The same with the largest datagrams loopback carries: the largest UDP
+// payload over IPv4, which path MTU discovery finds.
+func BenchmarkLoopbackDownloadLarge(b *testing.B) { benchmarkBulk(b, false, maxIPv4Datagram) }
+func BenchmarkLoopbackUploadLarge(b *testing.B)   { benchmarkBulk(b, true, maxIPv4Datagram) }
+
+// maxIPv4Datagram is the largest UDP payload of an IPv4 datagram.
+const maxIPv4Datagram = 65535 - 20 - 8
 
 // benchmarkBulk moves data over one stream of one connection: server to
 // client (download) or client to server (upload). Each operation is 1 MiB,
-// or SKIFF_BENCH_BYTES.
-func benchmarkBulk(b *testing.B, upload bool) {
-	lb := newLoopback(b)
+// or SKIFF_BENCH_BYTES. datagram, when not 0, is Config.MaxDatagramSize.
+func benchmarkBulk(b *testing.B, upload bool, datagram int) {
+	cc, sc := testConfigs(b)
+	cc.MaxDatagramSize, sc.MaxDatagramSize = datagram, datagram
+	lb := newLoopbackWith(b, cc, sc)
 	client, server := lb.connect(b)
 	defer client.Close()
 	cs, ss := openPair(b, client, server)
@@ -228,6 +238,13 @@ func benchmarkBulk(b *testing.B, upload bool) {
 	}
 	if w := lb.writes[side].Load() - w0; w > 0 {
 		b.ReportMetric(float64(lb.datagrams[side].Load()-d0)/float64(w), "dgrams/write")
+	}
+	if datagram != 0 {
+		st := server.Stats()
+		if upload {
+			st = client.Stats()
+		}
+		b.ReportMetric(float64(st.BytesSent)/float64(st.DatagramsSent), "B/dgram")
 	}
 }
 

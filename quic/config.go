@@ -59,6 +59,15 @@ type Config struct {
 	// EnableDatagrams advertises max_datagram_frame_size (RFC 9221).
 	EnableDatagrams bool
 
+	// MaxDatagramSize is the largest UDP payload a connection sends once
+	// path MTU discovery (RFC 8899) found that the path carries it, for
+	// paths beyond a 1500-byte MTU: loopback, jumbo frames. 1452 when
+	// zero, which every 1500-byte path carries; at most 65527. Larger
+	// datagrams cost less per byte. The peer's max_udp_payload_size caps
+	// it: skiff advertises 65527 on a socket with GRO (which receives into
+	// 64 KiB buffers), 1500 otherwise.
+	MaxDatagramSize int
+
 	// RequireAddressValidation, on a server, answers every client's first
 	// Initial with a Retry (RFC 9000 §8.1.2) and accepts the connection
 	// only when the client comes back from the same address with the
@@ -90,5 +99,6 @@ func (c *Config) connConfig() *conn.Config {
 		DisablePacing:           c.DisablePacing,
 		DisableECN:              c.DisableECN,
 		EnableDatagrams:         c.EnableDatagrams,
+		MaxDatagramSize:         c.MaxDatagramSize,
 	}
 }

@@ -36,7 +36,7 @@ type Conn struct {
 	// connection; requests, calls to run on the driver's goroutine.
 	inboxMu    sync.Mutex
 	inbox      []datagram
-	inboxCount int // datagrams in inbox
+	inboxBytes int // bytes of the datagrams in inbox
 	inboxGRO   int // entries of inbox holding a GRO buffer
 	reqMu      sync.Mutex
 	reqs       []func(*conn.Conn, time.Time)
@@ -122,6 +122,7 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 	}
 	p.ResetKey = &e.resetKey
 	p.ECNCapable = e.ecnCapable
+	p.MaxReceiveSize = e.maxReceive
 	sm, err := conn.New(now, cc, p)
 	if err != nil {
 		return nil, err

@@ -40,10 +40,10 @@ func (c *Conn) deliver(ds []datagram) {
 	for keep < len(ds) {
 		d := &ds[keep]
 		gro := d.rb.pool == &groBuffers
-		if c.inboxCount+d.count() > maxInbox || (gro && c.inboxGRO >= maxInboxGRO) {
+		if c.inboxBytes+int(d.n) > maxInboxBytes || (gro && c.inboxGRO >= maxInboxGRO) {
 			break
 		}
-		c.inboxCount += d.count()
+		c.inboxBytes += int(d.n)
 		if gro {
 			c.inboxGRO++
 		}
@@ -56,17 +56,17 @@ func (c *Conn) deliver(ds []datagram) {
 	c.mb.Wake()
 }
 
-// maxInbox bounds the datagrams waiting for a connection's driver (about
-// 6 MB), and maxInboxGRO the 64 KiB buffers they may hold (8 MiB): a
+// maxInboxBytes bounds the bytes of datagrams waiting for a connection's
+// driver, and maxInboxGRO the 64 KiB buffers they may hold (8 MiB): a
 // receiver that falls behind a burst should not drop what a kernel socket
 // buffer of that size would have kept. keptInbox is the
 // room an inbox keeps once the connection is idle: nothing due within
 // idleAfter.
 const (
-	maxInbox    = 4096
-	maxInboxGRO = 128
-	keptInbox   = 16
-	idleAfter   = time.Second
+	maxInboxBytes = 6 << 20
+	maxInboxGRO   = 128
+	keptInbox     = 16
+	idleAfter     = time.Second
 )
 
 // run is the connection's goroutine, its driver: the only code that
@@ -85,7 +85,7 @@ func (c *Conn) run() {
 		if c.mb.TakePending() {
 			c.inboxMu.Lock()
 			inbox, c.inbox = c.inbox, inbox[:0]
-			c.inboxCount, c.inboxGRO = 0, 0
+			c.inboxBytes, c.inboxGRO = 0, 0
 			c.inboxMu.Unlock()
 			c.reqMu.Lock()
 			reqs, c.reqs = c.reqs, reqs[:0]
@@ -161,7 +161,13 @@ func (c *Conn) flush(now time.Time) {
 		buf, n, more := sb.b[:0], 0, true
 		for n < burstsPerSend {
 			start := len(buf)
-			out, seg, ect := c.sm.AppendBurst(now, buf, maxBurst)
+			// As many datagrams as the buffer holds: larger ones
+			// (MaxDatagramSize) make shorter bursts.
+			count := min(maxBurst, (cap(buf)-start)/c.sm.MaxDatagramSize())
+			if count == 0 {
+				break
+			}
+			out, seg, ect := c.sm.AppendBurst(now, buf, count)
 			if len(out) == start {
 				more = false
 				break

@@ -45,7 +45,7 @@
 // references and returns to its pool when the last connection is done with
 // it. A datagram that arrives alone is copied into a small buffer. The
 // reader hands each connection the runs a batch holds for it with one lock
-// and one wake-up, and a connection's inbox is bounded (4096 datagrams,
+// and one wake-up, and a connection's inbox is bounded (6 MB of datagrams,
 // 128 GRO buffers: 8 MiB, as a socket buffer would be). Datagrams of a GSO
 // burst have equal size (a nearly full packet is padded to full), so a
 // burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to

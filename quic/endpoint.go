@@ -49,8 +49,10 @@ type Endpoint struct {
 	readerDone chan struct{}
 	// ecnCapable: the socket sets the ECN mark of datagrams it sends.
 	ecnCapable bool
-	// gro: the socket may hand over runs of coalesced datagrams.
-	gro bool
+	// gro: the socket may hand over runs of coalesced datagrams, into
+	// 64 KiB buffers; maxReceive is the largest datagram it takes whole.
+	gro        bool
+	maxReceive int
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
 }
@@ -86,6 +88,10 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	// coalesces.
 	caps := sock.Capabilities()
 	e.ecnCapable, e.gro = caps.ECN, caps.GRO
+	e.maxReceive = maxReceiveSize
+	if e.gro {
+		e.maxReceive = conn.MaxUDPPayloadSize
+	}
 	go e.read()
 	return e
 }

@@ -10,7 +10,7 @@ import (
 
 // read is the endpoint's goroutine: it reads datagrams in batches and
 // routes each. With GRO a message holds a run of coalesced datagrams, which
-// go to their connections as slices of its buffer, without a copy; a
+// go to their connections as slices of its buffer, without a copy; a small
 // datagram alone is copied into a small buffer (receive buffers, rxbuf.go).
 // Datagrams for one connection that arrive together go to it as one run:
 // one lock, one wake-up.
@@ -51,14 +51,14 @@ func (e *Endpoint) read() {
 			if seg == 0 || m.N <= seg {
 				seg = m.N
 			}
-			if m.N == 0 || seg > maxReceiveSize {
+			if m.N == 0 || seg > e.maxReceive {
 				// Nothing usable (the buffer stays for the next call), or
 				// larger than our max_udp_payload_size allows.
 				continue
 			}
 			if seg == m.N {
 				rb := held[i]
-				if e.gro {
+				if e.gro && m.N <= maxReceiveSize {
 					rb = r.copySingle(m, &copies[ncopies])
 					ncopies++
 				}

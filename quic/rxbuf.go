@@ -16,9 +16,10 @@ import (
 // its references, one per datagram handed over plus one the reader holds
 // while it routes, and goes back to its pool when the last is dropped.
 //
-// With GRO a datagram that arrives alone is copied into a small buffer:
-// it is small (an ACK) or rare, and a connection that holds a 64 KiB
-// buffer per queued datagram would hold far too much.
+// With GRO a datagram of up to 1500 bytes that arrives alone is copied into
+// a small buffer: it is small (an ACK) or rare, and a connection that holds
+// a 64 KiB buffer per queued datagram would hold far too much. A larger one
+// (MaxDatagramSize) keeps its buffer.
 
 // maxReceiveSize bounds the datagrams we accept: our max_udp_payload_size
 // (1500) tells peers not to send more.
@@ -44,14 +45,6 @@ type datagram struct {
 }
 
 func (d *datagram) bytes() []byte { return d.rb.buf[d.off : d.off+d.n] }
-
-// count is how many datagrams d stands for.
-func (d *datagram) count() int {
-	if d.seg <= 0 || d.seg >= d.n {
-		return 1
-	}
-	return int((d.n + d.seg - 1) / d.seg)
-}
 
 // extend adds e, the next datagram of the same GRO run, to d, and reports
 // whether it could: e must follow d in the buffer, with d's pieces full.

@@ -128,3 +128,36 @@ func BenchmarkIdleConns(b *testing.B) {
 	runtime.KeepAlive(warm)
 	runtime.KeepAlive(warmServer)
 }
+
+// With Config.MaxDatagramSize, path MTU discovery finds that loopback
+// carries the largest UDP payload, and a transfer uses datagrams that
+// large, both ways, the data intact.
+func TestLargeDatagramsLoopback(t *testing.T) {
+	cc, sc := testConfigs(t)
+	cc.MaxDatagramSize, sc.MaxDatagramSize = maxIPv4Datagram, maxIPv4Datagram
+	lb := newLoopbackWith(t, cc, sc)
+	if !lb.client.gro {
+		t.Skip("the socket has no GRO: it takes 1500-byte datagrams")
+	}
+	client, server := lb.connect(t)
+	defer client.Close()
+	for _, upload := range []bool{false, true} {
+		cs, ss := openPair(t, client, server)
+		w, r := ss, cs
+		sender := server
+		if upload {
+			w, r, sender = cs, ss, client
+		}
+		before := sender.Stats()
+		const n = 16 << 20
+		if got, err := pump(w, r, n, make([]byte, 256<<10)); err != nil || got != n {
+			t.Fatalf("upload=%v: %d bytes, %v", upload, got, err)
+		}
+		st := sender.Stats()
+		perDatagram := (st.BytesSent - before.BytesSent) / (st.DatagramsSent - before.DatagramsSent)
+		t.Logf("upload=%v: %d bytes per datagram", upload, perDatagram)
+		if perDatagram < 8000 {
+			t.Errorf("upload=%v: %d bytes per datagram: the large size was not used", upload, perDatagram)
+		}
+	}
+}

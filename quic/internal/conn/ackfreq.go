@@ -137,7 +137,7 @@ func (c *Conn) ackFrequencyDue(now time.Duration) (wire.AckFrequencyFrame, bool)
 		// for every packet.)
 		return wire.AckFrequencyFrame{}, false
 	}
-	mss := max(c.path.maxDatagramSize(), 1)
+	mss := max(c.pmtu.mtu, 1)
 	f := wire.AckFrequencyFrame{
 		AckElicitingThreshold: uint64(min(max(c.cc.CongestionWindow()/mss/4, 1), maxRequestedThreshold)),
 		RequestedMaxAckDelay:  min(max(srtt/4, a.peerMinAckDelay, minAckDelay), a.peerMaxAckDelay),

@@ -24,6 +24,7 @@ type Config struct {
 	DisablePacing           bool
 	DisableECN              bool
 	EnableDatagrams         bool
+	MaxDatagramSize         int
 }
 
 const (
@@ -42,11 +43,13 @@ const (
 	// InitialMaxDatagramSize is the smallest datagram size every path
 	// carries, the size of a client's first Initial (RFC 9000 §14.1).
 	InitialMaxDatagramSize = 1200
-	// MaxDatagramSize is the largest datagram we send, once the path is
-	// known to carry it, and MaxReceiveSize the largest we accept (our
-	// max_udp_payload_size).
-	MaxDatagramSize = 1452
-	MaxReceiveSize  = 1500
+	// MaxDatagramSize is the largest datagram we send by default, once
+	// the path is known to carry it, and MaxReceiveSize the largest a
+	// socket without GRO's 64 KiB buffers takes (our max_udp_payload_size
+	// then). MaxUDPPayloadSize is the most RFC 9000 §18.2 allows.
+	MaxDatagramSize   = basePLPMTU
+	MaxReceiveSize    = 1500
+	MaxUDPPayloadSize = 65527
 	// ConnIDLen is the length of the connection IDs we issue.
 	ConnIDLen = 8
 )
@@ -87,6 +90,14 @@ func (c *Config) maxStreamWindow() uint64 {
 }
 func (c *Config) maxConnWindow() uint64 {
 	return max(orDefault(c.MaxConnectionWindow, defaultMaxConnWindow), c.connWindow())
+}
+
+// maxDatagramSize is the largest datagram to search for.
+func (c *Config) maxDatagramSize() int {
+	if c.MaxDatagramSize <= 0 {
+		return MaxDatagramSize
+	}
+	return min(max(c.MaxDatagramSize, InitialMaxDatagramSize), MaxUDPPayloadSize)
 }
 
 func (c *Config) newController() (congestion.Controller, error) {

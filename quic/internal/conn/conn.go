@@ -49,8 +49,11 @@ type Conn struct {
 	// What the connection keeps of the peer's transport parameters: the
 	// rest went into flow control, streams, IDs and timers.
 	peerAckDelayExponent uint8
-	peerMaxUDPPayload    uint64
 	peerParamsSet        bool
+	// pmtu is the datagram size and its discovery; maxReceive the largest
+	// datagram the owner's socket takes, our max_udp_payload_size.
+	pmtu       pmtuState
+	maxReceive int
 
 	handshakeComplete   bool // TLS finished (RFC 9001 §4.1.1)
 	handshakeConfirmed  bool // RFC 9001 §4.1.2
@@ -136,6 +139,9 @@ type Params struct {
 	ResetKey *[32]byte
 	// ECNCapable: the socket sets the ECN mark of the datagrams it sends.
 	ECNCapable bool
+	// MaxReceiveSize is the largest datagram the socket receives whole,
+	// advertised as max_udp_payload_size; 0 means MaxReceiveSize.
+	MaxReceiveSize int
 	// Retry, on a server, says the client came back with a valid Retry
 	// token (RFC 9000 §8.1.2).
 	Retry  *RetryInfo
@@ -185,6 +191,11 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	c.loss.Init(&c.rtt, c.cc)
 	c.ecnEnabled = !config.DisableECN && p.ECNCapable
 	c.path.init(p.Peer, p.IsClient)
+	c.pmtu.init(config.maxDatagramSize())
+	c.maxReceive = p.MaxReceiveSize
+	if c.maxReceive == 0 {
+		c.maxReceive = MaxReceiveSize
+	}
 	if p.Retry != nil {
 		// RFC 9000 §8.1.2: a valid Retry token validates the client's
 		// address; no amplification limit applies.

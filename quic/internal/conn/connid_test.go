@@ -113,7 +113,7 @@ func TestNewConnectionIDRetirePriorTo(t *testing.T) {
 	p.runUntil("server holds the client's IDs", func() bool { return len(p.server.ids.peer) == activeConnectionIDLimit })
 	// The client issues ID L (the limit) as skiff never does on its own:
 	// with Retire Prior To R, so that the server holds L+1-R active IDs.
-	const L, R = activeConnectionIDLimit, activeConnectionIDLimit/2
+	const L, R = activeConnectionIDLimit, activeConnectionIDLimit / 2
 	c := p.client
 	id := newConnectionID()
 	tok := StatelessResetToken(c.ids.resetKey, id.Bytes())

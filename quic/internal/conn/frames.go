@@ -71,6 +71,9 @@ func (c *Conn) appendStreamLimitFrames(f *frameWriter) {
 // minStreamFrameRoom is the least room worth starting a STREAM frame in.
 const minStreamFrameRoom = 32
 
+// maxTwoByteVarint is the largest value a 2-byte varint holds.
+const maxTwoByteVarint = 1<<14 - 1
+
 // appendStreamControlFrames appends the streams' control frames, in the
 // order the streams asked, as many as fit.
 func (c *Conn) appendStreamControlFrames(ctx *sendContext, f *frameWriter) {
@@ -179,7 +182,9 @@ func (c *Conn) appendDataOf(f *frameWriter, s *Stream) {
 	hdrLen := 1 + wire.VarintLen(s.id) + wire.VarintLen(s.out.Written()) + 2
 	for {
 		limit := c.streamSendLimit(s)
-		room := f.room() - hdrLen
+		// A 2-byte Length holds up to 16383: a larger datagram
+		// (MaxDatagramSize) takes several frames.
+		room := min(f.room()-hdrLen, maxTwoByteVarint)
 		if room < 1 && !(room >= 0 && s.out.HasData(limit)) {
 			break
 		}
@@ -261,10 +266,7 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 		case sentAckFrequency:
 			c.onAckFrequencyAcked(fr.ID)
 		case sentMTUProbe:
-			// The path carries datagrams of the probe's size.
-			c.path.mtu = max(c.path.mtu, c.path.probeSize)
-			c.path.probeState = probeDone
-			c.cc.SetMaxDatagramSize(c.path.mtu)
+			c.pmtu.onProbeAcked(c)
 		}
 	}
 }
@@ -326,9 +328,7 @@ func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 				c.path.challengePending = true
 			}
 		case sentMTUProbe:
-			// One probe size only: a lost probe means we stay at 1200
-			// bytes (RFC 8899 allows a few tries; one keeps it simple).
-			c.path.probeState = probeDone
+			c.pmtu.onProbeLost()
 		}
 	}
 }

@@ -41,7 +41,7 @@ func levelOf(s recovery.Space) tls13.Level {
 func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters {
 	p := wire.DefaultTransportParameters()
 	p.MaxIdleTimeout = c.config.idleTimeout()
-	p.MaxUDPPayloadSize = 1500
+	p.MaxUDPPayloadSize = uint64(c.maxReceive)
 	p.InitialMaxData = c.flow.recvWindow
 	p.InitialMaxStreamDataBidiLocal = c.config.streamWindow()
 	p.InitialMaxStreamDataBidiRemote = c.config.streamWindow()
@@ -190,7 +190,8 @@ func (c *Conn) setPeerParams(b []byte) error {
 			return localError(wire.TransportParameterError, 0, "retry_source_connection_id without a Retry")
 		}
 	}
-	c.peerAckDelayExponent, c.peerMaxUDPPayload = p.AckDelayExponent, p.MaxUDPPayloadSize
+	c.peerAckDelayExponent = p.AckDelayExponent
+	c.pmtu.setPeerMax(p.MaxUDPPayloadSize)
 	c.peerParamsSet = true
 	c.ackFreq.setPeerParams(&p)
 	c.applyPeerAckDelay()
@@ -235,9 +236,7 @@ func (c *Conn) confirmHandshake(now time.Duration) {
 	c.keys1RTT.confirmed = true
 	c.idle.handshakeEnd = congestion.Never
 	c.updateLossState()
-	if c.path.probeState == probeNone {
-		c.path.probeState = probeDue
-	}
+	c.pmtu.start()
 	_ = now
 }
 

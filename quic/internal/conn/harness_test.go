@@ -65,6 +65,8 @@ type testPair struct {
 	// events holds every event, per side.
 	accepted [2][]*Stream
 	events   [2][]Event
+	// maxReceive is what both sockets take whole (Params.MaxReceiveSize).
+	maxReceive int
 	// path returns the ECN codepoint a datagram arrives with, as a network
 	// may keep, clear (bleach) or set CE on marks; nil delivers the mark
 	// as sent.
@@ -78,10 +80,16 @@ func newTestPair(t testing.TB) *testPair {
 }
 
 func newTestPairWith(t testing.TB, cc, sc *Config) *testPair {
+	return newTestPairReceiving(t, cc, sc, 0)
+}
+
+// newTestPairReceiving is newTestPairWith with sockets that take datagrams
+// of up to maxReceive bytes.
+func newTestPairReceiving(t testing.TB, cc, sc *Config, maxReceive int) *testPair {
 	t.Helper()
-	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, buf: make([]byte, 0, maxBurst*MaxDatagramSize)}
+	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, buf: make([]byte, 0, maxBurst*MaxDatagramSize), maxReceive: maxReceive}
 	c, err := New(p.now, cc, &Params{IsClient: true, Version: wire.Version1, DCID: NewConnectionID(), SCID: NewConnectionID(),
-		Peer: serverAddr, ResetKey: testResetKey(), ECNCapable: true})
+		Peer: serverAddr, ResetKey: testResetKey(), ECNCapable: true, MaxReceiveSize: maxReceive})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +197,7 @@ func (p *testPair) deliver() bool {
 				continue
 			}
 			s, err := New(p.now, p.serverConfig, &Params{Version: hdr.Version, DCID: hdr.DCID, SCID: NewConnectionID(),
-				Peer: clientAddr, ResetKey: testResetKey(), ECNCapable: true})
+				Peer: clientAddr, ResetKey: testResetKey(), ECNCapable: true, MaxReceiveSize: p.maxReceive})
 			if err != nil {
 				p.t.Fatal(err)
 			}

@@ -8,8 +8,9 @@ import (
 
 // pathState is the network path of a connection: the peer's address,
 // address validation with its anti-amplification limit (RFC 9000 §8),
-// path validation with PATH_CHALLENGE/PATH_RESPONSE (§8.2), the peer's
-// address changing under a NAT rebinding (§9.3), and the datagram size.
+// path validation with PATH_CHALLENGE/PATH_RESPONSE (§8.2), and the peer's
+// address changing under a NAT rebinding (§9.3). The datagram size is
+// pmtu.go's.
 type pathState struct {
 	peer     netip.AddrPort
 	isClient bool
@@ -25,31 +26,14 @@ type pathState struct {
 	challengePending bool // a PATH_CHALLENGE must go out
 	challengeWait    bool // a PATH_CHALLENGE is outstanding
 	responses        [][8]byte
-
-	// Datagram size: 1200 bytes until a probe of probeSize is acknowledged
-	// (a minimal DPLPMTUD, RFC 8899, with one probe size).
-	mtu        int
-	probeState int // probeNone, probeDue, probeInFlight, probeDone
-	probeSize  int
 }
-
-const (
-	probeNone = iota
-	probeDue
-	probeInFlight
-	probeDone
-)
 
 func (p *pathState) init(peer netip.AddrPort, isClient bool) {
 	p.peer = peer
 	p.isClient = isClient
 	// A client validated the server's address by choosing it.
 	p.addressValidated = isClient
-	p.mtu = InitialMaxDatagramSize
 }
-
-// maxDatagramSize is the largest datagram we send on this path now.
-func (p *pathState) maxDatagramSize() int { return p.mtu }
 
 // amplificationAllowance is how many more bytes we may send before the
 // peer's address is validated (RFC 9000 §8.1).

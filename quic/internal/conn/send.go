@@ -75,8 +75,8 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 		return c.appendClose(now, buf), 0, false
 	}
 	budget, _ := c.cc.SendBudget(now)
-	size := c.path.maxDatagramSize()
-	if c.path.probeState == probeDue && c.handshakeConfirmed && budget > 0 && c.probes == 0 {
+	size := c.pmtu.mtu
+	if c.pmtu.state == probeDue && c.handshakeConfirmed && budget > 0 && c.probes == 0 {
 		// A path MTU probe travels alone (RFC 8899 §4.1). Unmarked: its
 		// loss says the packet was too large, and counting it as a lost
 		// marked packet would mislead ECN validation.
@@ -118,31 +118,6 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 		}
 	}
 	return buf, segSize, ect
-}
-
-// appendMTUProbe sends one PING padded to maxDatagramSize: once it is
-// acknowledged, the path carries datagrams that large (a minimal DPLPMTUD,
-// RFC 8899, with one probe size). The probe is ack-eliciting but its loss is
-// no congestion signal worth more than any other packet's.
-func (c *Conn) appendMTUProbe(now time.Duration, buf []byte) []byte {
-	ctx := sendContext{now: now, ackElicitingAllowed: true, mtuProbe: true}
-	start := len(buf)
-	size := MaxDatagramSize
-	if c.peerMaxUDPPayload < uint64(size) {
-		size = int(c.peerMaxUDPPayload)
-	}
-	if size <= c.path.mtu {
-		c.path.probeState = probeDone
-		return buf
-	}
-	buf = c.appendPacket(&ctx, buf, recovery.SpaceAppData, start+size, start+size)
-	if len(buf) > start {
-		c.path.probeState = probeInFlight
-		c.path.probeSize = len(buf) - start
-		c.stats.DatagramsSent++
-		c.stats.BytesSent += uint64(len(buf) - start)
-	}
-	return buf
 }
 
 // appendDatagram writes one datagram, coalescing packets of every space
@@ -351,6 +326,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	// RFC 9002 §2: a packet is in flight if it is ack-eliciting or
 	// carries PADDING.
 	sent.InFlight = f.ackEliciting || f.padded
+	sent.PMTUProbe = ctx.mtuProbe
 	c.loss.OnPacketSent(space, sent, ctx.now)
 	c.stats.PacketsSent++
 	if space == recovery.SpaceAppData {
@@ -437,8 +413,8 @@ func (f *frameWriter) appendCrypto(s interface {
 	Next(int, uint64) (uint64, []byte, bool, bool)
 }) {
 	for s.HasData(1 << 62) {
-		// Overhead: type, offset (≤ 8), length (≤ 2 for a packet).
-		room := f.room() - 1 - 8 - 2
+		// Overhead: type, offset (≤ 8), length (≤ 2: at most 16383).
+		room := min(f.room()-1-8-2, maxTwoByteVarint)
 		if room < 16 {
 			return
 		}

@@ -204,7 +204,7 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		firstSample: r.rtt.FirstSampleTime(),
 		duration:    r.rtt.PersistentCongestionDuration(),
 	}
-	var lostBytes, lostPackets int
+	var lostBytes, lostPackets, discardedBytes int
 	var largestLostSent time.Duration
 	end := min(s.largestAcked+1, q.nextPN())
 	for pn := q.base; pn < end; pn++ {
@@ -228,7 +228,12 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		if p.ECT {
 			r.onECTLost()
 		}
-		if p.InFlight {
+		switch {
+		case p.InFlight && p.PMTUProbe:
+			// RFC 8899 §3: out of flight, but no congestion signal.
+			r.removeFromFlight(s, p)
+			discardedBytes += p.Size
+		case p.InFlight:
 			lostBytes += p.Size
 			largestLostSent = max(largestLostSent, p.TimeSent)
 			r.stats.BytesLost += uint64(p.Size)
@@ -240,6 +245,9 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 			lostPackets++
 		}
 		res.Lost = append(res.Lost, p)
+	}
+	if discardedBytes > 0 {
+		r.cc.OnPacketsDiscarded(discardedBytes)
 	}
 	if lostBytes == 0 {
 		return

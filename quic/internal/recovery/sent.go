@@ -51,6 +51,10 @@ type SentPacket struct {
 	// ECT tells that the packet's datagram was marked ECT(0), for ECN
 	// validation (RFC 9000 §13.4.2); see Recovery.ShouldMarkECT.
 	ECT bool
+	// PMTUProbe marks a path MTU probe: in flight like any packet, but its
+	// loss says the packet was too large, not that the path is congested
+	// (RFC 8899 §3), so it is no congestion signal.
+	PMTUProbe bool
 	// Frames is reused between packets: append to Frames[:0].
 	Frames []SentFrame
 
