@@ -100,12 +100,35 @@
 // still report what we receive), and so does a socket that cannot set
 // marks (udpio's portable path). Stats.ECN gives the state.
 //
+// # Acknowledgments and datagram size
+//
+// 1-RTT packets are acknowledged within max_ack_delay (25 ms) and for
+// every second ack-eliciting packet (RFC 9000 §13.2), a bulk receiver every
+// tenth within a quarter of the RTT; gaps at once. Both ends advertise
+// min_ack_delay (draft-ietf-quic-ack-frequency-14): a data sender then asks
+// its peer for about four acknowledgments per congestion window with
+// ACK_FREQUENCY, and its PTO probes carry IMMEDIATE_ACK
+// (quic/internal/conn/ackfreq.go).
+//
+// Datagrams are 1200 bytes until the handshake is confirmed, then 1452
+// once a probe of that size is acknowledged (RFC 8899). Config.MaxDatagramSize
+// lets path MTU discovery search further, for paths beyond a 1500-byte MTU
+// (loopback, jumbo frames): fewer, larger packets cost less per byte.
+//
+// # Streams
+//
+// Stream data is sent by priority (Stream.SetPriority, RFC 9218): the most
+// urgent first; at one urgency, incremental streams (the default) share the
+// connection a packet at a time, others go one at a time in stream ID
+// order. Choosing the next stream costs the same whatever their number.
+//
 // # Not yet
 //
 // 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
 // NEW_TOKEN, connection migration initiated by the client and the
 // server's preferred address, ECN validation per path (it is per
-// connection, not restarted on migration), DPLPMTUD beyond one probe size,
-// richer qlog events (quic/qlog writes packets, handshake and close from the
-// Tracer hooks; frames, losses and metrics over time need more hooks).
+// connection, not restarted on migration), path MTU discovery on the new
+// path after a migration, richer qlog events (quic/qlog writes packets,
+// handshake and close from the Tracer hooks; frames, losses and metrics
+// over time need more hooks).
 package quic

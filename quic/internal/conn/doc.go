@@ -46,8 +46,10 @@
 // path.go (address validation, amplification limit, path MTU), close.go
 // and idle.go (closing, draining, idle and handshake timeouts),
 // handshake.go (tls13 and transport parameters), keyupdate.go, vn.go
-// (Version Negotiation and Retry at the client), datagram.go, mailbox.go,
-// events.go, inspect.go (what tests read).
+// (Version Negotiation and Retry at the client), ackfreq.go (when to
+// acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size and
+// path MTU discovery), datagram.go, mailbox.go, events.go, inspect.go (what
+// tests read).
 //
 // # Stream scheduling
 //

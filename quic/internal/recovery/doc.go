@@ -46,6 +46,8 @@
 //     anti-amplification limit. Two probes per PTO, one for anti-deadlock.
 //   - RetransmitAll hands every outstanding packet of a space back as lost
 //     without a congestion signal, for a Retry (§6.3) or rejected 0-RTT.
+//   - A lost path MTU probe (SentPacket.PMTUProbe) leaves bytes in flight
+//     without a congestion signal either (RFC 8899 §3).
 //   - Persistent congestion (§7.6.2): on receipt of an ACK, two
 //     ack-eliciting packets declared lost, sent after the first RTT sample,
 //     more than the persistent congestion duration apart, with no packet
