@@ -123,22 +123,12 @@ func TestSimGROMixedRuns(t *testing.T) {
 		defer cancel()
 		groBefore, smallBefore := groBuffers.inUse(), smallBuffers.inUse()
 		cc, sc := cheapConfigs(t)
-		n := netsim.NewNetwork()
-		imp := netsim.Impairment{Delay: 2 * time.Millisecond}
-		n.SetLink(clientAddr.Addr(), serverAddr.Addr(), netsim.NewLink(imp, 1))
-		n.SetLink(serverAddr.Addr(), clientAddr.Addr(), netsim.NewLink(imp, 2))
-		cs, err := n.Listen(clientAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss, err := n.Listen(serverAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		csock, ssock := newGROSocket(cs), newGROSocket(ss)
-		sn := &simNet{net: n, clientConfig: cc, serverConfig: sc}
-		sn.client = newEndpoint(csock, nil)
-		sn.server = newEndpoint(ssock, sc)
+		var socks []*groSocket
+		sn := newSimNetSockets(t, netsim.Impairment{Delay: 2 * time.Millisecond}, 1, cc, sc, func(c *netsim.Conn) packetConn {
+			s := newGROSocket(c)
+			socks = append(socks, s)
+			return s
+		})
 		var pairs [2][2]*Conn
 		for i := range pairs {
 			pairs[i][0], pairs[i][1] = sn.connect(t, ctx)
@@ -159,7 +149,7 @@ func TestSimGROMixedRuns(t *testing.T) {
 		wg.Wait()
 		sn.client.Close()
 		sn.server.Close()
-		for _, s := range []*groSocket{csock, ssock} {
+		for _, s := range socks {
 			s.mu.Lock()
 			t.Logf("%d messages, %d of them coalesced runs", s.runs, s.coalesced)
 			if s.coalesced == 0 {

@@ -62,6 +62,13 @@ func newSimNet(t *testing.T, imp netsim.Impairment, seed uint64) *simNet {
 
 func newSimNetWith(t *testing.T, imp netsim.Impairment, seed uint64, cc, sc *Config) *simNet {
 	t.Helper()
+	return newSimNetSockets(t, imp, seed, cc, sc, func(c *netsim.Conn) packetConn { return simSocket{c} })
+}
+
+// newSimNetSockets is newSimNetWith with the sockets that sock makes of
+// the simulated network's.
+func newSimNetSockets(t *testing.T, imp netsim.Impairment, seed uint64, cc, sc *Config, sock func(*netsim.Conn) packetConn) *simNet {
+	t.Helper()
 	n := netsim.NewNetwork()
 	sn := &simNet{net: n, clientConfig: cc, serverConfig: sc}
 	sn.up = netsim.NewLink(imp, seed)
@@ -76,8 +83,8 @@ func newSimNetWith(t *testing.T, imp netsim.Impairment, seed uint64, cc, sc *Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	sn.client = newEndpoint(simSocket{cs}, nil)
-	sn.server = newEndpoint(simSocket{ss}, sc)
+	sn.client = newEndpoint(sock(cs), nil)
+	sn.server = newEndpoint(sock(ss), sc)
 	t.Cleanup(func() {
 		sn.client.Close()
 		sn.server.Close()

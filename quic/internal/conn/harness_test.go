@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffnet/skiff/internal/selfsigned"
 	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/testcert"
 	"github.com/skiffnet/skiff/quic/internal/wire"
-	"github.com/skiffnet/skiff/tls13"
 )
 
 // The sans-I/O harness: two connections, no goroutines, no sockets. The
@@ -20,17 +19,12 @@ var (
 	serverAddr = netip.MustParseAddrPort("198.18.0.2:443")
 )
 
-const testALPN = "skiff-test"
+const testALPN = testcert.ALPN
 
+// testConfigs returns client and server Configs with a fresh certificate.
 func testConfigs(t testing.TB) (client, server *Config) {
-	t.Helper()
-	cert, pool, err := selfsigned.New("localhost")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = &Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{testALPN}}}
-	client = &Config{TLS: &tls13.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{testALPN}}}
-	return client, server
+	c, s := testcert.Fresh(t)
+	return &Config{TLS: c}, &Config{TLS: s}
 }
 
 // flight is a datagram in the harness's network, with whether its burst

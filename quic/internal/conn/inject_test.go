@@ -1,16 +1,13 @@
 package conn
 
 import (
-	"crypto/x509"
 	"slices"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/skiffnet/skiff/internal/selfsigned"
 	"github.com/skiffnet/skiff/quic/internal/protect"
 	"github.com/skiffnet/skiff/quic/internal/recovery"
 	"github.com/skiffnet/skiff/quic/internal/streambuf"
+	"github.com/skiffnet/skiff/quic/internal/testcert"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -20,32 +17,11 @@ import (
 // what its handshake sends, and then checks the CONNECTION_CLOSE the other
 // side answers with.
 
-var (
-	sharedCertOnce sync.Once
-	sharedCert     tls13.Certificate
-	sharedRoots    *x509.CertPool
-	sharedCertErr  error
-	sharedCertTime time.Time
-)
-
-// cheapConfigs returns client and server Configs that share one
-// certificate per test binary: generating a key per test (or per fuzz
-// iteration) would dominate the run time. The client checks the
-// certificate at the time it was made: tests inside a synctest bubble and
-// outside it see different clocks.
+// cheapConfigs returns client and server Configs with the certificate of
+// this test binary (testcert.Shared).
 func cheapConfigs(t testing.TB) (client, server *Config) {
-	t.Helper()
-	sharedCertOnce.Do(func() {
-		sharedCertTime = time.Now()
-		sharedCert, sharedRoots, sharedCertErr = selfsigned.New("localhost")
-	})
-	if sharedCertErr != nil {
-		t.Fatal(sharedCertErr)
-	}
-	server = &Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{sharedCert}, NextProtos: []string{testALPN}}}
-	client = &Config{TLS: &tls13.Config{RootCAs: sharedRoots, ServerName: "localhost", NextProtos: []string{testALPN},
-		Time: func() time.Time { return sharedCertTime }}}
-	return client, server
+	c, s := testcert.Shared(t)
+	return &Config{TLS: c}, &Config{TLS: s}
 }
 
 // sealedPacket builds a packet c would send in space, holding the given

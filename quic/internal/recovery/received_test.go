@@ -303,22 +303,10 @@ func TestAckFrequencyReorderingThreshold(t *testing.T) {
 				rt.AppendAckFrame(nil, now, 3)
 			}
 		}
-		if !slicesEqual(got, tc.ackAt) {
+		if !equalPNs(got, tc.ackAt) {
 			t.Errorf("reordering threshold %d: immediate ACKs at %v, want %v", tc.threshold, got, tc.ackAt)
 		}
 	}
-}
-
-func slicesEqual(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // A packet at or below Largest Acked - Reordering Threshold, one the
