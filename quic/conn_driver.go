@@ -59,13 +59,11 @@ func (c *Conn) deliver(ds []datagram) {
 // maxInboxBytes bounds the bytes of datagrams waiting for a connection's
 // driver, and maxInboxGRO the 64 KiB buffers they may hold (8 MiB): a
 // receiver that falls behind a burst should not drop what a kernel socket
-// buffer of that size would have kept. keptInbox is the
-// room an inbox keeps once the connection is idle: nothing due within
-// idleAfter.
+// buffer of that size would have kept. A connection with nothing due and
+// nothing arriving for idleAfter trims what bursts grew.
 const (
 	maxInboxBytes = 6 << 20
 	maxInboxGRO   = 128
-	keptInbox     = 16
 	idleAfter     = time.Second
 )
 
@@ -80,6 +78,7 @@ func (c *Conn) run() {
 	var inbox []datagram
 	var reqs []func(*conn.Conn, time.Time)
 	sm := c.sm
+	trimmed := false
 	for {
 		now := time.Now()
 		if c.mb.TakePending() {
@@ -130,7 +129,7 @@ func (c *Conn) run() {
 		if d <= 0 {
 			continue
 		}
-		trim := d > idleAfter && cap(inbox) > keptInbox
+		trim := d > idleAfter && !trimmed
 		if trim {
 			// Nothing is due for a while. If nothing comes either, the
 			// connection is idle, and keeps little of what its last
@@ -140,9 +139,17 @@ func (c *Conn) run() {
 		timer.Reset(d)
 		select {
 		case <-c.wake:
+			trimmed = false
 		case <-timer.C:
 			if trim {
 				inbox = nil
+				c.inboxMu.Lock()
+				if len(c.inbox) == 0 {
+					c.inbox = nil
+				}
+				c.inboxMu.Unlock()
+				sm.Trim()
+				trimmed = true
 			}
 		}
 	}

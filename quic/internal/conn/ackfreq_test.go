@@ -168,3 +168,23 @@ func TestAckDecimationWithoutNegotiation(t *testing.T) {
 		t.Errorf("%d ACK_FREQUENCY frames sent to a peer without min_ack_delay", n)
 	}
 }
+
+// Trim lets an idle connection drop what a bulk transfer grew (its sent
+// packet ring, its lost packet history, scratch space), and the
+// connection works as before afterwards.
+func TestTrimAfterBulk(t *testing.T) {
+	p := newTestPair(t)
+	p.c2s.drop = func(n int, _ []byte) bool { return n%97 == 0 } // some losses
+	p.handshake()
+	bulkTransfer(p, p.client, 4<<20)
+	p.runUntil("everything acknowledged", func() bool { return p.client.cc.BytesInFlight() == 0 })
+	before := p.client.loss.RingCapacity(recovery.SpaceAppData)
+	p.client.Trim()
+	if after := p.client.loss.RingCapacity(recovery.SpaceAppData); before < 64 || after != 0 {
+		t.Fatalf("sent packet ring: %d slots before Trim, %d after", before, after)
+	}
+	if cap(p.client.resolved.Acked) != 0 || p.client.events.q != nil {
+		t.Fatal("scratch space kept")
+	}
+	bulkTransfer(p, p.client, 1<<20)
+}

@@ -323,6 +323,29 @@ func (c *Conn) Stats() Stats {
 	return s
 }
 
+// Trim lets go of the memory a burst of activity grew that an idle
+// connection does not need: the owner calls it when nothing happened for a
+// while. Everything grows back on demand.
+func (c *Conn) Trim() {
+	c.events.trim()
+	if len(c.streams.m) == 0 {
+		c.streams.m = nil
+	}
+	c.streams.sched.trim()
+	c.resolved = recovery.Resolved{}
+	c.ackRanges = nil
+	if len(c.ackFreq.inFlight) == 0 {
+		c.ackFreq.inFlight = nil
+	}
+	if len(c.path.responses) == 0 {
+		c.path.responses = nil
+	}
+	if len(c.dgrams.out) == 0 {
+		c.dgrams.out = nil
+	}
+	c.loss.Trim()
+}
+
 // LossStats returns loss recovery's counters, for tests and debugging.
 func (c *Conn) LossStats() recovery.Stats { return c.loss.Stats() }
 

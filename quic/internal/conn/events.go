@@ -70,6 +70,14 @@ func (e *eventQueue) add(ev Event) {
 	e.q = append(e.q, ev)
 }
 
+// trim drops the storage of an empty queue.
+func (e *eventQueue) trim() {
+	e.reuse()
+	if len(e.q) == 0 {
+		e.q = nil
+	}
+}
+
 // reuse forgets what the last Events handed out.
 func (e *eventQueue) reuse() {
 	if e.stale > 0 {

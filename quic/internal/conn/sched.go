@@ -155,6 +155,15 @@ func (sc *sendScheduler) remove(s *Stream) {
 	}
 }
 
+// trim drops the heaps of urgencies nobody waits at.
+func (sc *sendScheduler) trim() {
+	for u := range sc.levels {
+		if l := &sc.levels[u]; l.heapLen() == 0 {
+			l.heap = nil
+		}
+	}
+}
+
 // next returns the stream to serve now, nil when none waits.
 func (sc *sendScheduler) next() *Stream {
 	if sc.nonEmpty == 0 {

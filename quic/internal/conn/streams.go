@@ -79,7 +79,6 @@ type streamsState struct {
 
 func (ss *streamsState) init(c *Conn, config *Config) {
 	ss.c = c
-	ss.m = map[uint64]*Stream{}
 	ss.maxLimit = [2]uint64{uint64(config.maxBidiStreams()), uint64(config.maxUniStreams())}
 	ss.localMax = ss.maxLimit
 }
@@ -141,10 +140,18 @@ func (ss *streamsState) get(id uint64) *Stream {
 	return s
 }
 
+// add puts s in the map, made on first use (Trim drops an empty one).
+func (ss *streamsState) add(s *Stream) {
+	if ss.m == nil {
+		ss.m = map[uint64]*Stream{}
+	}
+	ss.m[s.id] = s
+}
+
 // register adds a stream the application opened (taken from the Mailbox).
 func (ss *streamsState) register(s *Stream) {
 	s.registered = true
-	ss.m[s.id] = s
+	ss.add(s)
 	if ss.peerParamsSet {
 		ss.setLocalSendMax(s)
 	}
@@ -197,7 +204,7 @@ func (c *Conn) streamForFrame(id uint64, t wire.FrameType, needRecv, needSend bo
 			s.sendMax = ss.peerBidiLocal
 		}
 		s.registered = true
-		ss.m[s.id] = s
+		ss.add(s)
 		c.events.add(Event{Kind: EventStreamOpened, Stream: s})
 	}
 	ss.remoteOpened[kind] = seq + 1

@@ -285,6 +285,24 @@ func (r *Recovery) LargestAcked(space Space) (uint64, bool) {
 // acknowledgment resetting it.
 func (r *Recovery) PTOCount() int { return r.ptoCount }
 
+// Trim lets go of the memory of spaces with nothing in flight: a ring
+// grown for a burst's flight goes back to its first size when next used,
+// and the history of lost packets goes (what it remembers is older than a
+// PTO by the time a connection is idle).
+func (r *Recovery) Trim() {
+	for sp := range r.spaces {
+		s := &r.spaces[sp]
+		if s.sent.n == 0 {
+			s.sent.buf, s.sent.head = nil, 0
+		}
+		s.lost = lostHistory{}
+	}
+}
+
+// RingCapacity is how many sent packets the ring of space holds without
+// growing, for tests.
+func (r *Recovery) RingCapacity(space Space) int { return len(r.spaces[space].sent.buf) }
+
 // PacketThreshold is the loss detection packet threshold in force
 // (RFC 9002 §6.1.1, adapted to the reordering seen).
 func (r *Recovery) PacketThreshold() uint64 { return r.reorder.threshold() }
