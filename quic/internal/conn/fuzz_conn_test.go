@@ -3,6 +3,7 @@ package conn
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/recovery"
 	"github.com/skiffnet/skiff/quic/internal/wire"
@@ -34,6 +35,8 @@ func FuzzServerDatagrams(f *testing.F) {
 		{byte(wire.FrameTypeConnectionClose), 0x0a, 0, 0},
 		{0x02, 0x05, 0x00, 0x00, 0x03}, // ACK
 		streamFrame(4*99, 0, nil, true),
+		appendFrame(&wire.AckFrequencyFrame{SequenceNumber: 1, AckElicitingThreshold: 10, RequestedMaxAckDelay: 5 * time.Millisecond, ReorderingThreshold: 3}),
+		{byte(wire.FrameTypeImmediateAck)},
 	}
 	for _, fr := range seedFrames {
 		f.Add(byte(1), fr)
