@@ -64,7 +64,10 @@
 // secrets at completion; the next 1-RTT key generation is derived when an update
 // starts or a packet of the other key phase arrives, not held ahead (RFC
 // 9001 §6.3 allows this); a space's CRYPTO buffers exist only while it
-// carries CRYPTO data; sent-packet rings start at four slots.
+// carries CRYPTO data, and the Initial and Handshake spaces' state goes with
+// their keys; sent-packet rings start at four slots; two connection IDs
+// each way. A connection idle for a second trims what bursts grew (rings,
+// scratch space, queues).
 // TestIdleConnHeap measures and bounds the live heap per connection pair
 // over loopback after one request.
 //

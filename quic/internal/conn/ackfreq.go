@@ -105,7 +105,7 @@ func (c *Conn) onAckFrequency(f *wire.AckFrequencyFrame) error {
 // set the policy.
 func (c *Conn) updateAckPolicy() {
 	a := &c.ackFreq
-	rt := &c.spaces[recovery.SpaceAppData].received
+	rt := c.spaces[recovery.SpaceAppData].received
 	if a.peerSet || !c.handshakeConfirmed || rt.AckElicitingReceived() < bulkAfter {
 		return
 	}

@@ -109,7 +109,7 @@ func TestPingFloodAckRate(t *testing.T) {
 func TestImmediateAck(t *testing.T) {
 	p := h3specPair(t)
 	p.handshake()
-	rt := &p.server.spaces[recovery.SpaceAppData].received
+	rt := p.server.spaces[recovery.SpaceAppData].received
 	p.clientSends(recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0)
 	if d, ok := rt.AckDeadline(); !ok || !p.server.wall(d).After(p.now) {
 		t.Fatalf("a lone PING is acknowledged at once: deadline %v", p.server.wall(d))

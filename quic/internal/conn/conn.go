@@ -93,7 +93,9 @@ type Conn struct {
 // level: keys, received packets to acknowledge, and the CRYPTO stream.
 type pnSpace struct {
 	readKeys, writeKeys *protect.Keys
-	received            recovery.ReceivedTracker
+	// received is made with the connection and dropped with the space's
+	// keys (an idle connection keeps only the Application Data one).
+	received *recovery.ReceivedTracker
 	// crypto is allocated when the space first carries CRYPTO data and
 	// freed when the space is discarded: the Application Data space of
 	// a connection without session tickets never needs it.
@@ -181,6 +183,7 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	}
 	for i := range c.spaces {
 		c.spaces[i].largestRecv = -1
+		c.spaces[i].received = new(recovery.ReceivedTracker)
 	}
 	cc, err := config.newController()
 	if err != nil {

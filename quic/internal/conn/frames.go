@@ -245,7 +245,9 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 		case sentAck:
 			// RFC 9000 §13.2.4: once our ACK is acknowledged, the ranges
 			// below its largest need not be acknowledged again.
-			c.spaces[space].received.OnAckOfAckReceived(fr.ID)
+			if rt := c.spaces[space].received; rt != nil {
+				rt.OnAckOfAckReceived(fr.ID)
+			}
 		case sentCrypto:
 			if cs := c.spaces[space].crypto; cs != nil {
 				cs.send.OnAck(fr.Offset, fr.Length, false)

@@ -256,6 +256,7 @@ func (c *Conn) discardSpace(space recovery.Space) {
 	}
 	sp.discarded = true
 	sp.readKeys, sp.writeKeys = nil, nil
+	sp.received = nil
 	if sp.crypto != nil {
 		sp.crypto.send.Discard()
 		sp.crypto.recv.Discard()

@@ -148,7 +148,11 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		c.abort(now, asTransportError(err))
 		return -1
 	}
-	sp.received.OnPacketReceived(pn, ackEliciting, ecn, now)
+	if !sp.discarded {
+		// (Processing the packet may have discarded its space: the
+		// server's handshake confirmed by the client's Finished.)
+		sp.received.OnPacketReceived(pn, ackEliciting, ecn, now)
+	}
 	c.idle.onPacketReceived(now)
 	if c.path.onPacketReceived(from, space == recovery.SpaceAppData && pn == uint64(sp.largestRecv)) {
 		c.events.add(Event{Kind: EventPathChanged})

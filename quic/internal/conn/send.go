@@ -191,7 +191,7 @@ func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
 	if sp.discarded || sp.writeKeys == nil {
 		return false
 	}
-	if ackDue(&sp.received, ctx.now) {
+	if ackDue(sp.received, ctx.now) {
 		return true
 	}
 	if !ctx.ackElicitingAllowed {
@@ -263,7 +263,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		f.appendPing()
 		f.record(sentMTUProbe, 0, 0, 0, false)
 	default:
-		if sp.received.Pending() && (ackDue(&sp.received, ctx.now) || ctx.ackElicitingAllowed) {
+		if sp.received.Pending() && (ackDue(sp.received, ctx.now) || ctx.ackElicitingAllowed) {
 			f.appendAck(space)
 		}
 		if ctx.ackElicitingAllowed {

@@ -30,7 +30,7 @@ type ackResult struct {
 func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now time.Duration, res *Resolved) error {
 	res.reset(space)
 	r.observe(now)
-	s := &r.spaces[space]
+	s := r.space(space)
 	if len(ack.Ranges) == 0 || s.discarded {
 		return nil
 	}
@@ -117,7 +117,7 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 // detectAndRemoveAckedPackets marks the packets ack newly acknowledges and
 // adds them to res, lowest packet number first.
 func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame, res *Resolved) ackResult {
-	s := &r.spaces[space]
+	s := r.space(space)
 	q := &s.sent
 	var sum ackResult
 	if q.n == 0 {
@@ -189,7 +189,7 @@ func (r *Recovery) processECN(s *spaceState, ack *wire.AckFrame, now time.Durati
 // persistent congestion verdict, which RFC 9002 §7.6.2 establishes on
 // receipt of an acknowledgment. The packets declared lost go to res.
 func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, onAck bool, res *Resolved) {
-	s := &r.spaces[space]
+	s := r.space(space)
 	s.hasLossTime = false
 	if !s.hasLargestAcked {
 		return

@@ -99,12 +99,12 @@ func FuzzAckSequence(f *testing.F) {
 				p.AckEliciting = p.InFlight && flags&2 == 0
 				p.ECT = flags&4 != 0 && r.ShouldMarkECT()
 				r.OnPacketSent(space, p, now)
-				if !r.spaces[space].discarded && p.InFlight {
+				if !r.space(space).discarded && p.InFlight {
 					m.inFlight[space][p.PN] = p.Size
 					m.bytes += p.Size
 				}
 			case 1: // ACK frame
-				nextPN := r.spaces[space].sent.nextPN()
+				nextPN := r.space(space).sent.nextPN()
 				b := next()
 				largest := int64(nextPN) - 1 - int64(b%8)
 				if b&0x80 != 0 {
@@ -127,7 +127,7 @@ func FuzzAckSequence(f *testing.F) {
 				m.lastAck[space] = -1
 				err := r.OnAckReceived(space, &ack, time.Duration(next())*time.Millisecond, now, &res)
 				m.record(&res)
-				bad := largest >= int64(nextPN) && !r.spaces[space].discarded
+				bad := largest >= int64(nextPN) && !r.space(space).discarded
 				if bad != (err != nil) || (bad && !errors.Is(err, wire.ProtocolViolation)) {
 					t.Fatalf("ACK of %d with next PN %d: %v", largest, nextPN, err)
 				}
@@ -159,7 +159,7 @@ func FuzzAckSequence(f *testing.F) {
 			}
 			sum := 0
 			for sp := range numSpaces {
-				s := &r.spaces[sp]
+				s := r.space(Space(sp))
 				if s.bytesInFlight < 0 || s.ackElicitingInFlight < 0 {
 					t.Fatalf("%v: bytes %d, ack-eliciting %d", sp, s.bytesInFlight, s.ackElicitingInFlight)
 				}

@@ -116,7 +116,10 @@ type Recovery struct {
 	rtt *congestion.RTTStats
 	cc  congestion.Controller
 
-	spaces [numSpaces]spaceState
+	// spaces are made at Init; a discarded space's state goes
+	// (discardedSpace stands for it), so that an idle connection keeps
+	// only the Application Data one.
+	spaces [numSpaces]*spaceState
 	// ptoCount is pto_count, the exponent of the PTO backoff.
 	ptoCount int
 	ecn      ecnValidation
@@ -144,6 +147,21 @@ type Recovery struct {
 // congestion controller.
 func (r *Recovery) Init(rtt *congestion.RTTStats, cc congestion.Controller) {
 	*r = Recovery{rtt: rtt, cc: cc}
+	for sp := range r.spaces {
+		r.spaces[sp] = new(spaceState)
+	}
+}
+
+// discardedSpace is the state of every discarded space: read only.
+var discardedSpace = spaceState{discarded: true}
+
+// space returns the state of sp, discardedSpace once it is discarded.
+// What may write to it checks discarded first.
+func (r *Recovery) space(sp Space) *spaceState {
+	if s := r.spaces[sp]; s != nil {
+		return s
+	}
+	return &discardedSpace
 }
 
 // observe records the latest time seen.
@@ -159,7 +177,13 @@ func (r *Recovery) observe(now time.Duration) {
 // NextPacket for the same space, so that packets of several spaces can be
 // built side by side for one datagram (RFC 9000 §12.2).
 func (r *Recovery) NextPacket(space Space) *SentPacket {
-	q := &r.spaces[space].sent
+	s := r.space(space)
+	if s.discarded {
+		// Nothing is sent in a discarded space (OnPacketSent ignores
+		// it): a throwaway slot keeps discardedSpace untouched.
+		return &SentPacket{}
+	}
+	q := &s.sent
 	p := q.nextSlot()
 	frames := p.Frames[:0]
 	*p = SentPacket{PN: q.nextPN(), Frames: frames}
@@ -171,7 +195,7 @@ func (r *Recovery) NextPacket(space Space) *SentPacket {
 // copied into the slot. Packets of a discarded space are ignored.
 func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
 	r.observe(now)
-	s := &r.spaces[space]
+	s := r.space(space)
 	if s.discarded {
 		return
 	}
@@ -213,7 +237,7 @@ func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
 // Nobody needs to hear of it: a lost ACK frame is never sent again (RFC
 // 9000 §13.3), a newer one carries what it said.
 func (r *Recovery) limitBacklog(space Space) {
-	q := &r.spaces[space].sent
+	q := &r.space(space).sent
 	for q.n > maxNonInFlightBacklog {
 		p := q.front()
 		if p.state == stateOutstanding {
@@ -277,7 +301,7 @@ func (r *Recovery) peerCompletedAddressValidation() bool {
 // LargestAcked returns the largest packet number the peer acknowledged in
 // space, for packet number encoding (RFC 9000 §17.1), and false if none.
 func (r *Recovery) LargestAcked(space Space) (uint64, bool) {
-	s := &r.spaces[space]
+	s := r.space(space)
 	return s.largestAcked, s.hasLargestAcked
 }
 
@@ -291,7 +315,10 @@ func (r *Recovery) PTOCount() int { return r.ptoCount }
 // PTO by the time a connection is idle).
 func (r *Recovery) Trim() {
 	for sp := range r.spaces {
-		s := &r.spaces[sp]
+		s := r.space(Space(sp))
+		if s.discarded {
+			continue
+		}
 		if s.sent.n == 0 {
 			s.sent.buf, s.sent.head = nil, 0
 		}
@@ -301,7 +328,7 @@ func (r *Recovery) Trim() {
 
 // RingCapacity is how many sent packets the ring of space holds without
 // growing, for tests.
-func (r *Recovery) RingCapacity(space Space) int { return len(r.spaces[space].sent.buf) }
+func (r *Recovery) RingCapacity(space Space) int { return len(r.space(space).sent.buf) }
 
 // PacketThreshold is the loss detection packet threshold in force
 // (RFC 9002 §6.1.1, adapted to the reordering seen).
@@ -318,5 +345,5 @@ func (r *Recovery) Stats() Stats {
 // HasAckElicitingInFlight reports whether any ack-eliciting packet of space
 // awaits an acknowledgment.
 func (r *Recovery) HasAckElicitingInFlight(space Space) bool {
-	return r.spaces[space].ackElicitingInFlight > 0
+	return r.space(space).ackElicitingInFlight > 0
 }

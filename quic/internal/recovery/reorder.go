@@ -283,7 +283,7 @@ func (h *lostHistory) setEpisode(n int, episode uint64) {
 // any, and costs O(log n) per ACK range that overlaps the remembered
 // packets.
 func (r *Recovery) detectSpuriousLosses(space Space, ack *wire.AckFrame, largestAckedBefore uint64, hadLargest bool, now time.Duration) (found bool) {
-	h := &r.spaces[space].lost
+	h := &r.space(space).lost
 	h.expire(now - r.rtt.PTO(space == SpaceAppData))
 	if h.n == 0 || !hadLargest {
 		return false

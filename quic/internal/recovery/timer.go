@@ -45,7 +45,7 @@ func (r *Recovery) lossTimeAndSpace() (time.Duration, Space, bool) {
 	var space Space
 	found := false
 	for sp := SpaceInitial; sp < numSpaces; sp++ {
-		s := &r.spaces[sp]
+		s := r.space(sp)
 		if s.hasLossTime && (!found || s.lossTime < t) {
 			t, space, found = s.lossTime, sp, true
 		}
@@ -55,7 +55,7 @@ func (r *Recovery) lossTimeAndSpace() (time.Duration, Space, bool) {
 
 func (r *Recovery) anyAckElicitingInFlight() bool {
 	for sp := SpaceInitial; sp < numSpaces; sp++ {
-		if r.spaces[sp].ackElicitingInFlight > 0 {
+		if r.space(sp).ackElicitingInFlight > 0 {
 			return true
 		}
 	}
@@ -92,7 +92,7 @@ func (r *Recovery) ptoTimeAndSpace() (timeout time.Duration, space Space, antiDe
 	// RFC 9002 §6.2.1: max_ack_delay counts only for Application Data.
 	duration := r.backoff(r.rtt.PTO(false))
 	for sp := SpaceInitial; sp < numSpaces; sp++ {
-		s := &r.spaces[sp]
+		s := r.space(sp)
 		if s.ackElicitingInFlight == 0 {
 			continue
 		}
@@ -145,7 +145,7 @@ func (r *Recovery) OnLossDetectionTimeout(now time.Duration, res *Resolved) (pro
 	if _, space, ok := r.lossTimeAndSpace(); ok {
 		res.Space = space
 		r.detectAndRemoveLostPackets(space, now, false, res)
-		r.spaces[space].sent.popResolved()
+		r.space(space).sent.popResolved()
 		r.setLossDetectionTimer()
 		return space, 0
 	}
@@ -172,22 +172,15 @@ func (r *Recovery) OnLossDetectionTimeout(now time.Duration, res *Resolved) (pro
 // pto_count, since discarding keys shows progress (§6.2.2). ACKs in the
 // space are ignored afterwards.
 func (r *Recovery) DiscardSpace(space Space) {
-	s := &r.spaces[space]
+	s := r.space(space)
 	if s.discarded {
 		return
 	}
 	if s.bytesInFlight > 0 {
 		r.cc.OnPacketsDiscarded(s.bytesInFlight)
 	}
-	s.sent.clear()
-	// The space sends nothing more: its ring's memory can go.
-	s.sent.buf, s.sent.head = nil, 0
-	s.lost = lostHistory{}
-	s.bytesInFlight = 0
-	s.ackElicitingInFlight = 0
-	s.timeOfLastAckEliciting = 0
-	s.hasLossTime = false
-	s.discarded = true
+	// The space sends nothing more: all its state can go.
+	r.spaces[space] = nil
 	r.ptoCount = 0
 	r.setLossDetectionTimer()
 }
@@ -201,7 +194,10 @@ func (r *Recovery) DiscardSpace(space Space) {
 // its packet numbers keep counting.
 func (r *Recovery) RetransmitAll(space Space, res *Resolved) {
 	res.reset(space)
-	s := &r.spaces[space]
+	s := r.space(space)
+	if s.discarded {
+		return
+	}
 	q := &s.sent
 	removed := 0
 	for pn := q.base; pn < q.nextPN(); pn++ {
