@@ -1,9 +1,8 @@
 package dns
 
 import (
-	"context"
-	"errors"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -44,6 +43,15 @@ type Resolver struct {
 	// of the response instead of shuffling them (RFC 9460 §2.4.1), for
 	// deterministic tests.
 	NoShuffle bool
+
+	once       sync.Once
+	servers    []netip.AddrPort
+	timeout    time.Duration
+	attempts   int
+	maxAliases int
+	cache      *cache // nil when disabled
+	mu         sync.Mutex
+	inflight   map[cacheKey]*call
 }
 
 // HTTPSResult is the outcome of SVCB resolution for an https origin (RFC
@@ -110,27 +118,4 @@ func (r *HTTPSResult) SupportsH3() bool {
 		}
 	}
 	return false
-}
-
-var errNotImplemented = errors.New("dns: not implemented yet")
-
-// LookupHTTPS resolves the HTTPS records of https://host:port (RFC 9460 §3,
-// §9.1): it queries host when port is 443 (or 0), else _PORT._https.host,
-// follows CNAMEs and AliasMode records up to MaxAliases, and returns the
-// compatible ServiceMode records in priority order.
-//
-// Errors: ErrNotFound is not returned (no record is an empty result);
-// ErrMalformed when a record of the RRset is malformed (§2.2: reject the
-// RRset); ErrAliasLimit; ErrServer; ErrTimeout; or the context's error.
-// Any error means: connect without HTTPS records.
-func (r *Resolver) LookupHTTPS(ctx context.Context, host string, port int) (*HTTPSResult, error) {
-	return nil, errNotImplemented
-}
-
-// LookupIP queries A and AAAA records of host in parallel, following
-// CNAMEs, and returns the IPv6 addresses then the IPv4 ones, with the
-// smallest TTL met. An IP literal is returned as is with a zero TTL. It
-// fails with ErrNotFound only when neither type has an address.
-func (r *Resolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, time.Duration, error) {
-	return nil, 0, errNotImplemented
 }
