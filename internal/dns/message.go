@@ -222,7 +222,13 @@ func readSOA(msg []byte, start int) (RData, error) {
 	return soa, nil
 }
 
-func clone(b []byte) []byte { return append([]byte{}, b...) }
+// clone copies b out of a message buffer; empty is nil.
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
 
 // errEncode is the cause of Append failures other than bad names: a
 // message that this package was asked to write but that cannot exist on the

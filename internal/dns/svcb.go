@@ -82,13 +82,14 @@ func parseSVCB(rdata []byte) (SVCB, error) {
 		return s, &ParseError{Reason: "SVCB RDATA shorter than a priority and a name"}
 	}
 	s.Priority = binary.BigEndian.Uint16(rdata)
-	// The TargetName is uncompressed (§2.2): read from the RDATA alone,
-	// any compression pointer is rejected.
-	target, off, err := readName(rdata, 2)
+	// The TargetName is uncompressed (§2.2): read from a slice that
+	// starts with it, any compression pointer is rejected.
+	target, n, err := readName(rdata[2:], 0)
 	if err != nil {
 		return s, err
 	}
 	s.Target = target
+	off := 2 + n
 	if s.AliasMode() {
 		return s, nil // §2.4.2: recipients MUST ignore SvcParams in AliasMode
 	}
@@ -170,7 +171,7 @@ func (s *SVCB) setParam(key ParamKey, v []byte) error {
 			s.IPv6Hint = append(s.IPv6Hint, netip.AddrFrom16([16]byte(v[i:])))
 		}
 	case KeyECH:
-		s.ECH = clone(v)
+		s.ECH = append([]byte{}, v...) // non-nil: present, even if empty
 	default:
 		s.Unknown = append(s.Unknown, SvcParam{Key: key, Value: clone(v)})
 	}

@@ -29,6 +29,7 @@ type Stats struct {
 // resolver would: CNAMEs in its data are followed, and a name with no
 // record is NXDOMAIN. Safe for concurrent use.
 type Server struct {
+	tb   testing.TB
 	udp  *net.UDPConn
 	tcp  *net.TCPListener
 	addr netip.AddrPort
@@ -54,6 +55,7 @@ type key struct {
 func NewServer(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{
+		tb:      tb,
 		records: make(map[key][]dns.RR),
 		rcodes:  make(map[string]dns.Rcode),
 		negTTL:  60,
@@ -270,8 +272,11 @@ func (s *Server) respond(wire []byte, overTCP bool) []byte {
 		limit = max(limit, int(q.EDNS.UDPSize))
 	}
 	out, err := resp.Append(nil)
-	if err != nil {
-		panic("dnstest: cannot encode an answer: " + err.Error()) // a bad record given to Add
+	if err != nil { // a record given to Add that cannot be written
+		s.tb.Errorf("dnstest: answer to %s %s: %v", q.Questions[0].Name, q.Questions[0].Type, err)
+		resp = &dns.Message{Header: resp.Header, Questions: resp.Questions}
+		resp.Rcode = dns.RcodeServerFailure
+		out, _ = resp.Append(nil)
 	}
 	if !overTCP && (s.truncate || len(out) > limit) {
 		resp.Truncated = true
