@@ -108,6 +108,9 @@ func (r *Resolver) run(ctx context.Context, key cacheKey, c *call) {
 // usable answer: NOERROR or NXDOMAIN. Other codes and network errors move
 // on to the next server, as the C library does.
 func (r *Resolver) exchange(ctx context.Context, q Question) (*answer, error) {
+	if _, err := appendName(nil, q.Name); err != nil {
+		return nil, err // no server can answer a name that cannot be sent
+	}
 	var last error
 	for range r.attempts {
 		for _, srv := range r.servers {
