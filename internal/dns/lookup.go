@@ -162,7 +162,9 @@ func (r *Resolver) LookupHTTPS(ctx context.Context, host string, port int) (*HTT
 			return nil, err
 		}
 		ttl = min(ttl, c.ttl)
-		links += c.links
+		if links += c.links; links > r.maxAliases {
+			return nil, fmt.Errorf("%w: alias chain from %s", ErrAliasLimit, res.Name)
+		}
 		var aliases, services []SVCB
 		for _, rr := range c.records {
 			switch d := rr.Data.(type) {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // header returns a message header with the given flags and section counts.
@@ -222,5 +223,35 @@ func TestNames(t *testing.T) {
 	}
 	if got := CanonicalName(`a\.`); got != `a\..` {
 		t.Errorf(`CanonicalName(a\.) = %q`, got)
+	}
+}
+
+func TestAppendRejects(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1")
+	for _, m := range []*Message{
+		{Answers: []RR{{Name: "a.", Type: TypeAAAA, Data: A{Addr: v4}}}},
+		{Answers: []RR{{Name: "a.", Type: TypeA, Data: A{Addr: v6}}}},
+		{Answers: []RR{{Name: "a.", Type: TypeAAAA, Data: AAAA{Addr: v4}}}},
+		{Answers: []RR{{Name: "a.", Type: TypeA, Data: CNAME{Target: "b."}}}},
+		{Answers: []RR{{Name: "a.", Type: TypeA, Data: SOA{}}}},
+		{Answers: []RR{{Name: "a.", Type: TypeA, Data: SVCB{Target: "."}}}},
+		{Answers: []RR{{Name: "a.", Type: TypeA}}},
+		{Answers: []RR{{Name: "a..", Type: TypeA, Data: A{Addr: v4}}}},
+		{Header: Header{Rcode: 16}}, // BADVERS needs an OPT record
+		{Answers: []RR{{Name: "a.", Type: 99, Data: Unknown{Data: make([]byte, 1<<16)}}}},
+	} {
+		if _, err := m.Append(nil); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Append(%+v) = %v, want an error", m.Answers, err)
+		}
+	}
+}
+
+// TestTTLTopBit: RFC 2181 §8, a TTL with the top bit set counts as zero.
+func TestTTLTopBit(t *testing.T) {
+	if d := ttlDuration(1 << 31); d != 0 {
+		t.Errorf("ttlDuration(2^31) = %v", d)
+	}
+	if d := ttlDuration(1<<31 - 1); d != (1<<31-1)*time.Second {
+		t.Errorf("ttlDuration(2^31-1) = %v", d)
 	}
 }

@@ -19,8 +19,10 @@ const (
 // Resolver is a stub resolver: it asks recursive servers over UDP, retries
 // over TCP when an answer is truncated, follows CNAMEs, and caches answers
 // for their TTL. The zero Resolver is ready to use; set fields before the
-// first lookup and do not change them afterwards. It is safe for
-// concurrent use.
+// first lookup and do not change them afterwards, nor copy the Resolver.
+// It is safe for concurrent use. A lookup whose context ends returns at
+// once; the query it started runs on, bounded by Timeout and Attempts, so
+// that its answer is cached for the next lookup.
 type Resolver struct {
 	// Servers to ask, in order. Empty: the nameservers of
 	// /etc/resolv.conf, or 127.0.0.1:53 when it lists none.
