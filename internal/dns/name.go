@@ -104,11 +104,12 @@ func appendName(b []byte, name string) ([]byte, error) {
 }
 
 // readName decodes the name at off in msg and returns it in presentation
-// format with the offset just after it. Compression pointers (RFC 1035
-// §4.1.4) must point strictly before the label sequence they end, so they
-// cannot loop; the decoded name is bounded by maxNameLen. Parsing RDATA
-// that forbids compression from a slice of its own rejects every pointer,
-// since none can point before offset 0.
+// format with the offset just after it. Each compression pointer (RFC 1035
+// §4.1.4: to a prior occurrence) must point before the place the previous
+// one led to, the name's start for the first, so pointers cannot loop; the
+// decoded name is bounded by maxNameLen. Reading a name that must not be
+// compressed from a slice that starts with it rejects every pointer, since
+// none can point before offset 0.
 func readName(msg []byte, off int) (string, int, error) {
 	var name []byte
 	next := -1   // the offset after the name where it started
