@@ -33,11 +33,20 @@ const (
 	RequireAndVerifyClientCert
 )
 
-// ClientHelloInfo is what a server's GetCertificate hook sees.
+// ClientHelloInfo is what a server's GetCertificate hook sees of the
+// ClientHello; the fields mean what they mean in crypto/tls and must not be
+// kept or modified after the hook returns.
 type ClientHelloInfo struct {
-	ServerName       string
-	SupportedProtos  []string
+	// ServerName is the server_name (SNI) asked for, if any.
+	ServerName string
+	// SupportedProtos are the ALPN protocols offered.
+	SupportedProtos []string
+	// SignatureSchemes are the schemes of signature_algorithms.
 	SignatureSchemes []SignatureScheme
+	// CipherSuites are the suites offered, in the client's order.
+	CipherSuites []uint16
+	// SupportedCurves are the groups of supported_groups.
+	SupportedCurves []CurveID
 }
 
 // CertificateRequestInfo is what a client's GetClientCertificate hook sees.
@@ -58,7 +67,8 @@ type Config struct {
 	// key suits the client's signature_algorithms), or the chain a client
 	// presents when asked.
 	Certificates []Certificate
-	// GetCertificate, when set, chooses the server certificate.
+	// GetCertificate, when set, chooses the server certificate; when it
+	// returns nil and no error, Certificates decide, as in crypto/tls.
 	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
 	// GetClientCertificate, when set, chooses the client certificate.
 	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)

@@ -72,15 +72,15 @@ type Conn struct {
 	// ticketPSKDHE: the client offered psk_dhe_ke (RFC 8446 §4.2.9), kept
 	// from the ClientHello for the tickets a server sends after the
 	// handshake, when the rest of the handshake state is gone.
-	ticketPSKDHE      bool
+	ticketPSKDHE bool
 
 	// Client sessions: the cache key (Config.ServerName unless set), the
 	// application's data for sessions, the last session stored.
-	sessionKey       string
-	sessionKeySet    bool
-	sessionAppData   []byte
-	lastStored       *ClientSession
-	earlySession     *ClientSession
+	sessionKey     string
+	sessionKeySet  bool
+	sessionAppData []byte
+	lastStored     *ClientSession
+	earlySession   *ClientSession
 
 	// omitTransportParams leaves out quic_transport_parameters, for tests
 	// of the missing_extension alert.

@@ -307,6 +307,7 @@ func (hs *clientHandshake) processHelloRetryRequest(hrr *serverHelloMsg, msg []b
 		return alertf(AlertUnexpectedMessage, "second HelloRetryRequest")
 	}
 	hs.retried = true
+	hs.c.state.HelloRetryRequest = true
 	group := CurveID(hrr.selectedGroup)
 	if hrr.selectedGroup != 0 {
 		if !containsCurve(hs.c.config.curves(), group) {

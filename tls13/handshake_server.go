@@ -289,6 +289,7 @@ func (hs *serverHandshake) sendHelloRetryRequest(ch1 []byte, group CurveID) erro
 	hs.transcript.h = s.newHash()
 	hs.transcript.add(hs.hrrPrefix)
 	hs.hrrSent = true
+	hs.c.state.HelloRetryRequest = true
 	hs.group = group
 	hs.c.writeData(LevelInitial, raw)
 	return nil
@@ -443,11 +444,7 @@ func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverH
 	hs.transcript.add(ee)
 	flight := ee
 	if hs.session == nil {
-		info := &ClientHelloInfo{ServerName: hs.hello.serverName, SupportedProtos: hs.hello.alpnProtocols}
-		for _, sc := range hs.hello.signatureAlgorithms {
-			info.SignatureSchemes = append(info.SignatureSchemes, SignatureScheme(sc))
-		}
-		cert, signer, scheme, err := cfg.serverCertificate(info, hs.hello.signatureAlgorithms)
+		cert, signer, scheme, err := cfg.serverCertificate(hs.hello)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,9 @@ type ConnectionState struct {
 	DidResume bool
 	// EarlyDataAccepted is set when the server accepted 0-RTT.
 	EarlyDataAccepted bool
+	// HelloRetryRequest is set when the server sent a HelloRetryRequest
+	// (RFC 8446 §4.1.4), which costs a round trip.
+	HelloRetryRequest bool
 	// CipherSuite is the negotiated suite, e.g. TLS_AES_128_GCM_SHA256.
 	CipherSuite uint16
 	// Group is the key exchange group (crypto/tls calls it CurveID).

@@ -81,8 +81,8 @@ func (c *Config) checkStrict(isServer bool) []error {
 		bad("NextProtos", "empty; QUIC requires an application protocol negotiated with ALPN (RFC 9001 §8.1)")
 	}
 	for i := range c.Certificates {
-		if err := checkCertificate(&c.Certificates[i]); err != nil {
-			bad(fmt.Sprintf("Certificates[%d]", i), "%v", err)
+		if err := c.Certificates[i].Validate(); err != nil {
+			bad(fmt.Sprintf("Certificates[%d]", i), "%s", causeText(err))
 		}
 	}
 	if isServer && (c.ClientAuth < NoClientCert || c.ClientAuth > RequireAndVerifyClientCert) {
@@ -100,26 +100,26 @@ func (c *Config) checkStrict(isServer bool) []error {
 	return errs
 }
 
-// checkCertificate checks that a chain can be used: not empty, a leaf that
-// parses, a private key that can sign in TLS 1.3 and matches the leaf.
-func checkCertificate(cert *Certificate) error {
+// Validate checks that a chain can be used: not empty, a leaf that parses,
+// a private key that can sign in TLS 1.3 and matches the leaf.
+func (cert *Certificate) Validate() error {
 	if len(cert.Certificate) == 0 {
-		return errors.New("empty chain")
+		return errors.New("tls13: empty certificate chain")
 	}
 	leaf := cert.Leaf
 	if leaf == nil {
 		var err error
 		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return fmt.Errorf("leaf does not parse: %w", err)
+			return fmt.Errorf("tls13: leaf certificate does not parse: %w", err)
 		}
 	}
 	signer, err := signerOf(cert)
 	if err != nil {
-		return fmt.Errorf("private key: %T is not an ECDSA (P-256, P-384, P-521), RSA or Ed25519 crypto.Signer", cert.PrivateKey)
+		return fmt.Errorf("tls13: private key %T is not an ECDSA (P-256, P-384, P-521), RSA or Ed25519 crypto.Signer", cert.PrivateKey)
 	}
 	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(leaf.PublicKey) {
-		return errors.New("private key does not match the leaf certificate's public key")
+		return errors.New("tls13: private key does not match the leaf certificate's public key")
 	}
 	return nil
 }

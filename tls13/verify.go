@@ -126,6 +126,22 @@ func (c *Config) runVerifyConnection(state ConnectionState) error {
 	return nil
 }
 
+// newClientHelloInfo is what GetCertificate sees of a ClientHello.
+func newClientHelloInfo(ch *clientHelloMsg) *ClientHelloInfo {
+	info := &ClientHelloInfo{
+		ServerName:      ch.serverName,
+		SupportedProtos: ch.alpnProtocols,
+		CipherSuites:    ch.cipherSuites,
+	}
+	for _, sc := range ch.signatureAlgorithms {
+		info.SignatureSchemes = append(info.SignatureSchemes, SignatureScheme(sc))
+	}
+	for _, g := range ch.supportedGroups {
+		info.SupportedCurves = append(info.SupportedCurves, CurveID(g))
+	}
+	return info
+}
+
 // signerOf returns the certificate's key as a crypto.Signer.
 func signerOf(cert *Certificate) (crypto.Signer, error) {
 	s, ok := cert.PrivateKey.(crypto.Signer)
@@ -138,16 +154,17 @@ func signerOf(cert *Certificate) (crypto.Signer, error) {
 // serverCertificate picks the server's chain (RFC 8446 §4.4.2.2): one whose
 // key can sign with a scheme the client offered, preferring a leaf that
 // names the requested server.
-func (c *Config) serverCertificate(info *ClientHelloInfo, peerSchemes []uint16) (*Certificate, crypto.Signer, SignatureScheme, error) {
+func (c *Config) serverCertificate(ch *clientHelloMsg) (*Certificate, crypto.Signer, SignatureScheme, error) {
+	peerSchemes := ch.signatureAlgorithms
 	if c.GetCertificate != nil {
-		cert, err := c.GetCertificate(info)
+		cert, err := c.GetCertificate(newClientHelloInfo(ch))
 		if err != nil {
 			return nil, nil, 0, alertCause(AlertHandshakeFailure, "GetCertificate", err)
 		}
-		if cert == nil {
-			return nil, nil, 0, alertf(AlertHandshakeFailure, "GetCertificate returned no certificate")
+		if cert != nil {
+			return pickScheme(cert, peerSchemes)
 		}
-		return pickScheme(cert, peerSchemes)
+		// nil, nil: Certificates decide, as in crypto/tls.
 	}
 	var fallback *Certificate
 	for i := range c.Certificates {
@@ -162,7 +179,7 @@ func (c *Config) serverCertificate(info *ClientHelloInfo, peerSchemes []uint16) 
 		if fallback == nil {
 			fallback = cert
 		}
-		if info.ServerName != "" && cert.Leaf != nil && cert.Leaf.VerifyHostname(info.ServerName) == nil {
+		if ch.serverName != "" && cert.Leaf != nil && cert.Leaf.VerifyHostname(ch.serverName) == nil {
 			return pickScheme(cert, peerSchemes)
 		}
 	}
