@@ -34,7 +34,7 @@ type ClientSession struct {
 	// AppData is opaque data the application keeps with the session
 	// (Conn.SetSessionAppData); an HTTP/3 client keeps the server's
 	// SETTINGS here, which 0-RTT requests must respect
-	// (RFC 9114 §7.2.4.2). At most maxSessionAppData bytes persist.
+	// (RFC 9114 §7.2.4.2). MarshalBinary keeps up to 16 MiB of it.
 	AppData []byte
 }
 

@@ -141,17 +141,14 @@ func TestSessionCacheKey(t *testing.T) {
 	ccfg := baseClientConfig()
 	cache := NewLRUClientSessionCache(4)
 	ccfg.ClientSessionCache = cache
-	h, c, s := ourClientOurServer(t, ccfg, scfg)
-	h.check(t)
-	_ = c
-	// A second client, keyed by address.
-	c = Client(ccfg, clientParams)
+	// A client keyed by address.
+	c := Client(ccfg, clientParams)
 	c.SetSessionCacheKey("192.0.2.1:443")
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s = newOurServer(t, scfg, serverParams)
-	h = handshakeResult{newRecord(), newRecord()}
+	s := newOurServer(t, scfg, serverParams)
+	h := handshakeResult{newRecord(), newRecord()}
 	run(ourEndpoint{c}, ourEndpoint{s}, h.cr, h.sr)
 	h.check(t)
 	if err := s.SendSessionTicket(false); err != nil {

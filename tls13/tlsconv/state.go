@@ -13,13 +13,14 @@ import (
 // method: tls13 implements no exporter and the method would panic.
 func ToConnectionState(cs tls13.ConnectionState) tls.ConnectionState {
 	return tls.ConnectionState{
-		Version:                    cs.Version,
-		HandshakeComplete:          cs.HandshakeComplete,
-		DidResume:                  cs.DidResume,
-		CipherSuite:                cs.CipherSuite,
-		CurveID:                    tls.CurveID(cs.Group),
-		NegotiatedProtocol:         cs.NegotiatedProtocol,
-		NegotiatedProtocolIsMutual: true, //nolint:staticcheck // always true, as crypto/tls sets it
+		Version:            cs.Version,
+		HandshakeComplete:  cs.HandshakeComplete,
+		DidResume:          cs.DidResume,
+		CipherSuite:        cs.CipherSuite,
+		CurveID:            tls.CurveID(cs.Group),
+		NegotiatedProtocol: cs.NegotiatedProtocol,
+		//lint:ignore SA1019 crypto/tls always sets it; so do we
+		NegotiatedProtocolIsMutual: true,
 		ServerName:                 cs.ServerName,
 		PeerCertificates:           cs.PeerCertificates,
 		VerifiedChains:             cs.VerifiedChains,

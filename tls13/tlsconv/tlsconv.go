@@ -38,7 +38,8 @@ func FromConfig(c *tls.Config) (*tls13.Config, error) {
 	if c.GetConfigForClient != nil {
 		reject("GetConfigForClient", "per-client configs are not implemented by tls13; use GetCertificate")
 	}
-	if len(c.NameToCertificate) > 0 { //nolint:staticcheck // reading a deprecated field to reject it
+	//lint:ignore SA1019 read to reject it rather than drop it
+	if len(c.NameToCertificate) > 0 {
 		reject("NameToCertificate", "deprecated; put the certificates in Certificates, which tls13 selects by server name")
 	}
 	if len(c.EncryptedClientHelloConfigList) > 0 || c.EncryptedClientHelloRejectionVerify != nil ||
@@ -88,8 +89,9 @@ func FromConfig(c *tls.Config) (*tls13.Config, error) {
 		}
 		out.CurvePreferences = append(out.CurvePreferences, id)
 	}
-	if c.SessionTicketKey != ([32]byte{}) {
-		out.SessionTicketKeys = [][32]byte{c.SessionTicketKey}
+	//lint:ignore SA1019 still honoured by crypto/tls, so carried over
+	if key := c.SessionTicketKey; key != ([32]byte{}) {
+		out.SessionTicketKeys = [][32]byte{key}
 	}
 	if c.GetCertificate != nil {
 		out.GetCertificate = wrapGetCertificate(c.GetCertificate)
