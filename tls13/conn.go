@@ -75,11 +75,13 @@ type Conn struct {
 	ticketPSKDHE bool
 
 	// Client sessions: the cache key (Config.ServerName unless set), the
-	// application's data for sessions, the last session stored.
+	// application's data for sessions, the ticket of the last session
+	// stored (which identifies it in the cache), the session offered for
+	// 0-RTT.
 	sessionKey     string
 	sessionKeySet  bool
 	sessionAppData []byte
-	lastStored     *ClientSession
+	lastTicket     []byte
 	earlySession   *ClientSession
 
 	// omitTransportParams leaves out quic_transport_parameters, for tests
@@ -293,13 +295,12 @@ func (c *Conn) cacheKey() string {
 func (c *Conn) SetSessionAppData(data []byte) {
 	c.sessionAppData = append([]byte(nil), data...)
 	cache := c.config.ClientSessionCache
-	if !c.isClient || c.lastStored == nil || cache == nil {
+	if !c.isClient || c.lastTicket == nil || cache == nil {
 		return
 	}
 	key := c.cacheKey()
 	// A session restored from storage is another object: compare tickets.
-	if cur, ok := cache.Get(key); ok && cur != nil && string(cur.ticket) == string(c.lastStored.ticket) {
-		c.lastStored = cur.withAppData(c.sessionAppData)
-		cache.Put(key, c.lastStored)
+	if cur, ok := cache.Get(key); ok && cur != nil && string(cur.ticket) == string(c.lastTicket) {
+		cache.Put(key, cur.withAppData(c.sessionAppData))
 	}
 }

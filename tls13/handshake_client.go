@@ -627,6 +627,6 @@ func (hs *clientHandshake) readNewSessionTicket(level Level, msg []byte) error {
 		cs.maxEarlyData = m.maxEarlyData
 	}
 	cfg.ClientSessionCache.Put(key, cs)
-	c.lastStored = cs
+	c.lastTicket = cs.ticket
 	return nil
 }
