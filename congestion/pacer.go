@@ -113,6 +113,9 @@ func gain(slowStart bool) (num, den uint64) {
 
 // refill adds the credit earned at rate r since the last refill.
 func (p *Pacer) refill(now time.Duration, r pacingRate) {
+	// The bucket may have shrunk with the rate since the last call: the
+	// credit above it is lost, as after an idle period.
+	p.tokens = min(p.tokens, p.capBytes)
 	if !p.started {
 		p.started = true
 		p.last = now
