@@ -65,9 +65,9 @@ func (f *simFlow) convergenceTime(step, until time.Duration, bitsPerSecond int64
 
 // bbrWatch follows a BBR controller's estimates in a running simulation.
 type bbrWatch struct {
-	s *sim
-	b *BBRController
-	at   time.Duration // the time the simulation has run to
+	s  *sim
+	b  *BBRController
+	at time.Duration // the time the simulation has run to
 	// bwOut and rttOut are the last times max_bw, min_rtt were outside
 	// the band of the current phase.
 	bwOut, rttOut time.Duration
