@@ -97,13 +97,14 @@ type BBRController struct {
 	// rttSamples is the RTTStats sample count seen at the last ACK, to
 	// tell whether the next ACK brought a sample.
 	rttSamples uint64
-	// The RFC 9002 §7.3.2 recovery period, BBR's "fast recovery".
+	// The RFC 9002 §7.3.2 recovery period, BBR's "fast recovery":
+	// congestion_recovery_start_time (noTime before the first), and
+	// whether the period is still in progress.
 	inRecovery    bool
 	recoveryStart time.Duration
 	// recoveryDelivered is C.delivered when recovery began: a rate sample
 	// from a packet sent after that shows a full round in recovery.
 	recoveryDelivered int64
-	newestAckedSent   time.Duration // of the ACK frame being processed
 
 	// General algorithm state (§2.7).
 	state              BBRState
@@ -195,7 +196,7 @@ func NewBBR(maxDatagramSize int, seed uint64) *BBRController {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	b := &BBRController{smss: min(maxDatagramSize, maxDatagramSizeLimit), rng: seed}
+	b := &BBRController{smss: min(maxDatagramSize, maxDatagramSizeLimit), rng: seed, recoveryStart: noTime}
 	b.pacer.Init(b.smss)
 	b.onInit()
 	return b
@@ -228,7 +229,6 @@ func (b *BBRController) start(now time.Duration) {
 	b.minRTTStamp = now
 	b.probeRTTMinStamp = now
 	b.extraAckedStart = now
-	b.recoveryStart = now
 }
 
 // random returns a uniformly distributed number in [0, n) (splitmix64).
@@ -274,7 +274,6 @@ func (b *BBRController) OnAcked(now time.Duration, p *PacketState) {
 	}
 	if wasInFlight {
 		b.inFlight = max(b.inFlight-int(p.size), 0)
-		b.newestAckedSent = max(b.newestAckedSent, p.sendTime)
 	}
 }
 
@@ -288,20 +287,26 @@ func (b *BBRController) OnLost(now time.Duration, p *PacketState) {
 	p.flags |= packetLost
 	b.inFlight = max(b.inFlight-int(p.size), 0)
 	b.sampler.lost += int64(p.size)
-	// RFC 9002 §7.3.2: the loss of a packet sent after the recovery period
-	// began starts a new one (OnEnterFastRecovery, §5.6.4.4).
-	if !b.inRecovery || p.sendTime > b.recoveryStart {
-		b.saveCwnd()
-		b.saveStateUponLoss()
-		b.inRecovery = true
-		b.recoveryStart = now
-		b.recoveryDelivered = b.sampler.delivered
-	}
+	b.enterRecovery(now, p.sendTime)
 	if !b.hasLastLost || p.id != b.lastLostID+1 {
 		b.lossEventsInRound++
 	}
 	b.lastLostID, b.hasLastLost = p.id, true
 	b.handleLostPacket(now, p)
+}
+
+// enterRecovery starts a recovery period at now for a congestion signal
+// about a packet sent at sentTime, unless that packet was sent before the
+// latest one began (RFC 9002 §7.3.2): OnEnterFastRecovery (§5.6.4.4).
+func (b *BBRController) enterRecovery(now, sentTime time.Duration) {
+	if sentTime <= b.recoveryStart {
+		return
+	}
+	b.saveCwnd()
+	b.saveStateUponLoss()
+	b.inRecovery = true
+	b.recoveryStart = now
+	b.recoveryDelivered = b.sampler.delivered
 }
 
 // OnPersistentCongestion implements PacketController. QUIC has no
@@ -354,20 +359,25 @@ func (b *BBRController) OnAckEnd(now time.Duration, rtt *RTTStats, newCE int) {
 	}
 	// RFC 9002 §7.3.2: recovery ends when a packet sent during it is
 	// acknowledged; BBR then restores the window it had (§5.6.4.4).
-	if b.inRecovery && b.newestAckedSent > b.recoveryStart {
+	if b.inRecovery && rs.newestSendTime > b.recoveryStart {
 		b.inRecovery = false
 		b.restoreCwnd()
 	}
-	b.newestAckedSent = 0
 	b.updateModelAndState(now, rs)
 	b.updateControlParameters(rs)
 }
 
-// onCE takes newCE marks reported by an ACK frame as congestion.
+// onCE takes newCE marks reported by an ACK frame as congestion. Like a
+// loss, a mark on a packet sent after the recovery period began starts a
+// new one (RFC 9002 §7.1, §7.3.2); the newest packet the frame
+// acknowledges stands for the marked ones.
 func (b *BBRController) onCE(now time.Duration, newCE int, rs *rateSample) {
 	marked := int64(min(newCE, MaxWindow/b.smss)) * int64(b.smss)
 	b.sampler.lost += marked
 	rs.lost += marked
+	if rs.hasData {
+		b.enterRecovery(now, rs.newestSendTime)
+	}
 	b.noteLoss()
 	b.undoValid = false // a mark is never spurious
 	b.lossEventsInRound++

@@ -529,11 +529,15 @@ func (b *BBRController) boundBWForModel() {
 	}
 }
 
-// noteLoss is NoteLoss (§5.5.10.2).
+// noteLoss is NoteLoss (§5.5.10.2), less its SaveStateUponLoss: the state
+// to undo is saved once per loss recovery episode, when the recovery
+// period starts (enterRecovery, as §5.5.11.1 and §5.6.4.4 describe). Saved
+// again at the first loss of every round, it would be overwritten by the
+// next loss of the same episode whenever StartProbeBW_DOWN has just
+// cleared is_loss_in_round, which is exactly when an undo matters.
 func (b *BBRController) noteLoss() {
 	if !b.isLossInRound { // the first loss in this round trip
 		b.lossRoundDelivered = b.sampler.delivered
-		b.saveStateUponLoss()
 	}
 	b.isLossInRound = true
 }

@@ -116,6 +116,7 @@ func (s *rateSampler) generate(minRTT time.Duration) *rateSample {
 		s.appLimited = 0
 	}
 	rs := &s.rs
+	rs.deliveryRate = 0
 	if !rs.hasData {
 		return rs
 	}

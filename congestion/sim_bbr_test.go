@@ -27,7 +27,6 @@ func newAlgo(kind Algorithm, seed uint64) PacketController {
 // round while probing, and otherwise lowers its short-term model by what
 // was delivered. Target: BBR's goodput at least 3 times CUBIC's.
 func TestSimBBRRandomLoss(t *testing.T) {
-	t.Parallel()
 	c := simCase{"100Mbit/s 50ms", 100_000_000, 50 * time.Millisecond, 30 * time.Second}
 	bdp := bdpPackets(c.bitsPerSecond, c.rtt)
 	for _, loss := range []float64{0.01, 0.05} {
@@ -55,7 +54,6 @@ func TestSimBBRRandomLoss(t *testing.T) {
 // TestSimBBRShallowBuffer: 1 Gbit/s, 20 ms, a buffer of a tenth of the BDP
 // (166 packets). Target: BBR uses at least 90% of the link after Startup.
 func TestSimBBRShallowBuffer(t *testing.T) {
-	t.Parallel()
 	c := simCase{"1Gbit/s 20ms", 1_000_000_000, 20 * time.Millisecond, 20 * time.Second}
 	bdp := bdpPackets(c.bitsPerSecond, c.rtt)
 	buffer := bdp / 10
@@ -130,7 +128,6 @@ func twoFlows(a, b PacketController, rate int64, rtt time.Duration, buffer int, 
 // filter (two ProbeBW cycles, about 5 s) keeps the rate it reached while
 // the other was in ProbeRTT, and ProbeRTT recurs every 5 s.
 func TestSimBBRFairness(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		rate              int64
 		rtt               time.Duration
@@ -167,7 +164,6 @@ func TestSimBBRFairness(t *testing.T) {
 // share; at 100 Mbit/s, 30 ms BBR's mean share was 64-67% at 1 BDP and 53%
 // at 2 BDP.
 func TestSimBBRWithCUBIC(t *testing.T) {
-	t.Parallel()
 	const second, from, end = 2 * time.Second, 30 * time.Second, 120 * time.Second
 	seeds := []uint64{1, 2, 3, 4, 5}
 	for _, c := range []struct {
