@@ -20,6 +20,13 @@ func (b *BBRController) updateModelAndState(now time.Duration, rs *rateSample) {
 	b.boundBWForModel()
 }
 
+// setState enters a state with its pacing and cwnd gains (§5.6.1).
+func (b *BBRController) setState(state BBRState, pacingGain, cwndGain uint64) {
+	b.state = state
+	b.pacingGain = pacingGain
+	b.cwndGain = cwndGain
+}
+
 // Round counting (§5.5.1).
 
 func (b *BBRController) startRound() { b.nextRoundDelivered = b.sampler.delivered }
@@ -86,9 +93,7 @@ func (b *BBRController) updateACKAggregation(now time.Duration, rs *rateSample) 
 // Startup (§5.3.1).
 
 func (b *BBRController) enterStartup() {
-	b.state = BBRStartup
-	b.pacingGain = bbrStartupPacingGain
-	b.cwndGain = bbrDefaultCwndGain
+	b.setState(BBRStartup, bbrStartupPacingGain, bbrDefaultCwndGain)
 }
 
 // resetFullBW is ResetFullBW (§5.3.1.2).
@@ -149,9 +154,7 @@ func (b *BBRController) checkStartupHighLoss(rs *rateSample) {
 // Drain (§5.3.2).
 
 func (b *BBRController) enterDrain() {
-	b.state = BBRDrain
-	b.pacingGain = bbrDrainPacingGain
-	b.cwndGain = bbrDefaultCwndGain
+	b.setState(BBRDrain, bbrDrainPacingGain, bbrDefaultCwndGain)
 	b.drainStartRound = b.roundCount
 }
 
@@ -177,15 +180,11 @@ func (b *BBRController) startProbeBWDown(now time.Duration) {
 	b.cycleStamp = now
 	b.ackPhase = acksProbeStopping
 	b.startRound()
-	b.state = BBRProbeBWDown
-	b.pacingGain = bbrProbeDownPacingGain
-	b.cwndGain = bbrDefaultCwndGain
+	b.setState(BBRProbeBWDown, bbrProbeDownPacingGain, bbrDefaultCwndGain)
 }
 
 func (b *BBRController) startProbeBWCruise() {
-	b.state = BBRProbeBWCruise
-	b.pacingGain = bbrUnitGain
-	b.cwndGain = bbrDefaultCwndGain
+	b.setState(BBRProbeBWCruise, bbrUnitGain, bbrDefaultCwndGain)
 }
 
 func (b *BBRController) startProbeBWRefill() {
@@ -195,9 +194,7 @@ func (b *BBRController) startProbeBWRefill() {
 	b.prevProbePrecautionary = false
 	b.ackPhase = acksRefilling
 	b.startRound()
-	b.state = BBRProbeBWRefill
-	b.pacingGain = bbrUnitGain
-	b.cwndGain = bbrDefaultCwndGain
+	b.setState(BBRProbeBWRefill, bbrUnitGain, bbrDefaultCwndGain)
 }
 
 func (b *BBRController) startProbeBWUp(rs *rateSample) {
@@ -205,9 +202,7 @@ func (b *BBRController) startProbeBWUp(rs *rateSample) {
 	b.startRound()
 	b.resetFullBW()
 	b.fullBw = rs.deliveryRate
-	b.state = BBRProbeBWUp
-	b.pacingGain = bbrProbeUpPacingGain
-	b.cwndGain = bbrProbeUpCwndGain
+	b.setState(BBRProbeBWUp, bbrProbeUpPacingGain, bbrProbeUpCwndGain)
 	b.raiseInflightLongtermSlope()
 }
 
@@ -411,9 +406,7 @@ func (b *BBRController) checkProbeRTT(now time.Duration, rs *rateSample) {
 }
 
 func (b *BBRController) enterProbeRTT() {
-	b.state = BBRProbeRTT
-	b.pacingGain = bbrUnitGain
-	b.cwndGain = bbrProbeRTTCwndGain
+	b.setState(BBRProbeRTT, bbrUnitGain, bbrProbeRTTCwndGain)
 }
 
 // handleProbeRTT is HandleProbeRTT (§5.3.4.3).

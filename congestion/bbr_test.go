@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestAlgorithmSelection(t *testing.T) {
@@ -469,5 +470,13 @@ func TestPacketCallsMatchAggregated(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPacketStateSize: the per-packet state lives in every sent-packet
+// record; the package documentation promises 64 bytes.
+func TestPacketStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(PacketState{}); n > 64 {
+		t.Fatalf("PacketState is %d bytes", n)
 	}
 }

@@ -14,9 +14,6 @@ type filterSample struct {
 	t, v uint64
 }
 
-// get is the windowed maximum.
-func (f *maxFilter) get() uint64 { return f.s[0].v }
-
 // reset forgets every sample but (t, v).
 func (f *maxFilter) reset(t, v uint64) uint64 {
 	f.s[0] = filterSample{t, v}

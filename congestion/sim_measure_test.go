@@ -102,20 +102,14 @@ func settled(step, last, end time.Duration) time.Duration {
 }
 
 // stateShare is the share of the queue samples a BBR flow spent in state.
-func (f *simFlow) stateShare(state BBRState) float64 {
-	var total int64
-	for _, n := range f.bbrStates {
-		total += n
-	}
-	if total == 0 {
-		return 0
-	}
-	return float64(f.bbrStates[state]) / float64(total)
-}
+func (f *simFlow) stateShare(state BBRState) float64 { return f.shareOf(&f.bbrStates, state) }
 
 // idleShare is the share of the queue samples that found the link idle
 // while a BBR flow was in state.
-func (f *simFlow) idleShare(state BBRState) float64 {
+func (f *simFlow) idleShare(state BBRState) float64 { return f.shareOf(&f.bbrIdle, state) }
+
+// shareOf is counts[state] over all the queue samples of a BBR flow.
+func (f *simFlow) shareOf(counts *[bbrNoState + 1]int64, state BBRState) float64 {
 	var total int64
 	for _, n := range f.bbrStates {
 		total += n
@@ -123,5 +117,5 @@ func (f *simFlow) idleShare(state BBRState) float64 {
 	if total == 0 {
 		return 0
 	}
-	return float64(f.bbrIdle[state]) / float64(total)
+	return float64(counts[state]) / float64(total)
 }
