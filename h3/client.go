@@ -2,12 +2,11 @@ package h3
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,74 +15,57 @@ import (
 	"github.com/skiffnet/skiff/tls13"
 )
 
-// Transport is an http.RoundTripper that sends https requests over HTTP/3
-// (RFC 9114). It keeps one QUIC connection per origin, shared by
-// concurrent requests as concurrent streams, and dials a new one when the
-// server sends GOAWAY or the connection ends.
-//
-// A request refused before processing — reset with H3_REQUEST_REJECTED,
-// or on a stream at or above the server's GOAWAY identifier — is sent
-// again on a new connection when its body can be replayed (no body, or
-// GetBody set); otherwise the error matches ErrRetryable.
-type Transport struct {
-	// TLSClientConfig configures the handshake; a copy is used with
-	// NextProtos set to "h3" and ServerName to the URL's host when empty.
-	TLSClientConfig *tls13.Config
-	// QUICConfig configures the QUIC connections; its TLS field is
-	// replaced.
-	QUICConfig *quic.Config
-	// Dial, when set, opens the QUIC connection to addr ("host:port")
-	// instead of quic.Dial: tests, and the layers that race or steer
-	// connections, plug in here.
-	Dial func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error)
-	// MaxResponseHeaderBytes bounds a response's header section (RFC 9114
-	// §4.2.2 size) and is announced as SETTINGS_MAX_FIELD_SECTION_SIZE;
-	// 1 MiB when zero.
-	MaxResponseHeaderBytes int64
-
-	initOnce sync.Once
-	pool     *connPool
+// h3Client is the HTTP/3 side of a Transport: it sends requests over
+// HTTP/3 (RFC 9114), keeping one QUIC connection per route (origin and the
+// address dialed for it), shared by concurrent requests as concurrent
+// streams, and dials a new one when the server sends GOAWAY or the
+// connection ends.
+type h3Client struct {
+	t    *Transport
+	pool *connPool
 }
+
+// route is where an HTTP/3 request goes: the origin (its :authority, and
+// the name the server's certificate must be valid for, RFC 7838 §2.1) and
+// the address dialed, an alternative's or the origin's own.
+type route struct {
+	origin Origin
+	addr   string // host:port dialed
+	alt    bool   // addr is an alternative: the request carries Alt-Used
+}
+
+// key is the pool key: one connection per (origin, alternative).
+func (r route) key() string { return r.origin.Authority() + " " + r.addr }
 
 // startTimeout bounds the opening of our control and QPACK streams on a new
 // connection.
 const startTimeout = 10 * time.Second
 
 // maxAttempts bounds how many connections one request is tried on when it
-// is refused unprocessed.
+// is refused unprocessed, in ModeHTTP3Only (the other modes replay such a
+// request over TCP instead).
 const maxAttempts = 3
 
-func (t *Transport) connPool() *connPool {
-	t.initOnce.Do(func() { t.pool = newConnPool(t.dialConn) })
-	return t.pool
+func newH3Client(t *Transport) *h3Client {
+	c := &h3Client{t: t}
+	c.pool = newConnPool(c.dialConn)
+	return c
 }
 
-func (t *Transport) maxHeaderBytes() uint64 {
-	if t.MaxResponseHeaderBytes > 0 {
-		return uint64(t.MaxResponseHeaderBytes)
+func (c *h3Client) maxHeaderBytes() uint64 {
+	if c.t.MaxResponseHeaderBytes > 0 {
+		return uint64(c.t.MaxResponseHeaderBytes)
 	}
 	return 1 << 20
 }
 
-// RoundTrip sends req over HTTP/3 and returns the response, whose Body
-// streams the content from the QUIC stream.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL == nil {
-		closeBody(req)
-		return nil, errors.New("h3: request has no URL")
-	}
-	if req.URL.Scheme != "https" {
-		closeBody(req)
-		return nil, fmt.Errorf("h3: unsupported scheme %q", req.URL.Scheme)
-	}
-	if req.URL.Host == "" {
-		closeBody(req)
-		return nil, errors.New("h3: request URL has no host")
-	}
-	origin := authorityAddr(req.URL.Host)
+// roundTrip sends req over HTTP/3 along rt, trying up to attempts
+// connections while the server refuses it unprocessed and its body can be
+// sent again. It closes the request body in every case.
+func (c *h3Client) roundTrip(req *http.Request, rt route, attempts int) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		cc, err := t.connPool().get(ctx, origin)
+		cc, err := c.pool.get(ctx, rt)
 		if err != nil {
 			closeBody(req)
 			if attempt > 1 && ctx.Err() == nil {
@@ -98,30 +80,40 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		} else {
 			cc.used.Store(true)
 		}
-		resp, err := cc.roundTrip(req)
+		resp, err := cc.roundTrip(req, rt)
 		if err == nil {
 			return resp, nil
 		}
-		if !errors.Is(err, ErrRetryable) || attempt >= maxAttempts || ctx.Err() != nil {
+		if !errors.Is(err, ErrRetryable) || attempt >= attempts || ctx.Err() != nil {
 			closeBody(req)
 			return nil, err
 		}
 		// RFC 9114 §4.1.1: a request rejected unprocessed can be retried,
 		// with a fresh copy of its body.
-		if req.Body != nil && req.Body != http.NoBody {
-			closeBody(req)
-			if req.GetBody == nil {
-				return nil, err
-			}
-			body, gerr := req.GetBody()
-			if gerr != nil {
-				return nil, err
-			}
-			r2 := *req
-			r2.Body = body
-			req = &r2
+		if req, err = rewind(req); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// rewind returns req ready to be sent again: with a fresh body from
+// GetBody when it has one. It fails, wrapping ErrRetryable, when the body
+// cannot be had again.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	closeBody(req)
+	if req.GetBody == nil {
+		return nil, &RetryableError{Err: errors.New("request body cannot be sent again (no GetBody)")}
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, &RetryableError{Err: fmt.Errorf("GetBody: %w", err)}
+	}
+	r2 := *req
+	r2.Body = body
+	return &r2, nil
 }
 
 func closeBody(req *http.Request) {
@@ -130,51 +122,54 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// authorityAddr returns host:port, with 443 when the port is absent.
-func authorityAddr(host string) string {
-	if _, _, err := net.SplitHostPort(host); err == nil {
-		return host
-	}
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	return net.JoinHostPort(host, "443")
-}
-
-// CloseIdleConnections closes the connections that carry no request.
-func (t *Transport) CloseIdleConnections() {
-	for _, cc := range t.connPool().all() {
+// closeIdle closes the connections that carry no request.
+func (c *h3Client) closeIdle() {
+	for _, cc := range c.pool.all() {
 		cc.closeIfIdle()
 	}
 }
 
-// dialConn dials origin and sets up HTTP/3 on the new connection.
-func (t *Transport) dialConn(ctx context.Context, origin string) (*clientConn, error) {
+// dialConn dials rt.addr and sets up HTTP/3 on the new connection. The
+// certificate must be valid for the origin's host (RFC 7838 §2.1), which
+// is the TLS server name unless TLSClientConfig names another.
+func (c *h3Client) dialConn(ctx context.Context, rt route) (*clientConn, error) {
 	var cfg quic.Config
-	if t.QUICConfig != nil {
-		cfg = *t.QUICConfig
+	if c.t.QUICConfig != nil {
+		cfg = *c.t.QUICConfig
 	}
-	if t.TLSClientConfig != nil {
-		cfg.TLS = t.TLSClientConfig.Clone()
+	if c.t.TLSClientConfig != nil {
+		cfg.TLS = c.t.TLSClientConfig.Clone()
 	} else {
 		cfg.TLS = &tls13.Config{}
 	}
 	cfg.TLS.NextProtos = []string{NextProtoH3}
 	if cfg.TLS.ServerName == "" {
-		host, _, _ := net.SplitHostPort(origin)
-		cfg.TLS.ServerName = host
+		cfg.TLS.ServerName = rt.origin.Host
+	}
+	// The peer's certificates, for the trace and for coalescing (RFC 9114
+	// §3.3): package quic does not report them.
+	var peer peerCerts
+	userVerify := cfg.TLS.VerifyPeerCertificate
+	cfg.TLS.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
+		peer.set(raw, chains)
+		if userVerify != nil {
+			return userVerify(raw, chains)
+		}
+		return nil
 	}
 	var qc *quic.Conn
 	var err error
-	if t.Dial != nil {
-		qc, err = t.Dial(ctx, origin, &cfg)
+	if c.t.Dial != nil {
+		qc, err = c.t.Dial(ctx, rt.addr, &cfg)
 	} else {
-		qc, err = quic.Dial(ctx, "udp", origin, &cfg)
+		qc, err = quic.Dial(ctx, "udp", rt.addr, &cfg)
 	}
 	if err != nil {
 		return nil, err
 	}
-	cc := newClientConn(qc, t.maxHeaderBytes())
+	cc := newClientConn(qc, c.maxHeaderBytes())
+	cc.serverName = cfg.TLS.ServerName
+	cc.leaf, cc.chains = peer.get()
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
 	// server that does not would otherwise hold the dial forever.
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
@@ -186,13 +181,44 @@ func (t *Transport) dialConn(ctx context.Context, origin string) (*clientConn, e
 	return cc, nil
 }
 
-// clientConn is one HTTP/3 connection of a Transport.
+// peerCerts records the certificates seen by VerifyPeerCertificate.
+type peerCerts struct {
+	mu     sync.Mutex
+	leaf   *x509.Certificate
+	chains [][]*x509.Certificate
+}
+
+func (p *peerCerts) set(raw [][]byte, chains [][]*x509.Certificate) {
+	var leaf *x509.Certificate
+	if len(chains) > 0 && len(chains[0]) > 0 {
+		leaf = chains[0][0]
+	} else if len(raw) > 0 {
+		leaf, _ = x509.ParseCertificate(raw[0])
+	}
+	p.mu.Lock()
+	p.leaf, p.chains = leaf, chains
+	p.mu.Unlock()
+}
+
+func (p *peerCerts) get() (*x509.Certificate, [][]*x509.Certificate) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leaf, p.chains
+}
+
+// clientConn is one HTTP/3 connection.
 type clientConn struct {
-	c      *conn
-	qc     *quic.Conn
-	pool   *connPool // set when pooled
-	origin string
-	used   atomic.Bool // a request was sent on it
+	c    *conn
+	qc   *quic.Conn
+	pool *connPool   // set when pooled
+	keys []string    // its pool keys; guarded by pool.mu
+	used atomic.Bool // a request was sent on it
+
+	// What the handshake established: the TLS server name and the
+	// server's certificate (leaf first in chains when verified).
+	serverName string
+	leaf       *x509.Certificate
+	chains     [][]*x509.Certificate
 
 	// goAwayReceived is closed when the server's first GOAWAY arrives.
 	goAwayReceived chan struct{}

@@ -19,7 +19,7 @@ import (
 )
 
 // roundTrip sends req on a new stream of cc and reads the response header.
-func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
+func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, error) {
 	ctx := req.Context()
 	cc.mu.Lock()
 	if cc.goAway {
@@ -51,6 +51,9 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &RetryableError{Err: err}
 	}
 	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	if rt.alt {
+		cs.altUsed = rt.addr
+	}
 	cc.active[cs.id] = cs
 	cc.mu.Unlock()
 	resp, err := cs.do()
@@ -63,12 +66,15 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 
 // clientStream is one request in flight on a request stream.
 type clientStream struct {
-	cc   *clientConn
-	str  *quic.Stream
-	id   uint64
-	req  *http.Request
-	mr   *messageReader
-	resp *http.Response
+	cc  *clientConn
+	str *quic.Stream
+	id  uint64
+	req *http.Request
+	// altUsed is the Alt-Used field value (RFC 7838 §5) when the request
+	// goes to an alternative service.
+	altUsed string
+	mr      *messageReader
+	resp    *http.Response
 
 	stopWatch func() bool // stops the context watcher
 	mu        sync.Mutex
@@ -83,6 +89,9 @@ func (cs *clientStream) do() (*http.Response, error) {
 	scratch := headerScratchPool.Get().(*headerScratch)
 	defer headerScratchPool.Put(scratch)
 	fields, err := headers.AppendRequest(scratch.fields[:0], req)
+	if err == nil && cs.altUsed != "" {
+		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: cs.altUsed})
+	}
 	scratch.fields = fields
 	if err != nil {
 		cs.abort(err, ErrCodeRequestCancelled)

@@ -181,7 +181,7 @@ func TestListenAndServe(t *testing.T) {
 	srv := &Server{Handler: okHandler(), TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe(addr) }()
-	tr := &Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}
+	tr := &Transport{Mode: ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/", nil)
 	resp, err := tr.RoundTrip(req)
 	if err != nil {

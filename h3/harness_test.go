@@ -52,6 +52,7 @@ func newTestEnv(t testing.TB, h http.Handler, configure ...func(*testEnv)) *test
 	cert, pool := testCertificate(t)
 	e := &testEnv{srv: &Server{Handler: h, TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}}
 	e.tr = &Transport{
+		Mode:            ModeHTTP3Only,
 		TLSClientConfig: &tls13.Config{RootCAs: pool},
 		Dial: func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
 			if e.dials.Add(1) > 1 && e.redial != nil {
