@@ -1,18 +1,17 @@
 package h3
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic"
-	"github.com/skiffnet/skiff/tls13"
 )
 
 // h3Client is the HTTP/3 side of a Transport: it sends requests over
@@ -31,7 +30,10 @@ type h3Client struct {
 type route struct {
 	origin Origin
 	addr   string // host:port dialed
-	alt    bool   // addr is an alternative: the request carries Alt-Used
+	alt    bool   // addr is an Alt-Svc alternative: the request carries Alt-Used
+	// hints are addresses for addr's host from an HTTPS record (RFC 9460
+	// §7.3), used when given instead of resolving it.
+	hints []netip.Addr
 }
 
 // key is the pool key: one connection per (origin, alternative).
@@ -47,9 +49,7 @@ const startTimeout = 10 * time.Second
 const maxAttempts = 3
 
 func newH3Client(t *Transport) *h3Client {
-	c := &h3Client{t: t}
-	c.pool = newConnPool(c.dialConn)
-	return c
+	return &h3Client{t: t, pool: newConnPool(t.dialRoute)}
 }
 
 func (c *h3Client) maxHeaderBytes() uint64 {
@@ -70,17 +70,11 @@ func (c *h3Client) roundTrip(req *http.Request, rt route, attempts int) (*http.R
 			closeBody(req)
 			if attempt > 1 && ctx.Err() == nil {
 				// The request was refused unprocessed before: still so.
-				return nil, &RetryableError{Err: err}
+				return nil, &RetryableError{Err: err, Unprocessed: true}
 			}
 			return nil, err
 		}
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.GotConn != nil {
-			// There is no net.Conn to report: GotConnInfo.Conn is nil.
-			trace.GotConn(httptrace.GotConnInfo{Reused: cc.used.Swap(true)})
-		} else {
-			cc.used.Store(true)
-		}
-		resp, err := cc.roundTrip(req, rt)
+		resp, err := c.send(req, rt, cc)
 		if err == nil {
 			return resp, nil
 		}
@@ -90,26 +84,39 @@ func (c *h3Client) roundTrip(req *http.Request, rt route, attempts int) (*http.R
 		}
 		// RFC 9114 §4.1.1: a request rejected unprocessed can be retried,
 		// with a fresh copy of its body.
-		if req, err = rewind(req); err != nil {
+		r2, rerr := rewind(req)
+		if rerr != nil {
 			return nil, err
 		}
+		req = r2
 	}
 }
 
+// send sends req on cc, reporting the connection to the request's
+// httptrace.ClientTrace.
+func (c *h3Client) send(req *http.Request, rt route, cc *clientConn) (*http.Response, error) {
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.GotConn != nil {
+		// There is no net.Conn to report: GotConnInfo.Conn is nil.
+		trace.GotConn(httptrace.GotConnInfo{Reused: cc.used.Swap(true)})
+	} else {
+		cc.used.Store(true)
+	}
+	return cc.roundTrip(req, rt)
+}
+
 // rewind returns req ready to be sent again: with a fresh body from
-// GetBody when it has one. It fails, wrapping ErrRetryable, when the body
-// cannot be had again.
+// GetBody when it has one. It fails when the body cannot be had again.
 func rewind(req *http.Request) (*http.Request, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return req, nil
 	}
 	closeBody(req)
 	if req.GetBody == nil {
-		return nil, &RetryableError{Err: errors.New("request body cannot be sent again (no GetBody)")}
+		return nil, errors.New("h3: request body cannot be sent again (no GetBody)")
 	}
 	body, err := req.GetBody()
 	if err != nil {
-		return nil, &RetryableError{Err: fmt.Errorf("GetBody: %w", err)}
+		return nil, fmt.Errorf("h3: GetBody: %w", err)
 	}
 	r2 := *req
 	r2.Body = body
@@ -127,83 +134,6 @@ func (c *h3Client) closeIdle() {
 	for _, cc := range c.pool.all() {
 		cc.closeIfIdle()
 	}
-}
-
-// dialConn dials rt.addr and sets up HTTP/3 on the new connection. The
-// certificate must be valid for the origin's host (RFC 7838 §2.1), which
-// is the TLS server name unless TLSClientConfig names another.
-func (c *h3Client) dialConn(ctx context.Context, rt route) (*clientConn, error) {
-	var cfg quic.Config
-	if c.t.QUICConfig != nil {
-		cfg = *c.t.QUICConfig
-	}
-	if c.t.TLSClientConfig != nil {
-		cfg.TLS = c.t.TLSClientConfig.Clone()
-	} else {
-		cfg.TLS = &tls13.Config{}
-	}
-	cfg.TLS.NextProtos = []string{NextProtoH3}
-	if cfg.TLS.ServerName == "" {
-		cfg.TLS.ServerName = rt.origin.Host
-	}
-	// The peer's certificates, for the trace and for coalescing (RFC 9114
-	// §3.3): package quic does not report them.
-	var peer peerCerts
-	userVerify := cfg.TLS.VerifyPeerCertificate
-	cfg.TLS.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
-		peer.set(raw, chains)
-		if userVerify != nil {
-			return userVerify(raw, chains)
-		}
-		return nil
-	}
-	var qc *quic.Conn
-	var err error
-	if c.t.Dial != nil {
-		qc, err = c.t.Dial(ctx, rt.addr, &cfg)
-	} else {
-		qc, err = quic.Dial(ctx, "udp", rt.addr, &cfg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	cc := newClientConn(qc, c.maxHeaderBytes())
-	cc.serverName = cfg.TLS.ServerName
-	cc.leaf, cc.chains = peer.get()
-	// RFC 9114 §6.2: the server must allow the three streams at once; a
-	// server that does not would otherwise hold the dial forever.
-	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	if err := cc.c.start(startCtx); err != nil {
-		qc.CloseWithError(uint64(ErrCodeGeneralProtocolError), "cannot open control streams")
-		return nil, err
-	}
-	return cc, nil
-}
-
-// peerCerts records the certificates seen by VerifyPeerCertificate.
-type peerCerts struct {
-	mu     sync.Mutex
-	leaf   *x509.Certificate
-	chains [][]*x509.Certificate
-}
-
-func (p *peerCerts) set(raw [][]byte, chains [][]*x509.Certificate) {
-	var leaf *x509.Certificate
-	if len(chains) > 0 && len(chains[0]) > 0 {
-		leaf = chains[0][0]
-	} else if len(raw) > 0 {
-		leaf, _ = x509.ParseCertificate(raw[0])
-	}
-	p.mu.Lock()
-	p.leaf, p.chains = leaf, chains
-	p.mu.Unlock()
-}
-
-func (p *peerCerts) get() (*x509.Certificate, [][]*x509.Certificate) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.leaf, p.chains
 }
 
 // clientConn is one HTTP/3 connection.

@@ -24,7 +24,7 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 	cc.mu.Lock()
 	if cc.goAway {
 		cc.mu.Unlock()
-		return nil, &RetryableError{Err: errGoAway}
+		return nil, &RetryableError{Err: errGoAway, Unprocessed: true}
 	}
 	cc.pending++
 	cc.mu.Unlock()
@@ -40,7 +40,7 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		if err == nil {
 			str.Reset(uint64(ErrCodeRequestCancelled))
 			str.CloseRead(uint64(ErrCodeRequestCancelled))
-			return nil, &RetryableError{Err: errGoAway}
+			return nil, &RetryableError{Err: errGoAway, Unprocessed: true}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -48,7 +48,7 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		// The connection is closing (its end is reported to the pool only
 		// when the draining period is over): no request may use it now.
 		cc.markClosing()
-		return nil, &RetryableError{Err: err}
+		return nil, &RetryableError{Err: err, Unprocessed: true}
 	}
 	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
 	if rt.alt {
@@ -214,6 +214,10 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			} else if isStreamError(err) || isConnectionError(err) {
 				cs.mr.fail(err)
 			}
+			if !first {
+				// After an interim response: never to be replayed.
+				return nil, &respStartedError{cs.mapError(err)}
+			}
 			return nil, cs.mapError(err)
 		}
 		if first && trace != nil && trace.GotFirstResponseByte != nil {
@@ -276,7 +280,7 @@ func (cs *clientStream) abort(err error, code ErrCode) {
 
 // reject fails a request the server will not process.
 func (cs *clientStream) reject(err error) {
-	cs.abort(&RetryableError{Err: err}, ErrCodeRequestCancelled)
+	cs.abort(&RetryableError{Err: err, Unprocessed: true}, ErrCodeRequestCancelled)
 }
 
 // mapError turns a stream or connection error into what the request
@@ -290,14 +294,14 @@ func (cs *clientStream) mapError(err error) error {
 		return aborted
 	}
 	if code, ok := streamErrorCode(err); ok && code == uint64(ErrCodeRequestRejected) {
-		return &RetryableError{Err: err}
+		return &RetryableError{Err: err, Unprocessed: true}
 	}
 	if cs.cc.c.closed() {
 		cs.cc.mu.Lock()
 		refused := cs.cc.goAway && cs.id >= cs.cc.goAwayID
 		cs.cc.mu.Unlock()
 		if refused {
-			return &RetryableError{Err: err}
+			return &RetryableError{Err: err, Unprocessed: true}
 		}
 	}
 	return err

@@ -181,3 +181,59 @@ func both[T any](f, g func(T)) func(T) {
 	}
 	return func(v T) { f(v); g(v) }
 }
+
+// traceFor returns the trace a request reports to: its context's and the
+// Transport's.
+func (t *Transport) traceFor(ctx context.Context) *ClientTrace {
+	return composeTraces(ContextClientTrace(ctx), t.Trace)
+}
+
+// The hooks, called only when set.
+
+func (ct *ClientTrace) altSvcLearned(i AltSvcLearnedInfo) {
+	if ct != nil && ct.AltSvcLearned != nil {
+		ct.AltSvcLearned(i)
+	}
+}
+
+func (ct *ClientTrace) altSvcCleared(i AltSvcClearedInfo) {
+	if ct != nil && ct.AltSvcCleared != nil {
+		ct.AltSvcCleared(i)
+	}
+}
+
+func (ct *ClientTrace) httpsRecord(i HTTPSRecordInfo) {
+	if ct != nil && ct.HTTPSRecord != nil {
+		ct.HTTPSRecord(i)
+	}
+}
+
+func (ct *ClientTrace) raceStarted(i RaceStartedInfo) {
+	if ct != nil && ct.RaceStarted != nil {
+		ct.RaceStarted(i)
+	}
+}
+
+func (ct *ClientTrace) raceWon(i RaceWonInfo) {
+	if ct != nil && ct.RaceWon != nil {
+		ct.RaceWon(i)
+	}
+}
+
+func (ct *ClientTrace) quicHandshakeDone(i QUICHandshakeInfo) {
+	if ct != nil && ct.QUICHandshakeDone != nil {
+		ct.QUICHandshakeDone(i)
+	}
+}
+
+func (ct *ClientTrace) alternativeBroken(i AlternativeBrokenInfo) {
+	if ct != nil && ct.AlternativeBroken != nil {
+		ct.AlternativeBroken(i)
+	}
+}
+
+func (ct *ClientTrace) requestReplayed(i RequestReplayedInfo) {
+	if ct != nil && ct.RequestReplayed != nil {
+		ct.RequestReplayed(i)
+	}
+}

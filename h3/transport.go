@@ -83,6 +83,9 @@ type Transport struct {
 	h3c      *h3Client
 	tcp      *http.Transport
 	altSvc   AltSvcStore
+	alts     *altStates // broken marks, RTTs
+	https    httpsCache // HTTPS record answers by origin
+	resolver resolver
 	// now is the clock of expiry and backoff: time.Now, or a test's.
 	now func() time.Time
 }
@@ -92,11 +95,14 @@ func (t *Transport) init() {
 		if t.now == nil {
 			t.now = time.Now
 		}
+		if t.resolver == nil {
+			t.resolver = newResolver(t.DNSServer)
+		}
+		t.alts = newAltStates()
 		t.h3c = newH3Client(t)
 		t.tcp = t.TCP
 		if t.tcp == nil {
-			t.tcp = http.DefaultTransport.(*http.Transport).Clone()
-			t.tcp.ForceAttemptHTTP2 = true
+			t.tcp = t.newTCPTransport()
 		}
 		t.altSvc = t.AltSvc
 		if t.altSvc == nil {
@@ -152,4 +158,7 @@ func (t *Transport) CloseIdleConnections() {
 func (t *Transport) NetworkChanged() {
 	t.init()
 	t.altSvc.ClearNonPersistent()
+	t.alts.clearMarks()
+	t.https.clear()
+	t.Trace.altSvcCleared(AltSvcClearedInfo{Reason: "network changed"})
 }
