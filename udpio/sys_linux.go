@@ -22,6 +22,11 @@ type sysConn struct {
 	pktinfo bool // packet info requested (wildcard socket)
 	gro     bool
 	gso     atomic.Bool
+	// icmp: IP_RECVERR / IPV6_RECVERR are on (icmp_linux.go); errPending
+	// says a send met an error the error queue may explain.
+	icmp       bool
+	errPending atomic.Bool
+	errq       errQueue
 
 	recvMu sync.Mutex
 	recv   *recvState
@@ -54,6 +59,9 @@ func newSysConn(uc *net.UDPConn, wildcard bool, opts Options) (*sysConn, Capabil
 		return nil, Capabilities{}, err
 	}
 	s.recv = newRecvState(s.gro)
+	if s.icmp {
+		s.recv.errPending = &s.errPending
+	}
 	s.sendPool.New = func() any { return newSendBatch() }
 	return s, caps, nil
 }
@@ -117,6 +125,21 @@ func (s *sysConn) configure(fd int, wildcard bool, opts Options, caps *Capabilit
 		}
 		s.pktinfo = pi
 		caps.PacketInfo = pi
+	}
+
+	if opts.ICMPErrors {
+		// ICMP errors about what we send go to the socket's error queue
+		// instead of being dropped (an unconnected UDP socket gets none
+		// otherwise); a dual-stack socket needs both for IPv4 peers.
+		on := true
+		if v4 {
+			on = on && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVERR, 1) == nil
+		}
+		if v6 {
+			on = on && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1) == nil
+		}
+		s.icmp = on
+		caps.ICMPErrors = on
 	}
 
 	if !opts.DisableGRO {
