@@ -19,19 +19,23 @@ import (
 func (t *Transport) newTCPTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ForceAttemptHTTP2 = true
-	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return t.dialTCP(ctx, d, network, addr)
-	}
+	tr.DialContext = t.DialTCP
 	return tr
 }
 
+// tcpDialer is DialTCP's dialer: http.DefaultTransport's settings.
+var tcpDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+
 type tcpAddrsKey struct{}
 
-// dialTCP dials addr using, for its host, the addresses the discovery
-// already resolved (carried in ctx), else those of DNSServer when set,
-// else the system's.
-func (t *Transport) dialTCP(ctx context.Context, d *net.Dialer, network, addr string) (net.Conn, error) {
+// DialTCP dials a TCP connection to addr ("host:port") as the default TCP
+// transport does: with the addresses the Transport resolved for the host
+// while it waited for an HTTPS record, else with those DNSServer gives
+// when set, else through the system's resolver. A TCP transport of one's
+// own can use it as its DialContext to get the same.
+func (t *Transport) DialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
+	t.init()
+	d := tcpDialer
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
