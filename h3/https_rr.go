@@ -67,10 +67,11 @@ type httpsCache struct {
 	m  map[Origin]*httpsEntry
 }
 
-// lookup returns origin's entry, starting a lookup when there is no fresh
-// one. The lookup runs on its own, with ctx's values but not its
-// cancellation, and reports its answer to tr when it ends.
-func (t *Transport) httpsLookup(ctx context.Context, origin Origin, tr *ClientTrace) *httpsEntry {
+// httpsLookup returns origin's entry, starting a lookup when there is no
+// fresh one (started reports it). The lookup runs on its own, with ctx's
+// values but not its cancellation, and reports its answer to tr when it
+// ends.
+func (t *Transport) httpsLookup(ctx context.Context, origin Origin, tr *ClientTrace) (e *httpsEntry, started bool) {
 	c := &t.https
 	now := t.now()
 	c.mu.Lock()
@@ -79,10 +80,10 @@ func (t *Transport) httpsLookup(ctx context.Context, origin Origin, tr *ClientTr
 		select {
 		case <-e.done:
 			if now.Before(e.expires) {
-				return e
+				return e, false
 			}
 		default:
-			return e // in progress
+			return e, false // in progress
 		}
 	}
 	if c.m == nil {
@@ -97,7 +98,7 @@ func (t *Transport) httpsLookup(ctx context.Context, origin Origin, tr *ClientTr
 			}
 		}
 	}
-	e := &httpsEntry{done: make(chan struct{})}
+	e = &httpsEntry{done: make(chan struct{})}
 	c.m[origin] = e
 	go func() {
 		ctx := context.WithoutCancel(ctx)
@@ -113,7 +114,7 @@ func (t *Transport) httpsLookup(ctx context.Context, origin Origin, tr *ClientTr
 		close(e.done)
 		reportHTTPS(origin, ans, err, tr)
 	}()
-	return e
+	return e, true
 }
 
 // reportHTTPS tells the trace what an HTTPS lookup found: the first record
@@ -166,12 +167,16 @@ func (t *Transport) httpsRoutes(ctx context.Context, origin Origin, tr *ClientTr
 	if _, err := netip.ParseAddr(origin.Host); err == nil {
 		return nil, nil // an IP literal has no HTTPS records
 	}
-	e := t.httpsLookup(ctx, origin, tr)
+	e, started := t.httpsLookup(ctx, origin, tr)
 	var tcp []tcpAddr
 	select {
 	case <-e.done:
 	default:
-		tcp = t.awaitHTTPS(ctx, origin, e)
+		// Only the request that asked waits: while the answer is late,
+		// the others go at once.
+		if started {
+			tcp = t.awaitHTTPS(ctx, origin, e)
+		}
 	}
 	select {
 	case <-e.done:

@@ -10,7 +10,8 @@ import (
 // netResolver resolves addresses with package net: the system's resolver,
 // or Go's own asking server when set. It has no HTTPS records.
 type netResolver struct {
-	r *net.Resolver
+	r      *net.Resolver
+	system bool // the system's resolver, which net.Dialer uses anyway
 }
 
 // newResolver returns the Transport's DNS: see DNSServer.
@@ -18,7 +19,7 @@ func newResolver(server string) resolver { return newNetResolver(server) }
 
 func newNetResolver(server string) *netResolver {
 	if server == "" {
-		return &netResolver{r: net.DefaultResolver}
+		return &netResolver{r: net.DefaultResolver, system: true}
 	}
 	return &netResolver{r: &net.Resolver{
 		PreferGo: true,
