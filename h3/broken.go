@@ -112,8 +112,10 @@ func (s *altStates) quicWorked(rt route, now time.Time, srtt time.Duration) {
 	}
 }
 
-// headStart returns 1.5 × the route's last smoothed RTT, within
-// [10 ms, 2 s], or 300 ms when none is known (Chromium's figures).
+// headStart returns 1.5 × the route's last smoothed RTT (Chromium's
+// figure), or 300 ms when none is known. It is kept within [50 ms, 2 s]:
+// a QUIC handshake costs some milliseconds of computation beyond the round
+// trip, which a loopback or LAN RTT would not cover.
 func (s *altStates) headStart(rt route) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,7 +123,7 @@ func (s *altStates) headStart(rt route) time.Duration {
 	if st == nil || st.srtt == 0 {
 		return 300 * time.Millisecond
 	}
-	return min(max(st.srtt*3/2, 10*time.Millisecond), 2*time.Second)
+	return min(max(st.srtt*3/2, 50*time.Millisecond), 2*time.Second)
 }
 
 // quicFailed records a failed QUIC connection along rt whose dial began at

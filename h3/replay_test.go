@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
@@ -26,16 +27,21 @@ func (o *onceReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // arrived.
 func TestReplayOverTCP(t *testing.T) {
 	ctx := testContext(t)
-	e := newDiscoEnv(t, discoOptions{})
+	// The test reconnects after killing connections: QUIC must win those
+	// races whatever the machine's load.
+	e := newDiscoEnv(t, discoOptions{}, func(tr *Transport) { tr.HeadStart = 10 * time.Second })
 	e.advertise("")
 	e.mustGet(ctx, "/1", "HTTP/2.0")
 	e.mustGet(ctx, "/2", "HTTP/3.0")
-	// From now on HTTP/3 requests kill their connection.
+	// From now on HTTP/3 requests kill their connection, and their handler
+	// never answers (the close is asynchronous: an answer could beat it).
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
 	e.setHandler(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 3 {
 			io.Copy(io.Discard, r.Body)
 			e.killServerConns()
-			<-r.Context().Done()
+			<-release
 			return
 		}
 		io.Copy(io.Discard, r.Body)
@@ -69,13 +75,14 @@ func TestReplayOverTCP(t *testing.T) {
 				io.Copy(io.Discard, r.Body)
 				if r.ProtoMajor == 3 {
 					e.killServerConns()
-					<-r.Context().Done()
+					<-release
 				}
 			})
 			tcp0, h30 := e.tcpReqs.Load(), e.h3Reqs.Load()
-			_, _, err := e.do(ctx, e.url, http.MethodPost, "/pay", tc.body())
+			e.events.reset()
+			proto, _, err := e.do(ctx, e.url, http.MethodPost, "/pay", tc.body())
 			if !errors.Is(err, ErrRetryable) {
-				t.Fatalf("POST error %v, want one matching ErrRetryable", err)
+				t.Fatalf("POST error %v over %q, want one matching ErrRetryable; events %s", err, proto, e.events.String())
 			}
 			var re *RetryableError
 			if !errors.As(err, &re) || re.Unprocessed {

@@ -50,7 +50,7 @@ func (t *Transport) DialTCP(ctx context.Context, network, addr string) (net.Conn
 		}
 	}
 	if addrs == nil {
-		if r, ok := t.resolver.(*netResolver); ok && r.system {
+		if r, ok := t.resolver.(*dnsResolver); ok && r.system {
 			return d.DialContext(ctx, network, addr)
 		}
 		if addrs, err = t.resolver.lookupIP(ctx, host); err != nil {
