@@ -1,7 +1,6 @@
 package h3
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/tls13"
 )
 
 // h3Client is the HTTP/3 side of a Transport: it sends requests over
@@ -144,11 +144,8 @@ type clientConn struct {
 	keys []string    // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
 
-	// What the handshake established: the TLS server name and the
-	// server's certificate (leaf first in chains when verified).
-	serverName string
-	leaf       *x509.Certificate
-	chains     [][]*x509.Certificate
+	// tls is what the TLS handshake negotiated.
+	tls tls13.ConnectionState
 
 	// goAwayReceived is closed when the server's first GOAWAY arrives.
 	goAwayReceived chan struct{}

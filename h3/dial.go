@@ -2,7 +2,6 @@ package h3
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"net"
 	"net/netip"
@@ -86,14 +85,14 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 	if cfg.TLS.ServerName == "" {
 		cfg.TLS.ServerName = rt.origin.Host
 	}
-	// The peer's certificates, for the trace and for coalescing: package
-	// quic does not report them.
-	var peer peerCerts
-	userVerify := cfg.TLS.VerifyPeerCertificate
-	cfg.TLS.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
-		peer.set(raw, chains)
+	// What the handshake negotiated, for the trace and for coalescing:
+	// package quic does not report it, tls13 tells VerifyConnection.
+	var tlsState handshakeState
+	userVerify := cfg.TLS.VerifyConnection
+	cfg.TLS.VerifyConnection = func(cs tls13.ConnectionState) error {
+		tlsState.set(cs)
 		if userVerify != nil {
-			return userVerify(raw, chains)
+			return userVerify(cs)
 		}
 		return nil
 	}
@@ -108,8 +107,8 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 		return nil, err
 	}
 	cc := newClientConn(qc, c.maxHeaderBytes())
-	cc.serverName = cfg.TLS.ServerName
-	cc.leaf, cc.chains = peer.get()
+	cc.tls = tlsState.get()
+	cc.tls.HandshakeComplete = true
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
 	// server that does not would otherwise hold the dial forever.
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
@@ -129,54 +128,26 @@ func (cc *clientConn) covers(host string, addrs []netip.Addr, port int) bool {
 	if int(remote.Port()) != port || !slices.Contains(addrs, remote.Addr()) {
 		return false
 	}
-	if cc.leaf == nil || len(cc.chains) == 0 {
+	if len(cc.tls.VerifiedChains) == 0 || len(cc.tls.PeerCertificates) == 0 {
 		return false // not verified (InsecureSkipVerify): never shared
 	}
-	return cc.leaf.VerifyHostname(host) == nil
+	return cc.tls.PeerCertificates[0].VerifyHostname(host) == nil
 }
 
-// connectionState reports what is known of cc's TLS handshake.
-func (cc *clientConn) connectionState() tls13.ConnectionState {
-	return tls13.ConnectionState{
-		HandshakeComplete:  true,
-		NegotiatedProtocol: NextProtoH3,
-		ServerName:         cc.serverName,
-		PeerCertificates:   certsOf(cc.leaf, cc.chains),
-		VerifiedChains:     cc.chains,
-	}
+// handshakeState records the state VerifyConnection saw.
+type handshakeState struct {
+	mu sync.Mutex
+	cs tls13.ConnectionState
 }
 
-func certsOf(leaf *x509.Certificate, chains [][]*x509.Certificate) []*x509.Certificate {
-	if len(chains) > 0 {
-		return chains[0]
-	}
-	if leaf != nil {
-		return []*x509.Certificate{leaf}
-	}
-	return nil
+func (h *handshakeState) set(cs tls13.ConnectionState) {
+	h.mu.Lock()
+	h.cs = cs
+	h.mu.Unlock()
 }
 
-// peerCerts records the certificates seen by VerifyPeerCertificate.
-type peerCerts struct {
-	mu     sync.Mutex
-	leaf   *x509.Certificate
-	chains [][]*x509.Certificate
-}
-
-func (p *peerCerts) set(raw [][]byte, chains [][]*x509.Certificate) {
-	var leaf *x509.Certificate
-	if len(chains) > 0 && len(chains[0]) > 0 {
-		leaf = chains[0][0]
-	} else if len(raw) > 0 {
-		leaf, _ = x509.ParseCertificate(raw[0])
-	}
-	p.mu.Lock()
-	p.leaf, p.chains = leaf, chains
-	p.mu.Unlock()
-}
-
-func (p *peerCerts) get() (*x509.Certificate, [][]*x509.Certificate) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.leaf, p.chains
+func (h *handshakeState) get() tls13.ConnectionState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cs
 }

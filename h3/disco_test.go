@@ -211,3 +211,35 @@ func samePortPair(t *testing.T) (tcp, udp string) {
 	t.Skip("no port free for both TCP and UDP")
 	return "", ""
 }
+
+// The trace reports each decision of a switch to HTTP/3, and the QUIC
+// handshake with what TLS negotiated.
+func TestTraceReportsHandshake(t *testing.T) {
+	ctx := testContext(t)
+	e := newDiscoEnv(t, discoOptions{})
+	var hs []QUICHandshakeInfo
+	var won []RaceWonInfo
+	reqTrace := &ClientTrace{
+		QUICHandshakeDone: func(i QUICHandshakeInfo) { hs = append(hs, i) },
+		RaceWon:           func(i RaceWonInfo) { won = append(won, i) },
+	}
+	ctx = WithClientTrace(ctx, reqTrace)
+	e.advertise("")
+	e.mustGet(ctx, "/1", "HTTP/2.0")
+	e.mustGet(ctx, "/2", "HTTP/3.0")
+	if len(hs) != 1 || hs[0].Err != nil {
+		t.Fatalf("handshake events %+v", hs)
+	}
+	st := hs[0].TLS
+	if st.Version != 0x0304 || st.CipherSuite == 0 || st.Group == 0 || st.NegotiatedProtocol != "h3" ||
+		len(st.PeerCertificates) == 0 || !st.HandshakeComplete || hs[0].RemoteAddr != e.h3Addr {
+		t.Fatalf("handshake state %+v", st)
+	}
+	if len(won) != 2 || won[0].Protocol != "tcp" || won[1].Protocol != "h3" || won[1].Reason != "quic handshake first" {
+		t.Fatalf("race outcomes %+v", won)
+	}
+	// The Transport's trace saw them too.
+	if e.events.count("handshake") != 1 || e.events.count("won") != 2 {
+		t.Fatalf("Transport trace: %s", e.events.String())
+	}
+}

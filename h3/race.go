@@ -236,7 +236,7 @@ func (t *Transport) dialRoute(ctx context.Context, rt route) (*clientConn, error
 		return nil, err
 	}
 	info.RemoteAddr = cc.qc.RemoteAddr()
-	info.TLS = cc.connectionState()
+	info.TLS = cc.tls
 	tr.quicHandshakeDone(info)
 	t.alts.quicWorked(rt, t.now(), cc.qc.Stats().SmoothedRTT)
 	return cc, nil

@@ -111,10 +111,8 @@ type QUICHandshakeInfo struct {
 	Addr       string         // the address dialed
 	RemoteAddr netip.AddrPort // the address it connected to
 	Duration   time.Duration
-	// TLS holds what the handshake negotiated as far as package quic
-	// exposes it: ServerName, NegotiatedProtocol ("h3"), PeerCertificates
-	// and VerifiedChains. CipherSuite and Group stay zero until quic.Conn
-	// reports its tls13.ConnectionState.
+	// TLS is what the handshake negotiated: version, cipher suite, key
+	// exchange group, ALPN ("h3"), server name, certificates, resumption.
 	TLS tls13.ConnectionState
 	Err error // nil on success
 }
