@@ -88,6 +88,8 @@ type discoEnv struct {
 	url     string // https://127.0.0.1:tcpport
 	tr      *Transport
 	clock   *fakeClock
+	// resolver, when set, answers the Transports' DNS questions.
+	resolver *fakeResolver
 
 	altSvc   atomic.Pointer[string] // the Alt-Svc value sent, if any
 	tcpReqs  atomic.Int64
@@ -101,7 +103,7 @@ type discoEnv struct {
 
 func newDiscoEnv(t testing.TB, o discoOptions, configure ...func(*Transport)) *discoEnv {
 	t.Helper()
-	cert, pool := discoCertificate(t)
+	cert, _ := discoCertificate(t)
 	e := &discoEnv{t: t, clock: newFakeClock()}
 
 	if !o.noH3 {
@@ -155,7 +157,17 @@ func newDiscoEnv(t testing.TB, o discoOptions, configure ...func(*Transport)) *d
 	e.tcpAddr = netip.MustParseAddrPort(e.tcpSrv.Listener.Addr().String())
 	e.url = "https://" + e.tcpAddr.String()
 
-	e.tr = &Transport{
+	e.resolver = o.resolver
+	e.tr = e.newTransport(configure...)
+	t.Cleanup(func() { e.tr.CloseIdleConnections() })
+	return e
+}
+
+// newTransport returns a Transport for the environment's servers, with
+// nothing learned yet.
+func (e *discoEnv) newTransport(configure ...func(*Transport)) *Transport {
+	_, pool := discoCertificate(e.t)
+	tr := &Transport{
 		TLSClientConfig: &tls13.Config{RootCAs: pool},
 		Dial: func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
 			e.dials.Add(1)
@@ -164,19 +176,18 @@ func newDiscoEnv(t testing.TB, o discoOptions, configure ...func(*Transport)) *d
 		Trace: e.events.trace(),
 		now:   e.clock.Now,
 	}
-	if o.resolver != nil {
-		e.tr.resolver = o.resolver
+	if e.resolver != nil {
+		tr.resolver = e.resolver
 	}
-	e.tr.TCP = &http.Transport{
+	tr.TCP = &http.Transport{
 		TLSClientConfig:   tlsClientConfig(pool),
 		ForceAttemptHTTP2: true,
-		DialContext:       e.tr.DialTCP,
+		DialContext:       tr.DialTCP,
 	}
 	for _, f := range configure {
-		f(e.tr)
+		f(tr)
 	}
-	t.Cleanup(func() { e.tr.CloseIdleConnections() })
-	return e
+	return tr
 }
 
 // serve is both servers' handler: it counts requests by protocol, sends

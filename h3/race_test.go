@@ -15,7 +15,7 @@ import (
 )
 
 // blackhole is a UDP socket that reads and drops everything.
-func blackhole(t *testing.T) int {
+func blackhole(t testing.TB) int {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -36,7 +36,7 @@ func blackhole(t *testing.T) int {
 }
 
 // closedUDPPort returns a loopback UDP port where nothing listens.
-func closedUDPPort(t *testing.T) int {
+func closedUDPPort(t testing.TB) int {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
