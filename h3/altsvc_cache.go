@@ -58,7 +58,7 @@ func (a Alternative) Addr(o Origin) string {
 // in ModeAuto and ModeRace, so Alternatives must be quick.
 type AltSvcStore interface {
 	// Alternatives returns origin's alternatives fresh at now, most
-	// preferred first.
+	// preferred first. The caller must not modify the slice.
 	Alternatives(origin Origin, now time.Time) []Alternative
 	// SetAlternatives replaces all of origin's alternatives with alts (RFC
 	// 7838 §3: a new Alt-Svc field value replaces what was cached); an
@@ -97,8 +97,9 @@ func NewAltSvcCache(size int) *AltSvcCache {
 	return &AltSvcCache{max: size, lru: list.New(), origins: map[Origin]*list.Element{}}
 }
 
-// Alternatives returns origin's alternatives fresh at now. Expired ones
-// are dropped from the cache as they are found.
+// Alternatives returns origin's alternatives fresh at now, in a slice the
+// caller must not modify. Expired ones are dropped from the cache as they
+// are found.
 func (c *AltSvcCache) Alternatives(origin Origin, now time.Time) []Alternative {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -107,22 +108,29 @@ func (c *AltSvcCache) Alternatives(origin Origin, now time.Time) []Alternative {
 		return nil
 	}
 	e := el.Value.(*cacheEntry)
-	fresh := e.alts[:0:0]
+	stale := 0
 	for _, a := range e.alts {
-		if now.Before(a.Expires) {
-			fresh = append(fresh, a)
+		if !now.Before(a.Expires) {
+			stale++
 		}
 	}
-	if len(fresh) == 0 {
+	if stale == len(e.alts) {
 		c.lru.Remove(el)
 		delete(c.origins, origin)
 		return nil
 	}
-	if len(fresh) != len(e.alts) {
+	if stale > 0 {
+		// A new slice: callers may hold the old one.
+		fresh := make([]Alternative, 0, len(e.alts)-stale)
+		for _, a := range e.alts {
+			if now.Before(a.Expires) {
+				fresh = append(fresh, a)
+			}
+		}
 		e.alts = fresh
 	}
 	c.lru.MoveToFront(el)
-	return fresh
+	return e.alts
 }
 
 // SetAlternatives replaces origin's alternatives.
@@ -162,7 +170,7 @@ func (c *AltSvcCache) ClearNonPersistent() {
 	for el := c.lru.Front(); el != nil; {
 		next := el.Next()
 		e := el.Value.(*cacheEntry)
-		kept := e.alts[:0]
+		var kept []Alternative // a new slice: callers may hold the old one
 		for _, a := range e.alts {
 			if a.Persist {
 				kept = append(kept, a)

@@ -133,8 +133,8 @@ func TestBrokenBackoff(t *testing.T) {
 				t.Fatalf("failure %d: the alternative was not dialed", i)
 			}
 			b := <-m.broken
-			if b.Failures != i || b.Until.Sub(time.Now()) != want {
-				t.Fatalf("failure %d: broken %d times for %v, want %d and %v", i, b.Failures, b.Until.Sub(time.Now()), i, want)
+			if b.Failures != i || time.Until(b.Until) != want {
+				t.Fatalf("failure %d: broken %d times for %v, want %d and %v", i, b.Failures, time.Until(b.Until), i, want)
 			}
 			time.Sleep(want - time.Second)
 			m.get(t)
@@ -156,8 +156,8 @@ func TestBrokenBackoff(t *testing.T) {
 		if m.dials.Load() != dials+1 {
 			t.Fatal("the alternative was not dialed after NetworkChanged")
 		}
-		if b := <-m.broken; b.Failures != 1 || b.Until.Sub(time.Now()) != brokenInitial {
-			t.Fatalf("after NetworkChanged: %d failures for %v, want 1 and %v", b.Failures, b.Until.Sub(time.Now()), brokenInitial)
+		if b := <-m.broken; b.Failures != 1 || time.Until(b.Until) != brokenInitial {
+			t.Fatalf("after NetworkChanged: %d failures for %v, want 1 and %v", b.Failures, time.Until(b.Until), brokenInitial)
 		}
 	})
 }

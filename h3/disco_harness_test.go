@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffnet/skiff/internal/selfsigned"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -31,23 +30,9 @@ import (
 // fakeClock, so that expiry and backoff are stepped through, not waited
 // for.
 
-// discoHosts are the names the discovery certificate covers.
-var discoHosts = []string{"127.0.0.1", "::1", "localhost", "origin.test", "a.test", "b.test", "alt.test"}
-
-var (
-	discoCertOnce sync.Once
-	discoCert     tls13.Certificate
-	discoPool     *x509.CertPool
-	discoCertErr  error
-)
-
-func discoCertificate(t testing.TB) (tls13.Certificate, *x509.CertPool) {
-	discoCertOnce.Do(func() { discoCert, discoPool, discoCertErr = selfsigned.New(discoHosts...) })
-	if discoCertErr != nil {
-		t.Fatal(discoCertErr)
-	}
-	return discoCert, discoPool
-}
+// discoCertificate is the tests' certificate (harness_test.go), which
+// covers every name the discovery tests use.
+func discoCertificate(t testing.TB) (tls13.Certificate, *x509.CertPool) { return testCertificate(t) }
 
 // fakeClock is a Transport's clock that moves only when told.
 type fakeClock struct {

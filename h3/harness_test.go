@@ -28,7 +28,10 @@ var (
 )
 
 func testCertificate(t testing.TB) (tls13.Certificate, *x509.CertPool) {
-	certOnce.Do(func() { testCert, testPool, certErr = selfsigned.New("127.0.0.1", "localhost") })
+	certOnce.Do(func() {
+		// The names of the discovery tests too (disco_harness_test.go).
+		testCert, testPool, certErr = selfsigned.New("127.0.0.1", "::1", "localhost", "origin.test", "a.test", "b.test", "alt.test")
+	})
 	if certErr != nil {
 		t.Fatal(certErr)
 	}
