@@ -185,6 +185,7 @@ func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *Cl
 			tcpDone = nil
 			if res.err == nil {
 				r.claim(sideTCP) // a response without GotConn: net/http had no connection event to give
+				res.resp.Request = req
 				t.afterTCP(origin, res.resp, tr)
 				return res.resp, nil
 			}
