@@ -87,8 +87,7 @@ type RaceStartedInfo struct {
 	// Addr is the alternative's "host:port" (h3), or the origin's (tcp).
 	Addr string
 	// HeadStart is how long TCP waits for QUIC (for "h3"), and Reason why
-	// TCP starts (for "tcp"): "head start elapsed", "quic failed: …",
-	// "quic pending on a slow alternative".
+	// TCP starts (for "tcp"): "head start elapsed" or "quic failed: …".
 	HeadStart time.Duration
 	Reason    string
 }
@@ -99,8 +98,9 @@ type RaceWonInfo struct {
 	Protocol string // "h3" or "tcp"
 	Addr     string // the alternative used for h3
 	// Reason: "quic handshake first", "pooled quic connection",
-	// "coalesced onto <origin>", "tcp connection first", "quic failed: …",
-	// "alternative broken", "no alternative".
+	// "coalesced onto the connection of …", "tcp connection first",
+	// "quic still connecting after a head start ran out", "no
+	// alternative", "alternative … broken until …".
 	Reason  string
 	Elapsed time.Duration // since the request reached the Transport
 }

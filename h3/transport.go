@@ -60,10 +60,11 @@ type Transport struct {
 	// Nil means an in-memory cache of DefaultAltSvcCacheSize origins;
 	// NewAltSvcFile keeps them in curl's alt-svc file format.
 	AltSvc AltSvcStore
-	// DNSServer is the DNS server ("host:port") asked for HTTPS records
-	// and, for HTTP/3 and for the default TCP transport, A and AAAA
-	// records. Empty means the nameservers of /etc/resolv.conf for HTTPS
-	// records and the system resolver for addresses.
+	// DNSServer is the DNS server ("ip:port", or an IP for port 53) asked
+	// for HTTPS records and, for HTTP/3 and for DialTCP (the default TCP
+	// transport's dialer), A and AAAA records. Empty means the nameservers
+	// of /etc/resolv.conf for HTTPS records and the system resolver for
+	// addresses.
 	DNSServer string
 	// DisableHTTPSRecords turns off HTTPS record lookups in ModeAuto.
 	DisableHTTPSRecords bool
