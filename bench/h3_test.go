@@ -69,9 +69,10 @@ func benchRequests(b *testing.B, conns int) {
 	reportPerOp(b, "req/s", elapsed, cl, sv)
 }
 
-// newTransport is an HTTP/3 client of the peer, closed when tb ends.
+// newTransport is an HTTP/3 client of the peer, closed when tb ends. The
+// peer serves only HTTP/3: no TCP first, no discovery.
 func newTransport(tb testing.TB, p *peer) *h3.Transport {
-	tr := &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: p.roots}}
+	tr := &h3.Transport{Mode: h3.ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: p.roots}}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return tr
 }
