@@ -56,7 +56,8 @@
 //
 // BenchmarkH3Requests/conns=1|100: HTTP/3 POSTs of 1 KiB answered with 4
 // KiB, 100 in flight, over one connection (one h3.Transport) or 100 (a
-// Transport each, one request in flight on each). req/s; allocs/op
+// Transport each, one request in flight on each; a Transport's connection
+// has its own socket). req/s; allocs/op
 // (client) and server-allocs/op per request; client-CPU-us/op and
 // server-CPU-us/op per request.
 //
