@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/skiffnet/skiff/h3"
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/quic/qlog"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// clientStack is what carries skiff get's requests: net/http's Transport
+// over TCP (crypto/tls), skiff's HTTP/3 transport over QUIC, and the
+// RoundTripper that chooses between them.
+type clientStack struct {
+	tcp     *http.Transport
+	quic    *h3.Transport
+	rt      http.RoundTripper
+	closers []io.Closer
+
+	// The QUIC connections share one UDP socket per address family, so
+	// that close can end them all properly: a CONNECTION_CLOSE sent
+	// before the process exits, rather than a server left waiting for an
+	// idle timeout.
+	mu        sync.Mutex
+	endpoints map[bool]*quic.Endpoint // by "is IPv6"
+}
+
+func newClientStack(o *getOptions) (*clientStack, error) {
+	cs := &clientStack{}
+	var roots *x509.CertPool
+	if o.cacert != "" {
+		pem, err := os.ReadFile(o.cacert)
+		if err != nil {
+			return nil, &exitError{exitCACertFile, "cannot read the CA certificates: " + err.Error()}
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, &exitError{exitCACertFile, "no PEM certificate in " + o.cacert}
+		}
+	}
+	var keylog io.Writer
+	if o.keylogFile != "" {
+		f, err := os.OpenFile(o.keylogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, &exitError{exitWriteError, "cannot open the key log: " + err.Error()}
+		}
+		cs.closers = append(cs.closers, f)
+		keylog = f
+	}
+
+	cs.tcp = &http.Transport{
+		// No proxy: the QUIC side could not follow one, and a proxy would
+		// hide the protocol choice this command exists to show.
+		Proxy:       nil,
+		DialContext: (&net.Dialer{}).DialContext,
+		TLSClientConfig: &tls.Config{
+			RootCAs:            roots,
+			InsecureSkipVerify: o.insecure,
+			KeyLogWriter:       keylog,
+		},
+		// Bodies are written as they arrive, as curl does without
+		// --compressed; transparent gzip would change the sizes.
+		DisableCompression: true,
+		ForceAttemptHTTP2:  true,
+	}
+	qcfg := &quic.Config{HandshakeTimeout: o.connectTimeout}
+	if o.qlogDir != "" {
+		if err := os.MkdirAll(o.qlogDir, 0o755); err != nil {
+			return nil, &exitError{exitWriteError, "cannot make the qlog directory: " + err.Error()}
+		}
+		qcfg.Tracer = qlog.DirTracer(o.qlogDir)
+	}
+	cs.quic = &h3.Transport{
+		TLSClientConfig: &tls13.Config{RootCAs: roots, InsecureSkipVerify: o.insecure, KeyLogWriter: keylog},
+		QUICConfig:      qcfg,
+		Dial:            cs.dialQUIC,
+	}
+	cs.rt = chooseRoundTripper(o.proto, cs.tcp, cs.quic)
+	return cs, nil
+}
+
+// chooseRoundTripper is the one place that decides which protocols carry
+// the requests.
+//
+// TODO(issue 12): auto and --http3 go to h3.Transport's discovery modes
+// (Alt-Svc cache in --alt-svc's file, racing, fallback) once they land;
+// until then auto is TCP and --http3 is HTTP/3 only.
+func chooseRoundTripper(mode protoMode, tcp *http.Transport, q *h3.Transport) http.RoundTripper {
+	var p http.Protocols
+	switch mode {
+	case protoHTTP1:
+		p.SetHTTP1(true)
+		tcp.Protocols = &p
+		return tcp
+	case protoHTTP3, protoHTTP3Only:
+		return q
+	default:
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
+		tcp.Protocols = &p
+		return tcp
+	}
+}
+
+// close closes the connections, the QUIC ones with H3_NO_ERROR and their
+// CONNECTION_CLOSE sent, and the key log.
+func (cs *clientStack) close() {
+	cs.tcp.CloseIdleConnections()
+	cs.quic.CloseIdleConnections()
+	cs.mu.Lock()
+	for _, e := range cs.endpoints {
+		e.Close()
+	}
+	cs.endpoints = nil
+	cs.mu.Unlock()
+	for _, c := range cs.closers {
+		c.Close()
+	}
+}
+
+// endpoint returns the UDP endpoint for connections to addr's family.
+func (cs *clientStack) endpoint(addr netip.Addr) (*quic.Endpoint, error) {
+	v6 := addr.Is6() && !addr.Is4In6()
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if e := cs.endpoints[v6]; e != nil {
+		return e, nil
+	}
+	local := "0.0.0.0:0"
+	if v6 {
+		local = "[::]:0"
+	}
+	e, err := quic.NewEndpoint("udp", local, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cs.endpoints == nil {
+		cs.endpoints = map[bool]*quic.Endpoint{}
+	}
+	cs.endpoints[v6] = e
+	return e, nil
+}
+
+// dialQUIC opens the QUIC connections of the HTTP/3 side, reporting each
+// step to the request's timeline: resolution, the handshake, the server's
+// certificate.
+func (cs *clientStack) dialQUIC(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
+	h := hopFrom(ctx)
+	if h == nil {
+		h = &hop{tl: &timeline{}, st: &transferStats{start: time.Now()}}
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("bad port in %q", addr)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		h.tl.infof("Resolving %s for QUIC", host)
+		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			h.tl.infof("Resolution failed: %v", err)
+			return nil, err
+		}
+		h.st.mark(&h.st.namelookup)
+		ip = ips[0]
+	}
+	target := netip.AddrPortFrom(ip.Unmap(), uint16(port))
+	e, err := cs.endpoint(target.Addr())
+	if err != nil {
+		return nil, err
+	}
+	c := *cfg
+	c.TLS = cfg.TLS.Clone()
+	var leaf *x509.Certificate
+	// VerifyPeerCertificate runs after the chain verified (or with -k):
+	// the handshake's one chance to see the certificate.
+	c.TLS.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) > 0 {
+			leaf, _ = x509.ParseCertificate(raw[0])
+		}
+		return nil
+	}
+	h.tl.infof("Connecting to %s over QUIC", target)
+	qc, err := e.Dial(ctx, target, &c)
+	if err != nil {
+		h.tl.infof("QUIC connection to %s failed: %v", target, err)
+		return nil, err
+	}
+	h.quicConnected(qc.RemoteAddr(), leaf)
+	return qc, nil
+}
