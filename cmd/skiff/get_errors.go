@@ -79,6 +79,11 @@ func classify(err, cause error, addr string, received int64, o *getOptions) *exi
 	if errors.As(err, &ee) {
 		return ee
 	}
+	if errors.Is(err, quic.ErrHandshakeTimeout) && o.connectTimeout > 0 {
+		// --connect-timeout is also QUIC's handshake timeout; whichever
+		// fires first, it is the connect timeout.
+		cause = errConnectTimeout
+	}
 	switch cause {
 	case errConnectTimeout:
 		return &exitError{exitTimeout, fmt.Sprintf("Connection timed out after %d milliseconds", o.connectTimeout.Milliseconds())}

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -303,8 +304,9 @@ func startOrigin(t *testing.T, cert *testCert) *origin {
 	}
 	o.base = "https://127.0.0.1:" + strconv.Itoa(o.port)
 	h := o.handler()
-	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{tlsCertificate(cert.cert)}}}
-	hs := &h3.Server{Handler: h}
+	quiet := log.New(io.Discard, "", 0) // the tests make handshakes fail on purpose
+	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{tlsCertificate(cert.cert)}}, ErrorLog: quiet}
+	hs := &h3.Server{Handler: h, ErrorLog: quiet}
 	go srv.ServeTLS(ln, "", "")
 	go hs.Serve(qln)
 	t.Cleanup(func() { srv.Close(); hs.Close() })
