@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -130,8 +129,8 @@ func cleanEnv() []string {
 // testCert is a certificate for 127.0.0.1 (and localhost) in PEM files,
 // and a pool trusting it.
 type testCert struct {
-	cert             tls13.Certificate
-	pool             *x509.CertPool
+	cert              tls13.Certificate
+	pool              *x509.CertPool
 	certFile, keyFile string
 }
 
@@ -141,14 +140,11 @@ func newTestCert(t *testing.T) *testCert {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	tc := &testCert{cert: cert, pool: pool}
+	tc.certFile, tc.keyFile, err = writeCertificate(t.TempDir(), cert)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &testCert{cert: cert, pool: pool, certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem")}
-	writeFile(t, tc.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}))
-	writeFile(t, tc.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 	return tc
 }
 
