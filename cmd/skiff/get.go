@@ -117,11 +117,12 @@ func (g *getter) fetch(i int, raw string, st *transferStats, tl *timeline) (err 
 	rq := &requestSpec{method: o.requestMethod(), url: u, body: o.data, hasBody: o.hasData, headers: o.headers}
 	var resp *http.Response
 	for {
-		resp, err = g.roundTrip(ctx, cancel, st, tl, rq)
+		var h *hop
+		resp, h, err = g.roundTrip(ctx, cancel, st, tl, rq)
 		if err != nil {
 			return classify(err, context.Cause(ctx), authorityOf(u), 0, o)
 		}
-		g.gotResponse(resp, st, tl)
+		g.gotResponse(resp, st, tl, h)
 		loc := resp.Header.Get("Location")
 		if !o.location || !isRedirect(resp.StatusCode) || loc == "" {
 			break
@@ -180,16 +181,16 @@ type requestSpec struct {
 }
 
 // roundTrip sends one request and returns its response.
-func (g *getter) roundTrip(ctx context.Context, cancel context.CancelCauseFunc, st *transferStats, tl *timeline, rq *requestSpec) (*http.Response, error) {
+func (g *getter) roundTrip(ctx context.Context, cancel context.CancelCauseFunc, st *transferStats, tl *timeline, rq *requestSpec) (*http.Response, *hop, error) {
 	o, u := g.o, rq.url
 	if u.Scheme == "http" && o.proto == protoHTTP3Only {
-		return nil, &exitError{exitUnsupportedProtocol, "HTTP/3 needs an https:// URL: " + u.String()}
+		return nil, nil, &exitError{exitUnsupportedProtocol, "HTTP/3 needs an https:// URL: " + u.String()}
 	}
 	if host := u.Hostname(); isInvalidName(host) {
 		// RFC 6761 §6.4: name resolution APIs should answer "invalid"
 		// names negatively at once, without asking any server.
 		tl.infof("Not resolving %s: names under .invalid never resolve (RFC 6761 §6.4)", host)
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		return nil, nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
 	var rd io.Reader
 	if rq.hasBody {
@@ -203,7 +204,7 @@ func (g *getter) roundTrip(ctx context.Context, cancel context.CancelCauseFunc, 
 	}
 	req, err := http.NewRequestWithContext(withHop(ctx, h), rq.method, u.String(), rd)
 	if err != nil {
-		return nil, &exitError{exitURLMalformed, err.Error()}
+		return nil, nil, &exitError{exitURLMalformed, err.Error()}
 	}
 	o.setHeaders(req, rq)
 	h.req = req
@@ -214,11 +215,13 @@ func (g *getter) roundTrip(ctx context.Context, cancel context.CancelCauseFunc, 
 	if timer != nil {
 		timer.Stop()
 	}
-	return resp, err
+	return resp, h, err
 }
 
-// gotResponse records a response and prints it on the timeline.
-func (g *getter) gotResponse(resp *http.Response, st *transferStats, tl *timeline) {
+// gotResponse records a response and prints it, and the request, on the
+// timeline.
+func (g *getter) gotResponse(resp *http.Response, st *transferStats, tl *timeline, h *hop) {
+	h.sentRequest(resp)
 	st.mu.Lock()
 	st.proto, st.status, st.header = resp.Proto, resp.StatusCode, resp.Header
 	st.mu.Unlock()

@@ -174,8 +174,9 @@ func (h *hop) clientTrace() *httptrace.ClientTrace {
 	}
 }
 
-// gotConn reports the connection that carries the request and prints the
-// request as sent on it.
+// gotConn reports a connection ready for the request. In a race it may
+// be the losing side's: the protocol that carried the request is named
+// with the response (sentRequest).
 func (h *hop) gotConn(proto string, reused bool) {
 	if h.connReady != nil {
 		h.connReady()
@@ -184,11 +185,18 @@ func (h *hop) gotConn(proto string, reused bool) {
 		// The HTTP/3 transport reports no write of the request.
 		h.st.mark(&h.st.pretransfer)
 	}
+	how := "new"
 	if reused {
-		h.tl.infof("Using %s on a connection already open", proto)
-	} else {
-		h.tl.infof("Using %s", proto)
+		how = "already open"
 	}
+	h.tl.infof("Connection ready for %s (%s)", proto, how)
+}
+
+// sentRequest prints the protocol that carried the request, and the
+// request as sent.
+func (h *hop) sentRequest(resp *http.Response) {
+	proto := strings.TrimSuffix(resp.Proto, ".0")
+	h.tl.infof("Using %s", proto)
 	if h.tl.w == nil {
 		return
 	}
@@ -200,7 +208,7 @@ func (h *hop) gotConn(proto string, reused bool) {
 	lines = append(lines, headerLines(r.Header)...)
 	h.tl.block("> ", lines)
 	if r.ContentLength > 0 {
-		h.tl.infof("Sending a %d-byte body", r.ContentLength)
+		h.tl.infof("Sent a %d-byte body", r.ContentLength)
 	}
 }
 
