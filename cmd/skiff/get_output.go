@@ -96,28 +96,21 @@ func writeOut(w io.Writer, format string, st *transferStats, warn io.Writer) {
 		case c == '%' && strings.HasPrefix(format[i:], "%%"):
 			b.WriteByte('%')
 			i++
-		case c == '%' && strings.HasPrefix(format[i:], "%{"):
-			end := strings.IndexByte(format[i:], '}')
+		case c == '%' && (strings.HasPrefix(format[i:], "%{") || strings.HasPrefix(format[i:], "%header{")):
+			open, end := strings.IndexByte(format[i:], '{'), strings.IndexByte(format[i:], '}')
 			if end < 0 {
 				b.WriteString(format[i:])
 				i = len(format)
 				break
 			}
-			name := format[i+2 : i+end]
-			if v, ok := writeOutVar(st, name); ok {
+			name := format[i+open+1 : i+end]
+			if open > 1 { // %header{name}
+				b.WriteString(strings.Join(st.header.Values(name), ", "))
+			} else if v, ok := writeOutVar(st, name); ok {
 				b.WriteString(v)
 			} else {
 				fmt.Fprintf(warn, "skiff: warning: unknown --write-out variable %%{%s}\n", name)
 			}
-			i += end
-		case c == '%' && strings.HasPrefix(format[i:], "%header{"):
-			end := strings.IndexByte(format[i:], '}')
-			if end < 0 {
-				b.WriteString(format[i:])
-				i = len(format)
-				break
-			}
-			b.WriteString(strings.Join(st.header.Values(format[i+len("%header{"):i+end]), ", "))
 			i += end
 		default:
 			b.WriteByte(c)

@@ -26,7 +26,6 @@ import (
 
 	"github.com/skiffnet/skiff/h3"
 	"github.com/skiffnet/skiff/internal/selfsigned"
-	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
 
@@ -280,24 +279,11 @@ type origin struct {
 func startOrigin(t *testing.T, cert *testCert) *origin {
 	t.Helper()
 	o := &origin{cert: cert, hits: map[string]int{}}
-	var ln net.Listener
-	var qln *quic.Listener
-	for attempt := 0; ; attempt++ {
-		var err error
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.port = ln.Addr().(*net.TCPAddr).Port
-		qln, err = quic.Listen("udp", ln.Addr().String(), &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert.cert}, NextProtos: []string{h3.NextProtoH3}}})
-		if err == nil {
-			break
-		}
-		ln.Close()
-		if attempt == 10 {
-			t.Fatal(err)
-		}
+	ln, qln, err := listenBoth("127.0.0.1:0", cert.cert, "")
+	if err != nil {
+		t.Fatal(err)
 	}
+	o.port = ln.Addr().(*net.TCPAddr).Port
 	o.base = "https://127.0.0.1:" + strconv.Itoa(o.port)
 	h := o.handler()
 	quiet := log.New(io.Discard, "", 0) // the tests make handshakes fail on purpose
