@@ -1,11 +1,3 @@
-// Command skiff is the command-line face of the skiff QUIC and HTTP/3 stack:
-//
-//	skiff get [flags] URL...   fetch URLs like curl, over HTTP/3 where offered (get*.go)
-//	skiff serve [flags] [DIR]  serve a directory: HTTP/1.1, HTTP/2 on TCP, HTTP/3 on UDP (serve.go)
-//	skiff perf client|server   the QUIC perf protocol (draft-banks-quic-performance)
-//	skiff demo                 TCP → HTTP/3 → fallback, then bulk transfers, on loopback
-//	skiff help [command]       every command's flags (help.go)
-//	skiff version
 package main
 
 import (
