@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/skiffnet/skiff/h3"
@@ -28,13 +27,6 @@ type clientStack struct {
 	quic    *h3.Transport
 	rt      http.RoundTripper
 	closers []io.Closer
-
-	// The QUIC connections share one UDP socket per address family, so
-	// that close can end them all properly: a CONNECTION_CLOSE sent
-	// before the process exits, rather than a server left waiting for an
-	// idle timeout.
-	mu        sync.Mutex
-	endpoints map[bool]*quic.Endpoint // by "is IPv6"
 }
 
 func newClientStack(o *getOptions) (*clientStack, error) {
@@ -85,7 +77,7 @@ func newClientStack(o *getOptions) (*clientStack, error) {
 	cs.quic = &h3.Transport{
 		TLSClientConfig: &tls13.Config{RootCAs: roots, InsecureSkipVerify: o.insecure, KeyLogWriter: keylog},
 		QUICConfig:      qcfg,
-		Dial:            cs.dialQUIC,
+		Dial:            dialQUIC,
 	}
 	cs.rt = chooseRoundTripper(o.proto, cs.tcp, cs.quic)
 	return cs, nil
@@ -114,49 +106,19 @@ func chooseRoundTripper(mode protoMode, tcp *http.Transport, q *h3.Transport) ht
 	}
 }
 
-// close closes the connections, the QUIC ones with H3_NO_ERROR and their
-// CONNECTION_CLOSE sent, and the key log.
+// close closes the idle connections and the key log.
 func (cs *clientStack) close() {
 	cs.tcp.CloseIdleConnections()
 	cs.quic.CloseIdleConnections()
-	cs.mu.Lock()
-	for _, e := range cs.endpoints {
-		e.Close()
-	}
-	cs.endpoints = nil
-	cs.mu.Unlock()
 	for _, c := range cs.closers {
 		c.Close()
 	}
 }
 
-// endpoint returns the UDP endpoint for connections to addr's family.
-func (cs *clientStack) endpoint(addr netip.Addr) (*quic.Endpoint, error) {
-	v6 := addr.Is6() && !addr.Is4In6()
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if e := cs.endpoints[v6]; e != nil {
-		return e, nil
-	}
-	local := "0.0.0.0:0"
-	if v6 {
-		local = "[::]:0"
-	}
-	e, err := quic.NewEndpoint("udp", local, nil)
-	if err != nil {
-		return nil, err
-	}
-	if cs.endpoints == nil {
-		cs.endpoints = map[bool]*quic.Endpoint{}
-	}
-	cs.endpoints[v6] = e
-	return e, nil
-}
-
 // dialQUIC opens the QUIC connections of the HTTP/3 side, reporting each
 // step to the request's timeline: resolution, the handshake, the server's
 // certificate.
-func (cs *clientStack) dialQUIC(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
+func dialQUIC(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
 	h := hopFrom(ctx)
 	if h == nil {
 		h = &hop{tl: &timeline{}, st: &transferStats{start: time.Now()}}
@@ -180,11 +142,7 @@ func (cs *clientStack) dialQUIC(ctx context.Context, addr string, cfg *quic.Conf
 		h.st.mark(&h.st.namelookup)
 		ip = ips[0]
 	}
-	target := netip.AddrPortFrom(ip.Unmap(), uint16(port))
-	e, err := cs.endpoint(target.Addr())
-	if err != nil {
-		return nil, err
-	}
+	target := netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
 	c := *cfg
 	c.TLS = cfg.TLS.Clone()
 	var leaf *x509.Certificate
@@ -197,7 +155,7 @@ func (cs *clientStack) dialQUIC(ctx context.Context, addr string, cfg *quic.Conf
 		return nil
 	}
 	h.tl.infof("Connecting to %s over QUIC", target)
-	qc, err := e.Dial(ctx, target, &c)
+	qc, err := quic.Dial(ctx, "udp", target, &c)
 	if err != nil {
 		h.tl.infof("QUIC connection to %s failed: %v", target, err)
 		return nil, err
