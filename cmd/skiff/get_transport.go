@@ -27,6 +27,9 @@ type clientStack struct {
 	quic    *h3.Transport
 	rt      http.RoundTripper
 	closers []io.Closer
+	// qlogs tracks the QUIC connections whose qlog files are still open,
+	// with --qlog-dir.
+	qlogs *activeCount
 }
 
 func newClientStack(o *getOptions) (*clientStack, error) {
@@ -72,7 +75,8 @@ func newClientStack(o *getOptions) (*clientStack, error) {
 		if err := os.MkdirAll(o.qlogDir, 0o755); err != nil {
 			return nil, &exitError{exitWriteError, "cannot make the qlog directory: " + err.Error()}
 		}
-		qcfg.Tracer = qlog.DirTracer(o.qlogDir)
+		cs.qlogs = &activeCount{}
+		qcfg.Tracer = trackClosed(cs.qlogs, qlog.DirTracer(o.qlogDir))
 	}
 	cs.quic = &h3.Transport{
 		TLSClientConfig: &tls13.Config{RootCAs: roots, InsecureSkipVerify: o.insecure, KeyLogWriter: keylog},
@@ -106,12 +110,43 @@ func chooseRoundTripper(mode protoMode, tcp *http.Transport, q *h3.Transport) ht
 	}
 }
 
-// close closes the idle connections and the key log.
+// qlogCloseWait bounds how long skiff get waits at exit for its QUIC
+// connections to end, so that their qlog files are complete.
+const qlogCloseWait = 3 * time.Second
+
+// close closes the idle connections and the key log. With --qlog-dir it
+// waits (up to qlogCloseWait) for the QUIC connections to end their
+// closing period (RFC 9000 §10.2), when their traces are written out.
 func (cs *clientStack) close() {
 	cs.tcp.CloseIdleConnections()
 	cs.quic.CloseIdleConnections()
+	if cs.qlogs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), qlogCloseWait)
+		cs.qlogs.waitZero(ctx)
+		cancel()
+	}
 	for _, c := range cs.closers {
 		c.Close()
+	}
+}
+
+// trackClosed returns a tracer factory that calls newTracer's hooks and
+// counts each connection in c until its Closed hook.
+func trackClosed(c *activeCount, newTracer func(isClient bool, odcid []byte) *quic.Tracer) func(bool, []byte) *quic.Tracer {
+	return func(isClient bool, odcid []byte) *quic.Tracer {
+		t := &quic.Tracer{}
+		if inner := newTracer(isClient, odcid); inner != nil {
+			*t = *inner
+		}
+		c.add()
+		closed := t.Closed
+		t.Closed = func(st quic.Stats) {
+			if closed != nil {
+				closed(st)
+			}
+			c.done()
+		}
+		return t
 	}
 }
 

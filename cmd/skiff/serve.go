@@ -142,7 +142,7 @@ type fileServer struct {
 	// h3Done is closed when the HTTP/3 server's Serve returns.
 	h3Done chan struct{}
 	// h3Requests counts the HTTP/3 requests being handled.
-	h3Requests requestCounter
+	h3Requests activeCount
 }
 
 // startFileServer listens on TCP and UDP and starts serving.
@@ -178,7 +178,7 @@ func startFileServer(o serveOptions, logw io.Writer) (*fileServer, error) {
 	if !o.quiet {
 		handler = accessLog(handler, logw)
 	}
-	s.h3 = &h3.Server{Handler: s.h3Requests.wrap(handler), ErrorLog: errLog}
+	s.h3 = &h3.Server{Handler: s.h3Requests.wrapHandler(handler), ErrorLog: errLog}
 	s.tcp = &http.Server{
 		Handler:           h3.AltSvcHandler(handler, s.port),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{tlsCertificate(cert)}},
@@ -317,60 +317,6 @@ func (s *fileServer) shutdownHTTP3(ctx context.Context) error {
 func (s *fileServer) close() {
 	s.tcp.Close()
 	s.h3.Close()
-}
-
-// requestCounter counts requests being handled and lets shutdown wait for
-// none.
-type requestCounter struct {
-	mu   sync.Mutex
-	n    int
-	zero chan struct{} // closed when n drops to 0; nil when nobody waits
-}
-
-func (c *requestCounter) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		c.n++
-		c.mu.Unlock()
-		defer c.done()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (c *requestCounter) done() {
-	c.mu.Lock()
-	c.n--
-	if c.n == 0 && c.zero != nil {
-		close(c.zero)
-		c.zero = nil
-	}
-	c.mu.Unlock()
-}
-
-func (c *requestCounter) load() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
-// waitZero waits until no request is being handled, or ctx ends.
-func (c *requestCounter) waitZero(ctx context.Context) error {
-	c.mu.Lock()
-	if c.n == 0 {
-		c.mu.Unlock()
-		return nil
-	}
-	if c.zero == nil {
-		c.zero = make(chan struct{})
-	}
-	ch := c.zero
-	c.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // accessLog writes one line per request when its handler returns: client
