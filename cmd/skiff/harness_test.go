@@ -271,6 +271,7 @@ type origin struct {
 	base string // https://127.0.0.1:port
 	port int
 	cert *testCert
+	h3   *h3.Server
 	// hits counts requests by path.
 	mu   sync.Mutex
 	hits map[string]int
@@ -289,11 +290,15 @@ func startOrigin(t *testing.T, cert *testCert) *origin {
 	quiet := log.New(io.Discard, "", 0) // the tests make handshakes fail on purpose
 	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{tlsCertificate(cert.cert)}}, ErrorLog: quiet}
 	hs := &h3.Server{Handler: h, ErrorLog: quiet}
+	o.h3 = hs
 	go srv.ServeTLS(ln, "", "")
 	go hs.Serve(qln)
 	t.Cleanup(func() { srv.Close(); hs.Close() })
 	return o
 }
+
+// closeHTTP3 stops HTTP/3 and closes its UDP socket; TCP goes on.
+func (o *origin) closeHTTP3() { o.h3.Close() }
 
 func (o *origin) count(path string) int {
 	o.mu.Lock()
