@@ -21,6 +21,7 @@ func wantExit(t *testing.T, r runResult, code int, msg string) {
 }
 
 func TestGetExitCodes(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	ca := o.cert.certFile
 

@@ -26,6 +26,7 @@ func getEcho(t *testing.T, o *origin, args ...string) echoed {
 }
 
 func TestGetOutputFlags(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	ca := o.cert.certFile
 
@@ -104,6 +105,7 @@ func TestGetOutputFlags(t *testing.T) {
 }
 
 func TestGetRequestFlags(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	t.Run("-H", func(t *testing.T) {
 		e := getEcho(t, o, "-H", "X-One: 1", "-H", "X-One:2", "-H", "Accept:", "-H", "X-Empty;", "-H", "Host: example.test", "-A", "tester/1", o.base+"/echo")
@@ -177,6 +179,7 @@ func TestGetRequestFlags(t *testing.T) {
 }
 
 func TestGetVerboseNamesTheProtocol(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	for _, c := range []struct {
 		flag, using, status string
@@ -204,6 +207,7 @@ func TestGetVerboseNamesTheProtocol(t *testing.T) {
 }
 
 func TestGetProtocolFlags(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	for flag, want := range map[string]string{"--http1.1": "1.1", "--http2": "2", "--http3-only": "3"} {
 		r := runSkiff(t, "get", "--cacert", o.cert.certFile, flag, "-o", os.DevNull, "-w", "%{http_version}", o.base+"/hello")
@@ -214,6 +218,7 @@ func TestGetProtocolFlags(t *testing.T) {
 }
 
 func TestGetTLSFlags(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	for _, proto := range []string{"--http2", "--http3-only"} {
 		if r := runSkiff(t, "get", "-k", proto, o.base+"/hello"); r.code != 0 || r.stdout != "hello\n" {
@@ -261,6 +266,7 @@ func TestGetTLSFlags(t *testing.T) {
 }
 
 func TestGetHelpListsEveryFlag(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"help", "get"}, {"get", "--help"}, {"get", "-h"}} {
 		r := runSkiff(t, args...)
 		if r.code != 0 {

@@ -69,6 +69,7 @@ func runWithTerminalStderr(t *testing.T, args ...string) (string, int) {
 }
 
 func TestProgressBarOnlyOnATerminal(t *testing.T) {
+	t.Parallel()
 	o := startOrigin(t, newTestCert(t))
 	big := o.base + "/bytes/" + strconv.Itoa(4<<20)
 	out := filepath.Join(t.TempDir(), "out")

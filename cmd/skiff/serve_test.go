@@ -33,6 +33,7 @@ func serveDir(t *testing.T, size int) string {
 }
 
 func TestServeSameBytesOverEveryProtocol(t *testing.T) {
+	t.Parallel()
 	const size = 3<<20 + 12345
 	dir := serveDir(t, size)
 	c := newTestCert(t)
@@ -84,6 +85,7 @@ func TestServeSameBytesOverEveryProtocol(t *testing.T) {
 }
 
 func TestServeSelfSignedCertificate(t *testing.T) {
+	t.Parallel()
 	p := startServe(t, serveDir(t, 10))
 	m := p.waitLine(t, regexp.MustCompile(`certificate SHA-256 SPKI: (\S+)$`))
 	conn, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port), &tls.Config{InsecureSkipVerify: true})
@@ -109,6 +111,7 @@ func TestServeSelfSignedCertificate(t *testing.T) {
 // server from finishing until the client reads. Each must complete, then
 // the server exits with status 0.
 func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	const size = 32 << 20
 	c := newTestCert(t)
 	p := startServe(t, "--cert", c.certFile, "--key", c.keyFile, serveDir(t, size))
