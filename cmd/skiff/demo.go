@@ -52,7 +52,7 @@ func demoBulk(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	base := "https://localhost:" + strconv.Itoa(int(ln.Addr().Port()))
+	base := "https://127.0.0.1:" + strconv.Itoa(int(ln.Addr().Port()))
 	fmt.Fprintf(w, "Bulk transfers through h3.Transport in a plain *http.Client, from an HTTP/3 server on %s:\n", base)
 	upload := bytes.Repeat([]byte("skiff "), 1<<20) // 6 MiB
 	for _, r := range []struct {

@@ -97,26 +97,29 @@ func demoStory(w io.Writer) error {
 	return nil
 }
 
-// demoDecisionMarks pick, from skiff get -v's timeline, the lines that say
-// what the discovery transport decided.
-var demoDecisionMarks = []string{"Alt-Svc learned", "won", "marked broken", "replayed", "failed"}
-
-// demoDecisions returns those lines without their "* [time]" prefix.
+// demoDecisions returns, from skiff get -v's timeline, the lines that
+// say what the discovery transport decided, without their "* [time]"
+// prefix: what was learned, who won and why, a failed QUIC handshake, a
+// broken mark (without its error, said already), a replay.
 func demoDecisions(timeline string) []string {
 	var out []string
 	for _, l := range strings.Split(timeline, "\n") {
-		if !strings.HasPrefix(l, "* ") {
+		i := strings.Index(l, "] ")
+		if !strings.HasPrefix(l, "* [") || i < 0 {
 			continue
 		}
-		for _, m := range demoDecisionMarks {
-			if strings.Contains(l, m) {
-				if i := strings.Index(l, "] "); i >= 0 {
-					l = l[i+2:]
-				}
-				out = append(out, l)
-				break
+		l = l[i+2:]
+		switch {
+		case strings.Contains(l, "marked broken"):
+			if k := strings.Index(l, " (failure"); k >= 0 {
+				l = l[:k]
 			}
+		case strings.Contains(l, "Alt-Svc learned"), strings.Contains(l, " won the race "), strings.Contains(l, " chosen after "),
+			strings.Contains(l, "replayed"), strings.HasPrefix(l, "QUIC handshake") && strings.Contains(l, "failed"):
+		default:
+			continue
 		}
+		out = append(out, l)
 	}
 	return out
 }
