@@ -271,7 +271,7 @@ type origin struct {
 	base string // https://127.0.0.1:port
 	port int
 	cert *testCert
-	h3   *h3.Server
+	h3   *h3.Server // Close stops HTTP/3 and closes its UDP socket; TCP goes on
 	// hits counts requests by path.
 	mu   sync.Mutex
 	hits map[string]int
@@ -296,9 +296,6 @@ func startOrigin(t *testing.T, cert *testCert) *origin {
 	t.Cleanup(func() { srv.Close(); hs.Close() })
 	return o
 }
-
-// closeHTTP3 stops HTTP/3 and closes its UDP socket; TCP goes on.
-func (o *origin) closeHTTP3() { o.h3.Close() }
 
 func (o *origin) count(path string) int {
 	o.mu.Lock()
