@@ -8,21 +8,31 @@ import (
 	"github.com/skiffnet/skiff/quic"
 )
 
-// ErrRetryable is matched (errors.Is) by every error that RoundTrip returns
-// for a request the server did not process: refused with
+// ErrRetryable is matched (errors.Is) by every error RoundTrip returns for
+// a request that failed on HTTP/3 before any response byte and was not
+// sent again: either the server did not process it — refused with
 // H3_REQUEST_REJECTED, sent on a stream at or above a GOAWAY identifier
 // (RFC 9114 §5.2, §4.1.1), or never sent because the connection was going
-// away. Such a request can be sent again, even if it is not idempotent.
-var ErrRetryable = errors.New("h3: request not processed by the server; it can be retried")
+// away — and its body could not be had again; or its connection ended
+// before a response and, the request not being idempotent, the server may
+// have acted on it. RetryableError.Unprocessed tells the two apart.
+var ErrRetryable = errors.New("h3: request failed before a response; it can be retried")
 
-// RetryableError is the error returned for a request the server did not
-// process (see ErrRetryable); Err says why.
+// RetryableError is the error returned for a request that failed before
+// any response byte and was not replayed (see ErrRetryable); Err says why.
 type RetryableError struct {
 	Err error
+	// Unprocessed is true when the server did not process the request
+	// (it can be sent again, even if it is not idempotent); false when
+	// the connection ended and the server may have acted on it.
+	Unprocessed bool
 }
 
 func (e *RetryableError) Error() string {
-	return "h3: request not processed, can be retried: " + e.Err.Error()
+	if e.Unprocessed {
+		return "h3: request not processed, can be retried: " + e.Err.Error()
+	}
+	return "h3: connection ended before a response, not replayed: " + e.Err.Error()
 }
 
 // Unwrap returns the underlying error.

@@ -31,7 +31,7 @@ func Example() {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	client := &http.Client{Transport: &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: roots}}}
+	client := &http.Client{Transport: &h3.Transport{Mode: h3.ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: roots}}}
 	defer client.CloseIdleConnections()
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "https://"+ln.Addr().String()+"/", nil)
 	resp, err := client.Do(req)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
@@ -181,9 +182,14 @@ func TestListenAndServe(t *testing.T) {
 	srv := &Server{Handler: okHandler(), TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe(addr) }()
-	tr := &Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}
+	tr := &Transport{Mode: ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/", nil)
+	// Until ListenAndServe has bound the port, the dial ends on the ICMP
+	// port unreachable: try again then.
 	resp, err := tr.RoundTrip(req)
+	for tick := time.NewTicker(time.Millisecond); errors.Is(err, quic.ErrUnreachable) && ctx.Err() == nil; <-tick.C {
+		resp, err = tr.RoundTrip(req)
+	}
 	if err != nil {
 		select {
 		case serr := <-served:

@@ -35,6 +35,10 @@ func (e *Endpoint) read() {
 		)
 		for i := range n {
 			m := &msgs[i]
+			if m.ICMP != nil {
+				e.onICMPError(m) // endpoint_icmp.go
+				continue
+			}
 			// ReadBatch may swap buffers among messages; find the
 			// datagram that owns this one by its storage.
 			j := ownerOf(held[:], i, m.Buf)

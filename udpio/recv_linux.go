@@ -3,6 +3,7 @@ package udpio
 import (
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -41,6 +42,9 @@ type recvState struct {
 
 	gro     bool
 	groBufs [][]byte
+	// errPending, when ICMP errors are on: a send met a queued error, so
+	// the error queue is to be read before parking.
+	errPending *atomic.Bool
 
 	// State of the call in progress, kept here so that fn, made once, can be
 	// handed to RawConn.Read without allocating a closure per call.
@@ -83,6 +87,10 @@ func (r *recvState) recvmmsg(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if r.errPending != nil && r.errPending.Load() {
+				r.got, r.errno = 0, 0
+				return true // readBatch reads the error queue
+			}
 			return false
 		default:
 			r.got, r.errno = 0, e
@@ -130,6 +138,11 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 			}
 			continue
 		}
+		if s.icmp && s.errPending.Swap(false) {
+			if n := s.readErrQueue(msgs); n > 0 {
+				return n, nil
+			}
+		}
 		r.prepare(msgs)
 		err := s.rc.Read(r.fn)
 		if !r.gro {
@@ -140,9 +153,25 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 		}
 		if err != nil {
 			r.got = 0
+			if s.icmp {
+				// A wake-up for the error queue alone can surface here
+				// as a poller error: the reports are what it was for.
+				if n := s.readErrQueue(msgs); n > 0 {
+					return n, nil
+				}
+			}
 			return 0, err
 		}
 		if r.errno != 0 {
+			if s.icmp && queuedErrno(r.errno) {
+				// The pending error of an ICMP message: the report is on
+				// the error queue (or was taken by a send, which then set
+				// errPending).
+				if n := s.readErrQueue(msgs); n > 0 {
+					return n, nil
+				}
+				continue
+			}
 			return 0, os.NewSyscallError("recvmmsg", r.errno)
 		}
 		for i := range r.got {
@@ -246,4 +275,5 @@ func fill(m *Message, e *entryMeta, n, segSize int) {
 	m.Local = e.local
 	m.ECN = e.ecn
 	m.SegmentSize = segSize
+	m.ICMP = nil
 }

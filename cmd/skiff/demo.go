@@ -47,7 +47,7 @@ func demoBulk(w io.Writer) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	client := &http.Client{Transport: &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}}
+	client := &http.Client{Transport: &h3.Transport{Mode: h3.ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
