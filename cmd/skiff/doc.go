@@ -13,12 +13,14 @@
 // both the parser and `skiff help get` read), and so do the exit codes
 // (get_errors.go: 6 no such host, 7 no connection, 22 -f, 28 timeout, 35
 // TLS, 60 certificate, …). The protocol is chosen in one place,
-// chooseRoundTripper (get_transport.go): net/http's Transport over TCP
-// (crypto/tls) for --http1.1 and --http2, skiff's HTTP/3 transport over
-// QUIC otherwise. All QUIC connections of a run share one UDP socket per
-// address family, closed at exit so that every connection ends with a
-// CONNECTION_CLOSE rather than an idle timeout on the server. -v prints a
-// timeline from net/http/httptrace and the QUIC dial (get_trace.go); -w
+// chooseRoundTripper (get_discovery.go): h3.Transport, the discovery
+// transport, in the mode of curl's flag (auto; --http3 race;
+// --http3-only; --http1.1 and --http2 its TCP-only mode with net/http
+// limited to those), with net/http's Transport (crypto/tls) as its TCP
+// side and --alt-svc's file as its Alt-Svc store (h3.AltSvcFile, curl's
+// format). The cache, racing, fallback and broken marks are h3's; this
+// command only reports them: -v prints a timeline from net/http/httptrace
+// and h3.ClientTrace (get_trace.go, get_discovery.go); -w
 // expands curl's variables (get_output.go); the progress bar (progress.go)
 // shows only when stderr is a terminal, the body is not going to one, and
 // -s and -v are off. Names under .invalid fail at once without a query
@@ -43,7 +45,12 @@
 // # Not yet
 //
 //   - -v cannot print the cipher suite and key exchange group of QUIC
-//     connections: package quic does not report them.
+//     connections: package quic does not report them yet (it prints them
+//     once h3.QUICHandshakeInfo carries them).
+//   - A run may exit before its QUIC connections' CONNECTION_CLOSE is
+//     sent (quic.Dial offers no wait, and a shared quic.Endpoint would
+//     not report ICMP errors); servers then see an idle timeout. With
+//     --qlog-dir it waits, up to 3 s, for the traces to be complete.
 //   - No cookies, proxies, authentication helpers, --compressed, ranges or
 //     uploads with -T; -d sends its data as given (no --data-urlencode).
 package main

@@ -38,7 +38,7 @@ func getMain(args []string, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	g := &getter{o: o, stdout: stdout, stderr: stderr}
-	g.cs, err = newClientStack(o)
+	g.cs, err = newClientStack(o, stderr)
 	if err != nil {
 		return g.report(err.(*exitError))
 	}

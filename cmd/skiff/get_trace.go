@@ -8,12 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"net/netip"
 	"net/textproto"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/skiffnet/skiff/h3"
 )
 
 // timeline prints skiff get -v's events on stderr, each with the time
@@ -94,6 +96,8 @@ type hop struct {
 	// connReady is called once a connection carries the request: it stops
 	// the --connect-timeout timer.
 	connReady func()
+	// raced is set once the discovery transport starts a race.
+	raced atomic.Bool
 }
 
 type hopKey struct{}
@@ -101,7 +105,8 @@ type hopKey struct{}
 // withHop puts h in ctx, where the QUIC dial hook, which the transport
 // calls with the request's context values, finds it.
 func withHop(ctx context.Context, h *hop) context.Context {
-	return httptrace.WithClientTrace(context.WithValue(ctx, hopKey{}, h), h.clientTrace())
+	ctx = h3.WithClientTrace(context.WithValue(ctx, hopKey{}, h), h.discoveryTrace())
+	return httptrace.WithClientTrace(ctx, h.clientTrace())
 }
 
 func hopFrom(ctx context.Context) *hop {
@@ -209,20 +214,6 @@ func (h *hop) sentRequest(resp *http.Response) {
 	h.tl.block("> ", lines)
 	if r.ContentLength > 0 {
 		h.tl.infof("Sent a %d-byte body", r.ContentLength)
-	}
-}
-
-// quicConnected reports a QUIC connection that completed its handshake.
-// quic does not expose the negotiated cipher suite and key exchange group
-// yet; TLS 1.3 is the only version QUIC uses (RFC 9001 §4.2), and the
-// handshake succeeds only with the ALPN protocol h3.
-func (h *hop) quicConnected(remote netip.AddrPort, leaf *x509.Certificate) {
-	h.st.mark(&h.st.connect)
-	h.st.mark(&h.st.appconnect)
-	h.st.setRemote(remote.String())
-	h.tl.infof("QUIC handshake with %v done: TLS 1.3, ALPN h3 (quic does not report the cipher suite and group yet)", remote)
-	if leaf != nil {
-		h.tl.infof("Server certificate: %s", describeCert(leaf))
 	}
 }
 

@@ -8,9 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/skiffnet/skiff/h3"
@@ -32,7 +30,7 @@ type clientStack struct {
 	qlogs *activeCount
 }
 
-func newClientStack(o *getOptions) (*clientStack, error) {
+func newClientStack(o *getOptions, warn io.Writer) (*clientStack, error) {
 	cs := &clientStack{}
 	var roots *x509.CertPool
 	if o.cacert != "" {
@@ -83,31 +81,20 @@ func newClientStack(o *getOptions) (*clientStack, error) {
 		QUICConfig:      qcfg,
 		Dial:            dialQUIC,
 	}
+	if o.altSvcFile != "" {
+		f, err := h3.NewAltSvcFile(o.altSvcFile, 0)
+		if err != nil {
+			// As curl does: a cache that cannot be used is no reason to
+			// fail the transfer.
+			if !o.silent {
+				fmt.Fprintf(warn, "skiff: warning: --alt-svc %s: %v (going on without it)\n", o.altSvcFile, err)
+			}
+		} else {
+			cs.quic.AltSvc = f
+		}
+	}
 	cs.rt = chooseRoundTripper(o.proto, cs.tcp, cs.quic)
 	return cs, nil
-}
-
-// chooseRoundTripper is the one place that decides which protocols carry
-// the requests.
-//
-// TODO(issue 12): auto and --http3 go to h3.Transport's discovery modes
-// (Alt-Svc cache in --alt-svc's file, racing, fallback) once they land;
-// until then auto is TCP and --http3 is HTTP/3 only.
-func chooseRoundTripper(mode protoMode, tcp *http.Transport, q *h3.Transport) http.RoundTripper {
-	var p http.Protocols
-	switch mode {
-	case protoHTTP1:
-		p.SetHTTP1(true)
-		tcp.Protocols = &p
-		return tcp
-	case protoHTTP3, protoHTTP3Only:
-		return q
-	default:
-		p.SetHTTP1(true)
-		p.SetHTTP2(true)
-		tcp.Protocols = &p
-		return tcp
-	}
 }
 
 // qlogCloseWait bounds how long skiff get waits at exit for its QUIC
@@ -150,51 +137,11 @@ func trackClosed(c *activeCount, newTracer func(isClient bool, odcid []byte) *qu
 	}
 }
 
-// dialQUIC opens the QUIC connections of the HTTP/3 side, reporting each
-// step to the request's timeline: resolution, the handshake, the server's
-// certificate.
+// dialQUIC opens the HTTP/3 side's QUIC connections (addr is an
+// "ip:port" the transport resolved), telling the request's timeline.
 func dialQUIC(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
-	h := hopFrom(ctx)
-	if h == nil {
-		h = &hop{tl: &timeline{}, st: &transferStats{start: time.Now()}}
+	if h := hopFrom(ctx); h != nil {
+		h.tl.infof("Connecting to %s over QUIC", addr)
 	}
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if err != nil {
-		return nil, fmt.Errorf("bad port in %q", addr)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		h.tl.infof("Resolving %s for QUIC", host)
-		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		if err != nil {
-			h.tl.infof("Resolution failed: %v", err)
-			return nil, err
-		}
-		h.st.mark(&h.st.namelookup)
-		ip = ips[0]
-	}
-	target := netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
-	c := *cfg
-	c.TLS = cfg.TLS.Clone()
-	var leaf *x509.Certificate
-	// VerifyPeerCertificate runs after the chain verified (or with -k):
-	// the handshake's one chance to see the certificate.
-	c.TLS.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		if len(raw) > 0 {
-			leaf, _ = x509.ParseCertificate(raw[0])
-		}
-		return nil
-	}
-	h.tl.infof("Connecting to %s over QUIC", target)
-	qc, err := quic.Dial(ctx, "udp", target, &c)
-	if err != nil {
-		h.tl.infof("QUIC connection to %s failed: %v", target, err)
-		return nil, err
-	}
-	h.quicConnected(qc.RemoteAddr(), leaf)
-	return qc, nil
+	return quic.Dial(ctx, "udp", addr, cfg)
 }

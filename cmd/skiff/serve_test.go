@@ -127,7 +127,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	clients := map[string]http.RoundTripper{
 		"HTTP/1.1": tcp(false),
 		"HTTP/2.0": tcp(true),
-		"HTTP/3.0": &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: c.pool}},
+		"HTTP/3.0": &h3.Transport{Mode: h3.ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: c.pool}},
 	}
 	bodies := map[string]io.ReadCloser{}
 	for proto, rt := range clients {
