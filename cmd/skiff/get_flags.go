@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -49,6 +50,7 @@ type getOptions struct {
 
 	proto      protoMode
 	altSvcFile string
+	dnsServer  string // ip:port
 	qlogDir    string
 	keylogFile string
 }
@@ -125,6 +127,8 @@ var getFlags = []getFlag{
 		func(o *getOptions, _ string) error { o.proto = protoHTTP3Only; return nil }},
 	{0, "alt-svc", "FILE", "read and write the Alt-Svc cache in FILE, in curl's alt-svc format (curl and skiff can share it)",
 		func(o *getOptions, v string) error { o.altSvcFile = v; return nil }},
+	{0, "dns-servers", "ADDR", "ask the DNS server at ADDR (IP or IP:PORT; the first of a comma list) for every name, addresses and HTTPS records, instead of the system's",
+		func(o *getOptions, v string) error { return o.setDNSServer(v) }},
 	{0, "qlog-dir", "DIR", "write a qlog file for each QUIC connection into DIR (default $QLOGDIR)",
 		func(o *getOptions, v string) error { o.qlogDir = v; return nil }},
 	{0, "keylog", "FILE", "append the TLS secrets to FILE in the NSS key log format, for Wireshark (default $SSLKEYLOGFILE)",
@@ -259,6 +263,22 @@ func (o *getOptions) setWriteOut(v string) error {
 		v = string(b)
 	}
 	o.writeOut = v
+	return nil
+}
+
+// setDNSServer takes --dns-servers: the first address of the list, with
+// port 53 when none is given.
+func (o *getOptions) setDNSServer(v string) error {
+	first, _, _ := strings.Cut(v, ",")
+	if ap, err := netip.ParseAddrPort(first); err == nil {
+		o.dnsServer = ap.String()
+		return nil
+	}
+	ip, err := netip.ParseAddr(strings.Trim(first, "[]"))
+	if err != nil {
+		return usageErrorf("--dns-servers %q: not an IP address", v)
+	}
+	o.dnsServer = netip.AddrPortFrom(ip, 53).String()
 	return nil
 }
 

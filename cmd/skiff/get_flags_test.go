@@ -11,7 +11,7 @@ import (
 func TestParseGetArgs(t *testing.T) {
 	env := map[string]string{"SSLKEYLOGFILE": "/env/keys", "QLOGDIR": "/env/qlog"}
 	o, err := parseGetArgs([]string{"-sSLkfiv", "-XPUT", "u1", "-ofile", "-o", "-", "-O", "-H", "A: 1", "--header=B: 2",
-		"--http3", "-m0.5", "--connect-timeout", "2", "--keylog", "/flag/keys", "-w", "%{http_code}", "--", "-u2"}, func(k string) string { return env[k] })
+		"--http3", "--dns-servers", "::1", "-m0.5", "--connect-timeout", "2", "--keylog", "/flag/keys", "-w", "%{http_code}", "--", "-u2"}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +21,7 @@ func TestParseGetArgs(t *testing.T) {
 		silent:  true, showError: true, location: true, insecure: true, fail: true, include: true, verbose: true,
 		method: "PUT", headers: []string{"A: 1", "B: 2"}, proto: protoHTTP3, maxTime: 500 * time.Millisecond,
 		connectTimeout: 2 * time.Second, keylogFile: "/flag/keys", qlogDir: "/env/qlog", writeOut: "%{http_code}", maxRedirs: 50,
+		dnsServer: "[::1]:53",
 	}
 	if !reflect.DeepEqual(o, want) {
 		t.Fatalf("got  %+v\nwant %+v", o, want)
@@ -29,7 +30,11 @@ func TestParseGetArgs(t *testing.T) {
 	for _, f := range getFlags {
 		args := []string{"--" + f.long}
 		if f.arg != "" {
-			args = append(args, "1")
+			arg := "1"
+			if f.long == "dns-servers" {
+				arg = "127.0.0.1:5353,192.0.2.1"
+			}
+			args = append(args, arg)
 		}
 		_, err := parseGetArgs(append(args, "u"), func(string) string { return "" })
 		if f.long == "help" {

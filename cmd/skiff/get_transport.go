@@ -57,7 +57,7 @@ func newClientStack(o *getOptions, warn io.Writer) (*clientStack, error) {
 		// No proxy: the QUIC side could not follow one, and a proxy would
 		// hide the protocol choice this command exists to show.
 		Proxy:       nil,
-		DialContext: (&net.Dialer{}).DialContext,
+		DialContext: (&net.Dialer{Resolver: resolverFor(o.dnsServer)}).DialContext,
 		TLSClientConfig: &tls.Config{
 			RootCAs:            roots,
 			InsecureSkipVerify: o.insecure,
@@ -80,6 +80,7 @@ func newClientStack(o *getOptions, warn io.Writer) (*clientStack, error) {
 		TLSClientConfig: &tls13.Config{RootCAs: roots, InsecureSkipVerify: o.insecure, KeyLogWriter: keylog},
 		QUICConfig:      qcfg,
 		Dial:            dialQUIC,
+		DNSServer:       o.dnsServer,
 	}
 	if o.altSvcFile != "" {
 		f, err := h3.NewAltSvcFile(o.altSvcFile, 0)
@@ -95,6 +96,18 @@ func newClientStack(o *getOptions, warn io.Writer) (*clientStack, error) {
 	}
 	cs.rt = chooseRoundTripper(o.proto, cs.tcp, cs.quic)
 	return cs, nil
+}
+
+// resolverFor is the TCP side's resolver: the system's, or the Go
+// resolver asking only server (--dns-servers), as the HTTP/3 side does.
+func resolverFor(server string) *net.Resolver {
+	if server == "" {
+		return nil
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
 }
 
 // qlogCloseWait bounds how long skiff get waits at exit for its QUIC
