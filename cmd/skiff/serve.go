@@ -210,6 +210,11 @@ func listenBoth(addr string, cert tls13.Certificate, qlogDir string) (net.Listen
 	if qlogDir != "" {
 		qcfg.Tracer = qlog.DirTracer(qlogDir)
 	}
+	if host == "" {
+		// All addresses, said explicitly: quic.Listen does not take ":port"
+		// for that (it binds another port).
+		host = "::"
+	}
 	for attempt := 0; ; attempt++ {
 		tcpLn, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -217,6 +222,10 @@ func listenBoth(addr string, cert tls13.Certificate, qlogDir string) (net.Listen
 		}
 		p := tcpLn.Addr().(*net.TCPAddr).Port
 		udpLn, err := quic.Listen("udp", net.JoinHostPort(host, strconv.Itoa(p)), qcfg)
+		if err == nil && int(udpLn.Addr().Port()) != p {
+			udpLn.Close()
+			err = fmt.Errorf("bound UDP port %d instead", udpLn.Addr().Port())
+		}
 		if err == nil {
 			return tcpLn, udpLn, nil
 		}

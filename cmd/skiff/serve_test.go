@@ -86,7 +86,9 @@ func TestServeSameBytesOverEveryProtocol(t *testing.T) {
 
 func TestServeSelfSignedCertificate(t *testing.T) {
 	t.Parallel()
-	p := startServe(t, serveDir(t, 10))
+	// All addresses (":0"), and HTTP/3 still on the TCP port.
+	p := startServe(t, "--listen", ":0", serveDir(t, 10))
+	p.waitLine(t, regexp.MustCompile(`^  UDP \[::\]:`+strconv.Itoa(p.port)+`: HTTP/3$`))
 	m := p.waitLine(t, regexp.MustCompile(`certificate SHA-256 SPKI: (\S+)$`))
 	conn, err := tls.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port), &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
