@@ -210,10 +210,12 @@ func listenBoth(addr string, cert tls13.Certificate, qlogDir string) (net.Listen
 	if qlogDir != "" {
 		qcfg.Tracer = qlog.DirTracer(qlogDir)
 	}
+	udpHosts := []string{host}
 	if host == "" {
 		// All addresses, said explicitly: quic.Listen does not take ":port"
-		// for that (it binds another port).
-		host = "::"
+		// for that (it binds another port). IPv4 alone where there is no
+		// IPv6.
+		udpHosts = []string{"::", "0.0.0.0"}
 	}
 	for attempt := 0; ; attempt++ {
 		tcpLn, err := net.Listen("tcp", addr)
@@ -221,7 +223,12 @@ func listenBoth(addr string, cert tls13.Certificate, qlogDir string) (net.Listen
 			return nil, nil, err
 		}
 		p := tcpLn.Addr().(*net.TCPAddr).Port
-		udpLn, err := quic.Listen("udp", net.JoinHostPort(host, strconv.Itoa(p)), qcfg)
+		var udpLn *quic.Listener
+		for _, h := range udpHosts {
+			if udpLn, err = quic.Listen("udp", net.JoinHostPort(h, strconv.Itoa(p)), qcfg); err == nil {
+				break
+			}
+		}
 		if err == nil && int(udpLn.Addr().Port()) != p {
 			udpLn.Close()
 			err = fmt.Errorf("bound UDP port %d instead", udpLn.Addr().Port())
