@@ -52,6 +52,8 @@ bench:
 	udpio/vethbench.sh
 	interop/bench/vethbench.sh
 
-# demo: the main job on an embedded default.
+# demo: skiff serve on a temporary directory and skiff get three times with
+# one alt-svc file (TCP, then HTTP/3, then TCP again once the HTTP/3 port is
+# closed), then bulk transfers over HTTP/3. Loopback only.
 demo:
 	$(GO) run ./cmd/skiff demo
