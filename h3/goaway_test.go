@@ -179,9 +179,9 @@ func TestListenAndServe(t *testing.T) {
 	}
 	addr := probe.Addr().String()
 	probe.Close()
-	srv := &Server{Handler: okHandler(), TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}
+	srv := &Server{Addr: addr, Handler: okHandler(), TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}
 	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe(addr) }()
+	go func() { served <- srv.ListenAndServe() }()
 	tr := &Transport{Mode: ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/", nil)
 	// Until ListenAndServe has bound the port, the dial ends on the ICMP

@@ -25,7 +25,7 @@ type responseWriter struct {
 	sc     *serverConn
 	str    *quic.Stream
 	req    *http.Request
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	header      http.Header
 	sent        http.Header // the final header as committed by WriteHeader
@@ -42,7 +42,7 @@ type responseWriter struct {
 	bufs        *writerBufs
 }
 
-func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelFunc) *responseWriter {
+func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) *responseWriter {
 	w := &responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
@@ -193,10 +193,10 @@ func (w *responseWriter) writeData(p []byte) error {
 // (STOP_SENDING) or the connection ended. The request is over.
 func (w *responseWriter) streamFailed(err error) error {
 	if w.err == nil {
-		w.err = err
-		w.cancel()
+		w.err = wrapError(err)
+		w.cancel(w.err)
 	}
-	return err
+	return w.err
 }
 
 func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
