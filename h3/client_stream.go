@@ -48,7 +48,7 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		// The connection is closing (its end is reported to the pool only
 		// when the draining period is over): no request may use it now.
 		cc.markClosing()
-		return nil, &RetryableError{Err: err, Unprocessed: true}
+		return nil, &RetryableError{Err: wrapError(err), Unprocessed: true}
 	}
 	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
 	if rt.alt {
@@ -254,6 +254,7 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			ContentLength: r.ContentLength,
 			Trailer:       declaredTrailer(r.Header),
 			Request:       req,
+			TLS:           cs.cc.tlsState,
 		}
 		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 			resp.ContentLength = 0
@@ -293,7 +294,9 @@ func (cs *clientStream) mapError(err error) error {
 	if aborted != nil {
 		return aborted
 	}
-	if code, ok := streamErrorCode(err); ok && code == uint64(ErrCodeRequestRejected) {
+	code, reset := streamErrorCode(err)
+	err = wrapError(err)
+	if reset && code == uint64(ErrCodeRequestRejected) {
 		return &RetryableError{Err: err, Unprocessed: true}
 	}
 	if cs.cc.c.closed() {
