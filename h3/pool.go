@@ -80,7 +80,9 @@ func (p *connPool) start(ctx context.Context, rt route) (*clientConn, *dialCall,
 		return nil, nil, err
 	}
 	call, ok := p.dialing[key]
-	if !ok {
+	if !ok || call.canceled {
+		// A canceled dial is not joined: it fails, or its connection is
+		// closed, whatever happens now.
 		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		call = &dialCall{done: make(chan struct{}), cancel: cancel}
 		p.dialing[key] = call
@@ -146,7 +148,9 @@ func (p *connPool) runDial(ctx context.Context, rt route, call *dialCall) {
 	cc, err := p.dial(ctx, rt)
 	key := rt.key()
 	p.mu.Lock()
-	delete(p.dialing, key)
+	if p.dialing[key] == call {
+		delete(p.dialing, key)
+	}
 	call.cancel() // releases the context's resources
 	if err == nil && call.canceled {
 		// Canceled as the handshake completed: nobody wants it.

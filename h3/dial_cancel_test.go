@@ -1,0 +1,144 @@
+package h3
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/skiffnet/skiff/quic"
+)
+
+// Issue 15, defect 5: requests whose context is already canceled, or ends
+// within a few milliseconds, leave nothing behind once
+// CloseIdleConnections has run: no goroutine, no socket, no heap. A
+// request canceled before its dial completes cancels the dial, and a dial
+// that completes as it is canceled does not enter the pool.
+func TestCanceledRequestsLeaveNothing(t *testing.T) {
+	ctx := testContext(t)
+	e := newTestEnv(t, okHandler())
+	var canceledDials atomic.Int32
+	e.tr.Dial = func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
+		e.dials.Add(1)
+		qc, err := quic.Dial(ctx, "udp", addr, cfg)
+		if err != nil && ctx.Err() != nil {
+			canceledDials.Add(1)
+		}
+		return qc, err
+	}
+	base := takeResources()
+
+	// Already canceled: no dial starts.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	for range 200 {
+		if _, err := e.do(t, gone, http.MethodGet, "/", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("request with a canceled context: %v", err)
+		}
+	}
+	if n := e.dials.Load(); n != 0 {
+		t.Fatalf("%d dials for requests whose context was canceled before they started", n)
+	}
+
+	// Contexts that end within a few milliseconds, five requests at a
+	// time sharing a dial, then CloseIdleConnections.
+	var done, failed atomic.Int32
+	for range 60 {
+		var wg sync.WaitGroup
+		for i := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rctx, cancel := context.WithTimeout(ctx, time.Duration(i*i+1)*100*time.Microsecond)
+				defer cancel()
+				resp, err := e.do(t, rctx, http.MethodGet, "/", nil)
+				if err != nil {
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("request: %v, want context.DeadlineExceeded", err)
+					}
+					failed.Add(1)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				done.Add(1)
+			}()
+		}
+		wg.Wait()
+		e.tr.CloseIdleConnections()
+	}
+	e.tr.CloseIdleConnections()
+	after := waitResources(t, settleContext(t), base, 2<<20)
+	t.Logf("%d requests canceled, %d completed; %d dials, %d of them canceled; start: %v; end: %v",
+		failed.Load(), done.Load(), e.dials.Load(), canceledDials.Load(), base, after)
+	p := e.tr.connPool()
+	p.mu.Lock()
+	conns, dialing := len(p.conns), len(p.dialing)
+	p.mu.Unlock()
+	if conns != 0 || dialing != 0 {
+		t.Errorf("pool holds %d connections and %d dials after CloseIdleConnections", conns, dialing)
+	}
+}
+
+// A dial shared by two requests goes on when one of them is canceled,
+// and serves the other.
+func TestDialSurvivesOneCancel(t *testing.T) {
+	ctx := testContext(t)
+	e := newTestEnv(t, okHandler())
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	var dialCanceled atomic.Bool
+	e.tr.Dial = func(dctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-dctx.Done():
+			dialCanceled.Store(true)
+			return nil, dctx.Err()
+		}
+		return quic.Dial(dctx, "udp", addr, cfg)
+	}
+	first, cancelFirst := context.WithCancel(ctx)
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := e.do(t, first, http.MethodGet, "/", nil)
+		firstErr <- err
+	}()
+	<-started
+	second := make(chan error, 1)
+	go func() {
+		resp, err := e.do(t, ctx, http.MethodGet, "/", nil)
+		if err == nil {
+			resp.Body.Close()
+		}
+		second <- err
+	}()
+	// Wait until the second request waits on the dial too.
+	p := e.tr.connPool()
+	for waiters := 0; waiters < 2; {
+		p.mu.Lock()
+		for _, call := range p.dialing {
+			waiters = call.waiters
+		}
+		p.mu.Unlock()
+		if ctx.Err() != nil {
+			t.Fatal("second request never waited on the dial")
+		}
+		time.Sleep(time.Millisecond) // polling pool state, not timing behaviour
+	}
+	cancelFirst()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first request: %v", err)
+	}
+	close(release)
+	if err := <-second; err != nil {
+		t.Fatalf("second request: %v", err)
+	}
+	if dialCanceled.Load() {
+		t.Error("the dial was canceled although a request still waited for it")
+	}
+}
