@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
@@ -36,6 +37,9 @@ type messageReader struct {
 	// deadline is the stream's read deadline while a server reads a
 	// request's header section (Server.ReadHeaderTimeout); zero otherwise.
 	deadline time.Time
+	// canceled is set once the stream's QPACK state is abandoned: one
+	// Stream Cancellation per stream.
+	canceled atomic.Bool
 }
 
 func newMessageReader(c *conn, str *quic.Stream) *messageReader {
@@ -102,7 +106,6 @@ func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.Hea
 // (quichooks.go), still tells of a STOP_SENDING. The wait also ends with
 // ctx, the connection, or m.deadline (os.ErrDeadlineExceeded).
 func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.DecodedSection) ([]qpack.HeaderField, error) {
-	id := m.str.ID()
 	watch := make(chan error, 1)
 	go func() {
 		for {
@@ -136,7 +139,7 @@ func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.D
 	}
 	abandon := func(err error) ([]qpack.HeaderField, error) {
 		stopWatching()
-		m.c.cancelStream(id)
+		m.cancelStream()
 		return nil, err
 	}
 	for {
@@ -251,7 +254,15 @@ func (m *messageReader) fail(err error) error {
 func (m *messageReader) abort(code frame.ErrCode) {
 	m.str.Reset(uint64(code))
 	m.str.CloseRead(uint64(code))
-	m.c.cancelStream(m.str.ID())
+	m.cancelStream()
+}
+
+// cancelStream abandons the stream's field sections, once: a section held
+// blocked is dropped and the peer's encoder told (RFC 9204 §4.4.2).
+func (m *messageReader) cancelStream() {
+	if !m.canceled.Swap(true) {
+		m.c.cancelStream(m.str.ID())
+	}
 }
 
 // declaredTrailer returns the trailer map announced by the Trailer header

@@ -50,7 +50,7 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		cc.markClosing()
 		return nil, &RetryableError{Err: wrapError(err), Unprocessed: true}
 	}
-	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req, mr: newMessageReader(cc.c, str)}
 	if rt.alt {
 		cs.altUsed = rt.addr
 	}
@@ -201,7 +201,6 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 // Got1xxResponse) and the final response header (RFC 9114 §4.1).
 func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Response, error) {
 	req := cs.req
-	cs.mr = newMessageReader(cs.cc.c, cs.str)
 	first := true
 	for {
 		fields, err := cs.mr.readHeaders(req.Context())
@@ -276,7 +275,7 @@ func (cs *clientStream) abort(err error, code ErrCode) {
 	cs.mu.Unlock()
 	cs.str.Reset(uint64(code))
 	cs.str.CloseRead(uint64(code))
-	cs.cc.c.cancelStream(cs.id)
+	cs.mr.cancelStream()
 }
 
 // reject fails a request the server will not process.

@@ -67,7 +67,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	if handler == nil {
 		handler = http.DefaultServeMux
 	}
-	if !sc.runHandler(handler, rw, req, str) {
+	if !sc.runHandler(handler, rw, req, mr) {
 		return
 	}
 	rw.finish()
@@ -82,7 +82,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		io.CopyN(io.Discard, mr, maxDrain)
 		str.CloseRead(uint64(ErrCodeNoError))
 		if mr.sections < 2 {
-			c.cancelStream(str.ID())
+			mr.cancelStream()
 		}
 	}
 }
@@ -94,15 +94,13 @@ const maxDrain = 64 << 10
 // runHandler calls the handler, and reports false if it panicked: the
 // stream is then reset with H3_INTERNAL_ERROR (http.ErrAbortHandler
 // aborts the response the same way, silently).
-func (sc *serverConn) runHandler(h http.Handler, rw *responseWriter, req *http.Request, str *quic.Stream) (ok bool) {
+func (sc *serverConn) runHandler(h http.Handler, rw *responseWriter, req *http.Request, mr *messageReader) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				sc.srv.logf("h3: panic serving %v: %v\n%s", req.RemoteAddr, p, debug.Stack())
 			}
-			str.Reset(uint64(ErrCodeInternalError))
-			str.CloseRead(uint64(ErrCodeInternalError))
-			sc.c.cancelStream(str.ID())
+			mr.abort(ErrCodeInternalError)
 			ok = false
 		}
 	}()
@@ -147,7 +145,7 @@ func (sc *serverConn) requestHeaderError(mr *messageReader, err error) {
 		if code, ok := streamErrorCode(err); ok {
 			str.Reset(code)
 		}
-		sc.c.cancelStream(str.ID())
+		mr.cancelStream()
 	}
 }
 
