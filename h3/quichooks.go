@@ -29,7 +29,8 @@ type streamContexter interface {
 }
 
 // connTLSState returns what qc's TLS handshake negotiated, if quic says.
-func connTLSState(qc *quic.Conn) (tls13.ConnectionState, bool) {
+// It is a variable so that a test can stand in for quic meanwhile.
+var connTLSState = func(qc *quic.Conn) (tls13.ConnectionState, bool) {
 	if cs, ok := any(qc).(connectionStater); ok {
 		return cs.ConnectionState(), true
 	}
