@@ -20,18 +20,24 @@ func TestErrorsNameCodes(t *testing.T) {
 	ctx := testContext(t)
 	bodyErr := make(chan error, 1)
 	causes := make(chan error, 1)
+	release := make(chan struct{})
+	defer close(release)
+	uploading := make(chan struct{})
 	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/panic":
 			panic(http.ErrAbortHandler)
 		case "/upload":
+			io.ReadFull(r.Body, make([]byte, 4))
+			close(uploading)
 			_, err := io.Copy(io.Discard, r.Body)
 			bodyErr <- err
 			<-r.Context().Done()
 			causes <- context.Cause(r.Context())
 		case "/close":
+			// The response is not complete when the server closes.
 			w.(http.Flusher).Flush()
-			<-r.Context().Done()
+			<-release
 		}
 	}))
 
@@ -52,6 +58,7 @@ func TestErrorsNameCodes(t *testing.T) {
 	pr, pw := io.Pipe()
 	go func() {
 		pw.Write([]byte("part of a body"))
+		<-uploading
 		cancel()
 	}()
 	e.do(t, rctx, http.MethodPost, "/upload", pr)
