@@ -159,7 +159,14 @@ func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.D
 				return abandon(err)
 			}
 		case <-streamDone:
-			return abandon(context.Cause(sctx))
+			// Only the peer's reset or STOP_SENDING, or the connection's
+			// end, ends the wait: a client has closed its own side long
+			// before the response's section arrives.
+			cause := context.Cause(sctx)
+			if _, remote := streamErrorCode(cause); remote || m.c.closed() {
+				return abandon(cause)
+			}
+			streamDone = nil
 		case <-timeout:
 			return abandon(os.ErrDeadlineExceeded)
 		case <-ctx.Done():

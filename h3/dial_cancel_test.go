@@ -40,6 +40,14 @@ func TestCanceledRequestsLeaveNothing(t *testing.T) {
 			t.Fatalf("request with a canceled context: %v", err)
 		}
 	}
+	// The same when QUIC races TCP.
+	e.tr.Mode = ModeRace
+	for range 50 {
+		if _, err := e.do(t, gone, http.MethodGet, "/", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("raced request with a canceled context: %v", err)
+		}
+	}
+	e.tr.Mode = ModeHTTP3Only
 	if n := e.dials.Load(); n != 0 {
 		t.Fatalf("%d dials for requests whose context was canceled before they started", n)
 	}

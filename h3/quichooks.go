@@ -20,10 +20,12 @@ type connectionStater interface {
 
 // streamContexter is *quic.Stream once it has a context that ends when
 // the peer resets the stream (RESET_STREAM) or stops it (STOP_SENDING),
-// or the connection ends, whether or not anyone reads or writes — as
-// quic-go's Stream.Context does. It ends a handler's request context at
-// the client's cancel, and releases a QPACK-blocked field section when a
-// stream whose FIN was read is then stopped.
+// with the *quic.StreamError (Remote true) as its cause, or when the
+// connection ends, whether or not anyone reads or writes — as quic-go's
+// Stream.Context does, except that our own Close need not end it. It ends
+// a handler's request context at the client's cancel, and releases a
+// QPACK-blocked field section when a stream whose FIN was read is then
+// stopped.
 type streamContexter interface {
 	Context() context.Context
 }
@@ -37,8 +39,9 @@ var connTLSState = func(qc *quic.Conn) (tls13.ConnectionState, bool) {
 	return tls13.ConnectionState{}, false
 }
 
-// streamContext returns s's context, or nil if quic has none.
-func streamContext(s *quic.Stream) context.Context {
+// streamContext returns s's context, or nil if quic has none. It is a
+// variable so that a test can stand in for quic meanwhile.
+var streamContext = func(s *quic.Stream) context.Context {
 	if sc, ok := any(s).(streamContexter); ok {
 		return sc.Context()
 	}
