@@ -11,18 +11,23 @@ import (
 	"github.com/skiffnet/skiff/quic"
 )
 
-// serverConnOf returns the server's only connection.
+// serverConnOf returns the server's only connection, waiting for the
+// server to take it up.
 func (e *testEnv) serverConnOf(t testing.TB) *serverConn {
 	t.Helper()
-	e.srv.mu.Lock()
-	defer e.srv.mu.Unlock()
-	if len(e.srv.conns) != 1 {
-		t.Fatalf("server has %d connections, want 1", len(e.srv.conns))
-	}
-	for sc := range e.srv.conns {
-		return sc
-	}
-	return nil
+	var sc *serverConn
+	waitFor(t, testContext(t), "the server's connection", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		if len(e.srv.conns) > 1 {
+			t.Fatalf("server has %d connections, want 1", len(e.srv.conns))
+		}
+		for c := range e.srv.conns {
+			sc = c
+		}
+		return sc != nil
+	})
+	return sc
 }
 
 // goroutinesIn counts the goroutines whose stack holds fn.
@@ -266,4 +271,25 @@ func prefixInt(b []byte, n uint) (uint64, int) {
 		}
 	}
 	return 0, 0
+}
+
+// A blocked field section whose stream ended (FIN read) is released when
+// the client then stops the stream (STOP_SENDING, seen through the
+// stream's context): 40 of them, more than the 16 blocked streams allowed.
+func TestBlockedSectionReleasedOnStopSending(t *testing.T) {
+	ctx := testContext(t)
+	streamReset := standInStreamContext(t)
+	e := newTestEnv(t, okHandler())
+	c := dialRaw(t, ctx, e)
+	for range 40 {
+		s := c.request(blockedHeaders(), true)
+		sc := e.serverConnOf(t)
+		waitFor(t, ctx, "the section to be blocked", func() bool { return sc.c.blockedStreams() == 1 })
+		s.CloseRead(uint64(ErrCodeRequestCancelled))
+		streamReset(ErrCodeRequestCancelled)
+		waitFor(t, ctx, "the section to be released", func() bool { return sc.c.blockedStreams() == 0 })
+	}
+	if got := c.responseStatus(c.request(c.headersFrame(getFields()...), true)); got != "200" {
+		t.Fatalf("request after 40 stopped blocked streams: %s", got)
+	}
 }
