@@ -127,17 +127,14 @@ func TestDialSurvivesOneCancel(t *testing.T) {
 	}()
 	// Wait until the second request waits on the dial too.
 	p := e.tr.connPool()
-	for waiters := 0; waiters < 2; {
+	waitFor(t, ctx, "two requests waiting on the dial", func() bool {
 		p.mu.Lock()
+		defer p.mu.Unlock()
 		for _, call := range p.dialing {
-			waiters = call.waiters
+			return call.waiters == 2
 		}
-		p.mu.Unlock()
-		if ctx.Err() != nil {
-			t.Fatal("second request never waited on the dial")
-		}
-		time.Sleep(time.Millisecond) // polling pool state, not timing behaviour
-	}
+		return false
+	})
 	cancelFirst()
 	if err := <-firstErr; !errors.Is(err, context.Canceled) {
 		t.Fatalf("first request: %v", err)

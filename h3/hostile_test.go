@@ -99,7 +99,9 @@ func TestReadHeaderTimeout(t *testing.T) {
 	ctx := testContext(t)
 	const stalled = 1000
 	e := newTestEnv(t, okHandler(), func(e *testEnv) {
-		e.srv.ReadHeaderTimeout = 300 * time.Millisecond
+		// Short enough for a test, long enough that a request sent whole
+		// is never late, even on a loaded machine.
+		e.srv.ReadHeaderTimeout = time.Second
 		e.srv.QUICConfig = &quic.Config{MaxBidiStreams: stalled + 100}
 	})
 	c := dialRaw(t, ctx, e)
@@ -112,15 +114,18 @@ func TestReadHeaderTimeout(t *testing.T) {
 	for range stalled {
 		streams = append(streams, c.request(complete[:1], false))
 	}
-	// Streams that trickle a valid request one byte per 50 ms, which
-	// would take far longer than the timeout.
+	// Streams that trickle a valid request one byte per 250 ms, which
+	// would take several times the timeout.
+	if trickle := time.Duration(len(complete)) * 250 * time.Millisecond; trickle < 3*e.srv.ReadHeaderTimeout {
+		t.Fatalf("a request of %d bytes trickles in %v only", len(complete), trickle)
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	for range 5 {
 		s := c.request(complete[:1], false)
 		streams = append(streams, s)
 		go func() {
-			tick := time.NewTicker(50 * time.Millisecond)
+			tick := time.NewTicker(250 * time.Millisecond)
 			defer tick.Stop()
 			for _, b := range complete[1:] {
 				select {
