@@ -147,3 +147,65 @@ func TestDialSurvivesOneCancel(t *testing.T) {
 		t.Error("the dial was canceled although a request still waited for it")
 	}
 }
+
+// The only request waiting for a dial is canceled: the dial is canceled
+// too, and a dial that completes regardless is closed, not pooled.
+func TestCanceledRequestCancelsItsDial(t *testing.T) {
+	ctx := testContext(t)
+	e := newTestEnv(t, okHandler())
+	base := takeResources()
+	for _, completes := range []bool{false, true} {
+		started := make(chan struct{})
+		dialed := make(chan *quic.Conn, 1)
+		canceled := make(chan bool, 1)
+		e.tr.Dial = func(dctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
+			close(started)
+			<-dctx.Done()
+			canceled <- true
+			if !completes {
+				return nil, dctx.Err()
+			}
+			// A handshake that completes as the cancel comes.
+			qc, err := quic.Dial(ctx, "udp", addr, cfg)
+			dialed <- qc
+			return qc, err
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		result := make(chan error, 1)
+		go func() {
+			_, err := e.do(t, rctx, http.MethodGet, "/", nil)
+			result <- err
+		}()
+		<-started
+		cancel()
+		if err := <-result; !errors.Is(err, context.Canceled) {
+			t.Fatalf("request: %v", err)
+		}
+		select {
+		case <-canceled:
+		case <-ctx.Done():
+			t.Fatal("the dial was not canceled")
+		}
+		if completes {
+			qc := <-dialed
+			select {
+			case <-qc.Context().Done():
+			case <-ctx.Done():
+				t.Fatal("a connection nobody waited for was left open")
+			}
+		}
+		p := e.tr.connPool()
+		waitFor(t, ctx, "the dial to end", func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return len(p.dialing) == 0
+		})
+		p.mu.Lock()
+		pooled := len(p.conns)
+		p.mu.Unlock()
+		if pooled != 0 {
+			t.Fatalf("%d connections pooled after the only request gave up", pooled)
+		}
+	}
+	waitGoroutines(t, settleContext(t), base)
+}
