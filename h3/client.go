@@ -1,6 +1,7 @@
 package h3
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -129,8 +130,10 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// closeIdle closes the connections that carry no request.
+// closeIdle closes the connections that carry no request, and cancels the
+// dials that no request waits for.
 func (c *h3Client) closeIdle() {
+	c.pool.cancelIdleDials()
 	for _, cc := range c.pool.all() {
 		cc.closeIfIdle()
 	}
@@ -144,8 +147,11 @@ type clientConn struct {
 	keys []string    // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
 
-	// tls is what the TLS handshake negotiated.
-	tls tls13.ConnectionState
+	// tls is what the TLS handshake negotiated; tlsState is the same as
+	// Response.TLS, shared by the connection's responses as net/http's
+	// are.
+	tls      tls13.ConnectionState
+	tlsState *tls.ConnectionState
 
 	// goAwayReceived is closed when the server's first GOAWAY arrives.
 	goAwayReceived chan struct{}

@@ -48,9 +48,9 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		// The connection is closing (its end is reported to the pool only
 		// when the draining period is over): no request may use it now.
 		cc.markClosing()
-		return nil, &RetryableError{Err: err, Unprocessed: true}
+		return nil, &RetryableError{Err: wrapError(err), Unprocessed: true}
 	}
-	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req, mr: newMessageReader(cc.c, str)}
 	if rt.alt {
 		cs.altUsed = rt.addr
 	}
@@ -201,7 +201,6 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 // Got1xxResponse) and the final response header (RFC 9114 §4.1).
 func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Response, error) {
 	req := cs.req
-	cs.mr = newMessageReader(cs.cc.c, cs.str)
 	first := true
 	for {
 		fields, err := cs.mr.readHeaders(req.Context())
@@ -254,6 +253,7 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			ContentLength: r.ContentLength,
 			Trailer:       declaredTrailer(r.Header),
 			Request:       req,
+			TLS:           cs.cc.tlsState,
 		}
 		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 			resp.ContentLength = 0
@@ -275,7 +275,7 @@ func (cs *clientStream) abort(err error, code ErrCode) {
 	cs.mu.Unlock()
 	cs.str.Reset(uint64(code))
 	cs.str.CloseRead(uint64(code))
-	cs.cc.c.cancelStream(cs.id)
+	cs.mr.cancelStream()
 }
 
 // reject fails a request the server will not process.
@@ -293,7 +293,9 @@ func (cs *clientStream) mapError(err error) error {
 	if aborted != nil {
 		return aborted
 	}
-	if code, ok := streamErrorCode(err); ok && code == uint64(ErrCodeRequestRejected) {
+	code, reset := streamErrorCode(err)
+	err = wrapError(err)
+	if reset && code == uint64(ErrCodeRequestRejected) {
 		return &RetryableError{Err: err, Unprocessed: true}
 	}
 	if cs.cc.c.closed() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
+	"github.com/skiffnet/skiff/tls13/tlsconv"
 )
 
 // dialConn opens the HTTP/3 connection along rt: it resolves the
@@ -109,6 +110,8 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 	cc := newClientConn(qc, c.maxHeaderBytes())
 	cc.tls = tlsState.get()
 	cc.tls.HandshakeComplete = true
+	state := tlsconv.ToConnectionState(cc.tls)
+	cc.tlsState = &state
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
 	// server that does not would otherwise hold the dial forever.
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)

@@ -92,8 +92,14 @@
 // the stream with H3_REQUEST_CANCELLED. Interim responses (103 Early Hints)
 // go to httptrace.ClientTrace.Got1xxResponse. The request context cancels
 // a request at any point (RESET_STREAM and STOP_SENDING with
-// H3_REQUEST_CANCELLED). After a GOAWAY (RFC 9114 §5.2) new requests go to
-// a new connection and requests in flight finish. In ModeHTTP3Only a
+// H3_REQUEST_CANCELLED). A request whose context ends while its
+// connection is being dialed stops waiting, and the dial is canceled
+// unless another request waits for it (a dial that lost a race to TCP goes
+// on for the next requests; CloseIdleConnections cancels it); a request
+// whose context has already ended starts nothing. Responses carry the
+// handshake's outcome in Response.TLS (a tls.ConnectionState, shared by
+// the connection's responses as net/http's are). After a GOAWAY (RFC 9114
+// §5.2) new requests go to a new connection and requests in flight finish. In ModeHTTP3Only a
 // request refused unprocessed (H3_REQUEST_REJECTED, or a stream at or above
 // the GOAWAY identifier) is sent again on a new connection when its body
 // can be (GetBody), and otherwise fails with an error matching
@@ -101,8 +107,16 @@
 //
 // # Server
 //
-// Server accepts QUIC connections (ListenAndServe, Serve, ServeConn) and
-// runs the handler for each request stream: pseudo-header and field
+// Server accepts QUIC connections and runs the handler for each request
+// stream. As with net/http: Server.ListenAndServe listens on Server.Addr
+// with Server.TLSConfig, Server.ListenAndServeTLS adds a certificate from
+// PEM files, the package's ListenAndServeTLS(addr, certFile, keyFile,
+// handler) does both in one call; Serve takes a quic.Listener and ServeConn
+// one connection. The configuration is checked before anything listens:
+// no TLS config or certificate, or a NextProtos without "h3", is an error
+// naming the field; an empty NextProtos gets "h3". A handler sees
+// Request.TLS when quic reports the connection's TLS state (see "Needs from
+// quic"). Each request stream gets pseudo-header and field
 // validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses
@@ -127,6 +141,17 @@
 // peer's input close the connection with their code (RFC 9114 §8, RFC
 // 9204 §6); a malformed message resets only its stream.
 //
+// # Errors
+//
+// A stream reset by the peer or by us is a *StreamError, a connection
+// closed with an HTTP/3 or QPACK code a *ConnectionError: both print the
+// code's name (H3_REQUEST_CANCELLED, QPACK_DECOMPRESSION_FAILED) and unwrap
+// to the *quic.StreamError or *quic.ApplicationError. Dial errors are
+// quic's, unchanged (errors.As finds what quic wraps). A handler's request
+// context ends with the error that ended the request as its cause
+// (context.Cause). ErrHeaderTooLarge: a header section over the peer's
+// SETTINGS_MAX_FIELD_SECTION_SIZE, which is not sent.
+//
 // # Limits
 //
 //   - Concurrent requests per connection: the QUIC stream limit
@@ -136,12 +161,52 @@
 //     §4.2.2 counts them, announced in SETTINGS_MAX_FIELD_SECTION_SIZE. A
 //     request just over the server's limit gets 431; a HEADERS frame more
 //     than twice the limit is refused unread (H3_EXCESSIVE_LOAD on the
-//     stream). The client does not send a header section over the server's
-//     announced limit (ErrHeaderTooLarge).
-//   - QPACK: a 4 KiB dynamic table and 16 blocked streams per direction.
+//     stream). Below that, a HEADERS frame costs what has arrived of it,
+//     not what it declares: its buffer grows with the bytes read, by at
+//     most a quarter or 4 KiB ahead of them (a stream declaring 2 MiB and
+//     sending 5 bytes costs about 7 KiB of heap in all), and a large one is
+//     let go once decoded. Each side keeps to the other's limit: the
+//     client does not send a request over the server's (ErrHeaderTooLarge
+//     from RoundTrip); the server replaces a response header section over
+//     the client's by a bare 500 (the handler's writes then fail with
+//     ErrHeaderTooLarge), drops such a 1xx, and resets the stream with
+//     H3_INTERNAL_ERROR for such trailers.
+//   - Server.ReadHeaderTimeout (DefaultReadHeaderTimeout, 10 s, when zero;
+//     none when negative): a request stream must deliver its header
+//     section within it, counted from the stream's acceptance, however the
+//     bytes trickle in and including any wait for QPACK inserts; otherwise
+//     it is reset with H3_REQUEST_REJECTED (the client may retry it). With
+//     the stream limit this bounds slow-header streams to 100 per
+//     connection for 10 s each; there is no separate cap on incomplete
+//     header sections.
+//   - QPACK: a 4 KiB dynamic table and 16 blocked streams per direction. A
+//     field section blocked on the encoder stream is released, with a
+//     Stream Cancellation (RFC 9204 §4.4.2), when its stream is reset, when
+//     the request's context ends, or at ReadHeaderTimeout: while it waits
+//     the stream is read ahead (up to 256 bytes) so that a reset is seen.
 //   - Discovery state: DefaultAltSvcCacheSize (1000) origins in the default
 //     cache; 1024 routes with broken marks and RTTs; 1024 HTTPS answers;
 //     an alt-svc file is read up to 4 MiB, lines up to 2 KiB.
+//
+// # Needs from quic
+//
+// Two features wait for package quic (quichooks.go); h3 uses them as soon
+// as the methods exist with these signatures:
+//
+//   - (*quic.Conn).ConnectionState() tls13.ConnectionState: Request.TLS
+//     on the server (until then nil), and ServeConn's check that the
+//     connection negotiated "h3" (a listener whose NextProtos lacks it is
+//     then refused loudly, per connection).
+//   - (*quic.Stream).Context() context.Context, ended when the peer resets
+//     or stops the stream or the connection ends: until then a handler's
+//     request context ends at the client's cancel only once the handler
+//     reads the body or writes the response (or the connection ends), and a
+//     blocked field section whose stream's FIN was read waits for its
+//     inserts, the request's end or ReadHeaderTimeout rather than a
+//     STOP_SENDING.
+//
+// Serve cannot check a quic.Listener's NextProtos (quic does not expose
+// its configuration); ListenAndServe can, and does.
 //
 // # Not done yet
 //
@@ -157,17 +222,10 @@
 //     and extended CONNECT (RFC 9220), HTTP datagrams (RFC 9297), 0-RTT
 //     requests; SETTINGS_ENABLE_CONNECT_PROTOCOL and H3_DATAGRAM are not
 //     announced.
-//   - A handler's request context ends when the client resets the stream
-//     only once the handler reads the body or writes the response (or the
-//     connection ends): a handler doing neither does not see it.
 //   - Shutdown waits for the clients to close their connections (a skiff
 //     client does once its requests are done); a client that keeps an idle
 //     connection open holds Shutdown until its context ends or the idle
 //     timeout closes the connection.
-//   - The server does not check that its response header sections fit the
-//     client's SETTINGS_MAX_FIELD_SECTION_SIZE (the client rejects them).
-//   - A field section blocked on the encoder stream is not released when
-//     its stream is reset; it waits for the inserts or the connection's end.
 //   - Writes on our QPACK streams happen under the connection's QPACK lock;
 //     a peer that never reads them would, after megabytes of instructions,
 //     stall the connection's header encoding.

@@ -13,7 +13,11 @@ import (
 //   - get returns the route's connection, dialing one if there is none;
 //     concurrent callers share a single dial.
 //   - start does the same without waiting: the race waits on the dial
-//     beside its TCP attempt.
+//     beside its TCP attempt, then leaves it (leave).
+//   - A dial runs while a request waits for it: when the last one stops
+//     waiting because its context ended, the dial is canceled. A dial whose
+//     waiter went on without it (a race TCP won) goes on, so that its
+//     connection serves the next requests, until closeIdle cancels it.
 //   - markGoAway takes a connection out of service for new requests (the
 //     server sent GOAWAY) while its requests in flight finish.
 //   - markBroken forgets a connection that failed or closed.
@@ -31,45 +35,96 @@ type dialCall struct {
 	done chan struct{}
 	cc   *clientConn
 	err  error
+
+	// Guarded by connPool.mu.
+	waiters  int                // requests waiting for it
+	cancel   context.CancelFunc // cancels the dial
+	canceled bool               // cancel was called: its connection, if any, is closed
 }
 
 func newConnPool(dial func(ctx context.Context, rt route) (*clientConn, error)) *connPool {
 	return &connPool{dial: dial, conns: map[string]*clientConn{}, dialing: map[string]*dialCall{}}
 }
 
-// get returns a usable connection for rt, dialing if needed. The dial
-// itself is not canceled by ctx (other requests may be waiting for it);
-// ctx only stops this caller's wait.
+// get returns a usable connection for rt, dialing if needed. When ctx ends
+// first, this caller stops waiting, and the dial is canceled unless another
+// request waits for it.
 func (p *connPool) get(ctx context.Context, rt route) (*clientConn, error) {
-	cc, call := p.start(ctx, rt)
-	if cc != nil {
-		return cc, nil
+	cc, call, err := p.start(ctx, rt)
+	if cc != nil || err != nil {
+		return cc, err
 	}
 	select {
 	case <-call.done:
+		p.leave(call, false)
 		return call.cc, call.err
 	case <-ctx.Done():
+		p.leave(call, true)
 		return nil, ctx.Err()
 	}
 }
 
 // start returns the pooled connection for rt, or else the dial that will
-// provide one, starting it if none is in progress. The dial runs with
-// ctx's values but not its cancellation.
-func (p *connPool) start(ctx context.Context, rt route) (*clientConn, *dialCall) {
+// provide one, starting it if none is in progress, with the caller counted
+// as waiting for it until it calls leave. The dial runs with ctx's values
+// but not its cancellation. A caller whose ctx has already ended gets its
+// error, and starts nothing.
+func (p *connPool) start(ctx context.Context, rt route) (*clientConn, *dialCall, error) {
 	key := rt.key()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if cc, ok := p.conns[key]; ok && cc.usable() {
-		return cc, nil
+		return cc, nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
 	call, ok := p.dialing[key]
-	if !ok {
-		call = &dialCall{done: make(chan struct{})}
+	if !ok || call.canceled {
+		// A canceled dial is not joined: it fails, or its connection is
+		// closed, whatever happens now.
+		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		call = &dialCall{done: make(chan struct{}), cancel: cancel}
 		p.dialing[key] = call
-		go p.runDial(context.WithoutCancel(ctx), rt, call)
+		go p.runDial(dctx, rt, call)
 	}
-	return nil, call
+	call.waiters++
+	return nil, call, nil
+}
+
+// leave ends a caller's wait for call. If the caller gave up (its context
+// ended) and was the last one waiting, the dial is canceled.
+func (p *connPool) leave(call *dialCall, gaveUp bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	call.waiters--
+	if gaveUp && call.waiters == 0 {
+		p.cancelLocked(call)
+	}
+}
+
+// cancelLocked cancels a dial in progress that nobody waits for.
+func (p *connPool) cancelLocked(call *dialCall) {
+	select {
+	case <-call.done:
+		return
+	default:
+	}
+	call.canceled = true
+	call.cancel()
+}
+
+// cancelIdleDials cancels the dials no request waits for (those that lost
+// a race): with CloseIdleConnections, no connection appears afterwards
+// that nobody asked for.
+func (p *connPool) cancelIdleDials() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, call := range p.dialing {
+		if call.waiters == 0 {
+			p.cancelLocked(call)
+		}
+	}
 }
 
 // pooled returns rt's usable pooled connection, or nil.
@@ -93,7 +148,17 @@ func (p *connPool) runDial(ctx context.Context, rt route, call *dialCall) {
 	cc, err := p.dial(ctx, rt)
 	key := rt.key()
 	p.mu.Lock()
-	delete(p.dialing, key)
+	if p.dialing[key] == call {
+		delete(p.dialing, key)
+	}
+	call.cancel() // releases the context's resources
+	if err == nil && call.canceled {
+		// Canceled as the handshake completed: nobody wants it.
+		if len(cc.keys) == 0 {
+			cc.qc.CloseWithError(uint64(ErrCodeNoError), "")
+		}
+		cc, err = nil, context.Canceled
+	}
 	if err == nil {
 		p.conns[key] = cc
 		cc.pool = p

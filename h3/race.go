@@ -90,11 +90,20 @@ func (t *Transport) roundTripDiscover(req *http.Request, origin Origin) (*http.R
 func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *ClientTrace, began time.Time) (*http.Response, error) {
 	ctx := req.Context()
 	origin := rt.origin
-	cc, call := t.h3c.pool.start(ctx, rt)
+	cc, call, err := t.h3c.pool.start(ctx, rt)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
 	if cc != nil {
 		tr.raceWon(RaceWonInfo{Origin: origin, Protocol: "h3", Addr: rt.addr, Reason: "pooled quic connection", Elapsed: time.Since(began)})
 		return t.sendH3(req, rt, cc, tr)
 	}
+	// The request waits for the dial until it returns; a request whose
+	// context ends cancels the dial unless another waits for it, while a
+	// dial that lost to TCP goes on for the next requests (connPool).
+	gaveUp := false
+	defer func() { t.h3c.pool.leave(call, gaveUp) }()
 	headStart := t.HeadStart
 	if headStart <= 0 {
 		headStart = t.alts.headStart(rt)
@@ -199,6 +208,7 @@ func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *Cl
 			}
 			tcpErr = res.err // QUIC may still make it
 		case <-ctx.Done():
+			gaveUp = true
 			if r.winner() == sideNone {
 				closeBody(req)
 			}
@@ -231,6 +241,11 @@ func (t *Transport) dialRoute(ctx context.Context, rt route) (*clientConn, error
 	info := QUICHandshakeInfo{Origin: rt.origin, Addr: rt.addr, Duration: time.Since(began), Err: err}
 	if err != nil {
 		tr.quicHandshakeDone(info)
+		if ctx.Err() != nil {
+			// Canceled because no request wanted it any more: says
+			// nothing about the alternative.
+			return nil, err
+		}
 		if m, ok := t.alts.quicFailed(rt, beganMark, t.now(), err); ok {
 			t.reportBroken(m, tr)
 		}
