@@ -164,8 +164,8 @@ func (c *httpsCache) clear() {
 // for the answer as the package comment says. It also returns the origin's
 // addresses when it looked them up.
 func (t *Transport) httpsRoutes(ctx context.Context, origin Origin, tr *ClientTrace) ([]route, []tcpAddr) {
-	if _, err := netip.ParseAddr(origin.Host); err == nil {
-		return nil, nil // an IP literal has no HTTPS records
+	if noHTTPSRecords(origin.Host) {
+		return nil, nil
 	}
 	e, started := t.httpsLookup(ctx, origin, tr)
 	var tcp []tcpAddr
@@ -198,6 +198,22 @@ func (t *Transport) httpsRoutes(ctx context.Context, origin Origin, tr *ClientTr
 		out = append(out, route{origin: origin, addr: joinHostPort(addr, s.port), hints: s.hints})
 	}
 	return out, tcp
+}
+
+// noHTTPSRecords reports whether host is a name no HTTPS query may be sent
+// for: an IP literal, or a special-use name that RFC 6761 keeps away from
+// DNS servers ("localhost" and its subdomains, §6.3; ".invalid", §6.4).
+func noHTTPSRecords(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, special := range []string{"localhost", "invalid"} {
+		if name == special || strings.HasSuffix(name, "."+special) {
+			return true
+		}
+	}
+	return false
 }
 
 // awaitHTTPS waits for e, an HTTPS lookup in progress, while it looks up

@@ -111,3 +111,16 @@ func TestHTTPSRecordNoAnswer(t *testing.T) {
 		t.Fatalf("%d HTTPS lookups, want the one pending", n)
 	}
 }
+
+func TestNoHTTPSRecordsForSpecialNames(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "localhost": true, "LOCALHOST.": true,
+		"a.b.localhost": true, "nothing.invalid": true, "invalid": true,
+		"origin.test": false, "example.com": false, "localhost.example": false,
+		"notinvalid": false,
+	} {
+		if got := noHTTPSRecords(host); got != want {
+			t.Errorf("noHTTPSRecords(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
