@@ -26,6 +26,9 @@ func dnsEnv(t *testing.T, configure ...func(*Transport)) (e *discoEnv, srv *dnst
 	e = newDiscoEnv(t, discoOptions{}, append([]func(*Transport){func(tr *Transport) {
 		tr.DNSServer = srv.Addr().String()
 		tr.HeadStart = 10 * time.Second // QUIC wins on loopback: deterministic
+		// The HTTPS answer is awaited however late it comes after the
+		// A answer (a loaded machine can reorder them by more than 50 ms).
+		tr.resolutionDelay = 10 * time.Second
 	}}, configure...)...)
 	e.url = fmt.Sprintf("https://origin.test:%d", e.tcpAddr.Port())
 	return e, srv, fmt.Sprintf("_%d._https.origin.test", e.tcpAddr.Port())
@@ -82,7 +85,7 @@ func TestHTTPSRecordDNS(t *testing.T) {
 	})
 	t.Run("resolver silent on HTTPS", func(t *testing.T) {
 		ctx := testContext(t)
-		e, srv, name := dnsEnv(t)
+		e, srv, name := dnsEnv(t, func(tr *Transport) { tr.resolutionDelay = resolutionDelay })
 		srv.AddHTTPS(name, dns.SVCB{Priority: 1, Target: "origin.test", ALPN: []string{"h3"}, Port: e.h3Addr.Port()})
 		srv.SetDrop(func(q dns.Question) bool { return q.Type == dns.TypeHTTPS })
 		start := time.Now()

@@ -240,7 +240,7 @@ func (t *Transport) awaitHTTPS(ctx context.Context, origin Origin, e *httpsEntry
 				return nil
 			}
 			tcp = []tcpAddr{{host: origin.Host, addrs: r.addrs}}
-			timer := time.NewTimer(resolutionDelay)
+			timer := time.NewTimer(t.resolutionDelay)
 			defer timer.Stop()
 			delay = timer.C
 		case <-delay:

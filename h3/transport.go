@@ -89,12 +89,18 @@ type Transport struct {
 	resolver resolver
 	// now is the clock of expiry and backoff: time.Now, or a test's.
 	now func() time.Time
+	// resolutionDelay overrides HEv3's Resolution Delay in tests that
+	// must not depend on how the scheduler orders two DNS answers.
+	resolutionDelay time.Duration
 }
 
 func (t *Transport) init() {
 	t.initOnce.Do(func() {
 		if t.now == nil {
 			t.now = time.Now
+		}
+		if t.resolutionDelay == 0 {
+			t.resolutionDelay = resolutionDelay
 		}
 		if t.resolver == nil {
 			t.resolver = newResolver(t.DNSServer)
