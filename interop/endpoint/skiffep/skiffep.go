@@ -1,0 +1,192 @@
+// Package skiffep is skiff's side of the interop endpoint: skiff's quic,
+// h3 and tls13 packages behind endpoint.Impl. Cases is the table to edit
+// as features land in quic (each entry says what is missing).
+package skiffep
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/skiffnet/skiff/h3"
+	"github.com/skiffnet/skiff/interop/endpoint"
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/quic/qlog"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// Cases are the test cases skiff's endpoint runs. To turn one on when
+// quic gains the feature: set the role to true here and, where the client
+// must behave differently, add that behaviour in clientConfig or dial.
+var Cases = endpoint.Table{
+	"handshake":    endpoint.Both,
+	"transfer":     endpoint.Both,
+	"chacha20":     endpoint.Both,
+	"retry":        endpoint.Both,
+	"http3":        endpoint.Both,
+	"multiconnect": endpoint.Both,
+	"ecn":          endpoint.Both,
+	// The runner gives the server "transfer" in the keyupdate test.
+	"keyupdate": {Server: true, Missing: "(quic has no way to ask for an early key update: it updates every 2^20 packets)"},
+	// tls13 stores the tickets a server sends and offers them; quic's
+	// server sends none.
+	"resumption":          {Client: true, Missing: "(quic's server sends no NewSessionTicket)"},
+	"zerortt":             {Missing: "(quic neither sends nor accepts 0-RTT)"},
+	"v2":                  {Missing: "(quic has no compatible version negotiation, RFC 9368)"},
+	"connectionmigration": {Missing: "(quic has no preferred_address and no client migration)"},
+}
+
+// Impl is skiff's endpoint.
+func Impl() endpoint.Impl {
+	return endpoint.Impl{Name: "skiff", Cases: Cases, Serve: serve, Fetch: fetch}
+}
+
+// Timeouts long enough for handshakes under 30 % loss (the runner's
+// handshakeloss budget is 300 s for 50 of them) and for the blackhole.
+const (
+	handshakeTimeout = 60 * time.Second
+	idleTimeout      = 60 * time.Second
+)
+
+func quicConfig(s *endpoint.Setup, tlsConf *tls13.Config) *quic.Config {
+	c := &quic.Config{
+		TLS:              tlsConf,
+		HandshakeTimeout: handshakeTimeout,
+		MaxIdleTimeout:   idleTimeout,
+	}
+	if s.QlogDir != "" {
+		c.Tracer = qlog.DirTracer(s.QlogDir)
+	}
+	return c
+}
+
+func alpn(s *endpoint.Setup) string {
+	if s.TestCase == "http3" {
+		return endpoint.ALPNH3
+	}
+	return endpoint.ALPNHQ
+}
+
+func serve(ctx context.Context, s *endpoint.Setup) error {
+	cert, err := tls13.LoadX509KeyPair(s.CertFile, s.KeyFile)
+	if err != nil {
+		return err
+	}
+	tlsConf := &tls13.Config{
+		Certificates: []tls13.Certificate{cert},
+		NextProtos:   []string{alpn(s)},
+		KeyLogWriter: s.KeyLog,
+	}
+	qc := quicConfig(s, tlsConf)
+	qc.RequireAddressValidation = s.TestCase == "retry"
+	ln, err := quic.Listen("udp", s.Listen, qc)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if s.TestCase == "http3" {
+		srv := &h3.Server{Handler: endpoint.FileHandler(s.WWW), TLSConfig: tlsConf, QUICConfig: qc}
+		go func() {
+			<-ctx.Done()
+			srv.Close()
+		}()
+		err := srv.Serve(ln)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	for {
+		c, err := ln.Accept(ctx)
+		if err != nil {
+			return err
+		}
+		go endpoint.ServeHQ(ctx, conn{c}, s.WWW, s.Logf)
+	}
+}
+
+func clientTLS(s *endpoint.Setup) *tls13.Config {
+	c := &tls13.Config{
+		ServerName:         s.Requests[0].Hostname(),
+		RootCAs:            s.Roots,
+		InsecureSkipVerify: !s.VerifyPeer,
+		NextProtos:         []string{alpn(s)},
+		KeyLogWriter:       s.KeyLog,
+	}
+	switch s.TestCase {
+	case "chacha20":
+		c.CipherSuites = []uint16{tls13.TLS_CHACHA20_POLY1305_SHA256}
+	case "resumption":
+		c.ClientSessionCache = tls13.NewLRUClientSessionCache(1)
+	}
+	return c
+}
+
+func fetch(ctx context.Context, s *endpoint.Setup) error {
+	qc := quicConfig(s, clientTLS(s))
+	if s.TestCase == "http3" {
+		t := newH3Transport(qc)
+		defer t.CloseIdleConnections()
+		return endpoint.FetchHTTP(ctx, t, s.Requests, s.Downloads)
+	}
+	return endpoint.RunPlan(ctx, s, func(ctx context.Context, addr string, _ int) (endpoint.Conn, error) {
+		c, err := quic.Dial(ctx, "udp", addr, qc)
+		if err != nil {
+			return nil, err
+		}
+		return conn{c}, nil
+	})
+}
+
+// newH3Transport is the HTTP/3 client: h3.Transport dialing with qc, so
+// that the key log and qlog settings apply.
+func newH3Transport(qc *quic.Config) interface {
+	http.RoundTripper
+	CloseIdleConnections()
+} {
+	return &h3.Transport{
+		TLSClientConfig: qc.TLS,
+		QUICConfig:      qc,
+		Dial: func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
+			return quic.Dial(ctx, "udp", addr, cfg)
+		},
+	}
+}
+
+// conn adapts a *quic.Conn to endpoint.Conn.
+type conn struct{ c *quic.Conn }
+
+func (c conn) OpenStream(ctx context.Context) (io.ReadWriteCloser, error) {
+	s, err := c.c.OpenStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c conn) AcceptStream(ctx context.Context) (io.ReadWriteCloser, error) {
+	s, err := c.c.AcceptStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// closeWait bounds how long Close waits for the connection to send its
+// CONNECTION_CLOSE and end, so that the process does not exit first.
+const closeWait = time.Second
+
+func (c conn) Close() error {
+	err := c.c.Close()
+	select {
+	case <-c.c.Context().Done():
+	case <-time.After(closeWait):
+	}
+	var app *quic.ApplicationError
+	if errors.As(err, &app) && app.Code == 0 {
+		return nil
+	}
+	return err
+}
