@@ -86,6 +86,14 @@ func freeUDPPort(t *testing.T) int {
 func startServer(t *testing.T, impl endpoint.Impl, testcase, certs, www string) (string, []uint32) {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t))
+	return addr, startServerAt(t, impl, testcase, certs, www, addr, addr)
+}
+
+// startServerAt runs a server listening on listen and waits until it
+// answers the probe at probe.
+func startServerAt(t *testing.T, impl endpoint.Impl, testcase, certs, www, listen, probe string) []uint32 {
+	t.Helper()
+	addr := listen
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
@@ -102,11 +110,16 @@ func startServer(t *testing.T, impl endpoint.Impl, testcase, certs, www string) 
 	})
 	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer pcancel()
-	vs, err := endpoint.WaitReady(pctx, addr, 50*time.Millisecond)
+	c, err := net.Dial("udp", probe)
 	if err != nil {
-		t.Fatalf("%s server: %v (%s)", impl.Name, err, stderr.String())
+		t.Fatal(err)
 	}
-	return addr, vs
+	defer c.Close()
+	vs, err := endpoint.WaitReady(pctx, c, 50*time.Millisecond)
+	if err != nil {
+		t.Fatalf("%s server on %s: %v (%s)", impl.Name, listen, err, stderr.String())
+	}
+	return vs
 }
 
 // Both servers answer the simulator's readiness probe (version 0x57414954,
@@ -122,6 +135,18 @@ func TestReadinessProbe(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: Version Negotiation lists %x, not version 1", impl.Name, vs)
+		}
+	}
+}
+
+// A server told to listen on ":port", as in the runner (":443"), answers
+// over IPv4 and over IPv6.
+func TestReadinessBothFamilies(t *testing.T) {
+	for _, impl := range impls {
+		for _, probe := range []string{"127.0.0.1", "::1"} {
+			certs, www, _ := testDirs(t, nil)
+			port := fmt.Sprint(freeUDPPort(t))
+			startServerAt(t, impl, "handshake", certs, www, ":"+port, net.JoinHostPort(probe, port))
 		}
 	}
 }

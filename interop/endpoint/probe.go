@@ -48,15 +48,11 @@ func ParseVersionNegotiation(b []byte) ([]uint32, error) {
 	return vs, nil
 }
 
-// WaitReady sends the readiness probe to addr every interval, as the
-// simulator does before it starts a test, until a Version Negotiation
-// packet comes back; it returns the versions listed.
-func WaitReady(ctx context.Context, addr string, interval time.Duration) ([]uint32, error) {
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+// WaitReady sends the readiness probe on c (a UDP socket connected to
+// the server) every interval, as the simulator does before it starts a
+// test, until a Version Negotiation packet comes back; it returns the
+// versions listed.
+func WaitReady(ctx context.Context, c net.Conn, interval time.Duration) ([]uint32, error) {
 	probe := ProbeDatagram()
 	buf := make([]byte, 1500)
 	for ctx.Err() == nil {
@@ -76,5 +72,5 @@ func WaitReady(ctx context.Context, addr string, interval time.Duration) ([]uint
 			}
 		}
 	}
-	return nil, fmt.Errorf("no Version Negotiation from %s: %w", addr, ctx.Err())
+	return nil, fmt.Errorf("no Version Negotiation from %v: %w", c.RemoteAddr(), ctx.Err())
 }

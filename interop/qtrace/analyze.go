@@ -83,6 +83,8 @@ type Trace struct {
 	Packets []*Packet
 	// ConnOf maps each packet to its connection.
 	ConnOf map[*Packet]*Conn
+	// ByDatagram lists the packets of each datagram, by capture index.
+	ByDatagram [][]*Packet
 }
 
 // analyzer holds the lookups while a trace is built.
@@ -100,7 +102,7 @@ type analyzer struct {
 // frames and TLS handshake messages.
 func Analyze(capture []relay.Datagram, keylog KeyLog) *Trace {
 	a := &analyzer{
-		t:      &Trace{Datagrams: capture, ConnOf: map[*Packet]*Conn{}},
+		t:      &Trace{Datagrams: capture, ConnOf: map[*Packet]*Conn{}, ByDatagram: make([][]*Packet, len(capture))},
 		keylog: keylog,
 		byCID:  [2]map[string]*Conn{{}, {}},
 		cidLen: [2]map[int]bool{{}, {}},
@@ -117,6 +119,7 @@ func (a *analyzer) datagram(i int, d *relay.Datagram) {
 	for len(b) > 0 {
 		p := &Packet{Datagram: i, Dir: d.Dir}
 		a.t.Packets = append(a.t.Packets, p)
+		a.t.ByDatagram[i] = append(a.t.ByDatagram[i], p)
 		if b[0]&0x80 == 0 {
 			p.Type = OneRTT
 			p.Size = len(b)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -81,22 +82,62 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	}
 	qc := quicConfig(s, tlsConf)
 	qc.RequireAddressValidation = s.TestCase == "retry"
-	ln, err := quic.Listen("udp", s.Listen, qc)
+	lns, err := listen(s.Listen, qc)
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	var srv *h3.Server
 	if s.TestCase == "http3" {
-		srv := &h3.Server{Handler: endpoint.FileHandler(s.WWW), TLSConfig: tlsConf, QUICConfig: qc}
-		go func() {
-			<-ctx.Done()
+		srv = &h3.Server{Handler: endpoint.FileHandler(s.WWW), TLSConfig: tlsConf, QUICConfig: qc}
+	}
+	errs := make(chan error, len(lns))
+	for _, ln := range lns {
+		defer ln.Close()
+		go func() { errs <- serveListener(ctx, s, ln, srv) }()
+	}
+	select {
+	case <-ctx.Done():
+		if srv != nil {
 			srv.Close()
-		}()
-		err := srv.Serve(ln)
-		if ctx.Err() != nil {
-			return ctx.Err()
 		}
+		return ctx.Err()
+	case err := <-errs:
 		return err
+	}
+}
+
+// listen opens the server's sockets. An address with no host (":443")
+// gets two, IPv4 and IPv6, rather than one dual-stack socket: quic's
+// Endpoint on a dual-stack socket does not answer IPv4 peers (seen in the
+// namespaces of the local runner; reported).
+func listen(addr string, qc *quic.Config) ([]*quic.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if host != "" && host != "::" && host != "0.0.0.0" {
+		ln, err := quic.Listen("udp", addr, qc)
+		if err != nil {
+			return nil, err
+		}
+		return []*quic.Listener{ln}, nil
+	}
+	ln4, err := quic.Listen("udp4", net.JoinHostPort("0.0.0.0", port), qc)
+	if err != nil {
+		return nil, err
+	}
+	ln6, err := quic.Listen("udp6", net.JoinHostPort("::", port), qc)
+	if err != nil {
+		ln4.Close()
+		return nil, err
+	}
+	return []*quic.Listener{ln4, ln6}, nil
+}
+
+// serveListener serves hq-interop, or HTTP/3 when srv is set, on ln.
+func serveListener(ctx context.Context, s *endpoint.Setup, ln *quic.Listener, srv *h3.Server) error {
+	if srv != nil {
+		return srv.Serve(ln)
 	}
 	for {
 		c, err := ln.Accept(ctx)
