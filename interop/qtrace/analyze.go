@@ -299,8 +299,11 @@ func (a *analyzer) openOneRTT(c *Conn, p *Packet, raw []byte, pnOffset int) {
 		candidates = []int{cur + 1, cur - 1}
 	}
 	for _, gen := range candidates {
+		if gen < 0 {
+			continue
+		}
 		k := c.appKeys(p.Dir, gen)
-		if gen < 0 || k == nil {
+		if k == nil {
 			continue
 		}
 		payload, err := k.decrypt(hdr, raw[len(hdr):], pn)

@@ -68,3 +68,23 @@ func TestAnalyzeWithoutKeyLog(t *testing.T) {
 		}
 	}
 }
+
+// A short header packet that opens with no key generation (a stateless
+// reset: random bytes after a known connection ID) is reported, whatever
+// its key phase bit.
+func TestAnalyzeUndecryptableShortHeader(t *testing.T) {
+	for _, first := range []byte{0x40, 0x44, 0x5f} {
+		b := NewBuilder()
+		c := b.Conn()
+		b.Send(relay.ToServer, 0, c.Initial(relay.ToServer, nil, c.ClientHello(HelloOptions{}), Padding(1100)))
+		b.Send(relay.ToClient, 0, c.Initial(relay.ToClient, nil, c.ServerHello(false)), c.Handshake(relay.ToClient, c.ServerFlight(nil, 100)))
+		reset := append([]byte{first}, c.ClientCID...)
+		reset = append(reset, make([]byte, 40)...)
+		b.Send(relay.ToClient, 0, reset)
+		tr := Analyze(b.Capture, b.KeyLog)
+		last := tr.Packets[len(tr.Packets)-1]
+		if last.Decrypted || last.Err == nil {
+			t.Errorf("first byte %#x: decrypted %v, err %v", first, last.Decrypted, last.Err)
+		}
+	}
+}

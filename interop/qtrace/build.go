@@ -94,6 +94,10 @@ func (b *Builder) Conn() *ConnBuilder {
 	return c
 }
 
+// ResetCrypto makes the next CRYPTO frame of a level and direction start
+// at offset 0 again, as a client's ClientHello after a Retry does.
+func (c *ConnBuilder) ResetCrypto(level int, dir relay.Dir) { c.cryptoOff[level][dir] = 0 }
+
 // SetPN sets the next packet number of a space (0 Initial, 1 Handshake,
 // 2 application) in a direction.
 func (c *ConnBuilder) SetPN(space int, dir relay.Dir, pn uint64) { c.pn[space][dir] = pn }

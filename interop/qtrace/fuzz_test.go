@@ -10,10 +10,15 @@ import (
 func FuzzAnalyze(f *testing.F) {
 	b := NewBuilder()
 	c := b.Conn()
+	b.Send(relay.ToServer, 0, c.Initial(relay.ToServer, nil, c.ClientHello(HelloOptions{}), Padding(1100)))
+	b.Send(relay.ToClient, 0, c.Initial(relay.ToClient, nil, c.ServerHello(false)), c.Handshake(relay.ToClient, c.ServerFlight(nil, 100)))
 	f.Add(c.Initial(relay.ToServer, nil, c.ClientHello(HelloOptions{PSK: true}), Padding(100)), c.Initial(relay.ToClient, nil, c.ServerHello(false)))
 	f.Add([]byte{0x40, 1, 2, 3}, []byte{0xc0, 0, 0, 0, 1, 0, 0, 0})
+	f.Add(c.Initial(relay.ToServer, nil, c.ClientHello(HelloOptions{}), Padding(100)), append(append([]byte{0x44}, c.ClientCID...), make([]byte, 40)...))
 	f.Fuzz(func(t *testing.T, up, down []byte) {
-		capture := []relay.Datagram{{Dir: relay.ToServer, Payload: up}, {Dir: relay.ToClient, Payload: down}, {Dir: relay.ToServer, Payload: down}}
+		hello := b.Capture // a handshake whose keys are in the key log
+		capture := append(append([]relay.Datagram(nil), hello...),
+			relay.Datagram{Dir: relay.ToServer, Payload: up}, relay.Datagram{Dir: relay.ToClient, Payload: down}, relay.Datagram{Dir: relay.ToServer, Payload: down})
 		Analyze(capture, b.KeyLog)
 	})
 }

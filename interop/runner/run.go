@@ -85,7 +85,15 @@ func RunCase(ctx context.Context, o *Options, c *Case, server, client Impl) *Res
 	res.Dir = filepath.Join(o.Dir, c.Name, server.Name+"_"+client.Name)
 	start := time.Now()
 	r := &Run{Case: c, Dir: res.Dir, Result: res}
-	err := runCase(ctx, o, r, server, client)
+	err := func() (err error) {
+		// A bug in the analysis fails this run, not the matrix.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("runner: panic: %v", p)
+			}
+		}()
+		return runCase(ctx, o, r, server, client)
+	}()
 	res.Elapsed = time.Since(start)
 	var unsup unsupportedError
 	switch {
