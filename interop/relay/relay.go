@@ -142,6 +142,9 @@ func (r *Relay) openSocket(ap netip.AddrPort) (*net.UDPConn, error) {
 	return c, nil
 }
 
+// Start is when the relay's clock started: Datagram times count from it.
+func (r *Relay) Start() time.Time { return r.start }
+
 // Addr is the address clients send to.
 func (r *Relay) Addr() netip.AddrPort {
 	return r.front.LocalAddr().(*net.UDPAddr).AddrPort()

@@ -1,7 +1,9 @@
 package relay
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"sync"
@@ -135,5 +137,46 @@ func TestRelayNATAndECN(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("not captured: %v", want)
+	}
+}
+
+// The pcap holds one record per datagram, an IPv4 packet with a valid
+// header checksum, the ECN mark and the ports, and the payload.
+func TestWritePcap(t *testing.T) {
+	client := netip.MustParseAddrPort("198.18.1.1:5000")
+	server := netip.MustParseAddrPort("198.18.1.2:443")
+	capture := []Datagram{
+		{Dir: ToServer, Path: client, ECN: ECNECT0, Payload: []byte("hello"), Arrived: time.Millisecond},
+		{Dir: ToClient, Path: client, Payload: []byte("hi")},
+	}
+	var buf bytes.Buffer
+	if err := WritePcap(&buf, capture, server, time.Unix(100, 0)); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 || binary.LittleEndian.Uint32(b[20:]) != 101 {
+		t.Fatalf("header %x", b[:24])
+	}
+	b = b[24:]
+	rec := func() []byte {
+		n := binary.LittleEndian.Uint32(b[8:])
+		pkt := b[16 : 16+n]
+		b = b[16+n:]
+		return pkt
+	}
+	ip := rec()
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	if sum != 0xffff || ip[1] != ECNECT0 || binary.BigEndian.Uint16(ip[20:]) != 5000 || binary.BigEndian.Uint16(ip[22:]) != 443 || string(ip[28:]) != "hello" {
+		t.Errorf("first packet %x (checksum sum %x)", ip, sum)
+	}
+	ip = rec()
+	if binary.BigEndian.Uint16(ip[20:]) != 443 || string(ip[28:]) != "hi" || len(b) != 0 {
+		t.Errorf("second packet %x, %d bytes left", ip, len(b))
 	}
 }

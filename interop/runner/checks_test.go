@@ -24,7 +24,7 @@ const (
 type flow struct {
 	hello      qtrace.HelloOptions
 	suite      uint16 // the cipher suite the server chooses; the builder's default when 0
-	psk        bool // the server accepts the ticket
+	psk        bool   // the server accepts the ticket
 	certSize   int
 	streams    uint64 // the server's initial_max_streams_bidi
 	retry      []byte // the server sends a Retry with this token first

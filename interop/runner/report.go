@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 
 	"github.com/skiffnet/skiff/interop/qtrace"
+	"github.com/skiffnet/skiff/interop/relay"
 )
 
 func (s Status) String() string {
@@ -33,6 +35,9 @@ func writeTrace(file string, t *qtrace.Trace) {
 		d := t.Datagrams[p.Datagram]
 		fmt.Fprintf(w, "%10.3fms #%-5d %-9s %-11s v%x pn=%d size=%d phase=%d ecn=%d path=%v",
 			float64(d.Arrived.Microseconds())/1000, p.Datagram, d.Dir, p.Type, p.Version, p.PN, p.Size, p.KeyPhase, d.ECN, d.Path)
+		if p.Type != qtrace.OneRTT {
+			fmt.Fprintf(w, " dcid=%x scid=%x", p.DCID, p.SCID)
+		}
 		if d.Fate.Drop != "" {
 			fmt.Fprintf(w, " dropped=%s", d.Fate.Drop)
 		}
@@ -102,4 +107,17 @@ func PrintMatrix(w io.Writer, cases []Case, pairs [][2]Impl, results []*Result) 
 			fmt.Fprintf(w, "%s %s→%s %s: %s\n", r.Case, r.Server, r.Client, r.Status, r.Reason)
 		}
 	}
+}
+
+// writePcap saves the relay's capture for Wireshark (with the key logs
+// of the same directory).
+func writePcap(file string, rl *relay.Relay, server netip.AddrPort) {
+	f, err := os.Create(file)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	defer w.Flush()
+	relay.WritePcap(w, rl.Capture(), server, rl.Start())
 }

@@ -236,6 +236,7 @@ func runCase(ctx context.Context, o *Options, r *Run, server, client Impl) error
 	}
 	r.Trace = qtrace.Analyze(rl.Capture(), keylog)
 	writeTrace(filepath.Join(logs, "trace.txt"), r.Trace)
+	writePcap(filepath.Join(logs, "capture.pcap"), rl, serverAddr)
 	if c.Name != "v2" {
 		if err := versionOne(r); err != nil {
 			return err
