@@ -32,14 +32,14 @@ func ProbeDatagram() []byte {
 // packet lists, checking that it echoes the probe's empty connection IDs.
 func ParseVersionNegotiation(b []byte) ([]uint32, error) {
 	if len(b) < 7 || b[0]&0x80 == 0 || binary.BigEndian.Uint32(b[1:5]) != 0 {
-		return nil, errors.New("not a Version Negotiation packet")
+		return nil, errors.New("endpoint: not a Version Negotiation packet")
 	}
-	if b[5] != 0 || len(b) < 7+int(b[5]) || b[6+int(b[5])] != 0 {
-		return nil, errors.New("Version Negotiation does not echo empty connection IDs")
+	if b[5] != 0 || b[6] != 0 {
+		return nil, errors.New("endpoint: the Version Negotiation does not echo empty connection IDs")
 	}
 	rest := b[7:]
 	if len(rest) == 0 || len(rest)%4 != 0 {
-		return nil, fmt.Errorf("Version Negotiation with %d bytes of versions", len(rest))
+		return nil, fmt.Errorf("endpoint: a Version Negotiation with %d bytes of versions", len(rest))
 	}
 	var vs []uint32
 	for ; len(rest) > 0; rest = rest[4:] {

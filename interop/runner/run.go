@@ -217,6 +217,15 @@ func runCase(ctx context.Context, o *Options, r *Run, server, client Impl) error
 	}
 	srv.stop()
 	rl.Close()
+	// The trace is written whatever happened, for debugging.
+	keylog := qtrace.KeyLog{}
+	for _, f := range []string{"keys-server.log", "keys-client.log"} {
+		data, _ := os.ReadFile(filepath.Join(logs, f))
+		keylog.Parse(data)
+	}
+	r.Trace = qtrace.Analyze(rl.Capture(), keylog)
+	writeTrace(filepath.Join(logs, "trace.txt"), r.Trace)
+	writePcap(filepath.Join(logs, "capture.pcap"), rl, serverAddr)
 	switch {
 	case cl.code == endpoint.ExitUnsupported:
 		return unsupportedError{fmt.Sprintf("%s client: %s", client.Name, lastLine(cl.log))}
@@ -228,15 +237,6 @@ func runCase(ctx context.Context, o *Options, r *Run, server, client Impl) error
 	if err := compareFiles(www, downloads, names); err != nil {
 		return err
 	}
-
-	keylog := qtrace.KeyLog{}
-	for _, f := range []string{"keys-server.log", "keys-client.log"} {
-		data, _ := os.ReadFile(filepath.Join(logs, f))
-		keylog.Parse(data)
-	}
-	r.Trace = qtrace.Analyze(rl.Capture(), keylog)
-	writeTrace(filepath.Join(logs, "trace.txt"), r.Trace)
-	writePcap(filepath.Join(logs, "capture.pcap"), rl, serverAddr)
 	if c.Name != "v2" {
 		if err := versionOne(r); err != nil {
 			return err
