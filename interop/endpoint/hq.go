@@ -24,6 +24,36 @@ type Conn interface {
 	Close() error
 }
 
+// NewConn makes a Conn from a connection's own methods, whatever its
+// stream type: OpenStream and AcceptStream return its streams as
+// io.ReadWriteClosers.
+func NewConn[S io.ReadWriteCloser](open, accept func(context.Context) (S, error), close func() error) Conn {
+	return funcConn[S]{open, accept, close}
+}
+
+type funcConn[S io.ReadWriteCloser] struct {
+	open, accept func(context.Context) (S, error)
+	close        func() error
+}
+
+func (c funcConn[S]) OpenStream(ctx context.Context) (io.ReadWriteCloser, error) {
+	return stream(c.open(ctx))
+}
+
+func (c funcConn[S]) AcceptStream(ctx context.Context) (io.ReadWriteCloser, error) {
+	return stream(c.accept(ctx))
+}
+
+func (c funcConn[S]) Close() error { return c.close() }
+
+// stream returns s as an interface, nil (not a typed nil) on error.
+func stream[S io.ReadWriteCloser](s S, err error) (io.ReadWriteCloser, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // ALPNHQ is HTTP/0.9 over QUIC as the interop runner speaks it; ALPNH3 is
 // HTTP/3, used only by the http3 test case.
 const (

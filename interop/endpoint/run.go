@@ -90,6 +90,15 @@ func Run(ctx context.Context, impl Impl, getenv func(string) string, stderr io.W
 	return 0
 }
 
+// ALPN is the protocol of the test case: h3 for http3, hq-interop for
+// every other.
+func (s *Setup) ALPN() string {
+	if s.TestCase == "http3" {
+		return ALPNH3
+	}
+	return ALPNHQ
+}
+
 func newSetup(env *Env, logf func(string, ...any)) (*Setup, func(), error) {
 	s := &Setup{
 		Env:      env,

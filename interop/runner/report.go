@@ -24,34 +24,42 @@ func (s Status) String() string {
 
 // writeTrace writes one line per packet of a trace, for debugging a run.
 func writeTrace(file string, t *qtrace.Trace) {
-	f, err := os.Create(file)
+	writeFile(file, func(w io.Writer) {
+		for _, p := range t.Packets {
+			d := t.Datagrams[p.Datagram]
+			fmt.Fprintf(w, "%10.3fms #%-5d %-9s %-11s v%x pn=%d size=%d phase=%d ecn=%d path=%v",
+				float64(d.Arrived.Microseconds())/1000, p.Datagram, d.Dir, p.Type, p.Version, p.PN, p.Size, p.KeyPhase, d.ECN, d.Path)
+			if p.Type != qtrace.OneRTT {
+				fmt.Fprintf(w, " dcid=%x scid=%x", p.DCID, p.SCID)
+			}
+			if d.Fate.Drop != "" {
+				fmt.Fprintf(w, " dropped=%s", d.Fate.Drop)
+			}
+			if d.Fate.CorruptAt >= 0 {
+				fmt.Fprintf(w, " corrupted=%d", d.Fate.CorruptAt)
+			}
+			if p.Frames != nil {
+				fmt.Fprintf(w, " frames=%x", p.Frames.Types)
+			}
+			if p.Err != nil {
+				fmt.Fprintf(w, " err=%v", p.Err)
+			}
+			fmt.Fprintln(w)
+		}
+	})
+}
+
+// writeFile writes a debugging file through a buffer; errors only cost
+// the file.
+func writeFile(name string, write func(io.Writer)) {
+	f, err := os.Create(name)
 	if err != nil {
 		return
 	}
 	defer f.Close()
 	w := bufio.NewWriter(f)
 	defer w.Flush()
-	for _, p := range t.Packets {
-		d := t.Datagrams[p.Datagram]
-		fmt.Fprintf(w, "%10.3fms #%-5d %-9s %-11s v%x pn=%d size=%d phase=%d ecn=%d path=%v",
-			float64(d.Arrived.Microseconds())/1000, p.Datagram, d.Dir, p.Type, p.Version, p.PN, p.Size, p.KeyPhase, d.ECN, d.Path)
-		if p.Type != qtrace.OneRTT {
-			fmt.Fprintf(w, " dcid=%x scid=%x", p.DCID, p.SCID)
-		}
-		if d.Fate.Drop != "" {
-			fmt.Fprintf(w, " dropped=%s", d.Fate.Drop)
-		}
-		if d.Fate.CorruptAt >= 0 {
-			fmt.Fprintf(w, " corrupted=%d", d.Fate.CorruptAt)
-		}
-		if p.Frames != nil {
-			fmt.Fprintf(w, " frames=%x", p.Frames.Types)
-		}
-		if p.Err != nil {
-			fmt.Fprintf(w, " err=%v", p.Err)
-		}
-		fmt.Fprintln(w)
-	}
+	write(w)
 }
 
 // PrintMatrix writes the results as a table: a row per case, a column per
@@ -112,12 +120,5 @@ func PrintMatrix(w io.Writer, cases []Case, pairs [][2]Impl, results []*Result) 
 // writePcap saves the relay's capture for Wireshark (with the key logs
 // of the same directory).
 func writePcap(file string, rl *relay.Relay, server netip.AddrPort) {
-	f, err := os.Create(file)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	w := bufio.NewWriter(f)
-	defer w.Flush()
-	relay.WritePcap(w, rl.Capture(), server, rl.Start())
+	writeFile(file, func(w io.Writer) { relay.WritePcap(w, rl.Capture(), server, rl.Start()) })
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -91,13 +90,6 @@ func (b *bufferedFile) Close() error {
 	return err
 }
 
-func alpn(s *endpoint.Setup) string {
-	if s.TestCase == "http3" {
-		return endpoint.ALPNH3
-	}
-	return endpoint.ALPNHQ
-}
-
 func serve(ctx context.Context, s *endpoint.Setup) error {
 	cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
 	if err != nil {
@@ -105,7 +97,7 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	}
 	tlsConf := &tls.Config{
 		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{alpn(s)},
+		NextProtos:   []string{s.ALPN()},
 		KeyLogWriter: s.KeyLog,
 	}
 	addr, err := net.ResolveUDPAddr("udp", s.Listen)
@@ -140,7 +132,7 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 		if err != nil {
 			return err
 		}
-		go endpoint.ServeHQ(ctx, conn{c}, s.WWW, s.Logf)
+		go endpoint.ServeHQ(ctx, conn(c), s.WWW, s.Logf)
 	}
 }
 
@@ -149,7 +141,7 @@ func fetch(ctx context.Context, s *endpoint.Setup) error {
 		ServerName:         s.Requests[0].Hostname(),
 		RootCAs:            s.Roots,
 		InsecureSkipVerify: !s.VerifyPeer,
-		NextProtos:         []string{alpn(s)},
+		NextProtos:         []string{s.ALPN()},
 		KeyLogWriter:       s.KeyLog,
 	}
 	if s.TestCase == "resumption" || s.TestCase == "zerortt" {
@@ -176,27 +168,11 @@ func fetch(ctx context.Context, s *endpoint.Setup) error {
 				return nil, context.Cause(c.Context())
 			}
 		}
-		return conn{c}, nil
+		return conn(c), nil
 	})
 }
 
 // conn adapts a *quic.Conn to endpoint.Conn.
-type conn struct{ c *quic.Conn }
-
-func (c conn) OpenStream(ctx context.Context) (io.ReadWriteCloser, error) {
-	s, err := c.c.OpenStreamSync(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+func conn(c *quic.Conn) endpoint.Conn {
+	return endpoint.NewConn(c.OpenStreamSync, c.AcceptStream, func() error { return c.CloseWithError(0, "") })
 }
-
-func (c conn) AcceptStream(ctx context.Context) (io.ReadWriteCloser, error) {
-	s, err := c.c.AcceptStream(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (c conn) Close() error { return c.c.CloseWithError(0, "") }

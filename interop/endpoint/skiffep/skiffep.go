@@ -5,8 +5,6 @@ package skiffep
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"time"
@@ -63,13 +61,6 @@ func quicConfig(s *endpoint.Setup, tlsConf *tls13.Config) *quic.Config {
 	return c
 }
 
-func alpn(s *endpoint.Setup) string {
-	if s.TestCase == "http3" {
-		return endpoint.ALPNH3
-	}
-	return endpoint.ALPNHQ
-}
-
 func serve(ctx context.Context, s *endpoint.Setup) error {
 	cert, err := tls13.LoadX509KeyPair(s.CertFile, s.KeyFile)
 	if err != nil {
@@ -77,7 +68,7 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	}
 	tlsConf := &tls13.Config{
 		Certificates: []tls13.Certificate{cert},
-		NextProtos:   []string{alpn(s)},
+		NextProtos:   []string{s.ALPN()},
 		KeyLogWriter: s.KeyLog,
 	}
 	qc := quicConfig(s, tlsConf)
@@ -144,7 +135,7 @@ func serveListener(ctx context.Context, s *endpoint.Setup, ln *quic.Listener, sr
 		if err != nil {
 			return err
 		}
-		go endpoint.ServeHQ(ctx, conn{c}, s.WWW, s.Logf)
+		go endpoint.ServeHQ(ctx, conn(c), s.WWW, s.Logf)
 	}
 }
 
@@ -153,7 +144,7 @@ func clientTLS(s *endpoint.Setup) *tls13.Config {
 		ServerName:         s.Requests[0].Hostname(),
 		RootCAs:            s.Roots,
 		InsecureSkipVerify: !s.VerifyPeer,
-		NextProtos:         []string{alpn(s)},
+		NextProtos:         []string{s.ALPN()},
 		KeyLogWriter:       s.KeyLog,
 	}
 	switch s.TestCase {
@@ -177,7 +168,7 @@ func fetch(ctx context.Context, s *endpoint.Setup) error {
 		if err != nil {
 			return nil, err
 		}
-		return conn{c}, nil
+		return conn(c), nil
 	})
 }
 
@@ -196,38 +187,18 @@ func newH3Transport(qc *quic.Config) interface {
 	}
 }
 
-// conn adapts a *quic.Conn to endpoint.Conn.
-type conn struct{ c *quic.Conn }
-
-func (c conn) OpenStream(ctx context.Context) (io.ReadWriteCloser, error) {
-	s, err := c.c.OpenStream(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (c conn) AcceptStream(ctx context.Context) (io.ReadWriteCloser, error) {
-	s, err := c.c.AcceptStream(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// closeWait bounds how long Close waits for the connection to send its
-// CONNECTION_CLOSE and end, so that the process does not exit first.
-const closeWait = time.Second
-
-func (c conn) Close() error {
-	err := c.c.Close()
-	select {
-	case <-c.c.Context().Done():
-	case <-time.After(closeWait):
-	}
-	var app *quic.ApplicationError
-	if errors.As(err, &app) && app.Code == 0 {
+// conn adapts a *quic.Conn to endpoint.Conn; Close waits (up to
+// closeWait) for the connection to send its CONNECTION_CLOSE and end, so
+// that the process does not exit first.
+func conn(c *quic.Conn) endpoint.Conn {
+	return endpoint.NewConn(c.OpenStream, c.AcceptStream, func() error {
+		c.Close()
+		select {
+		case <-c.Context().Done():
+		case <-time.After(closeWait):
+		}
 		return nil
-	}
-	return err
+	})
 }
+
+const closeWait = time.Second
