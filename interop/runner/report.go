@@ -110,9 +110,16 @@ func PrintMatrix(w io.Writer, cases []Case, pairs [][2]Impl, results []*Result) 
 		}
 	}
 	fmt.Fprintln(w)
+	seen := map[string]bool{}
 	for _, r := range results {
-		if r.Status != Pass {
-			fmt.Fprintf(w, "%s %s→%s %s: %s\n", r.Case, r.Server, r.Client, r.Status, r.Reason)
+		switch {
+		case r.Status == Fail:
+			fmt.Fprintf(w, "✗ %s %s→%s: %s\n", r.Case, r.Server, r.Client, r.Reason)
+		case r.Status == Unsupported && !seen[r.Case+r.Reason]:
+			// One line per case and reason: the same side lacks it in
+			// several pairs.
+			seen[r.Case+r.Reason] = true
+			fmt.Fprintf(w, "unsupported %s: %s\n", r.Case, r.Reason)
 		}
 	}
 }

@@ -102,6 +102,13 @@ func RunCase(ctx context.Context, o *Options, c *Case, server, client Impl) *Res
 	case err != nil:
 		res.Status, res.Reason = Fail, err.Error()
 	}
+	if res.Status == Pass {
+		// Keep the logs; the files and the capture only matter when a
+		// run fails (a full matrix would leave over a gigabyte).
+		for _, name := range []string{"www", "downloads", filepath.Join("logs", "capture.pcap")} {
+			os.RemoveAll(filepath.Join(res.Dir, name))
+		}
+	}
 	os.WriteFile(filepath.Join(res.Dir, "result.txt"), []byte(fmt.Sprintf("%s %s→%s: %s %s %s (%v)\n",
 		c.Name, server.Name, client.Name, res.Status, res.Reason, res.Measurement, res.Elapsed)), 0o644)
 	return res
@@ -255,7 +262,7 @@ func runCase(ctx context.Context, o *Options, r *Run, server, client Impl) error
 		r.Result.Goodput = g
 		r.Result.Measurement = fmt.Sprintf("%.2f Mbit/s", g/1e6)
 		if c.CrossTraffic {
-			r.Result.Measurement += fmt.Sprintf(" (TCP alongside: %.2f Mbit/s)", r.Cross/1e6)
+			r.Result.Measurement = fmt.Sprintf("%.2f Mbit/s, TCP %.2f", g/1e6, r.Cross/1e6)
 		}
 	}
 	return nil
