@@ -30,9 +30,6 @@ type Case struct {
 	// (namespaces only: the bottleneck is then the kernel's tbf, shared
 	// by both flows).
 	CrossTraffic bool
-	// Repeat runs a measurement this many times (the runner does five
-	// goodput runs; one by default here, see Options.GoodputRuns).
-	Repeat int
 }
 
 // defaultNetwork is the simulator's default: 10 Mbit/s, 15 ms each way
@@ -123,7 +120,7 @@ func Cases() []Case {
 		{Name: "connectionmigration", Client: "transfer", Server: "connectionmigration", Files: []int{2 * MB}, Network: def,
 			Check: all(handshakes(1), migrated)},
 		{Name: "goodput", Client: "transfer", Server: "transfer", Files: []int{10 * MB}, Network: def,
-			Check: handshakes(1), Measure: true, Repeat: 5},
+			Check: handshakes(1), Measure: true},
 		// 10 MB rather than the runner's 25 MB: the QUIC flow gets a few
 		// Mbit/s beside TCP, and the whole matrix must fit 20 minutes.
 		{Name: "crosstraffic", Client: "transfer", Server: "transfer", Files: []int{10 * MB}, Network: def,
