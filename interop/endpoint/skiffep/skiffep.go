@@ -172,13 +172,15 @@ func fetch(ctx context.Context, s *endpoint.Setup) error {
 	})
 }
 
-// newH3Transport is the HTTP/3 client: h3.Transport dialing with qc, so
-// that the key log and qlog settings apply.
+// newH3Transport is the HTTP/3 client: h3.Transport in its HTTP/3-only
+// mode (the runner's http3 case has no TCP server to discover from),
+// dialing with qc, so that the key log and qlog settings apply.
 func newH3Transport(qc *quic.Config) interface {
 	http.RoundTripper
 	CloseIdleConnections()
 } {
 	return &h3.Transport{
+		Mode:            h3.ModeHTTP3Only,
 		TLSClientConfig: qc.TLS,
 		QUICConfig:      qc,
 		Dial: func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
