@@ -6,7 +6,7 @@ FUZZTIME    ?= 2000x
 LONGFUZZ    ?= 2m
 BENCHTIME   ?= 1s
 
-.PHONY: all test fmt vet staticcheck unit fuzz-short fuzz bench demo build
+.PHONY: all test fmt vet staticcheck unit fuzz-short fuzz bench demo build interop
 
 all: test
 
@@ -52,6 +52,16 @@ bench:
 	udpio/vethbench.sh
 	interop/bench/vethbench.sh
 
-# demo: the main job on an embedded default.
+# interop: the QUIC Interop Runner's test cases, skiff's and quic-go's
+# endpoints in every server/client pairing, through a userspace relay that
+# reproduces each case's network, in network namespaces (root) or else on
+# loopback; prints the matrix. INTEROPFLAGS passes options, e.g.
+# INTEROPFLAGS='-cases handshake,retry -pairs skiff:quic-go'.
+interop:
+	cd interop && $(GO) run ./cmd/interop $(INTEROPFLAGS)
+
+# demo: skiff serve on a temporary directory and skiff get three times with
+# one alt-svc file (TCP, then HTTP/3, then TCP again once the HTTP/3 port is
+# closed), then bulk transfers over HTTP/3. Loopback only.
 demo:
 	$(GO) run ./cmd/skiff demo

@@ -97,3 +97,90 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 }
+
+// packetSender is a sender using the per-packet calls: a ring of sent
+// packets, acknowledged in order, two per ACK frame.
+type packetSender struct {
+	cc          PacketController
+	rtt         RTTStats
+	ring        [1024]PacketState
+	sent, acked int
+	now         time.Duration
+}
+
+// steadyPacketSender returns a sender past Startup or slow start, with
+// packets in flight, the state the per-packet calls run in most of the
+// time.
+func steadyPacketSender(kind Algorithm) *packetSender {
+	cc, _ := New(Config{Kind: kind, MaxDatagramSize: 1500, Seed: 1})
+	s := &packetSender{cc: cc, now: time.Second}
+	for range 3000 {
+		s.step()
+	}
+	return s
+}
+
+// step is one ACK frame for two packets, a loss now and then, and the
+// packets the window and pacer then allow (at least two, as probes would).
+func (s *packetSender) step() {
+	s.now += 100 * time.Microsecond
+	for range 2 {
+		if s.acked < s.sent {
+			s.cc.OnAcked(s.now, &s.ring[s.acked%len(s.ring)])
+			s.acked++
+		}
+	}
+	if s.acked%256 == 0 && s.acked < s.sent {
+		s.cc.OnLost(s.now, &s.ring[s.acked%len(s.ring)])
+		s.acked++
+	}
+	s.rtt.UpdateRTT(s.now, 10*ms, 0, true)
+	s.cc.OnAckEnd(s.now, &s.rtt, 0)
+	n, _ := s.cc.SendBudget(s.now)
+	for range max(n, 2) {
+		if s.sent-s.acked == len(s.ring) {
+			break
+		}
+		s.cc.OnSent(s.now, 1500, &s.ring[s.sent%len(s.ring)])
+		s.sent++
+	}
+}
+
+func BenchmarkPacketAck(b *testing.B) {
+	for _, kind := range []Algorithm{CUBIC, NewReno, BBR} {
+		b.Run(kind.String(), func(b *testing.B) {
+			s := steadyPacketSender(kind)
+			b.ReportAllocs()
+			for b.Loop() {
+				s.step()
+			}
+		})
+	}
+}
+
+// TestZeroAllocsPerPacket guards the per-packet calls of every controller,
+// BBR's delivery rate sampling and model updates included.
+func TestZeroAllocsPerPacket(t *testing.T) {
+	for _, kind := range []Algorithm{CUBIC, NewReno, BBR} {
+		s := steadyPacketSender(kind)
+		allocs := testing.AllocsPerRun(1000, func() {
+			s.step()
+			s.cc.OnApplicationLimited()
+			s.cc.OnAckEnd(s.now, &s.rtt, 1)
+			s.cc.UndoCongestionEvent()
+			_ = s.cc.CongestionWindow() + s.cc.BytesInFlight()
+		})
+		if allocs != 0 {
+			t.Errorf("%v: %v allocations per run", kind, allocs)
+		}
+		if b, ok := s.cc.(*BBRController); ok {
+			allocs := testing.AllocsPerRun(100, func() {
+				s.cc.OnPersistentCongestion(s.now)
+				_ = b.Stats()
+			})
+			if allocs != 0 {
+				t.Errorf("bbr: %v allocations per persistent congestion", allocs)
+			}
+		}
+	}
+}

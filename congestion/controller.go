@@ -122,16 +122,71 @@ func InitialWindow(maxDatagramSize int) int {
 	return min(10*maxDatagramSize, max(14720, 2*maxDatagramSize))
 }
 
+// Algorithm selects a congestion controller. The zero value is the
+// default, CUBIC.
+type Algorithm uint8
+
+// The algorithms New can build.
+const (
+	// DefaultAlgorithm is CUBIC.
+	DefaultAlgorithm Algorithm = iota
+	// CUBIC is RFC 9438 with HyStart++ (RFC 9406).
+	CUBIC
+	// NewReno is RFC 9002 §7.
+	NewReno
+	// BBR is BBRv3 (draft-ietf-ccwg-bbr-06). It needs the per-packet
+	// calls of PacketController.
+	BBR
+)
+
+// String returns the algorithm's name as ParseAlgorithm accepts it.
+func (a Algorithm) String() string {
+	switch a {
+	case DefaultAlgorithm, CUBIC:
+		return AlgorithmCubic
+	case NewReno:
+		return AlgorithmNewReno
+	case BBR:
+		return AlgorithmBBR
+	}
+	return "Algorithm(" + strconv.Itoa(int(a)) + ")"
+}
+
+// ParseAlgorithm returns the Algorithm a name selects: "cubic" (also ""),
+// "newreno" or "bbr", for command lines and configuration files.
+func ParseAlgorithm(name string) (Algorithm, error) {
+	switch name {
+	case "", AlgorithmCubic:
+		return CUBIC, nil
+	case AlgorithmNewReno:
+		return NewReno, nil
+	case AlgorithmBBR:
+		return BBR, nil
+	}
+	return 0, &UnknownAlgorithmError{Name: name}
+}
+
 // Config selects and sets up a Controller.
 type Config struct {
-	// Algorithm is "cubic" (the default, also for "") or "newreno".
+	// Kind selects the algorithm. When it is DefaultAlgorithm, Algorithm
+	// decides.
+	Kind Algorithm
+	// Algorithm is the older, string form of Kind: "cubic" (the default,
+	// also for "") or "newreno". It does not select BBR: BBR is fed by
+	// the per-packet calls, which a caller that names its controller by
+	// string has not been written for.
 	Algorithm string
 	// MaxDatagramSize is the initial max_datagram_size; 0 means
 	// DefaultMaxDatagramSize.
 	MaxDatagramSize int
 	// DisablePacing turns the pacer off: SendBudget is then limited by the
-	// congestion window alone. RFC 9002 §7.7 says a sender SHOULD pace.
+	// congestion window alone. RFC 9002 §7.7 says a sender SHOULD pace;
+	// BBR always paces (its pacing rate is one of its control parameters,
+	// draft-ietf-ccwg-bbr §5.6.2) and ignores this.
 	DisablePacing bool
+	// Seed seeds BBR's random choices (the ProbeBW wait, §5.3.3.8); zero
+	// takes a random seed. Simulations set it to be reproducible.
+	Seed uint64
 }
 
 // UnknownAlgorithmError is returned by New for an unknown Config.Algorithm.
@@ -141,21 +196,37 @@ func (e *UnknownAlgorithmError) Error() string {
 	return "congestion: unknown algorithm " + strconv.Quote(e.Name)
 }
 
-// Algorithm names accepted by New.
+// Algorithm names accepted by New (Config.Algorithm) and ParseAlgorithm.
 const (
 	AlgorithmCubic   = "cubic"
 	AlgorithmNewReno = "newreno"
+	// AlgorithmBBR is accepted by ParseAlgorithm only.
+	AlgorithmBBR = "bbr"
 )
 
-// New returns the Controller that cfg names.
-func New(cfg Config) (Controller, error) {
-	switch cfg.Algorithm {
-	case "", AlgorithmCubic:
-		return NewCubic(cfg.MaxDatagramSize, !cfg.DisablePacing), nil
-	case AlgorithmNewReno:
-		return NewNewReno(cfg.MaxDatagramSize, !cfg.DisablePacing), nil
+// New returns the Controller that cfg selects. Every Controller it returns
+// is also a PacketController.
+func New(cfg Config) (PacketController, error) {
+	kind := cfg.Kind
+	if kind == DefaultAlgorithm {
+		switch cfg.Algorithm {
+		case "", AlgorithmCubic:
+			kind = CUBIC
+		case AlgorithmNewReno:
+			kind = NewReno
+		default:
+			return nil, &UnknownAlgorithmError{Name: cfg.Algorithm}
+		}
 	}
-	return nil, &UnknownAlgorithmError{Name: cfg.Algorithm}
+	switch kind {
+	case CUBIC:
+		return NewCubic(cfg.MaxDatagramSize, !cfg.DisablePacing), nil
+	case NewReno:
+		return NewNewReno(cfg.MaxDatagramSize, !cfg.DisablePacing), nil
+	case BBR:
+		return NewBBR(cfg.MaxDatagramSize, cfg.Seed), nil
+	}
+	return nil, &UnknownAlgorithmError{Name: kind.String()}
 }
 
 // noTime marks "no recovery period yet": no sent time is at or before it.
@@ -163,7 +234,7 @@ const noTime = time.Duration(math.MinInt64)
 
 // window is the state every window-based controller shares: RFC 9002
 // Appendix B.2's variables, the recovery period, the application-limited
-// test and the pacer. NewReno and Cubic embed it and add their growth and
+// test and the pacer. NewRenoController and CubicController embed it and add their growth and
 // reduction rules.
 type window struct {
 	maxDatagramSize int
@@ -184,6 +255,8 @@ type window struct {
 	pacer       Pacer
 	// undo is the window before the latest congestion event.
 	undo windowUndo
+	// ack sums up the OnAcked calls of the ACK frame being processed.
+	ack ackSum
 }
 
 func (w *window) init(maxDatagramSize int, pacing bool) {
@@ -335,6 +408,12 @@ func (w *window) SendBudget(now time.Duration) (packets int, next time.Duration)
 		return windowPackets, Never
 	}
 	pacerPackets, pacerNext := w.pacer.Budget(now, w.cwnd, w.smoothedRTT, w.InSlowStart())
+	return smallerBudget(windowPackets, pacerPackets, pacerNext)
+}
+
+// smallerBudget is SendBudget's answer when the window allows
+// windowPackets and the pacer pacerPackets now and one more at pacerNext.
+func smallerBudget(windowPackets, pacerPackets int, pacerNext time.Duration) (int, time.Duration) {
 	if pacerPackets < windowPackets {
 		return pacerPackets, pacerNext
 	}

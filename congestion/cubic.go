@@ -19,7 +19,7 @@ const (
 // Cubic is CUBIC (RFC 9438) over the window and recovery rules of RFC 9002,
 // starting with HyStart++ (RFC 9406). Windows are kept in bytes as RFC 9438
 // §4.1 allows; the RFC's segment formulas are scaled by max_datagram_size.
-type Cubic struct {
+type CubicController struct {
 	window
 	hystart hystart
 	// fastConvergence enables RFC 9438 §4.7 (on: the SHOULD; a controller
@@ -50,13 +50,13 @@ type Cubic struct {
 	undo cubicUndo
 }
 
-var _ Controller = (*Cubic)(nil)
+var _ PacketController = (*CubicController)(nil)
 
 // NewCubic returns a CUBIC controller with HyStart++ for a
 // max_datagram_size (0 means DefaultMaxDatagramSize), pacing its packets if
 // pacing is true.
-func NewCubic(maxDatagramSize int, pacing bool) *Cubic {
-	c := &Cubic{fastConvergence: true}
+func NewCubic(maxDatagramSize int, pacing bool) *CubicController {
+	c := &CubicController{fastConvergence: true}
 	c.window.init(maxDatagramSize, pacing)
 	c.hystart.init()
 	// W_max is undefined until the first congestion event (or the end of
@@ -66,10 +66,10 @@ func NewCubic(maxDatagramSize int, pacing bool) *Cubic {
 }
 
 // Name implements Controller.
-func (c *Cubic) Name() string { return AlgorithmCubic }
+func (c *CubicController) Name() string { return AlgorithmCubic }
 
 // OnAck implements Controller.
-func (c *Cubic) OnAck(now time.Duration, ackedBytes int, largestSentTime time.Duration, rtt *RTTStats) {
+func (c *CubicController) OnAck(now time.Duration, ackedBytes int, largestSentTime time.Duration, rtt *RTTStats) {
 	acked, priorInFlight := c.beginAck(ackedBytes, largestSentTime, rtt)
 	if acked == 0 {
 		return
@@ -87,7 +87,7 @@ func (c *Cubic) OnAck(now time.Duration, ackedBytes int, largestSentTime time.Du
 	c.congestionAvoidance(now, acked, used)
 }
 
-func (c *Cubic) slowStart(now time.Duration, acked int, largestSentTime time.Duration, rtt *RTTStats) {
+func (c *CubicController) slowStart(now time.Duration, acked int, largestSentTime time.Duration, rtt *RTTStats) {
 	if c.hystart.phase == hystartDone {
 		// Standard slow start after persistent congestion (RFC 9406 §4.3:
 		// HyStart++ is for the initial slow start only).
@@ -108,7 +108,7 @@ func (c *Cubic) slowStart(now time.Duration, acked int, largestSentTime time.Dur
 }
 
 // startEpoch begins a congestion avoidance stage (RFC 9438 §4.2).
-func (c *Cubic) startEpoch(now time.Duration) {
+func (c *CubicController) startEpoch(now time.Duration) {
 	cwnd := float64(c.cwnd)
 	c.epochStarted = true
 	c.tEpoch = now
@@ -131,12 +131,12 @@ func (c *Cubic) startEpoch(now time.Duration) {
 }
 
 // wCubic is W_cubic(t) = C * (t - K)^3 + W_max (Figure 1), in bytes.
-func (c *Cubic) wCubic(t float64) float64 {
+func (c *CubicController) wCubic(t float64) float64 {
 	d := t - c.k
 	return cubicC*d*d*d*float64(c.maxDatagramSize) + c.wMax
 }
 
-func (c *Cubic) congestionAvoidance(now time.Duration, acked int, used bool) {
+func (c *CubicController) congestionAvoidance(now time.Duration, acked int, used bool) {
 	if !c.epochStarted {
 		c.startEpoch(now)
 		c.lastAckTime = now
@@ -191,7 +191,7 @@ func (c *Cubic) congestionAvoidance(now time.Duration, acked int, used bool) {
 
 // onCongestionEvent applies RFC 9438 §4.6 and §4.7 once per recovery
 // period (RFC 9002 §7.3.2).
-func (c *Cubic) onCongestionEvent(now, sentTime time.Duration) {
+func (c *CubicController) onCongestionEvent(now, sentTime time.Duration) {
 	if c.inCongestionRecovery(sentTime) {
 		return
 	}
@@ -219,24 +219,29 @@ func (c *Cubic) onCongestionEvent(now, sentTime time.Duration) {
 }
 
 // OnPacketsLost implements Controller.
-func (c *Cubic) OnPacketsLost(now time.Duration, lostBytes int, largestLostSentTime time.Duration, persistentCongestion bool) {
+func (c *CubicController) OnPacketsLost(now time.Duration, lostBytes int, largestLostSentTime time.Duration, persistentCongestion bool) {
 	c.removeFromFlight(lostBytes)
 	if lostBytes <= 0 {
 		return
 	}
 	c.onCongestionEvent(now, largestLostSentTime)
 	if persistentCongestion {
-		// RFC 9002 §7.6.2: the minimum window. RFC 9438 §4.8: ssthresh as
-		// set with β_cubic above; the next congestion avoidance stage
-		// starts with K = 0 and W_max = its starting window, W_est too.
-		c.onPersistentCongestion()
-		c.wMaxFromWindow = true
-		c.epochStarted = false
+		c.persistentCongestion()
 	}
 }
 
+// persistentCongestion applies RFC 9002 §7.6.2: the minimum window. RFC
+// 9438 §4.8: ssthresh as set with β_cubic by the congestion event the
+// losses began; the next congestion avoidance stage starts with K = 0 and
+// W_max = its starting window, W_est too.
+func (c *CubicController) persistentCongestion() {
+	c.onPersistentCongestion()
+	c.wMaxFromWindow = true
+	c.epochStarted = false
+}
+
 // OnECNCE implements Controller (RFC 9002 §7.1, RFC 9438 §4.6).
-func (c *Cubic) OnECNCE(now time.Duration, sentTime time.Duration) {
+func (c *CubicController) OnECNCE(now time.Duration, sentTime time.Duration) {
 	c.onCongestionEvent(now, sentTime)
 	// A CE mark is congestion, whatever happens to losses.
 	c.window.undo.valid = false

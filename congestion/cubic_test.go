@@ -9,7 +9,7 @@ import (
 // cubicAt returns a CUBIC controller (mss 1000 bytes, unpaced) whose window
 // has grown to packets segments in slow start with a constant RTT, and its
 // driver.
-func cubicAt(t *testing.T, packets int, rtt time.Duration) (*Cubic, *driver) {
+func cubicAt(t *testing.T, packets int, rtt time.Duration) (*CubicController, *driver) {
 	t.Helper()
 	const mss = 1000
 	cc := NewCubic(mss, false)
@@ -75,7 +75,7 @@ func TestCubicDecreaseAndK(t *testing.T) {
 // cubicStep is RFC 9438 §4.2-§4.5 for one ACK, in segments, computed
 // independently of the implementation's byte arithmetic. It returns the
 // expected window in bytes and the region.
-func cubicStep(cc *Cubic, now time.Duration, acked int) (float64, string) {
+func cubicStep(cc *CubicController, now time.Duration, acked int) (float64, string) {
 	const mss = 1000.0
 	cwnd := float64(cc.CongestionWindow()) / mss
 	wMax := cc.wMax / mss
@@ -104,7 +104,7 @@ func cubicStep(cc *Cubic, now time.Duration, acked int) (float64, string) {
 // runAvoidance drives congestion avoidance with full windows and an ACK
 // every step (of a window's worth of bytes per RTT), checking every step against cubicStep. It returns how many
 // ACKs fell in each region.
-func runAvoidance(t *testing.T, cc *Cubic, d *driver, rtt, step, until time.Duration) map[string]int {
+func runAvoidance(t *testing.T, cc *CubicController, d *driver, rtt, step, until time.Duration) map[string]int {
 	t.Helper()
 	regions := map[string]int{}
 	for d.now < until {
@@ -128,7 +128,7 @@ func runAvoidance(t *testing.T, cc *Cubic, d *driver, rtt, step, until time.Dura
 	return regions
 }
 
-func enterAvoidanceAfterLoss(t *testing.T, cc *Cubic, d *driver, rtt time.Duration) {
+func enterAvoidanceAfterLoss(t *testing.T, cc *CubicController, d *driver, rtt time.Duration) {
 	t.Helper()
 	d.fill()
 	d.now += ms

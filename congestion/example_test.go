@@ -39,3 +39,46 @@ func Example() {
 	// cwnd: 16800 in flight: 7200 slow start: true
 	// cwnd: 11760 recovery: true
 }
+
+// The per-packet calls, which BBR needs: each sent packet's PacketState
+// lives in the caller's sent-packet record, and an ACK frame is reported
+// packet by packet, then closed with OnAckEnd.
+func ExamplePacketController() {
+	cc, err := congestion.New(congestion.Config{Kind: congestion.BBR, MaxDatagramSize: 1200, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	type sentPacket struct {
+		pn uint64
+		cc congestion.PacketState
+	}
+	var rtt congestion.RTTStats
+	var sent [10]sentPacket
+
+	now := 10 * time.Millisecond
+	packets, _ := cc.SendBudget(now)
+	for i := range packets {
+		sent[i].pn = uint64(i)
+		cc.OnSent(now, 1200, &sent[i].cc)
+	}
+	fmt.Println("burst:", packets, "in flight:", cc.BytesInFlight())
+
+	// 50 ms later an ACK frame acknowledges packets 0-7 and loss detection
+	// declares none lost; packets 8 and 9 are still in flight.
+	now += 50 * time.Millisecond
+	rtt.UpdateRTT(now, now-sent[7].cc.SendTime(), 0, true)
+	for i := range 8 {
+		cc.OnAcked(now, &sent[i].cc)
+	}
+	cc.OnAckEnd(now, &rtt, 0)
+	fmt.Println("in flight:", cc.BytesInFlight(), "startup:", cc.InSlowStart())
+
+	// Later the loss timer declares packet 8 lost.
+	now += 60 * time.Millisecond
+	cc.OnLost(now, &sent[8].cc)
+	fmt.Println("in flight:", cc.BytesInFlight(), "recovery:", cc.InRecovery())
+	// Output:
+	// burst: 10 in flight: 12000
+	// in flight: 2400 startup: true
+	// in flight: 1200 recovery: true
+}

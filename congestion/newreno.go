@@ -6,7 +6,7 @@ import "time"
 // start, a recovery period per congestion event that halves the window
 // (kLossReductionFactor 0.5), additive increase of one max_datagram_size per
 // window acknowledged, and the minimum window on persistent congestion.
-type NewReno struct {
+type NewRenoController struct {
 	window
 	// bytesAckedInAvoidance counts bytes acknowledged in congestion
 	// avoidance towards the next one-datagram increase: RFC 3465 §2.1
@@ -18,21 +18,21 @@ type NewReno struct {
 	undoBytesAcked int
 }
 
-var _ Controller = (*NewReno)(nil)
+var _ PacketController = (*NewRenoController)(nil)
 
 // NewNewReno returns a NewReno controller for a max_datagram_size (0 means
 // DefaultMaxDatagramSize), pacing its packets if pacing is true.
-func NewNewReno(maxDatagramSize int, pacing bool) *NewReno {
-	c := &NewReno{}
+func NewNewReno(maxDatagramSize int, pacing bool) *NewRenoController {
+	c := &NewRenoController{}
 	c.window.init(maxDatagramSize, pacing)
 	return c
 }
 
 // Name implements Controller.
-func (c *NewReno) Name() string { return AlgorithmNewReno }
+func (c *NewRenoController) Name() string { return AlgorithmNewReno }
 
 // OnAck implements Controller (RFC 9002 Appendix B.5).
-func (c *NewReno) OnAck(now time.Duration, ackedBytes int, largestSentTime time.Duration, rtt *RTTStats) {
+func (c *NewRenoController) OnAck(now time.Duration, ackedBytes int, largestSentTime time.Duration, rtt *RTTStats) {
 	acked, priorInFlight := c.beginAck(ackedBytes, largestSentTime, rtt)
 	if acked == 0 {
 		return
@@ -62,7 +62,7 @@ func (c *NewReno) OnAck(now time.Duration, ackedBytes int, largestSentTime time.
 }
 
 // onCongestionEvent is OnCongestionEvent of RFC 9002 Appendix B.6.
-func (c *NewReno) onCongestionEvent(now, sentTime time.Duration) {
+func (c *NewRenoController) onCongestionEvent(now, sentTime time.Duration) {
 	// RFC 9002 §7.3.2: no reaction while already in the recovery period.
 	if c.inCongestionRecovery(sentTime) {
 		return
@@ -81,22 +81,27 @@ func (c *NewReno) onCongestionEvent(now, sentTime time.Duration) {
 }
 
 // OnPacketsLost implements Controller (RFC 9002 Appendix B.8).
-func (c *NewReno) OnPacketsLost(now time.Duration, lostBytes int, largestLostSentTime time.Duration, persistentCongestion bool) {
+func (c *NewRenoController) OnPacketsLost(now time.Duration, lostBytes int, largestLostSentTime time.Duration, persistentCongestion bool) {
 	c.removeFromFlight(lostBytes)
 	if lostBytes <= 0 {
 		return
 	}
 	c.onCongestionEvent(now, largestLostSentTime)
 	if persistentCongestion {
-		// RFC 9002 §7.6.2: the window falls to kMinimumWindow; ssthresh,
-		// halved by the event above, is where slow start ends again.
-		c.onPersistentCongestion()
-		c.bytesAckedInAvoidance = 0
+		c.persistentCongestion()
 	}
 }
 
+// persistentCongestion applies RFC 9002 §7.6.2: the window falls to
+// kMinimumWindow; ssthresh, halved by the congestion event the losses
+// began, is where slow start ends again.
+func (c *NewRenoController) persistentCongestion() {
+	c.onPersistentCongestion()
+	c.bytesAckedInAvoidance = 0
+}
+
 // OnECNCE implements Controller (RFC 9002 Appendix B.7).
-func (c *NewReno) OnECNCE(now time.Duration, sentTime time.Duration) {
+func (c *NewRenoController) OnECNCE(now time.Duration, sentTime time.Duration) {
 	c.onCongestionEvent(now, sentTime)
 	// A CE mark is congestion, whatever happens to losses.
 	c.undo.valid = false
@@ -104,7 +109,7 @@ func (c *NewReno) OnECNCE(now time.Duration, sentTime time.Duration) {
 
 // UndoCongestionEvent implements Controller: the window, ssthresh and
 // recovery period return to what they were before the spurious event.
-func (c *NewReno) UndoCongestionEvent() {
+func (c *NewRenoController) UndoCongestionEvent() {
 	if c.restoreUndo() {
 		c.bytesAckedInAvoidance = c.undoBytesAcked
 	}

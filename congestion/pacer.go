@@ -39,13 +39,16 @@ const (
 	maxPacingRTT = MaxRTTSample
 )
 
-// Pacer is a leaky bucket (RFC 9002 §7.7) holding up to 250 µs of credit
-// at the current rate (BurstPackets to MaxBurstPackets full-size
-// packets), refilled at N * cwnd / smoothed_rtt bytes per nanosecond. All arithmetic is on integers: bytes and nanoseconds, with
-// 128-bit intermediate products.
+// Pacer is a leaky bucket (RFC 9002 §7.7) refilled at a pacing rate. The
+// window-based controllers use it through Budget and OnPacketSent, with the
+// rate N * cwnd / smoothed_rtt and a bucket of 250 µs of that rate
+// (BurstPackets to MaxBurstPackets full-size packets). BBR sets its own
+// rate, C.pacing_rate, and bucket, C.send_quantum
+// (draft-ietf-ccwg-bbr §5.6.2, §5.6.3). All arithmetic is on integers:
+// bytes and nanoseconds, with 128-bit intermediate products.
 //
-// The window-based controllers embed one; a connection does not normally
-// use it directly.
+// The controllers embed one; a connection does not normally use it
+// directly.
 type Pacer struct {
 	maxDatagramSize int
 	// tokens is the credit in bytes. It goes negative when the caller sends
@@ -57,30 +60,47 @@ type Pacer struct {
 	started  bool
 }
 
+// pacingRate is a rate of num bytes per den nanoseconds; neither is zero.
+type pacingRate struct{ num, den uint64 }
+
+// windowRate is N * cwnd / smoothed_rtt (RFC 9002 §7.7).
+func windowRate(cwnd int, srtt time.Duration, slowStart bool) pacingRate {
+	num, den := gain(slowStart)
+	srtt = clampDuration(srtt, 1, maxPacingRTT)
+	return pacingRate{uint64(max(cwnd, 1)) * num, uint64(srtt) * den}
+}
+
+// bytesPerSecond is a rate in bytes per second, at least one.
+func bytesPerSecond(r uint64) pacingRate {
+	return pacingRate{max(r, 1), uint64(time.Second)}
+}
+
 // Init sets the pacer up for a max_datagram_size with a full bucket.
 func (p *Pacer) Init(maxDatagramSize int) {
 	*p = Pacer{maxDatagramSize: max(1, maxDatagramSize)}
 	p.capBytes = BurstPackets * int64(p.maxDatagramSize)
-	p.tokens = p.capacity()
+	p.tokens = p.capBytes
 }
 
 func (p *Pacer) setMaxDatagramSize(n int) {
 	p.maxDatagramSize = max(1, n)
 	size := int64(p.maxDatagramSize)
 	p.capBytes = min(max(p.capBytes, BurstPackets*size), MaxBurstPackets*size)
-	p.tokens = min(p.tokens, p.capacity())
+	p.tokens = min(p.tokens, p.capBytes)
 }
 
-func (p *Pacer) capacity() int64 { return p.capBytes }
-
-// setCapacity sizes the bucket for the current rate: one burstInterval's
-// worth of credit, between BurstPackets and MaxBurstPackets packets.
-func (p *Pacer) setCapacity(cwnd int, srtt time.Duration, slowStart bool) {
-	num, den := gain(slowStart)
-	srtt = clampDuration(srtt, 1, maxPacingRTT)
-	earned := mulDiv(uint64(burstInterval), uint64(max(cwnd, 1))*num, uint64(srtt)*den)
+// setWindowCapacity sizes the bucket for a window-based rate: one
+// burstInterval's worth of credit, between BurstPackets and
+// MaxBurstPackets packets.
+func (p *Pacer) setWindowCapacity(r pacingRate) {
+	earned := mulDiv(uint64(burstInterval), r.num, r.den)
 	size := uint64(p.maxDatagramSize)
 	p.capBytes = int64(min(max(earned, BurstPackets*size), MaxBurstPackets*size))
+}
+
+// setCapacity sets the bucket size in bytes (BBR's send quantum).
+func (p *Pacer) setCapacity(bytes int) {
+	p.capBytes = int64(max(bytes, p.maxDatagramSize))
 }
 
 // gain returns the pacing gain N as a fraction.
@@ -91,9 +111,11 @@ func gain(slowStart bool) (num, den uint64) {
 	return avoidanceGainNum, avoidanceGainDen
 }
 
-// refill adds the credit earned since the last refill at the current rate.
-func (p *Pacer) refill(now time.Duration, cwnd int, srtt time.Duration, slowStart bool) {
-	p.setCapacity(cwnd, srtt, slowStart)
+// refill adds the credit earned at rate r since the last refill.
+func (p *Pacer) refill(now time.Duration, r pacingRate) {
+	// The bucket may have shrunk with the rate since the last call: the
+	// credit above it is lost, as after an idle period.
+	p.tokens = min(p.tokens, p.capBytes)
 	if !p.started {
 		p.started = true
 		p.last = now
@@ -103,14 +125,9 @@ func (p *Pacer) refill(now time.Duration, cwnd int, srtt time.Duration, slowStar
 	if elapsed <= 0 {
 		return
 	}
-	num, den := gain(slowStart)
-	srtt = clampDuration(srtt, 1, maxPacingRTT)
-	// credit = elapsed * cwnd * N / srtt
-	rateNum, rateDen := uint64(max(cwnd, 1))*num, uint64(srtt)*den
-	credit := mulDiv(uint64(elapsed), rateNum, rateDen)
-	capacity := p.capacity()
-	if credit >= uint64(capacity-p.tokens) {
-		p.tokens = capacity
+	credit := mulDiv(uint64(elapsed), r.num, r.den)
+	if credit >= uint64(p.capBytes-p.tokens) {
+		p.tokens = p.capBytes
 		p.last = now
 		return
 	}
@@ -118,24 +135,29 @@ func (p *Pacer) refill(now time.Duration, cwnd int, srtt time.Duration, slowStar
 	// fraction of a byte is kept for the next call however often the
 	// caller asks.
 	p.tokens += int64(credit)
-	p.last += time.Duration(mulDiv(credit, rateDen, rateNum))
+	p.last += time.Duration(mulDiv(credit, r.den, r.num))
 }
 
-// Budget refills the bucket up to now and reports how many full-size
-// packets it allows now, and when it will allow one more after those have
-// been sent.
+// Budget refills the bucket up to now at the window-based rate and
+// reports how many full-size packets it allows now, and when it will allow
+// one more after those have been sent.
 func (p *Pacer) Budget(now time.Duration, cwnd int, srtt time.Duration, slowStart bool) (packets int, next time.Duration) {
-	p.refill(now, cwnd, srtt, slowStart)
+	r := windowRate(cwnd, srtt, slowStart)
+	p.setWindowCapacity(r)
+	return p.budget(now, r)
+}
+
+// budget refills the bucket at rate r and answers as Budget does.
+func (p *Pacer) budget(now time.Duration, r pacingRate) (packets int, next time.Duration) {
+	p.refill(now, r)
 	size := int64(p.maxDatagramSize)
 	left := p.tokens
 	if left > 0 {
 		packets = int(left / size)
 		left -= int64(packets) * size
 	}
-	// Time for the remaining deficit: deficit * srtt / (cwnd * N), rounded up.
-	num, den := gain(slowStart)
-	srtt = clampDuration(srtt, 1, maxPacingRTT)
-	wait := mulDivCeil(uint64(size-left), uint64(srtt)*den, uint64(max(cwnd, 1))*num)
+	// Time for the remaining deficit, rounded up.
+	wait := mulDivCeil(uint64(size-left), r.den, r.num)
 	// A sender waiting on the pacer must not be woken before the credit is
 	// there; one nanosecond at least, and never past Never.
 	if wait == 0 {
@@ -147,10 +169,18 @@ func (p *Pacer) Budget(now time.Duration, cwnd int, srtt time.Duration, slowStar
 	return packets, now + time.Duration(wait)
 }
 
-// OnPacketSent spends credit for a packet sent at now.
+// OnPacketSent spends credit for a packet sent at now, at the window-based
+// rate.
 func (p *Pacer) OnPacketSent(now time.Duration, bytes int, cwnd int, srtt time.Duration, slowStart bool) {
-	p.refill(now, cwnd, srtt, slowStart)
-	p.tokens = max(p.tokens-int64(bytes), -p.capacity())
+	r := windowRate(cwnd, srtt, slowStart)
+	p.setWindowCapacity(r)
+	p.spend(now, bytes, r)
+}
+
+// spend refills the bucket at rate r and takes a packet's bytes from it.
+func (p *Pacer) spend(now time.Duration, bytes int, r pacingRate) {
+	p.refill(now, r)
+	p.tokens = max(p.tokens-int64(bytes), -p.capBytes)
 }
 
 // mulDiv returns a*b/c rounded down, saturating at math.MaxUint64. c must

@@ -166,3 +166,39 @@ func TestSendBudget(t *testing.T) {
 		t.Fatalf("unpaced: %d, %v", n, next)
 	}
 }
+
+// TestPacerBucketShrinks: when the rate falls, the bucket shrinks with it
+// and the credit above the new size is dropped; it must not grow without
+// bound (it once did, and pacing stopped after any rate decrease).
+func TestPacerBucketShrinks(t *testing.T) {
+	const mss = 1000
+	var p Pacer
+	p.Init(mss)
+	srtt := 8 * time.Millisecond
+	fast, slow := 2000*mss*8*4/5, 10*mss*8*4/5 // 2000 and 10 packets per ms
+	now := time.Second
+	p.Budget(now, fast, srtt, false)
+	now += time.Second
+	if n, _ := p.Budget(now, fast, srtt, false); n != MaxBurstPackets {
+		t.Fatalf("full bucket at the high rate: %d packets", n)
+	}
+	for range 1000 {
+		now += time.Millisecond
+		if n, _ := p.Budget(now, slow, srtt, false); n > BurstPackets {
+			t.Fatalf("after the rate fell: %d packets allowed, bucket holds %d", n, BurstPackets)
+		}
+	}
+	var b Pacer
+	b.Init(mss)
+	rate := bytesPerSecond(10_000_000)
+	b.setCapacity(64 * mss)
+	b.budget(now, rate)
+	now += time.Second
+	b.setCapacity(2 * mss)
+	for range 1000 {
+		now += time.Millisecond
+		if n, _ := b.budget(now, rate); n > 2 {
+			t.Fatalf("rate-based bucket of 2 packets allows %d", n)
+		}
+	}
+}

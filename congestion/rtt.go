@@ -29,6 +29,7 @@ const (
 // The zero value is ready to use and starts from InitialRTT.
 type RTTStats struct {
 	latest      time.Duration
+	adjusted    time.Duration
 	smoothed    time.Duration
 	rttvar      time.Duration
 	minRTT      time.Duration
@@ -73,6 +74,7 @@ func (r *RTTStats) UpdateRTT(now, latestRTT, ackDelay time.Duration, handshakeCo
 		// RFC 9002 §5.2: min_rtt is the first sample; §5.3: the estimator
 		// is reset using it.
 		r.firstSampleTime = now
+		r.adjusted = latestRTT
 		r.minRTT = latestRTT
 		r.smoothed = latestRTT
 		r.rttvar = latestRTT / 2
@@ -89,6 +91,7 @@ func (r *RTTStats) UpdateRTT(now, latestRTT, ackDelay time.Duration, handshakeCo
 	if latestRTT >= r.minRTT+ackDelay {
 		adjusted = latestRTT - ackDelay
 	}
+	r.adjusted = adjusted
 	// smoothed_rtt = 7/8 * smoothed_rtt + 1/8 * adjusted_rtt
 	r.smoothed = r.smoothed - r.smoothed/8 + adjusted/8
 	// rttvar = 3/4 * rttvar + 1/4 * abs(smoothed_rtt - adjusted_rtt)
@@ -128,6 +131,12 @@ func (r *RTTStats) FirstSampleTime() time.Duration { return r.firstSampleTime }
 
 // LatestRTT is latest_rtt; zero before the first sample.
 func (r *RTTStats) LatestRTT() time.Duration { return r.latest }
+
+// AdjustedRTT is latest_rtt less the ACK delay as smoothed_rtt takes it
+// (RFC 9002 §5.3: limited to max_ack_delay once the handshake is
+// confirmed, and not subtracted below min_rtt); zero before the first
+// sample. BBR takes its RTT samples from it.
+func (r *RTTStats) AdjustedRTT() time.Duration { return r.adjusted }
 
 // MinRTT is min_rtt; zero before the first sample.
 func (r *RTTStats) MinRTT() time.Duration { return r.minRTT }

@@ -5,12 +5,21 @@ import (
 	"time"
 )
 
-// A deterministic bottleneck simulator: senders driven by a Controller, a
-// drop-tail FIFO link with a rate, a buffer in packets and seeded random
-// loss, receivers that acknowledge every second packet, all under synthetic
-// time. There is no event heap: each flow's deliveries and acknowledgments
-// are FIFO queues (the link keeps order and delays are constant per flow),
-// so the next event is the minimum over a handful of queue heads and timers.
+// A deterministic bottleneck simulator: senders driven by a
+// PacketController, a drop-tail FIFO link with a rate, a buffer in packets
+// and seeded random loss, receivers that acknowledge every second packet,
+// all under synthetic time. There is no event heap: each flow's deliveries
+// and acknowledgments are FIFO queues (the link keeps order and a flow's
+// delays only ever grow), so the next event is the minimum over a handful
+// of queue heads and timers.
+//
+// The sender sees what a QUIC sender sees: an ACK frame acknowledges
+// packets one by one (each received packet up to the largest, as ACK
+// ranges would), carries the ACK Delay and the ECN-CE count, and loss
+// recovery declares packets lost one by one (RFC 9002 §6.1). Each
+// acknowledged or lost packet is reported with the PacketState its send
+// filled, so BBR's delivery rate sampler works on exactly the per-packet
+// information it would have in a connection.
 
 const (
 	simPacketSize  = 1500
@@ -35,7 +44,9 @@ type simLink struct {
 	// Everything offered in [outageFrom, outageTo) is lost: a blackhole.
 	outageFrom, outageTo time.Duration
 	outageDrops          int
-	rng                  *rand.Rand
+	// rateSteps change bitsPerSecond at the given times, in order.
+	rateSteps []simRateStep
+	rng       *rand.Rand
 	// departures of the packets in the buffer (the one in service
 	// included), oldest first.
 	departures    []time.Duration
@@ -43,7 +54,19 @@ type simLink struct {
 	lastDeparture time.Duration
 	randomDrops   int
 	queueDrops    int
+	// delays is a histogram of the queueing delay of the packets offered
+	// from delayFrom on, in delayBin steps.
+	delays    []int64
+	delayFrom time.Duration
 }
+
+type simRateStep struct {
+	at            time.Duration
+	bitsPerSecond int64
+}
+
+// delayBin is the resolution of the queueing delay histogram.
+const delayBin = 100 * time.Microsecond
 
 func (l *simLink) txTime(bytes int) time.Duration {
 	return time.Duration(int64(bytes) * 8 * int64(time.Second) / l.bitsPerSecond)
@@ -65,6 +88,10 @@ func (l *simLink) occupancy(now time.Duration) int {
 // enqueue offers a packet at now; it returns its departure time and
 // whether it was marked CE, or false if it was dropped.
 func (l *simLink) enqueue(now time.Duration, bytes int) (dep time.Duration, ce, ok bool) {
+	for len(l.rateSteps) > 0 && l.rateSteps[0].at <= now {
+		l.bitsPerSecond = l.rateSteps[0].bitsPerSecond
+		l.rateSteps = l.rateSteps[1:]
+	}
 	if now >= l.outageFrom && now < l.outageTo {
 		l.outageDrops++
 		return 0, false, false
@@ -82,7 +109,15 @@ func (l *simLink) enqueue(now time.Duration, bytes int) (dep time.Duration, ce, 
 		ce = true
 		l.ceMarks++
 	}
-	dep = max(now, l.lastDeparture) + l.txTime(bytes)
+	start := max(now, l.lastDeparture)
+	if now >= l.delayFrom {
+		bin := int((start - now) / delayBin)
+		for len(l.delays) <= bin {
+			l.delays = append(l.delays, 0)
+		}
+		l.delays[bin]++
+	}
+	dep = start + l.txTime(bytes)
 	l.lastDeparture = dep
 	l.departures = append(l.departures, dep)
 	return dep, ce, true
@@ -93,6 +128,7 @@ type simPacket struct {
 	size     int
 	received bool
 	done     bool // acknowledged or declared lost
+	cc       PacketState
 }
 
 type simEvent struct {
@@ -125,10 +161,13 @@ func (q *simQueue) pop() simEvent {
 }
 
 type simFlow struct {
-	cc     Controller
+	cc     PacketController
 	rtt    RTTStats
 	oneWay time.Duration
 	start  time.Duration
+	// delaySteps raise oneWay at the given times, in order (a route
+	// change); lowering it would break the queues' order.
+	delaySteps []simDelayStep
 
 	started bool
 	// sender
@@ -166,14 +205,33 @@ type simFlow struct {
 	// statistics
 	binSize         time.Duration
 	bins            []int64 // bytes delivered to the receiver per bin
+	sentBins        []int64 // bytes sent per bin
 	deliveredBytes  int64
 	lost            int
 	persistentCount int
 	maxCwnd         int
 	maxInFlight     int
+	// bbrStates counts the queue samples (from sim.sampleFrom on) taken in
+	// each BBR state, for a BBR flow, and bbrIdle those of them that found
+	// the link idle.
+	bbrStates, bbrIdle [bbrNoState + 1]int64
 }
 
-func newSimFlow(cc Controller, baseRTT, start, binSize time.Duration) *simFlow {
+type simDelayStep struct {
+	at     time.Duration
+	oneWay time.Duration
+}
+
+// delay is the one-way delay at now.
+func (f *simFlow) delay(now time.Duration) time.Duration {
+	for len(f.delaySteps) > 0 && f.delaySteps[0].at <= now {
+		f.oneWay = max(f.oneWay, f.delaySteps[0].oneWay)
+		f.delaySteps = f.delaySteps[1:]
+	}
+	return f.oneWay
+}
+
+func newSimFlow(cc PacketController, baseRTT, start, binSize time.Duration) *simFlow {
 	f := &simFlow{
 		cc:           cc,
 		oneWay:       baseRTT / 2,
@@ -284,6 +342,14 @@ func (s *sim) run(until time.Duration) {
 				s.queueSum += int64(q)
 				s.queueSamples++
 				s.maxQueue = max(s.maxQueue, q)
+				for _, f := range s.flows {
+					if b, ok := f.cc.(*BBRController); ok && f.started {
+						f.bbrStates[b.state]++
+						if q == 0 {
+							f.bbrIdle[b.state]++
+						}
+					}
+				}
 			}
 			s.nextSample += s.sampleEvery
 			continue
@@ -316,15 +382,21 @@ func (s *sim) run(until time.Duration) {
 func (s *sim) trySend(f *simFlow) {
 	for {
 		n, next := f.cc.SendBudget(s.now)
-		if f.appChunk > 0 && f.backlog < n {
-			n, next = f.backlog, Never // application limited
-		}
-		if n == 0 {
-			f.nextSend = next
-			return
+		appLimited := f.appChunk > 0 && f.backlog < n
+		if appLimited {
+			n, next = f.backlog, Never
 		}
 		for range n {
 			s.sendPacket(f)
+		}
+		if appLimited {
+			// Out of data while the budget allowed more
+			// (draft-ietf-ccwg-bbr §4.1.2.4).
+			f.cc.OnApplicationLimited()
+		}
+		if n == 0 || appLimited {
+			f.nextSend = next
+			return
 		}
 	}
 }
@@ -335,11 +407,16 @@ func (s *sim) sendPacket(f *simFlow) {
 	f.sent = append(f.sent, simPacket{sentTime: s.now, size: simPacketSize})
 	f.lastSentTime = s.now
 	f.backlog = max(f.backlog-1, 0)
-	f.cc.OnPacketSent(s.now, simPacketSize, true)
+	f.cc.OnSent(s.now, simPacketSize, &f.packet(pn).cc)
+	sbin := int(s.now / f.binSize)
+	for len(f.sentBins) <= sbin {
+		f.sentBins = append(f.sentBins, 0)
+	}
+	f.sentBins[sbin] += simPacketSize
 	f.maxCwnd = max(f.maxCwnd, f.cc.CongestionWindow())
 	f.maxInFlight = max(f.maxInFlight, f.cc.BytesInFlight())
 	if dep, ce, ok := s.link.enqueue(s.now, simPacketSize); ok {
-		f.deliveries.push(simEvent{at: dep + f.oneWay, pn: pn, ce: ce})
+		f.deliveries.push(simEvent{at: dep + f.delay(s.now), pn: pn, ce: ce})
 		bin := int(dep / f.binSize)
 		for len(f.bins) <= bin {
 			f.bins = append(f.bins, 0)
@@ -374,54 +451,49 @@ func (s *sim) sendAck(f *simFlow) {
 		return
 	}
 	f.rcvUnacked = 0
-	f.acks.push(simEvent{at: s.now + f.oneWay, pn: uint64(f.rcvLargest), ackDelay: s.now - f.rcvLargestTime, ceCount: f.rcvCECount})
+	f.acks.push(simEvent{at: s.now + f.delay(s.now), pn: uint64(f.rcvLargest), ackDelay: s.now - f.rcvLargestTime, ceCount: f.rcvCECount})
 }
 
 // onAck is the sender's loss recovery for one ACK frame (RFC 9002 §5.1,
-// §6.1, Appendix A.7), feeding the controller.
+// §6.1, Appendix A.7), feeding the controller through the per-packet
+// calls in the order the package documentation prescribes.
 func (s *sim) onAck(f *simFlow, e simEvent) {
 	if int64(e.pn) <= f.largestAcked {
 		return
 	}
 	f.largestAcked = int64(e.pn)
-	acked := 0
-	var largestSent time.Duration
 	for pn := f.scan; pn <= e.pn; pn++ {
 		p := f.packet(pn)
 		if p.done || !p.received {
 			continue
 		}
 		p.done = true
-		acked += p.size
-		largestSent = max(largestSent, p.sentTime)
+		f.cc.OnAcked(s.now, &p.cc)
 	}
 	// e.pn is above every packet declared lost so far (losses are only
 	// declared below the largest acknowledged), so it is still stored.
 	f.rtt.UpdateRTT(s.now, s.now-f.packet(e.pn).sentTime, e.ackDelay, true)
-	// RFC 9002 Appendix A.7: ECN before the acknowledged packets.
+	newCE := 0
 	if e.ceCount > f.ceSeen {
-		f.ceSeen = e.ceCount
-		f.cc.OnECNCE(s.now, f.packet(e.pn).sentTime)
+		newCE, f.ceSeen = e.ceCount-f.ceSeen, e.ceCount
 	}
-	f.cc.OnAck(s.now, acked, largestSent, &f.rtt)
+	s.detectLosses(f, true)
+	f.cc.OnAckEnd(s.now, &f.rtt, newCE)
 	f.ptoCount = 0
-	s.detectLosses(f)
 	s.trySend(f)
 }
 
 // detectLosses declares lost the unacknowledged packets below the largest
 // acknowledged one that are kPacketThreshold behind it or older than the
-// time threshold (RFC 9002 §6.1), and decides persistent congestion over
-// the run of consecutive losses (§7.6.2).
-func (s *sim) detectLosses(f *simFlow) {
+// time threshold (RFC 9002 §6.1), and, on an ACK, decides persistent
+// congestion over the run of consecutive losses (§7.6.2).
+func (s *sim) detectLosses(f *simFlow, onAck bool) {
 	f.lossTime = Never
 	if f.largestAcked < 0 {
 		return
 	}
 	lossDelay := max(f.rtt.SmoothedRTT(), f.rtt.LatestRTT()) * 9 / 8
 	lossDelay = max(lossDelay, Granularity)
-	lostBytes := 0
-	var largestLostSent time.Duration
 	var runStart time.Duration
 	inRun := false
 	persistent := false
@@ -441,9 +513,8 @@ func (s *sim) detectLosses(f *simFlow) {
 		}
 		if uint64(f.largestAcked)-pn >= simPacketThreshold || p.sentTime <= s.now-lossDelay {
 			p.done = true
-			lostBytes += p.size
-			largestLostSent = max(largestLostSent, p.sentTime)
 			f.lost++
+			f.cc.OnLost(s.now, &p.cc)
 			if p.sentTime > first {
 				if !inRun {
 					inRun, runStart = true, p.sentTime
@@ -467,18 +538,16 @@ func (s *sim) detectLosses(f *simFlow) {
 		f.sent = f.sent[:n]
 		f.base = f.scan
 	}
-	if lostBytes > 0 {
-		f.cc.OnPacketsLost(s.now, lostBytes, largestLostSent, persistent)
-		if persistent {
-			f.persistentCount++
-			f.rtt.OnPersistentCongestion()
-		}
+	if persistent && onAck {
+		f.cc.OnPersistentCongestion(s.now)
+		f.persistentCount++
+		f.rtt.OnPersistentCongestion()
 	}
 }
 
 func (s *sim) onTimer(f *simFlow) {
 	if f.lossTime != Never {
-		s.detectLosses(f)
+		s.detectLosses(f, false)
 		s.trySend(f)
 		return
 	}

@@ -62,7 +62,7 @@ type cubicUndo struct {
 	hystart            hystart
 }
 
-func (c *Cubic) saveUndo() {
+func (c *CubicController) saveUndo() {
 	c.window.saveUndo()
 	c.undo = cubicUndo{
 		wMax: c.wMax, cwndPrior: c.cwndPrior, k: c.k,
@@ -77,7 +77,7 @@ func (c *Cubic) saveUndo() {
 }
 
 // UndoCongestionEvent implements Controller (RFC 9438 §4.9.2).
-func (c *Cubic) UndoCongestionEvent() {
+func (c *CubicController) UndoCongestionEvent() {
 	if !c.restoreUndo() {
 		return
 	}

@@ -8,7 +8,7 @@ import (
 // sameCubicState reports whether two CUBIC controllers are in the same
 // congestion state: everything but bytes in flight, which a loss changes
 // for good, and the saved undo state.
-func sameCubicState(a, b Cubic) bool {
+func sameCubicState(a, b CubicController) bool {
 	a.bytesInFlight, a.undo, a.window.undo, a.sendOneExtra = 0, cubicUndo{}, windowUndo{}, false
 	b.bytesInFlight, b.undo, b.window.undo, b.sendOneExtra = 0, cubicUndo{}, windowUndo{}, false
 	return a == b

@@ -2,10 +2,14 @@ package h3
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/textproto"
+	"os"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/headers"
@@ -30,6 +34,12 @@ type messageReader struct {
 	err      error       // sticky error of Read
 	eof      bool
 	sections int // field sections decoded (for QPACK Stream Cancellation)
+	// deadline is the stream's read deadline while a server reads a
+	// request's header section (Server.ReadHeaderTimeout); zero otherwise.
+	deadline time.Time
+	// canceled is set once the stream's QPACK state is abandoned: one
+	// Stream Cancellation per stream.
+	canceled atomic.Bool
 }
 
 func newMessageReader(c *conn, str *quic.Stream) *messageReader {
@@ -68,11 +78,107 @@ func (m *messageReader) readHeaders(ctx context.Context) ([]qpack.HeaderField, e
 		if f.Type != frame.TypeHeaders {
 			continue // unreachable: DATA before HEADERS fails the check
 		}
-		fields, err := m.c.decodeFieldSection(ctx, m.str.ID(), f.FieldSection)
-		m.sections++
-		return fields, err
+		return m.decode(ctx, f.FieldSection)
 	}
 }
+
+// decode decodes a field section of the stream, waiting while it is
+// blocked on the encoder stream.
+func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.HeaderField, error) {
+	m.sections++
+	fields, blocked, err := m.c.decodeFieldSection(m.str.ID(), section)
+	// The fields are copies or table entries: a large HEADERS payload
+	// need not stay with the stream for the rest of the message.
+	m.r.ReleasePayload()
+	if blocked == nil {
+		return fields, err
+	}
+	return m.awaitSection(ctx, blocked)
+}
+
+// awaitSection waits for a field section blocked on the encoder stream
+// (RFC 9204 §2.1.2). Meanwhile it reads ahead on the stream (what arrives
+// stays buffered for the frames that follow), so that a reset of the stream
+// is seen at once: the section is then abandoned with a Stream
+// Cancellation (RFC 9204 §4.4.2) and the decoder's slot freed, rather than
+// held until the connection ends. The read-ahead stops when the stream
+// ends or the buffer fills; the stream's context, when quic offers one
+// (quichooks.go), still tells of a STOP_SENDING. The wait also ends with
+// ctx, the connection, or m.deadline (os.ErrDeadlineExceeded).
+func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.DecodedSection) ([]qpack.HeaderField, error) {
+	watch := make(chan error, 1)
+	go func() {
+		for {
+			if err := m.r.Await(); err != nil {
+				watch <- err
+				return
+			}
+		}
+	}()
+	watching := watch
+	// stopWatching interrupts the read-ahead and waits for it to stop:
+	// the Reader is then this goroutine's again.
+	stopWatching := func() {
+		if watching != nil {
+			m.str.SetReadDeadline(timeLongAgo)
+			<-watching
+			watching = nil
+			m.str.SetReadDeadline(m.deadline)
+		}
+	}
+	var timeout <-chan time.Time
+	if !m.deadline.IsZero() {
+		t := time.NewTimer(time.Until(m.deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	var streamDone <-chan struct{}
+	sctx := streamContext(m.str)
+	if sctx != nil {
+		streamDone = sctx.Done()
+	}
+	abandon := func(err error) ([]qpack.HeaderField, error) {
+		stopWatching()
+		m.cancelStream()
+		return nil, err
+	}
+	for {
+		select {
+		case ds := <-blocked:
+			stopWatching()
+			return ds.Fields, ds.Err
+		case err := <-watching:
+			watching = nil
+			switch {
+			case err == io.EOF || err == frame.ErrBufferFull:
+				// Nothing more to learn by reading: wait on.
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				return abandon(os.ErrDeadlineExceeded)
+			default:
+				// Reset, stopped, or the connection ended.
+				return abandon(err)
+			}
+		case <-streamDone:
+			// Only the peer's reset or STOP_SENDING, or the connection's
+			// end, ends the wait: a client has closed its own side long
+			// before the response's section arrives.
+			cause := context.Cause(sctx)
+			if _, remote := streamErrorCode(cause); remote || m.c.closed() {
+				return abandon(cause)
+			}
+			streamDone = nil
+		case <-timeout:
+			return abandon(os.ErrDeadlineExceeded)
+		case <-ctx.Done():
+			return abandon(ctx.Err())
+		case <-m.c.qc.Context().Done():
+			return abandon(context.Cause(m.c.qc.Context()))
+		}
+	}
+}
+
+// timeLongAgo is a read deadline in the past: it interrupts a Read.
+var timeLongAgo = time.Unix(1, 0)
 
 // Read reads message content. At the end it reads the trailer section, if
 // any, checks the content against Content-Length (RFC 9114 §4.1.2) and
@@ -123,8 +229,7 @@ func (m *messageReader) Read(p []byte) (int, error) {
 		case frame.TypeData:
 			m.inData = true
 		case frame.TypeHeaders:
-			fields, err := m.c.decodeFieldSection(context.Background(), m.str.ID(), f.FieldSection)
-			m.sections++
+			fields, err := m.decode(context.Background(), f.FieldSection)
 			if err != nil {
 				return 0, m.fail(err)
 			}
@@ -156,7 +261,15 @@ func (m *messageReader) fail(err error) error {
 func (m *messageReader) abort(code frame.ErrCode) {
 	m.str.Reset(uint64(code))
 	m.str.CloseRead(uint64(code))
-	m.c.cancelStream(m.str.ID())
+	m.cancelStream()
+}
+
+// cancelStream abandons the stream's field sections, once: a section held
+// blocked is dropped and the peer's encoder told (RFC 9204 §4.4.2).
+func (m *messageReader) cancelStream() {
+	if !m.canceled.Swap(true) {
+		m.c.cancelStream(m.str.ID())
+	}
 }
 
 // declaredTrailer returns the trailer map announced by the Trailer header

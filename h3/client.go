@@ -1,13 +1,12 @@
 package h3
 
 import (
-	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strings"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,112 +15,113 @@ import (
 	"github.com/skiffnet/skiff/tls13"
 )
 
-// Transport is an http.RoundTripper that sends https requests over HTTP/3
-// (RFC 9114). It keeps one QUIC connection per origin, shared by
-// concurrent requests as concurrent streams, and dials a new one when the
-// server sends GOAWAY or the connection ends.
-//
-// A request refused before processing — reset with H3_REQUEST_REJECTED,
-// or on a stream at or above the server's GOAWAY identifier — is sent
-// again on a new connection when its body can be replayed (no body, or
-// GetBody set); otherwise the error matches ErrRetryable.
-type Transport struct {
-	// TLSClientConfig configures the handshake; a copy is used with
-	// NextProtos set to "h3" and ServerName to the URL's host when empty.
-	TLSClientConfig *tls13.Config
-	// QUICConfig configures the QUIC connections; its TLS field is
-	// replaced.
-	QUICConfig *quic.Config
-	// Dial, when set, opens the QUIC connection to addr ("host:port")
-	// instead of quic.Dial: tests, and the layers that race or steer
-	// connections, plug in here.
-	Dial func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error)
-	// MaxResponseHeaderBytes bounds a response's header section (RFC 9114
-	// §4.2.2 size) and is announced as SETTINGS_MAX_FIELD_SECTION_SIZE;
-	// 1 MiB when zero.
-	MaxResponseHeaderBytes int64
-
-	initOnce sync.Once
-	pool     *connPool
+// h3Client is the HTTP/3 side of a Transport: it sends requests over
+// HTTP/3 (RFC 9114), keeping one QUIC connection per route (origin and the
+// address dialed for it), shared by concurrent requests as concurrent
+// streams, and dials a new one when the server sends GOAWAY or the
+// connection ends.
+type h3Client struct {
+	t    *Transport
+	pool *connPool
 }
+
+// route is where an HTTP/3 request goes: the origin (its :authority, and
+// the name the server's certificate must be valid for, RFC 7838 §2.1) and
+// the address dialed, an alternative's or the origin's own.
+type route struct {
+	origin Origin
+	addr   string // host:port dialed
+	alt    bool   // addr is an Alt-Svc alternative: the request carries Alt-Used
+	// hints are addresses for addr's host from an HTTPS record (RFC 9460
+	// §7.3), used when given instead of resolving it.
+	hints []netip.Addr
+}
+
+// key is the pool key: one connection per (origin, alternative).
+func (r route) key() string { return r.origin.Authority() + " " + r.addr }
 
 // startTimeout bounds the opening of our control and QPACK streams on a new
 // connection.
 const startTimeout = 10 * time.Second
 
 // maxAttempts bounds how many connections one request is tried on when it
-// is refused unprocessed.
+// is refused unprocessed, in ModeHTTP3Only (the other modes replay such a
+// request over TCP instead).
 const maxAttempts = 3
 
-func (t *Transport) connPool() *connPool {
-	t.initOnce.Do(func() { t.pool = newConnPool(t.dialConn) })
-	return t.pool
+func newH3Client(t *Transport) *h3Client {
+	return &h3Client{t: t, pool: newConnPool(t.dialRoute)}
 }
 
-func (t *Transport) maxHeaderBytes() uint64 {
-	if t.MaxResponseHeaderBytes > 0 {
-		return uint64(t.MaxResponseHeaderBytes)
+func (c *h3Client) maxHeaderBytes() uint64 {
+	if c.t.MaxResponseHeaderBytes > 0 {
+		return uint64(c.t.MaxResponseHeaderBytes)
 	}
 	return 1 << 20
 }
 
-// RoundTrip sends req over HTTP/3 and returns the response, whose Body
-// streams the content from the QUIC stream.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL == nil {
-		closeBody(req)
-		return nil, errors.New("h3: request has no URL")
-	}
-	if req.URL.Scheme != "https" {
-		closeBody(req)
-		return nil, fmt.Errorf("h3: unsupported scheme %q", req.URL.Scheme)
-	}
-	if req.URL.Host == "" {
-		closeBody(req)
-		return nil, errors.New("h3: request URL has no host")
-	}
-	origin := authorityAddr(req.URL.Host)
+// roundTrip sends req over HTTP/3 along rt, trying up to attempts
+// connections while the server refuses it unprocessed and its body can be
+// sent again. It closes the request body in every case.
+func (c *h3Client) roundTrip(req *http.Request, rt route, attempts int) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
-		cc, err := t.connPool().get(ctx, origin)
+		cc, err := c.pool.get(ctx, rt)
 		if err != nil {
 			closeBody(req)
 			if attempt > 1 && ctx.Err() == nil {
 				// The request was refused unprocessed before: still so.
-				return nil, &RetryableError{Err: err}
+				return nil, &RetryableError{Err: err, Unprocessed: true}
 			}
 			return nil, err
 		}
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.GotConn != nil {
-			// There is no net.Conn to report: GotConnInfo.Conn is nil.
-			trace.GotConn(httptrace.GotConnInfo{Reused: cc.used.Swap(true)})
-		} else {
-			cc.used.Store(true)
-		}
-		resp, err := cc.roundTrip(req)
+		resp, err := c.send(req, rt, cc)
 		if err == nil {
 			return resp, nil
 		}
-		if !errors.Is(err, ErrRetryable) || attempt >= maxAttempts || ctx.Err() != nil {
+		if !errors.Is(err, ErrRetryable) || attempt >= attempts || ctx.Err() != nil {
 			closeBody(req)
 			return nil, err
 		}
 		// RFC 9114 §4.1.1: a request rejected unprocessed can be retried,
 		// with a fresh copy of its body.
-		if req.Body != nil && req.Body != http.NoBody {
-			closeBody(req)
-			if req.GetBody == nil {
-				return nil, err
-			}
-			body, gerr := req.GetBody()
-			if gerr != nil {
-				return nil, err
-			}
-			r2 := *req
-			r2.Body = body
-			req = &r2
+		r2, rerr := rewind(req)
+		if rerr != nil {
+			return nil, err
 		}
+		req = r2
 	}
+}
+
+// send sends req on cc, reporting the connection to the request's
+// httptrace.ClientTrace.
+func (c *h3Client) send(req *http.Request, rt route, cc *clientConn) (*http.Response, error) {
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.GotConn != nil {
+		// There is no net.Conn to report: GotConnInfo.Conn is nil.
+		trace.GotConn(httptrace.GotConnInfo{Reused: cc.used.Swap(true)})
+	} else {
+		cc.used.Store(true)
+	}
+	return cc.roundTrip(req, rt)
+}
+
+// rewind returns req ready to be sent again: with a fresh body from
+// GetBody when it has one. It fails when the body cannot be had again.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	closeBody(req)
+	if req.GetBody == nil {
+		return nil, errors.New("h3: request body cannot be sent again (no GetBody)")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("h3: GetBody: %w", err)
+	}
+	r2 := *req
+	r2.Body = body
+	return &r2, nil
 }
 
 func closeBody(req *http.Request) {
@@ -130,69 +130,28 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// authorityAddr returns host:port, with 443 when the port is absent.
-func authorityAddr(host string) string {
-	if _, _, err := net.SplitHostPort(host); err == nil {
-		return host
-	}
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	return net.JoinHostPort(host, "443")
-}
-
-// CloseIdleConnections closes the connections that carry no request.
-func (t *Transport) CloseIdleConnections() {
-	for _, cc := range t.connPool().all() {
+// closeIdle closes the connections that carry no request, and cancels the
+// dials that no request waits for.
+func (c *h3Client) closeIdle() {
+	c.pool.cancelIdleDials()
+	for _, cc := range c.pool.all() {
 		cc.closeIfIdle()
 	}
 }
 
-// dialConn dials origin and sets up HTTP/3 on the new connection.
-func (t *Transport) dialConn(ctx context.Context, origin string) (*clientConn, error) {
-	var cfg quic.Config
-	if t.QUICConfig != nil {
-		cfg = *t.QUICConfig
-	}
-	if t.TLSClientConfig != nil {
-		cfg.TLS = t.TLSClientConfig.Clone()
-	} else {
-		cfg.TLS = &tls13.Config{}
-	}
-	cfg.TLS.NextProtos = []string{NextProtoH3}
-	if cfg.TLS.ServerName == "" {
-		host, _, _ := net.SplitHostPort(origin)
-		cfg.TLS.ServerName = host
-	}
-	var qc *quic.Conn
-	var err error
-	if t.Dial != nil {
-		qc, err = t.Dial(ctx, origin, &cfg)
-	} else {
-		qc, err = quic.Dial(ctx, "udp", origin, &cfg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	cc := newClientConn(qc, t.maxHeaderBytes())
-	// RFC 9114 §6.2: the server must allow the three streams at once; a
-	// server that does not would otherwise hold the dial forever.
-	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	if err := cc.c.start(startCtx); err != nil {
-		qc.CloseWithError(uint64(ErrCodeGeneralProtocolError), "cannot open control streams")
-		return nil, err
-	}
-	return cc, nil
-}
-
-// clientConn is one HTTP/3 connection of a Transport.
+// clientConn is one HTTP/3 connection.
 type clientConn struct {
-	c      *conn
-	qc     *quic.Conn
-	pool   *connPool // set when pooled
-	origin string
-	used   atomic.Bool // a request was sent on it
+	c    *conn
+	qc   *quic.Conn
+	pool *connPool   // set when pooled
+	keys []string    // its pool keys; guarded by pool.mu
+	used atomic.Bool // a request was sent on it
+
+	// tls is what the TLS handshake negotiated; tlsState is the same as
+	// Response.TLS, shared by the connection's responses as net/http's
+	// are.
+	tls      tls13.ConnectionState
+	tlsState *tls.ConnectionState
 
 	// goAwayReceived is closed when the server's first GOAWAY arrives.
 	goAwayReceived chan struct{}

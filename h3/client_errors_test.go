@@ -79,7 +79,7 @@ func TestClientRejectsBadResponses(t *testing.T) {
 			ctx := testContext(t)
 			url, closed := rawServer(t, ctx, func(s *quic.Stream) []byte { return tc.response })
 			_, pool := testCertificate(t)
-			tr := &Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}
+			tr := &Transport{Mode: ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}
 			defer tr.CloseIdleConnections()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			resp, err := tr.RoundTrip(req)
@@ -137,7 +137,7 @@ func TestClientControlStreamErrors(t *testing.T) {
 				return nil
 			})
 			_, pool := testCertificate(t)
-			tr := &Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}
+			tr := &Transport{Mode: ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			if _, err := tr.RoundTrip(req); err == nil {
 				t.Error("request succeeded")

@@ -19,12 +19,12 @@ import (
 )
 
 // roundTrip sends req on a new stream of cc and reads the response header.
-func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
+func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, error) {
 	ctx := req.Context()
 	cc.mu.Lock()
 	if cc.goAway {
 		cc.mu.Unlock()
-		return nil, &RetryableError{Err: errGoAway}
+		return nil, &RetryableError{Err: errGoAway, Unprocessed: true}
 	}
 	cc.pending++
 	cc.mu.Unlock()
@@ -40,7 +40,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			str.Reset(uint64(ErrCodeRequestCancelled))
 			str.CloseRead(uint64(ErrCodeRequestCancelled))
-			return nil, &RetryableError{Err: errGoAway}
+			return nil, &RetryableError{Err: errGoAway, Unprocessed: true}
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -48,9 +48,12 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 		// The connection is closing (its end is reported to the pool only
 		// when the draining period is over): no request may use it now.
 		cc.markClosing()
-		return nil, &RetryableError{Err: err}
+		return nil, &RetryableError{Err: wrapError(err), Unprocessed: true}
 	}
-	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req, mr: newMessageReader(cc.c, str)}
+	if rt.alt {
+		cs.altUsed = rt.addr
+	}
 	cc.active[cs.id] = cs
 	cc.mu.Unlock()
 	resp, err := cs.do()
@@ -63,12 +66,15 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 
 // clientStream is one request in flight on a request stream.
 type clientStream struct {
-	cc   *clientConn
-	str  *quic.Stream
-	id   uint64
-	req  *http.Request
-	mr   *messageReader
-	resp *http.Response
+	cc  *clientConn
+	str *quic.Stream
+	id  uint64
+	req *http.Request
+	// altUsed is the Alt-Used field value (RFC 7838 §5) when the request
+	// goes to an alternative service.
+	altUsed string
+	mr      *messageReader
+	resp    *http.Response
 
 	stopWatch func() bool // stops the context watcher
 	mu        sync.Mutex
@@ -83,6 +89,9 @@ func (cs *clientStream) do() (*http.Response, error) {
 	scratch := headerScratchPool.Get().(*headerScratch)
 	defer headerScratchPool.Put(scratch)
 	fields, err := headers.AppendRequest(scratch.fields[:0], req)
+	if err == nil && cs.altUsed != "" {
+		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: cs.altUsed})
+	}
 	scratch.fields = fields
 	if err != nil {
 		cs.abort(err, ErrCodeRequestCancelled)
@@ -192,7 +201,6 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 // Got1xxResponse) and the final response header (RFC 9114 §4.1).
 func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Response, error) {
 	req := cs.req
-	cs.mr = newMessageReader(cs.cc.c, cs.str)
 	first := true
 	for {
 		fields, err := cs.mr.readHeaders(req.Context())
@@ -204,6 +212,10 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 				cs.abort(err, ErrCodeMessageError)
 			} else if isStreamError(err) || isConnectionError(err) {
 				cs.mr.fail(err)
+			}
+			if !first {
+				// After an interim response: never to be replayed.
+				return nil, &respStartedError{cs.mapError(err)}
 			}
 			return nil, cs.mapError(err)
 		}
@@ -241,6 +253,7 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			ContentLength: r.ContentLength,
 			Trailer:       declaredTrailer(r.Header),
 			Request:       req,
+			TLS:           cs.cc.tlsState,
 		}
 		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 			resp.ContentLength = 0
@@ -262,12 +275,12 @@ func (cs *clientStream) abort(err error, code ErrCode) {
 	cs.mu.Unlock()
 	cs.str.Reset(uint64(code))
 	cs.str.CloseRead(uint64(code))
-	cs.cc.c.cancelStream(cs.id)
+	cs.mr.cancelStream()
 }
 
 // reject fails a request the server will not process.
 func (cs *clientStream) reject(err error) {
-	cs.abort(&RetryableError{Err: err}, ErrCodeRequestCancelled)
+	cs.abort(&RetryableError{Err: err, Unprocessed: true}, ErrCodeRequestCancelled)
 }
 
 // mapError turns a stream or connection error into what the request
@@ -280,15 +293,17 @@ func (cs *clientStream) mapError(err error) error {
 	if aborted != nil {
 		return aborted
 	}
-	if code, ok := streamErrorCode(err); ok && code == uint64(ErrCodeRequestRejected) {
-		return &RetryableError{Err: err}
+	code, reset := streamErrorCode(err)
+	err = wrapError(err)
+	if reset && code == uint64(ErrCodeRequestRejected) {
+		return &RetryableError{Err: err, Unprocessed: true}
 	}
 	if cs.cc.c.closed() {
 		cs.cc.mu.Lock()
 		refused := cs.cc.goAway && cs.id >= cs.cc.goAwayID
 		cs.cc.mu.Unlock()
 		if refused {
-			return &RetryableError{Err: err}
+			return &RetryableError{Err: err, Unprocessed: true}
 		}
 	}
 	return err

@@ -331,10 +331,12 @@ func (c *conn) appendHeadersFrame(b []byte, id uint64, fields []qpack.HeaderFiel
 }
 
 // decodeFieldSection decodes the field section of a HEADERS frame on
-// stream id, waiting while it is blocked on the encoder stream. A QPACK
-// error is a connection error and closes the connection;
-// qpack.ErrFieldSectionTooLarge leaves it intact.
-func (c *conn) decodeFieldSection(ctx context.Context, id uint64, section []byte) ([]qpack.HeaderField, error) {
+// stream id. A section blocked on the encoder stream (RFC 9204 §2.1.2) is
+// held by the decoder: the channel returned then receives it once its
+// entries arrive, and cancelStream abandons it. A QPACK error is a
+// connection error and closes the connection; qpack.ErrFieldSectionTooLarge
+// leaves it intact.
+func (c *conn) decodeFieldSection(id uint64, section []byte) ([]qpack.HeaderField, <-chan qpack.DecodedSection, error) {
 	c.mu.Lock()
 	fields, blocked, err := c.dec.DecodeFieldSection(id, section, nil)
 	if !blocked {
@@ -343,20 +345,19 @@ func (c *conn) decodeFieldSection(ctx context.Context, id uint64, section []byte
 		if err != nil && err != qpack.ErrFieldSectionTooLarge {
 			c.closeWithError(err)
 		}
-		return fields, err
+		return fields, nil, err
 	}
 	ch := make(chan qpack.DecodedSection, 1)
 	c.waiters[id] = ch
 	c.mu.Unlock()
-	select {
-	case ds := <-ch:
-		return ds.Fields, ds.Err
-	case <-ctx.Done():
-		c.cancelStream(id)
-		return nil, ctx.Err()
-	case <-c.qc.Context().Done():
-		return nil, c.qc.Context().Err()
-	}
+	return nil, ch, nil
+}
+
+// blockedStreams is the number of field sections held by our decoder.
+func (c *conn) blockedStreams() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dec.BlockedStreams()
 }
 
 // cancelStream tells the peer's encoder that we will decode no more field

@@ -1,32 +1,122 @@
-// Package h3 is skiff's HTTP/3 (RFC 9114): a client Transport that
-// implements http.RoundTripper and a Server that serves an http.Handler,
-// both over skiff's QUIC (package quic), with QPACK header compression
-// (RFC 9204, package qpack) using the dynamic table in both directions.
+// Package h3 is skiff's HTTP client that finds and uses HTTP/3, and its
+// HTTP/3 (RFC 9114) server: Transport is an http.RoundTripper that carries
+// HTTP/1.1 and HTTP/2 over TCP through net/http and HTTP/3 over skiff's QUIC
+// (package quic), and Server serves an http.Handler over HTTP/3, with QPACK
+// header compression (RFC 9204, package qpack) using the dynamic table in
+// both directions.
 //
-// # Client
+// # Discovery (Transport)
 //
-// Transport sends https requests over HTTP/3. It keeps one QUIC connection
-// per origin (host:port) in a pool (pool.go: get-or-dial with a single
-// dial shared by concurrent requests, mark-goaway, mark-broken), and runs
-// concurrent requests as concurrent streams. Request bodies are streamed
-// in DATA frames, followed by trailers from Request.Trailer; response
-// bodies are read from the stream as the caller reads (QUIC flow control
-// gives backpressure), Response.Trailer is filled at EOF, and closing a
-// body before EOF stops the stream with H3_REQUEST_CANCELLED. Interim
-// responses (103 Early Hints) go to httptrace.ClientTrace.Got1xxResponse.
-// The request context cancels a request at any point (RESET_STREAM and
-// STOP_SENDING with H3_REQUEST_CANCELLED). After a GOAWAY (RFC 9114 §5.2)
-// new requests go to a new connection and requests in flight finish; a
+//	client := &http.Client{Transport: &h3.Transport{}}
+//
+// gets HTTP/3 wherever an origin offers it and TCP everywhere else. Mode
+// says how: ModeAuto (the default) uses TCP until the origin advertises
+// HTTP/3, then HTTP/3 raced against TCP; ModeTCP never uses HTTP/3;
+// ModeRace tries QUIC on the origin's own host and port from the first
+// request (curl's --http3); ModeHTTP3Only never uses TCP (curl's
+// --http3-only). Responses say what carried them: Proto "HTTP/3.0" and
+// ProtoMajor 3, or net/http's TCP protocol. The TCP side is Transport.TCP
+// (a clone of http.DefaultTransport with HTTP/2 when nil, dialing through
+// DialTCP); crypto/tls runs there, tls13 on the QUIC side.
+//
+//   - Alt-Svc (RFC 7838, RFC 9114 §3.1.1; discover.go): every response from
+//     an https origin over TLS, TCP or HTTP/3, updates the origin's
+//     alternatives: a value replaces what was known; only h3 alternatives
+//     are kept, in the server's order; "ma" (24 h by default) counts from
+//     the response's generation (its Age); "clear" drops them all; a value
+//     that does not parse is ignored. Requests then go to the first fresh
+//     alternative that is not broken, with Alt-Used (§5), and must find a
+//     certificate valid for the origin's host (§2.1), which is the TLS
+//     server name. Pooled HTTP/3 connections are used only while their
+//     alternative is fresh, so "clear" and expiry send requests back to TCP.
+//   - HTTPS records (RFC 9460; https_rr.go, resolver.go): in ModeAuto, for an
+//     origin with no alternative, the HTTPS record is asked for beside the
+//     A/AAAA lookup (package internal/dns: the servers of /etc/resolv.conf,
+//     or DNSServer; UDP with TCP on truncation; AliasMode and CNAMEs
+//     followed; priority order; alpn, no-default-alpn, port, ipv4hint and
+//     ipv6hint used; kept for its TTL). As Happy Eyeballs v3 (draft-ietf-
+//     happy-happyeyeballs-v3-04 §4) does, the request waits for it at most
+//     50 ms (the Resolution Delay) after the addresses arrive: an answer
+//     with h3 makes the very first request HTTP/3, raced against TCP, and a
+//     resolver that does not answer costs TCP those 50 ms, never its
+//     timeout. Only the request that started a lookup waits. HTTPS records
+//     are what makes a first request HTTP/3: the HTTP/2 ALTSVC frame (RFC
+//     7838 §4) is not supported, because net/http's HTTP/2 client drops
+//     unknown frames and offers no hook for them.
+//   - The cache (altsvc_cache.go, altsvc_file.go): AltSvcStore, per origin
+//     (scheme, host, port). AltSvcCache is in memory, bounded, least
+//     recently used out first; AltSvcFile keeps it in curl's alt-svc file
+//     format, rewritten atomically (temporary file and rename) when an
+//     entry changes, loading curl's files and tolerant of corrupt ones.
+//     NetworkChanged drops alternatives without persist=1, every broken mark
+//     and the HTTPS answers.
+//   - Racing (race.go, tcp.go): QUIC starts first; TCP starts after a head
+//     start (HeadStart, else 1.5 × the smoothed RTT last measured along the
+//     route, at least 50 ms, else 300 ms), or at once when QUIC fails. The
+//     request goes over whichever has a connection first: QUIC when its
+//     handshake completes, TCP when net/http hands it a connection (GotConn,
+//     before anything is written). A TCP attempt that lost writes nothing:
+//     its HTTP/1.1 connection is closed, its HTTP/2 request made to fail
+//     before its HEADERS frame. A QUIC connection that completes after
+//     losing stays pooled; while a dial that lost is pending, requests go
+//     straight to TCP. A closed UDP port is seen at once: quic.Dial asks
+//     udpio for ICMP errors, and a port or host unreachable ends the
+//     handshake (quic.ErrUnreachable).
+//   - Broken alternatives (broken.go): an alternative whose QUIC dial fails
+//     (timeout, ICMP, certificate, …) while TCP works for the origin is not
+//     tried for 5 minutes, doubling with each further failure up to 48
+//     hours; a connection along it resets the count.
+//   - Replay (replay.go): a request that fails on HTTP/3 before any
+//     response byte is sent once more, over TCP, when the server refused it
+//     unprocessed (H3_REQUEST_REJECTED, GOAWAY) and its body can be had
+//     again, or when its connection ended and it is idempotent with such a
+//     body; otherwise it fails with an error matching ErrRetryable.
+//   - Pooling (pool.go, dial.go): one QUIC connection per (origin,
+//     alternative), dialed once for all the requests that need it, used for
+//     concurrent requests as concurrent streams; a connection whose
+//     certificate covers another origin resolving to the same address and
+//     port serves that origin too (RFC 9114 §3.3) unless DisableCoalescing.
+//   - Tracing (trace.go): ClientTrace, through WithClientTrace or
+//     Transport.Trace, reports each decision: alternative learned or
+//     cleared, HTTPS record used, race started, which side won and why, the
+//     QUIC handshake with what TLS negotiated, alternative marked broken,
+//     request replayed.
+//
+// # HTTP/3 client
+//
+// Over HTTP/3 (client.go, client_stream.go) concurrent requests run as
+// concurrent streams. Request bodies are streamed in DATA frames, followed
+// by trailers from Request.Trailer; response bodies are read from the
+// stream as the caller reads (QUIC flow control gives backpressure),
+// Response.Trailer is filled at EOF, and closing a body before EOF stops
+// the stream with H3_REQUEST_CANCELLED. Interim responses (103 Early Hints)
+// go to httptrace.ClientTrace.Got1xxResponse. The request context cancels
+// a request at any point (RESET_STREAM and STOP_SENDING with
+// H3_REQUEST_CANCELLED). A request whose context ends while its
+// connection is being dialed stops waiting, and the dial is canceled
+// unless another request waits for it (a dial that lost a race to TCP goes
+// on for the next requests; CloseIdleConnections cancels it); a request
+// whose context has already ended starts nothing. Responses carry the
+// handshake's outcome in Response.TLS (a tls.ConnectionState, shared by
+// the connection's responses as net/http's are). After a GOAWAY (RFC 9114
+// §5.2) new requests go to a new connection and requests in flight finish. In ModeHTTP3Only a
 // request refused unprocessed (H3_REQUEST_REJECTED, or a stream at or above
-// the GOAWAY identifier) is replayed on a new connection when its body can
-// be (GetBody), and otherwise fails with an error matching ErrRetryable.
-// The Dial hook lets tests, and the Alt-Svc and racing layers to come,
-// steer where connections go. Responses say Proto "HTTP/3.0".
+// the GOAWAY identifier) is sent again on a new connection when its body
+// can be (GetBody), and otherwise fails with an error matching
+// ErrRetryable. The Dial hook lets tests steer where connections go.
 //
 // # Server
 //
-// Server accepts QUIC connections (ListenAndServe, Serve, ServeConn) and
-// runs the handler for each request stream: pseudo-header and field
+// Server accepts QUIC connections and runs the handler for each request
+// stream. As with net/http: Server.ListenAndServe listens on Server.Addr
+// with Server.TLSConfig, Server.ListenAndServeTLS adds a certificate from
+// PEM files, the package's ListenAndServeTLS(addr, certFile, keyFile,
+// handler) does both in one call; Serve takes a quic.Listener and ServeConn
+// one connection. The configuration is checked before anything listens:
+// no TLS config or certificate, or a NextProtos without "h3", is an error
+// naming the field; an empty NextProtos gets "h3". A handler sees
+// Request.TLS when quic reports the connection's TLS state (see "Needs from
+// quic"). Each request stream gets pseudo-header and field
 // validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses
@@ -51,6 +141,17 @@
 // peer's input close the connection with their code (RFC 9114 §8, RFC
 // 9204 §6); a malformed message resets only its stream.
 //
+// # Errors
+//
+// A stream reset by the peer or by us is a *StreamError, a connection
+// closed with an HTTP/3 or QPACK code a *ConnectionError: both print the
+// code's name (H3_REQUEST_CANCELLED, QPACK_DECOMPRESSION_FAILED) and unwrap
+// to the *quic.StreamError or *quic.ApplicationError. Dial errors are
+// quic's, unchanged (errors.As finds what quic wraps). A handler's request
+// context ends with the error that ended the request as its cause
+// (context.Cause). ErrHeaderTooLarge: a header section over the peer's
+// SETTINGS_MAX_FIELD_SECTION_SIZE, which is not sent.
+//
 // # Limits
 //
 //   - Concurrent requests per connection: the QUIC stream limit
@@ -60,30 +161,71 @@
 //     §4.2.2 counts them, announced in SETTINGS_MAX_FIELD_SECTION_SIZE. A
 //     request just over the server's limit gets 431; a HEADERS frame more
 //     than twice the limit is refused unread (H3_EXCESSIVE_LOAD on the
-//     stream). The client does not send a header section over the server's
-//     announced limit (ErrHeaderTooLarge).
-//   - QPACK: a 4 KiB dynamic table and 16 blocked streams per direction.
+//     stream). Below that, a HEADERS frame costs what has arrived of it,
+//     not what it declares: its buffer grows with the bytes read, by at
+//     most a quarter or 4 KiB ahead of them (a stream declaring 2 MiB and
+//     sending 5 bytes costs about 7 KiB of heap in all), and a large one is
+//     let go once decoded. Each side keeps to the other's limit: the
+//     client does not send a request over the server's (ErrHeaderTooLarge
+//     from RoundTrip); the server replaces a response header section over
+//     the client's by a bare 500 (the handler's writes then fail with
+//     ErrHeaderTooLarge), drops such a 1xx, and resets the stream with
+//     H3_INTERNAL_ERROR for such trailers.
+//   - Server.ReadHeaderTimeout (DefaultReadHeaderTimeout, 10 s, when zero;
+//     none when negative): a request stream must deliver its header
+//     section within it, counted from the stream's acceptance, however the
+//     bytes trickle in and including any wait for QPACK inserts; otherwise
+//     it is reset with H3_REQUEST_REJECTED (the client may retry it). With
+//     the stream limit this bounds slow-header streams to 100 per
+//     connection for 10 s each; there is no separate cap on incomplete
+//     header sections.
+//   - QPACK: a 4 KiB dynamic table and 16 blocked streams per direction. A
+//     field section blocked on the encoder stream is released, with a
+//     Stream Cancellation (RFC 9204 §4.4.2), when its stream is reset, when
+//     the request's context ends, or at ReadHeaderTimeout: while it waits
+//     the stream is read ahead (up to 256 bytes) so that a reset is seen.
+//   - Discovery state: DefaultAltSvcCacheSize (1000) origins in the default
+//     cache; 1024 routes with broken marks and RTTs; 1024 HTTPS answers;
+//     an alt-svc file is read up to 4 MiB, lines up to 2 KiB.
+//
+// # Needs from quic
+//
+// Two features wait for package quic (quichooks.go); h3 uses them as soon
+// as the methods exist with these signatures:
+//
+//   - (*quic.Conn).ConnectionState() tls13.ConnectionState: Request.TLS
+//     on the server (until then nil), and ServeConn's check that the
+//     connection negotiated "h3" (a listener whose NextProtos lacks it is
+//     then refused loudly, per connection).
+//   - (*quic.Stream).Context() context.Context, ended when the peer resets
+//     or stops the stream or the connection ends: until then a handler's
+//     request context ends at the client's cancel only once the handler
+//     reads the body or writes the response (or the connection ends), and a
+//     blocked field section whose stream's FIN was read waits for its
+//     inserts, the request's end or ReadHeaderTimeout rather than a
+//     STOP_SENDING.
+//
+// Serve cannot check a quic.Listener's NextProtos (quic does not expose
+// its configuration); ListenAndServe can, and does.
 //
 // # Not done yet
 //
-//   - Alt-Svc discovery and caching, racing QUIC against TCP and falling
-//     back to TCP (the Transport speaks HTTP/3 only, to https origins);
-//     package internal/altsvc parses the header for that layer.
+//   - The HTTP/2 ALTSVC frame (see above); ECH configurations from HTTPS
+//     records; HTTPS records for http:// URLs (RFC 9460 §9.5 upgrade).
+//   - Broken marks are kept in memory only (Chromium persists them).
+//   - QUIC tries an alternative's addresses one after another, not raced
+//     across address families (Happy Eyeballs v3 §6).
+//   - A TCP transport of one's own (Transport.TCP) resolves names itself
+//     unless its DialContext is DialTCP: it then resolves again what the
+//     HTTPS wait already resolved.
 //   - Server push (never sent; a client never sends MAX_PUSH_ID), CONNECT
 //     and extended CONNECT (RFC 9220), HTTP datagrams (RFC 9297), 0-RTT
 //     requests; SETTINGS_ENABLE_CONNECT_PROTOCOL and H3_DATAGRAM are not
 //     announced.
-//   - A handler's request context ends when the client resets the stream
-//     only once the handler reads the body or writes the response (or the
-//     connection ends): a handler doing neither does not see it.
 //   - Shutdown waits for the clients to close their connections (a skiff
 //     client does once its requests are done); a client that keeps an idle
 //     connection open holds Shutdown until its context ends or the idle
 //     timeout closes the connection.
-//   - The server does not check that its response header sections fit the
-//     client's SETTINGS_MAX_FIELD_SECTION_SIZE (the client rejects them).
-//   - A field section blocked on the encoder stream is not released when
-//     its stream is reset; it waits for the inserts or the connection's end.
 //   - Writes on our QPACK streams happen under the connection's QPACK lock;
 //     a peer that never reads them would, after megabytes of instructions,
 //     stall the connection's header encoding.

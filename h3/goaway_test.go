@@ -10,9 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/skiffnet/skiff/quic"
-	"github.com/skiffnet/skiff/tls13"
 )
 
 // TestShutdownUnderLoad: Shutdown while 100 requests are in the handlers
@@ -165,40 +162,5 @@ func TestClosingConnectionNotReused(t *testing.T) {
 	}
 	if d := e.dials.Load(); d != 2 {
 		t.Errorf("%d dials, want 2", d)
-	}
-}
-
-func TestListenAndServe(t *testing.T) {
-	ctx := testContext(t)
-	cert, pool := testCertificate(t)
-	// Find a free UDP port: a listener on port 0, closed at once.
-	probe, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.Addr().String()
-	probe.Close()
-	srv := &Server{Handler: okHandler(), TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe(addr) }()
-	tr := &Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/", nil)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		select {
-		case serr := <-served:
-			t.Skipf("ListenAndServe on %s: %v (port taken meanwhile)", addr, serr)
-		default:
-		}
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	tr.CloseIdleConnections()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-	if err := <-served; err != ErrServerClosed {
-		t.Errorf("ListenAndServe returned %v", err)
 	}
 }

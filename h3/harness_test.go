@@ -28,7 +28,10 @@ var (
 )
 
 func testCertificate(t testing.TB) (tls13.Certificate, *x509.CertPool) {
-	certOnce.Do(func() { testCert, testPool, certErr = selfsigned.New("127.0.0.1", "localhost") })
+	certOnce.Do(func() {
+		// The names of the discovery tests too (disco_harness_test.go).
+		testCert, testPool, certErr = selfsigned.New("127.0.0.1", "::1", "localhost", "origin.test", "a.test", "b.test", "alt.test")
+	})
 	if certErr != nil {
 		t.Fatal(certErr)
 	}
@@ -52,6 +55,7 @@ func newTestEnv(t testing.TB, h http.Handler, configure ...func(*testEnv)) *test
 	cert, pool := testCertificate(t)
 	e := &testEnv{srv: &Server{Handler: h, TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{cert}}}}
 	e.tr = &Transport{
+		Mode:            ModeHTTP3Only,
 		TLSClientConfig: &tls13.Config{RootCAs: pool},
 		Dial: func(ctx context.Context, addr string, cfg *quic.Config) (*quic.Conn, error) {
 			if e.dials.Add(1) > 1 && e.redial != nil {

@@ -3,6 +3,7 @@ package h3
 import (
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,11 +93,67 @@ func TestRequestHeaderLimit(t *testing.T) {
 
 func TestResponseHeaderLimit(t *testing.T) {
 	ctx := testContext(t)
+	writeErr := make(chan error, 1)
 	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Big", strings.Repeat("b", 2000))
-	}), func(e *testEnv) { e.tr.MaxResponseHeaderBytes = 1000 })
-	_, err := e.do(t, ctx, http.MethodGet, "/", nil)
+		switch r.URL.Path {
+		case "/big":
+			w.Header().Set("X-Big", strings.Repeat("b", 2000))
+		case "/big-streamed":
+			// Past the first DATA frame the header goes out, or fails.
+			w.Header().Set("X-Big", strings.Repeat("b", 2000))
+			_, err := w.Write(make([]byte, 64<<10))
+			writeErr <- err
+		case "/big-interim":
+			w.Header().Set("Link", strings.Repeat("l", 2000))
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Del("Link")
+		case "/big-trailer":
+			w.Header().Set("Trailer", "X-Sum")
+			io.WriteString(w, "content")
+			w.Header().Set("X-Sum", strings.Repeat("s", 2000))
+		}
+	}), func(e *testEnv) {
+		e.tr.MaxResponseHeaderBytes = 1000
+		e.srv.ErrorLog = log.New(io.Discard, "", 0)
+	})
+	// Once the server has the client's SETTINGS, it keeps to its
+	// SETTINGS_MAX_FIELD_SECTION_SIZE (RFC 9114 §4.2.2): a bare 500
+	// instead of an oversized section, an error to the handler's writes.
+	if code, _ := e.get(t, ctx, "/"); code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	sc := e.serverConnOf(t)
+	<-sc.c.settingsReceived
+	if code, _ := e.get(t, ctx, "/big"); code != 500 {
+		t.Errorf("oversized response header: %d, want 500", code)
+	}
+	if code, body := e.get(t, ctx, "/big-streamed"); code != 500 || body != "" {
+		t.Errorf("oversized streamed response: %d %q, want a bare 500", code, body)
+	}
+	if err := <-writeErr; !errors.Is(err, ErrHeaderTooLarge) {
+		t.Errorf("handler's Write: %v, want ErrHeaderTooLarge", err)
+	}
+	if code, _ := e.get(t, ctx, "/big-interim"); code != 200 {
+		t.Errorf("oversized interim response: final status %d, want 200 (the 103 dropped)", code)
+	}
+	// The reset may overtake the response header: either way, the
+	// request fails with it.
+	resp, err := e.do(t, ctx, http.MethodGet, "/big-trailer", nil)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	var se *StreamError
+	if !errors.As(err, &se) || se.Code != ErrCodeInternalError {
+		t.Errorf("oversized trailers: body read %v, want a reset with H3_INTERNAL_ERROR", err)
+	}
+
+	// A server that does not check: the client refuses the section.
+	sc.c.mu.Lock()
+	sc.c.peer.MaxFieldSectionSize = 0
+	sc.c.mu.Unlock()
+	_, err = e.do(t, ctx, http.MethodGet, "/big", nil)
 	if err == nil || !strings.Contains(err.Error(), "MaxResponseHeaderBytes") {
-		t.Errorf("oversized response header: %v", err)
+		t.Errorf("oversized response header from a server that does not check: %v", err)
 	}
 }

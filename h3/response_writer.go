@@ -25,7 +25,7 @@ type responseWriter struct {
 	sc     *serverConn
 	str    *quic.Stream
 	req    *http.Request
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
 	header      http.Header
 	sent        http.Header // the final header as committed by WriteHeader
@@ -42,7 +42,7 @@ type responseWriter struct {
 	bufs        *writerBufs
 }
 
-func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelFunc) *responseWriter {
+func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) *responseWriter {
 	w := &responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
@@ -193,10 +193,10 @@ func (w *responseWriter) writeData(p []byte) error {
 // (STOP_SENDING) or the connection ended. The request is over.
 func (w *responseWriter) streamFailed(err error) error {
 	if w.err == nil {
-		w.err = err
-		w.cancel()
+		w.err = wrapError(err)
+		w.cancel(w.err)
 	}
-	return err
+	return w.err
 }
 
 func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
@@ -211,11 +211,39 @@ func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
 		w.sc.srv.logf("h3: invalid response header: %v", err)
 		w.fields = w.fields[:1] // :status only
 	}
+	if size, limit, over := w.overPeerLimit(); over {
+		// RFC 9114 §4.2.2: the client announced it would not accept a
+		// section this large. An interim response is dropped; a final
+		// one becomes a bare 500, and the handler's writes fail.
+		if status < 200 {
+			w.sc.srv.logf("h3: %d response header section of %d bytes exceeds the client's SETTINGS_MAX_FIELD_SECTION_SIZE of %d: not sent", status, size, limit)
+			return nil
+		}
+		w.sc.srv.logf("h3: response header section of %d bytes exceeds the client's SETTINGS_MAX_FIELD_SECTION_SIZE of %d: sending 500 instead", size, limit)
+		w.fields = append(w.fields[:0], qpack.HeaderField{Name: ":status", Value: "500"}, qpack.HeaderField{Name: "content-length", Value: "0"})
+		w.bodyAllowed = false
+		w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
+		w.str.Write(w.frameBuf)
+		w.str.Close()
+		w.err = ErrHeaderTooLarge
+		return w.err
+	}
 	w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
 	if _, err := w.str.Write(w.frameBuf); err != nil {
 		return w.streamFailed(err)
 	}
 	return nil
+}
+
+// overPeerLimit reports whether the field section in w.fields is larger
+// than the client's SETTINGS_MAX_FIELD_SECTION_SIZE, when it sent one.
+func (w *responseWriter) overPeerLimit() (size, limit uint64, over bool) {
+	s, ok := w.sc.c.peerSettings()
+	if !ok || s.MaxFieldSectionSize == 0 {
+		return 0, 0, false
+	}
+	size = headers.FieldSectionSize(w.fields)
+	return size, s.MaxFieldSectionSize, size > s.MaxFieldSectionSize
 }
 
 // finish completes the response after the handler returned: the header
@@ -241,6 +269,13 @@ func (w *responseWriter) finish() {
 	if len(trailer) > 0 {
 		var err error
 		w.fields, err = headers.AppendTrailers(w.fields[:0], trailer)
+		if size, limit, over := w.overPeerLimit(); err == nil && over {
+			// The content went out already: the response cannot be
+			// completed as the handler wrote it (RFC 9114 §4.2.2).
+			w.sc.srv.logf("h3: response trailer section of %d bytes exceeds the client's SETTINGS_MAX_FIELD_SECTION_SIZE of %d: resetting the stream", size, limit)
+			w.str.Reset(uint64(ErrCodeInternalError))
+			return
+		}
 		if err == nil {
 			w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
 			if _, err := w.str.Write(w.frameBuf); err != nil {

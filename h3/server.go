@@ -2,13 +2,19 @@ package h3
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
+	"github.com/skiffnet/skiff/tls13/tlsconv"
 )
 
 // NextProtoH3 is the ALPN protocol ID of HTTP/3 (RFC 9114 §3.1).
@@ -19,15 +25,18 @@ const NextProtoH3 = "h3"
 // Limits: the number of concurrent requests per connection is the QUIC
 // stream limit (QUICConfig.MaxBidiStreams, 100 by default); the header
 // section of a request is limited by MaxHeaderBytes, which is also
-// announced as SETTINGS_MAX_FIELD_SECTION_SIZE (RFC 9114 §4.2.2).
+// announced as SETTINGS_MAX_FIELD_SECTION_SIZE (RFC 9114 §4.2.2), and must
+// arrive within ReadHeaderTimeout.
 type Server struct {
-	// Addr is the UDP address ListenAndServe listens on, if its argument
-	// is empty.
+	// Addr is the UDP address ListenAndServe and ListenAndServeTLS
+	// listen on; ":443" when empty.
 	Addr string
 	// Handler serves requests; http.DefaultServeMux when nil.
 	Handler http.Handler
-	// TLSConfig holds the certificates. ListenAndServe sets NextProtos to
-	// "h3" on a copy.
+	// TLSConfig holds the certificates for ListenAndServe (or
+	// ListenAndServeTLS, which adds its certificate to a copy). Its
+	// NextProtos must offer "h3": when empty, "h3" is used; a list
+	// without "h3" is an error.
 	TLSConfig *tls13.Config
 	// QUICConfig configures the QUIC connections of ListenAndServe; its TLS
 	// field is replaced by TLSConfig.
@@ -38,6 +47,13 @@ type Server struct {
 	// limit is answered with 431 Request Header Fields Too Large, one far
 	// over it has its stream reset with H3_EXCESSIVE_LOAD.
 	MaxHeaderBytes int
+	// ReadHeaderTimeout is how long a request stream may take to deliver
+	// its header section, counted from when the stream is accepted and
+	// including a wait for QPACK encoder stream data, as net/http's
+	// ReadHeaderTimeout counts from the start of a request. A stream over
+	// it is reset with H3_REQUEST_REJECTED (the client may retry). Zero
+	// means DefaultReadHeaderTimeout; negative, no limit.
+	ReadHeaderTimeout time.Duration
 	// ErrorLog receives handler panics and connection errors; the log
 	// package's standard logger when nil.
 	ErrorLog *log.Logger
@@ -48,6 +64,24 @@ type Server struct {
 	shutdown  bool
 	closed    chan struct{} // closed by Shutdown and Close: stops Serve loops
 	connsDone *sync.Cond    // signalled when a connection ends
+
+	headerTimeouts atomic.Uint64 // request streams reset at ReadHeaderTimeout
+}
+
+// DefaultReadHeaderTimeout is the ReadHeaderTimeout of a Server that sets
+// none. A legitimate client sends its request's HEADERS frame right after
+// opening the stream; 10 s leaves room for loss recovery on a poor path
+// while a slow-header attacker holds each stream no longer than that.
+const DefaultReadHeaderTimeout = 10 * time.Second
+
+func (s *Server) readHeaderTimeout() time.Duration {
+	switch {
+	case s.ReadHeaderTimeout > 0:
+		return s.ReadHeaderTimeout
+	case s.ReadHeaderTimeout < 0:
+		return 0
+	}
+	return DefaultReadHeaderTimeout
 }
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
@@ -78,25 +112,74 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-// ListenAndServe listens on the UDP address addr and serves HTTP/3 on it.
-func (s *Server) ListenAndServe(addr string) error {
+// ListenAndServe listens on the UDP address s.Addr (":443" if empty) and
+// serves HTTP/3 on it, with the certificates of s.TLSConfig. It checks the
+// configuration first, and fails with an error naming the field: no
+// TLSConfig, a NextProtos without "h3", no certificate.
+func (s *Server) ListenAndServe() error {
+	return s.ListenAndServeTLS("", "")
+}
+
+// ListenAndServeTLS is ListenAndServe with the certificate chain and key
+// of the PEM files certFile and keyFile (tls13.LoadX509KeyPair) added to a
+// copy of s.TLSConfig, as net/http's Server.ListenAndServeTLS does; both
+// may be empty when TLSConfig has a certificate.
+func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
+	cfg, err := s.listenConfig(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	addr := s.Addr
 	if addr == "" {
-		addr = s.Addr
+		addr = ":443"
 	}
-	if s.TLSConfig == nil {
-		return errors.New("h3: Server.TLSConfig is required")
-	}
-	var cfg quic.Config
-	if s.QUICConfig != nil {
-		cfg = *s.QUICConfig
-	}
-	cfg.TLS = s.TLSConfig.Clone()
-	cfg.TLS.NextProtos = []string{NextProtoH3}
-	ln, err := quic.Listen("udp", addr, &cfg)
+	ln, err := quic.Listen("udp", addr, cfg)
 	if err != nil {
 		return err
 	}
 	return s.Serve(ln)
+}
+
+// ListenAndServeTLS listens on the UDP address addr and serves HTTP/3 with
+// handler (http.DefaultServeMux when nil) and the certificate chain and key
+// of the PEM files certFile and keyFile: net/http's ListenAndServeTLS over
+// HTTP/3.
+func ListenAndServeTLS(addr, certFile, keyFile string, handler http.Handler) error {
+	s := &Server{Addr: addr, Handler: handler}
+	return s.ListenAndServeTLS(certFile, keyFile)
+}
+
+// listenConfig is the QUIC configuration of ListenAndServeTLS.
+func (s *Server) listenConfig(certFile, keyFile string) (*quic.Config, error) {
+	var cfg quic.Config
+	if s.QUICConfig != nil {
+		cfg = *s.QUICConfig
+	}
+	switch {
+	case s.TLSConfig != nil:
+		cfg.TLS = s.TLSConfig.Clone()
+	case certFile != "" || keyFile != "":
+		cfg.TLS = &tls13.Config{}
+	default:
+		return nil, errors.New("h3: Server.TLSConfig is required (or certificate files)")
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls13.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS.Certificates = append(slices.Clip(cfg.TLS.Certificates), cert)
+	}
+	switch {
+	case len(cfg.TLS.NextProtos) == 0:
+		cfg.TLS.NextProtos = []string{NextProtoH3}
+	case !slices.Contains(cfg.TLS.NextProtos, NextProtoH3):
+		return nil, fmt.Errorf("h3: Server.TLSConfig.NextProtos %q does not offer %q (RFC 9114 §3.1)", cfg.TLS.NextProtos, NextProtoH3)
+	}
+	if err := cfg.TLS.ValidateServer(); err != nil {
+		return nil, fmt.Errorf("h3: Server.TLSConfig: %w", err)
+	}
+	return &cfg, nil
 }
 
 // Serve accepts connections on ln, whose TLS configuration must offer the
@@ -146,9 +229,23 @@ func (s *Server) Serve(ln *quic.Listener) error {
 // ServeConn serves HTTP/3 on one established QUIC connection and returns
 // when the connection ends.
 func (s *Server) ServeConn(qc *quic.Conn) error {
+	var tlsState *tls.ConnectionState
+	if st, ok := connTLSState(qc); ok {
+		if st.NegotiatedProtocol != NextProtoH3 {
+			// A listener whose TLS configuration does not offer "h3":
+			// every client would fail, so say it loudly.
+			err := fmt.Errorf("h3: connection from %v negotiated ALPN %q, not %q: the listener's tls13.Config.NextProtos must offer %q", qc.RemoteAddr(), st.NegotiatedProtocol, NextProtoH3, NextProtoH3)
+			s.logf("%v", err)
+			qc.CloseWithError(uint64(ErrCodeGeneralProtocolError), "ALPN is not h3")
+			return err
+		}
+		cs := tlsconv.ToConnectionState(st)
+		tlsState = &cs
+	}
 	s.mu.Lock()
 	s.init()
 	sc := newServerConn(s, qc)
+	sc.tls = tlsState
 	s.conns[sc] = struct{}{}
 	shutdown := s.shutdown
 	s.mu.Unlock()
@@ -250,6 +347,9 @@ type serverConn struct {
 	srv *Server
 	qc  *quic.Conn
 	c   *conn
+	// tls is the Request.TLS of every request: what the handshake
+	// negotiated, when quic reports it (quichooks.go); nil otherwise.
+	tls *tls.ConnectionState
 
 	mu         sync.Mutex
 	nextStream uint64 // one above the highest request stream accepted (in stream ID space: id+4)

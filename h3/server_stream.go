@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -20,12 +21,22 @@ import (
 func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	c := sc.c
 	mr := newMessageReader(c, str)
-	ctx, cancel := context.WithCancel(sc.qc.Context())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(sc.qc.Context())
+	defer cancel(nil)
+	if d := sc.srv.readHeaderTimeout(); d > 0 {
+		// Server.ReadHeaderTimeout: the whole header section, QPACK wait
+		// included, must arrive in time, however it trickles in.
+		mr.deadline = time.Now().Add(d)
+		str.SetReadDeadline(mr.deadline)
+	}
 	fields, err := mr.readHeaders(ctx)
 	if err != nil {
 		sc.requestHeaderError(mr, err)
 		return
+	}
+	if !mr.deadline.IsZero() {
+		mr.deadline = time.Time{}
+		str.SetReadDeadline(time.Time{})
 	}
 	hr, err := headers.ParseRequest(fields, false)
 	if err != nil {
@@ -34,10 +45,17 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		return
 	}
 	mr.length = headers.NewContentLength(hr.ContentLength)
+	if sctx := streamContext(str); sctx != nil {
+		// The client's RESET_STREAM or STOP_SENDING ends the request at
+		// once, even for a handler that neither reads nor writes.
+		stop := context.AfterFunc(sctx, func() { cancel(wrapError(context.Cause(sctx))) })
+		defer stop()
+	}
 
 	body := &requestBody{mr: mr, cancel: cancel}
 	req := hr.HTTPRequest(ctx, body)
 	req.RemoteAddr = sc.qc.RemoteAddr().String()
+	req.TLS = sc.tls
 	req.Trailer = declaredTrailer(req.Header)
 	body.req = req
 	if hr.ContentLength == 0 {
@@ -49,7 +67,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	if handler == nil {
 		handler = http.DefaultServeMux
 	}
-	if !sc.runHandler(handler, rw, req, str) {
+	if !sc.runHandler(handler, rw, req, mr) {
 		return
 	}
 	rw.finish()
@@ -64,7 +82,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		io.CopyN(io.Discard, mr, maxDrain)
 		str.CloseRead(uint64(ErrCodeNoError))
 		if mr.sections < 2 {
-			c.cancelStream(str.ID())
+			mr.cancelStream()
 		}
 	}
 }
@@ -76,15 +94,13 @@ const maxDrain = 64 << 10
 // runHandler calls the handler, and reports false if it panicked: the
 // stream is then reset with H3_INTERNAL_ERROR (http.ErrAbortHandler
 // aborts the response the same way, silently).
-func (sc *serverConn) runHandler(h http.Handler, rw *responseWriter, req *http.Request, str *quic.Stream) (ok bool) {
+func (sc *serverConn) runHandler(h http.Handler, rw *responseWriter, req *http.Request, mr *messageReader) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				sc.srv.logf("h3: panic serving %v: %v\n%s", req.RemoteAddr, p, debug.Stack())
 			}
-			str.Reset(uint64(ErrCodeInternalError))
-			str.CloseRead(uint64(ErrCodeInternalError))
-			sc.c.cancelStream(str.ID())
+			mr.abort(ErrCodeInternalError)
 			ok = false
 		}
 	}()
@@ -100,6 +116,11 @@ func (sc *serverConn) requestHeaderError(mr *messageReader, err error) {
 	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		// §4.1.2: the stream ended before a complete request.
 		mr.abort(frame.ErrCodeRequestIncomplete)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Server.ReadHeaderTimeout: the request was not processed, so
+		// the client may send it again (§4.1.1).
+		sc.srv.headerTimeouts.Add(1)
+		mr.abort(frame.ErrCodeRequestRejected)
 	case err == qpack.ErrFieldSectionTooLarge:
 		// §4.2.2: a field section larger than we accept may be answered
 		// with 431 (RFC 6585 §5).
@@ -124,7 +145,7 @@ func (sc *serverConn) requestHeaderError(mr *messageReader, err error) {
 		if code, ok := streamErrorCode(err); ok {
 			str.Reset(code)
 		}
-		sc.c.cancelStream(str.ID())
+		mr.cancelStream()
 	}
 }
 
@@ -134,7 +155,7 @@ func (sc *serverConn) requestHeaderError(mr *messageReader, err error) {
 type requestBody struct {
 	mr     *messageReader
 	req    *http.Request
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	closed bool
 }
 
@@ -148,7 +169,8 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	} else if err != nil {
 		// The client reset the stream or the message was malformed: the
 		// request is over, and its context says so.
-		b.cancel()
+		err = wrapError(err)
+		b.cancel(err)
 	}
 	return n, err
 }

@@ -16,7 +16,13 @@
 //   - bench: the side-by-side harness (bulk throughput and CPU per byte,
 //     handshake and request rates, memory per idle connection) and
 //     vethbench.sh, its bulk part across two network namespaces;
-//   - cmd/benchreport: the report as a program, for `make bench`.
+//   - cmd/benchreport: the report as a program, for `make bench`;
+//   - endpoint (with skiffep, quicgoep, cmd/skiff-endpoint,
+//     cmd/quicgo-endpoint, Dockerfile, run_endpoint.sh): the QUIC Interop
+//     Runner endpoint, skiff's and a quic-go one under the same contract;
+//   - relay, qtrace, runner, cmd/interop: the local runner of `make
+//     interop` (the network simulator as a userspace relay, decryption of
+//     its capture with the key logs, the runner's checks, the matrix).
 //
 // Tests of skiff's quic and h3 packages against quic-go, in both roles, are
 // added here as those packages land.

@@ -168,3 +168,38 @@ func TestEncoderStreamByteByByte(t *testing.T) {
 		}
 	}
 }
+
+// A section held as blocked and then canceled frees its place: 100 such
+// streams against a limit of 16 blocked streams leave the decoder usable,
+// and each produces a Stream Cancellation (RFC 9204 §4.4.2).
+func TestCancelBlockedStreams(t *testing.T) {
+	d := newDecoder(4096, 16)
+	var want []byte
+	for i := range uint64(100) {
+		id := 4 * i
+		// Required Insert Count 1 (encoded 2), Base 1, dynamic index 0.
+		if _, blocked, err := d.DecodeFieldSection(id, []byte{0x02, 0x00, 0x80}, nil); err != nil || !blocked {
+			t.Fatalf("stream %d: blocked %v, %v", id, blocked, err)
+		}
+		d.CancelStream(id)
+		if n := d.BlockedStreams(); n != 0 {
+			t.Fatalf("stream %d: %d blocked streams after CancelStream", id, n)
+		}
+		want = appendInteger(want, 0x40, 6, id)
+	}
+	if got := d.AppendDecoderStream(nil); !bytes.Equal(got, want) {
+		t.Fatalf("decoder stream %x, want %x", got, want)
+	}
+	// The inserts arrive late: nothing is decoded for the canceled
+	// streams, and a new section decodes.
+	if err := d.WriteEncoderStream(append(setCapacity(4096), insertLiteral("a", "1")...)); err != nil {
+		t.Fatal(err)
+	}
+	if u := d.AppendUnblocked(nil); len(u) != 0 {
+		t.Fatalf("%d canceled sections decoded", len(u))
+	}
+	fields, blocked, err := d.DecodeFieldSection(400, []byte{0x02, 0x00, 0x80}, nil)
+	if err != nil || blocked || len(fields) != 1 || fields[0].Name != "a" {
+		t.Fatalf("section after the cancellations: %v %v %v", fields, blocked, err)
+	}
+}

@@ -14,7 +14,10 @@
 // AppendUnblocked. DecodeFieldSectionFunc is the allocation-free variant that
 // hands fields to a callback as byte slices. AppendDecoderStream returns the
 // Section Acknowledgment, Stream Cancellation (after CancelStream) and Insert
-// Count Increment instructions to send.
+// Count Increment instructions to send. CancelStream also drops a section
+// held for that stream and frees its place among the blocked streams, so
+// that a stream reset while blocked costs nothing afterwards (RFC 9204
+// §4.4.2).
 //
 // # Encoder
 //
@@ -55,7 +58,10 @@
 // # Not done yet
 //
 //   - The bytes of a held (blocked) section are bounded only by the size of
-//     the HEADERS frame the HTTP/3 layer accepted.
+//     the HEADERS frame the HTTP/3 layer accepted, times
+//     SETTINGS_QPACK_BLOCKED_STREAMS; how long it is held is the HTTP/3
+//     layer's choice (package h3 calls CancelStream when the stream is
+//     reset, the request ends, or its header read times out).
 //   - The QPACK interop corpus was produced under draft-05, where the table
 //     started at its maximum capacity; its test sets that up by hand. Our
 //     decoder follows RFC 9204 (initial capacity 0).

@@ -85,6 +85,18 @@
 // validates the client's address: no amplification limit. No NEW_TOKEN
 // tokens are issued yet.
 //
+// # ICMP errors end a client handshake
+//
+// The socket Dial opens asks udpio for ICMP errors (IP_RECVERR). When one
+// says the server's port, host or network is unreachable while the
+// handshake runs, the dial ends at once with an *UnreachableError
+// (errors.Is: ErrUnreachable, and the errno, e.g. syscall.ECONNREFUSED)
+// instead of at the handshake timeout (endpoint_icmp.go). ICMP is not
+// authenticated, so a report counts only when the datagram it quotes is a
+// long header packet naming one of our connections, to that address, by
+// its Source Connection ID. After the handshake ICMP errors are ignored.
+// Endpoints made by NewEndpoint and Listen do not ask for them.
+//
 // # ECN
 //
 // RFC 9000 §13.4, RFC 9002 §7.1. Every packet we process has its

@@ -175,7 +175,8 @@ func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, err
 	if ua.AddrPort().Addr().Is6() && !ua.AddrPort().Addr().Is4In6() {
 		local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	}
-	sock, err := udpio.Listen(network, local, udpio.Options{})
+	// ICMP errors end the handshake early (endpoint_icmp.go).
+	sock, err := udpio.Listen(network, local, udpio.Options{ICMPErrors: true})
 	if err != nil {
 		return nil, err
 	}

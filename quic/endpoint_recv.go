@@ -47,6 +47,10 @@ func (e *Endpoint) read() {
 		ncopies := 0
 		for i := range n {
 			m := &msgs[i]
+			if m.ICMP != nil {
+				e.onICMPError(m) // endpoint_icmp.go
+				continue
+			}
 			seg := m.SegmentSize
 			if seg == 0 || m.N <= seg {
 				seg = m.N

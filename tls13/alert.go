@@ -1,6 +1,9 @@
 package tls13
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // AlertError is a fatal TLS alert (RFC 8446 §6). In QUIC the alert is not
 // sent in a record: the connection is closed with the transport error code
@@ -68,25 +71,96 @@ var alertNames = map[AlertError]string{
 	AlertNoApplicationProtocol:        "no_application_protocol",
 }
 
-func (a AlertError) Error() string {
+// String returns the alert's name as RFC 8446 §6 spells it
+// ("unknown_ca"), or its number when it has none.
+func (a AlertError) String() string {
 	if s, ok := alertNames[a]; ok {
-		return "tls13: alert " + s
+		return s
 	}
-	return "tls13: alert " + strconv.Itoa(int(a))
+	return strconv.Itoa(int(a))
 }
+
+func (a AlertError) Error() string { return "tls13: alert " + a.String() }
 
 // QUICErrorCode is the QUIC transport error code that carries this alert:
 // CRYPTO_ERROR 0x100 + alert (RFC 9001 §4.8).
 func (a AlertError) QUICErrorCode() uint64 { return 0x100 + uint64(a) }
 
-// alertf wraps an alert with a reason for the local side's logs; errors.As
-// still finds the AlertError.
-type alertReason struct {
-	alert  AlertError
-	reason string
+// AlertFromQUICErrorCode returns the alert a CRYPTO_ERROR transport error
+// code (0x100-0x1ff, RFC 9001 §4.8) carries; ok is false for other codes.
+func AlertFromQUICErrorCode(code uint64) (alert AlertError, ok bool) {
+	if code < 0x100 || code > 0x1ff {
+		return 0, false
+	}
+	return AlertError(code - 0x100), true
 }
 
-func (e *alertReason) Error() string { return e.alert.Error() + ": " + e.reason }
-func (e *alertReason) Unwrap() error { return e.alert }
+// PeerAlertError is an alert the peer sent, as opposed to one this side
+// raised. In QUIC alerts are not sent as records: the peer closes the
+// connection with CRYPTO_ERROR 0x100+alert (RFC 9001 §4.8), so tls13 never
+// returns this error itself; QUIC builds it from the peer's
+// CONNECTION_CLOSE (see AlertFromQUICErrorCode). errors.As finds the
+// AlertError through it as through a local alert; errors.As to
+// *PeerAlertError tells who raised it.
+type PeerAlertError struct {
+	Alert AlertError
+	// Reason is the peer's reason phrase, if it sent one.
+	Reason string
+}
 
-func alertf(a AlertError, reason string) error { return &alertReason{a, reason} }
+func (e *PeerAlertError) Error() string {
+	msg := "tls13: peer sent alert " + e.Alert.String()
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+func (e *PeerAlertError) Unwrap() error { return e.Alert }
+
+// alertErr is a fatal error raised on this side: the alert that QUIC sends
+// (errors.As finds the AlertError) and, when another error caused it, that
+// error too (an x509 error, a hook's error), so that the cause survives.
+type alertErr struct {
+	alert  AlertError
+	reason string
+	cause  error
+}
+
+func (e *alertErr) Error() string {
+	msg := e.reason
+	if e.cause != nil {
+		if msg != "" {
+			msg += ": "
+		}
+		msg += causeText(e.cause)
+	}
+	return "tls13: " + msg + " (alert " + e.alert.String() + ")"
+}
+
+func (e *alertErr) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.alert}
+	}
+	return []error{e.alert, e.cause}
+}
+
+// alertf is a local fatal error with a reason for the logs.
+func alertf(a AlertError, reason string) error { return &alertErr{alert: a, reason: reason} }
+
+// alertCause is a local fatal error caused by err, which errors.As finds.
+func alertCause(a AlertError, reason string, err error) error {
+	return &alertErr{alert: a, reason: reason, cause: err}
+}
+
+// causeText is an error's text without the package prefix that the
+// "tls13: " of the wrapping message replaces ("x509: ", "tls13: ").
+func causeText(err error) string {
+	s := err.Error()
+	for _, p := range []string{"x509: ", "tls13: "} {
+		if strings.HasPrefix(s, p) {
+			return s[len(p):]
+		}
+	}
+	return s
+}

@@ -33,11 +33,20 @@ const (
 	RequireAndVerifyClientCert
 )
 
-// ClientHelloInfo is what a server's GetCertificate hook sees.
+// ClientHelloInfo is what a server's GetCertificate hook sees of the
+// ClientHello; the fields mean what they mean in crypto/tls and must not be
+// kept or modified after the hook returns.
 type ClientHelloInfo struct {
-	ServerName       string
-	SupportedProtos  []string
+	// ServerName is the server_name (SNI) asked for, if any.
+	ServerName string
+	// SupportedProtos are the ALPN protocols offered.
+	SupportedProtos []string
+	// SignatureSchemes are the schemes of signature_algorithms.
 	SignatureSchemes []SignatureScheme
+	// CipherSuites are the suites offered, in the client's order.
+	CipherSuites []uint16
+	// SupportedCurves are the groups of supported_groups.
+	SupportedCurves []CurveID
 }
 
 // CertificateRequestInfo is what a client's GetClientCertificate hook sees.
@@ -58,7 +67,8 @@ type Config struct {
 	// key suits the client's signature_algorithms), or the chain a client
 	// presents when asked.
 	Certificates []Certificate
-	// GetCertificate, when set, chooses the server certificate.
+	// GetCertificate, when set, chooses the server certificate; when it
+	// returns nil and no error, Certificates decide, as in crypto/tls.
 	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
 	// GetClientCertificate, when set, chooses the client certificate.
 	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)
@@ -73,8 +83,15 @@ type Config struct {
 	InsecureSkipVerify bool
 	// VerifyPeerCertificate, when set, is called after the normal checks
 	// with the peer's DER chain and the verified chains (nil when not
-	// verified). An error aborts with bad_certificate.
+	// verified). An error aborts with bad_certificate; errors.As finds
+	// it in the handshake's error.
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+	// VerifyConnection, when set, is called on both sides, also on
+	// resumed connections, once the peer's Finished has verified and
+	// before the handshake completes, with the state it will complete
+	// with (HandshakeComplete still false). An error aborts with
+	// bad_certificate; errors.As finds it in the handshake's error.
+	VerifyConnection func(ConnectionState) error
 
 	// ClientAuth is the server's policy for client certificates.
 	ClientAuth ClientAuthType
@@ -99,16 +116,28 @@ type Config struct {
 	// client from offering them.
 	SessionTicketsDisabled bool
 	// SessionTicketKeys encrypt tickets: the first encrypts, all decrypt,
-	// so keys can be rotated. A random key is made when empty.
+	// so keys can be rotated. Servers that share keys accept each
+	// other's tickets; share a ReplayFilter too if they accept 0-RTT.
+	// When empty, a random key is made per Config. See also
+	// SetSessionTicketKeys.
 	SessionTicketKeys [][32]byte
 	// TicketLifetime is the advertised ticket lifetime; seven days when zero.
 	TicketLifetime time.Duration
-	// ClientSessionCache stores tickets on the client, keyed by server name.
+	// ClientSessionCache stores sessions on the client, keyed by server
+	// name unless Conn.SetSessionCacheKey says otherwise. Without it a
+	// client neither offers nor keeps tickets.
 	ClientSessionCache ClientSessionCache
 	// AcceptEarlyData, on a server, may refuse 0-RTT for a ticket by
 	// returning false; it is given the application data stored with the
 	// ticket (see Conn.SetTicketAppData).
 	AcceptEarlyData func(ticketAppData []byte) bool
+	// ReplayFilter, on a server, records the ClientHellos whose 0-RTT was
+	// accepted so that a replayed one is refused (RFC 8446 §8). When nil,
+	// each Config has its own in-memory filter: servers that share ticket
+	// keys must then share one ReplayFilter (NewReplayFilter), or a
+	// ClientHello replayed to another server would have its 0-RTT
+	// accepted there too.
+	ReplayFilter ReplayFilter
 
 	// MaxHandshakeMessageSize bounds one handshake message; 64 KiB when 0.
 	MaxHandshakeMessageSize int
@@ -117,12 +146,15 @@ type Config struct {
 
 	mu     sync.Mutex
 	shared *sharedState
+	// verified remembers successful chain verifications (verifycache.go).
+	verified verifyCache
 }
 
-// Clone returns a copy of c's settings. The copy has its own session
-// ticket key state and replay filter unless SessionTicketKeys is set.
+// Clone returns a copy of c's settings. The copy has its own random
+// session ticket key unless SessionTicketKeys is set, its own replay filter
+// unless ReplayFilter is set, and its own cache of verified chains.
 func (c *Config) Clone() *Config {
-	return &Config{
+	n := &Config{
 		Rand:                      c.Rand,
 		Time:                      c.Time,
 		Certificates:              c.Certificates,
@@ -132,6 +164,7 @@ func (c *Config) Clone() *Config {
 		ServerName:                c.ServerName,
 		InsecureSkipVerify:        c.InsecureSkipVerify,
 		VerifyPeerCertificate:     c.VerifyPeerCertificate,
+		VerifyConnection:          c.VerifyConnection,
 		ClientAuth:                c.ClientAuth,
 		ClientCAs:                 c.ClientCAs,
 		NextProtos:                c.NextProtos,
@@ -144,16 +177,27 @@ func (c *Config) Clone() *Config {
 		TicketLifetime:            c.TicketLifetime,
 		ClientSessionCache:        c.ClientSessionCache,
 		AcceptEarlyData:           c.AcceptEarlyData,
+		ReplayFilter:              c.ReplayFilter,
 		MaxHandshakeMessageSize:   c.MaxHandshakeMessageSize,
 		MaxCertificateChainLength: c.MaxCertificateChainLength,
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shared != nil && c.shared.setKeys != nil {
+		n.SessionTicketKeys = c.shared.setKeys
+	}
+	return n
 }
 
-// sharedState is what connections of one Config share: the default ticket
-// key and the 0-RTT replay filter.
+// sharedState is what connections of one Config share: the ticket keys
+// and the default 0-RTT replay filter.
 type sharedState struct {
+	// ticketKeys is replaced, never modified, so that a handshake may
+	// keep using the slice it got.
 	ticketKeys []ticketKey
-	replay     replayFilter
+	// setKeys are the keys of the last SetSessionTicketKeys, for Clone.
+	setKeys [][32]byte
+	replay  *memoryReplayFilter
 }
 
 func (c *Config) rand() io.Reader {
@@ -205,14 +249,13 @@ func (c *Config) ticketLifetime() uint32 {
 	return uint32(c.TicketLifetime / time.Second)
 }
 
-// state returns the shared state, creating it on first use.
+// state returns the shared state, creating it on first use. The caller
+// must hold c.mu.
 func (c *Config) state() (*sharedState, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.shared != nil {
 		return c.shared, nil
 	}
-	s := &sharedState{}
+	s := &sharedState{replay: newMemoryReplayFilter(defaultReplayFilterSize)}
 	keys := c.SessionTicketKeys
 	if len(keys) == 0 {
 		var k [32]byte
@@ -221,51 +264,60 @@ func (c *Config) state() (*sharedState, error) {
 		}
 		keys = [][32]byte{k}
 	}
-	for _, k := range keys {
-		tk, err := newTicketKey(k)
-		if err != nil {
-			return nil, err
-		}
-		s.ticketKeys = append(s.ticketKeys, tk)
+	var err error
+	if s.ticketKeys, err = newTicketKeys(keys); err != nil {
+		return nil, err
 	}
 	c.shared = s
 	return s, nil
 }
 
-func (c *Config) validate(isClient bool) error {
-	for _, id := range c.CipherSuites {
-		if cipherSuiteByID(id) == nil {
-			return errors.New("tls13: unsupported cipher suite in Config.CipherSuites")
-		}
+// ticketKeys returns the current session ticket keys, the first one for
+// sealing.
+func (c *Config) ticketKeys() ([]ticketKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.state()
+	if err != nil {
+		return nil, err
 	}
-	for _, g := range c.CurvePreferences {
-		if !isSupportedGroup(g) {
-			return errors.New("tls13: unsupported group in Config.CurvePreferences")
-		}
-	}
-	for _, p := range c.NextProtos {
-		if len(p) == 0 || len(p) > 255 {
-			return errors.New("tls13: invalid ALPN protocol name")
-		}
-	}
-	if isClient && c.ServerName == "" && !c.InsecureSkipVerify {
-		return errors.New("tls13: Config.ServerName is required unless InsecureSkipVerify is set")
-	}
-	if !isClient && len(c.Certificates) == 0 && c.GetCertificate == nil {
-		return errors.New("tls13: a server needs Certificates or GetCertificate")
-	}
-	return nil
+	return s.ticketKeys, nil
 }
 
-// ConnectionState describes a handshake.
-type ConnectionState struct {
-	HandshakeComplete  bool
-	CipherSuite        uint16
-	Group              CurveID // 0 for none
-	NegotiatedProtocol string
-	ServerName         string
-	PeerCertificates   []*x509.Certificate
-	VerifiedChains     [][]*x509.Certificate
-	DidResume          bool
-	EarlyDataAccepted  bool
+// replayFilter returns Config.ReplayFilter or the Config's own filter.
+func (c *Config) replayFilter() (ReplayFilter, error) {
+	if c.ReplayFilter != nil {
+		return c.ReplayFilter, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.state()
+	if err != nil {
+		return nil, err
+	}
+	return s.replay, nil
+}
+
+// SetSessionTicketKeys replaces the session ticket keys of a Config in use
+// (Config.SessionTicketKeys is read only once): the first key seals new
+// tickets, all of them open tickets. Rotating keys on a schedule bounds how
+// long a stolen key can decrypt recorded tickets, and servers given the same
+// keys accept each other's tickets. It is safe to call while handshakes run.
+func (c *Config) SetSessionTicketKeys(keys [][32]byte) error {
+	if len(keys) == 0 {
+		return errors.New("tls13: SetSessionTicketKeys needs at least one key")
+	}
+	tks, err := newTicketKeys(keys)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.state()
+	if err != nil {
+		return err
+	}
+	s.ticketKeys = tks
+	s.setKeys = append([][32]byte(nil), keys...)
+	return nil
 }

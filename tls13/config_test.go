@@ -113,9 +113,38 @@ func TestConfigClone(t *testing.T) {
 	c.CipherSuites = []uint16{TLS_CHACHA20_POLY1305_SHA256}
 	c.HelloRetryCookie = true
 	c.MaxCertificateChainLength = 3
+	c.VerifyConnection = func(ConnectionState) error { return nil }
+	c.ReplayFilter = NewReplayFilter(1)
 	d := c.Clone()
 	if d.ServerName != c.ServerName || d.RootCAs != c.RootCAs || len(d.CipherSuites) != 1 ||
-		!d.HelloRetryCookie || d.MaxCertificateChainLength != 3 || d.Time == nil {
+		!d.HelloRetryCookie || d.MaxCertificateChainLength != 3 || d.Time == nil ||
+		d.VerifyConnection == nil || d.ReplayFilter != c.ReplayFilter {
 		t.Errorf("clone lost settings: %+v", d)
+	}
+}
+
+// TestConnectionState: what both sides report after a handshake, with and
+// without a HelloRetryRequest.
+func TestConnectionState(t *testing.T) {
+	cert := testLeaf(leafOpts{key: "p256"})
+	for _, hrr := range []bool{false, true} {
+		scfg := baseServerConfig(cert)
+		want := X25519MLKEM768
+		if hrr {
+			scfg.CurvePreferences = []CurveID{CurveP256}
+			want = CurveP256
+		}
+		h, c, s := ourClientOurServer(t, baseClientConfig(), scfg)
+		h.check(t)
+		for side, cs := range map[string]ConnectionState{"client": c.ConnectionState(), "server": s.ConnectionState()} {
+			if cs.Version != 0x0304 || !cs.HandshakeComplete || cs.CipherSuite != TLS_AES_128_GCM_SHA256 ||
+				cs.Group != want || cs.NegotiatedProtocol != "h3" || cs.ServerName != testServerName ||
+				cs.HelloRetryRequest != hrr || cs.DidResume || cs.EarlyDataAccepted {
+				t.Errorf("hrr=%v %s: %+v", hrr, side, cs)
+			}
+		}
+		if cs := c.ConnectionState(); len(cs.PeerCertificates) != 1 || len(cs.VerifiedChains) != 1 {
+			t.Errorf("client certificates %d, chains %d", len(cs.PeerCertificates), len(cs.VerifiedChains))
+		}
 	}
 }

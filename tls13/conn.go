@@ -72,8 +72,17 @@ type Conn struct {
 	// ticketPSKDHE: the client offered psk_dhe_ke (RFC 8446 §4.2.9), kept
 	// from the ClientHello for the tickets a server sends after the
 	// handshake, when the rest of the handshake state is gone.
-	ticketPSKDHE      bool
-	earlyTransportPar []byte
+	ticketPSKDHE bool
+
+	// Client sessions: the cache key (Config.ServerName unless set), the
+	// application's data for sessions, the ticket of the last session
+	// stored (which identifies it in the cache), the session offered for
+	// 0-RTT.
+	sessionKey     string
+	sessionKeySet  bool
+	sessionAppData []byte
+	lastTicket     []byte
+	earlySession   *ClientSession
 
 	// omitTransportParams leaves out quic_transport_parameters, for tests
 	// of the missing_extension alert.
@@ -98,7 +107,7 @@ func (c *Conn) Start() error {
 		return errors.New("tls13: Start called twice")
 	}
 	c.started = true
-	if err := c.config.validate(c.isClient); err != nil {
+	if err := c.config.check(!c.isClient, false); err != nil {
 		c.err = err
 		return err
 	}
@@ -246,4 +255,52 @@ func (t *transcript) sum() []byte { return t.h.Sum(nil) }
 // server transport parameters remembered with the ticket; 0-RTT packets
 // must respect them (RFC 9000 §7.4.1). It is nil when 0-RTT is not
 // attempted.
-func (c *Conn) EarlyTransportParameters() []byte { return c.earlyTransportPar }
+func (c *Conn) EarlyTransportParameters() []byte {
+	if c.earlySession == nil {
+		return nil
+	}
+	return c.earlySession.TransportParameters
+}
+
+// EarlySession returns, on a client attempting 0-RTT (known once Start
+// returns), the session it resumes: its TransportParameters and AppData are
+// what 0-RTT must respect (RFC 9000 §7.4.1, RFC 9114 §7.2.4.2). It is nil
+// when 0-RTT is not attempted. Whether the server accepted 0-RTT is
+// ConnectionState().EarlyDataAccepted, or EventRejectedEarlyData.
+func (c *Conn) EarlySession() *ClientSession { return c.earlySession }
+
+// SetSessionCacheKey sets, on a client, the key under which it looks up
+// and stores sessions in Config.ClientSessionCache; Config.ServerName
+// when not called. QUIC may prefer "host:port", so that two servers on one
+// host keep their own sessions. Call it before Start.
+func (c *Conn) SetSessionCacheKey(key string) {
+	c.sessionKey = key
+	c.sessionKeySet = true
+}
+
+func (c *Conn) cacheKey() string {
+	if c.sessionKeySet {
+		return c.sessionKey
+	}
+	return c.config.ServerName
+}
+
+// SetSessionAppData sets, on a client, opaque data kept with the sessions
+// this connection stores (ClientSession.AppData): an HTTP/3 client keeps
+// the server's SETTINGS there (RFC 9114 §7.2.4.2). Sessions arrive when the
+// server sends tickets, before or after the application learns what to
+// keep, so both orders work: tickets received later carry data, and the
+// session this connection stored last, if still in the cache unused, is
+// stored again with it.
+func (c *Conn) SetSessionAppData(data []byte) {
+	c.sessionAppData = append([]byte(nil), data...)
+	cache := c.config.ClientSessionCache
+	if !c.isClient || c.lastTicket == nil || cache == nil {
+		return
+	}
+	key := c.cacheKey()
+	// A session restored from storage is another object: compare tickets.
+	if cur, ok := cache.Get(key); ok && cur != nil && string(cur.ticket) == string(c.lastTicket) {
+		cache.Put(key, cur.withAppData(c.sessionAppData))
+	}
+}

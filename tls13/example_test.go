@@ -94,3 +94,24 @@ func Example() {
 	// server: read keys for Application
 	// server: done, ALPN h3
 }
+
+// A server Config with neither certificate nor ALPN protocol fails
+// validation with errors naming each field; QUIC validates at Listen.
+func ExampleConfig_ValidateServer() {
+	err := (&tls13.Config{}).ValidateServer()
+	fmt.Println(err)
+	// Output:
+	// tls13: Config.Certificates: a server needs a certificate: set Certificates or GetCertificate
+	// tls13: Config.NextProtos: empty; QUIC requires an application protocol negotiated with ALPN (RFC 9001 §8.1)
+}
+
+// A server's certificate usually comes from PEM files.
+func ExampleLoadX509KeyPair() {
+	cert, err := tls13.LoadX509KeyPair("cert.pem", "key.pem")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	config := &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{"h3"}}
+	_ = config
+}

@@ -67,7 +67,7 @@ func (hs *clientHandshake) start() error {
 		hasQUICParams:           !c.omitTransportParams,
 	}
 	if _, err := io.ReadFull(cfg.rand(), m.random); err != nil {
-		return alertf(AlertInternalError, "random: "+err.Error())
+		return alertCause(AlertInternalError, "random", err)
 	}
 	for _, g := range cfg.curves() {
 		m.supportedGroups = append(m.supportedGroups, uint16(g))
@@ -79,7 +79,7 @@ func (hs *clientHandshake) start() error {
 	first := cfg.curves()[0]
 	ks, err := newClientKeyShare(first, cfg.rand())
 	if err != nil {
-		return alertf(AlertInternalError, "key generation: "+err.Error())
+		return alertCause(AlertInternalError, "key generation", err)
 	}
 	hs.shares = append(hs.shares, ks)
 	m.keyShares = append(m.keyShares, keyShare{uint16(first), ks.share})
@@ -135,27 +135,35 @@ func containsU16(list []uint16, v uint16) bool {
 }
 
 // loadSession offers a cached ticket (RFC 8446 §4.2.11) if one is usable:
-// unexpired, and for a suite we still offer.
+// unexpired, for a suite we still offer and, unless verification is off,
+// for a server authenticated as ServerName whose certificate is still valid
+// (a resumed session keeps the original authentication, RFC 8446 §4.6.1).
 func (hs *clientHandshake) loadSession() {
-	cfg := hs.c.config
-	if cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || cfg.ServerName == "" {
+	c := hs.c
+	cfg := c.config
+	key := c.cacheKey()
+	if cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || key == "" {
 		return
 	}
-	cs, ok := cfg.ClientSessionCache.Get(cfg.ServerName)
+	cs, ok := cfg.ClientSessionCache.Get(key)
 	if !ok || cs == nil {
 		return
 	}
 	// RFC 8446 §C.4: a ticket is used once; the server sends new ones.
-	cfg.ClientSessionCache.Put(cfg.ServerName, nil)
+	cfg.ClientSessionCache.Put(key, nil)
 	now := cfg.now()
 	age := now.Sub(cs.receivedAt)
 	if age < 0 || age.Seconds() >= float64(cs.lifetime) {
 		return
 	}
-	// The server's certificate must still be valid (RFC 8446 §4.6.1: the
-	// resumed session keeps the original authentication).
-	if !cfg.InsecureSkipVerify && len(cs.serverCerts) > 0 && now.After(cs.serverCerts[0].NotAfter) {
-		return
+	if !cfg.InsecureSkipVerify {
+		if len(cs.verifiedChains) == 0 || len(cs.serverCerts) == 0 {
+			return
+		}
+		leaf := cs.serverCerts[0]
+		if now.After(leaf.NotAfter) || leaf.VerifyHostname(cfg.ServerName) != nil {
+			return
+		}
 	}
 	suite := cipherSuiteByID(cs.suite)
 	// The PSK is tied to its hash (RFC 8446 §4.2.11); some suite with
@@ -180,7 +188,7 @@ func (hs *clientHandshake) loadSession() {
 	if cs.maxEarlyData == maxEarlyDataQUIC && (cs.alpn == "" || containsString(cfg.NextProtos, cs.alpn)) {
 		hs.hello.earlyData = true
 		hs.earlyOffered = true
-		hs.c.earlyTransportPar = cs.TransportParameters
+		c.earlySession = cs
 	}
 }
 
@@ -274,6 +282,7 @@ func (hs *clientHandshake) readServerHello(level Level, msg []byte) error {
 		return err
 	}
 	c := hs.c
+	c.state.Version = versionTLS13
 	c.state.CipherSuite = suite.id
 	c.state.Group = share.group
 	c.state.ServerName = c.config.ServerName
@@ -298,6 +307,7 @@ func (hs *clientHandshake) processHelloRetryRequest(hrr *serverHelloMsg, msg []b
 		return alertf(AlertUnexpectedMessage, "second HelloRetryRequest")
 	}
 	hs.retried = true
+	hs.c.state.HelloRetryRequest = true
 	group := CurveID(hrr.selectedGroup)
 	if hrr.selectedGroup != 0 {
 		if !containsCurve(hs.c.config.curves(), group) {
@@ -323,7 +333,7 @@ func (hs *clientHandshake) processHelloRetryRequest(hrr *serverHelloMsg, msg []b
 	if hrr.selectedGroup != 0 {
 		ks, err := newClientKeyShare(group, hs.c.config.rand())
 		if err != nil {
-			return alertf(AlertInternalError, "key generation: "+err.Error())
+			return alertCause(AlertInternalError, "key generation", err)
 		}
 		hs.shares = []*clientKeyShare{ks}
 		hs.hello.keyShares = []keyShare{{uint16(group), ks.share}}
@@ -385,6 +395,7 @@ func (hs *clientHandshake) readEncryptedExtensions(level Level, msg []byte) erro
 	}
 	if c.state.DidResume {
 		c.state.PeerCertificates = hs.session.serverCerts
+		c.state.VerifiedChains = hs.session.verifiedChains
 		hs.step = hs.readFinished
 		return nil
 	}
@@ -427,16 +438,10 @@ func (hs *clientHandshake) readCertificate(level Level, msg []byte) error {
 		return alertf(AlertDecodeError, "empty server Certificate")
 	}
 	hs.transcript.add(msg)
-	certs, err := parseChain(cm.certificates)
+	cfg := c.config
+	certs, chains, err := cfg.peerChain(cm.certificates, !cfg.InsecureSkipVerify, cfg.RootCAs, cfg.ServerName, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return err
-	}
-	var chains [][]*x509.Certificate
-	if !c.config.InsecureSkipVerify {
-		chains, err = c.config.verifyChain(certs, c.config.RootCAs, c.config.ServerName, x509.ExtKeyUsageServerAuth)
-		if err != nil {
-			return err
-		}
 	}
 	if err := c.config.runVerifyHook(cm.certificates, chains); err != nil {
 		return err
@@ -481,6 +486,9 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	}
 	hs.transcript.add(msg)
 	c := hs.c
+	if err := c.config.runVerifyConnection(c.state); err != nil {
+		return err
+	}
 	hs.master = s.masterSecret(hs.hsSecret)
 	th := hs.transcript.sum()
 	clientAP := s.deriveSecret(hs.master, labelClientAP, th)
@@ -510,22 +518,21 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 
 // release drops what only the handshake needed, so that an idle connection
 // keeps little: the ClientHello (sent bytes and parsed form), the key shares
-// with their private keys, the transcript and the intermediate secrets.
-// What stays serves NewSessionTicket after the handshake: the suite, the
-// resumption secret (in Conn), the server's certificates and, when
-// resuming, the session whose certificates a new ticket inherits.
+// with their private keys, the transcript, the intermediate secrets and the
+// session offered. What stays serves NewSessionTicket after the handshake:
+// the suite, and in Conn the resumption secret, the server's transport
+// parameters and ConnectionState (whose certificates new sessions keep);
+// Conn.EarlySession stays for the layers above, which compare it with what
+// the server sends after the handshake.
 func (hs *clientHandshake) release() {
 	hs.hello, hs.helloRaw, hs.shares = nil, nil, nil
 	hs.transcript = transcript{}
 	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master = nil, nil, nil, nil, nil
 	hs.certRequest, hs.hrrPrefix = nil, nil
-	hs.sessionSuite = nil
+	hs.session, hs.sessionSuite, hs.peerCerts = nil, nil, nil
 	// Our transport parameters went out in the ClientHello; the server's
 	// stay (c.peerParams): tickets remember them for 0-RTT.
 	hs.c.localParams = nil
-	if !hs.c.state.DidResume {
-		hs.session = nil
-	}
 }
 
 // clientAuthMessages answers a CertificateRequest with Certificate and, for
@@ -543,7 +550,7 @@ func (hs *clientHandshake) clientAuthMessages() ([]byte, error) {
 		}
 		var err error
 		if cert, err = cfg.GetClientCertificate(info); err != nil {
-			return nil, alertf(AlertInternalError, "GetClientCertificate: "+err.Error())
+			return nil, alertCause(AlertInternalError, "GetClientCertificate", err)
 		}
 	} else {
 		for i := range cfg.Certificates {
@@ -575,7 +582,7 @@ func (hs *clientHandshake) clientAuthMessages() ([]byte, error) {
 	content := signedContent(clientSignatureContext, hs.transcript.sum())
 	sig, err := signContent(signer, scheme, cfg.rand(), content)
 	if err != nil {
-		return nil, alertf(AlertInternalError, "signing: "+err.Error())
+		return nil, alertCause(AlertInternalError, "signing", err)
 	}
 	cv := (&certificateVerifyMsg{scheme: uint16(scheme), signature: sig}).marshal()
 	hs.transcript.add(cv)
@@ -599,7 +606,8 @@ func (hs *clientHandshake) readNewSessionTicket(level Level, msg []byte) error {
 	if m.hasEarlyData && m.maxEarlyData != maxEarlyDataQUIC {
 		return alertf(AlertIllegalParameter, "max_early_data_size is not 0xffffffff")
 	}
-	if m.lifetime == 0 || cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || cfg.ServerName == "" {
+	key := c.cacheKey()
+	if m.lifetime == 0 || cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || key == "" {
 		return nil
 	}
 	cs := &ClientSession{
@@ -607,19 +615,18 @@ func (hs *clientHandshake) readNewSessionTicket(level Level, msg []byte) error {
 		ticket:              append([]byte(nil), m.ticket...),
 		psk:                 hs.suite.resumptionPSK(c.resumptionSecret, m.nonce),
 		ageAdd:              m.ageAdd,
-		lifetime:            m.lifetime,
+		lifetime:            min(m.lifetime, maxTicketLifetime),
 		receivedAt:          cfg.now(),
 		alpn:                c.state.NegotiatedProtocol,
+		serverCerts:         c.state.PeerCertificates,
+		verifiedChains:      c.state.VerifiedChains,
 		TransportParameters: c.peerParams,
+		AppData:             c.sessionAppData,
 	}
 	if m.hasEarlyData {
 		cs.maxEarlyData = m.maxEarlyData
 	}
-	if c.state.DidResume && hs.session != nil {
-		cs.serverCerts = hs.session.serverCerts
-	} else {
-		cs.serverCerts = hs.peerCerts
-	}
-	cfg.ClientSessionCache.Put(cfg.ServerName, cs)
+	cfg.ClientSessionCache.Put(key, cs)
+	c.lastTicket = cs.ticket
 	return nil
 }

@@ -2,9 +2,8 @@ package tls13
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
-	"errors"
 	"io"
 	"time"
 )
@@ -110,6 +109,7 @@ func (hs *serverHandshake) readClientHello(level Level, msg []byte) error {
 	// Reported once, from the ClientHello the handshake goes on with.
 	c.peerParams = append([]byte(nil), ch.quicParams...)
 	c.emit(Event{Kind: EventTransportParameters, Data: c.peerParams})
+	c.state.Version = versionTLS13
 	c.state.CipherSuite = suite.id
 	c.state.Group = group
 	c.state.ServerName = ch.serverName
@@ -157,7 +157,7 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 		selectedIdentity: hs.selectedIdentity,
 	}
 	if _, err := io.ReadFull(c.config.rand(), sh.random); err != nil {
-		return nil, alertf(AlertInternalError, "random: "+err.Error())
+		return nil, alertCause(AlertInternalError, "random", err)
 	}
 	shRaw := sh.marshal()
 	hs.transcript.add(clientHello, shRaw)
@@ -274,7 +274,7 @@ func (hs *serverHandshake) sendHelloRetryRequest(ch1 []byte, group CurveID) erro
 	if hs.c.config.HelloRetryCookie && hs.cookie == nil {
 		hs.cookie = make([]byte, 16)
 		if _, err := io.ReadFull(hs.c.config.rand(), hs.cookie); err != nil {
-			return alertf(AlertInternalError, "random: "+err.Error())
+			return alertCause(AlertInternalError, "random", err)
 		}
 	}
 	hrr := &serverHelloMsg{
@@ -289,6 +289,7 @@ func (hs *serverHandshake) sendHelloRetryRequest(ch1 []byte, group CurveID) erro
 	hs.transcript.h = s.newHash()
 	hs.transcript.add(hs.hrrPrefix)
 	hs.hrrSent = true
+	hs.c.state.HelloRetryRequest = true
 	hs.group = group
 	hs.c.writeData(LevelInitial, raw)
 	return nil
@@ -325,9 +326,9 @@ func (hs *serverHandshake) checkPSK(ch *clientHelloMsg, raw []byte) (earlyAccept
 	if !containsU8(ch.pskModes, pskModeDHE) {
 		return false, nil
 	}
-	shared, err := cfg.state()
+	keys, err := cfg.ticketKeys()
 	if err != nil {
-		return false, alertf(AlertInternalError, err.Error())
+		return false, alertCause(AlertInternalError, "session ticket keys", err)
 	}
 	now := cfg.now()
 	const maxTried = 4 // bound the work a ClientHello can cause
@@ -335,7 +336,7 @@ func (hs *serverHandshake) checkPSK(ch *clientHelloMsg, raw []byte) (earlyAccept
 		if i >= maxTried {
 			break
 		}
-		sess, ok := openTicket(shared.ticketKeys, id.identity)
+		sess, ok := openTicket(keys, id.identity)
 		if !ok {
 			continue
 		}
@@ -408,12 +409,16 @@ func (hs *serverHandshake) acceptEarlyData(ch *clientHelloMsg, sess *sessionStat
 	if cfg.AcceptEarlyData != nil && !cfg.AcceptEarlyData(sess.appData) {
 		return false
 	}
-	shared, err := cfg.state()
+	filter, err := cfg.replayFilter()
 	if err != nil {
 		return false
 	}
-	// RFC 8446 §8.2: accept a given ClientHello's 0-RTT at most once.
-	return shared.replay.check(ch.pskBinders[identity], now)
+	// RFC 8446 §8.2: accept a given ClientHello's 0-RTT at most once. The
+	// binder identifies the ClientHello: it is a MAC over all of it
+	// (§4.2.11.2). A replay outside the window fails the age check above,
+	// so the filter need only remember it for the window's length on each
+	// side of now.
+	return filter.Accept(sha256.Sum256(ch.pskBinders[identity]), now, now.Add(2*replayWindow))
 }
 
 func containsU8(list []uint8, v uint8) bool {
@@ -439,11 +444,7 @@ func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverH
 	hs.transcript.add(ee)
 	flight := ee
 	if hs.session == nil {
-		info := &ClientHelloInfo{ServerName: hs.hello.serverName, SupportedProtos: hs.hello.alpnProtocols}
-		for _, sc := range hs.hello.signatureAlgorithms {
-			info.SignatureSchemes = append(info.SignatureSchemes, SignatureScheme(sc))
-		}
-		cert, signer, scheme, err := cfg.serverCertificate(info, hs.hello.signatureAlgorithms)
+		cert, signer, scheme, err := cfg.serverCertificate(hs.hello)
 		if err != nil {
 			return nil, err
 		}
@@ -460,7 +461,7 @@ func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverH
 		hs.transcript.add(cm)
 		sig, err := signContent(signer, scheme, cfg.rand(), signedContent(serverSignatureContext, hs.transcript.sum()))
 		if err != nil {
-			return nil, alertf(AlertInternalError, "signing: "+err.Error())
+			return nil, alertCause(AlertInternalError, "signing", err)
 		}
 		cv := (&certificateVerifyMsg{scheme: uint16(scheme), signature: sig}).marshal()
 		hs.transcript.add(cv)
@@ -496,16 +497,9 @@ func (hs *serverHandshake) readClientCertificate(level Level, msg []byte) error 
 		hs.step = hs.readClientFinished
 		return nil
 	}
-	certs, err := parseChain(cm.certificates)
+	certs, chains, err := cfg.peerChain(cm.certificates, cfg.ClientAuth >= VerifyClientCertIfGiven, cfg.ClientCAs, "", x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return err
-	}
-	var chains [][]*x509.Certificate
-	if cfg.ClientAuth >= VerifyClientCertIfGiven {
-		chains, err = cfg.verifyChain(certs, cfg.ClientCAs, "", x509.ExtKeyUsageClientAuth)
-		if err != nil {
-			return err
-		}
 	}
 	if err := cfg.runVerifyHook(cm.certificates, chains); err != nil {
 		return err
@@ -548,6 +542,9 @@ func (hs *serverHandshake) readClientFinished(level Level, msg []byte) error {
 	}
 	hs.transcript.add(msg)
 	c := hs.c
+	if err := c.config.runVerifyConnection(c.state); err != nil {
+		return err
+	}
 	c.setReadSecret(LevelApplication, s, hs.clientAP)
 	c.suite = s
 	c.resumptionSecret = s.deriveSecret(hs.master, labelResumption, hs.transcript.sum())
@@ -564,69 +561,5 @@ func (hs *serverHandshake) readClientFinished(level Level, msg []byte) error {
 	// QUIC has read the client's transport parameters (the event); our
 	// own stay, as the default ticket data (SendSessionTicket).
 	c.peerParams = nil
-	return nil
-}
-
-// SetTicketAppData sets opaque data a server stores in the tickets it
-// issues; Config.AcceptEarlyData sees it when the ticket comes back. QUIC
-// stores its transport parameters here (RFC 9000 §7.4.1). By default the
-// server's own transport parameters are stored.
-func (c *Conn) SetTicketAppData(data []byte) {
-	c.ticketAppData = append([]byte(nil), data...)
-	c.ticketAppDataSet = true
-}
-
-// SendSessionTicket queues a NewSessionTicket at the Application level
-// (RFC 8446 §4.6.1). With earlyData the ticket allows 0-RTT with
-// max_early_data_size 0xffffffff (RFC 9001 §4.6.1). Servers only.
-func (c *Conn) SendSessionTicket(earlyData bool) error {
-	if c.isClient || !c.state.HandshakeComplete || c.err != nil {
-		return errors.New("tls13: SendSessionTicket needs a server with a completed handshake")
-	}
-	cfg := c.config
-	if cfg.SessionTicketsDisabled || !c.ticketPSKDHE {
-		return nil
-	}
-	shared, err := cfg.state()
-	if err != nil {
-		return err
-	}
-	var nonce [8]byte
-	binary.BigEndian.PutUint64(nonce[:], uint64(c.ticketsSent))
-	c.ticketsSent++
-	var ageAdd [4]byte
-	if _, err := io.ReadFull(cfg.rand(), ageAdd[:]); err != nil {
-		return err
-	}
-	appData := c.localParams
-	if c.ticketAppDataSet {
-		appData = c.ticketAppData
-	}
-	sess := &sessionState{
-		suite:     c.suite.id,
-		createdAt: uint64(cfg.now().UnixMilli()),
-		ageAdd:    binary.BigEndian.Uint32(ageAdd[:]),
-		lifetime:  cfg.ticketLifetime(),
-		psk:       c.suite.resumptionPSK(c.resumptionSecret, nonce[:]),
-		alpn:      c.state.NegotiatedProtocol,
-		earlyData: earlyData,
-		appData:   appData,
-	}
-	for _, pc := range c.state.PeerCertificates {
-		sess.peerCertsDER = append(sess.peerCertsDER, pc.Raw)
-	}
-	ticket, err := sealTicket(shared.ticketKeys, sess, cfg.rand())
-	if err != nil {
-		return err
-	}
-	m := &newSessionTicketMsg{
-		lifetime:     sess.lifetime,
-		ageAdd:       sess.ageAdd,
-		nonce:        nonce[:],
-		ticket:       ticket,
-		hasEarlyData: earlyData,
-		maxEarlyData: maxEarlyDataQUIC,
-	}
-	c.writeData(LevelApplication, m.marshal())
 	return nil
 }

@@ -1,14 +1,12 @@
 package tls13
 
 import (
-	"container/list"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
-	"crypto/x509"
+	"encoding/binary"
+	"errors"
 	"io"
-	"sync"
-	"time"
 )
 
 // Session tickets (RFC 8446 §4.6.1). The server keeps no per-session state:
@@ -20,6 +18,18 @@ const ticketKeyIDLen = 4
 type ticketKey struct {
 	id   [ticketKeyIDLen]byte
 	aead cipher.AEAD
+}
+
+func newTicketKeys(keys [][32]byte) ([]ticketKey, error) {
+	tks := make([]ticketKey, 0, len(keys))
+	for _, k := range keys {
+		tk, err := newTicketKey(k)
+		if err != nil {
+			return nil, err
+		}
+		tks = append(tks, tk)
+	}
+	return tks, nil
 }
 
 func newTicketKey(k [32]byte) (ticketKey, error) {
@@ -98,15 +108,26 @@ func parseSessionState(b []byte) (*sessionState, bool) {
 	return s, true
 }
 
+// maxTicketLen is the largest ticket NewSessionTicket carries
+// (RFC 8446 §4.6.1: ticket<1..2^16-1>).
+const maxTicketLen = 1<<16 - 1
+
 // sealTicket encrypts a session under the first (current) ticket key.
 func sealTicket(keys []ticketKey, s *sessionState, rand io.Reader) ([]byte, error) {
+	if len(s.appData) > maxTicketLen/2 {
+		return nil, errors.New("tls13: ticket application data too large")
+	}
+	pt := s.marshal()
+	if ticketKeyIDLen+12+len(pt)+16 > maxTicketLen {
+		return nil, errors.New("tls13: session too large for a ticket")
+	}
 	k := keys[0]
-	out := make([]byte, ticketKeyIDLen+12, ticketKeyIDLen+12+200+len(s.appData))
+	out := make([]byte, ticketKeyIDLen+12, ticketKeyIDLen+12+len(pt)+k.aead.Overhead())
 	copy(out, k.id[:])
 	if _, err := io.ReadFull(rand, out[ticketKeyIDLen:]); err != nil {
 		return nil, err
 	}
-	return k.aead.Seal(out, out[ticketKeyIDLen:], s.marshal(), out[:ticketKeyIDLen]), nil
+	return k.aead.Seal(out, out[ticketKeyIDLen:], pt, out[:ticketKeyIDLen]), nil
 }
 
 // openTicket decrypts a ticket with whichever key its id names. Tickets are
@@ -128,124 +149,84 @@ func openTicket(keys []ticketKey, ticket []byte) (*sessionState, bool) {
 	return nil, false
 }
 
-// replayFilter records the binders of ClientHellos whose 0-RTT was accepted
-// (RFC 8446 §8.2). Only ClientHellos inside the freshness window can have
-// 0-RTT accepted (§8.3), and a replay carries the same obfuscated age, so
-// entries need only outlive that window. The filter is bounded: when full,
-// 0-RTT is refused rather than risk a replay.
-type replayFilter struct {
-	mu      sync.Mutex
-	seen    map[[16]byte]time.Time
-	order   [][16]byte
-	maxSize int
+// SetTicketAppData sets opaque data a server stores in the tickets it
+// issues from now on; Config.AcceptEarlyData sees it when a ticket comes
+// back. QUIC stores the transport parameters that 0-RTT must not exceed
+// (RFC 9000 §7.4.1) and HTTP/3 its SETTINGS (RFC 9114 §7.2.4.2). By default
+// the server's own transport parameters are stored. The data travels
+// inside the ticket: a few KiB at most (a ticket is under 64 KiB).
+func (c *Conn) SetTicketAppData(data []byte) {
+	c.ticketAppData = append([]byte(nil), data...)
+	c.ticketAppDataSet = true
 }
 
-const (
-	replayWindow        = 10 * time.Second
-	replayFilterMaxSize = 1 << 16
-)
-
-// check reports whether binder is new, and records it.
-func (f *replayFilter) check(binder []byte, now time.Time) bool {
-	var key [16]byte
-	sum := sha256.Sum256(binder)
-	copy(key[:], sum[:])
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.seen == nil {
-		f.seen = make(map[[16]byte]time.Time)
-		f.maxSize = replayFilterMaxSize
-	}
-	for len(f.order) > 0 && now.Sub(f.seen[f.order[0]]) > 2*replayWindow {
-		delete(f.seen, f.order[0])
-		f.order = f.order[1:]
-	}
-	if _, dup := f.seen[key]; dup {
-		return false
-	}
-	if len(f.order) >= f.maxSize {
-		return false
-	}
-	f.seen[key] = now
-	f.order = append(f.order, key)
-	return true
-}
-
-// ClientSession is a ticket a client keeps to resume a session.
-type ClientSession struct {
-	suite        uint16
-	ticket       []byte
-	psk          []byte
-	ageAdd       uint32
-	lifetime     uint32
-	receivedAt   time.Time
-	maxEarlyData uint32
-	alpn         string
-	serverCerts  []*x509.Certificate
-	// TransportParameters are the server's QUIC transport parameters of
-	// the connection that received the ticket; a client sending 0-RTT
-	// must remember them (RFC 9000 §7.4.1).
-	TransportParameters []byte
-}
-
-// ClientSessionCache stores ClientSessions by server name. Put with a nil
-// session removes the entry. Implementations must be safe for concurrent use.
-type ClientSessionCache interface {
-	Get(key string) (*ClientSession, bool)
-	Put(key string, cs *ClientSession)
-}
-
-type lruCache struct {
-	mu       sync.Mutex
-	capacity int
-	entries  map[string]*list.Element
-	order    *list.List
-}
-
-type lruEntry struct {
-	key string
-	cs  *ClientSession
-}
-
-// NewLRUClientSessionCache returns a ClientSessionCache holding at most
-// capacity sessions (64 when capacity < 1).
-func NewLRUClientSessionCache(capacity int) ClientSessionCache {
-	if capacity < 1 {
-		capacity = 64
-	}
-	return &lruCache{capacity: capacity, entries: make(map[string]*list.Element), order: list.New()}
-}
-
-func (c *lruCache) Get(key string) (*ClientSession, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		c.order.MoveToFront(e)
-		return e.Value.(*lruEntry).cs, true
-	}
-	return nil, false
-}
-
-func (c *lruCache) Put(key string, cs *ClientSession) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		if cs == nil {
-			c.order.Remove(e)
-			delete(c.entries, key)
-			return
+// SendSessionTickets queues n NewSessionTicket messages at the Application
+// level (RFC 8446 §4.6.1); QUIC sends them in CRYPTO frames once the
+// handshake is complete (the driver calls it on EventHandshakeDone). Each
+// ticket is usable once, so a client that opens several connections wants
+// several. With earlyData the tickets allow 0-RTT: max_early_data_size is
+// 0xffffffff, the only value QUIC allows (RFC 9001 §4.6.1). Servers only.
+// It does nothing when tickets are disabled or the client cannot use them
+// (it did not offer psk_dhe_ke).
+func (c *Conn) SendSessionTickets(n int, earlyData bool) error {
+	for i := 0; i < n; i++ {
+		if err := c.SendSessionTicket(earlyData); err != nil {
+			return err
 		}
-		e.Value.(*lruEntry).cs = cs
-		c.order.MoveToFront(e)
-		return
 	}
-	if cs == nil {
-		return
+	return nil
+}
+
+// SendSessionTicket is SendSessionTickets(1, earlyData).
+func (c *Conn) SendSessionTicket(earlyData bool) error {
+	if c.isClient || !c.state.HandshakeComplete || c.err != nil {
+		return errors.New("tls13: SendSessionTicket needs a server with a completed handshake")
 	}
-	if c.order.Len() >= c.capacity {
-		old := c.order.Back()
-		c.order.Remove(old)
-		delete(c.entries, old.Value.(*lruEntry).key)
+	cfg := c.config
+	if cfg.SessionTicketsDisabled || !c.ticketPSKDHE {
+		return nil
 	}
-	c.entries[key] = c.order.PushFront(&lruEntry{key, cs})
+	keys, err := cfg.ticketKeys()
+	if err != nil {
+		return err
+	}
+	// RFC 8446 §4.6.1: the nonce makes each ticket's PSK distinct.
+	var nonce [8]byte
+	binary.BigEndian.PutUint64(nonce[:], uint64(c.ticketsSent))
+	c.ticketsSent++
+	var ageAdd [4]byte
+	if _, err := io.ReadFull(cfg.rand(), ageAdd[:]); err != nil {
+		return err
+	}
+	appData := c.localParams
+	if c.ticketAppDataSet {
+		appData = c.ticketAppData
+	}
+	sess := &sessionState{
+		suite:     c.suite.id,
+		createdAt: uint64(cfg.now().UnixMilli()),
+		ageAdd:    binary.BigEndian.Uint32(ageAdd[:]),
+		lifetime:  cfg.ticketLifetime(),
+		psk:       c.suite.resumptionPSK(c.resumptionSecret, nonce[:]),
+		alpn:      c.state.NegotiatedProtocol,
+		earlyData: earlyData,
+		appData:   appData,
+	}
+	for _, pc := range c.state.PeerCertificates {
+		sess.peerCertsDER = append(sess.peerCertsDER, pc.Raw)
+	}
+	ticket, err := sealTicket(keys, sess, cfg.rand())
+	if err != nil {
+		return err
+	}
+	m := &newSessionTicketMsg{
+		lifetime:     sess.lifetime,
+		ageAdd:       sess.ageAdd,
+		nonce:        nonce[:],
+		ticket:       ticket,
+		hasEarlyData: earlyData,
+		maxEarlyData: maxEarlyDataQUIC,
+	}
+	c.writeData(LevelApplication, m.marshal())
+	return nil
 }

@@ -39,6 +39,13 @@ type recvMeta struct {
 	hasTOS  bool
 	local   netip.Addr // destination address of the datagram (packet info)
 	segSize int        // GRO segment size, 0 when not coalesced
+
+	// An error-queue entry's sock_extended_err (icmp_linux.go).
+	hasErr             bool
+	errno, info        uint32
+	origin             uint8
+	icmpType, icmpCode uint8
+	offender           netip.Addr
 }
 
 func cmsgAlignUp(n int) int { return (n + cmsgAlign - 1) &^ (cmsgAlign - 1) }
@@ -96,6 +103,9 @@ func parseOne(level, typ int32, data []byte, m *recvMeta) {
 		if len(data) >= unix.SizeofInet6Pktinfo && !m.local.IsValid() {
 			m.local = netip.AddrFrom16([16]byte(data[:16])).Unmap()
 		}
+	case level == unix.IPPROTO_IP && typ == unix.IP_RECVERR,
+		level == unix.IPPROTO_IPV6 && typ == unix.IPV6_RECVERR:
+		parseExtendedErr(data, m)
 	case level == unix.IPPROTO_UDP && typ == unix.UDP_GRO:
 		// The segment size is an int (older kernels: a uint16).
 		switch {

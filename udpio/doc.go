@@ -34,6 +34,14 @@
 //     SO_RCVBUF / SO_SNDBUF otherwise; Capabilities reports what was granted.
 //   - IPv4, IPv6 and dual-stack sockets; IPv4-mapped addresses are reported
 //     as IPv4 and mapped again on send.
+//   - ICMP errors (Options.ICMPErrors): IP_RECVERR / IPV6_RECVERR queue
+//     the ICMP and ICMPv6 errors about datagrams the socket sent on its
+//     error queue; ReadBatch drains it (recvmsg with MSG_ERRQUEUE) and
+//     returns each as a Message with ICMP set (the destination, the quoted
+//     start of the datagram, the errno, type and code), so that a QUIC
+//     client sees a closed port or an unreachable host at once. A send that
+//     fails with the socket's pending error (left by such a message about
+//     an earlier datagram) is sent again. See icmp_linux.go.
 //
 // Every system call is issued through the socket's syscall.RawConn, so a
 // call that would block parks the goroutine in the runtime's poller, and
@@ -56,6 +64,7 @@
 //   - The portable path does not read or set ECN and sets no DF bit.
 //   - With GRO the caller provides 64 KiB buffers (GROBufferSize) for
 //     every entry it offers, whether or not the kernel coalesces.
-//   - No SO_TXTIME pacing, no IP_RECVERR / ICMP error reporting, no
-//     sendmmsg to a connected socket without an address.
+//   - No SO_TXTIME pacing, no sendmmsg to a connected socket without an
+//     address; ICMP errors only on the Linux batched path; ICMP "packet too
+//     big" is reported but not used for path MTU (RFC 8899 probes instead).
 package udpio

@@ -33,6 +33,7 @@ func (c *Conn) readPortable(msgs []Message) (int, error) {
 	m.Local = c.local.Addr()
 	m.ECN = ECNNotECT
 	m.SegmentSize = 0
+	m.ICMP = nil
 	return 1, nil
 }
 

@@ -3,6 +3,7 @@ package udpio
 import (
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -32,6 +33,10 @@ type recvState struct {
 	names [MaxBatch]unix.RawSockaddrInet6
 	ctrl  [MaxBatch][recvControlSpace]byte
 	meta  [MaxBatch]entryMeta
+
+	// errPending, when ICMP errors are on: a send met a queued error, so
+	// the error queue is to be read before parking.
+	errPending *atomic.Bool
 
 	// State of the call in progress, kept here so that fn, made once, can be
 	// handed to RawConn.Read without allocating a closure per call.
@@ -65,6 +70,10 @@ func (r *recvState) recvmmsg(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if r.errPending != nil && r.errPending.Load() {
+				r.got, r.errno = 0, 0
+				return true // readBatch reads the error queue
+			}
 			return false
 		default:
 			r.got, r.errno = 0, e
@@ -98,6 +107,11 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 	defer s.recvMu.Unlock()
 	r := s.recv
 	for {
+		if s.icmp && s.errPending.Swap(false) {
+			if n := s.readErrQueue(msgs); n > 0 {
+				return n, nil
+			}
+		}
 		r.prepare(msgs)
 		err := s.rc.Read(r.fn)
 		// Drop the references to the caller's buffers.
@@ -106,9 +120,25 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 		}
 		if err != nil {
 			r.got = 0
+			if s.icmp {
+				// A wake-up for the error queue alone can surface here
+				// as a poller error: the reports are what it was for.
+				if n := s.readErrQueue(msgs); n > 0 {
+					return n, nil
+				}
+			}
 			return 0, err
 		}
 		if r.errno != 0 {
+			if s.icmp && queuedErrno(r.errno) {
+				// The pending error of an ICMP message: the report is on
+				// the error queue (or was taken by a send, which then set
+				// errPending).
+				if n := s.readErrQueue(msgs); n > 0 {
+					return n, nil
+				}
+				continue
+			}
 			return 0, os.NewSyscallError("recvmmsg", r.errno)
 		}
 		usable := 0
@@ -161,4 +191,5 @@ func fill(m *Message, e *entryMeta) {
 	m.Local = e.local
 	m.ECN = e.ecn
 	m.SegmentSize = e.seg
+	m.ICMP = nil
 }

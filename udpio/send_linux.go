@@ -97,6 +97,7 @@ func (s *sysConn) writeBatch(msgs []Message, wildcard bool) (int, error) {
 	defer s.sendPool.Put(b)
 	mi, off := 0, 0
 	retry := -1 // message being resent without GSO after the kernel refused it
+	icmpRetried := false
 	for mi < len(msgs) {
 		n, err := s.fillSend(b, msgs, mi, off, retry, wildcard)
 		if n == 0 {
@@ -116,6 +117,18 @@ func (s *sysConn) writeBatch(msgs []Message, wildcard bool) (int, error) {
 				retry = e.msg
 				s.gsoFallbacks.Add(1)
 				continue
+			}
+			if s.icmp && queuedErrno(b.errno) {
+				// The socket's pending error, left by an ICMP message
+				// about an earlier datagram, failed this call: the
+				// reader is to fetch the report, and these datagrams
+				// are sent again (icmp_linux.go). EMSGSIZE is this
+				// call's own (and queued a local error).
+				s.errPending.Store(true)
+				if b.errno != unix.EMSGSIZE && !icmpRetried {
+					icmpRetried = true
+					continue
+				}
 			}
 			call := "sendmmsg"
 			if n == 1 {

@@ -22,6 +22,11 @@ type sysConn struct {
 	pktinfo bool // packet info requested (wildcard socket)
 	gro     bool
 	gso     atomic.Bool
+	// icmp: IP_RECVERR / IPV6_RECVERR are on (icmp_linux.go); errPending
+	// says a send met an error the error queue may explain.
+	icmp       bool
+	errPending atomic.Bool
+	errq       errQueue
 
 	recvMu sync.Mutex
 	recv   *recvState
@@ -54,6 +59,9 @@ func newSysConn(uc *net.UDPConn, wildcard bool, opts Options) (*sysConn, Capabil
 		return nil, Capabilities{}, err
 	}
 	s.recv = newRecvState()
+	if s.icmp {
+		s.recv.errPending = &s.errPending
+	}
 	s.sendPool.New = func() any { return newSendBatch() }
 	return s, caps, nil
 }
@@ -86,37 +94,26 @@ func (s *sysConn) configure(fd int, wildcard bool, opts Options, caps *Capabilit
 	// probes (RFC 8899) must fail visibly rather than be split. PROBE sets DF
 	// and does not clamp to the kernel's cached path MTU, so the packetiser
 	// alone decides probe sizes; a send above the interface MTU is EMSGSIZE.
-	df := true
-	if v4 {
-		df = df && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE) == nil
-	}
-	if v6 {
-		df = df && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE) == nil
-	}
-	caps.DontFragment = df
+	// (IP_PMTUDISC_PROBE and IPV6_PMTUDISC_PROBE are both 3.)
+	caps.DontFragment = setIPOption(fd, v4, v6, unix.IP_MTU_DISCOVER, unix.IPV6_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE)
 
 	// RFC 9000 §13.4: ECN marks are read from each datagram's IP header.
-	ecn := true
-	if v4 {
-		ecn = ecn && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_RECVTOS, 1) == nil
-	}
-	if v6 {
-		ecn = ecn && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVTCLASS, 1) == nil
-	}
-	caps.ECN = ecn
+	caps.ECN = setIPOption(fd, v4, v6, unix.IP_RECVTOS, unix.IPV6_RECVTCLASS, 1)
 
 	// On a wildcard socket the local address differs per datagram; QUIC
 	// must answer from the address the peer used (RFC 9000 §9).
 	if wildcard {
-		pi := true
-		if v4 {
-			pi = pi && unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1) == nil
-		}
-		if v6 {
-			pi = pi && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1) == nil
-		}
+		pi := setIPOption(fd, v4, v6, unix.IP_PKTINFO, unix.IPV6_RECVPKTINFO, 1)
 		s.pktinfo = pi
 		caps.PacketInfo = pi
+	}
+
+	if opts.ICMPErrors {
+		// ICMP errors about what we send go to the socket's error queue
+		// instead of being dropped (an unconnected UDP socket gets none
+		// otherwise); a dual-stack socket needs both for IPv4 peers.
+		s.icmp = setIPOption(fd, v4, v6, unix.IP_RECVERR, unix.IPV6_RECVERR, 1)
+		caps.ICMPErrors = s.icmp
 	}
 
 	if !opts.DisableGRO {
@@ -131,6 +128,20 @@ func (s *sysConn) configure(fd int, wildcard bool, opts Options, caps *Capabilit
 	}
 	caps.GSO = s.gso.Load()
 	return nil
+}
+
+// setIPOption sets an option at the IPv4 level (opt4) when IPv4 datagrams
+// pass the socket and at the IPv6 level (opt6) when it is IPv6, to value;
+// it reports whether every call worked.
+func setIPOption(fd int, v4, v6 bool, opt4, opt6, value int) bool {
+	ok := true
+	if v4 {
+		ok = ok && unix.SetsockoptInt(fd, unix.IPPROTO_IP, opt4, value) == nil
+	}
+	if v6 {
+		ok = ok && unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, opt6, value) == nil
+	}
+	return ok
 }
 
 // setBuffer asks for size bytes of socket buffer, beyond the system limit if

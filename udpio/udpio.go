@@ -50,6 +50,11 @@ type Message struct {
 	// receive, coalesced by GRO, each with the same source, local address
 	// and ECN mark. Otherwise Buf[:N] is one datagram.
 	SegmentSize int
+	// ICMP, on receive, is set when this Message is not a datagram but an
+	// ICMP error about one we sent (Options.ICMPErrors): Addr is that
+	// datagram's destination, and Buf[:N] its beginning as the error
+	// message quoted it (often truncated).
+	ICMP *ICMPError
 }
 
 // Datagrams calls yield with each datagram of m in order: Buf[:N] cut in
@@ -83,6 +88,12 @@ type Options struct {
 	// Portable selects the one-datagram-per-call path over net.UDPConn even
 	// where the batched path exists (also set by SKIFF_UDPIO_PORTABLE=1).
 	Portable bool
+	// ICMPErrors asks for the ICMP errors about datagrams the socket sends
+	// (IP_RECVERR / IPV6_RECVERR, Linux batched path only): ReadBatch
+	// returns each as a Message with ICMP set. Off by default, since a
+	// reader that does not look at Message.ICMP would take the quoted
+	// bytes for a datagram.
+	ICMPErrors bool
 }
 
 // DefaultBufferSize is the socket buffer size asked for when Options leave it
@@ -97,6 +108,7 @@ type Capabilities struct {
 	ECN          bool // TOS / Traffic Class read on receive and set on send
 	PacketInfo   bool // local address per datagram on a wildcard socket
 	DontFragment bool // IP_PMTUDISC_PROBE set: oversize sends fail, never fragment
+	ICMPErrors   bool // ICMP errors reported through ReadBatch
 	// ReadBuffer and WriteBuffer are the sizes the kernel granted, as it
 	// reports them (Linux reports double the accounted request).
 	ReadBuffer, WriteBuffer int

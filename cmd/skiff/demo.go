@@ -17,12 +17,22 @@ import (
 	"github.com/skiffnet/skiff/tls13"
 )
 
-// demo is the main job on an embedded default: it starts an HTTP/3 server
-// on loopback with a fresh self-signed certificate, fetches a few
-// resources from it through h3.Transport in an ordinary *http.Client, and
-// prints for each the protocol, status, size and time. Everything under
-// net/http is skiff's own: HTTP/3, QPACK, QUIC, TLS 1.3 and batched UDP.
+// demo is `make demo`: the discovery story (demoStory), then bulk
+// transfers over HTTP/3 (demoBulk).
 func demo(w io.Writer) error {
+	if err := demoStory(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return demoBulk(w)
+}
+
+// demoBulk starts an HTTP/3 server on loopback with a fresh self-signed
+// certificate, fetches a few resources from it through h3.Transport in an
+// ordinary *http.Client, and prints for each the protocol, status, size
+// and time. Everything under net/http is skiff's own: HTTP/3, QPACK, QUIC,
+// TLS 1.3 and batched UDP.
+func demoBulk(w io.Writer) error {
 	cert, pool, err := selfsigned.New("localhost", "127.0.0.1")
 	if err != nil {
 		return err
@@ -37,13 +47,13 @@ func demo(w io.Writer) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	client := &http.Client{Transport: &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: pool}}}
+	client := &http.Client{Transport: &h3.Transport{Mode: h3.ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	base := "https://localhost:" + strconv.Itoa(int(ln.Addr().Port()))
-	fmt.Fprintf(w, "skiff %s: HTTP/3 server on %s (self-signed certificate)\n", version, base)
+	base := "https://127.0.0.1:" + strconv.Itoa(int(ln.Addr().Port()))
+	fmt.Fprintf(w, "Bulk transfers through h3.Transport in a plain *http.Client, from an HTTP/3 server on %s:\n", base)
 	upload := bytes.Repeat([]byte("skiff "), 1<<20) // 6 MiB
 	for _, r := range []struct {
 		method, path string

@@ -1,10 +1,3 @@
-// Command skiff is the command-line face of the skiff QUIC and HTTP/3 stack:
-//
-//	skiff demo              show what skiff can do today, on an embedded default
-//	skiff get URL           fetch a URL over HTTP/3 (not yet)
-//	skiff serve DIR         serve a directory over HTTP/3 and TCP (not yet)
-//	skiff perf client|server  the QUIC perf protocol (draft-banks-quic-performance)
-//	skiff version
 package main
 
 import (
@@ -35,29 +28,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "skiff", version)
 		return 0
 	case "help", "-h", "--help":
-		usage(stdout)
-		return 0
+		return help(args[1:], stdout, stderr)
 	case "perf":
 		return perfMain(args[1:], stdout, stderr)
-	case "get", "serve":
-		fmt.Fprintf(stderr, "skiff %s: not implemented yet (it needs QUIC connections; see the README's status table)\n", args[0])
-		return 1
+	case "get":
+		return getMain(args[1:], stdout, stderr)
+	case "serve":
+		return serveMain(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "skiff: unknown command %q\n", args[0])
 		usage(stderr)
 		return 2
 	}
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: skiff <command> [arguments]
-
-commands:
-  demo      show what skiff can do today, on an embedded default
-  get       fetch a URL over HTTP/3 (not yet)
-  serve     serve a directory over HTTP/3 (not yet)
-  perf      the QUIC perf protocol: skiff perf server [--listen ADDR] [--cert F --key F]
-            skiff perf client [--upload N] [--download N] [--streams N] [--insecure|--cacert F] [--cc cubic|newreno] ADDR
-  version   print the version
-`)
 }

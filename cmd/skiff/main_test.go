@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,10 +62,23 @@ func TestParseSize(t *testing.T) {
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	if err := demo(&out); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if got := strings.Count(out.String(), "HTTP/3.0 200"); got != 4 {
-		t.Fatalf("demo printed %d HTTP/3 responses, want 4:\n%s", got, out.String())
+	s := out.String()
+	// The story: TCP (Alt-Svc learned into the file), HTTP/3, then TCP
+	// again with the alternative marked broken.
+	acts := regexp.MustCompile(`(?m)^  HTTP/(\S+) +200 `).FindAllStringSubmatch(s, -1)
+	if len(acts) != 3 || acts[0][1] != "2" || acts[1][1] != "3" || acts[2][1] != "2" {
+		t.Errorf("the three gets went over %v, want HTTP/2, HTTP/3, HTTP/2:\n%s", acts, s)
+	}
+	for _, want := range []string{"Alt-Svc learned for https://127.0.0.1:", "alt-svc.txt now holds", "\n    h2 127.0.0.1 ", "no longer listens", "HTTP/3 (QUIC to 127.0.0.1:", "marked broken until"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, s)
+		}
+	}
+	// The bulk transfers.
+	if got := strings.Count(s, "HTTP/3.0 200"); got != 4 {
+		t.Errorf("demo printed %d HTTP/3 bulk responses, want 4:\n%s", got, s)
 	}
 }
 

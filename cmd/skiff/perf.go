@@ -44,24 +44,34 @@ func perfMain(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func perfServer(args []string, stdout, stderr io.Writer) int {
+// perfServerOptions are skiff perf server's flags.
+type perfServerOptions struct{ listen, certFile, keyFile, cc string }
+
+// perfServerFlags defines them, for parsing and for skiff help perf.
+func perfServerFlags(o *perfServerOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("skiff perf server", flag.ContinueOnError)
+	fs.StringVar(&o.listen, "listen", "[::]:4433", "address to listen on")
+	fs.StringVar(&o.certFile, "cert", "", "certificate chain (PEM); a self-signed one when empty")
+	fs.StringVar(&o.keyFile, "key", "", "private key (PEM)")
+	fs.StringVar(&o.cc, "cc", "cubic", "congestion controller: cubic or newreno")
+	return fs
+}
+
+func perfServer(args []string, stdout, stderr io.Writer) int {
+	var o perfServerOptions
+	fs := perfServerFlags(&o)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "[::]:4433", "address to listen on")
-	certFile := fs.String("cert", "", "certificate chain (PEM); a self-signed one when empty")
-	keyFile := fs.String("key", "", "private key (PEM)")
-	cc := fs.String("cc", "cubic", "congestion controller: cubic or newreno")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cert, err := loadOrMakeCertificate(*certFile, *keyFile)
+	cert, err := loadOrMakeCertificate(o.certFile, o.keyFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "skiff perf server:", err)
 		return 1
 	}
-	ln, err := quic.Listen("udp", *listen, &quic.Config{
+	ln, err := quic.Listen("udp", o.listen, &quic.Config{
 		TLS:            &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{perfALPN}},
-		Congestion:     *cc,
+		Congestion:     o.cc,
 		MaxBidiStreams: 1000,
 	})
 	if err != nil {
@@ -158,6 +168,28 @@ type perfResult struct {
 	Congestion    string  `json:"congestion"`
 }
 
+// perfClientOptions are skiff perf client's flags.
+type perfClientOptions struct {
+	upload, download, cacert, cc string
+	streams                      int
+	insecure, verify             bool
+	timeout                      time.Duration
+}
+
+// perfClientFlags defines them, for parsing and for skiff help perf.
+func perfClientFlags(o *perfClientOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("skiff perf client", flag.ContinueOnError)
+	fs.StringVar(&o.upload, "upload", "0", "bytes to upload per stream (suffixes K, M, G: powers of 1024)")
+	fs.StringVar(&o.download, "download", "1G", "bytes to download per stream")
+	fs.IntVar(&o.streams, "streams", 1, "concurrent streams")
+	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
+	fs.StringVar(&o.cacert, "cacert", "", "trust this CA (PEM) instead of the system roots")
+	fs.StringVar(&o.cc, "cc", "cubic", "congestion controller: cubic or newreno")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.BoolVar(&o.verify, "verify", false, "check that the download is the perf pattern skiff's and the interop peers' servers send")
+	return fs
+}
+
 func perfClient(args []string, stdout, stderr io.Writer) int {
 	return perfClientWithRoots(args, nil, stdout, stderr)
 }
@@ -165,16 +197,9 @@ func perfClient(args []string, stdout, stderr io.Writer) int {
 // perfClientWithRoots is perfClient trusting roots (the demo's
 // self-signed certificate) when not nil.
 func perfClientWithRoots(args []string, roots *x509.CertPool, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("skiff perf client", flag.ContinueOnError)
+	var o perfClientOptions
+	fs := perfClientFlags(&o)
 	fs.SetOutput(stderr)
-	upload := fs.String("upload", "0", "bytes to upload per stream (suffixes K, M, G: powers of 1024)")
-	download := fs.String("download", "1G", "bytes to download per stream")
-	streams := fs.Int("streams", 1, "concurrent streams")
-	insecure := fs.Bool("insecure", false, "do not verify the server's certificate")
-	cacert := fs.String("cacert", "", "trust this CA (PEM) instead of the system roots")
-	cc := fs.String("cc", "cubic", "congestion controller: cubic or newreno")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
-	verify := fs.Bool("verify", false, "check that the download is the perf pattern skiff's and the interop peers' servers send")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -182,9 +207,9 @@ func perfClientWithRoots(args []string, roots *x509.CertPool, stdout, stderr io.
 		fmt.Fprintln(stderr, "usage: skiff perf client [flags] HOST:PORT")
 		return 2
 	}
-	up, err1 := parseSize(*upload)
-	down, err2 := parseSize(*download)
-	if err := errors.Join(err1, err2); err != nil || *streams < 1 {
+	up, err1 := parseSize(o.upload)
+	down, err2 := parseSize(o.download)
+	if err := errors.Join(err1, err2); err != nil || o.streams < 1 {
 		fmt.Fprintln(stderr, "skiff perf client: bad size or stream count:", err)
 		return 2
 	}
@@ -193,41 +218,41 @@ func perfClientWithRoots(args []string, roots *x509.CertPool, stdout, stderr io.
 	if i := strings.LastIndex(addr, ":"); i >= 0 {
 		host = strings.Trim(addr[:i], "[]")
 	}
-	tc := &tls13.Config{ServerName: host, NextProtos: []string{perfALPN}, InsecureSkipVerify: *insecure, RootCAs: roots}
-	if *cacert != "" {
-		pem, err := os.ReadFile(*cacert)
+	tc := &tls13.Config{ServerName: host, NextProtos: []string{perfALPN}, InsecureSkipVerify: o.insecure, RootCAs: roots}
+	if o.cacert != "" {
+		pem, err := os.ReadFile(o.cacert)
 		if err != nil {
 			fmt.Fprintln(stderr, "skiff perf client:", err)
 			return 1
 		}
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			fmt.Fprintln(stderr, "skiff perf client: no certificate in", *cacert)
+			fmt.Fprintln(stderr, "skiff perf client: no certificate in", o.cacert)
 			return 1
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	start := time.Now()
-	conn, err := quic.Dial(ctx, "udp", addr, &quic.Config{TLS: tc, Congestion: *cc})
+	conn, err := quic.Dial(ctx, "udp", addr, &quic.Config{TLS: tc, Congestion: o.cc})
 	if err != nil {
 		fmt.Fprintln(stderr, "skiff perf client:", err)
 		return 1
 	}
 	handshake := time.Since(start)
 	var received atomic.Uint64
-	stop := progress(stderr, &received, uint64(*streams)*down)
+	bar := startProgress(stderr, int64(uint64(o.streams)*down), func() int64 { return int64(received.Load()) })
 	var wg sync.WaitGroup
-	errs := make(chan error, *streams)
-	for range *streams {
+	errs := make(chan error, o.streams)
+	for range o.streams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- perfStream(ctx, conn, up, down, *verify, &received)
+			errs <- perfStream(ctx, conn, up, down, o.verify, &received)
 		}()
 	}
 	wg.Wait()
-	stop()
+	bar.finish()
 	close(errs)
 	total := time.Since(start)
 	st := conn.Stats()
@@ -240,21 +265,21 @@ func perfClientWithRoots(args []string, roots *x509.CertPool, stdout, stderr io.
 	}
 	transfer := (total - handshake).Seconds()
 	res := perfResult{
-		UploadBytes:   up * uint64(*streams),
+		UploadBytes:   up * uint64(o.streams),
 		DownloadBytes: received.Load(),
-		Streams:       *streams,
+		Streams:       o.streams,
 		HandshakeMs:   float64(handshake.Microseconds()) / 1000,
 		TotalSeconds:  total.Seconds(),
-		UploadMbps:    float64(up*uint64(*streams)) * 8 / transfer / 1e6,
+		UploadMbps:    float64(up*uint64(o.streams)) * 8 / transfer / 1e6,
 		DownloadMbps:  float64(received.Load()) * 8 / transfer / 1e6,
 		PacketsSent:   st.PacketsSent,
 		PacketsLost:   st.PacketsLost,
 		SmoothedRTTMs: float64(st.SmoothedRTT.Microseconds()) / 1000,
-		Congestion:    *cc,
+		Congestion:    o.cc,
 	}
 	json.NewEncoder(stdout).Encode(res)
-	if res.DownloadBytes != down*uint64(*streams) {
-		fmt.Fprintf(stderr, "skiff perf client: received %d of %d bytes\n", res.DownloadBytes, down*uint64(*streams))
+	if res.DownloadBytes != down*uint64(o.streams) {
+		fmt.Fprintf(stderr, "skiff perf client: received %d of %d bytes\n", res.DownloadBytes, down*uint64(o.streams))
 		return 1
 	}
 	return 0
@@ -310,36 +335,6 @@ func perfStream(ctx context.Context, conn *quic.Conn, up, down uint64, verify bo
 		return fmt.Errorf("stream %d: received %d bytes, want %d", s.ID(), got, down)
 	}
 	return nil
-}
-
-// progress prints the bytes received so far on stderr once a second, when
-// stderr is a terminal. It returns a function that stops it.
-func progress(w io.Writer, received *atomic.Uint64, total uint64) func() {
-	f, ok := w.(*os.File)
-	if !ok {
-		return func() {}
-	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		var last uint64
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-t.C:
-				now := received.Load()
-				fmt.Fprintf(w, "\r\033[K%d / %d MiB  %.0f Mbit/s", now>>20, total>>20, float64(now-last)*8/1e6)
-				last = now
-			}
-		}
-	}()
-	return func() { close(done) }
 }
 
 // parseSize parses "1234", "64K", "10M" or "1G" (powers of 1024).

@@ -78,7 +78,7 @@ func stacks(t testing.TB) (skiff, quicGo stack) {
 	skiff = stack{
 		name: "skiff",
 		client: func(t testing.TB) http.RoundTripper {
-			return &h3.Transport{TLSClientConfig: &tls13.Config{RootCAs: pool, ServerName: "localhost"}}
+			return &h3.Transport{Mode: h3.ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool, ServerName: "localhost"}}
 		},
 		server: func(t testing.TB) (string, func()) {
 			ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{

@@ -3,6 +3,8 @@ package frame
 import (
 	"errors"
 	"strconv"
+
+	"github.com/skiffnet/skiff/qpack"
 )
 
 // ErrCode is an HTTP/3 error code, RFC 9114 §8.1. It travels in QUIC's
@@ -50,11 +52,15 @@ var errCodeNames = [...]string{
 	"H3_VERSION_FALLBACK",
 }
 
-// String returns the RFC name of c, "H3_RESERVED(0x…)" for a reserved
-// (greasing) code, or the number in hex.
+// String returns the RFC name of c — an HTTP/3 code (RFC 9114 §8.1) or a
+// QPACK one (RFC 9204 §6) — "H3_RESERVED(0x…)" for a reserved (greasing)
+// code, or the number in hex.
 func (c ErrCode) String() string {
 	if c >= ErrCodeNoError && c <= ErrCodeVersionFallback {
 		return errCodeNames[c-ErrCodeNoError]
+	}
+	if q := qpack.ErrorCode(c); q >= qpack.ErrCodeDecompressionFailed && q <= qpack.ErrCodeDecoderStreamError {
+		return q.String()
 	}
 	if IsReserved(uint64(c)) {
 		return "H3_RESERVED(0x" + strconv.FormatUint(uint64(c), 16) + ")"

@@ -3,6 +3,7 @@ package frame
 import (
 	"errors"
 	"io"
+	"os"
 )
 
 // DefaultMaxFieldSectionPayload is the HEADERS and PUSH_PROMISE payload
@@ -349,16 +350,88 @@ func (r *Reader) next() (Frame, error) {
 	}
 }
 
-// readPayload reads n (already bounded) bytes into the reused buffer.
+// payloadChunk is the least a payload buffer grows by.
+const payloadChunk = 4 << 10
+
+// readPayload reads an n-byte payload (n already bounded by a limit) into
+// the reused buffer. The buffer grows with what arrives, never ahead of it
+// by more than a quarter or payloadChunk: a peer that declares a large
+// HEADERS frame and sends little of it costs little (RFC 9114 §10.5).
 func (r *Reader) readPayload(n uint64) ([]byte, error) {
-	if uint64(cap(r.payload)) < n {
-		r.payload = make([]byte, n)
+	p := r.payload[:0]
+	k := int(min(uint64(r.w-r.r), n))
+	p = append(p, r.buf[r.r:r.r+k]...)
+	r.r += k
+	for uint64(len(p)) < n {
+		if len(p) == cap(p) {
+			grow := min(uint64(max(len(p)/4, payloadChunk)), n-uint64(len(p)))
+			p = append(make([]byte, 0, len(p)+int(grow)), p...)
+		}
+		if r.srcErr != nil {
+			r.payload = p[:0]
+			if r.srcErr == io.EOF {
+				return nil, errTruncated
+			}
+			return nil, r.srcErr
+		}
+		end := min(uint64(cap(p)), n)
+		m, err := r.src.Read(p[len(p):end])
+		p = p[:len(p)+m]
+		if err != nil {
+			r.srcErr = err
+		}
 	}
-	p := r.payload[:n]
-	if err := r.readFull(p); err != nil {
-		return nil, err
-	}
+	r.payload = p
 	return p, nil
+}
+
+// ReleasePayload drops the buffer of HEADERS, PUSH_PROMISE and SETTINGS
+// payloads when it is larger than payloadChunk, so that a stream that had
+// one large field section does not keep its buffer for its lifetime. The
+// FieldSection of the last frame is invalid afterwards.
+func (r *Reader) ReleasePayload() {
+	if cap(r.payload) > payloadChunk {
+		r.payload = nil
+	}
+}
+
+// ErrBufferFull is returned by Await when the read-ahead buffer has no
+// room left.
+var ErrBufferFull = errors.New("h3: frame read-ahead buffer full")
+
+// Await reads more of the stream into the read-ahead buffer, without
+// consuming anything, and returns nil once some bytes arrived. It lets a
+// caller that waits for something else (a field section blocked on the
+// QPACK encoder stream, RFC 9204 §2.1.2) learn that the stream was reset or
+// ended: it then returns the stream's error, or io.EOF, which Next and
+// Read report in turn after the bytes before it. It returns ErrBufferFull
+// when the buffer is full, and a deadline error (os.ErrDeadlineExceeded)
+// without keeping it, so that a caller can interrupt Await with the
+// stream's read deadline and go on reading. It must not run concurrently
+// with the Reader's other methods.
+func (r *Reader) Await() error {
+	if r.srcErr != nil {
+		return r.srcErr
+	}
+	if r.r > 0 {
+		r.w = copy(r.buf[:], r.buf[r.r:r.w])
+		r.r = 0
+	}
+	if r.w == len(r.buf) {
+		return ErrBufferFull
+	}
+	n, err := r.src.Read(r.buf[r.w:])
+	r.w += n
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		r.srcErr = err
+	}
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		return nil // (0, nil): the caller calls again
+	}
+	return err
 }
 
 // IsFrameError reports whether err is an *Error (an HTTP/3 error detected in

@@ -352,6 +352,8 @@ func TestErrCodeString(t *testing.T) {
 		ErrCodeMessageError:    "H3_MESSAGE_ERROR",
 		ErrCodeVersionFallback: "H3_VERSION_FALLBACK",
 		0x21:                   "H3_RESERVED(0x21)",
+		0x200:                  "QPACK_DECOMPRESSION_FAILED",
+		0x202:                  "QPACK_DECODER_STREAM_ERROR",
 		0x99:                   "0x99",
 	} {
 		if c.String() != want {

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package bench
+
+import "time"
+
+// haveCPU says whether processCPU measures anything here.
+const haveCPU = false
+
+// processCPU is zero: there is no getrusage on this system.
+func processCPU() time.Duration { return 0 }

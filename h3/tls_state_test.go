@@ -1,0 +1,231 @@
+package h3
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffnet/skiff/internal/selfsigned"
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// resp.TLS says what the QUIC handshake negotiated, as net/http's does
+// for TLS over TCP.
+func TestResponseTLS(t *testing.T) {
+	ctx := testContext(t)
+	e := newTestEnv(t, okHandler())
+	resp, err := e.do(t, ctx, http.MethodGet, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cert, _ := testCertificate(t)
+	st := resp.TLS
+	switch {
+	case st == nil:
+		t.Fatal("resp.TLS is nil")
+	case !st.HandshakeComplete || st.Version != 0x0304 || st.NegotiatedProtocol != NextProtoH3:
+		t.Errorf("resp.TLS: complete %v, version %#x, ALPN %q", st.HandshakeComplete, st.Version, st.NegotiatedProtocol)
+	case len(st.PeerCertificates) == 0 || string(st.PeerCertificates[0].Raw) != string(cert.Certificate[0]):
+		t.Errorf("resp.TLS.PeerCertificates does not start with the server's certificate")
+	case len(st.VerifiedChains) == 0 || st.ServerName != "127.0.0.1" || st.CipherSuite == 0:
+		t.Errorf("resp.TLS: %d verified chains, server name %q, suite %#x", len(st.VerifiedChains), st.ServerName, st.CipherSuite)
+	}
+}
+
+// standInConnTLSState makes the server see the state its TLS
+// configuration's VerifyConnection saw, when quic does not report it: the
+// test's server has one connection, so the state is that connection's.
+func standInConnTLSState(t *testing.T, cfg *tls13.Config) {
+	if _, ok := any((*quic.Conn)(nil)).(connectionStater); ok {
+		return // quic reports it: the real thing is tested
+	}
+	var mu sync.Mutex
+	var state tls13.ConnectionState
+	cfg.VerifyConnection = func(cs tls13.ConnectionState) error {
+		mu.Lock()
+		state = cs
+		mu.Unlock()
+		return nil
+	}
+	saved := connTLSState
+	connTLSState = func(*quic.Conn) (tls13.ConnectionState, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return state, true
+	}
+	t.Cleanup(func() { connTLSState = saved })
+	t.Log("quic.Conn has no ConnectionState yet: the state comes from the server's VerifyConnection")
+}
+
+// r.TLS tells a handler who the client is: its certificate, when the
+// server requires one.
+func TestRequestTLSClientCertificate(t *testing.T) {
+	ctx := testContext(t)
+	clientCert, clientCAs, err := selfsigned.New("client.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *http.Request, 1)
+	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r }), func(e *testEnv) {
+		e.tr.TLSClientConfig.Certificates = []tls13.Certificate{clientCert}
+	})
+	// The test listener's configuration, asking for client certificates.
+	cert, _ := testCertificate(t)
+	srvTLS := &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{NextProtoH3}, ClientAuth: tls13.RequireAndVerifyClientCert, ClientCAs: clientCAs}
+	standInConnTLSState(t, srvTLS)
+	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: srvTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.srv.Serve(ln)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+ln.Addr().String()+"/", nil)
+	resp, err := e.tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := <-got
+	switch {
+	case r.TLS == nil:
+		t.Fatal("r.TLS is nil")
+	case len(r.TLS.PeerCertificates) != 1 || string(r.TLS.PeerCertificates[0].Raw) != string(clientCert.Certificate[0]):
+		t.Errorf("r.TLS.PeerCertificates: %d certificates, want the client's", len(r.TLS.PeerCertificates))
+	case len(r.TLS.VerifiedChains) == 0 || r.TLS.NegotiatedProtocol != NextProtoH3:
+		// No ServerName: a client sends no SNI for an IP address (RFC
+		// 6066 §3).
+		t.Errorf("r.TLS: %d verified chains, ALPN %q", len(r.TLS.VerifiedChains), r.TLS.NegotiatedProtocol)
+	}
+}
+
+// A listener whose TLS configuration does not offer "h3" is refused
+// loudly, per connection, when quic reports the ALPN.
+func TestServeConnRefusesOtherALPN(t *testing.T) {
+	ctx := testContext(t)
+	cert, pool := testCertificate(t)
+	srvTLS := &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{"other"}}
+	standInConnTLSState(t, srvTLS)
+	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: srvTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var logged syncBuffer
+	srv := &Server{Handler: okHandler(), ErrorLog: newLogger(&logged)}
+	defer srv.Close()
+	go srv.Serve(ln)
+	qc, err := quic.Dial(ctx, "udp", ln.Addr().String(), &quic.Config{TLS: &tls13.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"other"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-qc.Context().Done()
+	if !logged.contains(`negotiated ALPN "other", not "h3"`) {
+		t.Errorf("server log: %q", logged.String())
+	}
+}
+
+// standInStreamContext gives every stream a context that cancel ends as
+// a peer's RESET_STREAM with code would, when quic has no Stream.Context:
+// the test then checks h3's side (the request context follows the
+// stream's at once), the test standing in for quic's.
+func standInStreamContext(t *testing.T) (cancel func(code ErrCode)) {
+	if _, ok := any((*quic.Stream)(nil)).(streamContexter); ok {
+		return func(ErrCode) {} // quic reports it: the real thing is tested
+	}
+	var mu sync.Mutex
+	cancels := map[uint64]context.CancelCauseFunc{}
+	saved := streamContext
+	streamContext = func(s *quic.Stream) context.Context {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		mu.Lock()
+		cancels[s.ID()] = cancel
+		mu.Unlock()
+		return ctx
+	}
+	t.Cleanup(func() { streamContext = saved })
+	t.Log("quic.Stream has no Context yet: the test ends the stream's context where quic would")
+	return func(code ErrCode) {
+		mu.Lock()
+		defer mu.Unlock()
+		for id, cancel := range cancels {
+			cancel(&quic.StreamError{StreamID: id, Code: uint64(code), Remote: true})
+		}
+	}
+}
+
+// A handler's request context ends within 50 ms of the client's cancel
+// (RESET_STREAM and STOP_SENDING), although it neither reads nor writes.
+func TestHandlerContextEndsOnClientCancel(t *testing.T) {
+	ctx := testContext(t)
+	streamReset := standInStreamContext(t)
+	started := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+		ended <- context.Cause(r.Context())
+	}))
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		rctx, cancel := context.WithCancel(ctx)
+		var body io.Reader
+		if method == http.MethodPost {
+			pr, pw := io.Pipe() // a body still being sent
+			defer pw.Close()
+			body = pr
+		}
+		result := make(chan error, 1)
+		go func() {
+			_, err := e.do(t, rctx, method, "/", body)
+			result <- err
+		}()
+		<-started
+		canceled := time.Now()
+		cancel()
+		streamReset(ErrCodeRequestCancelled)
+		select {
+		case cause := <-ended:
+			took := time.Since(canceled)
+			t.Logf("%s: handler context ended %v after the cancel: %v", method, took, cause)
+			var se *StreamError
+			if !errors.As(cause, &se) || se.Code != ErrCodeRequestCancelled {
+				t.Errorf("%s: context cause %v, want the client's H3_REQUEST_CANCELLED", method, cause)
+			}
+			if took > 50*time.Millisecond {
+				t.Errorf("%s: handler context ended %v after the client's cancel, want within 50 ms", method, took)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s: handler context did not end", method)
+		}
+		<-result
+	}
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b = append(b.b, p...)
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.b)
+}
+
+func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
+
+func newLogger(w io.Writer) *log.Logger { return log.New(w, "", 0) }

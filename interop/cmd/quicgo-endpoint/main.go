@@ -1,0 +1,15 @@
+// Command quicgo-endpoint is the interop endpoint built on quic-go, for the
+// local runner's skiff–quic-go pairs: the same environment and behaviour
+// as skiff-endpoint (package interop/endpoint).
+package main
+
+import (
+	"os"
+
+	"github.com/skiffnet/skiff/interop/endpoint"
+	"github.com/skiffnet/skiff/interop/endpoint/quicgoep"
+)
+
+func main() {
+	os.Exit(endpoint.Main(quicgoep.Impl()))
+}

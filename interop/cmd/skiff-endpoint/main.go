@@ -1,0 +1,16 @@
+// Command skiff-endpoint is skiff's QUIC Interop Runner endpoint: one
+// binary for both roles, driven by the runner's environment (ROLE,
+// TESTCASE, REQUESTS, SSLKEYLOGFILE, QLOGDIR; see package
+// interop/endpoint). It exits 127 for test cases it does not support.
+package main
+
+import (
+	"os"
+
+	"github.com/skiffnet/skiff/interop/endpoint"
+	"github.com/skiffnet/skiff/interop/endpoint/skiffep"
+)
+
+func main() {
+	os.Exit(endpoint.Main(skiffep.Impl()))
+}
