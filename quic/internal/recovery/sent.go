@@ -159,10 +159,3 @@ func (q *sentRing) popFront() {
 	q.n--
 	q.base++
 }
-
-// clear forgets every packet; packet numbers keep counting.
-func (q *sentRing) clear() {
-	for q.n > 0 {
-		q.popFront()
-	}
-}
