@@ -119,6 +119,7 @@ func (c *Conn) run() {
 		c.handleEvents()
 		if sm.Closed() {
 			c.drainInbox()
+			trimRxPools()
 			return
 		}
 		dl := sm.Deadline()
@@ -149,6 +150,7 @@ func (c *Conn) run() {
 				}
 				c.inboxMu.Unlock()
 				sm.Trim()
+				trimRxPools()
 				trimmed = true
 			}
 		}

@@ -27,10 +27,19 @@ func (e *Endpoint) read() {
 	// into, this batch.
 	var copies [udpio.MaxBatch]*rxBuffer
 	r := router{e: e, run: make([]datagram, 0, maxRun)}
+	pool.addReader(1)
+	if pool != &smallBuffers {
+		smallBuffers.addReader(1)
+	}
 	defer func() {
-		// The buffers the reader holds go back.
+		// The buffers the reader holds go back, and the pools keep
+		// spares for one reader fewer.
 		pool.put(held[:entries])
 		smallBuffers.put(r.small[:r.smallLen])
+		pool.addReader(-1)
+		if pool != &smallBuffers {
+			smallBuffers.addReader(-1)
+		}
 	}()
 	for {
 		pool.fill(held[:entries])

@@ -59,17 +59,52 @@ func (d *datagram) extend(e *datagram) bool {
 // rxPool is a free list of receive buffers of one size, shared by the
 // endpoints' readers (which take them) and the connections' drivers (which
 // give them back, a batch at a time). Unlike a sync.Pool it is not emptied
-// by garbage collection, so a steady flow of datagrams allocates nothing;
-// it keeps at most max buffers and lets the rest go.
+// by garbage collection, so a steady flow of datagrams allocates nothing.
+// It keeps at most perReader buffers for each open endpoint's reader and
+// lets the rest go: when endpoints close (a client's Dial sockets, say),
+// the memory their flows needed goes with them. When a connection ends or
+// goes idle, the list shrinks further, to idleReader buffers per reader:
+// what a burst needed is not kept for a burst that may not come.
 type rxPool struct {
-	size, max int
-	mu        sync.Mutex
-	free      []*rxBuffer
+	size, perReader, idleReader int
+	mu              sync.Mutex
+	free            []*rxBuffer
+	readers         int
 	// made and dropped count buffers allocated and let go (the free list
 	// full): made-dropped-len(free) are in use, for tests to check that
 	// every buffer comes back.
 	made, dropped int
 }
+
+// addReader counts an endpoint's reader in (d = 1) or out (d = -1); the
+// free list shrinks to the new limit at once.
+func (p *rxPool) addReader(d int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.readers += d
+	p.trimTo(p.max())
+}
+
+// trimTo lets free buffers beyond n go.
+func (p *rxPool) trimTo(n int) {
+	if len(p.free) > n {
+		clear(p.free[n:])
+		p.dropped += len(p.free) - n
+		p.free = p.free[:n]
+	}
+}
+
+// trimRxPools shrinks both free lists to their idle size.
+func trimRxPools() {
+	for _, p := range [...]*rxPool{&smallBuffers, &groBuffers} {
+		p.mu.Lock()
+		p.trimTo(p.idleReader * max(p.readers, 0))
+		p.mu.Unlock()
+	}
+}
+
+// max is how many free buffers p keeps.
+func (p *rxPool) max() int { return p.perReader * max(p.readers, 0) }
 
 // inUse is how many of p's buffers are out of its free list.
 func (p *rxPool) inUse() int {
@@ -79,12 +114,14 @@ func (p *rxPool) inUse() int {
 }
 
 var (
-	// smallBuffers hold one datagram: 4096 of them, 6 MB, cover the
-	// datagrams in flight of several fast connections.
-	smallBuffers = rxPool{size: maxReceiveSize, max: 4096}
-	// groBuffers hold a coalesced run: 128 of them, 8 MB, cover the
-	// readers' and what fast connections hold in their inboxes.
-	groBuffers = rxPool{size: 1 << 16, max: 128}
+	// smallBuffers hold one datagram: 2048 spares per reader (3 MB)
+	// cover the datagrams in flight of its fast connections; 64 (96 KB)
+	// stay when they are done.
+	smallBuffers = rxPool{size: maxReceiveSize, perReader: 2048, idleReader: 64}
+	// groBuffers hold a coalesced run: 64 spares per reader (4 MiB) cover
+	// what its fast connections hold in their inboxes; 8 (512 KiB) stay
+	// when they are done.
+	groBuffers = rxPool{size: 1 << 16, perReader: 64, idleReader: 8}
 )
 
 // fill sets every nil entry of bs to a free buffer, with one lock. Each
@@ -120,7 +157,7 @@ func (p *rxPool) put(bs []*rxBuffer) {
 		if b == nil {
 			continue
 		}
-		if len(p.free) < p.max {
+		if len(p.free) < p.max() {
 			p.free = append(p.free, b)
 		} else {
 			p.dropped++

@@ -112,6 +112,12 @@ func (cs *closeState) onPacketWhileClosing() {
 
 // onTimer ends the closing or draining period.
 func (cs *closeState) onTimer(c *Conn, now time.Duration) {
+	// A CONNECTION_CLOSE still to be sent goes first (CloseNow's deadline
+	// is the moment it is called): the next AppendBurst sends it, and the
+	// timer fires again after that.
+	if cs.state == stateClosing && cs.sendClose {
+		return
+	}
 	if now >= cs.deadline && cs.state != stateClosed {
 		cs.state = stateClosed
 		c.finish()
