@@ -67,9 +67,9 @@ func (d *datagram) extend(e *datagram) bool {
 // what a burst needed is not kept for a burst that may not come.
 type rxPool struct {
 	size, perReader, idleReader int
-	mu              sync.Mutex
-	free            []*rxBuffer
-	readers         int
+	mu                          sync.Mutex
+	free                        []*rxBuffer
+	readers                     int
 	// made and dropped count buffers allocated and let go (the free list
 	// full): made-dropped-len(free) are in use, for tests to check that
 	// every buffer comes back.
