@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/tls13"
 )
 
@@ -25,6 +26,10 @@ type Config struct {
 	DisableECN              bool
 	EnableDatagrams         bool
 	MaxDatagramSize         int
+	// Versions, SessionTickets and Allow0RTT: vn.go and zerortt.go.
+	Versions       []wire.Version
+	SessionTickets int
+	Allow0RTT      bool
 }
 
 const (

@@ -12,19 +12,40 @@ func (c *Conn) appDataPending() bool {
 	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
 		c.path.framesPending() || c.ids.framesPending() || c.dgrams.pending() ||
 		ss.ctrl.head != nil || ss.sched.next() != nil ||
-		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1]
+		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1] ||
+		c.tokens.pending()
 }
 
 // appendAppFrames appends the frames of a 1-RTT packet, most urgent first:
 // connection control frames, then datagrams, then stream control frames
 // and stream data by priority.
 func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
+	if ctx.zeroRTT {
+		c.append0RTTFrames(ctx, f)
+		return
+	}
 	if c.handshakeDoneQueued && f.room() >= 1 {
 		f.buf = append(f.buf, byte(wire.FrameTypeHandshakeDone))
 		f.record(sentHandshakeDone, 0, 0, 0, false)
 		c.handshakeDoneQueued = false
 	}
+	c.tokens.appendFrames(f)
 	c.path.appendFrames(f)
+	c.appendConnFlowFrames(ctx, f)
+	c.appendAckFrequency(ctx, f)
+	c.appendStreamLimitFrames(f)
+	c.ids.appendFrames(f)
+	if c.pendingPing && f.room() >= 1 {
+		f.appendPing()
+		c.pendingPing = false
+	}
+	c.dgrams.appendFrames(f)
+	c.appendStreamControlFrames(ctx, f)
+	c.appendStreamFrames(ctx, f)
+}
+
+// appendConnFlowFrames appends MAX_DATA and DATA_BLOCKED frames.
+func (c *Conn) appendConnFlowFrames(ctx *sendContext, f *frameWriter) {
 	if c.flow.wantMaxData() && f.room() >= 9 {
 		fr := wire.MaxDataFrame{MaximumData: c.flow.nextMaxData(ctx.now, c.rtt.SmoothedRTT())}
 		f.buf = fr.Append(f.buf)
@@ -36,16 +57,6 @@ func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
 		f.record(sentDataBlocked, 0, 0, 0, false)
 		c.flow.blockedPending = false
 	}
-	c.appendAckFrequency(ctx, f)
-	c.appendStreamLimitFrames(f)
-	c.ids.appendFrames(f)
-	if c.pendingPing && f.room() >= 1 {
-		f.appendPing()
-		c.pendingPing = false
-	}
-	c.dgrams.appendFrames(f)
-	c.appendStreamControlFrames(ctx, f)
-	c.appendStreamFrames(ctx, f)
 }
 
 // appendStreamLimitFrames appends MAX_STREAMS and STREAMS_BLOCKED frames.
@@ -269,6 +280,8 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 			c.onAckFrequencyAcked(fr.ID)
 		case sentMTUProbe:
 			c.pmtu.onProbeAcked(c)
+		case sentNewToken:
+			c.tokens.onAcked(fr.ID)
 		}
 	}
 }
@@ -331,6 +344,8 @@ func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 			}
 		case sentMTUProbe:
 			c.pmtu.onProbeLost()
+		case sentNewToken:
+			c.tokens.onLost(fr.ID)
 		}
 	}
 }
