@@ -69,6 +69,9 @@ type Conn struct {
 
 	// final holds the counters once the connection ended.
 	final Stats
+
+	// early is 0-RTT and session state (early.go).
+	early earlyConn
 }
 
 // broadcast wakes every goroutine waiting for something to change: the
@@ -132,6 +135,8 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 	peer := p.Peer
 	c.remoteAddr.Store(&peer)
 	c.dgrams.init(config.EnableDatagrams)
+	c.early.sessionKey, c.early.tokenStore = p.SessionKey, config.TokenStore
+	c.initEarly(config)
 	return c, nil
 }
 

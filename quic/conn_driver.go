@@ -257,6 +257,10 @@ func (c *Conn) handleEvents() {
 			c.setCloseError(closeError(ev.Reason))
 		case conn.EventClosed:
 			c.finish()
+		case conn.EventEarlyDataAccepted:
+			c.onEarlyDataAccepted()
+		case conn.EventNewToken:
+			c.onNewToken(ev.Data)
 		}
 	}
 }
@@ -270,7 +274,7 @@ func (c *Conn) onHandshakeComplete() {
 	}
 	c.handshakeOK.Store(true)
 	close(c.handshakeDone)
-	if !c.isClient {
+	if c.onHandshakeCompleteEarly() && !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
 	}
 }

@@ -34,6 +34,10 @@ type Endpoint struct {
 	retryAEAD     cipher.AEAD
 	retriesSent   atomic.Uint64
 	invalidTokens atomic.Uint64
+	// NEW_TOKEN tokens (newtoken.go): their key and those used; a counter
+	// for tests.
+	newTokens         newTokenState
+	newTokensAccepted atomic.Uint64
 
 	mu      sync.Mutex
 	conns   map[wire.ConnectionID]*Conn
@@ -167,6 +171,10 @@ func (l *Listener) Close() error { return l.e.Close() }
 // Dial opens a connection to addr ("host:port") from a new socket, and
 // waits for its handshake. The socket closes with the connection.
 func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, error) {
+	return dial(ctx, network, addr, config, false)
+}
+
+func dial(ctx context.Context, network, addr string, config *Config, early bool) (*Conn, error) {
 	ua, err := net.ResolveUDPAddr(network, addr)
 	if err != nil {
 		return nil, err
@@ -181,7 +189,7 @@ func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, err
 		return nil, err
 	}
 	e := newEndpoint(sock, nil)
-	c, err := e.dial(ctx, ua.AddrPort(), config, true)
+	c, err := e.dial(ctx, ua.AddrPort(), config, true, early)
 	if err != nil {
 		e.Close()
 		return nil, err
@@ -191,10 +199,12 @@ func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, err
 
 // Dial opens a connection from this endpoint's socket.
 func (e *Endpoint) Dial(ctx context.Context, addr netip.AddrPort, config *Config) (*Conn, error) {
-	return e.dial(ctx, addr, config, false)
+	return e.dial(ctx, addr, config, false, false)
 }
 
-func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config, owned bool) (*Conn, error) {
+// dial opens a client connection; early: return it at once when it sends
+// 0-RTT (DialEarly).
+func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config, owned, early bool) (*Conn, error) {
 	if config == nil || config.TLS == nil {
 		return nil, errors.New("quic: Dial needs a Config with TLS")
 	}
@@ -202,9 +212,8 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	// RFC 9000 §7.2: the first Destination Connection ID is random, at
 	// least 8 bytes.
 	dcid, scid := newConnectionID(), newConnectionID()
-	c, err := newConn(time.Now(), e, config, config.connConfig(), &conn.Params{
-		IsClient: true, Version: wire.Version1, DCID: dcid, SCID: scid, Peer: addr,
-	})
+	cc := config.connConfig()
+	c, err := newConn(time.Now(), e, config, cc, clientParams(config, cc, addr, dcid, scid))
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +229,9 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	}
 	e.mu.Unlock()
 	go c.run()
+	if early && c.early.ready != nil {
+		return c, nil // sending 0-RTT
+	}
 	select {
 	case <-c.handshakeDone:
 		if !c.handshakeOK.Load() {

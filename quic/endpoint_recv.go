@@ -201,7 +201,7 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 		e.sendStatelessReset(d, inv.DCID)
 		return nil, dcid
 	}
-	if !wire.Version(inv.Version).IsSupported() {
+	if !e.speaks(wire.Version(inv.Version)) { // vn.go
 		// RFC 9000 §6.1: answer an unknown version with Version
 		// Negotiation, but only to a datagram that could start a
 		// connection (§14.1), so we are no amplifier.
@@ -242,8 +242,10 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 		return c
 	}
 	e.mu.Unlock()
+	// A NEW_TOKEN token validates the address: no Retry (newtoken.go).
+	validated := e.newTokenValidates(d, &hdr)
 	var retry *conn.RetryInfo
-	if e.server.RequireAddressValidation {
+	if e.server.RequireAddressValidation && !validated {
 		var proceed bool
 		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
 			return nil
@@ -251,7 +253,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	}
 	scid := newConnectionID()
 	c, err := newConn(time.Now(), e, e.server, e.serverConn, &conn.Params{
-		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
+		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry, AddressValidated: validated,
 	})
 	if err != nil {
 		return nil
@@ -268,7 +270,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 // sendVersionNegotiation answers with the versions we support.
 func (e *Endpoint) sendVersionNegotiation(d *datagram, inv *wire.Invariants) {
 	var buf [256]byte
-	out, err := wire.AppendVersionNegotiation(buf[:0], inv, []wire.Version{wire.Version1, wire.Version2}, 0x40)
+	out, err := wire.AppendVersionNegotiation(buf[:0], inv, e.negotiationVersions(), 0x40)
 	if err != nil {
 		return
 	}

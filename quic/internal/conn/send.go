@@ -201,7 +201,7 @@ func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
 	if sp.discarded || (sp.writeKeys == nil && (space != recovery.SpaceAppData || !c.sending0RTT())) {
 		return false
 	}
-	if ackDue(sp.received, ctx.now) && !c.sending0RTT() {
+	if ackDue(sp.received, ctx.now) && (space != recovery.SpaceAppData || !c.sending0RTT()) {
 		return true
 	}
 	if !ctx.ackElicitingAllowed {

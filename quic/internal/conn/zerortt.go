@@ -323,3 +323,25 @@ func (c *Conn) append0RTTFrames(ctx *sendContext, f *frameWriter) {
 	c.appendStreamControlFrames(ctx, f)
 	c.appendStreamFrames(ctx, f)
 }
+
+// TLSState describes the TLS handshake so far: whether it resumed a
+// session and whether 0-RTT was accepted among the rest.
+func (c *Conn) TLSState() tls13.ConnectionState { return c.tls.ConnectionState() }
+
+// SetSessionAppData sets, on a client, what the sessions this connection
+// stores keep for the application (tls13.Conn.SetSessionAppData): an
+// HTTP/3 client keeps the server's SETTINGS (RFC 9114 §7.2.4.2).
+func (c *Conn) SetSessionAppData(data []byte) {
+	if c.isClient {
+		c.tls.SetSessionAppData(data)
+	}
+}
+
+// EarlySessionAppData returns, on a client sending 0-RTT, what the
+// application kept with the session it resumes; nil otherwise.
+func (c *Conn) EarlySessionAppData() []byte {
+	if s := c.tls.EarlySession(); s != nil && c.early.attempted {
+		return s.AppData
+	}
+	return nil
+}
