@@ -257,6 +257,8 @@ func (s *lruTokenStore) Pop(key string) []byte {
 	if len(e.tokens) == 0 {
 		delete(s.m, key)
 		s.order.Remove(el)
+	} else {
+		s.order.MoveToFront(el)
 	}
 	return tok
 }
