@@ -102,7 +102,7 @@ func (c *h3Client) send(req *http.Request, rt route, cc *clientConn) (*http.Resp
 	} else {
 		cc.used.Store(true)
 	}
-	return cc.roundTrip(req, rt)
+	return cc.roundTripEarly(req, rt, c.t)
 }
 
 // rewind returns req ready to be sent again: with a fresh body from
@@ -147,16 +147,18 @@ type clientConn struct {
 	keys []string    // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
 
-	// tls is what the TLS handshake negotiated; tlsState is the same as
-	// Response.TLS, shared by the connection's responses as net/http's
-	// are.
-	tls      tls13.ConnectionState
-	tlsState *tls.ConnectionState
+	// early is its 0-RTT state (early.go).
+	early earlyClient
 
 	// goAwayReceived is closed when the server's first GOAWAY arrives.
 	goAwayReceived chan struct{}
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// tls is what the TLS handshake negotiated; tlsState is the same as
+	// Response.TLS, shared by the connection's responses as net/http's
+	// are. Set when the handshake completes (tlsInfo).
+	tls      tls13.ConnectionState
+	tlsState *tls.ConnectionState
 	goAway   bool
 	goAwayID uint64
 	// goAwayFrom is true once the server sent GOAWAY (goAway is also set
