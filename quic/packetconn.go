@@ -66,6 +66,6 @@ func (s *packetConnSocket) WriteBatch(msgs []udpio.Message) (int, error) {
 	return len(msgs), nil
 }
 
-func (s *packetConnSocket) LocalAddr() netip.AddrPort         { return s.local }
+func (s *packetConnSocket) LocalAddr() netip.AddrPort        { return s.local }
 func (s *packetConnSocket) Capabilities() udpio.Capabilities { return udpio.Capabilities{} }
 func (s *packetConnSocket) Close() error                     { return s.pc.Close() }
