@@ -312,4 +312,3 @@ func portOf(a net.Addr) string {
 	_, port, _ := net.SplitHostPort(a.String())
 	return port
 }
-

@@ -28,7 +28,7 @@ var Cases = endpoint.Table{
 	"multiconnect": endpoint.Both,
 	"ecn":          endpoint.Both,
 	// The runner gives the server "transfer" in the keyupdate test.
-	"keyupdate": {Server: true, Missing: "(quic has no way to ask for an early key update: it updates every 2^20 packets)"},
+	"keyupdate":  {Server: true, Missing: "(quic has no way to ask for an early key update: it updates every 2^20 packets)"},
 	"resumption": endpoint.Both,
 	"zerortt":    endpoint.Both,
 	// The client starts in version 1 and offers 2; the server prefers 2
