@@ -150,6 +150,14 @@ func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 	if p == nil || !appData || p == ps.cur || !c.handshakeConfirmed || c.closing.state != stateOpen {
 		return
 	}
+	if !c.isClient && !p.hasDCID && p.localID != ps.cur.localID {
+		// §9.5: the peer came with another connection ID of ours, a
+		// deliberate migration or probe: what goes there, PATH_RESPONSE
+		// included, carries another of its IDs, if it gave us one.
+		if seq, ok := c.unusedPeerSeq(); ok {
+			p.dcidSeq, p.hasDCID = seq, true
+		}
+	}
 	if !largest || !ps.rx.nonProbing {
 		if !c.isClient && !p.validated && !p.validating {
 			c.startPathValidation(now, p, false)
@@ -171,13 +179,6 @@ func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 		return
 	}
 	prev := ps.cur
-	if !p.hasDCID && p.localID != prev.localID {
-		// §9.5: the peer moved to another connection ID of ours, a
-		// deliberate migration: answer with another of its IDs.
-		if seq, ok := c.unusedPeerSeq(); ok {
-			p.dcidSeq, p.hasDCID = seq, true
-		}
-	}
 	c.switchPath(now, p)
 	if prev.validated && !prev.validating && ps.find(prev.addr) == prev {
 		// §9.3.3: validate the previous path, which elicits packets

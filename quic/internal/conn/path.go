@@ -384,7 +384,14 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 	if size < minPathDatagram {
 		return buf // wait for more bytes from the peer (§8.2.1)
 	}
-	ctx := sendContext{now: now, ackElicitingAllowed: true, onPath: p}
+	dcid, ok := c.pathDCID(p)
+	if !ok {
+		// No connection ID to send there without linking the paths: the
+		// frames are dropped, as if lost (§9.5).
+		p.nResponses, p.challengeDue = 0, false
+		return buf
+	}
+	ctx := sendContext{now: now, ackElicitingAllowed: true, onPath: p, dcid: dcid}
 	start := len(buf)
 	buf = c.appendPacket(&ctx, buf, recovery.SpaceAppData, start+size, start+size)
 	if n := len(buf) - start; n > 0 {
@@ -417,13 +424,31 @@ func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
 	}
 }
 
-// pathDCID is the peer's connection ID a packet on p carries: p's own, or
-// the current one (p nil is the current path).
-func (c *Conn) pathDCID(p *netPath) wire.ConnectionID {
-	if p != nil && p != c.path.cur && p.hasDCID {
-		if id, ok := c.ids.idForSeq(p.dcidSeq); ok {
-			return id
-		}
+// pathDCID is the peer's connection ID a packet on p carries, and false
+// when p has none it may use: the current path's is the current one; any
+// other path's is its own, or the current one when the peer uses a single
+// connection ID of ours on both (a NAT rebinding, which §9.5 allows), or
+// else a new one taken now (§9.5: never one ID from two local addresses or
+// towards two peer addresses).
+func (c *Conn) pathDCID(p *netPath) (wire.ConnectionID, bool) {
+	cur := c.path.cur
+	if p == cur {
+		return c.ids.peerDCID(), true
 	}
-	return c.ids.peerDCID()
+	if p.hasDCID {
+		if id, ok := c.ids.idForSeq(p.dcidSeq); ok {
+			return id, true
+		}
+		p.hasDCID = false // retired since
+	}
+	if p.localID == cur.localID && p.addr.Local == cur.addr.Local {
+		return c.ids.peerDCID(), true
+	}
+	seq, ok := c.unusedPeerSeq()
+	if !ok {
+		return wire.ConnectionID{}, false
+	}
+	p.dcidSeq, p.hasDCID = seq, true
+	id, _ := c.ids.idForSeq(seq)
+	return id, true
 }

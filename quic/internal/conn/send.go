@@ -55,6 +55,7 @@ type sendContext struct {
 	// onPath: the packet carries the probing frames due on this path
 	// (path.go), padded.
 	onPath *netPath
+	dcid   wire.ConnectionID // with onPath: the path's
 	// ect: the datagram goes out marked ECT(0) (RFC 9000 §13.4.2).
 	ect bool
 }
@@ -246,7 +247,10 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 
 	var lengthOffset, pnOffset int
 	if space == recovery.SpaceAppData {
-		dcid := c.pathDCID(ctx.onPath)
+		dcid := c.ids.peerDCID()
+		if ctx.onPath != nil {
+			dcid = ctx.dcid
+		}
 		buf = wire.AppendShortHeader(buf, dcid, pn, pnLen, c.keys1RTT.writePhase, false)
 		pnOffset = 1 + dcid.Len()
 	} else {
