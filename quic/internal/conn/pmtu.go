@@ -15,7 +15,7 @@ import (
 // asks for more and the peer's max_udp_payload_size allows it, it searches
 // on upwards: the largest size first (a loopback or jumbo-frame path
 // carries it at once), then halfway between the largest size known to work
-// and the smallest known to fail, down to a 256-byte step. A size fails
+// and the smallest known to fail, down to a 16-byte step. A size fails
 // after MAX_PROBES (3) lost probes (RFC 8899 §5.1.2), or at once when the
 // local interface refuses it (the socket sets DF and says EMSGSIZE:
 // OnDatagramTooBig). Lost probes are no congestion signal (RFC 8899 §3):
@@ -41,7 +41,7 @@ const basePLPMTU = 1452
 const (
 	// pmtuSearchStep ends the search: closer than this to the failure is
 	// close enough.
-	pmtuSearchStep = 256
+	pmtuSearchStep = 16
 	// pmtuMaxProbes is MAX_PROBES (RFC 8899 §5.1.2): lost probes of one
 	// size before the size counts as too large.
 	pmtuMaxProbes = 3
@@ -106,14 +106,13 @@ func (m *pmtuState) start() {
 // next is the size to probe now, 0 when the search is over.
 func (m *pmtuState) next() int {
 	switch {
-	case m.mtu < basePLPMTU:
-		if m.failed != 0 && m.failed <= basePLPMTU {
-			return 0 // even 1452 bytes do not pass: 1200 it is
-		}
+	case m.mtu < basePLPMTU && (m.failed == 0 || m.failed > basePLPMTU):
 		return min(basePLPMTU, m.max)
 	case m.failed == 0:
 		return m.max
 	}
+	// Halfway between what works and what fails: above 1452 bytes, or
+	// below it on a path that does not carry that much (a tunnel).
 	mid := (m.mtu + m.failed) / 2
 	if m.failed-m.mtu <= pmtuSearchStep || mid <= m.mtu {
 		return 0
