@@ -434,7 +434,9 @@ func TestSimPreferredAddress(t *testing.T) {
 // advertises a max_udp_payload_size beyond 1500 bytes.
 type jumboSocket struct{ simSocket }
 
-func (s jumboSocket) Capabilities() udpio.Capabilities { return udpio.Capabilities{ECN: true, GRO: true} }
+func (s jumboSocket) Capabilities() udpio.Capabilities {
+	return udpio.Capabilities{ECN: true, GRO: true}
+}
 
 // TestSimPMTUBlackHole: with 9000-byte datagrams allowed, the search
 // settles below a 4000-byte path MTU; when the path's MTU falls to 1280
