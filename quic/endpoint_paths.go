@@ -167,14 +167,27 @@ func (e *Endpoint) listenPreferred(pa *PreferredAddress) error {
 	if err != nil {
 		return err
 	}
-	e.serverConn.PreferredAddressV4, e.serverConn.PreferredAddressV6 = v4, v6
+	e.announcePreferred(v4, v6)
 	return nil
+}
+
+// announcePreferred makes the server's new connections announce v4 and v6
+// in preferred_address. The reader may be accepting connections already:
+// it takes serverConn under e.mu, and gets a new one here.
+func (e *Endpoint) announcePreferred(v4, v6 netip.AddrPort) {
+	e.mu.Lock()
+	sc := *e.serverConn
+	sc.PreferredAddressV4, sc.PreferredAddressV6 = v4, v6
+	e.serverConn = &sc
+	e.mu.Unlock()
 }
 
 // PreferredAddresses returns the preferred addresses the endpoint
 // announces, with the ports they bound: zero values when it announces
 // none.
 func (e *Endpoint) PreferredAddresses() (v4, v6 netip.AddrPort) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.serverConn == nil {
 		return
 	}

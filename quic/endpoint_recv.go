@@ -250,6 +250,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 		e.mu.Unlock()
 		return c
 	}
+	serverConn := e.serverConn // replaced, not changed, by announcePreferred
 	e.mu.Unlock()
 	var retry *conn.RetryInfo
 	if e.server.RequireAddressValidation {
@@ -259,7 +260,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 		}
 	}
 	scid := newConnectionID()
-	c, err := newConn(time.Now(), e, e.server, e.serverConn, &conn.Params{
+	c, err := newConn(time.Now(), e, e.server, serverConn, &conn.Params{
 		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
 	})
 	if err != nil {

@@ -397,7 +397,7 @@ func TestSimPreferredAddress(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				sn.server.serverConn.PreferredAddressV4 = preferred
+				sn.server.announcePreferred(preferred, netip.AddrPort{})
 				client, server := sn.connect(t, ctx)
 				data := payload(9, 4<<20)
 				sum, _ := download(t, ctx, client, server, data, nil)
