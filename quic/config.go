@@ -81,6 +81,18 @@ type Config struct {
 	// that receive its events (qlog, metrics); nil hooks are skipped.
 	Tracer func(isClient bool, odcid []byte) *Tracer
 
+	// DisableActiveMigration sends disable_active_migration (RFC 9000
+	// §9): the peer must not move the connection to another local
+	// address of its own. A server still follows a client's NAT
+	// rebinding, which is not a migration the client chose.
+	DisableActiveMigration bool
+	// PreferredAddress, on a server, is announced to clients, which move
+	// there after the handshake (RFC 9000 §9.6; see PreferredAddress).
+	PreferredAddress *PreferredAddress
+	// DisablePreferredAddress, on a client, stays at the address it
+	// dialed when the server announces a preferred address.
+	DisablePreferredAddress bool
+
 	// Versions lists the QUIC versions to speak, by preference (vn.go):
 	// Version1 then Version2 when empty. A client starts in the first
 	// (or in the version of the session it resumes) and offers the
@@ -131,6 +143,8 @@ func (c *Config) connConfig() *conn.Config {
 		DisableECN:              c.DisableECN,
 		EnableDatagrams:         c.EnableDatagrams,
 		MaxDatagramSize:         c.MaxDatagramSize,
+		DisableActiveMigration:  c.DisableActiveMigration,
+		DisablePreferredAddress: c.DisablePreferredAddress,
 		Versions:                wireVersions(c.Versions),
 		SessionTickets:          c.SessionTickets,
 		Allow0RTT:               c.Allow0RTT,

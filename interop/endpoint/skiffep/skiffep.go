@@ -33,8 +33,10 @@ var Cases = endpoint.Table{
 	"zerortt":    endpoint.Both,
 	// The client starts in version 1 and offers 2; the server prefers 2
 	// (compatible version negotiation, RFC 9368).
-	"v2":                  endpoint.Both,
-	"connectionmigration": {Missing: "(quic has no preferred_address and no client migration)"},
+	"v2": endpoint.Both,
+	// The server announces a preferred address (preferred.go); the
+	// client follows one by default.
+	"connectionmigration": endpoint.Both,
 }
 
 // Impl is skiff's endpoint.
@@ -77,7 +79,12 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	if s.TestCase == "v2" {
 		qc.Versions = []quic.Version{quic.Version2, quic.Version1}
 	}
-	lns, err := listen(s.Listen, qc)
+	var lns []*quic.Listener
+	if s.TestCase == "connectionmigration" {
+		lns, err = listenPreferred(s, qc)
+	} else {
+		lns, err = listen(s.Listen, qc)
+	}
 	if err != nil {
 		return err
 	}
