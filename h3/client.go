@@ -143,7 +143,7 @@ func (c *h3Client) closeIdle() {
 type clientConn struct {
 	c    *conn
 	qc   *quic.Conn
-	pool *connPool   // set when pooled
+	pool *connPool   // the pool it is for, set before anything runs
 	keys []string    // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
 
@@ -168,8 +168,8 @@ type clientConn struct {
 	pending    int                      // requests opening a stream
 }
 
-func newClientConn(qc *quic.Conn, maxHeaderBytes uint64) *clientConn {
-	cc := &clientConn{qc: qc, c: newConn(qc, true, maxHeaderBytes), active: map[uint64]*clientStream{}, goAwayReceived: make(chan struct{})}
+func newClientConn(qc *quic.Conn, maxHeaderBytes uint64, pool *connPool) *clientConn {
+	cc := &clientConn{qc: qc, pool: pool, c: newConn(qc, true, maxHeaderBytes), active: map[uint64]*clientStream{}, goAwayReceived: make(chan struct{})}
 	cc.c.onGoAway = cc.onGoAway
 	go func() {
 		<-qc.Context().Done()

@@ -101,7 +101,7 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 	if err != nil {
 		return nil, err
 	}
-	cc := newClientConn(qc, c.maxHeaderBytes())
+	cc := newClientConn(qc, c.maxHeaderBytes(), c.pool)
 	cc.initEarly(&tlsState)
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
 	// server that does not would otherwise hold the dial forever.

@@ -21,6 +21,9 @@ func (c *Conn) ConnectionState() tls13.ConnectionState {
 		case <-c.done:
 		}
 	}
-	// The driver is gone: the state machine is no longer touched.
-	return c.sm.TLSState()
+	// The driver is gone (or going): the state as of the handshake's end.
+	if st := c.early.tlsState.Load(); st != nil {
+		return *st
+	}
+	return tls13.ConnectionState{}
 }
