@@ -15,14 +15,13 @@ import (
 func waitToken(t *testing.T, cc *Config, v wire.Version) {
 	t.Helper()
 	key := tokenKey(sessionKey(cc.TLS, serverAddr), v)
-	for range 1000 {
-		if tok := cc.TokenStore.Pop(key); tok != nil {
+	simWait(t, "a NEW_TOKEN token", func() bool {
+		tok := cc.TokenStore.Pop(key)
+		if tok != nil {
 			cc.TokenStore.Put(key, tok)
-			return
 		}
-		time.Sleep(time.Millisecond) // synthetic time
-	}
-	t.Fatal("no NEW_TOKEN token arrived")
+		return tok != nil
+	})
 }
 
 // RFC 9000 §8.1.3: a server that requires address validation sends a

@@ -41,14 +41,22 @@ func (a ticketArrival) wait(ctx context.Context) error {
 	}
 }
 
-// skiffTickets is a tls13.ClientSessionCache that signals arrivals.
-type skiffTickets struct {
-	tls13.ClientSessionCache
+// sessionCache is a client session cache, tls13's or crypto/tls's.
+type sessionCache[S any] interface {
+	Get(key string) (*S, bool)
+	Put(key string, cs *S)
+}
+
+// signalingCache is a session cache that signals each session it is given.
+type signalingCache[S any] struct {
+	inner   sessionCache[S]
 	arrived ticketArrival
 }
 
-func (s skiffTickets) Put(key string, cs *tls13.ClientSession) {
-	s.ClientSessionCache.Put(key, cs)
+func (s signalingCache[S]) Get(key string) (*S, bool) { return s.inner.Get(key) }
+
+func (s signalingCache[S]) Put(key string, cs *S) {
+	s.inner.Put(key, cs)
 	if cs != nil {
 		s.arrived.signal()
 	}
@@ -61,22 +69,9 @@ func skiffResumingDialer(cred *Credentials) (Dialer, error) {
 		RootCAs:            cred.Roots,
 		ServerName:         cred.ServerName,
 		NextProtos:         []string{ALPN},
-		ClientSessionCache: skiffTickets{tls13.NewLRUClientSessionCache(1), arrived},
+		ClientSessionCache: signalingCache[tls13.ClientSession]{tls13.NewLRUClientSessionCache(1), arrived},
 	}}}
 	return resumingDialer{d, arrived}, nil
-}
-
-// quicGoTickets is a tls.ClientSessionCache that signals arrivals.
-type quicGoTickets struct {
-	tls.ClientSessionCache
-	arrived ticketArrival
-}
-
-func (s quicGoTickets) Put(key string, cs *tls.ClientSessionState) {
-	s.ClientSessionCache.Put(key, cs)
-	if cs != nil {
-		s.arrived.signal()
-	}
 }
 
 // quicGoResumingDialer returns quic-go's dialer whose connections resume.
@@ -86,7 +81,7 @@ func quicGoResumingDialer(cred *Credentials) (Dialer, error) {
 		RootCAs:            cred.Roots,
 		ServerName:         cred.ServerName,
 		NextProtos:         []string{ALPN},
-		ClientSessionCache: quicGoTickets{tls.NewLRUClientSessionCache(1), arrived},
+		ClientSessionCache: signalingCache[tls.ClientSessionState]{tls.NewLRUClientSessionCache(1), arrived},
 	}}
 	return resumingDialer{d, arrived}, nil
 }

@@ -95,14 +95,7 @@ func TestResumptionAndZeroRTTQuicGoClientSkiffServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	skCert, _, goClient, _ := certs(t)
-	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{
-		TLS:       &tls13.Config{Certificates: []tls13.Certificate{skCert}, NextProtos: []string{alpn}},
-		Allow0RTT: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenSkiff(t, skCert, &quic.Config{Allow0RTT: true})
 	var earlyStreams atomic.Int32
 	serveAll(ctx, ln.Accept, func(c *quic.Conn) func(context.Context) (*quic.Stream, error) {
 		return func(ctx context.Context) (*quic.Stream, error) {
@@ -171,14 +164,7 @@ func TestVersion2WithQuicGo(t *testing.T) {
 	})
 
 	t.Run("quic-go client v1 then v2, skiff server v2 only", func(t *testing.T) {
-		ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{
-			TLS:      &tls13.Config{Certificates: []tls13.Certificate{skCert}, NextProtos: []string{alpn}},
-			Versions: []quic.Version{quic.Version2},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
+		ln := listenSkiff(t, skCert, &quic.Config{Versions: []quic.Version{quic.Version2}})
 		serveAll(ctx, ln.Accept, func(c *quic.Conn) func(context.Context) (*quic.Stream, error) { return c.AcceptStream })
 		c, err := quicgo.DialAddr(ctx, ln.Addr().String(), goClient, &quicgo.Config{Versions: []quicgo.Version{quicgo.Version1, quicgo.Version2}})
 		if err != nil {
@@ -215,22 +201,10 @@ func TestNewTokenSkipsRetryWithQuicGo(t *testing.T) {
 	skCert, std, goClient, skClient := certs(t)
 
 	t.Run("skiff client, quic-go server", func(t *testing.T) {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var asked atomic.Int32
-		tr := &quicgo.Transport{Conn: pc, VerifySourceAddress: func(net.Addr) bool { asked.Add(1); return true }}
-		defer tr.Close()
-		ln, err := tr.Listen(&tls.Config{Certificates: []tls.Certificate{std}, NextProtos: []string{alpn}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		serveAll(ctx, ln.Accept, func(c *quicgo.Conn) func(context.Context) (*quicgo.Stream, error) { return c.AcceptStream })
+		addr, asked := quicGoRetryServer(t, ctx, std)
 		store := quic.NewTokenStore(4, 2)
 		config := &quic.Config{TLS: skClient, TokenStore: store}
-		c1, err := quic.Dial(ctx, "udp", pc.LocalAddr().String(), config)
+		c1, err := quic.Dial(ctx, "udp", addr, config)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +214,7 @@ func TestNewTokenSkipsRetryWithQuicGo(t *testing.T) {
 		if first == 0 {
 			t.Fatal("no Retry for the first connection")
 		}
-		c2, err := quic.Dial(ctx, "udp", pc.LocalAddr().String(), config)
+		c2, err := quic.Dial(ctx, "udp", addr, config)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,14 +226,7 @@ func TestNewTokenSkipsRetryWithQuicGo(t *testing.T) {
 	})
 
 	t.Run("quic-go client, skiff server", func(t *testing.T) {
-		ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{
-			TLS:                      &tls13.Config{Certificates: []tls13.Certificate{skCert}, NextProtos: []string{alpn}},
-			RequireAddressValidation: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
+		ln := listenSkiff(t, skCert, &quic.Config{RequireAddressValidation: true})
 		serveAll(ctx, ln.Accept, func(c *quic.Conn) func(context.Context) (*quic.Stream, error) { return c.AcceptStream })
 		store := quicgo.NewLRUTokenStore(4, 2)
 		dial := func() (*quicgo.Conn, *retryCounter) {
@@ -282,6 +249,42 @@ func TestNewTokenSkipsRetryWithQuicGo(t *testing.T) {
 			t.Fatalf("Retries accepted: %d on the first connection, %d on the second (want 1, 0)", r1.received.Load(), r2.received.Load())
 		}
 	})
+}
+
+// listenSkiff listens on loopback with config, the TLS configuration
+// filled in with cert when config has none, and closes with the test.
+func listenSkiff(t *testing.T, cert tls13.Certificate, config *quic.Config) *quic.Listener {
+	t.Helper()
+	if config.TLS == nil {
+		config.TLS = &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{alpn}}
+	}
+	ln, err := quic.Listen("udp", "127.0.0.1:0", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// quicGoRetryServer is a quic-go server on loopback that sends a Retry to
+// every client without a valid token (RFC 9000 §8.1.2), answers streams
+// with serveStream, and counts the Initials it considered for a Retry.
+func quicGoRetryServer(t *testing.T, ctx context.Context, cert tls.Certificate) (addr string, asked *atomic.Int32) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked = new(atomic.Int32)
+	tr := &quicgo.Transport{Conn: pc, VerifySourceAddress: func(net.Addr) bool { asked.Add(1); return true }}
+	t.Cleanup(func() { tr.Close() })
+	ln, err := tr.Listen(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{alpn}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	serveAll(ctx, ln.Accept, func(c *quicgo.Conn) func(context.Context) (*quicgo.Stream, error) { return c.AcceptStream })
+	return pc.LocalAddr().String(), asked
 }
 
 // exchange runs one stream of the test protocol on a skiff connection.

@@ -18,33 +18,19 @@ func (c *Conn) appDataPending() bool {
 
 // appendAppFrames appends the frames of a 1-RTT packet, most urgent first:
 // connection control frames, then datagrams, then stream control frames
-// and stream data by priority.
+// and stream data by priority. A client's 0-RTT packet carries those a
+// 0-RTT packet may and a client has before the handshake (RFC 9000 §12.5,
+// §17.2.3: no ACK, CRYPTO, HANDSHAKE_DONE, NEW_TOKEN, PATH_RESPONSE or
+// RETIRE_CONNECTION_ID; connection IDs and ACK_FREQUENCY wait for 1-RTT).
 func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
-	if ctx.zeroRTT {
-		c.append0RTTFrames(ctx, f)
-		return
-	}
-	if c.handshakeDoneQueued && f.room() >= 1 {
+	if c.handshakeDoneQueued && f.room() >= 1 && !ctx.zeroRTT {
 		f.buf = append(f.buf, byte(wire.FrameTypeHandshakeDone))
 		f.record(sentHandshakeDone, 0, 0, 0, false)
 		c.handshakeDoneQueued = false
 	}
-	c.tokens.appendFrames(f)
-	c.appendConnFlowFrames(ctx, f)
-	c.appendAckFrequency(ctx, f)
-	c.appendStreamLimitFrames(f)
-	c.ids.appendFrames(f)
-	if c.pendingPing && f.room() >= 1 {
-		f.appendPing()
-		c.pendingPing = false
+	if !ctx.zeroRTT {
+		c.tokens.appendFrames(f)
 	}
-	c.dgrams.appendFrames(f)
-	c.appendStreamControlFrames(ctx, f)
-	c.appendStreamFrames(ctx, f)
-}
-
-// appendConnFlowFrames appends MAX_DATA and DATA_BLOCKED frames.
-func (c *Conn) appendConnFlowFrames(ctx *sendContext, f *frameWriter) {
 	if c.flow.wantMaxData() && f.room() >= 9 {
 		fr := wire.MaxDataFrame{MaximumData: c.flow.nextMaxData(ctx.now, c.rtt.SmoothedRTT())}
 		f.buf = fr.Append(f.buf)
@@ -56,6 +42,20 @@ func (c *Conn) appendConnFlowFrames(ctx *sendContext, f *frameWriter) {
 		f.record(sentDataBlocked, 0, 0, 0, false)
 		c.flow.blockedPending = false
 	}
+	if !ctx.zeroRTT {
+		c.appendAckFrequency(ctx, f)
+	}
+	c.appendStreamLimitFrames(f)
+	if !ctx.zeroRTT {
+		c.ids.appendFrames(f)
+	}
+	if c.pendingPing && f.room() >= 1 {
+		f.appendPing()
+		c.pendingPing = false
+	}
+	c.dgrams.appendFrames(f)
+	c.appendStreamControlFrames(ctx, f)
+	c.appendStreamFrames(ctx, f)
 }
 
 // appendStreamLimitFrames appends MAX_STREAMS and STREAMS_BLOCKED frames.

@@ -307,23 +307,6 @@ func (c *Conn) dropSessionOfOtherVersion() {
 // HTTP/3 server marks such a request with Early-Data: 1 (RFC 8470 §5.1).
 func (s *Stream) ReceivedEarlyData() bool { return s.earlyData.Load() }
 
-// append0RTTFrames appends the frames of a client's 0-RTT packet: those of
-// appendAppFrames that a 0-RTT packet may carry and a client has before
-// the handshake (RFC 9000 §12.5, §17.2.3: no ACK, CRYPTO, HANDSHAKE_DONE,
-// NEW_TOKEN, PATH_RESPONSE or RETIRE_CONNECTION_ID; connection IDs and
-// ACK_FREQUENCY wait for 1-RTT).
-func (c *Conn) append0RTTFrames(ctx *sendContext, f *frameWriter) {
-	c.appendConnFlowFrames(ctx, f)
-	c.appendStreamLimitFrames(f)
-	if c.pendingPing && f.room() >= 1 {
-		f.appendPing()
-		c.pendingPing = false
-	}
-	c.dgrams.appendFrames(f)
-	c.appendStreamControlFrames(ctx, f)
-	c.appendStreamFrames(ctx, f)
-}
-
 // TLSState describes the TLS handshake so far: whether it resumed a
 // session and whether 0-RTT was accepted among the rest.
 func (c *Conn) TLSState() tls13.ConnectionState { return c.tls.ConnectionState() }
