@@ -164,10 +164,19 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 	// Which spaces have something to say, so the last one can take the
 	// padding.
 	var want [3]bool
+	for s := range c.spaces {
+		want[s] = c.wantSend(ctx, recovery.Space(s))
+	}
+	if c.isClient && want[recovery.SpaceInitial] && want[recovery.SpaceHandshake] && c.initialAckOnly(ctx) {
+		// The client's first Handshake packet makes both sides drop the
+		// Initial keys (RFC 9001 §4.9.1): an Initial that would only
+		// acknowledge is moot, and would cost the datagram its padding
+		// to 1200 bytes (RFC 9000 §14.1).
+		want[recovery.SpaceInitial] = false
+	}
 	last := -1
 	for s := range c.spaces {
-		if c.wantSend(ctx, recovery.Space(s)) {
-			want[s] = true
+		if want[s] {
 			last = s
 		}
 	}
@@ -204,6 +213,13 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 		c.path.cur.sent += uint64(n)
 	}
 	return buf
+}
+
+// initialAckOnly reports whether a client's Initial would carry nothing
+// but an ACK frame now.
+func (c *Conn) initialAckOnly(ctx *sendContext) bool {
+	sp := &c.spaces[recovery.SpaceInitial]
+	return !sp.cryptoPending() && !(ctx.probe && c.probeSpace == recovery.SpaceInitial)
 }
 
 // initialAckEliciting reports whether a server Initial would carry CRYPTO
