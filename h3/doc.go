@@ -122,7 +122,8 @@
 // Early goes again once the handshake completes (RFC 8470 §5.2). When
 // the server refuses 0-RTT, QUIC resends the requests in 1-RTT on the
 // same streams: each is answered once. In a race, a 0-RTT connection whose
-// handshake has not completed after three head starts is closed, so that
+// handshake has not completed after three head starts (at least a
+// second) is closed, so that
 // its request goes over TCP (when replay.go allows) rather than waiting
 // for the handshake timeout on a path that stopped carrying UDP.
 //

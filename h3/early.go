@@ -213,6 +213,11 @@ func (cc *clientConn) waitHandshake(ctx context.Context) error {
 
 var errHandshakeFailed = errors.New("h3: the QUIC handshake of a 0-RTT connection failed")
 
+// minEarlyWatch is the least a race waits for a 0-RTT connection's
+// handshake before it gives the request to TCP: a loaded machine may take
+// that long for the key exchange alone.
+const minEarlyWatch = time.Second
+
 // watchEarly closes cc, which a race gave a request while its 0-RTT
 // handshake runs, if the handshake has not completed within limit: the
 // path may no longer carry UDP, and the request's failure sends it over

@@ -253,9 +253,10 @@ func TestSimTooEarly(t *testing.T) {
 	})
 }
 
-// The discovery transport (ModeRace, real sockets on loopback): its
-// second connection to a server resumes the first one's session, and its
-// GET goes in 0-RTT.
+// The discovery transport (ModeRace, real sockets on loopback, through a
+// relay adding 25 ms each way so that the request is written well before
+// the handshake ends): its second connection to a server resumes the
+// first one's session, and its GET goes in 0-RTT.
 func TestTransportResumesAndSendsEarly(t *testing.T) {
 	cert, pool := testCertificate(t)
 	var early atomic.Int32
@@ -272,10 +273,17 @@ func TestTransportResumesAndSendsEarly(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	defer srv.Close()
+	relay, err := netsim.NewRelay(ln.Addr(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	relay.Upstream.Set(netsim.Impairment{Delay: 25 * time.Millisecond})
+	relay.Down.Set(netsim.Impairment{Delay: 25 * time.Millisecond})
 	tr := &Transport{Mode: ModeRace, TLSClientConfig: &tls13.Config{RootCAs: pool}}
 	defer tr.CloseIdleConnections()
 	ctx := testContext(t)
-	url := "https://" + ln.Addr().String() + "/"
+	url := "https://" + relay.Addr().String() + "/"
 	get := func() *http.Response {
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 		resp, err := tr.RoundTrip(req)
@@ -292,7 +300,7 @@ func TestTransportResumesAndSendsEarly(t *testing.T) {
 	if resp := get(); resp.TLS.DidResume {
 		t.Fatal("first connection resumed")
 	}
-	key := "127.0.0.1:" + strings.Split(ln.Addr().String(), ":")[1]
+	key := relay.Addr().String()
 	for ctx.Err() == nil {
 		if cs, ok := tr.sessions.Get(key); ok && cs != nil {
 			break
@@ -302,6 +310,10 @@ func TestTransportResumesAndSendsEarly(t *testing.T) {
 	tr.CloseIdleConnections()
 	resp := get()
 	if !resp.TLS.DidResume || early.Load() != 1 {
+		all := tr.connPool().all()
+		for _, cc := range all {
+			t.Logf("conn attempted %v accepted %v", cc.early.attempted, cc.qc.ConnectionState().EarlyDataAccepted)
+		}
 		t.Fatalf("second connection: resumed %v, %d early requests", resp.TLS.DidResume, early.Load())
 	}
 }

@@ -180,7 +180,7 @@ func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *Cl
 					reason = "coalesced onto the connection of " + call.cc.keys[0]
 				}
 				tr.raceWon(RaceWonInfo{Origin: origin, Protocol: "h3", Addr: rt.addr, Reason: reason, Elapsed: time.Since(began)})
-				t.watchEarly(call.cc, 3*headStart) // early.go
+				t.watchEarly(call.cc, max(3*headStart, minEarlyWatch)) // early.go
 				return t.sendH3(req, rt, call.cc, tr)
 			}
 			// TCP has the request; the QUIC connection stays pooled.
