@@ -30,11 +30,6 @@ type Stats struct {
 	SpuriousLosses uint64
 	KeyUpdates     uint64
 	// ECN is the validation state of the ECT(0) marks we send (RFC 9000
-	// §13.4.2): "testing" (marking, not yet confirmed), "unknown"
-	// (testing over, unmarked until an acknowledgment confirms),
-	// "capable" (marking; the peer's ECN counts are validated and a CE
-	// count is a congestion signal), "failed" (marks were lost, cleared
-	// or miscounted; no longer marking), or "off" (Config.DisableECN, or
-	// a socket that cannot mark).
-	ECN string
+	// §13.4.2).
+	ECN ECNState
 }

@@ -42,6 +42,13 @@ const (
 	// EventClosed: the closing or draining period is over: the connection
 	// sends and receives nothing more, and the owner drops it.
 	EventClosed
+	// EventStreamAborted: the peer reset Stream (RESET_STREAM, before its
+	// FIN was read) or stopped it (STOP_SENDING): Stream.PeerReset and
+	// Stream.PeerStopped say which, with the code.
+	EventStreamAborted
+	// EventStreamFinished: both parts of Stream are finished and the
+	// connection forgot it.
+	EventStreamFinished
 )
 
 // Event is one thing a connection reports; which fields are set depends
@@ -132,6 +139,9 @@ type Reason struct {
 	FrameType uint64
 	Text      string
 	Remote    bool
+	// Err is the local error behind a transport error, when another layer
+	// raised it (tls13, with its x509 cause).
+	Err error
 }
 
 // closeReason is set once, when the connection starts to end.
@@ -145,5 +155,5 @@ func (c *Conn) setReason(r *Reason) {
 
 // transportReason describes a transport error.
 func transportReason(err *wire.TransportError, remote bool) *Reason {
-	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote}
+	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote, Err: err.Err}
 }
