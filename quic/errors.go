@@ -45,7 +45,7 @@ const (
 // String returns the code's RFC name; a CRYPTO_ERROR names its alert.
 func (c TransportErrorCode) String() string {
 	if a, ok := tls13.AlertFromQUICErrorCode(uint64(c)); ok {
-		return fmt.Sprintf("CRYPTO_ERROR(%#x %v)", uint64(c), a)
+		return fmt.Sprintf("CRYPTO_ERROR(%#x %s)", uint64(c), a.String())
 	}
 	return wire.TransportErrorCode(c).String()
 }

@@ -37,6 +37,12 @@ func (s *Stream) Context() context.Context {
 	// published before this looks, so one of the two does.
 	s.checkAborted()
 	c := s.c
+	select {
+	case <-c.closed:
+		cancel(c.closeError())
+		return ctx
+	default:
+	}
 	if !c.call(func(sm *conn.Conn, _ time.Time) { c.watch(s) }) {
 		cancel(c.closeError())
 	}
