@@ -17,8 +17,9 @@ import (
 // Endpoint is one UDP socket serving QUIC connections in both roles: it
 // reads datagrams in batches and hands each to its connection, found by
 // Destination Connection ID; it answers unknown versions with Version
-// Negotiation and unknown connections with a stateless reset; as a server
-// it creates connections for new clients.
+// Negotiation and unknown connections with a stateless reset; made by
+// Listen, it creates connections for new clients, which its Listener
+// accepts. Dial opens client connections from it.
 type Endpoint struct {
 	sock   packetConn
 	server *Config // nil: the endpoint does not accept connections

@@ -21,25 +21,25 @@ type TransportErrorCode uint64
 // CRYPTO_ERROR range, 0x100 to 0x1ff: 0x100 plus a TLS alert
 // (tls13.AlertError.QUICErrorCode, tls13.AlertFromQUICErrorCode).
 const (
-	ErrCodeNoError                 = TransportErrorCode(wire.NoError)
-	ErrCodeInternalError           = TransportErrorCode(wire.InternalError)
-	ErrCodeConnectionRefused       = TransportErrorCode(wire.ConnectionRefused)
-	ErrCodeFlowControlError        = TransportErrorCode(wire.FlowControlError)
-	ErrCodeStreamLimitError        = TransportErrorCode(wire.StreamLimitError)
-	ErrCodeStreamStateError        = TransportErrorCode(wire.StreamStateError)
-	ErrCodeFinalSizeError          = TransportErrorCode(wire.FinalSizeError)
-	ErrCodeFrameEncodingError      = TransportErrorCode(wire.FrameEncodingError)
-	ErrCodeTransportParameterError = TransportErrorCode(wire.TransportParameterError)
-	ErrCodeConnectionIDLimitError  = TransportErrorCode(wire.ConnectionIDLimitError)
-	ErrCodeProtocolViolation       = TransportErrorCode(wire.ProtocolViolation)
-	ErrCodeInvalidToken            = TransportErrorCode(wire.InvalidToken)
-	ErrCodeApplicationError        = TransportErrorCode(wire.ApplicationError)
-	ErrCodeCryptoBufferExceeded    = TransportErrorCode(wire.CryptoBufferExceeded)
-	ErrCodeKeyUpdateError          = TransportErrorCode(wire.KeyUpdateError)
-	ErrCodeAEADLimitReached        = TransportErrorCode(wire.AEADLimitReached)
-	ErrCodeNoViablePath            = TransportErrorCode(wire.NoViablePath)
-	ErrCodeVersionNegotiationError = TransportErrorCode(wire.VersionNegotiationError)
-	ErrCodeCryptoError             = TransportErrorCode(wire.CryptoErrorBase)
+	ErrCodeNoError                 TransportErrorCode = 0x00
+	ErrCodeInternalError           TransportErrorCode = 0x01
+	ErrCodeConnectionRefused       TransportErrorCode = 0x02
+	ErrCodeFlowControlError        TransportErrorCode = 0x03
+	ErrCodeStreamLimitError        TransportErrorCode = 0x04
+	ErrCodeStreamStateError        TransportErrorCode = 0x05
+	ErrCodeFinalSizeError          TransportErrorCode = 0x06
+	ErrCodeFrameEncodingError      TransportErrorCode = 0x07
+	ErrCodeTransportParameterError TransportErrorCode = 0x08
+	ErrCodeConnectionIDLimitError  TransportErrorCode = 0x09
+	ErrCodeProtocolViolation       TransportErrorCode = 0x0a
+	ErrCodeInvalidToken            TransportErrorCode = 0x0b
+	ErrCodeApplicationError        TransportErrorCode = 0x0c
+	ErrCodeCryptoBufferExceeded    TransportErrorCode = 0x0d
+	ErrCodeKeyUpdateError          TransportErrorCode = 0x0e
+	ErrCodeAEADLimitReached        TransportErrorCode = 0x0f
+	ErrCodeNoViablePath            TransportErrorCode = 0x10
+	ErrCodeVersionNegotiationError TransportErrorCode = 0x11
+	ErrCodeCryptoError             TransportErrorCode = 0x100
 )
 
 // String returns the code's RFC name; a CRYPTO_ERROR names its alert.

@@ -9,6 +9,7 @@ import (
 	"github.com/skiffnet/skiff/internal/selfsigned"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/testcert"
+	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/tls13"
 )
 
@@ -44,6 +45,20 @@ func TestTransportErrorCodeNames(t *testing.T) {
 		if got := code.String(); got != want {
 			t.Errorf("%#x prints %q, want %q", uint64(code), got, want)
 		}
+	}
+	// The exported codes are the wire's, in order.
+	exported := []TransportErrorCode{ErrCodeNoError, ErrCodeInternalError, ErrCodeConnectionRefused,
+		ErrCodeFlowControlError, ErrCodeStreamLimitError, ErrCodeStreamStateError, ErrCodeFinalSizeError,
+		ErrCodeFrameEncodingError, ErrCodeTransportParameterError, ErrCodeConnectionIDLimitError,
+		ErrCodeProtocolViolation, ErrCodeInvalidToken, ErrCodeApplicationError, ErrCodeCryptoBufferExceeded,
+		ErrCodeKeyUpdateError, ErrCodeAEADLimitReached, ErrCodeNoViablePath, ErrCodeVersionNegotiationError}
+	for i, code := range exported {
+		if code != TransportErrorCode(i) || code.String() != wire.TransportErrorCode(i).String() {
+			t.Errorf("exported code %d is %#x %v", i, uint64(code), code)
+		}
+	}
+	if ErrCodeCryptoError != TransportErrorCode(wire.CryptoErrorBase) {
+		t.Errorf("ErrCodeCryptoError is %#x", uint64(ErrCodeCryptoError))
 	}
 	err := error(&TransportError{Code: ErrCodeFlowControlError, FrameType: 0x08, Reason: "too much", Remote: true})
 	if got, want := err.Error(), "quic: remote transport error FLOW_CONTROL_ERROR in frame STREAM(0x8): too much"; got != want {
