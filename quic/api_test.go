@@ -131,15 +131,7 @@ func TestListenPortOnly(t *testing.T) {
 	if got := ln.Addr(); int(got.Port()) != port {
 		t.Fatalf("Listen(:%d) bound %v", port, got)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	go acceptAndClose(ctx, ln)
 	for _, host := range []string{"127.0.0.1", "::1"} {
 		c, err := Dial(ctx, "udp", net.JoinHostPort(host, strconv.Itoa(port)), cc)
 		if err != nil {

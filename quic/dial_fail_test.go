@@ -110,15 +110,7 @@ func TestDialFailsFast(t *testing.T) {
 			}
 			// A server that accepts, so that an established connection
 			// would not wait in the accept queue.
-			go func() {
-				for {
-					c, err := ln.Accept(ctx)
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
+			go acceptAndClose(ctx, ln)
 			tc.client(cc)
 			start := time.Now()
 			c, err := Dial(ctx, "udp", ln.Addr().String(), &Config{TLS: cc})

@@ -41,3 +41,15 @@ func (g goroutineCount) check(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // polling a count, not waiting for an event
 	}
 }
+
+// acceptAndClose accepts connections on ln and closes each at once, until
+// ln closes or ctx ends.
+func acceptAndClose(ctx context.Context, ln *Listener) {
+	for {
+		c, err := ln.Accept(ctx)
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
