@@ -55,6 +55,8 @@ type Endpoint struct {
 	maxReceive int
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
+	// paths are the sockets read besides sock (endpoint_paths.go).
+	paths pathSockets
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
@@ -110,7 +112,14 @@ func Listen(network, addr string, config *Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Listener{e: newEndpoint(sock, config)}, nil
+	e := newEndpoint(sock, config)
+	if config.PreferredAddress != nil {
+		if err := e.listenPreferred(config.PreferredAddress); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return &Listener{e: e}, nil
 }
 
 // EndpointConfig configures the socket of an Endpoint made by NewEndpoint.
@@ -317,6 +326,7 @@ func (e *Endpoint) Close() error {
 	for _, c := range conns {
 		<-c.done
 	}
+	e.closeSockets(func(int, *pathSocket) bool { return false })
 	err := e.sock.Close()
 	<-e.readerDone
 	return err

@@ -58,6 +58,8 @@ func statsOf(s conn.Stats) Stats {
 		BytesSent: s.BytesSent, BytesReceived: s.BytesReceived,
 		DatagramsSent: s.DatagramsSent, DatagramsReceived: s.DatagramsReceived,
 		PTOCount: s.PTOCount, SpuriousLosses: s.SpuriousLosses, KeyUpdates: s.KeyUpdates,
-		ECN: ecnStateOf(s.ECN),
+		ECN:     ecnStateOf(s.ECN),
+		PathMTU: s.PathMTU, PathChanges: s.PathChanges, PathValidations: s.PathValidations,
+		PathValidationFailures: s.PathValidationFailures, MTUBlackHoles: s.MTUBlackHoles,
 	}
 }
