@@ -500,6 +500,9 @@ func (b *BBRController) InSlowStart() bool { return b.state == BBRStartup }
 // InRecovery implements Controller.
 func (b *BBRController) InRecovery() bool { return b.inRecovery }
 
+// PacingRate implements Controller: C.pacing_rate.
+func (b *BBRController) PacingRate() uint64 { return b.pacingRate }
+
 // BBRStats is a snapshot of BBR's state for statistics and qlog.
 type BBRStats struct {
 	State BBRState

@@ -3,6 +3,7 @@ package quic
 import (
 	"time"
 
+	"github.com/skiffnet/skiff/congestion"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -42,9 +43,11 @@ type Config struct {
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
 
-	// Congestion names the congestion controller: "cubic" (the default)
-	// or "newreno".
-	Congestion string
+	// Congestion selects the congestion controller: congestion.CUBIC
+	// (RFC 9438 with HyStart++, the default), congestion.NewReno (RFC
+	// 9002 §7) or congestion.BBR (BBRv3, draft-ietf-ccwg-bbr). BBR
+	// paces whatever DisablePacing says.
+	Congestion congestion.Algorithm
 	// DisablePacing sends each window's worth of packets at once.
 	DisablePacing bool
 

@@ -1,6 +1,10 @@
 package quic
 
-import "time"
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+)
 
 // Tracer receives a connection's events, for qlog files, metrics or
 // debugging. Every field is optional. Hooks run on the connection's
@@ -37,4 +41,13 @@ type Stats struct {
 	// or miscounted; no longer marking), or "off" (Config.DisableECN, or
 	// a socket that cannot mark).
 	ECN string
+	// Congestion is the congestion controller (Config.Congestion), and
+	// PacingRate the rate its pacer lets packets out at, in bytes per
+	// second (0 with pacing off).
+	Congestion congestion.Algorithm
+	PacingRate uint64
+	// BBR is BBR's state when Congestion is congestion.BBR, zero
+	// otherwise: its mode (State), bandwidth estimate, min RTT, pacing
+	// rate, window and bounds (draft-ietf-ccwg-bbr).
+	BBR congestion.BBRStats
 }

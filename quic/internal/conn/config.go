@@ -20,7 +20,7 @@ type Config struct {
 	InitialConnectionWindow uint64
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
-	Congestion              string
+	Congestion              congestion.Algorithm
 	DisablePacing           bool
 	DisableECN              bool
 	EnableDatagrams         bool
@@ -100,10 +100,6 @@ func (c *Config) maxDatagramSize() int {
 	return min(max(c.MaxDatagramSize, InitialMaxDatagramSize), MaxUDPPayloadSize)
 }
 
-func (c *Config) newController() (congestion.Controller, error) {
-	name := c.Congestion
-	if name == "" {
-		name = congestion.AlgorithmCubic
-	}
-	return congestion.New(congestion.Config{Algorithm: name, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing})
+func (c *Config) newController() (congestion.PacketController, error) {
+	return congestion.New(congestion.Config{Kind: c.Congestion, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing})
 }

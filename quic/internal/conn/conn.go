@@ -36,7 +36,7 @@ type Conn struct {
 	keys0RTT *protect.Keys
 
 	rtt  congestion.RTTStats
-	cc   congestion.Controller
+	cc   congestion.PacketController
 	loss recovery.Recovery
 
 	path pathState
@@ -290,6 +290,9 @@ type Stats struct {
 	SpuriousLosses                         uint64
 	KeyUpdates                             uint64
 	ECN                                    string
+	Congestion                             congestion.Algorithm
+	PacingRate                             uint64
+	BBR                                    congestion.BBRStats
 }
 
 // counters are the counters of Stats the connection keeps itself; the
@@ -323,6 +326,7 @@ func (c *Conn) Stats() Stats {
 	if c.ecnEnabled {
 		s.ECN = c.loss.ECNState().String()
 	}
+	c.congestionStats(&s)
 	return s
 }
 

@@ -117,6 +117,7 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 			break // a short datagram ends a GSO burst
 		}
 	}
+	c.checkApplicationLimited(budget)
 	return buf, segSize, ect
 }
 
