@@ -499,6 +499,7 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 		c.onResolved(&c.resolved)
 		if n > 0 {
 			c.probeSpace, c.probes = space, n
+			c.queueProbeData(space)
 		}
 	}
 }
