@@ -27,6 +27,7 @@ type Conn struct {
 	epoch    time.Time // zero point of the monotonic times below
 	tls      *tls13.Conn
 	tracer   *Tracer
+	trace    traceState // what the tracer was told last (trace.go)
 
 	// Packet number spaces, indexed by recovery.Space.
 	spaces [3]pnSpace
@@ -161,6 +162,16 @@ type RetryInfo struct {
 // They run on the owner's goroutine and must not call into the Conn.
 type Tracer struct {
 	PacketSent, PacketReceived func(packetType string, pn uint64, size int)
+
+	// qlog's debugging events (trace.go; package quic's Tracer documents
+	// each).
+	PacketSentFrames, PacketReceivedFrames func(PacketInfo)
+	PacketLost                             func(p PacketInfo, trigger string)
+	MetricsUpdated                         func(*Metrics)
+	CongestionStateUpdated                 func(old, new, trigger string)
+	KeyUpdated, KeyDiscarded               func(keyType string, keyPhase uint64, trigger string)
+	StreamStateUpdated                     func(id uint64, side, state, trigger string)
+	ConnectionIDUpdated                    func(initiator string, old, new []byte)
 }
 
 // New creates a connection at now.
@@ -239,6 +250,8 @@ func (c *Conn) installInitialKeys(dcid wire.ConnectionID) error {
 	} else {
 		sp.writeKeys, sp.readKeys = server, client
 	}
+	c.traceKeysInstalled(true, tls13.LevelInitial)
+	c.traceKeysInstalled(false, tls13.LevelInitial)
 	return nil
 }
 

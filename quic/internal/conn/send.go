@@ -314,6 +314,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			return buf[:start]
 		}
 	}
+	c.traceCopyPayload(buf[payloadStart:])
 	sealed, err := keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
 	if err != nil {
 		return buf[:start]
@@ -339,7 +340,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	if !c.path.addressValidated {
 		c.loss.SetAmplificationBlocked(c.path.amplificationAllowance() <= len(sealed))
 	}
-	c.tracer.packetSent(space, uint64(pn), len(sealed))
+	c.tracePacketSent(space, sent, ctx.probe)
 	return buf
 }
 
@@ -497,6 +498,7 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 	if t, ok := c.loss.LossDetectionDeadline(); ok && t <= now {
 		space, n := c.loss.OnLossDetectionTimeout(now, &c.resolved)
 		c.onResolved(&c.resolved)
+		c.traceRecovery(len(c.resolved.Lost) > 0)
 		if n > 0 {
 			c.probeSpace, c.probes = space, n
 			c.queueProbeData(space)
