@@ -187,9 +187,15 @@
 // seeds the random probe wait (a random seed when zero); pacing cannot be
 // turned off (Config.DisablePacing is ignored).
 //
-// Not done: ACK frequency requests per phase (§4.1.3.3; skiff does not
-// negotiate ACK frequency), pacing offload and receive timestamps
-// (§5.5.8.2, §4.1.3.3), an L4S response to ECN. Through the aggregated
+// quic/internal/recovery makes the per-packet calls for every controller,
+// and the connection calls OnApplicationLimited after a burst that
+// emptied its queues with budget left; quic.Config.Congestion selects
+// BBR.
+//
+// Not done: ACK frequency requests per phase (§4.1.3.3; the connection
+// asks for about four acknowledgments per window whatever the phase),
+// pacing offload and receive timestamps (§5.5.8.2, §4.1.3.3), an L4S
+// response to ECN. Through the aggregated
 // Controller calls BBR only keeps bytes_in_flight; Config.Algorithm (the
 // string) does not select it. ProbeRTT takes about 4.5% of a bulk flow's
 // time on a fixed-delay path (the draft's constants give at least 3.8%);

@@ -38,33 +38,63 @@ func simGoodput(t *testing.T, imp netsim.Impairment, seed uint64, alg congestion
 	return mbps, st
 }
 
-// TestSimBBRRandomLoss: on a 100 Mbit/s path with a 50 ms RTT and 1%
-// random loss each way (a lossy radio link, not congestion), BBR keeps
-// most of the link while CUBIC, which takes every loss for congestion,
-// does not (issue 19: BBR at least 3x CUBIC's goodput in congestion's
-// bottleneck simulator; here whole connections, loss recovery and
-// pacing included). The goodputs are printed.
+// TestSimBBRRandomLoss: whole connections (loss recovery, pacing, ACK
+// frequency and flow control included) uploading over netsim paths with
+// CUBIC and with BBR, the goodputs printed as a table (issue 19; the
+// congestion package's bottleneck simulator holds the finer scenarios).
+// On random loss (a radio link, not congestion) BBR keeps most of the
+// link while CUBIC takes every loss for congestion: BBR at least 3x
+// CUBIC's goodput at 1% loss, 2x at 5%. On a clean path BBR must not lose throughput against
+// CUBIC (at least 90% of it), and on a deep buffer it keeps the queue,
+// and so the RTT, lower than CUBIC does.
 func TestSimBBRRandomLoss(t *testing.T) {
-	imp := netsim.Impairment{Delay: 25 * time.Millisecond, Loss: 0.01, RateBitsPerSec: 100e6, QueueBytes: 625 << 10}
-	const size = 40 << 20
-	cubic, cst := simGoodput(t, imp, 11, congestion.CUBIC, size)
-	bbr, bst := simGoodput(t, imp, 11, congestion.BBR, size)
-	t.Logf("1%% loss, 100 Mbit/s, 50 ms RTT, 40 MiB upload: CUBIC %.1f Mbit/s (lost %d of %d packets), BBR %.1f Mbit/s (lost %d of %d packets), BBR/CUBIC %.2f",
-		cubic, cst.PacketsLost, cst.PacketsSent, bbr, bst.PacketsLost, bst.PacketsSent, bbr/cubic)
-	t.Logf("BBR at the end: %v, bw %.1f Mbit/s, min RTT %v, pacing %.1f Mbit/s, cwnd %d",
-		bst.BBR.State, float64(bst.BBR.Bandwidth)*8/1e6, bst.BBR.MinRTT, float64(bst.BBR.PacingRate)*8/1e6, bst.BBR.CongestionWindow)
-	if bst.Congestion != congestion.BBR || cst.Congestion != congestion.CUBIC {
-		t.Fatalf("Stats name the controllers %v and %v", cst.Congestion, bst.Congestion)
+	mb := 40
+	if raceEnabled {
+		mb = 8 // the race detector slows the crypto tenfold
 	}
-	if bbr < 3*cubic {
-		t.Errorf("BBR %.1f Mbit/s, less than 3x CUBIC's %.1f", bbr, cubic)
+	bdp := func(rate int64, rtt time.Duration) int { return int(rate / 8 * int64(rtt) / int64(time.Second)) }
+	scenarios := []struct {
+		name    string
+		imp     netsim.Impairment // each way; Delay is half the RTT
+		minGain float64           // BBR/CUBIC goodput at least
+		lowerQ  bool              // BBR's smoothed RTT below CUBIC's
+		fills   bool              // BBR's max_bw near the link's rate
+	}{
+		{"1% loss, 100 Mbit/s, 50 ms, 1 BDP", netsim.Impairment{Delay: 25 * time.Millisecond, Loss: 0.01, RateBitsPerSec: 100e6, QueueBytes: bdp(100e6, 50*time.Millisecond)}, 3, false, true},
+		// Above BBR's loss threshold (2%), BBRv3 backs off too, less
+		// than CUBIC (draft-ietf-ccwg-bbr §5.5.10); the data and the
+		// acknowledgments are lost here.
+		{"5% loss, 100 Mbit/s, 50 ms, 1 BDP", netsim.Impairment{Delay: 25 * time.Millisecond, Loss: 0.05, RateBitsPerSec: 100e6, QueueBytes: bdp(100e6, 50*time.Millisecond)}, 2, false, false},
+		{"clean, 100 Mbit/s, 50 ms, 1 BDP", netsim.Impairment{Delay: 25 * time.Millisecond, RateBitsPerSec: 100e6, QueueBytes: bdp(100e6, 50*time.Millisecond)}, 0.9, false, true},
+		{"clean, 100 Mbit/s, 30 ms, 8 BDP", netsim.Impairment{Delay: 15 * time.Millisecond, RateBitsPerSec: 100e6, QueueBytes: 8 * bdp(100e6, 30*time.Millisecond)}, 0.9, true, true},
 	}
-	// BBR's model of the path: the bottleneck rate within reason, and
-	// the propagation RTT.
-	if bw := float64(bst.BBR.MaxBandwidth) * 8; bw < 70e6 || bw > 130e6 {
-		t.Errorf("BBR's max_bw %.1f Mbit/s on a 100 Mbit/s path", bw/1e6)
-	}
-	if bst.BBR.MinRTT < 50*time.Millisecond || bst.BBR.MinRTT > 60*time.Millisecond {
-		t.Errorf("BBR's min_rtt %v on a 50 ms path", bst.BBR.MinRTT)
+	t.Logf("%-36s %12s %12s %8s %14s %14s", "path (each way, RTT, buffer)", "CUBIC Mbit/s", "BBR Mbit/s", "BBR/CUB", "CUBIC srtt", "BBR srtt")
+	for i, sc := range scenarios {
+		seed := uint64(11 + i)
+		cubic, cst := simGoodput(t, sc.imp, seed, congestion.CUBIC, mb<<20)
+		bbr, bst := simGoodput(t, sc.imp, seed, congestion.BBR, mb<<20)
+		t.Logf("%-36s %12.1f %12.1f %8.2f %14v %14v", sc.name, cubic, bbr, bbr/cubic,
+			cst.SmoothedRTT.Round(time.Millisecond), bst.SmoothedRTT.Round(time.Millisecond))
+		t.Logf("    BBR at the end: %v, bw %.1f Mbit/s, min RTT %v, pacing %.1f Mbit/s, cwnd %d; lost %d of %d packets (CUBIC %d of %d)",
+			bst.BBR.State, float64(bst.BBR.Bandwidth)*8/1e6, bst.BBR.MinRTT.Round(100*time.Microsecond),
+			float64(bst.BBR.PacingRate)*8/1e6, bst.BBR.CongestionWindow, bst.PacketsLost, bst.PacketsSent, cst.PacketsLost, cst.PacketsSent)
+		if bst.Congestion != congestion.BBR || cst.Congestion != congestion.CUBIC {
+			t.Fatalf("Stats name the controllers %v and %v", cst.Congestion, bst.Congestion)
+		}
+		if bbr < sc.minGain*cubic {
+			t.Errorf("%s: BBR %.1f Mbit/s, less than %.1fx CUBIC's %.1f", sc.name, bbr, sc.minGain, cubic)
+		}
+		if sc.lowerQ && bst.SmoothedRTT >= cst.SmoothedRTT {
+			t.Errorf("%s: BBR's smoothed RTT %v, CUBIC's %v", sc.name, bst.SmoothedRTT, cst.SmoothedRTT)
+		}
+		// BBR's model of the path: the propagation RTT, and a bandwidth
+		// estimate within reason of the bottleneck's rate.
+		rtt := 2 * sc.imp.Delay
+		if bst.BBR.MinRTT < rtt || bst.BBR.MinRTT > rtt+rtt/5 {
+			t.Errorf("%s: BBR's min_rtt %v", sc.name, bst.BBR.MinRTT)
+		}
+		if bw := float64(bst.BBR.MaxBandwidth) * 8; sc.fills && (bw < 0.8*float64(sc.imp.RateBitsPerSec) || bw > 1.2*float64(sc.imp.RateBitsPerSec)) {
+			t.Errorf("%s: BBR's max_bw %.1f Mbit/s", sc.name, bw/1e6)
+		}
 	}
 }

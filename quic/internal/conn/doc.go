@@ -49,7 +49,10 @@
 // (Version Negotiation and Retry at the client), ackfreq.go (when to
 // acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size and
 // path MTU discovery), datagram.go, mailbox.go, events.go, inspect.go (what
-// tests read).
+// tests read), congestion.go (application-limited reports, the
+// controller's state), probe.go (what PTO probes carry: unacknowledged
+// CRYPTO data during the handshake), trace.go (the Tracer's events, at the
+// cost of a nil check when there is no Tracer).
 //
 // # Stream scheduling
 //
