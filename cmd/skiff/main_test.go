@@ -39,6 +39,38 @@ func TestPerfClientAgainstServer(t *testing.T) {
 	}
 }
 
+// --cc bbr: the client's connection runs BBR and says so; an unknown
+// name is a usage error.
+func TestPerfClientCongestionFlag(t *testing.T) {
+	cert, _, err := selfsigned.New("localhost", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{perfALPN}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go servePerf(context.Background(), ln)
+	var out, errOut bytes.Buffer
+	code := run([]string{"perf", "client", "--insecure", "--cc", "bbr", "--upload", "1M", "--download", "2M", "--timeout", "1m", ln.Addr().String()}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var res perfResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if res.Congestion != "bbr" || res.DownloadBytes != 2<<20 {
+		t.Fatalf("result %+v", res)
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"perf", "client", "--cc", "vegas", "127.0.0.1:9"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "vegas") {
+		t.Fatalf("--cc vegas: exit %d, %q", code, errOut.String())
+	}
+}
+
 func TestPerfClientFailsWithoutServer(t *testing.T) {
 	var out, errOut bytes.Buffer
 	// A closed port: the handshake times out quickly (no server answers).
