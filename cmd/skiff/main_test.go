@@ -13,7 +13,10 @@ import (
 	"github.com/skiffnet/skiff/tls13"
 )
 
-func TestPerfClientAgainstServer(t *testing.T) {
+// startPerfServer runs a perf server on loopback until the test ends and
+// returns its address.
+func startPerfServer(t *testing.T) string {
+	t.Helper()
 	cert, _, err := selfsigned.New("localhost", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -22,11 +25,15 @@ func TestPerfClientAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go servePerf(context.Background(), ln)
+	return ln.Addr().String()
+}
 
+func TestPerfClientAgainstServer(t *testing.T) {
+	addr := startPerfServer(t)
 	var out, errOut bytes.Buffer
-	code := run([]string{"perf", "client", "--insecure", "--verify", "--upload", "3M", "--download", "5M", "--streams", "4", "--timeout", "1m", ln.Addr().String()}, &out, &errOut)
+	code := run([]string{"perf", "client", "--insecure", "--verify", "--upload", "3M", "--download", "5M", "--streams", "4", "--timeout", "1m", addr}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -42,18 +49,9 @@ func TestPerfClientAgainstServer(t *testing.T) {
 // --cc bbr: the client's connection runs BBR and says so; an unknown
 // name is a usage error.
 func TestPerfClientCongestionFlag(t *testing.T) {
-	cert, _, err := selfsigned.New("localhost", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{perfALPN}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go servePerf(context.Background(), ln)
+	addr := startPerfServer(t)
 	var out, errOut bytes.Buffer
-	code := run([]string{"perf", "client", "--insecure", "--cc", "bbr", "--upload", "1M", "--download", "2M", "--timeout", "1m", ln.Addr().String()}, &out, &errOut)
+	code := run([]string{"perf", "client", "--insecure", "--cc", "bbr", "--upload", "1M", "--download", "2M", "--timeout", "1m", addr}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}

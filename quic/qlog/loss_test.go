@@ -14,31 +14,18 @@ import (
 	"github.com/skiffnet/skiff/tls13"
 )
 
-// bufferTracers traces each connection into a buffer and lets the test
-// wait for the traces to be complete (the Closed hooks returned).
+// bufferTracers traces each connection into a buffer, by role.
 type bufferTracers struct {
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	bufs  map[bool]*bytes.Buffer
-	stats map[bool]quic.Stats
+	mu   sync.Mutex
+	bufs map[bool]*bytes.Buffer
 }
 
 func (b *bufferTracers) tracer(isClient bool, odcid []byte) *quic.Tracer {
 	buf := new(bytes.Buffer)
-	tr := NewTracer(buf, isClient, odcid)
 	b.mu.Lock()
 	b.bufs[isClient] = buf
 	b.mu.Unlock()
-	b.wg.Add(1)
-	closed := tr.Closed
-	tr.Closed = func(s quic.Stats) {
-		defer b.wg.Done()
-		closed(s)
-		b.mu.Lock()
-		b.stats[isClient] = s
-		b.mu.Unlock()
-	}
-	return tr
+	return NewTracer(buf, isClient, odcid)
 }
 
 // TestLossyTransferTrace uploads 2 MiB through a relay on loopback that
@@ -54,11 +41,12 @@ func TestLossyTransferTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	traces := &bufferTracers{bufs: map[bool]*bytes.Buffer{}, stats: map[bool]quic.Stats{}}
+	traces := &bufferTracers{bufs: map[bool]*bytes.Buffer{}}
+	hooks := &closedHooks{stats: map[bool]quic.Stats{}}
 	const alpn = "qlog-loss"
 	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{
 		TLS:    &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{alpn}},
-		Tracer: traces.tracer,
+		Tracer: hooks.wrap(traces.tracer),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +83,7 @@ func TestLossyTransferTrace(t *testing.T) {
 	}()
 	client, err := quic.Dial(ctx, "udp", relay.Addr().String(), &quic.Config{
 		TLS:    &tls13.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{alpn}},
-		Tracer: traces.tracer,
+		Tracer: hooks.wrap(traces.tracer),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +105,7 @@ func TestLossyTransferTrace(t *testing.T) {
 	client.Close()
 	<-client.Context().Done()
 	ln.Close()
-	traces.wg.Wait()
+	hooks.wg.Wait()
 
 	for _, isClient := range []bool{true, false} {
 		schema.mustConform(t, parseSeq(t, traces.bufs[isClient].Bytes())[1:])
@@ -158,7 +146,7 @@ func TestLossyTransferTrace(t *testing.T) {
 			}
 		}
 	}
-	st := traces.stats[true]
+	st := hooks.stats[true]
 	t.Logf("client: %d packets sent, %d lost (%v), %d congestion state changes, the first %v",
 		len(sent), len(lost), triggers, len(states), states[:min(len(states), 4)])
 	if len(lost) == 0 || uint64(len(lost)) != st.PacketsLost {
