@@ -13,7 +13,7 @@ import (
 
 // everyFrame is a payload with one frame of each type skiff sends or
 // receives, and a run of padding.
-func everyFrame(t *testing.T) []byte {
+func everyFrame(t testing.TB) []byte {
 	t.Helper()
 	cid, err := wire.MakeConnectionID([]byte{1, 2, 3, 4, 5, 6, 7, 8})
 	if err != nil {

@@ -24,15 +24,19 @@ func (s *seqWriter) appendFrames(b, payload []byte, exp uint8) []byte {
 			break
 		}
 		body := payload[n:]
+		mark := len(b)
 		if !first {
 			b = append(b, ',')
 		}
-		first = false
 		var m int
 		b, m, err = s.appendFrame(b, t, body, exp)
 		if err != nil {
+			if len(b) <= mark+1 {
+				b = b[:mark] // nothing of the frame was written
+			}
 			break
 		}
+		first = false
 		payload = body[m:]
 	}
 	return append(b, ']')
