@@ -179,7 +179,10 @@
 //     would count bytes).
 //   - Pacing is a token bucket of send_quantum refilled at pacing_rate
 //     rather than a next_send_time per packet: the same long-run spacing,
-//     one GSO burst of at most a quantum at a time.
+//     one GSO burst of at most a quantum at a time. Where the quantum
+//     holds BurstPackets or more, a sender the pacer holds back is let go
+//     only when a whole quantum (or what the window allows, if less) may
+//     leave, as the draft paces TSO segments; below, packet by packet.
 //   - A pacing rate is never set to zero (no bandwidth sample yet): the
 //     previous one stays.
 //
