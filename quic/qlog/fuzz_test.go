@@ -14,8 +14,8 @@ import (
 func FuzzFrames(f *testing.F) {
 	f.Add([]byte{0x01, 0x00, 0x00})
 	f.Add(everyFrame(f))
-	f.Add([]byte{0x02, 0x05, 0x00, 0x01, 0x02, 0x00, 0x01})      // ACK with a range below zero
-	f.Add([]byte{0x08, 0x04})                                    // STREAM cut short
+	f.Add([]byte{0x02, 0x05, 0x00, 0x01, 0x02, 0x00, 0x01})       // ACK with a range below zero
+	f.Add([]byte{0x08, 0x04})                                     // STREAM cut short
 	f.Add([]byte{0x1c, 0x41, 0x00, 0x08, 0x03, 0xff, 0xfe, 0x22}) // CONNECTION_CLOSE, odd reason
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		var buf bytes.Buffer
