@@ -57,6 +57,10 @@ type Conn struct {
 
 	remoteAddr      atomic.Pointer[netip.AddrPort]
 	peerDatagramMax atomic.Uint64
+	// localSocket is the endpoint's socket of the current path, and
+	// migrations the Migrate calls waiting (the driver's alone).
+	localSocket atomic.Int32
+	migrations  []migration
 
 	// Streams the peer opened, for AcceptStream and AcceptUniStream
 	// (bidirectional, unidirectional), and the signal for goroutines that
@@ -118,6 +122,7 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 		}
 		if c.tracer != nil {
 			p.Tracer = c.tracer.connTracer()
+			c.pathTracer(c.tracer, p.Tracer)
 		}
 	}
 	p.ResetKey = &e.resetKey
@@ -161,8 +166,11 @@ func (c *Conn) Context() context.Context {
 // RemoteAddr is the peer's address on the current path.
 func (c *Conn) RemoteAddr() netip.AddrPort { return *c.remoteAddr.Load() }
 
-// LocalAddr is the local address of the endpoint's socket.
-func (c *Conn) LocalAddr() netip.AddrPort { return c.endpoint.LocalAddr() }
+// LocalAddr is the local address of the socket of the current path: the
+// endpoint's, or the one Migrate opened.
+func (c *Conn) LocalAddr() netip.AddrPort {
+	return c.endpoint.socketAddr(int(c.localSocket.Load()))
+}
 
 // Stats returns a snapshot of the connection's counters.
 func (c *Conn) Stats() Stats {

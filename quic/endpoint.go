@@ -55,6 +55,8 @@ type Endpoint struct {
 	maxReceive int
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
+	// paths are the sockets read besides sock (endpoint_paths.go).
+	paths pathSockets
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
@@ -125,7 +127,14 @@ func NewEndpoint(network, addr string, server *Config) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newEndpoint(sock, server), nil
+	e := newEndpoint(sock, server)
+	if server != nil && server.PreferredAddress != nil {
+		if err := e.listenPreferred(server.PreferredAddress); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // Accept waits for a connection whose handshake has completed; it fails at
@@ -257,6 +266,7 @@ func (e *Endpoint) Close() error {
 	for _, c := range conns {
 		<-c.done
 	}
+	e.closeSockets(func(int, *pathSocket) bool { return false })
 	err := e.sock.Close()
 	<-e.readerDone
 	return err

@@ -1,6 +1,7 @@
 package quic
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
@@ -19,6 +20,15 @@ type Tracer struct {
 	HandshakeComplete func()
 	// Closed reports the end of the connection, with its Stats.
 	Closed func(Stats)
+	// MigrationState reports a path's progress (qlog's
+	// migration_state_updated): "probing_started" (path validation
+	// began), "probing_successful", "probing_abandoned" (3 PTOs without
+	// an answer), "migration_complete" (packets go there now), with the
+	// path's local and remote addresses.
+	MigrationState func(state string, local, remote netip.AddrPort)
+	// MTUUpdated reports a new datagram size from path MTU discovery,
+	// and whether the search is over for now (qlog's mtu_updated).
+	MTUUpdated func(old, new int, done bool)
 
 	// The hooks below report what qlog's QUIC events
 	// (draft-ietf-quic-qlog-quic-events-13) log for debugging; package
@@ -151,6 +161,17 @@ type Stats struct {
 	// or miscounted; no longer marking), or "off" (Config.DisableECN, or
 	// a socket that cannot mark).
 	ECN string
+	// PathMTU is the largest datagram the current path is known to carry,
+	// as path MTU discovery found it (RFC 8899): the size datagrams go
+	// out at. PathChanges counts moves to another path (a peer's new
+	// address, a migration, a return to the last validated path);
+	// PathValidations and PathValidationFailures count path validations
+	// (RFC 9000 §8.2) that succeeded and that were abandoned;
+	// MTUBlackHoles the times full-size datagrams stopped getting through
+	// and the size fell back to 1200 bytes.
+	PathMTU                               int
+	PathChanges, PathValidations          uint64
+	PathValidationFailures, MTUBlackHoles uint64
 	// Congestion is the congestion controller (Config.Congestion), and
 	// PacingRate the rate its pacer lets packets out at, in bytes per
 	// second (0 with pacing off).

@@ -47,6 +47,9 @@
 //     connection sends with;
 //   - quic:connection_state_updated "handshake_complete" (and, for a
 //     server, "handshake_confirmed", RFC 9001 §4.1.2);
+//   - quic:migration_state_updated (§5.20) as paths are probed, validated,
+//     abandoned and moved to, with tuple_local and tuple_remote, and
+//     quic:mtu_updated (§4.8) as path MTU discovery finds sizes (paths.go);
 //   - at the end, quic:connection_closed and a final
 //     quic:recovery_metrics_updated with RTTs, congestion window, bytes in
 //     flight and PTO count, plus the connection's Stats counters
@@ -74,8 +77,7 @@
 // # Not yet
 //
 // Transport parameters, versions, ALPN, dropped packets (undecryptable,
-// duplicates), addresses and path changes (the path migration work adds
-// those hooks), and who closed the connection and why are not logged; the
+// duplicates), and who closed the connection and why are not logged; the
 // connection_closed trigger is "unspecified" and the event is logged when
 // the connection's state is discarded, after any closing or draining
 // period. A connection that ends without its Closed hook being called

@@ -3,6 +3,7 @@ package qlog
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -117,6 +118,9 @@ func TestEventsAgainstDraft(t *testing.T) {
 	tr.StreamStateUpdated(6, "receiving", "open", "remote")
 	tr.StreamStateUpdated(6, "receiving", "closed", "")
 	tr.ConnectionIDUpdated("remote", nil, []byte{0xab, 0xcd})
+	// The path events (paths.go) conform too.
+	tr.MigrationState("probing_started", netip.MustParseAddrPort("127.0.0.1:1"), netip.MustParseAddrPort("127.0.0.2:2"))
+	tr.MTUUpdated(1200, 1452, true)
 	tr.Closed(quic.Stats{SmoothedRTT: time.Millisecond, MinRTT: time.Millisecond})
 	recs := parseSeq(t, buf.Bytes())[1:]
 	if n := schema.mustConform(t, recs); n < 40 {

@@ -82,6 +82,8 @@ func newTracer(s *seqWriter, isClient bool, odcid []byte) *quic.Tracer {
 		ConnectionIDUpdated: s.connectionID,
 		HandshakeComplete:   func() { s.handshakeComplete(isClient) },
 		Closed:              s.closed,
+		MigrationState:      s.migrationState,
+		MTUUpdated:          s.mtuUpdated,
 	}
 }
 

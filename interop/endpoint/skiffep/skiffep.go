@@ -31,10 +31,12 @@ var Cases = endpoint.Table{
 	"keyupdate": {Server: true, Missing: "(quic has no way to ask for an early key update: it updates every 2^20 packets)"},
 	// tls13 stores the tickets a server sends and offers them; quic's
 	// server sends none.
-	"resumption":          {Client: true, Missing: "(quic's server sends no NewSessionTicket)"},
-	"zerortt":             {Missing: "(quic neither sends nor accepts 0-RTT)"},
-	"v2":                  {Missing: "(quic has no compatible version negotiation, RFC 9368)"},
-	"connectionmigration": {Missing: "(quic has no preferred_address and no client migration)"},
+	"resumption": {Client: true, Missing: "(quic's server sends no NewSessionTicket)"},
+	"zerortt":    {Missing: "(quic neither sends nor accepts 0-RTT)"},
+	"v2":         {Missing: "(quic has no compatible version negotiation, RFC 9368)"},
+	// The server announces a preferred address (preferred.go); the
+	// client follows one by default.
+	"connectionmigration": endpoint.Both,
 }
 
 // Impl is skiff's endpoint.
@@ -73,7 +75,12 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	}
 	qc := quicConfig(s, tlsConf)
 	qc.RequireAddressValidation = s.TestCase == "retry"
-	lns, err := listen(s.Listen, qc)
+	var lns []*quic.Listener
+	if s.TestCase == "connectionmigration" {
+		lns, err = listenPreferred(s, qc)
+	} else {
+		lns, err = listen(s.Listen, qc)
+	}
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,14 @@ const (
 	// EventDatagram: the payload of a DATAGRAM frame (RFC 9221), in Data,
 	// which the owner now owns.
 	EventDatagram
-	// EventPathChanged: the peer's address changed (PeerAddr).
+	// EventPathChanged: non-probing packets go on another path from now
+	// on (Path, CurrentPath): the peer's address changed, or a client
+	// migrated.
 	EventPathChanged
+	// EventPathValidated and EventPathAbandoned: the validation of Path
+	// succeeded, or failed and the path was given up (RFC 9000 §8.2).
+	EventPathValidated
+	EventPathAbandoned
 	// EventClosing: the connection ends, for Reason: closing or draining
 	// starts (RFC 9000 §10.2). Blocked application calls should return now.
 	EventClosing
@@ -52,6 +58,7 @@ type Event struct {
 	Stream *Stream
 	Data   []byte
 	Reason *Reason
+	Path   Path
 }
 
 // eventQueue holds the events since the owner last took them. Its storage

@@ -79,7 +79,7 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 	// RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
 	// newly acknowledged and at least one newly acknowledged packet is
 	// ack-eliciting.
-	if sum.largestPN == largestAcked && sum.ackEliciting {
+	if sum.largestPN == largestAcked && sum.ackEliciting && !r.onOldPath(space, sum.largestPN) {
 		if space == SpaceInitial {
 			// RFC 9002 §5.3: the peer does not delay Initial ACKs
 			// (RFC 9000 §13.2.1), so their ACK Delay is ignored.
@@ -91,8 +91,10 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 	// The controller hears of each newly acknowledged packet once the
 	// RTT sample is taken (RFC 9002 Appendix B.5 OnPacketsAcked, summed
 	// up at OnAckEnd by the window-based controllers).
+	// Packets sent on a path the connection left were the old path's
+	// controller's (RFC 9000 §9.4): the current one never counted them.
 	for _, p := range res.Acked {
-		if p.InFlight {
+		if p.InFlight && !r.onOldPath(space, p.PN) {
 			r.cc.OnAcked(now, &p.cc)
 		}
 	}
@@ -233,10 +235,14 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 			p.LostBy = LostByTimeThreshold
 		}
 		r.stats.PacketsLost++
-		if p.ECT {
+		if p.ECT && !r.onOldPath(space, p.PN) {
 			r.onECTLost()
 		}
 		switch {
+		case p.InFlight && r.onOldPath(space, p.PN):
+			// RFC 9000 §9.4: sent on an earlier path, whose controller
+			// no longer counts it; no signal for the current one.
+			r.removeFromFlight(s, p)
 		case p.InFlight && p.PMTUProbe:
 			// RFC 8899 §3: out of flight, but no congestion signal.
 			r.removeFromFlight(s, p)

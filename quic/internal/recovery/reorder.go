@@ -307,7 +307,9 @@ func (r *Recovery) detectSpuriousLosses(space Space, ack *wire.AckFrame, largest
 			}
 			rec.acked = true
 			found = true
-			r.cc.OnAcked(now, &rec.cc)
+			if !r.onOldPath(space, rec.pn) {
+				r.cc.OnAcked(now, &rec.cc)
+			}
 			r.onSpuriousLoss(rec, largestAckedBefore, now)
 		}
 	}
