@@ -262,7 +262,7 @@ func (b *BBRController) OnSent(now time.Duration, bytes int, p *PacketState) {
 	if b.inFlight+b.smss > b.cwnd {
 		b.cwndLimitedInRound = true
 	}
-	b.pacer.setCapacity(b.sendQuantum)
+	b.pacer.setCapacity(b.pacerCapacity())
 	b.pacer.spend(now, int(size), bytesPerSecond(b.pacingRate))
 }
 
@@ -492,13 +492,30 @@ func (b *BBRController) SendBudget(now time.Duration) (packets int, next time.Du
 	if windowPackets == 0 {
 		return 0, Never
 	}
-	b.pacer.setCapacity(b.sendQuantum)
+	b.pacer.setCapacity(b.pacerCapacity())
 	burst := 1
-	if q := b.sendQuantum / b.smss; q >= BurstPackets {
-		burst = min(windowPackets, q)
+	if b.sendsQuanta() {
+		burst = min(windowPackets, b.sendQuantum/b.smss)
 	}
 	pacerPackets, pacerNext := b.pacer.burstBudget(now, bytesPerSecond(b.pacingRate), burst)
 	return smallerBudget(windowPackets, pacerPackets, pacerNext)
+}
+
+// sendsQuanta reports whether the send quantum is large enough to be sent
+// as one burst (SendBudget).
+func (b *BBRController) sendsQuanta() bool { return b.sendQuantum/b.smss >= BurstPackets }
+
+// pacerCapacity is the pacer's bucket: a send quantum (§5.6.3), two where
+// a sender waits for whole quanta, so that a wake-up that comes late,
+// after a timer's slack or a busy moment, finds the credit earned
+// meanwhile instead of a full bucket that dropped it: waiting for exactly
+// a quantum, the sender would lose whatever it overslept and fall behind
+// the pacing rate.
+func (b *BBRController) pacerCapacity() int {
+	if b.sendsQuanta() {
+		return 2 * b.sendQuantum
+	}
+	return b.sendQuantum
 }
 
 // CongestionWindow implements Controller.

@@ -95,6 +95,10 @@ type Config struct {
 	// DisablePreferredAddress, on a client, stays at the address it
 	// dialed when the server announces a preferred address.
 	DisablePreferredAddress bool
+
+	// congestionSeed seeds BBR's random choices, for simulation tests
+	// that must repeat; 0 (always, outside tests) takes a random seed.
+	congestionSeed uint64
 }
 
 // connConfig is what a connection takes from c.
@@ -117,5 +121,6 @@ func (c *Config) connConfig() *conn.Config {
 		MaxDatagramSize:         c.MaxDatagramSize,
 		DisableActiveMigration:  c.DisableActiveMigration,
 		DisablePreferredAddress: c.DisablePreferredAddress,
+		CongestionSeed:          c.congestionSeed,
 	}
 }

@@ -24,6 +24,8 @@ func simGoodput(t *testing.T, imp netsim.Impairment, seed uint64, alg congestion
 		defer cancel()
 		cc, sc := cheapConfigs(t)
 		cc.Congestion, sc.Congestion = alg, alg
+		// BBR's probe wait is random: a fixed seed makes the run repeat.
+		cc.congestionSeed, sc.congestionSeed = seed, seed
 		sn := newSimNetWith(t, imp, seed, cc, sc)
 		client, server := sn.connect(t, ctx)
 		data := payload(seed, size)

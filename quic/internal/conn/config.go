@@ -22,10 +22,13 @@ type Config struct {
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
 	Congestion              congestion.Algorithm
-	DisablePacing           bool
-	DisableECN              bool
-	EnableDatagrams         bool
-	MaxDatagramSize         int
+	// CongestionSeed seeds the controller's random choices (BBR's probe
+	// wait); 0 takes a random seed. Simulations set it to be repeatable.
+	CongestionSeed  uint64
+	DisablePacing   bool
+	DisableECN      bool
+	EnableDatagrams bool
+	MaxDatagramSize int
 	// DisableActiveMigration is sent as disable_active_migration (RFC
 	// 9000 §18.2); DisablePreferredAddress keeps a client from moving to
 	// the server's preferred address.
@@ -110,5 +113,5 @@ func (c *Config) maxDatagramSize() int {
 }
 
 func (c *Config) newController() (congestion.PacketController, error) {
-	return congestion.New(congestion.Config{Kind: c.Congestion, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing})
+	return congestion.New(congestion.Config{Kind: c.Congestion, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing, Seed: c.CongestionSeed})
 }
