@@ -182,7 +182,9 @@
 //     one GSO burst of at most a quantum at a time. Where the quantum
 //     holds BurstPackets or more, a sender the pacer holds back is let go
 //     only when a whole quantum (or what the window allows, if less) may
-//     leave, as the draft paces TSO segments; below, packet by packet.
+//     leave, as the draft paces TSO segments, and the bucket holds two
+//     quanta, so that a late wake-up keeps the credit it earned; below,
+//     packet by packet from a bucket of one quantum.
 //   - A pacing rate is never set to zero (no bandwidth sample yet): the
 //     previous one stays.
 //
