@@ -141,7 +141,8 @@
 //   - The control parameters: pacing rate gain*bw*0.99 (only rising until
 //     the pipe is full, 2.77*InitialCwnd/srtt at first), send quantum
 //     pacing_rate*1 ms within [2*max_datagram_size, 64 KiB] as the
-//     pacer's bucket, so also the largest GSO burst SendBudget allows,
+//     pacer's bucket (two quanta at high rates, see below), so also the
+//     largest burst SendBudget allows,
 //     cwnd from max_inflight (cwnd_gain*BDP + extra_acked, at least the
 //     QUIC offload budget = send quantum and MinPipeCwnd 4 packets), grown
 //     by at most the bytes acknowledged, bounded per state by the long-
