@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
@@ -86,23 +85,12 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 		cfg.TLS.ServerName = rt.origin.Host
 	}
 	c.t.defaultStores(&cfg)
-	// What the handshake negotiated, for the trace and for coalescing:
-	// package quic does not report it, tls13 tells VerifyConnection.
-	var tlsState handshakeState
-	userVerify := cfg.TLS.VerifyConnection
-	cfg.TLS.VerifyConnection = func(cs tls13.ConnectionState) error {
-		tlsState.set(cs)
-		if userVerify != nil {
-			return userVerify(cs)
-		}
-		return nil
-	}
 	qc, err := c.dialQUIC(ctx, addr.String(), &cfg)
 	if err != nil {
 		return nil, err
 	}
 	cc := newClientConn(qc, c.maxHeaderBytes(), c.pool)
-	cc.initEarly(&tlsState)
+	cc.initEarly()
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
 	// server that does not would otherwise hold the dial forever.
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
@@ -127,22 +115,4 @@ func (cc *clientConn) covers(host string, addrs []netip.Addr, port int) bool {
 		return false // not verified (InsecureSkipVerify; 0-RTT still handshaking): never shared
 	}
 	return st.PeerCertificates[0].VerifyHostname(host) == nil
-}
-
-// handshakeState records the state VerifyConnection saw.
-type handshakeState struct {
-	mu sync.Mutex
-	cs tls13.ConnectionState
-}
-
-func (h *handshakeState) set(cs tls13.ConnectionState) {
-	h.mu.Lock()
-	h.cs = cs
-	h.mu.Unlock()
-}
-
-func (h *handshakeState) get() tls13.ConnectionState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.cs
 }

@@ -43,10 +43,8 @@ const defaultSessionCacheSize = 256
 // earlyClient is a client connection's 0-RTT state.
 type earlyClient struct {
 	// attempted: dialed with 0-RTT, the handshake still running at the
-	// time; hs records what VerifyConnection saw, for the TLS state once
-	// the handshake completes.
+	// time; the TLS state is taken once the handshake completes.
 	attempted bool
-	hs        *handshakeState
 }
 
 // defaultStores gives cfg the Transport's session and token stores
@@ -74,15 +72,14 @@ func (c *h3Client) dialQUIC(ctx context.Context, addr string, cfg *quic.Config) 
 
 // initEarly sets up a new client connection's TLS state and, if its
 // handshake still runs (0-RTT), what completes when it ends: the TLS state
-// then, the SETTINGS the session remembers meanwhile. hs is what
-// VerifyConnection recorded.
-func (cc *clientConn) initEarly(hs *handshakeState) {
+// then, the SETTINGS the session remembers meanwhile.
+func (cc *clientConn) initEarly() {
 	cc.c.onSettings = cc.onSettings
 	if cc.handshakeComplete() {
-		cc.setTLS(hs.get())
+		cc.setTLS(cc.qc.ConnectionState())
 		return
 	}
-	cc.early.attempted, cc.early.hs = true, hs
+	cc.early.attempted = true
 	if b := cc.qc.EarlySessionAppData(); b != nil {
 		if s, err := frame.ParseSettings(b); err == nil {
 			cc.c.remembered = &s
@@ -117,9 +114,11 @@ func (cc *clientConn) tlsInfo() (tls13.ConnectionState, *tls.ConnectionState) {
 	cc.mu.Lock()
 	st, state := cc.tls, cc.tlsState
 	cc.mu.Unlock()
-	if state == nil && cc.early.attempted && cc.handshakeComplete() && cc.qc.ConnectionState().HandshakeComplete {
-		cc.setTLS(cc.early.hs.get())
-		return cc.tlsInfo()
+	if state == nil && cc.early.attempted && cc.handshakeComplete() {
+		if hs := cc.qc.ConnectionState(); hs.HandshakeComplete {
+			cc.setTLS(hs)
+			return cc.tlsInfo()
+		}
 	}
 	return st, state
 }

@@ -30,7 +30,7 @@ type simEnv struct {
 	cert    tls13.Certificate
 	keys    [][32]byte // the servers' shared ticket keys
 	filter  tls13.ReplayFilter
-	server  *quic.Endpoint
+	server  *quic.Listener
 	srv     *Server
 	noEarly atomic.Bool // dial with quic.Dial rather than DialEarly
 	// requests counts the handler's calls; early those marked Early-Data.
@@ -60,7 +60,7 @@ func newSimEnv(t *testing.T) *simEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.client, err = quic.NewEndpointOn(pc, nil); err != nil {
+	if e.client, err = quic.NewEndpointOn(pc); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.client.Close() })
@@ -91,14 +91,11 @@ func (e *simEnv) startServer(allow0RTT bool) {
 		t.Fatal(err)
 	}
 	tc := &tls13.Config{Certificates: []tls13.Certificate{e.cert}, NextProtos: []string{NextProtoH3}, SessionTicketKeys: e.keys, ReplayFilter: e.filter}
-	e.server, err = quic.NewEndpointOn(pc, &quic.Config{TLS: tc, Allow0RTT: allow0RTT})
+	ln, err := quic.ListenOn(pc, &quic.Config{TLS: tc, Allow0RTT: allow0RTT})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := e.server.Listener()
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.server = ln
 	e.srv = &Server{Handler: http.HandlerFunc(e.handle), TLSConfig: tc}
 	go e.srv.Serve(ln)
 	t.Cleanup(func() { e.srv.Close() })

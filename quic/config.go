@@ -3,6 +3,7 @@ package quic
 import (
 	"time"
 
+	"github.com/skiffnet/skiff/congestion"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -42,9 +43,11 @@ type Config struct {
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
 
-	// Congestion names the congestion controller: "cubic" (the default)
-	// or "newreno".
-	Congestion string
+	// Congestion selects the congestion controller: congestion.CUBIC
+	// (RFC 9438 with HyStart++, the default), congestion.NewReno (RFC
+	// 9002 §7) or congestion.BBR (BBRv3, draft-ietf-ccwg-bbr). BBR
+	// paces whatever DisablePacing says.
+	Congestion congestion.Algorithm
 	// DisablePacing sends each window's worth of packets at once.
 	DisablePacing bool
 
@@ -123,6 +126,9 @@ type Config struct {
 	// the same key accept each other's tokens. A random key per endpoint
 	// when nil: its tokens are good for that endpoint only.
 	TokenKey *[32]byte
+	// congestionSeed seeds BBR's random choices, for simulation tests
+	// that must repeat; 0 (always, outside tests) takes a random seed.
+	congestionSeed uint64
 }
 
 // connConfig is what a connection takes from c.
@@ -148,5 +154,6 @@ func (c *Config) connConfig() *conn.Config {
 		Versions:                wireVersions(c.Versions),
 		SessionTickets:          c.SessionTickets,
 		Allow0RTT:               c.Allow0RTT,
+		CongestionSeed:          c.congestionSeed,
 	}
 }

@@ -270,13 +270,26 @@ func (c *Conn) handleEvents() {
 			c.onPathEvent(&ev)
 		case conn.EventClosing:
 			c.setCloseError(closeError(ev.Reason))
+			c.endStreamContexts()
 		case conn.EventClosed:
 			c.finish()
+		case conn.EventStreamAborted:
+			if s := streamOf(ev.Stream); s != nil {
+				s.checkAborted()
+			}
+		case conn.EventStreamFinished:
+			if s := streamOf(ev.Stream); s != nil {
+				c.unwatch(s)
+			}
 		case conn.EventEarlyDataAccepted:
 			c.onEarlyDataAccepted()
 		case conn.EventNewToken:
 			c.onNewToken(ev.Data)
 		}
+	}
+	if c.confirmed != nil && c.sm.HandshakeConfirmed() {
+		close(c.confirmed)
+		c.confirmed = nil
 	}
 }
 
@@ -298,7 +311,10 @@ func (c *Conn) onHandshakeComplete() {
 // forgets it.
 func (c *Conn) finish() {
 	c.setCloseError(ErrConnectionClosed)
-	c.final = Stats(c.sm.Stats())
+	c.endStreamContexts()
+	c.final = statsOf(c.sm.Stats())
+	tlsState := c.sm.TLSState()
+	c.finalTLS = &tlsState
 	// The tracer hears of the end before anyone waiting on done does, so
 	// that a returned Close or Endpoint.Close means its trace is complete.
 	if c.tracer != nil && c.tracer.Closed != nil {
@@ -308,6 +324,10 @@ func (c *Conn) finish() {
 	case <-c.handshakeDone:
 	default:
 		close(c.handshakeDone)
+	}
+	if c.confirmed != nil {
+		close(c.confirmed)
+		c.confirmed = nil
 	}
 	c.endpoint.forget(c)
 	c.endpoint.closeSockets(func(_ int, ps *pathSocket) bool { return ps.owner != c })

@@ -2,14 +2,51 @@
 // RFC 9221 datagrams, RFC 9369 version 2 with RFC 9368 version
 // negotiation).
 //
-// Use Listen and Dial, or an Endpoint for one socket serving both roles:
+// Listen accepts connections, Dial opens one:
 //
-//	ln, err := quic.Listen("udp", "127.0.0.1:4433", &quic.Config{TLS: serverTLS})
+//	ln, err := quic.Listen("udp", ":4433", &quic.Config{TLS: serverTLS})
 //	conn, err := ln.Accept(ctx)
 //	str, err := conn.AcceptStream(ctx)
 //
-//	conn, err := quic.Dial(ctx, "udp", "127.0.0.1:4433", &quic.Config{TLS: clientTLS})
+//	conn, err := quic.Dial(ctx, "udp", "example.com:4433", &quic.Config{TLS: clientTLS})
 //	str, err := conn.OpenStream(ctx)
+//
+// A Listener is the one way to accept connections, as net.Listener is for
+// TCP; its Endpoint is the socket underneath, to dial from the listening
+// address too. NewEndpoint makes a socket to dial from only, shared by any
+// number of client connections. (Endpoint has no Accept of its own: one
+// owner of the accept queue and of the server configuration.)
+//
+// # Configuration and errors
+//
+// Listen and Dial check the Config before anything is sent, and an error
+// names the field that cannot work (a *ConfigError; tls13's checks for
+// Config.TLS: a server needs a certificate, both sides NextProtos, RFC 9001
+// §8.1). A client Config.TLS without ServerName gets the host of the dial
+// address, as with crypto/tls.
+//
+// Dial returns as soon as the handshake fails: at our own alert, at the
+// server's CONNECTION_CLOSE, at an ICMP error, at Config.HandshakeTimeout
+// or when its context ends; the failed connection then ends at once
+// (no closing period: nobody holds it), so nothing of it keeps running.
+// A client that offers a certificate waits for the handshake to be
+// confirmed (RFC 9001 §4.1.2), the moment it knows the server accepted it.
+//
+// Errors keep their cause and print the protocol's names. A connection
+// closed with a transport error is a *TransportError whose Code prints its
+// RFC name (ErrCodeProtocolViolation is "PROTOCOL_VIOLATION", a TLS alert
+// "CRYPTO_ERROR(0x12a bad_certificate)") and which unwraps to the cause:
+// the tls13 error of a handshake we failed (errors.As finds the
+// tls13.AlertError and, for a certificate, the x509 error), a
+// *tls13.PeerAlertError for the peer's CRYPTO_ERROR. The application's
+// close is an *ApplicationError, a stream reset a *StreamError, an ICMP
+// error an *UnreachableError. context.Cause of Conn.Context is the error
+// the connection ended with; a Stream's Context ends when the peer resets
+// or stops it.
+//
+// Conn.CloseWithError returns once its CONNECTION_CLOSE is handed to the
+// socket, so a program may exit right after; the closing period (RFC 9000
+// §10.2.1) runs on behind it.
 //
 // # Structure
 //
@@ -57,6 +94,29 @@
 // Loss detection adapts to reordering: a packet declared lost and then
 // acknowledged raises the packet and time thresholds, and a congestion
 // event made only of such losses is undone (quic/internal/recovery).
+//
+// # Congestion control
+//
+// Config.Congestion selects the controller of package congestion:
+// congestion.CUBIC (RFC 9438 with HyStart++, the default),
+// congestion.NewReno (RFC 9002 §7) or congestion.BBR (BBRv3,
+// draft-ietf-ccwg-bbr). Loss recovery tells the controller about each
+// packet (sent, acknowledged, lost, with a congestion.PacketState in the
+// sent-packet record: BBR's delivery rate samples), and the connection
+// says when it runs out of data (application-limited). Each controller
+// sets the pacing rate; the pacer shapes the GSO bursts. Stats gives the
+// pacing rate and, for BBR, its state (mode, bandwidth estimate, min RTT,
+// window, bounds); qlog traces log them too. TestSimBBRRandomLoss prints
+// BBR's and CUBIC's goodput on a lossy path.
+//
+// # Probes
+//
+// When the probe timeout fires during the handshake, the probes carry the
+// CRYPTO data of the Initial and Handshake spaces that is still
+// unacknowledged (RFC 9002 §6.2.4), so a lost or slow ClientHello or
+// server flight goes out again at the first PTO; the client's
+// anti-deadlock probe carries its ClientHello or its Finished. After the
+// handshake a probe carries new data if there is some, else a PING.
 //
 // # Memory per connection
 //
@@ -144,7 +204,9 @@
 // authenticated, so a report counts only when the datagram it quotes is a
 // long header packet naming one of our connections, to that address, by
 // its Source Connection ID. After the handshake ICMP errors are ignored.
-// Endpoints made by NewEndpoint and Listen do not ask for them.
+// NewEndpoint's sockets ask for them too (EndpointConfig.DisableICMPErrors
+// turns that off); Listen's do not, so a Listener's Endpoint dials without
+// them.
 //
 // # ECN
 //
@@ -237,8 +299,6 @@
 //
 // Several paths in use at once (multipath: one path carries the data,
 // others are only validated), a server's own address changing other than
-// to its preferred address (§9.6 allows no more), richer qlog events
-// (quic/qlog writes packets, handshake, close, path and MTU events from
-// the Tracer hooks; frames, losses and metrics over time need more
-// hooks).
+// to its preferred address (§9.6 allows no more); Tracer hooks for
+// transport parameters and dropped packets.
 package quic

@@ -65,7 +65,7 @@ func DialEarly(ctx context.Context, network, addr string, config *Config) (*Conn
 // DialEarly is Endpoint.Dial for a client that sends 0-RTT (see the
 // package function DialEarly).
 func (e *Endpoint) DialEarly(ctx context.Context, addr netip.AddrPort, config *Config) (*Conn, error) {
-	return e.dial(ctx, addr, config, false, true)
+	return e.checkedDial(ctx, addr, config, true)
 }
 
 // HandshakeComplete is closed when the handshake completes, or when the

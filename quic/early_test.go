@@ -31,9 +31,10 @@ type echoServer struct {
 
 func serveEcho(ctx context.Context, e *Endpoint) *echoServer {
 	es := &echoServer{}
+	ln := &Listener{e: e}
 	go func() {
 		for {
-			c, err := e.Accept(ctx)
+			c, err := ln.Accept(ctx)
 			if err != nil {
 				return
 			}

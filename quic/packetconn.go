@@ -10,27 +10,40 @@ import (
 
 // NewEndpointOn is NewEndpoint on a net.PacketConn the caller made: a
 // simulated network in tests, a tunnel, a socket set up by hand. It reads
-// and writes one datagram per call, without ECN marks, GSO or GRO, so it
-// is slower than NewEndpoint's socket. The endpoint owns pc from now on
-// and closes it with itself.
-func NewEndpointOn(pc net.PacketConn, server *Config) (*Endpoint, error) {
-	if server != nil && server.TLS == nil {
-		return nil, errors.New("quic: a server Config needs TLS")
+// and writes one datagram per call, without ECN marks, ICMP errors, GSO or
+// GRO, so it is slower than NewEndpoint's socket. The endpoint owns pc
+// from now on and closes it with itself.
+func NewEndpointOn(pc net.PacketConn) (*Endpoint, error) {
+	sock, err := packetConnSocketOf(pc)
+	if err != nil {
+		return nil, err
 	}
-	a, ok := pc.LocalAddr().(*net.UDPAddr)
-	if !ok {
-		return nil, errors.New("quic: NewEndpointOn needs a PacketConn with UDP addresses")
-	}
-	return newEndpoint(&packetConnSocket{pc: pc, local: a.AddrPort()}, server), nil
+	return newEndpoint(sock, nil), nil
 }
 
-// Listener returns the endpoint as a Listener, for servers that take one
-// (h3.Server.Serve); it fails on an endpoint made without a server Config.
-func (e *Endpoint) Listener() (*Listener, error) {
-	if e.accept == nil {
-		return nil, errors.New("quic: endpoint does not accept connections")
+// ListenOn is Listen on a net.PacketConn the caller made, with what
+// NewEndpointOn says of it. The Config is checked as Listen checks it;
+// a PreferredAddress needs sockets of Listen's own and is refused.
+func ListenOn(pc net.PacketConn, config *Config) (*Listener, error) {
+	if err := config.validate(true); err != nil {
+		return nil, err
 	}
-	return &Listener{e: e}, nil
+	if config.PreferredAddress != nil {
+		return nil, &ConfigError{Field: "PreferredAddress", Problem: "ListenOn cannot open the preferred address's socket"}
+	}
+	sock, err := packetConnSocketOf(pc)
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{e: newEndpoint(sock, config)}, nil
+}
+
+func packetConnSocketOf(pc net.PacketConn) (*packetConnSocket, error) {
+	a, ok := pc.LocalAddr().(*net.UDPAddr)
+	if !ok {
+		return nil, errors.New("quic: a PacketConn with UDP addresses is needed")
+	}
+	return &packetConnSocket{pc: pc, local: a.AddrPort()}, nil
 }
 
 // packetConnSocket adapts a net.PacketConn to the endpoint's socket.

@@ -140,7 +140,7 @@ func vethPair(t *testing.T, ctx context.Context, l *vethLink, serverOpts udpio.O
 	t.Cleanup(func() { ce.Close(); se.Close() })
 	accepted := make(chan *Conn, 1)
 	go func() {
-		c, _ := se.Accept(ctx)
+		c, _ := (&Listener{e: se}).Accept(ctx)
 		accepted <- c
 	}()
 	if client, err = ce.Dial(ctx, netip.AddrPortFrom(l.server, 4433), cc); err != nil {

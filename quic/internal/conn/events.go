@@ -57,6 +57,13 @@ const (
 	// EventNewToken: a client received a NEW_TOKEN token (Data, which
 	// the owner now owns) for its next connection to the server.
 	EventNewToken
+	// EventStreamAborted: the peer reset Stream (RESET_STREAM, before its
+	// FIN was read) or stopped it (STOP_SENDING): Stream.PeerReset and
+	// Stream.PeerStopped say which, with the code.
+	EventStreamAborted
+	// EventStreamFinished: both parts of Stream are finished and the
+	// connection forgot it.
+	EventStreamFinished
 )
 
 // Event is one thing a connection reports; which fields are set depends
@@ -148,6 +155,9 @@ type Reason struct {
 	FrameType uint64
 	Text      string
 	Remote    bool
+	// Err is the local error behind a transport error, when another layer
+	// raised it (tls13, with its x509 cause).
+	Err error
 }
 
 // closeReason is set once, when the connection starts to end.
@@ -161,5 +171,5 @@ func (c *Conn) setReason(r *Reason) {
 
 // transportReason describes a transport error.
 func transportReason(err *wire.TransportError, remote bool) *Reason {
-	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote}
+	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote, Err: err.Err}
 }

@@ -152,6 +152,7 @@ func (ss *streamsState) add(s *Stream) {
 func (ss *streamsState) register(s *Stream) {
 	s.registered = true
 	ss.add(s)
+	ss.c.traceStreamParts(s, "open", "local")
 	if ss.peerParamsSet {
 		ss.setLocalSendMax(s)
 	}
@@ -205,6 +206,7 @@ func (c *Conn) streamForFrame(id uint64, t wire.FrameType, needRecv, needSend bo
 		}
 		s.registered = true
 		ss.add(s)
+		c.traceStreamParts(s, "open", "remote")
 		c.events.add(Event{Kind: EventStreamOpened, Stream: s})
 	}
 	ss.remoteOpened[kind] = seq + 1
@@ -258,6 +260,7 @@ func (c *Conn) handleResetStream(f *wire.ResetStreamFrame) error {
 	if err != nil {
 		return streamError(err, t)
 	}
+	c.traceStream(s, sideReceiving, "reset_received", "remote")
 	s.maxDataPending = false
 	if err := c.flow.onReceived(res.Advanced); err != nil {
 		return err
@@ -265,6 +268,7 @@ func (c *Conn) handleResetStream(f *wire.ResetStreamFrame) error {
 	c.flow.consumedByConn(res.Consumed)
 	if res.Readable {
 		c.events.add(Event{Kind: EventStreamReadable, Stream: s})
+		c.events.add(Event{Kind: EventStreamAborted, Stream: s})
 	}
 	c.checkStreamFinished(s)
 	return nil
@@ -280,6 +284,7 @@ func (c *Conn) handleStopSending(f *wire.StopSendingFrame) error {
 	if s.send.Stop(f.ErrorCode) {
 		c.events.add(Event{Kind: EventStreamWritable, Stream: s})
 	}
+	c.events.add(Event{Kind: EventStreamAborted, Stream: s})
 	c.resetSending(s, f.ErrorCode)
 	return nil
 }
@@ -291,6 +296,7 @@ func (c *Conn) resetSending(s *Stream, code uint64) {
 		return
 	}
 	s.resetCode, s.resetPending = code, true
+	c.traceStream(s, sideSending, "reset_sent", "")
 	s.send.Discard()
 	s.out.Discard()
 	s.blockedPending = false
@@ -402,6 +408,8 @@ func (c *Conn) checkStreamFinished(s *Stream) {
 		return
 	}
 	s.done = true
+	c.events.add(Event{Kind: EventStreamFinished, Stream: s})
+	c.traceStreamParts(s, "closed", "")
 	ss := &c.streams
 	ss.sched.remove(s)
 	delete(ss.m, s.id)

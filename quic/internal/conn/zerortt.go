@@ -307,10 +307,6 @@ func (c *Conn) dropSessionOfOtherVersion() {
 // HTTP/3 server marks such a request with Early-Data: 1 (RFC 8470 §5.1).
 func (s *Stream) ReceivedEarlyData() bool { return s.earlyData.Load() }
 
-// TLSState describes the TLS handshake so far: whether it resumed a
-// session and whether 0-RTT was accepted among the rest.
-func (c *Conn) TLSState() tls13.ConnectionState { return c.tls.ConnectionState() }
-
 // SetSessionAppData sets, on a client, what the sessions this connection
 // stores keep for the application (tls13.Conn.SetSessionAppData): an
 // HTTP/3 client keeps the server's SETTINGS (RFC 9114 §7.2.4.2).
