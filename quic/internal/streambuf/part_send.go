@@ -66,8 +66,7 @@ func (p *SendPart) Write(b []byte, limit uint64) (n int, st Status, code uint64)
 		if len(p.data.c) == 0 {
 			p.data.base = p.end - p.end%chunkSize
 		}
-		c := p.data.at(p.end)
-		dst := c[p.end%chunkSize:][:k]
+		dst := p.data.room(p.end, k)[p.end%chunkSize:][:k]
 		p.copying = true
 		p.mu.Unlock()
 
