@@ -42,6 +42,13 @@ type Config struct {
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
 
+	// SendCushion is how many bytes a stream's Write may buffer beyond
+	// what the peer's flow control lets it send (its MAX_STREAM_DATA);
+	// 64 KiB when zero. Write blocks rather than buffer more, so a peer
+	// that never reads holds at most its credit plus this per stream,
+	// and the cushion keeps data ready to go when the credit grows.
+	SendCushion uint64
+
 	// Congestion names the congestion controller: "cubic" (the default)
 	// or "newreno".
 	Congestion string
@@ -100,5 +107,6 @@ func (c *Config) connConfig() *conn.Config {
 		DisableECN:              c.DisableECN,
 		EnableDatagrams:         c.EnableDatagrams,
 		MaxDatagramSize:         c.MaxDatagramSize,
+		SendCushion:             c.SendCushion,
 	}
 }

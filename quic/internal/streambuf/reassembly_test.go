@@ -113,7 +113,7 @@ func TestSmallStreamsHoldLittle(t *testing.T) {
 	var recvs [streams]RecvPart
 	total := 0
 	for i := range streams {
-		if n, st, _ := sends[i].Write([]byte{byte(i)}, 1<<20); n != 1 || st != OK {
+		if n, st, _ := sends[i].Write([]byte{byte(i)}, 1<<20, 1<<20); n != 1 || st != OK {
 			t.Fatalf("write: %d %v", n, st)
 		}
 		recvs[i].Init(1 << 20)
@@ -133,7 +133,7 @@ func TestSmallStreamsHoldLittle(t *testing.T) {
 	var want []byte
 	for i := range 40 {
 		piece := bytes.Repeat([]byte{byte(i)}, 1+i*37)
-		if n, _, _ := sp.Write(piece, 1<<20); n != len(piece) {
+		if n, _, _ := sp.Write(piece, 1<<20, 1<<20); n != len(piece) {
 			t.Fatalf("short write %d", n)
 		}
 		want = append(want, piece...)
