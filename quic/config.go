@@ -84,6 +84,18 @@ type Config struct {
 	// floods). Clients ignore it.
 	RequireAddressValidation bool
 
+	// Half-open connections, a server's whose handshake has not completed
+	// (quic/doc.go, "Limits"): while more than HalfOpenRetryThreshold of
+	// them come from addresses nothing validated (128 when zero), or more
+	// than HalfOpenRetryRate started within the last second (1000 when
+	// zero), new clients get a Retry, as with RequireAddressValidation; a
+	// negative value turns that trigger off. At MaxHalfOpen (1024 when
+	// zero; negative: no cap) no new connection starts until some
+	// complete or time out.
+	HalfOpenRetryThreshold int
+	HalfOpenRetryRate      int
+	MaxHalfOpen            int
+
 	// Tracer, when set, is called for each connection and returns the hooks
 	// that receive its events (qlog, metrics); nil hooks are skipped.
 	Tracer func(isClient bool, odcid []byte) *Tracer

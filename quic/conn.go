@@ -69,6 +69,9 @@ type Conn struct {
 
 	// final holds the counters once the connection ended.
 	final Stats
+	// halfOpen is what a server connection counts as until its handshake
+	// completes (endpoint_halfopen.go); the driver's.
+	halfOpen halfOpenKind
 }
 
 // broadcast wakes every goroutine waiting for something to change: the

@@ -270,6 +270,7 @@ func (c *Conn) onHandshakeComplete() {
 	}
 	c.handshakeOK.Store(true)
 	close(c.handshakeDone)
+	c.endHalfOpen()
 	if !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
 	}
@@ -290,6 +291,7 @@ func (c *Conn) finish() {
 	default:
 		close(c.handshakeDone)
 	}
+	c.endHalfOpen()
 	c.endpoint.forget(c)
 	close(c.done)
 }

@@ -55,6 +55,9 @@ type Endpoint struct {
 	maxReceive int
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
+	// halfOpen counts server connections whose handshake has not
+	// completed (endpoint_halfopen.go).
+	halfOpen halfOpenState
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
@@ -83,6 +86,7 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	if server != nil {
 		e.accept = make(chan *Conn, acceptQueue)
 		e.serverConn = server.connConfig()
+		e.halfOpen.init(server.halfOpenLimits())
 	}
 	// udpio's portable path neither reads nor sets the mark, nor
 	// coalesces.

@@ -242,20 +242,34 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 		return c
 	}
 	e.mu.Unlock()
+	// Address validation with Retry when the Config requires it, or when
+	// half-open connections pass their limits (endpoint_halfopen.go); a
+	// token is checked whenever there is one, since a client that had a
+	// Retry expects the server to say so (RFC 9000 §7.3).
+	now := time.Now()
 	var retry *conn.RetryInfo
-	if e.server.RequireAddressValidation {
+	if e.server.RequireAddressValidation || len(hdr.Token) > 0 || e.halfOpen.retryDue(now) {
 		var proceed bool
 		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
 			return nil
 		}
 	}
+	kind := halfOpenUnvalidated
+	if retry != nil {
+		kind = halfOpenValidated
+	}
+	if !e.halfOpen.start(now, kind) {
+		return nil // MaxHalfOpen: the client tries again later
+	}
 	scid := newConnectionID()
-	c, err := newConn(time.Now(), e, e.server, e.serverConn, &conn.Params{
+	c, err := newConn(now, e, e.server, e.serverConn, &conn.Params{
 		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
 	})
 	if err != nil {
+		e.halfOpen.end(kind)
 		return nil
 	}
+	c.halfOpen = kind
 	e.mu.Lock()
 	e.conns[dcid] = c
 	e.conns[scid] = c
