@@ -73,7 +73,7 @@ type halfOpenState struct {
 	// second's worth (retryRate), refilled at retryRate a second.
 	mu     sync.Mutex
 	tokens float64
-	refill  time.Time
+	refill time.Time
 }
 
 func (h *halfOpenState) init(limits halfOpenLimits) {

@@ -83,7 +83,7 @@ func (c *Config) maxBidiStreams() int64 {
 func (c *Config) maxUniStreams() int64 {
 	return min(orDefault(c.MaxUniStreams, defaultMaxStreams), maxStreamsLimit)
 }
-func (c *Config) sendCushion() uint64 { return orDefault(c.SendCushion, defaultSendCushion) }
+func (c *Config) sendCushion() uint64  { return orDefault(c.SendCushion, defaultSendCushion) }
 func (c *Config) streamWindow() uint64 { return orDefault(c.InitialStreamWindow, defaultStreamWindow) }
 func (c *Config) connWindow() uint64 {
 	return orDefault(c.InitialConnectionWindow, defaultConnectionWindow)
