@@ -58,6 +58,9 @@ type Endpoint struct {
 	// halfOpen counts server connections whose handshake has not
 	// completed (endpoint_halfopen.go).
 	halfOpen halfOpenState
+	// replies limits stateless resets and Version Negotiation
+	// (endpoint_limit.go).
+	replies replyLimiter
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
