@@ -109,3 +109,66 @@ func TestNonReadingClientBoundsServerMemory(t *testing.T) {
 		}
 	})
 }
+
+// TestOneByteStreamsHoldLittle (issue 15): 100 streams with a byte each,
+// unread, cost their stream state and a 256-byte buffer each, not a
+// 16 KiB chunk (1.7 MiB for the 100 before).
+func TestOneByteStreamsHoldLittle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), simTimeout())
+		defer cancel()
+		const streams = 100
+		cc, sc := cheapConfigs(t)
+		sn := newSimNetWith(t, netsim.Impairment{Delay: 5 * time.Millisecond}, 3, cc, sc)
+		client, server := sn.connect(t, ctx)
+		// Idle connections trim what the handshake grew (conn_driver.go).
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		runtime.GC()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+
+		var sent, got []*Stream
+		for range streams {
+			s, err := client.OpenStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Write([]byte{1}); err != nil {
+				t.Fatal(err)
+			}
+			sent = append(sent, s)
+		}
+		for range streams {
+			s, err := server.AcceptStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, s)
+		}
+		// Everything acknowledged, nothing read; idle again.
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		var storage int
+		for i := range streams {
+			send, _ := sent[i].st.StreamStorage()
+			_, recv := got[i].st.StreamStorage()
+			storage += send + recv
+		}
+		runtime.GC()
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		t.Logf("%d one-byte streams, both ends: %d bytes of stream buffers, heap +%d KiB (%d bytes a stream)", streams, storage, grew>>10, grew/streams)
+		if storage > streams*256 {
+			t.Errorf("%d bytes of stream buffers for %d one-byte streams", storage, streams)
+		}
+		if grew > 400<<10 {
+			t.Errorf("heap grew %d KiB for %d one-byte streams", grew>>10, streams)
+		}
+		runtime.KeepAlive(sent)
+		runtime.KeepAlive(got)
+	})
+}
