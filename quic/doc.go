@@ -123,8 +123,8 @@
 //     (64 KiB), and at most 4 MiB not yet acknowledged, then blocks; a
 //     peer that never reads holds its credit plus the cushion per stream.
 //   - Stream storage starts small: a chunk of 256 B, 1 KiB or 4 KiB as
-//     what is buffered needs, 16 KiB beyond, and none once everything
-//     was read or acknowledged.
+//     what a stream buffers from its start needs, 16 KiB beyond, and
+//     none once everything was read or acknowledged.
 //   - Streams: Config.MaxBidiStreams and MaxUniStreams (100 each) open at
 //     once. Received datagrams waiting for a connection's goroutine: 6 MB
 //     (128 GRO buffers). Acknowledgments: a flood of ack-eliciting packets
