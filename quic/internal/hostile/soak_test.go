@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -226,6 +228,9 @@ func TestSoak(t *testing.T) {
 			s := takeSample(start)
 			timeline = append(timeline, s)
 			t.Logf("%v  %s", s, e.stats.line())
+			if s.goroutines > 4*max(timeline[0].goroutines, 500) {
+				t.Logf("goroutines by where they wait:\n%s", goroutineSummary(8))
+			}
 		}
 	}
 	tick.Stop()
@@ -257,7 +262,7 @@ func TestSoak(t *testing.T) {
 		t.Errorf("%d file descriptors at the end, %d at the start", end.fds, base.fds)
 	}
 	if end.heap > base.heap+soakHeapSlack {
-		t.Errorf("heap %d MiB at the end, %d MiB at the start", end.heap>>20, base.heap>>20)
+		t.Errorf("heap %d MiB at the end, %d MiB at the start (profile: %s)", end.heap>>20, base.heap>>20, writeHeapProfile())
 	}
 	// Flat during the run: the last third no higher than the first third
 	// plus the slack.
@@ -293,4 +298,60 @@ func (s *soakStats) line() string {
 	return fmt.Sprintf("requests %d (%d failed)  echoes %d (%d failed)  flights %d  slowloris %d  unread %d MiB  resets %d  garbage %d",
 		s.requests.Load(), s.requestErrs.Load(), s.echoes.Load(), s.echoErrs.Load(), s.flights.Load(),
 		s.slowStreams.Load(), s.starvedBytes.Load()>>20, s.resets.Load(), s.garbage.Load())
+}
+
+// goroutineSummary groups the goroutines by the innermost frame of the
+// module they run, or their first frame, and lists the n largest groups.
+func goroutineSummary(n int) string {
+	buf := make([]byte, 64<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	counts := map[string]int{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(g, "\n")
+		if len(lines) < 2 {
+			continue
+		}
+		// "goroutine 7 [select, 3 minutes]:": the state, without the time.
+		state := lines[0][strings.Index(lines[0], "[")+1:]
+		state = state[:strings.IndexAny(state, ",]")]
+		key := state + " " + lines[1]
+		for _, l := range lines[1:] {
+			if strings.Contains(l, "skiffnet/skiff/") && !strings.HasPrefix(l, "\t") {
+				if i := strings.LastIndex(l, "("); i > 0 {
+					l = l[:i] // the arguments differ from one goroutine to the next
+				}
+				key = state + " " + l
+				break
+			}
+		}
+		counts[key]++
+	}
+	type group struct {
+		key string
+		n   int
+	}
+	var groups []group
+	for k, v := range counts {
+		groups = append(groups, group{k, v})
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].n > groups[j].n })
+	var b strings.Builder
+	for _, g := range groups[:min(n, len(groups))] {
+		fmt.Fprintf(&b, "%8d  %s\n", g.n, g.key)
+	}
+	return b.String()
+}
+
+// writeHeapProfile writes a heap profile to the temporary directory and
+// returns its path, for a failing run to be looked into.
+func writeHeapProfile() string {
+	f, err := os.CreateTemp("", "skiff-soak-heap-*.pprof")
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return err.Error()
+	}
+	return f.Name()
 }

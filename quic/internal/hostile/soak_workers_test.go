@@ -295,10 +295,10 @@ func (e *soakEnv) resetStorm(ctx context.Context) {
 	}()
 	addrs := [2]string{e.echoLn.Addr().String(), e.h3ln.Addr().String()}
 	cfgs := [2]*quic.Config{e.echoConfig(), e.h3Config()}
-	opened := 0
+	var opened [2]int // streams on each connection
 	every(ctx, 10*time.Millisecond, func() {
 		for i := range conns {
-			if conns[i] == nil || opened%2000 == 0 {
+			if conns[i] == nil || opened[i] >= 2000 {
 				if conns[i] != nil {
 					conns[i].CloseWithError(0, "")
 				}
@@ -307,7 +307,7 @@ func (e *soakEnv) resetStorm(ctx context.Context) {
 					conns[i] = nil
 					continue
 				}
-				conns[i] = c
+				conns[i], opened[i] = c, 0
 			}
 			for range 10 {
 				octx, cancel := context.WithTimeout(ctx, time.Second)
@@ -321,7 +321,7 @@ func (e *soakEnv) resetStorm(ctx context.Context) {
 				s.Write([]byte{0x01, 0x40, 100, 0, 0})
 				s.Reset(0x10c) // H3_REQUEST_CANCELLED
 				s.CloseRead(0x10c)
-				opened++
+				opened[i]++
 				e.stats.resets.Add(1)
 			}
 		}
