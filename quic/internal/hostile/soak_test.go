@@ -72,6 +72,7 @@ type soakStats struct {
 	flights                   atomic.Uint64 // forged first flights
 	slowStreams, starvedBytes atomic.Uint64 // slowloris streams, bytes held unread by non-readers
 	resets, garbage           atomic.Uint64 // streams reset at once, garbage datagrams
+	decoderCloses             atomic.Uint64 // reset-storm connections the HTTP/3 server closed
 	lastErr                   atomic.Pointer[string]
 }
 
@@ -295,9 +296,9 @@ func TestSoak(t *testing.T) {
 }
 
 func (s *soakStats) line() string {
-	return fmt.Sprintf("requests %d (%d failed)  echoes %d (%d failed)  flights %d  slowloris %d  unread %d MiB  resets %d  garbage %d",
+	return fmt.Sprintf("requests %d (%d failed)  echoes %d (%d failed)  flights %d  slowloris %d  unread %d MiB  resets %d (%d conns closed)  garbage %d",
 		s.requests.Load(), s.requestErrs.Load(), s.echoes.Load(), s.echoErrs.Load(), s.flights.Load(),
-		s.slowStreams.Load(), s.starvedBytes.Load()>>20, s.resets.Load(), s.garbage.Load())
+		s.slowStreams.Load(), s.starvedBytes.Load()>>20, s.resets.Load(), s.decoderCloses.Load(), s.garbage.Load())
 }
 
 // goroutineSummary groups the goroutines by the innermost frame of the

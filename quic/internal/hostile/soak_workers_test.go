@@ -283,7 +283,10 @@ func (e *soakEnv) nonReaders(ctx context.Context) {
 
 // resetStorm opens streams and resets them at once, 20 at a time every
 // 10 ms, on the echo server and on the HTTP/3 server (a request's HEADERS
-// frame cut short), dialing again every 2,000 streams.
+// frame cut short). The echo connection is dialed again every 2,000
+// streams; the HTTP/3 one, whose client never reads the server's QPACK
+// decoder stream and gives it a 4 KiB window, lasts until the server
+// closes it for the Stream Cancellations piling up (H3_EXCESSIVE_LOAD).
 func (e *soakEnv) resetStorm(ctx context.Context) {
 	var conns [2]*quic.Conn
 	defer func() {
@@ -295,10 +298,15 @@ func (e *soakEnv) resetStorm(ctx context.Context) {
 	}()
 	addrs := [2]string{e.echoLn.Addr().String(), e.h3ln.Addr().String()}
 	cfgs := [2]*quic.Config{e.echoConfig(), e.h3Config()}
+	cfgs[1].InitialStreamWindow = 4 << 10
+	limits := [2]int{2000, 1 << 30}
 	var opened [2]int // streams on each connection
 	every(ctx, 10*time.Millisecond, func() {
 		for i := range conns {
-			if conns[i] == nil || opened[i] >= 2000 {
+			if conns[i] != nil && conns[i].Context().Err() != nil && i == 1 {
+				e.stats.decoderCloses.Add(1) // the server had enough
+			}
+			if conns[i] == nil || opened[i] >= limits[i] || conns[i].Context().Err() != nil {
 				if conns[i] != nil {
 					conns[i].CloseWithError(0, "")
 				}
