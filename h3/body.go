@@ -132,11 +132,8 @@ func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.D
 		defer t.Stop()
 		timeout = t.C
 	}
-	var streamDone <-chan struct{}
-	sctx := streamContext(m.str)
-	if sctx != nil {
-		streamDone = sctx.Done()
-	}
+	sctx := m.str.Context()
+	streamDone := sctx.Done()
 	abandon := func(err error) ([]qpack.HeaderField, error) {
 		stopWatching()
 		m.cancelStream()

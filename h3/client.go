@@ -169,12 +169,6 @@ type clientConn struct {
 func newClientConn(qc *quic.Conn, maxHeaderBytes uint64) *clientConn {
 	cc := &clientConn{qc: qc, c: newConn(qc, true, maxHeaderBytes), active: map[uint64]*clientStream{}, goAwayReceived: make(chan struct{})}
 	cc.c.onGoAway = cc.onGoAway
-	go func() {
-		<-qc.Context().Done()
-		if cc.pool != nil {
-			cc.pool.markBroken(cc)
-		}
-	}()
 	return cc
 }
 

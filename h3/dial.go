@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
@@ -86,17 +85,6 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 	if cfg.TLS.ServerName == "" {
 		cfg.TLS.ServerName = rt.origin.Host
 	}
-	// What the handshake negotiated, for the trace and for coalescing:
-	// package quic does not report it, tls13 tells VerifyConnection.
-	var tlsState handshakeState
-	userVerify := cfg.TLS.VerifyConnection
-	cfg.TLS.VerifyConnection = func(cs tls13.ConnectionState) error {
-		tlsState.set(cs)
-		if userVerify != nil {
-			return userVerify(cs)
-		}
-		return nil
-	}
 	var qc *quic.Conn
 	var err error
 	if c.t.Dial != nil {
@@ -108,8 +96,8 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 		return nil, err
 	}
 	cc := newClientConn(qc, c.maxHeaderBytes())
-	cc.tls = tlsState.get()
-	cc.tls.HandshakeComplete = true
+	// What the handshake negotiated, for Response.TLS and coalescing.
+	cc.tls = qc.ConnectionState()
 	state := tlsconv.ToConnectionState(cc.tls)
 	cc.tlsState = &state
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
@@ -135,22 +123,4 @@ func (cc *clientConn) covers(host string, addrs []netip.Addr, port int) bool {
 		return false // not verified (InsecureSkipVerify): never shared
 	}
 	return cc.tls.PeerCertificates[0].VerifyHostname(host) == nil
-}
-
-// handshakeState records the state VerifyConnection saw.
-type handshakeState struct {
-	mu sync.Mutex
-	cs tls13.ConnectionState
-}
-
-func (h *handshakeState) set(cs tls13.ConnectionState) {
-	h.mu.Lock()
-	h.cs = cs
-	h.mu.Unlock()
-}
-
-func (h *handshakeState) get() tls13.ConnectionState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.cs
 }

@@ -114,9 +114,13 @@
 // handler) does both in one call; Serve takes a quic.Listener and ServeConn
 // one connection. The configuration is checked before anything listens:
 // no TLS config or certificate, or a NextProtos without "h3", is an error
-// naming the field; an empty NextProtos gets "h3". A handler sees
-// Request.TLS when quic reports the connection's TLS state (see "Needs from
-// quic"). Each request stream gets pseudo-header and field
+// naming the field; an empty NextProtos gets "h3"; Serve refuses a
+// listener whose NextProtos lacks "h3" and ServeConn a connection that
+// negotiated another protocol. A handler sees Request.TLS (the client's
+// certificate, the server name, the ALPN protocol: quic.Conn's
+// ConnectionState), and its request context ends as soon as the client's
+// RESET_STREAM or STOP_SENDING arrives, whether or not it reads or writes
+// (quic.Stream's Context). Each request stream gets pseudo-header and field
 // validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses
@@ -187,26 +191,6 @@
 //   - Discovery state: DefaultAltSvcCacheSize (1000) origins in the default
 //     cache; 1024 routes with broken marks and RTTs; 1024 HTTPS answers;
 //     an alt-svc file is read up to 4 MiB, lines up to 2 KiB.
-//
-// # Needs from quic
-//
-// Two features wait for package quic (quichooks.go); h3 uses them as soon
-// as the methods exist with these signatures:
-//
-//   - (*quic.Conn).ConnectionState() tls13.ConnectionState: Request.TLS
-//     on the server (until then nil), and ServeConn's check that the
-//     connection negotiated "h3" (a listener whose NextProtos lacks it is
-//     then refused loudly, per connection).
-//   - (*quic.Stream).Context() context.Context, ended when the peer resets
-//     or stops the stream or the connection ends: until then a handler's
-//     request context ends at the client's cancel only once the handler
-//     reads the body or writes the response (or the connection ends), and a
-//     blocked field section whose stream's FIN was read waits for its
-//     inserts, the request's end or ReadHeaderTimeout rather than a
-//     STOP_SENDING.
-//
-// Serve cannot check a quic.Listener's NextProtos (quic does not expose
-// its configuration); ListenAndServe can, and does.
 //
 // # Not done yet
 //

@@ -70,8 +70,10 @@ func TestErrorsNameCodes(t *testing.T) {
 	if !strings.Contains(err.Error(), "H3_REQUEST_CANCELLED") || strings.Contains(err.Error(), "0x10c") {
 		t.Errorf("error %q does not name H3_REQUEST_CANCELLED", err)
 	}
-	if cause := <-causes; !errors.Is(cause, err) {
-		t.Errorf("request context's cause %v, want the body's error", cause)
+	// The request context's cause says the same: the client's cancel,
+	// seen through the stream's context as soon as it arrived.
+	if cause := <-causes; !errors.As(cause, &se) || se.Code != ErrCodeRequestCancelled || !se.Remote {
+		t.Errorf("request context's cause %v, want the client's H3_REQUEST_CANCELLED", cause)
 	}
 
 	// The connection closed by the server, seen by the client.

@@ -163,6 +163,13 @@ func (p *connPool) runDial(ctx context.Context, rt route, call *dialCall) {
 		p.conns[key] = cc
 		cc.pool = p
 		cc.keys = append(cc.keys, key)
+		// Forgotten when it ends. Started here, not when the connection
+		// is made, so that it reads the pool it was given (a connection
+		// that ended before then is forgotten at once).
+		go func() {
+			<-cc.qc.Context().Done()
+			p.markBroken(cc)
+		}()
 	}
 	p.mu.Unlock()
 	call.cc, call.err = cc, err

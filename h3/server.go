@@ -183,9 +183,14 @@ func (s *Server) listenConfig(certFile, keyFile string) (*quic.Config, error) {
 }
 
 // Serve accepts connections on ln, whose TLS configuration must offer the
-// ALPN protocol "h3", and serves each in its own goroutine. It closes ln
-// when it returns; it returns ErrServerClosed after Shutdown or Close.
+// ALPN protocol "h3" (an error at once otherwise), and serves each in its
+// own goroutine. It closes ln when it returns; it returns ErrServerClosed
+// after Shutdown or Close.
 func (s *Server) Serve(ln *quic.Listener) error {
+	if protos := ln.Config().TLS.NextProtos; !slices.Contains(protos, NextProtoH3) {
+		ln.Close()
+		return fmt.Errorf("h3: the listener's tls13.Config.NextProtos %q does not offer %q (RFC 9114 §3.1)", protos, NextProtoH3)
+	}
 	s.mu.Lock()
 	s.init()
 	if s.shutdown {
@@ -229,19 +234,17 @@ func (s *Server) Serve(ln *quic.Listener) error {
 // ServeConn serves HTTP/3 on one established QUIC connection and returns
 // when the connection ends.
 func (s *Server) ServeConn(qc *quic.Conn) error {
-	var tlsState *tls.ConnectionState
-	if st, ok := connTLSState(qc); ok {
-		if st.NegotiatedProtocol != NextProtoH3 {
-			// A listener whose TLS configuration does not offer "h3":
-			// every client would fail, so say it loudly.
-			err := fmt.Errorf("h3: connection from %v negotiated ALPN %q, not %q: the listener's tls13.Config.NextProtos must offer %q", qc.RemoteAddr(), st.NegotiatedProtocol, NextProtoH3, NextProtoH3)
-			s.logf("%v", err)
-			qc.CloseWithError(uint64(ErrCodeGeneralProtocolError), "ALPN is not h3")
-			return err
-		}
-		cs := tlsconv.ToConnectionState(st)
-		tlsState = &cs
+	st := qc.ConnectionState()
+	if st.NegotiatedProtocol != NextProtoH3 {
+		// A connection from a listener whose TLS configuration does not
+		// offer "h3": every client would fail, so say it loudly.
+		err := fmt.Errorf("h3: connection from %v negotiated ALPN %q, not %q: the listener's tls13.Config.NextProtos must offer %q", qc.RemoteAddr(), st.NegotiatedProtocol, NextProtoH3, NextProtoH3)
+		s.logf("%v", err)
+		qc.CloseWithError(uint64(ErrCodeGeneralProtocolError), "ALPN is not h3")
+		return err
 	}
+	cs := tlsconv.ToConnectionState(st)
+	tlsState := &cs
 	s.mu.Lock()
 	s.init()
 	sc := newServerConn(s, qc)

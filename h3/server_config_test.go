@@ -24,7 +24,7 @@ func serveOnFreePort(t *testing.T, ctx context.Context, serve func(addr string) 
 	t.Helper()
 	cert, pool := testCertificate(t)
 	// Find a free UDP port: a listener on port 0, closed at once.
-	probe, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}}})
+	probe, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{NextProtoH3}}})
 	if err != nil {
 		t.Fatal(err)
 	}

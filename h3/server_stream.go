@@ -45,12 +45,11 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		return
 	}
 	mr.length = headers.NewContentLength(hr.ContentLength)
-	if sctx := streamContext(str); sctx != nil {
-		// The client's RESET_STREAM or STOP_SENDING ends the request at
-		// once, even for a handler that neither reads nor writes.
-		stop := context.AfterFunc(sctx, func() { cancel(wrapError(context.Cause(sctx))) })
-		defer stop()
-	}
+	// The client's RESET_STREAM or STOP_SENDING ends the request at once,
+	// even for a handler that neither reads nor writes.
+	sctx := str.Context()
+	stop := context.AfterFunc(sctx, func() { cancel(wrapError(context.Cause(sctx))) })
+	defer stop()
 
 	body := &requestBody{mr: mr, cancel: cancel}
 	req := hr.HTTPRequest(ctx, body)

@@ -40,31 +40,6 @@ func TestResponseTLS(t *testing.T) {
 	}
 }
 
-// standInConnTLSState makes the server see the state its TLS
-// configuration's VerifyConnection saw, when quic does not report it: the
-// test's server has one connection, so the state is that connection's.
-func standInConnTLSState(t *testing.T, cfg *tls13.Config) {
-	if _, ok := any((*quic.Conn)(nil)).(connectionStater); ok {
-		return // quic reports it: the real thing is tested
-	}
-	var mu sync.Mutex
-	var state tls13.ConnectionState
-	cfg.VerifyConnection = func(cs tls13.ConnectionState) error {
-		mu.Lock()
-		state = cs
-		mu.Unlock()
-		return nil
-	}
-	saved := connTLSState
-	connTLSState = func(*quic.Conn) (tls13.ConnectionState, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		return state, true
-	}
-	t.Cleanup(func() { connTLSState = saved })
-	t.Log("quic.Conn has no ConnectionState yet: the state comes from the server's VerifyConnection")
-}
-
 // r.TLS tells a handler who the client is: its certificate, when the
 // server requires one.
 func TestRequestTLSClientCertificate(t *testing.T) {
@@ -80,7 +55,6 @@ func TestRequestTLSClientCertificate(t *testing.T) {
 	// The test listener's configuration, asking for client certificates.
 	cert, _ := testCertificate(t)
 	srvTLS := &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{NextProtoH3}, ClientAuth: tls13.RequireAndVerifyClientCert, ClientCAs: clientCAs}
-	standInConnTLSState(t, srvTLS)
 	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: srvTLS})
 	if err != nil {
 		t.Fatal(err)
@@ -105,13 +79,13 @@ func TestRequestTLSClientCertificate(t *testing.T) {
 	}
 }
 
-// A listener whose TLS configuration does not offer "h3" is refused
-// loudly, per connection, when quic reports the ALPN.
-func TestServeConnRefusesOtherALPN(t *testing.T) {
+// A listener whose TLS configuration does not offer "h3" is refused by
+// Serve at once; a connection that negotiated another protocol is refused
+// loudly by ServeConn.
+func TestServeRefusesOtherALPN(t *testing.T) {
 	ctx := testContext(t)
 	cert, pool := testCertificate(t)
 	srvTLS := &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{"other"}}
-	standInConnTLSState(t, srvTLS)
 	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: srvTLS})
 	if err != nil {
 		t.Fatal(err)
@@ -120,43 +94,31 @@ func TestServeConnRefusesOtherALPN(t *testing.T) {
 	var logged syncBuffer
 	srv := &Server{Handler: okHandler(), ErrorLog: newLogger(&logged)}
 	defer srv.Close()
-	go srv.Serve(ln)
+	if err := srv.Serve(ln); err == nil || !strings.Contains(err.Error(), "NextProtos") {
+		t.Errorf("Serve on a listener without h3: %v", err)
+	}
+
+	ln, err = quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: srvTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan error, 1)
+	go func() {
+		qc, err := ln.Accept(ctx)
+		if err != nil {
+			served <- err
+			return
+		}
+		served <- srv.ServeConn(qc)
+	}()
 	qc, err := quic.Dial(ctx, "udp", ln.Addr().String(), &quic.Config{TLS: &tls13.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"other"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-qc.Context().Done()
-	if !logged.contains(`negotiated ALPN "other", not "h3"`) {
-		t.Errorf("server log: %q", logged.String())
-	}
-}
-
-// standInStreamContext gives every stream a context that cancel ends as
-// a peer's RESET_STREAM with code would, when quic has no Stream.Context:
-// the test then checks h3's side (the request context follows the
-// stream's at once), the test standing in for quic's.
-func standInStreamContext(t *testing.T) (cancel func(code ErrCode)) {
-	if _, ok := any((*quic.Stream)(nil)).(streamContexter); ok {
-		return func(ErrCode) {} // quic reports it: the real thing is tested
-	}
-	var mu sync.Mutex
-	cancels := map[uint64]context.CancelCauseFunc{}
-	saved := streamContext
-	streamContext = func(s *quic.Stream) context.Context {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		mu.Lock()
-		cancels[s.ID()] = cancel
-		mu.Unlock()
-		return ctx
-	}
-	t.Cleanup(func() { streamContext = saved })
-	t.Log("quic.Stream has no Context yet: the test ends the stream's context where quic would")
-	return func(code ErrCode) {
-		mu.Lock()
-		defer mu.Unlock()
-		for id, cancel := range cancels {
-			cancel(&quic.StreamError{StreamID: id, Code: uint64(code), Remote: true})
-		}
+	if err := <-served; err == nil || !logged.contains(`negotiated ALPN "other", not "h3"`) {
+		t.Errorf("ServeConn: %v; server log: %q", err, logged.String())
 	}
 }
 
@@ -164,7 +126,6 @@ func standInStreamContext(t *testing.T) (cancel func(code ErrCode)) {
 // (RESET_STREAM and STOP_SENDING), although it neither reads nor writes.
 func TestHandlerContextEndsOnClientCancel(t *testing.T) {
 	ctx := testContext(t)
-	streamReset := standInStreamContext(t)
 	started := make(chan struct{}, 1)
 	ended := make(chan error, 1)
 	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +149,6 @@ func TestHandlerContextEndsOnClientCancel(t *testing.T) {
 		<-started
 		canceled := time.Now()
 		cancel()
-		streamReset(ErrCodeRequestCancelled)
 		select {
 		case cause := <-ended:
 			took := time.Since(canceled)

@@ -151,7 +151,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // CloseIdleConnections closes the HTTP/3 and TCP connections that carry no
-// request.
+// request. It returns once each HTTP/3 connection's CONNECTION_CLOSE is
+// sent (quic.Conn.CloseWithError), so that a program may exit then and the
+// servers still learn of the close.
 func (t *Transport) CloseIdleConnections() {
 	t.init()
 	t.h3c.closeIdle()

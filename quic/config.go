@@ -99,6 +99,18 @@ type Config struct {
 	// Tracer, when set, is called for each connection and returns the hooks
 	// that receive its events (qlog, metrics); nil hooks are skipped.
 	Tracer func(isClient bool, odcid []byte) *Tracer
+
+	// DisableActiveMigration sends disable_active_migration (RFC 9000
+	// §9): the peer must not move the connection to another local
+	// address of its own. A server still follows a client's NAT
+	// rebinding, which is not a migration the client chose.
+	DisableActiveMigration bool
+	// PreferredAddress, on a server, is announced to clients, which move
+	// there after the handshake (RFC 9000 §9.6; see PreferredAddress).
+	PreferredAddress *PreferredAddress
+	// DisablePreferredAddress, on a client, stays at the address it
+	// dialed when the server announces a preferred address.
+	DisablePreferredAddress bool
 }
 
 // connConfig is what a connection takes from c.
@@ -120,5 +132,7 @@ func (c *Config) connConfig() *conn.Config {
 		EnableDatagrams:         c.EnableDatagrams,
 		MaxDatagramSize:         c.MaxDatagramSize,
 		SendCushion:             c.SendCushion,
+		DisableActiveMigration:  c.DisableActiveMigration,
+		DisablePreferredAddress: c.DisablePreferredAddress,
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/tls13"
 )
 
 // Conn is a QUIC connection.
@@ -49,14 +50,21 @@ type Conn struct {
 	handshakeOK   atomic.Bool
 	closed        chan struct{}
 	done          chan struct{}
+	// confirmed, made for a Dial that waits for the handshake to be
+	// confirmed, is closed when it is or when the connection ends.
+	confirmed chan struct{}
 
 	closeMu  sync.Mutex
 	closeErr error
 	ctx      context.Context // made on first use, canceled when the connection closes
-	stop     context.CancelFunc
+	stop     context.CancelCauseFunc
 
 	remoteAddr      atomic.Pointer[netip.AddrPort]
 	peerDatagramMax atomic.Uint64
+	// localSocket is the endpoint's socket of the current path, and
+	// migrations the Migrate calls waiting (the driver's alone).
+	localSocket atomic.Int32
+	migrations  []migration
 
 	// Streams the peer opened, for AcceptStream and AcceptUniStream
 	// (bidirectional, unidirectional), and the signal for goroutines that
@@ -67,11 +75,18 @@ type Conn struct {
 
 	dgrams datagramQueue
 
-	// final holds the counters once the connection ended.
-	final Stats
 	// halfOpen is what a server connection counts as until its handshake
 	// completes (endpoint_halfopen.go); the driver's.
 	halfOpen halfOpenKind
+	// watched holds the streams whose Context is in use, to end it when
+	// the stream finishes or the connection ends (stream_context.go). The
+	// driver's alone.
+	watched map[*Stream]struct{}
+
+	// final and finalTLS hold the counters and the TLS state once the
+	// connection ended.
+	final    Stats
+	finalTLS *tls13.ConnectionState
 }
 
 // broadcast wakes every goroutine waiting for something to change: the
@@ -121,6 +136,7 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 		}
 		if c.tracer != nil {
 			p.Tracer = &conn.Tracer{PacketSent: c.tracer.PacketSent, PacketReceived: c.tracer.PacketReceived}
+			c.pathTracer(c.tracer, p.Tracer)
 		}
 	}
 	p.ResetKey = &e.resetKey
@@ -146,16 +162,19 @@ func (c *Conn) signal() {
 	}
 }
 
-// Context is canceled when the connection closes.
+// Context is canceled when the connection starts to close, locally or by
+// the peer, with why as its cause: context.Cause returns the error that
+// stream calls then return (a *TransportError, an *ApplicationError,
+// ErrIdleTimeout, ...).
 func (c *Conn) Context() context.Context {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
 	if c.ctx == nil {
 		// Made on first use: an idle connection nobody asks does not pay
 		// for it.
-		c.ctx, c.stop = context.WithCancel(context.Background())
+		c.ctx, c.stop = context.WithCancelCause(context.Background())
 		if c.closeErr != nil {
-			c.stop()
+			c.stop(c.closeErr)
 		}
 	}
 	return c.ctx
@@ -164,23 +183,55 @@ func (c *Conn) Context() context.Context {
 // RemoteAddr is the peer's address on the current path.
 func (c *Conn) RemoteAddr() netip.AddrPort { return *c.remoteAddr.Load() }
 
-// LocalAddr is the local address of the endpoint's socket.
-func (c *Conn) LocalAddr() netip.AddrPort { return c.endpoint.LocalAddr() }
+// LocalAddr is the local address of the socket of the current path: the
+// endpoint's, or the one Migrate opened.
+func (c *Conn) LocalAddr() netip.AddrPort {
+	return c.endpoint.socketAddr(int(c.localSocket.Load()))
+}
 
 // Stats returns a snapshot of the connection's counters.
 func (c *Conn) Stats() Stats {
-	ch := make(chan Stats, 1)
-	if !c.call(func(sm *conn.Conn, _ time.Time) { ch <- Stats(sm.Stats()) }) {
-		<-c.done
-		return c.final
-	}
+	return ask(c, func(sm *conn.Conn) Stats { return statsOf(sm.Stats()) }, func() Stats { return c.final })
+}
+
+// ConnectionState describes the connection's TLS handshake: the ALPN
+// protocol negotiated, the server name, the peer's certificates, the
+// cipher suite, whether it resumed a session. Package tls13/tlsconv turns
+// it into a crypto/tls ConnectionState.
+func (c *Conn) ConnectionState() tls13.ConnectionState {
+	return ask(c, (*conn.Conn).TLSState, func() tls13.ConnectionState { return *c.finalTLS })
+}
+
+// InitiateKeyUpdate starts a 1-RTT key update (RFC 9001 §6) with the next
+// packet that may carry one: at once on an established connection, or as
+// soon as the handshake is confirmed and the previous update acknowledged
+// (§6.1, §6.5). Keys are also updated every 2^20 packets without asking.
+func (c *Conn) InitiateKeyUpdate() error {
 	select {
-	case s := <-ch:
-		return s
-	case <-c.done:
-		// The driver ended before it got to the call.
-		return c.final
+	case <-c.closed:
+		return c.closeError()
+	default:
 	}
+	if !c.call(func(sm *conn.Conn, _ time.Time) { sm.ForceKeyUpdate() }) {
+		return c.closeError()
+	}
+	return nil
+}
+
+// ask runs fn on the driver's goroutine and returns what it returns, or
+// ended() once the connection has ended.
+func ask[T any](c *Conn, fn func(*conn.Conn) T, ended func() T) T {
+	ch := make(chan T, 1)
+	if c.call(func(sm *conn.Conn, _ time.Time) { ch <- fn(sm) }) {
+		select {
+		case v := <-ch:
+			return v
+		case <-c.done:
+			// The driver ended before it got to the call.
+		}
+	}
+	<-c.done
+	return ended()
 }
 
 // call runs fn on the driver's goroutine with the state machine and the
@@ -199,13 +250,25 @@ func (c *Conn) call(fn func(*conn.Conn, time.Time)) bool {
 }
 
 // CloseWithError closes the connection with an application error code and
-// reason (CONNECTION_CLOSE of type 0x1d, RFC 9000 §19.19). It returns
-// without waiting for the peer.
+// reason (CONNECTION_CLOSE of type 0x1d, RFC 9000 §19.19). It returns once
+// the CONNECTION_CLOSE is handed to the socket (a program may exit then),
+// without waiting for the peer or the closing period (RFC 9000 §10.2.1),
+// which runs on behind it. Later calls do nothing.
 func (c *Conn) CloseWithError(code uint64, reason string) error {
 	if !c.setCloseError(&ApplicationError{Code: code, Reason: reason}) {
 		return nil
 	}
-	c.call(func(sm *conn.Conn, now time.Time) { sm.Close(now, code, reason) })
+	sent := make(chan struct{})
+	if c.call(func(sm *conn.Conn, now time.Time) {
+		sm.Close(now, code, reason)
+		c.flush(now)
+		close(sent)
+	}) {
+		select {
+		case <-sent:
+		case <-c.done:
+		}
+	}
 	return nil
 }
 
@@ -232,7 +295,7 @@ func (c *Conn) setCloseError(err error) bool {
 	c.closeErr = err
 	close(c.closed)
 	if c.stop != nil {
-		c.stop()
+		c.stop(err)
 	}
 	return true
 }

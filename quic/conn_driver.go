@@ -105,7 +105,7 @@ func (c *Conn) run() {
 				// A GRO run is parsed where it lies, a datagram at a time.
 				for len(b) > 0 {
 					n := min(seg, len(b))
-					sm.HandleDatagram(now, b[:n], d.from, d.ecn)
+					sm.HandleDatagramOn(now, b[:n], conn.Path{Local: int(d.local), Remote: d.from}, d.ecn)
 					b = b[n:]
 				}
 			}
@@ -165,7 +165,8 @@ func (c *Conn) run() {
 func (c *Conn) flush(now time.Time) {
 	sb := sendBufPool.Get().(*sendBuffer)
 	defer sendBufPool.Put(sb)
-	peer := c.sm.PeerAddr()
+	c.flushPathProbes(now, sb)
+	path := c.sm.CurrentPath()
 	for {
 		buf, n, more := sb.b[:0], 0, true
 		for n < burstsPerSend {
@@ -191,7 +192,7 @@ func (c *Conn) flush(now time.Time) {
 			if seg >= size {
 				seg = 0
 			}
-			sb.msgs[n] = udpio.Message{Buf: buf[start:], N: size, Addr: peer, ECN: mark, SegmentSize: seg}
+			sb.msgs[n] = udpio.Message{Buf: buf[start:], N: size, Addr: path.Remote, ECN: mark, SegmentSize: seg}
 			n++
 			if c.sm.Closing() && (seg == 0 || size < maxBurst*seg) {
 				// A closing connection sends its CONNECTION_CLOSE once.
@@ -200,7 +201,7 @@ func (c *Conn) flush(now time.Time) {
 			}
 		}
 		if n > 0 {
-			c.endpoint.writeBatch(sb.msgs[:n])
+			c.endpoint.sendOn(path.Local, sb.msgs[:n], c.sm.OnDatagramTooBig)
 			clear(sb.msgs[:n])
 		}
 		if !more || c.mb.Pending() {
@@ -211,6 +212,21 @@ func (c *Conn) flush(now time.Time) {
 		// time it is now, rather than sleeping on a timer (whose wake-up
 		// takes longer than that) for credit already earned.
 		now = time.Now()
+	}
+}
+
+// flushPathProbes sends the datagrams of PATH_CHALLENGE and PATH_RESPONSE
+// frames due on paths other than the current one, each on its own path
+// (RFC 9000 §8.2).
+func (c *Conn) flushPathProbes(now time.Time, sb *sendBuffer) {
+	for {
+		out, p := c.sm.AppendPathProbe(now, sb.b[:0])
+		if len(out) == 0 {
+			return
+		}
+		sb.msgs[0] = udpio.Message{Buf: out, N: len(out), Addr: p.Remote}
+		c.endpoint.sendOn(p.Local, sb.msgs[:1], nil)
+		sb.msgs[0] = udpio.Message{}
 	}
 }
 
@@ -250,14 +266,26 @@ func (c *Conn) handleEvents() {
 			c.endpoint.removeResetToken([wire.StatelessResetTokenLen]byte(ev.Data), c)
 		case conn.EventDatagram:
 			c.dgrams.received(ev.Data)
-		case conn.EventPathChanged:
-			peer := c.sm.PeerAddr()
-			c.remoteAddr.Store(&peer)
+		case conn.EventPathChanged, conn.EventPathAbandoned:
+			c.onPathEvent(&ev)
 		case conn.EventClosing:
 			c.setCloseError(closeError(ev.Reason))
+			c.endStreamContexts()
 		case conn.EventClosed:
 			c.finish()
+		case conn.EventStreamAborted:
+			if s := streamOf(ev.Stream); s != nil {
+				s.checkAborted()
+			}
+		case conn.EventStreamFinished:
+			if s := streamOf(ev.Stream); s != nil {
+				c.unwatch(s)
+			}
 		}
+	}
+	if c.confirmed != nil && c.sm.HandshakeConfirmed() {
+		close(c.confirmed)
+		c.confirmed = nil
 	}
 }
 
@@ -280,7 +308,10 @@ func (c *Conn) onHandshakeComplete() {
 // forgets it.
 func (c *Conn) finish() {
 	c.setCloseError(ErrConnectionClosed)
-	c.final = Stats(c.sm.Stats())
+	c.endStreamContexts()
+	c.final = statsOf(c.sm.Stats())
+	tlsState := c.sm.TLSState()
+	c.finalTLS = &tlsState
 	// The tracer hears of the end before anyone waiting on done does, so
 	// that a returned Close or Endpoint.Close means its trace is complete.
 	if c.tracer != nil && c.tracer.Closed != nil {
@@ -292,7 +323,13 @@ func (c *Conn) finish() {
 		close(c.handshakeDone)
 	}
 	c.endHalfOpen()
+	if c.confirmed != nil {
+		close(c.confirmed)
+		c.confirmed = nil
+	}
 	c.endpoint.forget(c)
+	c.endpoint.closeSockets(func(_ int, ps *pathSocket) bool { return ps.owner != c })
+	c.settleMigrations(c.sm.CurrentPath(), c.closeError())
 	close(c.done)
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiffnet/skiff/internal/quicvarint"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 )
 
@@ -42,14 +43,35 @@ func (d *datagramQueue) received(b []byte) {
 	notify(d.ready)
 }
 
-// SendDatagram queues an unreliable datagram (RFC 9221). It fails when the
-// peer does not accept datagrams or b cannot fit in a packet.
-func (c *Conn) SendDatagram(b []byte) error {
+// maxDatagramPayload is the most a DATAGRAM frame carries in a packet of
+// a datagram every path takes (1200 bytes, RFC 9000 §14), after the
+// largest 1-RTT header, the AEAD tag and the frame's own header, with
+// room to spare for an ACK frame beside it.
+const maxDatagramPayload = conn.InitialMaxDatagramSize - 64
+
+// MaxDatagramSize is the largest payload SendDatagram takes: what fits in
+// a packet every path carries and in the largest DATAGRAM frame the peer
+// accepts (its max_datagram_frame_size counts the frame's type and length
+// too, RFC 9221 §3). It is 0 when the peer accepts no datagrams, and
+// before the handshake completes.
+func (c *Conn) MaxDatagramSize() int {
 	peerMax := c.peerDatagramMax.Load()
-	if peerMax == 0 {
+	overhead := 1 + uint64(quicvarint.Len(peerMax)) // type, length
+	if peerMax <= overhead {
+		return 0
+	}
+	return int(min(peerMax-overhead, maxDatagramPayload))
+}
+
+// SendDatagram queues an unreliable datagram (RFC 9221). It fails when the
+// peer does not accept datagrams (ErrDatagramsDisabled) or b is longer than
+// MaxDatagramSize (ErrDatagramTooLarge).
+func (c *Conn) SendDatagram(b []byte) error {
+	limit := c.MaxDatagramSize()
+	if limit == 0 {
 		return ErrDatagramsDisabled
 	}
-	if uint64(len(b)) > peerMax || len(b) > conn.InitialMaxDatagramSize-64 {
+	if len(b) > limit {
 		return ErrDatagramTooLarge
 	}
 	data := append([]byte(nil), b...)

@@ -1,14 +1,51 @@
 // Package quic is skiff's QUIC transport (RFC 9000, RFC 9001, RFC 9002,
 // RFC 9221 datagrams, RFC 9369 version 2 on the wire).
 //
-// Use Listen and Dial, or an Endpoint for one socket serving both roles:
+// Listen accepts connections, Dial opens one:
 //
-//	ln, err := quic.Listen("udp", "127.0.0.1:4433", &quic.Config{TLS: serverTLS})
+//	ln, err := quic.Listen("udp", ":4433", &quic.Config{TLS: serverTLS})
 //	conn, err := ln.Accept(ctx)
 //	str, err := conn.AcceptStream(ctx)
 //
-//	conn, err := quic.Dial(ctx, "udp", "127.0.0.1:4433", &quic.Config{TLS: clientTLS})
+//	conn, err := quic.Dial(ctx, "udp", "example.com:4433", &quic.Config{TLS: clientTLS})
 //	str, err := conn.OpenStream(ctx)
+//
+// A Listener is the one way to accept connections, as net.Listener is for
+// TCP; its Endpoint is the socket underneath, to dial from the listening
+// address too. NewEndpoint makes a socket to dial from only, shared by any
+// number of client connections. (Endpoint has no Accept of its own: one
+// owner of the accept queue and of the server configuration.)
+//
+// # Configuration and errors
+//
+// Listen and Dial check the Config before anything is sent, and an error
+// names the field that cannot work (a *ConfigError; tls13's checks for
+// Config.TLS: a server needs a certificate, both sides NextProtos, RFC 9001
+// §8.1). A client Config.TLS without ServerName gets the host of the dial
+// address, as with crypto/tls.
+//
+// Dial returns as soon as the handshake fails: at our own alert, at the
+// server's CONNECTION_CLOSE, at an ICMP error, at Config.HandshakeTimeout
+// or when its context ends; the failed connection then ends at once
+// (no closing period: nobody holds it), so nothing of it keeps running.
+// A client that offers a certificate waits for the handshake to be
+// confirmed (RFC 9001 §4.1.2), the moment it knows the server accepted it.
+//
+// Errors keep their cause and print the protocol's names. A connection
+// closed with a transport error is a *TransportError whose Code prints its
+// RFC name (ErrCodeProtocolViolation is "PROTOCOL_VIOLATION", a TLS alert
+// "CRYPTO_ERROR(0x12a bad_certificate)") and which unwraps to the cause:
+// the tls13 error of a handshake we failed (errors.As finds the
+// tls13.AlertError and, for a certificate, the x509 error), a
+// *tls13.PeerAlertError for the peer's CRYPTO_ERROR. The application's
+// close is an *ApplicationError, a stream reset a *StreamError, an ICMP
+// error an *UnreachableError. context.Cause of Conn.Context is the error
+// the connection ended with; a Stream's Context ends when the peer resets
+// or stops it.
+//
+// Conn.CloseWithError returns once its CONNECTION_CLOSE is handed to the
+// socket, so a program may exit right after; the closing period (RFC 9000
+// §10.2.1) runs on behind it.
 //
 // # Structure
 //
@@ -141,7 +178,9 @@
 // authenticated, so a report counts only when the datagram it quotes is a
 // long header packet naming one of our connections, to that address, by
 // its Source Connection ID. After the handshake ICMP errors are ignored.
-// Endpoints made by NewEndpoint and Listen do not ask for them.
+// NewEndpoint's sockets ask for them too (EndpointConfig.DisableICMPErrors
+// turns that off); Listen's do not, so a Listener's Endpoint dials without
+// them.
 //
 // # ECN
 //
@@ -171,10 +210,57 @@
 // ACK_FREQUENCY, and its PTO probes carry IMMEDIATE_ACK
 // (quic/internal/conn/ackfreq.go).
 //
-// Datagrams are 1200 bytes until the handshake is confirmed, then 1452
-// once a probe of that size is acknowledged (RFC 8899). Config.MaxDatagramSize
-// lets path MTU discovery search further, for paths beyond a 1500-byte MTU
-// (loopback, jumbo frames): fewer, larger packets cost less per byte.
+// Datagrams are 1200 bytes until the handshake is confirmed and the path
+// validated; then path MTU discovery (DPLPMTUD, RFC 8899) probes 1452
+// bytes and, up to Config.MaxDatagramSize (1452 by default; set it higher
+// for loopback or jumbo frames: fewer, larger packets cost less per byte)
+// and the peer's max_udp_payload_size, the largest size first, then
+// halfway between what works and what fails, to a 16-byte step. A size
+// fails after three lost probes, or at once when the socket refuses it
+// (DF is set: EMSGSIZE over the interface MTU). Lost probes are no
+// congestion signal. PTO probes go at 1200 bytes, so that when full-size
+// packets stop getting through (a black hole) the acknowledged probes show
+// it: three such loss episodes in a row, or one refused send, drop the
+// size to 1200 and the search starts again, below the failed size;
+// searching resumes 600 s after it ended below the maximum. GSO bursts use
+// the size found; Stats.PathMTU reports it.
+//
+// # Paths and migration
+//
+// RFC 9000 §8.2, §9. A connection keeps up to four paths (a local socket
+// and a peer address): the current one, the last validated one, and paths
+// being validated, each with its own anti-amplification counters and
+// PATH_CHALLENGEs (new data each, padded to 1200 bytes, resent a PTO
+// apart, abandoned after 3 PTOs). PATH_RESPONSEs go in one padded datagram
+// on the path the challenges came on (the latest four of a flood); a
+// response validates the path whose challenge it echoes, wherever it
+// arrives (§8.2.2 forbids requiring the same path).
+//
+// A server follows a client's new address (a NAT rebinding) as soon as a
+// non-probing packet with the largest packet number so far arrives from
+// it, sending there at most three times what it received from it until the
+// address is validated (§9.3.1), and challenges the previous path too
+// (§9.3.3). A packet replayed from a spoofed address thus buys the victim
+// at most 3× its size; the genuine client's next packet, or the new path's
+// validation timing out, moves the connection back to the last validated
+// address (§9.3.2). When the address changed, not only the port, the new
+// path starts with a new congestion controller, RTT estimate and path MTU
+// search (§9.4), and the old path's are kept while the connection may
+// return to it; ECN is validated again on every new path.
+//
+// A client moves with Conn.Migrate: a new UDP socket, probed first with a
+// connection ID of the server's that no path used (§9.5), then used for
+// everything, the old connection ID retired. Migrate refuses when the
+// server sent disable_active_migration (Config.DisableActiveMigration sets
+// it) or left no unused connection ID. A server announces
+// Config.PreferredAddress (RFC 9000 §9.6): its listener reads a socket
+// there too, and clients validate it once the handshake is confirmed and
+// move there, staying where they were if it does not answer
+// (Config.DisablePreferredAddress opts out). Connection IDs: up to four
+// each way (active_connection_id_limit), one per path, retired when their
+// path is left. Stats counts path changes, validations, failures and MTU
+// black holes; the Tracer's MigrationState and MTUUpdated hooks (qlog's
+// migration_state_updated and mtu_updated) report them as they happen.
 //
 // # Streams
 //
@@ -186,10 +272,10 @@
 // # Not yet
 //
 // 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
-// NEW_TOKEN, connection migration initiated by the client and the
-// server's preferred address, ECN validation per path (it is per
-// connection, not restarted on migration), path MTU discovery on the new
-// path after a migration, richer qlog events (quic/qlog writes packets,
-// handshake and close from the Tracer hooks; frames, losses and metrics
-// over time need more hooks).
+// NEW_TOKEN, several paths in use at once (multipath: one path carries
+// the data, others are only validated), a server's own address changing
+// other than to its preferred address (§9.6 allows no more), richer qlog
+// events (quic/qlog writes packets, handshake, close, path and MTU events
+// from the Tracer hooks; frames, losses and metrics over time need more
+// hooks).
 package quic

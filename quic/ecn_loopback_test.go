@@ -142,8 +142,8 @@ func TestECNLoopback(t *testing.T) {
 		sock *ecnSocket
 		c    *Conn
 	}{{"client", csock, client}, {"server", ssock, server}} {
-		if got := side.c.Stats().ECN; got != "capable" {
-			t.Errorf("%s: Stats.ECN %q, want capable", side.name, got)
+		if got := side.c.Stats().ECN; got != ECNCapable {
+			t.Errorf("%s: Stats.ECN %v, want capable", side.name, got)
 		}
 		if n := side.sock.sent[udpio.ECNECT0].Load(); n <= 10 {
 			t.Errorf("%s sent %d ECT(0) datagrams, want more than the 10 of the testing period", side.name, n)
@@ -179,11 +179,11 @@ func TestECNLoopbackDisabled(t *testing.T) {
 	if n := ssock.received[udpio.ECNECT0].Load(); n != 0 {
 		t.Errorf("server received %d ECT(0) datagrams", n)
 	}
-	if got := client.Stats().ECN; got != "off" {
-		t.Errorf("client Stats.ECN %q, want off", got)
+	if got := client.Stats().ECN; got != ECNOff {
+		t.Errorf("client Stats.ECN %v, want off", got)
 	}
-	if got := server.Stats().ECN; got != "capable" {
-		t.Errorf("server Stats.ECN %q, want capable", got)
+	if got := server.Stats().ECN; got != ECNCapable {
+		t.Errorf("server Stats.ECN %v, want capable", got)
 	}
 	if _, seen := receivedECN(server); seen {
 		t.Error("server counted marks the client never sent")
@@ -197,11 +197,11 @@ func TestECNLoopbackDisabled(t *testing.T) {
 func TestECNLoopbackPortableClient(t *testing.T) {
 	cc, sc := cheapConfigs(t)
 	csock, ssock, client, server := echoLoopback(t, cc, sc, true)
-	if got := client.Stats().ECN; got != "off" {
-		t.Errorf("client Stats.ECN %q, want off", got)
+	if got := client.Stats().ECN; got != ECNOff {
+		t.Errorf("client Stats.ECN %v, want off", got)
 	}
-	if got := server.Stats().ECN; got != "failed" {
-		t.Errorf("server Stats.ECN %q, want failed", got)
+	if got := server.Stats().ECN; got != ECNFailed {
+		t.Errorf("server Stats.ECN %v, want failed", got)
 	}
 	if n := csock.sent[udpio.ECNECT0].Load() + ssock.received[udpio.ECNECT0].Load(); n != 0 {
 		t.Errorf("%d ECT(0) datagrams from the portable client", n)

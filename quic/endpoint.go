@@ -3,7 +3,6 @@ package quic
 import (
 	"context"
 	"crypto/cipher"
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -18,8 +17,9 @@ import (
 // Endpoint is one UDP socket serving QUIC connections in both roles: it
 // reads datagrams in batches and hands each to its connection, found by
 // Destination Connection ID; it answers unknown versions with Version
-// Negotiation and unknown connections with a stateless reset; as a server
-// it creates connections for new clients.
+// Negotiation and unknown connections with a stateless reset; made by
+// Listen, it creates connections for new clients, which its Listener
+// accepts. Dial opens client connections from it.
 type Endpoint struct {
 	sock   packetConn
 	server *Config // nil: the endpoint does not accept connections
@@ -61,6 +61,8 @@ type Endpoint struct {
 	// replies limits stateless resets and Version Negotiation
 	// (endpoint_limit.go).
 	replies replyLimiter
+	// paths are the sockets read besides sock (endpoint_paths.go).
+	paths pathSockets
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
@@ -103,48 +105,68 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	return e
 }
 
-// Listen opens an endpoint on addr ("host:port") that accepts connections.
-// network is "udp", "udp4" or "udp6".
+// Listen opens a socket on addr ("host:port"; ":port" for every address
+// of the host, IPv4 and IPv6 on one dual-stack socket) and accepts QUIC
+// connections on it. network is "udp", "udp4" or "udp6". The Config is
+// checked first: an error names the field that cannot work (a *ConfigError,
+// or a tls13.ConfigError inside for Config.TLS: a certificate and
+// NextProtos are required, RFC 9001 §8.1).
 func Listen(network, addr string, config *Config) (*Listener, error) {
-	if config == nil || config.TLS == nil {
-		return nil, errors.New("quic: Listen needs a Config with TLS")
+	if err := config.validate(true); err != nil {
+		return nil, err
 	}
-	e, err := NewEndpoint(network, addr, config)
+	sock, err := listenUDP(network, addr, udpio.Options{})
 	if err != nil {
 		return nil, err
+	}
+	e := newEndpoint(sock, config)
+	if config.PreferredAddress != nil {
+		if err := e.listenPreferred(config.PreferredAddress); err != nil {
+			e.Close()
+			return nil, err
+		}
 	}
 	return &Listener{e: e}, nil
 }
 
-// NewEndpoint opens a socket on addr ("host:port"; port 0 for any) for
-// connections in both roles: Dial from it any number of times, and, when
-// server is not nil, accept connections with that configuration through
-// Accept. Many client connections sharing one endpoint share one socket.
-func NewEndpoint(network, addr string, server *Config) (*Endpoint, error) {
-	if server != nil && server.TLS == nil {
-		return nil, errors.New("quic: a server Config needs TLS")
+// EndpointConfig configures the socket of an Endpoint made by NewEndpoint.
+// The zero value (or nil) gives the defaults.
+type EndpointConfig struct {
+	// DisableICMPErrors stops the socket from asking the kernel for the
+	// ICMP errors about the datagrams it sends. By default it asks, as
+	// Dial's socket does, so that a handshake to an unreachable server
+	// fails at once with an *UnreachableError.
+	DisableICMPErrors bool
+}
+
+// NewEndpoint opens a socket on addr ("host:port"; port 0 for any) to dial
+// from: any number of client connections share it. It accepts no
+// connections: Listen does, and a Listener's Endpoint dials from the
+// listening socket.
+func NewEndpoint(network, addr string, config *EndpointConfig) (*Endpoint, error) {
+	var opts udpio.Options
+	opts.ICMPErrors = config == nil || !config.DisableICMPErrors
+	sock, err := listenUDP(network, addr, opts)
+	if err != nil {
+		return nil, err
 	}
+	return newEndpoint(sock, nil), nil
+}
+
+// listenUDP opens the socket of an endpoint on addr.
+func listenUDP(network, addr string, opts udpio.Options) (*udpio.Conn, error) {
 	ua, err := net.ResolveUDPAddr(network, addr)
 	if err != nil {
 		return nil, err
 	}
-	sock, err := udpio.Listen(network, ua.AddrPort(), udpio.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return newEndpoint(sock, server), nil
+	return udpio.Listen(network, ua.AddrPort(), opts)
 }
 
-// Accept waits for a connection whose handshake has completed; it fails at
-// once on an endpoint made without a server Config.
-func (e *Endpoint) Accept(ctx context.Context) (*Conn, error) {
-	if e.accept == nil {
-		return nil, errors.New("quic: endpoint does not accept connections")
-	}
-	return (&Listener{e: e}).Accept(ctx)
-}
-
-// Listener accepts QUIC connections.
+// Listener accepts QUIC connections: the one way to accept them, as
+// net.Listener is for TCP. Its Endpoint is the socket underneath, to dial
+// from the same address (one socket serving both roles). Endpoint has no
+// Accept of its own so that a server has one owner of its accept queue
+// and one place its configuration lives.
 type Listener struct{ e *Endpoint }
 
 // Accept waits for a connection whose handshake has completed.
@@ -165,7 +187,11 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 // Addr is the listening address.
 func (l *Listener) Addr() netip.AddrPort { return l.e.LocalAddr() }
 
-// Endpoint is the listener's endpoint, which can also Dial.
+// Config is the Config the listener was made with, which it applies to
+// every connection it accepts; it must not be modified.
+func (l *Listener) Config() *Config { return l.e.server }
+
+// Endpoint is the listener's endpoint, to dial from the listening socket.
 func (l *Listener) Endpoint() *Endpoint { return l.e }
 
 // Close closes every connection and the socket.
@@ -173,7 +199,29 @@ func (l *Listener) Close() error { return l.e.Close() }
 
 // Dial opens a connection to addr ("host:port") from a new socket, and
 // waits for its handshake. The socket closes with the connection.
+//
+// A Config.TLS without ServerName gets the host of addr (as crypto/tls and
+// net/http do), on a copy: set ServerName to keep one Config, and its
+// cache of verified certificate chains, across dials. The Config is
+// checked first, and an error names the field that cannot work.
+//
+// Dial returns as soon as the handshake fails: at our alert (a certificate
+// that does not verify: errors.As finds the x509 error), at the server's
+// CONNECTION_CLOSE (no common ALPN protocol: a *tls13.PeerAlertError), at
+// an ICMP error, at Config.HandshakeTimeout or when ctx ends, with nothing
+// of the connection left running. A client that offers a certificate
+// (Config.TLS.Certificates or GetClientCertificate) learns that the server
+// accepted it only when the handshake is confirmed (HANDSHAKE_DONE, RFC
+// 9001 §4.1.2): its Dial waits for that, one round trip more.
 func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	config, err = config.forDial(host)
+	if err != nil {
+		return nil, err
+	}
 	ua, err := net.ResolveUDPAddr(network, addr)
 	if err != nil {
 		return nil, err
@@ -196,14 +244,21 @@ func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, err
 	return c, nil
 }
 
-// Dial opens a connection from this endpoint's socket.
+// Dial opens a connection from this endpoint's socket, as the package's
+// Dial does; a Config.TLS without ServerName gets addr's IP address.
 func (e *Endpoint) Dial(ctx context.Context, addr netip.AddrPort, config *Config) (*Conn, error) {
+	config, err := config.forDial(addr.Addr().Unmap().WithZone("").String())
+	if err != nil {
+		return nil, err
+	}
 	return e.dial(ctx, addr, config, false)
 }
 
+// dial starts a client connection with a checked config and waits until
+// it is established, or has failed and ended.
 func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config, owned bool) (*Conn, error) {
-	if config == nil || config.TLS == nil {
-		return nil, errors.New("quic: Dial needs a Config with TLS")
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	// RFC 9000 §7.2: the first Destination Connection ID is random, at
@@ -214,6 +269,11 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	})
 	if err != nil {
 		return nil, err
+	}
+	established := c.handshakeDone
+	if config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil {
+		c.confirmed = make(chan struct{})
+		established = c.confirmed
 	}
 	e.mu.Lock()
 	if e.closed {
@@ -228,15 +288,24 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	e.mu.Unlock()
 	go c.run()
 	select {
-	case <-c.handshakeDone:
-		if !c.handshakeOK.Load() {
-			<-c.done
-			return nil, c.closeError()
-		}
-		return c, nil
+	case <-established:
+	case <-c.closed:
 	case <-ctx.Done():
-		c.CloseWithError(0, "dial canceled")
-		return nil, ctx.Err()
+		c.setCloseError(ctx.Err())
+		c.call(func(sm *conn.Conn, now time.Time) { sm.Close(now, 0, "dial canceled") })
+	}
+	select {
+	case <-c.closed:
+		// Failed: the connection sends what CONNECTION_CLOSE it owes and
+		// ends now, without the closing or draining period (RFC 9000
+		// §10.2), which would only keep a socket and a goroutine for a
+		// connection nobody holds. The server learns of the failure from
+		// that CONNECTION_CLOSE, or at its own timeout if it is lost.
+		c.call(func(sm *conn.Conn, now time.Time) { sm.CloseNow(now) })
+		<-c.done
+		return nil, c.closeError()
+	default:
+		return c, nil
 	}
 }
 
@@ -264,6 +333,7 @@ func (e *Endpoint) Close() error {
 	for _, c := range conns {
 		<-c.done
 	}
+	e.closeSockets(func(int, *pathSocket) bool { return false })
 	err := e.sock.Close()
 	<-e.readerDone
 	return err

@@ -10,17 +10,17 @@ import (
 	"github.com/skiffnet/skiff/udpio"
 )
 
-// ICMP errors end a client handshake at once. A socket Dial opens asks
-// udpio for the ICMP errors about the datagrams it sends; when one says
-// the server cannot be reached (port, host or network unreachable, or
-// prohibited) while the handshake is still running, the connection ends
-// with an *UnreachableError instead of retransmitting its Initial until
-// the handshake timeout. An ICMP message is not authenticated, so it is
+// ICMP errors end a client handshake at once. A socket Dial or NewEndpoint
+// opens asks udpio for the ICMP errors about the datagrams it sends; when
+// one says the server cannot be reached (port, host or network unreachable,
+// or prohibited) while the handshake is still running, the connection ends
+// with an *UnreachableError instead of retransmitting its Initial until the
+// handshake timeout. An ICMP message is not authenticated, so it is
 // believed only when the datagram it quotes is a long header packet that
 // names, as its Source Connection ID, a connection of ours to that very
-// address: an off-path attacker would have to guess the random ID. Once
-// the handshake is complete, ICMP errors are ignored (RFC 9000 does not
-// act on them; a path that stops working shows in loss recovery).
+// address: an off-path attacker would have to guess the random ID. Once the
+// handshake is complete, ICMP errors are ignored (RFC 9000 does not act on
+// them; a path that stops working shows in loss recovery).
 
 // ErrUnreachable is matched (errors.Is) by an *UnreachableError.
 var ErrUnreachable = errors.New("quic: peer unreachable")

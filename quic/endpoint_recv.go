@@ -16,6 +16,16 @@ import (
 // one lock, one wake-up.
 func (e *Endpoint) read() {
 	defer close(e.readerDone)
+	if err := e.readLoop(e.sock, 0); err != nil {
+		e.mu.Lock()
+		e.readErr = err
+		e.mu.Unlock()
+	}
+}
+
+// readLoop reads sock, local socket number local of the endpoint (its
+// first, or a path socket: endpoint_paths.go), until it fails.
+func (e *Endpoint) readLoop(sock packetConn, local int) error {
 	pool, entries := &smallBuffers, udpio.MaxBatch
 	if e.gro {
 		// 16 entries of 64 KiB: 1 MiB, and up to 1,000 datagrams a call.
@@ -26,7 +36,7 @@ func (e *Endpoint) read() {
 	// copies are the small buffers datagrams that came alone were copied
 	// into, this batch.
 	var copies [udpio.MaxBatch]*rxBuffer
-	r := router{e: e, run: make([]datagram, 0, maxRun)}
+	r := router{e: e, run: make([]datagram, 0, maxRun), local: int32(local)}
 	pool.addReader(1)
 	if pool != &smallBuffers {
 		smallBuffers.addReader(1)
@@ -46,12 +56,9 @@ func (e *Endpoint) read() {
 		for i := range entries {
 			msgs[i].Buf = held[i].buf
 		}
-		n, err := e.sock.ReadBatch(msgs[:entries])
+		n, err := sock.ReadBatch(msgs[:entries])
 		if err != nil {
-			e.mu.Lock()
-			e.readErr = err
-			e.mu.Unlock()
-			return
+			return err
 		}
 		ncopies := 0
 		for i := range n {
@@ -115,6 +122,7 @@ type router struct {
 	run     []datagram
 	runConn *Conn
 	lastID  wire.ConnectionID
+	local   int32 // the socket's number, for the datagrams' path
 	// small holds free small buffers for datagrams that came alone.
 	small    [udpio.MaxBatch]*rxBuffer
 	smallLen int
@@ -139,6 +147,7 @@ func (r *router) copySingle(m *udpio.Message, slot **rxBuffer) *rxBuffer {
 // entry when d continues its GRO run, else as a new entry holding a
 // reference to its buffer.
 func (r *router) route(d datagram) {
+	d.local = r.local
 	c, dcid := r.e.route(&d, r.runConn, r.lastID)
 	if c == nil {
 		return
@@ -248,6 +257,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 		e.mu.Unlock()
 		return c
 	}
+	serverConn := e.serverConn // replaced, not changed, by announcePreferred
 	e.mu.Unlock()
 	// Address validation with Retry when the Config requires it, or when
 	// half-open connections pass their limits (endpoint_halfopen.go); a
@@ -269,7 +279,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 		return nil // MaxHalfOpen: the client tries again later
 	}
 	scid := newConnectionID()
-	c, err := newConn(now, e, e.server, e.serverConn, &conn.Params{
+	c, err := newConn(now, e, e.server, serverConn, &conn.Params{
 		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
 	})
 	if err != nil {

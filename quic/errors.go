@@ -6,19 +6,69 @@ import (
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
+	"github.com/skiffnet/skiff/tls13"
 )
 
-// TransportErrorCode is a QUIC transport error code (RFC 9000 §20.1).
-type TransportErrorCode = wire.TransportErrorCode
+// TransportErrorCode is a QUIC transport error code (RFC 9000 §20.1),
+// carried by a CONNECTION_CLOSE frame of type 0x1c. It prints its RFC name
+// ("PROTOCOL_VIOLATION"; "CRYPTO_ERROR(0x178 no_application_protocol)"
+// for a TLS alert, RFC 9001 §4.8). It is an error too, so that
+// errors.Is(err, quic.ErrCodeProtocolViolation) tests a *TransportError.
+type TransportErrorCode uint64
+
+// Transport error codes (RFC 9000 §20.1; RFC 9368 §10.2 for
+// VERSION_NEGOTIATION_ERROR). ErrCodeCryptoError is the first of the
+// CRYPTO_ERROR range, 0x100 to 0x1ff: 0x100 plus a TLS alert
+// (tls13.AlertError.QUICErrorCode, tls13.AlertFromQUICErrorCode).
+const (
+	ErrCodeNoError                 TransportErrorCode = 0x00
+	ErrCodeInternalError           TransportErrorCode = 0x01
+	ErrCodeConnectionRefused       TransportErrorCode = 0x02
+	ErrCodeFlowControlError        TransportErrorCode = 0x03
+	ErrCodeStreamLimitError        TransportErrorCode = 0x04
+	ErrCodeStreamStateError        TransportErrorCode = 0x05
+	ErrCodeFinalSizeError          TransportErrorCode = 0x06
+	ErrCodeFrameEncodingError      TransportErrorCode = 0x07
+	ErrCodeTransportParameterError TransportErrorCode = 0x08
+	ErrCodeConnectionIDLimitError  TransportErrorCode = 0x09
+	ErrCodeProtocolViolation       TransportErrorCode = 0x0a
+	ErrCodeInvalidToken            TransportErrorCode = 0x0b
+	ErrCodeApplicationError        TransportErrorCode = 0x0c
+	ErrCodeCryptoBufferExceeded    TransportErrorCode = 0x0d
+	ErrCodeKeyUpdateError          TransportErrorCode = 0x0e
+	ErrCodeAEADLimitReached        TransportErrorCode = 0x0f
+	ErrCodeNoViablePath            TransportErrorCode = 0x10
+	ErrCodeVersionNegotiationError TransportErrorCode = 0x11
+	ErrCodeCryptoError             TransportErrorCode = 0x100
+)
+
+// String returns the code's RFC name; a CRYPTO_ERROR names its alert.
+func (c TransportErrorCode) String() string {
+	if a, ok := tls13.AlertFromQUICErrorCode(uint64(c)); ok {
+		return fmt.Sprintf("CRYPTO_ERROR(%#x %s)", uint64(c), a.String())
+	}
+	return wire.TransportErrorCode(c).String()
+}
+
+// Error makes a code an errors.Is target.
+func (c TransportErrorCode) Error() string { return c.String() }
 
 // TransportError is a connection closed with a transport error: by us,
-// because the peer broke a rule (Remote false), or by the peer (Remote
-// true). FrameType is the frame that triggered it, when known.
+// because the peer broke a rule or the handshake failed (Remote false), or
+// by the peer (Remote true). FrameType is the frame that triggered it,
+// when known; Reason the reason phrase sent or received.
+//
+// Err is the cause, which Unwrap returns: for a handshake we failed, the
+// tls13 error (errors.As finds the tls13.AlertError and, for a
+// certificate that did not verify, the *tls13.CertificateVerificationError
+// and the x509 error in it); for a CRYPTO_ERROR the peer sent, a
+// *tls13.PeerAlertError with its alert.
 type TransportError struct {
 	Code      TransportErrorCode
 	FrameType uint64
 	Reason    string
 	Remote    bool
+	Err       error
 }
 
 func (e *TransportError) Error() string {
@@ -28,7 +78,7 @@ func (e *TransportError) Error() string {
 	}
 	s := fmt.Sprintf("quic: %s transport error %v", who, e.Code)
 	if e.FrameType != 0 {
-		s += fmt.Sprintf(" (frame %#x)", e.FrameType)
+		s += fmt.Sprintf(" in frame %v", wire.FrameType(e.FrameType))
 	}
 	if e.Reason != "" {
 		s += ": " + e.Reason
@@ -36,7 +86,10 @@ func (e *TransportError) Error() string {
 	return s
 }
 
-// Is lets errors.Is(err, wire code) match.
+// Unwrap returns the cause, if any.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, code) match e's code.
 func (e *TransportError) Is(target error) bool {
 	c, ok := target.(TransportErrorCode)
 	return ok && c == e.Code
@@ -102,7 +155,12 @@ var (
 func closeError(r *conn.Reason) error {
 	switch r.Kind {
 	case conn.ReasonTransport:
-		return &TransportError{Code: TransportErrorCode(r.Code), FrameType: r.FrameType, Reason: r.Text, Remote: r.Remote}
+		e := &TransportError{Code: TransportErrorCode(r.Code), FrameType: r.FrameType, Reason: r.Text, Remote: r.Remote, Err: r.Err}
+		if a, ok := tls13.AlertFromQUICErrorCode(r.Code); ok && r.Remote {
+			// RFC 9001 §4.8: the peer's TLS alert, as CRYPTO_ERROR.
+			e.Err = &tls13.PeerAlertError{Alert: a, Reason: r.Text}
+		}
+		return e
 	case conn.ReasonApplication:
 		return &ApplicationError{Code: r.Code, Reason: r.Text, Remote: r.Remote}
 	case conn.ReasonIdleTimeout:

@@ -40,6 +40,7 @@ type rxBuffer struct {
 type datagram struct {
 	rb          *rxBuffer
 	off, n, seg int32
+	local       int32 // the endpoint's socket it arrived on
 	from        netip.AddrPort
 	ecn         uint8
 }

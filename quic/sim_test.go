@@ -32,7 +32,9 @@ func (s simSocket) ReadBatch(msgs []udpio.Message) (int, error) {
 func (s simSocket) WriteBatch(msgs []udpio.Message) (int, error) {
 	for i := range msgs {
 		for d := range msgs[i].Datagrams {
-			s.c.WriteToUDPAddrPort(d, msgs[i].Addr)
+			if _, err := s.c.WriteToUDPAddrPort(d, msgs[i].Addr); err != nil {
+				return i, err // EMSGSIZE over the Conn's MTU
+			}
 		}
 	}
 	return len(msgs), nil
@@ -50,8 +52,10 @@ type simNet struct {
 	net            *netsim.Network
 	up, down       *netsim.Link
 	client, server *Endpoint
-	clientConfig   *Config
-	serverConfig   *Config
+	// clientSock and serverSock are the endpoints' simulated sockets.
+	clientSock, serverSock *netsim.Conn
+	clientConfig           *Config
+	serverConfig           *Config
 }
 
 func newSimNet(t *testing.T, imp netsim.Impairment, seed uint64) *simNet {
@@ -83,6 +87,7 @@ func newSimNetSockets(t *testing.T, imp netsim.Impairment, seed uint64, cc, sc *
 	if err != nil {
 		t.Fatal(err)
 	}
+	sn.clientSock, sn.serverSock = cs, ss
 	sn.client = newEndpoint(sock(cs), nil)
 	sn.server = newEndpoint(sock(ss), sc)
 	t.Cleanup(func() {

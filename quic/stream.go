@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
@@ -28,6 +29,8 @@ type Stream struct {
 
 	dlMu                        sync.Mutex
 	readDeadline, writeDeadline time.Time
+
+	sctx atomic.Pointer[streamContext] // made by Context
 }
 
 func newStream(c *Conn, st *conn.Stream) *Stream {

@@ -136,11 +136,18 @@ type Conn struct {
 }
 
 // Listen opens a UDP socket on network ("udp", "udp4" or "udp6") and addr.
-// "udp" with an unspecified or zero address gives a dual-stack socket.
+// "udp" with an unspecified or zero address gives a dual-stack socket. A
+// zero address with a port (what net.ResolveUDPAddr makes of ":443")
+// binds that port on every address.
 func Listen(network string, addr netip.AddrPort, opts Options) (*Conn, error) {
 	var ua *net.UDPAddr
-	if addr.IsValid() {
+	switch {
+	case addr.Addr().IsValid():
 		ua = net.UDPAddrFromAddrPort(addr)
+	case addr.Port() != 0:
+		// netip.AddrPort.IsValid is false without an address, port or
+		// not: the port must not be dropped.
+		ua = &net.UDPAddr{Port: int(addr.Port())}
 	}
 	uc, err := net.ListenUDP(network, ua)
 	if err != nil {

@@ -47,10 +47,6 @@
 //   - -v cannot print the cipher suite and key exchange group of QUIC
 //     connections: package quic does not report them yet (it prints them
 //     once h3.QUICHandshakeInfo carries them).
-//   - A run may exit before its QUIC connections' CONNECTION_CLOSE is
-//     sent (quic.Dial offers no wait, and a shared quic.Endpoint would
-//     not report ICMP errors); servers then see an idle timeout. With
-//     --qlog-dir it waits, up to 3 s, for the traces to be complete.
 //   - No cookies, proxies, authentication helpers, --compressed, ranges or
 //     uploads with -T; -d sends its data as given (no --data-urlencode).
 package main

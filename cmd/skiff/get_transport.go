@@ -114,7 +114,9 @@ func resolverFor(server string) *net.Resolver {
 // connections to end, so that their qlog files are complete.
 const qlogCloseWait = 3 * time.Second
 
-// close closes the idle connections and the key log. With --qlog-dir it
+// close closes the idle connections, each QUIC one with its
+// CONNECTION_CLOSE sent before CloseIdleConnections returns, and the key
+// log. With --qlog-dir it
 // waits (up to qlogCloseWait) for the QUIC connections to end their
 // closing period (RFC 9000 §10.2), when their traces are written out.
 func (cs *clientStack) close() {

@@ -212,9 +212,8 @@ func listenBoth(addr string, cert tls13.Certificate, qlogDir string) (net.Listen
 	}
 	udpHosts := []string{host}
 	if host == "" {
-		// All addresses, said explicitly: quic.Listen does not take ":port"
-		// for that (it binds another port). IPv4 alone where there is no
-		// IPv6.
+		// All addresses: "::" is one dual-stack socket; IPv4 alone where
+		// there is no IPv6.
 		udpHosts = []string{"::", "0.0.0.0"}
 	}
 	for attempt := 0; ; attempt++ {

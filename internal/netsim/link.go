@@ -20,6 +20,9 @@ type Impairment struct {
 	RateBitsPerSec int64
 	QueueBytes     int
 	Blackhole      bool // drop everything
+	// MTU, when set, drops datagrams larger than it, silently: a path
+	// MTU black hole (no ICMP, as behind a tunnel or a firewall).
+	MTU int
 }
 
 // Link applies an Impairment to the datagrams sent over it. It is safe for
@@ -36,6 +39,8 @@ type Link struct {
 // LinkStats counts what a link did.
 type LinkStats struct {
 	Sent, Delivered, Lost, QueueDrops, Duplicated, Corrupted int
+	// TooBig counts datagrams dropped for exceeding the MTU.
+	TooBig int
 }
 
 // NewLink returns a link with the given impairment and random seed.
@@ -77,6 +82,10 @@ func (l *Link) plan(now time.Time, size int) (out [2]delivery, n int) {
 	defer l.mu.Unlock()
 	imp := &l.imp
 	l.stats.Sent++
+	if imp.MTU > 0 && size > imp.MTU {
+		l.stats.TooBig++
+		return out, 0
+	}
 	if imp.Blackhole || (imp.Loss > 0 && l.rng.Float64() < imp.Loss) {
 		l.stats.Lost++
 		return out, 0

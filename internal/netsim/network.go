@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,7 @@ type Network struct {
 	conns    map[netip.AddrPort]*Conn
 	links    map[[2]netip.Addr]*Link
 	nextPort uint16
+	tap      func(from, to netip.AddrPort, b []byte)
 }
 
 // NewNetwork returns an empty network.
@@ -87,10 +89,70 @@ func (n *Network) Rebind(c *Conn) netip.AddrPort {
 	return a
 }
 
-func (n *Network) route(from, to netip.AddrPort) (*Conn, *Link) {
+// RebindAddr moves c to a free port on host ip, as a NAT that changes the
+// address of a flow looks to the peer (RFC 9000 §9.3): what c sends from
+// now on comes from the new address, and datagrams to the old one are
+// dropped. Datagrams from ip cross the links set for ip.
+func (n *Network) RebindAddr(c *Conn, ip netip.Addr) netip.AddrPort {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.conns[to], n.links[[2]netip.Addr{from.Addr(), to.Addr()}]
+	delete(n.conns, c.addr)
+	a := n.freePortLocked(ip)
+	c.mu.Lock()
+	c.addr = a
+	c.mu.Unlock()
+	n.conns[a] = c
+	return a
+}
+
+// Tap calls fn with every datagram sent on the network, at the moment it
+// is sent (before its link delays it), as an attacker who sees the traffic
+// would; fn must not keep b. A nil fn removes the tap.
+func (n *Network) Tap(fn func(from, to netip.AddrPort, b []byte)) {
+	n.mu.Lock()
+	n.tap = fn
+	n.mu.Unlock()
+}
+
+// Inject sends b to `to` as if from `from`, which need not be an address
+// of the network: a spoofed source. It crosses the link from from's host
+// to to's host, like any datagram.
+func (n *Network) Inject(from, to netip.AddrPort, b []byte) {
+	n.send(from, to, b)
+}
+
+func (n *Network) route(from, to netip.AddrPort) (*Conn, *Link, func(from, to netip.AddrPort, b []byte)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.conns[to], n.links[[2]netip.Addr{from.Addr(), to.Addr()}], n.tap
+}
+
+// send delivers b from `from` to `to` across their link.
+func (n *Network) send(from, to netip.AddrPort, b []byte) {
+	dst, link, tap := n.route(from, to)
+	if tap != nil {
+		tap(from, to, b)
+	}
+	if dst == nil {
+		return
+	}
+	if link == nil {
+		dst.deliver(datagram{append([]byte(nil), b...), from})
+		return
+	}
+	plan, k := link.plan(time.Now(), len(b))
+	for _, d := range plan[:k] {
+		p := append([]byte(nil), b...)
+		if d.corrupt >= 0 {
+			p[d.corrupt] ^= 0xff
+		}
+		dg := datagram{p, from}
+		if d.after <= 0 {
+			dst.deliver(dg)
+		} else {
+			time.AfterFunc(d.after, func() { dst.deliver(dg) })
+		}
+	}
 }
 
 type datagram struct {
@@ -111,6 +173,17 @@ type Conn struct {
 
 	deadlineMu   sync.Mutex
 	readDeadline time.Time
+	// mtu, when set, is the largest datagram c sends: larger writes fail
+	// with EMSGSIZE, as a socket with DF set on a smaller interface does.
+	mtu int
+}
+
+// SetMTU makes writes of more than mtu bytes fail with syscall.EMSGSIZE;
+// 0 lifts the limit.
+func (c *Conn) SetMTU(mtu int) {
+	c.mu.Lock()
+	c.mtu = mtu
+	c.mu.Unlock()
 }
 
 // LocalAddrPort is c's current address.
@@ -131,28 +204,13 @@ func (c *Conn) WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	from := c.LocalAddrPort()
-	dst, link := c.net.route(from, addr)
-	if dst == nil {
-		return len(b), nil
+	c.mu.Lock()
+	from, mtu := c.addr, c.mtu
+	c.mu.Unlock()
+	if mtu > 0 && len(b) > mtu {
+		return 0, &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendto", syscall.EMSGSIZE)}
 	}
-	if link == nil {
-		dst.deliver(datagram{append([]byte(nil), b...), from})
-		return len(b), nil
-	}
-	plan, n := link.plan(time.Now(), len(b))
-	for _, d := range plan[:n] {
-		p := append([]byte(nil), b...)
-		if d.corrupt >= 0 {
-			p[d.corrupt] ^= 0xff
-		}
-		dg := datagram{p, from}
-		if d.after <= 0 {
-			dst.deliver(dg)
-		} else {
-			time.AfterFunc(d.after, func() { dst.deliver(dg) })
-		}
-	}
+	c.net.send(from, addr, b)
 	return len(b), nil
 }
 

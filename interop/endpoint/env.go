@@ -50,6 +50,13 @@ type Env struct {
 	// certificates are throwaway and name no host the client dials, so
 	// by default the client does not verify, as interop clients do.
 	VerifyPeer bool
+	// PreferredAddress is what a connectionmigration server announces in
+	// preferred_address (PREFERRED_ADDRESS, host:port), and
+	// PreferredListen where it listens for it (PREFERRED_LISTEN; the
+	// announced address when empty). The local runner sets both, the
+	// first to its relay's second front; without them a server picks its
+	// own addresses at port 4434, as it would in the runner's network.
+	PreferredAddress, PreferredListen string
 }
 
 // LoadEnv reads the environment through getenv (os.Getenv in a program).
@@ -72,6 +79,9 @@ func LoadEnv(getenv func(string) string) (*Env, error) {
 		Certs:      or("CERTS_DIR", "/certs"),
 		Listen:     or("LISTEN_ADDR", ":443"),
 		VerifyPeer: getenv("VERIFY_PEER") == "1",
+
+		PreferredAddress: getenv("PREFERRED_ADDRESS"),
+		PreferredListen:  getenv("PREFERRED_LISTEN"),
 	}
 	if e.Role != Client && e.Role != Server {
 		return nil, fmt.Errorf("ROLE is %q, want client or server", e.Role)

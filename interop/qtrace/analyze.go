@@ -357,6 +357,10 @@ func (a *analyzer) message(c *Conn, dir relay.Dir, m handshakeMsg) {
 	case msgEncryptedExtensions:
 		if params, err := serverTransportParams(m.body); err == nil {
 			c.ServerParams = params
+			if cid := preferredAddressCID(params[tpPreferredAddress]); cid != nil {
+				// RFC 9000 §9.6: the client may send to this ID.
+				a.addCID(c, relay.ToServer, cid)
+			}
 		}
 	}
 }

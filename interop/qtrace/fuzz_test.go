@@ -38,3 +38,16 @@ func FuzzParsers(f *testing.F) {
 		parseLongHeader(b)
 	})
 }
+
+// FuzzPreferredAddressCID: any preferred_address value gives a connection
+// ID inside it, or nil, never a panic.
+func FuzzPreferredAddressCID(f *testing.F) {
+	f.Add(append(make([]byte, 24), append([]byte{4, 1, 2, 3, 4}, make([]byte, 16)...)...))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		cid := preferredAddressCID(v)
+		if cid != nil && (len(cid) == 0 || len(cid) > len(v)-25-16) {
+			t.Fatalf("connection ID of %d bytes from a %d-byte value", len(cid), len(v))
+		}
+	})
+}

@@ -215,3 +215,19 @@ func transportParams(b []byte) map[uint64][]byte {
 	}
 	return params
 }
+
+// preferredAddressCID returns the connection ID of a preferred_address
+// transport parameter (RFC 9000 §18.2, Figure 22: IPv4 address and port,
+// IPv6 address and port, then the connection ID with its length), nil
+// when there is none.
+func preferredAddressCID(v []byte) []byte {
+	const addrs = 4 + 2 + 16 + 2
+	if len(v) < addrs+1 {
+		return nil
+	}
+	n := int(v[addrs])
+	if n == 0 || len(v) < addrs+1+n+16 {
+		return nil
+	}
+	return v[addrs+1 : addrs+1+n]
+}

@@ -52,11 +52,11 @@ func checkECN(t *testing.T, skiff quic.Stats, trace *ecnTrace) {
 	t.Helper()
 	states := trace.all()
 	t.Logf("skiff: ECN %s; quic-go ECN states %v", skiff.ECN, states)
-	if skiff.ECN == "off" {
+	if skiff.ECN == quic.ECNOff {
 		t.Skip("skiff's socket cannot mark here (portable udpio path)")
 	}
-	if skiff.ECN != "capable" {
-		t.Errorf("skiff's validation of quic-go's counts: %q, want capable", skiff.ECN)
+	if skiff.ECN != quic.ECNCapable {
+		t.Errorf("skiff's validation of quic-go's counts: %v, want capable", skiff.ECN)
 	}
 	if len(states) == 0 {
 		t.Skip("quic-go does not use ECN on this socket")

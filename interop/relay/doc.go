@@ -19,8 +19,13 @@
 // address before and after the NAT, its ECN mark and its payload as sent,
 // for package qtrace and the runner's checks.
 //
+// Config.Extra adds front addresses, each forwarding to another server
+// address: a server's preferred address (RFC 9000 §9.6), announced as the
+// relay's, so that a client moving there still goes through the relay and
+// its capture. A client keeps one NAT mapping whichever server address it
+// sends to.
+//
 // Limits: the queue counts datagrams, not bytes; delivery timers have the
-// Go runtime's resolution (well under a millisecond); one server address
-// (no preferred_address routing); no reordering or duplication (the
-// runner's scenarios have none).
+// Go runtime's resolution (well under a millisecond); no reordering or
+// duplication (the runner's scenarios have none).
 package relay

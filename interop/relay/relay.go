@@ -29,6 +29,17 @@ type Config struct {
 	// Clock is the relay's time; time.Now when nil. Tests step it to
 	// move the NAT's rebinding along.
 	Clock func() time.Time
+	// Extra are more addresses clients may send to, each forwarding to
+	// its own server address: a server's preferred address (RFC 9000
+	// §9.6), which it announces as the Listen address here. Clients keep
+	// their NAT mapping whichever server address they send to, as an
+	// endpoint-independent NAT does.
+	Extra []Route
+}
+
+// Route is a front address of the relay and the server address behind it.
+type Route struct {
+	Listen, Server netip.AddrPort
 }
 
 // Datagram is one datagram as the relay saw it.
@@ -41,8 +52,9 @@ type Datagram struct {
 	Arrived time.Duration
 	Fate    Fate
 	// Client is the client's own address; Path is the client's address
-	// as the server sees it (after the NAT).
-	Client, Path netip.AddrPort
+	// as the server sees it (after the NAT); Server is the server address
+	// it went to or came from (Config.Server, or one of Extra).
+	Client, Path, Server netip.AddrPort
 	// ECN is the ECN field of the IP header, kept on delivery.
 	ECN uint8
 	// Payload is the UDP payload as sent, before any corruption.
@@ -56,6 +68,11 @@ type Relay struct {
 	start time.Time
 	front *net.UDPConn
 	v6    bool
+	// fronts and servers pair the front sockets with the server address
+	// each forwards to: the first are front and Config.Server, then
+	// Config.Extra's.
+	fronts  []*net.UDPConn
+	servers []netip.AddrPort
 
 	mu       sync.Mutex
 	links    [2]*link
@@ -107,14 +124,28 @@ func Start(cfg Config) (*Relay, error) {
 		return nil, err
 	}
 	r.front = front
+	r.fronts, r.servers = []*net.UDPConn{front}, []netip.AddrPort{unmap(cfg.Server)}
+	for _, x := range cfg.Extra {
+		c, err := r.openSocket(x.Listen)
+		if err != nil {
+			for _, s := range r.sockets {
+				s.Close()
+			}
+			return nil, err
+		}
+		r.fronts = append(r.fronts, c)
+		r.servers = append(r.servers, unmap(x.Server))
+	}
 	r.start = cfg.Clock()
 	for d := range r.deliver {
 		r.deliver[d] = make(chan pending, deliverQueue)
 		r.workers.Add(1)
 		go r.deliverLoop(r.deliver[d])
 	}
-	r.readers.Add(1)
-	go r.readLoop(front, nil)
+	for i, c := range r.fronts {
+		r.readers.Add(1)
+		go r.readLoop(c, nil, i)
+	}
 	return r, nil
 }
 
@@ -150,6 +181,11 @@ func (r *Relay) Addr() netip.AddrPort {
 	return r.front.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
+// ExtraAddr is the address of Config.Extra[i] clients send to.
+func (r *Relay) ExtraAddr(i int) netip.AddrPort {
+	return r.fronts[1+i].LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
 // Close stops the relay; datagrams still in flight are dropped.
 func (r *Relay) Close() error {
 	r.mu.Lock()
@@ -179,9 +215,10 @@ func (r *Relay) Capture() []Datagram {
 	return r.capture
 }
 
-// readLoop reads a socket: the front (f nil, datagrams from clients) or
-// the socket of a NAT mapping (datagrams from the server).
-func (r *Relay) readLoop(c *net.UDPConn, f *flow) {
+// readLoop reads a socket: a front, number i (f nil, datagrams from
+// clients), or the socket of a NAT mapping (datagrams from the server's
+// addresses).
+func (r *Relay) readLoop(c *net.UDPConn, f *flow, i int) {
 	defer r.readers.Done()
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, 128)
@@ -193,9 +230,14 @@ func (r *Relay) readLoop(c *net.UDPConn, f *flow) {
 		payload := append([]byte(nil), buf[:n]...)
 		ecn := readECN(oob[:oobn])
 		if f == nil {
-			r.fromClient(unmap(from), payload, ecn)
-		} else if from == r.cfg.Server || unmap(from) == unmap(r.cfg.Server) {
-			r.fromServer(f, c, payload, ecn)
+			r.fromClient(i, unmap(from), payload, ecn)
+			continue
+		}
+		for k, s := range r.servers {
+			if unmap(from) == s {
+				r.fromServer(f, c, k, payload, ecn)
+				break
+			}
 		}
 	}
 }
@@ -204,7 +246,7 @@ func unmap(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-func (r *Relay) fromClient(from netip.AddrPort, payload []byte, ecn uint8) {
+func (r *Relay) fromClient(i int, from netip.AddrPort, payload []byte, ecn uint8) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -215,10 +257,10 @@ func (r *Relay) fromClient(from netip.AddrPort, payload []byte, ecn uint8) {
 	if err != nil {
 		return
 	}
-	r.forward(ToServer, now, from, f.path, payload, ecn, f.sock, r.cfg.Server)
+	r.forward(ToServer, now, from, f.path, r.servers[i], payload, ecn, f.sock, r.servers[i])
 }
 
-func (r *Relay) fromServer(f *flow, sock *net.UDPConn, payload []byte, ecn uint8) {
+func (r *Relay) fromServer(f *flow, sock *net.UDPConn, i int, payload []byte, ecn uint8) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -229,16 +271,16 @@ func (r *Relay) fromServer(f *flow, sock *net.UDPConn, payload []byte, ecn uint8
 		// The NAT forgot this mapping when it rebound.
 		r.capture = append(r.capture, Datagram{
 			Dir: ToClient, Arrived: now, Fate: Fate{Drop: NATDrop, CorruptAt: -1},
-			Client: f.client, Path: unmap(sock.LocalAddr().(*net.UDPAddr).AddrPort()), ECN: ecn, Payload: payload,
+			Client: f.client, Path: unmap(sock.LocalAddr().(*net.UDPAddr).AddrPort()), Server: r.servers[i], ECN: ecn, Payload: payload,
 		})
 		return
 	}
-	r.forward(ToClient, now, f.client, f.path, payload, ecn, r.front, f.client)
+	r.forward(ToClient, now, f.client, f.path, r.servers[i], payload, ecn, r.fronts[i], f.client)
 }
 
 // forward runs a datagram through its direction's link, records it and
 // schedules its delivery. r.mu is held.
-func (r *Relay) forward(d Dir, now time.Duration, client, path netip.AddrPort, payload []byte, ecn uint8, sock *net.UDPConn, to netip.AddrPort) {
+func (r *Relay) forward(d Dir, now time.Duration, client, path, server netip.AddrPort, payload []byte, ecn uint8, sock *net.UDPConn, to netip.AddrPort) {
 	sent := payload
 	if r.cfg.Network.Corrupt[d] > 0 {
 		sent = append([]byte(nil), payload...)
@@ -246,7 +288,7 @@ func (r *Relay) forward(d Dir, now time.Duration, client, path netip.AddrPort, p
 	fate := r.links[d].admit(now, sent)
 	r.capture = append(r.capture, Datagram{
 		Dir: d, Index: r.links[d].index, Arrived: now, Fate: fate,
-		Client: client, Path: path, ECN: ecn, Payload: payload,
+		Client: client, Path: path, Server: server, ECN: ecn, Payload: payload,
 	})
 	if fate.Drop != Delivered {
 		return
@@ -282,7 +324,7 @@ func (r *Relay) mapping(client netip.AddrPort, now time.Duration) (*flow, error)
 	f.epoch, f.sock = epoch, sock
 	f.path = unmap(sock.LocalAddr().(*net.UDPAddr).AddrPort())
 	r.readers.Add(1)
-	go r.readLoop(sock, f)
+	go r.readLoop(sock, f, 0)
 	return f, nil
 }
 

@@ -507,10 +507,53 @@ func version2(r *Run) error {
 	return nil
 }
 
-// migrated would check the move to the server's preferred address; the
-// relay forwards to one server address only, so it cannot carry it yet.
+// migrated: the client moved to the server's preferred address (RFC 9000
+// §9.6): the server announced one, the client validated it (a
+// PATH_CHALLENGE it sent to that address answered from there), and the
+// server's stream data came from it afterwards.
 func migrated(r *Run) error {
-	return errors.New("the local runner cannot route to a preferred address yet")
+	if len(r.Trace.Conns) == 0 || r.Trace.Conns[0].ServerParams == nil {
+		return errors.New("no server transport parameters decrypted")
+	}
+	if _, ok := r.Trace.Conns[0].ServerParams[0x0d]; !ok {
+		return errors.New("the server announced no preferred_address")
+	}
+	var first netip.AddrPort
+	challenges := map[[8]byte]bool{}
+	sent, validated := false, false
+	data := 0
+	for i, d := range r.Trace.Datagrams {
+		if !first.IsValid() {
+			first = d.Server
+		}
+		if d.Server == first || d.Fate.Drop == relay.NATDrop {
+			continue
+		}
+		for _, f := range datagramFrames(r.Trace, i) {
+			if d.Dir == relay.ToServer {
+				sent = true
+				for _, c := range f.PathChallenge {
+					challenges[c] = true
+				}
+				continue
+			}
+			for _, resp := range f.PathResponse {
+				validated = validated || challenges[resp]
+			}
+			if validated {
+				data += f.StreamBytes
+			}
+		}
+	}
+	switch {
+	case !sent:
+		return fmt.Errorf("the client never sent to the preferred address (only to %v)", first)
+	case !validated:
+		return errors.New("the client did not validate the preferred address (no PATH_CHALLENGE there answered)")
+	case data == 0:
+		return errors.New("no stream data came from the preferred address")
+	}
+	return nil
 }
 
 // goodput is 8 × the bytes fetched over the time from the server's first

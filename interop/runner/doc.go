@@ -31,6 +31,10 @@
 // 15 ms delay.
 //
 // Differences from the real runner: the relay replaces ns-3 (see package
-// relay); goodput runs once by default (-goodput-runs 5 as the runner);
-// connectionmigration cannot pass (one server address).
+// relay); goodput runs once by default (-goodput-runs 5 as the runner).
+// For connectionmigration the relay gets a second front (port 4434 in
+// namespaces) forwarding to the server's preferred address behind it,
+// which the server announces (PREFERRED_ADDRESS, PREFERRED_LISTEN); the
+// check wants the client's PATH_CHALLENGE there answered and stream data
+// from there.
 package runner

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/skiffnet/skiff/interop/relay"
 	"golang.org/x/sys/unix"
 )
 
@@ -187,4 +188,40 @@ func (t *Topology) Shape(rate int64, queue int) (func(), error) {
 			exec.Command("tc", "-n", t.Sim, "qdisc", "del", "dev", l, "root").Run()
 		}
 	}, nil
+}
+
+// preferredPort is the port of a server's preferred address in
+// namespaces, on the server's address and the relay's front alike.
+const preferredPort = 4434
+
+// preferredRoute is where a connectionmigration server's preferred
+// address lives: the relay's second front (what the server announces) and
+// the server's socket behind it. In namespaces both are at port 4434; on
+// loopback, free ports are picked.
+func (t *Topology) preferredRoute(v6 int) (relay.Route, error) {
+	if t.Mode == "namespaces" {
+		return relay.Route{
+			Listen: netip.AddrPortFrom(t.Front[v6], preferredPort),
+			Server: netip.AddrPortFrom(t.ServerAddr[v6], preferredPort),
+		}, nil
+	}
+	front, err := freeUDPPort(t.Front[v6])
+	if err != nil {
+		return relay.Route{}, err
+	}
+	server, err := freeUDPPort(t.ServerAddr[v6])
+	if err != nil {
+		return relay.Route{}, err
+	}
+	return relay.Route{Listen: front, Server: server}, nil
+}
+
+// freeUDPPort finds a UDP port free on a loopback address now.
+func freeUDPPort(a netip.Addr) (netip.AddrPort, error) {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0)))
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort(), nil
 }

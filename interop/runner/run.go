@@ -154,10 +154,22 @@ func runCase(ctx context.Context, o *Options, r *Run, server, client Impl) error
 	if t.Mode == "loopback" {
 		listen = serverAddr.String()
 	}
-	srv, err := startProcess(ctx, t, t.Server, server.Binary, filepath.Join(logs, "server.log"), map[string]string{
+	serverEnv := map[string]string{
 		"ROLE": "server", "TESTCASE": c.Server, "SSLKEYLOGFILE": filepath.Join(logs, "keys-server.log"),
 		"QLOGDIR": filepath.Join(logs, "qlog-server"), "WWW_DIR": www, "CERTS_DIR": certs, "LISTEN_ADDR": listen,
-	})
+	}
+	var extra []relay.Route
+	if c.Server == "connectionmigration" {
+		// The server announces the relay's second front as its
+		// preferred address and listens behind it (RFC 9000 §9.6).
+		route, err := t.preferredRoute(v6)
+		if err != nil {
+			return err
+		}
+		extra = []relay.Route{route}
+		serverEnv["PREFERRED_ADDRESS"], serverEnv["PREFERRED_LISTEN"] = route.Listen.String(), route.Server.String()
+	}
+	srv, err := startProcess(ctx, t, t.Server, server.Binary, filepath.Join(logs, "server.log"), serverEnv)
 	if err != nil {
 		return err
 	}
@@ -188,6 +200,7 @@ func runCase(ctx context.Context, o *Options, r *Run, server, client Impl) error
 	}
 	rl, err := relay.Start(relay.Config{
 		Network: network, Listen: front, Server: serverAddr, Outbound: t.Outbound[v6], ListenUDP: t.ListenUDP,
+		Extra: extra,
 	})
 	if err != nil {
 		return err

@@ -62,6 +62,8 @@ func TestRunCaseLoopback(t *testing.T) {
 		{"retry", quicgo, skiff, Pass},
 		{"retry", skiff, quicgo, Pass},
 		{"ecn", skiff, skiff, Pass},
+		{"connectionmigration", skiff, skiff, Pass},
+		{"rebind-port", skiff, skiff, Pass},
 		{"zerortt", skiff, skiff, Unsupported},
 		{"crosstraffic", quicgo, quicgo, Unsupported}, // needs namespaces
 	} {

@@ -22,6 +22,9 @@
 //     header.packet_number and raw.length (bytes on the wire);
 //   - quic:connection_state_updated "handshake_complete" (and, for a
 //     server, "handshake_confirmed", RFC 9001 §4.1.2);
+//   - quic:migration_state_updated (§5.20) as paths are probed, validated,
+//     abandoned and moved to, with tuple_local and tuple_remote, and
+//     quic:mtu_updated (§4.8) as path MTU discovery finds sizes (paths.go);
 //   - at the end, quic:connection_closed and a final
 //     quic:recovery_metrics_updated with RTTs, congestion window, bytes in
 //     flight and PTO count, plus the connection's Stats counters

@@ -44,7 +44,14 @@ func NewTracer(w io.Writer, isClient bool, odcid []byte) *quic.Tracer {
 // created if missing. A connection whose file cannot be created is not
 // traced. The file is complete, flushed and closed once the Closed hook
 // has returned.
+//
+// An empty dir gives nil, which as Config.Tracer traces nothing: so that
+// qlog.DirTracer(os.Getenv("QLOGDIR")) traces only when the variable is
+// set, rather than into the working directory.
 func DirTracer(dir string) func(isClient bool, odcid []byte) *quic.Tracer {
+	if dir == "" {
+		return nil
+	}
 	return func(isClient bool, odcid []byte) *quic.Tracer {
 		role := "_server.sqlog"
 		if isClient {
@@ -75,6 +82,8 @@ func newTracer(s *seqWriter, isClient bool, odcid []byte) *quic.Tracer {
 		},
 		HandshakeComplete: func() { s.handshakeComplete(isClient) },
 		Closed:            s.closed,
+		MigrationState:    s.migrationState,
+		MTUUpdated:        s.mtuUpdated,
 	}
 }
 

@@ -133,7 +133,7 @@ func (c *Conn) appendClose(now time.Duration, buf []byte) []byte {
 	}
 	c.closing.sendClose = false
 	start := len(buf)
-	limit := min(c.pmtu.mtu, c.path.amplificationAllowance())
+	limit := min(c.pmtu.mtu, c.path.allowance(c.path.cur))
 	for s := range c.spaces {
 		space := recovery.Space(s)
 		sp := &c.spaces[s]

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
@@ -26,6 +27,14 @@ type Config struct {
 	EnableDatagrams         bool
 	MaxDatagramSize         int
 	SendCushion             uint64
+	// DisableActiveMigration is sent as disable_active_migration (RFC
+	// 9000 §18.2); DisablePreferredAddress keeps a client from moving to
+	// the server's preferred address.
+	DisableActiveMigration  bool
+	DisablePreferredAddress bool
+	// PreferredAddressV4 and PreferredAddressV6, on a server, are
+	// announced in preferred_address (RFC 9000 §9.6).
+	PreferredAddressV4, PreferredAddressV6 netip.AddrPort
 }
 
 const (
@@ -37,7 +46,7 @@ const (
 	defaultMaxStreamWindow    = 16 << 20
 	defaultMaxConnWindow      = 24 << 20
 	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
-	activeConnectionIDLimit   = 2       // how many connection IDs of each side the other holds (RFC 9000 §18.2: at least 2); more only cost memory
+	activeConnectionIDLimit   = 4       // how many connection IDs of each side the other holds (RFC 9000 §18.2: at least 2): spares for a migration, the preferred address and the retirements they start
 	maxCryptoBuffer           = 64 << 10
 	maxReceivedDatagramFrames = 128
 	defaultSendCushion        = 64 << 10

@@ -161,6 +161,12 @@ type RetryInfo struct {
 // They run on the owner's goroutine and must not call into the Conn.
 type Tracer struct {
 	PacketSent, PacketReceived func(packetType string, pn uint64, size int)
+	// MigrationState reports a path's progress (qlog's
+	// migration_state_updated): "probing_started", "probing_successful",
+	// "probing_abandoned", "migration_complete".
+	MigrationState func(state string, p Path)
+	// MTUUpdated reports a new datagram size, and whether the search ended.
+	MTUUpdated func(old, new int, done bool)
 }
 
 // New creates a connection at now.
@@ -202,7 +208,7 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	if p.Retry != nil {
 		// RFC 9000 §8.1.2: a valid Retry token validates the client's
 		// address; no amplification limit applies.
-		c.path.addressValidated = true
+		c.path.cur.validated = true
 	}
 	c.idle.init(config, c.mono(now))
 
@@ -216,6 +222,13 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	c.ackFreq.init(wire.DefaultMaxAckDelay)
 	c.spaces[recovery.SpaceAppData].received.SetMaxAckDelay(wire.DefaultMaxAckDelay)
 	c.ids.init(c, p.SCID, p.DCID, p.ResetKey)
+	if !p.IsClient && (config.PreferredAddressV4.IsValid() || config.PreferredAddressV6.IsValid()) {
+		// RFC 9000 §9.6.1: the preferred address comes with connection
+		// ID sequence number 1, routed from now on.
+		l := c.ids.issuePreferredAddressID()
+		c.path.preferred = &wire.PreferredAddress{IPv4: config.PreferredAddressV4, IPv6: config.PreferredAddressV6,
+			ConnectionID: l.id, StatelessResetToken: l.resetToken}
+	}
 	c.mb = newMailbox(c.isClient, config)
 	c.flow.init(c.mb, config)
 	c.streams.init(c, config)
@@ -263,7 +276,7 @@ func (c *Conn) Mailbox() *Mailbox { return c.mb }
 func (c *Conn) IsClient() bool { return c.isClient }
 
 // PeerAddr is the peer's address on the current path.
-func (c *Conn) PeerAddr() netip.AddrPort { return c.path.peer }
+func (c *Conn) PeerAddr() netip.AddrPort { return c.path.cur.addr.Remote }
 
 // HandshakeComplete reports whether the TLS handshake has completed.
 func (c *Conn) HandshakeComplete() bool { return c.handshakeComplete }
@@ -290,6 +303,12 @@ type Stats struct {
 	SpuriousLosses                         uint64
 	KeyUpdates                             uint64
 	ECN                                    string
+	// The current path's datagram size (path MTU discovery), path changes
+	// (migrations and returns), path validations that succeeded and
+	// failed, and black holes detected.
+	PathMTU                               int
+	PathChanges, PathValidations          uint64
+	PathValidationFailures, MTUBlackHoles uint64
 }
 
 // counters are the counters of Stats the connection keeps itself; the
@@ -323,6 +342,7 @@ func (c *Conn) Stats() Stats {
 	if c.ecnEnabled {
 		s.ECN = c.loss.ECNState().String()
 	}
+	c.pathStats(&s)
 	return s
 }
 
@@ -339,9 +359,6 @@ func (c *Conn) Trim() {
 	c.ackRanges = nil
 	if len(c.ackFreq.inFlight) == 0 {
 		c.ackFreq.inFlight = nil
-	}
-	if len(c.path.responses) == 0 {
-		c.path.responses = nil
 	}
 	if len(c.dgrams.out) == 0 {
 		c.dgrams.out = nil

@@ -321,3 +321,66 @@ func (c *Conn) ResetTokens(buf [][wire.StatelessResetTokenLen]byte) [][wire.Stat
 // MinStatelessResetLen is the smallest stateless reset: 5 unpredictable
 // bytes and the token (RFC 9000 §10.3).
 const MinStatelessResetLen = 21
+
+// currentSeq is the sequence number of the peer's connection ID we send
+// with on the current path.
+func (s *connIDState) currentSeq() uint64 {
+	if len(s.peer) == 0 {
+		return 0
+	}
+	return s.peer[s.current].seq
+}
+
+// idForSeq returns the peer's connection ID with sequence number seq, if
+// it is still active.
+func (s *connIDState) idForSeq(seq uint64) (wire.ConnectionID, bool) {
+	for i := range s.peer {
+		if p := &s.peer[i]; p.seq == seq && !p.retire {
+			return p.id, true
+		}
+	}
+	return wire.ConnectionID{}, false
+}
+
+// useSeq makes the peer's connection ID seq the one the current path
+// sends with, and reports whether it is active.
+func (s *connIDState) useSeq(seq uint64) bool {
+	for i := range s.peer {
+		if p := &s.peer[i]; p.seq == seq && !p.retire {
+			s.current = i
+			return true
+		}
+	}
+	return false
+}
+
+// retireSeq retires the peer's connection ID seq, unless it is the one
+// in use: RETIRE_CONNECTION_ID tells the peer, which issues another
+// (RFC 9000 §5.1.2).
+func (s *connIDState) retireSeq(seq uint64) {
+	for i := range s.peer {
+		if p := &s.peer[i]; p.seq == seq && i != s.current && !p.retire {
+			p.retire = true
+		}
+	}
+}
+
+// addPreferredAddressID records the connection ID of the server's
+// preferred_address, sequence number 1 (RFC 9000 §5.1.1), with its
+// stateless reset token.
+func (s *connIDState) addPreferredAddressID(pa *wire.PreferredAddress) error {
+	f := wire.NewConnectionIDFrame{SequenceNumber: 1, ConnectionID: pa.ConnectionID, StatelessResetToken: pa.StatelessResetToken}
+	return s.onNewConnectionID(&f)
+}
+
+// issuePreferredAddressID issues the connection ID a server announces in
+// its preferred_address, sequence number 1 (RFC 9000 §5.1.1), and returns
+// it with its stateless reset token. The owner routes it from now on.
+func (s *connIDState) issuePreferredAddressID() localConnID {
+	id := NewConnectionID()
+	l := localConnID{seq: s.nextLocalSeq, id: id, resetToken: StatelessResetToken(s.resetKey, id.Bytes()), acked: true}
+	s.nextLocalSeq++
+	s.local = append(s.local, l)
+	s.c.events.add(Event{Kind: EventConnIDIssued, ConnID: id})
+	return l
+}

@@ -8,8 +8,12 @@
 // Deadline says when to call HandleTimer; Events reports what the owner
 // must act on (handshake complete, streams opened, readable, writable,
 // connection IDs issued and retired, stateless reset tokens, datagrams
-// received, the peer's address changing, the connection closing and
-// closed). It holds no lock, channel, context or goroutine, reads no
+// received, the current path changing and paths validated or abandoned,
+// the connection closing and closed). A datagram comes with its Path (the
+// owner's number for the local socket, and the peer's address:
+// HandleDatagramOn); AppendBurst's datagrams are for CurrentPath, and
+// AppendPathProbe gives those of PATH_CHALLENGE and PATH_RESPONSE due on
+// other paths. It holds no lock, channel, context or goroutine, reads no
 // clock and knows no socket or endpoint: one goroutine owns it (package
 // quic's driver), and tests drive it directly under synthetic time.
 //
@@ -43,12 +47,15 @@
 // recovery resolved), streams.go and stream.go, sched.go (the send order of
 // streams: RFC 9218 urgency and incremental), flow.go (flow control with
 // auto-tuned windows), connid.go (connection IDs, stateless reset),
-// path.go (address validation, amplification limit, path MTU), close.go
+// path.go (the paths: address and path validation, per-path
+// anti-amplification limit, PATH_CHALLENGE and PATH_RESPONSE),
+// migration.go (NAT rebinding, Migrate, the preferred address, returning
+// to the last validated path, congestion state per path), close.go
 // and idle.go (closing, draining, idle and handshake timeouts),
 // handshake.go (tls13 and transport parameters), keyupdate.go, vn.go
 // (Version Negotiation and Retry at the client), ackfreq.go (when to
-// acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size and
-// path MTU discovery), datagram.go, mailbox.go, events.go, inspect.go (what
+// acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size,
+// DPLPMTUD with black hole detection), datagram.go, mailbox.go, events.go, inspect.go (what
 // tests read).
 //
 // # Stream scheduling

@@ -23,7 +23,10 @@ func asTransportError(err error) *wire.TransportError {
 	// RFC 9001 §4.8: a TLS alert closes the connection with CRYPTO_ERROR.
 	var alert tls13.AlertError
 	if errors.As(err, &alert) {
-		return &wire.TransportError{Code: wire.CryptoError(uint8(alert)), FrameType: wire.FrameTypeCrypto, Reason: alert.Error()}
+		// The reason is the whole error, not just the alert's name: it
+		// says why (the x509 error, the hook's error), and err stays the
+		// cause the application finds with errors.As.
+		return &wire.TransportError{Code: wire.CryptoError(uint8(alert)), FrameType: wire.FrameTypeCrypto, Reason: err.Error(), Err: err}
 	}
-	return &wire.TransportError{Code: wire.InternalError, Reason: err.Error()}
+	return &wire.TransportError{Code: wire.InternalError, Reason: err.Error(), Err: err}
 }

@@ -34,14 +34,27 @@ const (
 	// EventDatagram: the payload of a DATAGRAM frame (RFC 9221), in Data,
 	// which the owner now owns.
 	EventDatagram
-	// EventPathChanged: the peer's address changed (PeerAddr).
+	// EventPathChanged: non-probing packets go on another path from now
+	// on (Path, CurrentPath): the peer's address changed, or a client
+	// migrated.
 	EventPathChanged
+	// EventPathValidated and EventPathAbandoned: the validation of Path
+	// succeeded, or failed and the path was given up (RFC 9000 §8.2).
+	EventPathValidated
+	EventPathAbandoned
 	// EventClosing: the connection ends, for Reason: closing or draining
 	// starts (RFC 9000 §10.2). Blocked application calls should return now.
 	EventClosing
 	// EventClosed: the closing or draining period is over: the connection
 	// sends and receives nothing more, and the owner drops it.
 	EventClosed
+	// EventStreamAborted: the peer reset Stream (RESET_STREAM, before its
+	// FIN was read) or stopped it (STOP_SENDING): Stream.PeerReset and
+	// Stream.PeerStopped say which, with the code.
+	EventStreamAborted
+	// EventStreamFinished: both parts of Stream are finished and the
+	// connection forgot it.
+	EventStreamFinished
 )
 
 // Event is one thing a connection reports; which fields are set depends
@@ -52,6 +65,7 @@ type Event struct {
 	Stream *Stream
 	Data   []byte
 	Reason *Reason
+	Path   Path
 }
 
 // eventQueue holds the events since the owner last took them. Its storage
@@ -132,6 +146,9 @@ type Reason struct {
 	FrameType uint64
 	Text      string
 	Remote    bool
+	// Err is the local error behind a transport error, when another layer
+	// raised it (tls13, with its x509 cause).
+	Err error
 }
 
 // closeReason is set once, when the connection starts to end.
@@ -145,5 +162,5 @@ func (c *Conn) setReason(r *Reason) {
 
 // transportReason describes a transport error.
 func transportReason(err *wire.TransportError, remote bool) *Reason {
-	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote}
+	return &Reason{Kind: ReasonTransport, Code: uint64(err.Code), FrameType: uint64(err.FrameType), Text: err.Reason, Remote: remote, Err: err.Err}
 }

@@ -10,7 +10,7 @@ import (
 func (c *Conn) appDataPending() bool {
 	ss := &c.streams
 	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
-		c.path.framesPending() || c.ids.framesPending() || c.dgrams.pending() ||
+		c.ids.framesPending() || c.dgrams.pending() ||
 		ss.ctrl.head != nil || ss.sched.next() != nil ||
 		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1]
 }
@@ -24,7 +24,6 @@ func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
 		f.record(sentHandshakeDone, 0, 0, 0, false)
 		c.handshakeDoneQueued = false
 	}
-	c.path.appendFrames(f)
 	if c.flow.wantMaxData() && f.room() >= 9 {
 		fr := wire.MaxDataFrame{MaximumData: c.flow.nextMaxData(ctx.now, c.rtt.SmoothedRTT())}
 		f.buf = fr.Append(f.buf)
@@ -218,6 +217,7 @@ func (c *Conn) appendDataOf(f *frameWriter, s *Stream) {
 // onResolved acts on what loss recovery decided: the frames of
 // acknowledged packets are delivered, those of lost packets sent again.
 func (c *Conn) onResolved(res *recovery.Resolved) {
+	c.checkBlackHole(res)
 	for _, p := range res.Acked {
 		c.onPacketAcked(res.Space, p)
 	}
@@ -268,7 +268,7 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 		case sentAckFrequency:
 			c.onAckFrequencyAcked(fr.ID)
 		case sentMTUProbe:
-			c.pmtu.onProbeAcked(c)
+			c.onProbeAcked(int(fr.ID))
 		}
 	}
 }
@@ -325,12 +325,8 @@ func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 			c.handshakeDoneQueued = true
 		case sentAckFrequency:
 			c.onAckFrequencyLost(fr.ID)
-		case sentPathChallenge:
-			if c.path.challengeWait {
-				c.path.challengePending = true
-			}
 		case sentMTUProbe:
-			c.pmtu.onProbeLost()
+			c.onProbeLost(int(fr.ID))
 		}
 	}
 }

@@ -107,8 +107,13 @@ func serverWithinLimits(c *Conn) error {
 			return fmt.Errorf("space %d buffers CRYPTO data up to %d, read %d", i, r.Highest(), r.ReadOffset())
 		}
 	}
-	if n := len(c.path.responses); n > 4 {
-		return fmt.Errorf("%d PATH_RESPONSE frames queued", n)
+	if n := len(c.path.paths); n > maxPaths {
+		return fmt.Errorf("%d paths", n)
+	}
+	for _, p := range c.path.paths {
+		if p.nResponses > maxPathResponses {
+			return fmt.Errorf("%d PATH_RESPONSE frames queued", p.nResponses)
+		}
 	}
 	if n := len(c.ids.peer); n > 3*activeConnectionIDLimit {
 		return fmt.Errorf("%d peer connection IDs held", n)

@@ -52,7 +52,10 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	p.MaxAckDelay = c.ackFreq.maxAckDelay
 	// draft-ietf-quic-ack-frequency-14 §3: we take ACK_FREQUENCY.
 	p.MinAckDelay, p.HasMinAckDelay = minAckDelay, true
-	p.DisableActiveMigration = false
+	p.DisableActiveMigration = c.config.DisableActiveMigration
+	if !c.isClient {
+		p.PreferredAddress = c.path.preferred
+	}
 	id := scid
 	p.InitialSourceConnectionID = &id
 	if c.config.EnableDatagrams {
@@ -203,6 +206,15 @@ func (c *Conn) setPeerParams(b []byte) error {
 		c.ids.setPeerResetToken(*p.StatelessResetToken)
 	}
 	c.ids.setPeerActiveLimit(p.ActiveConnectionIDLimit)
+	c.path.peerDisableMigration = p.DisableActiveMigration
+	if c.isClient && p.PreferredAddress != nil {
+		// RFC 9000 §9.6.1: the client may move there once the handshake
+		// is confirmed; its connection ID is sequence number 1.
+		c.path.preferred = p.PreferredAddress
+		if err := c.ids.addPreferredAddressID(p.PreferredAddress); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -217,7 +229,7 @@ func (c *Conn) onHandshakeComplete(now time.Duration) {
 		// completes; it tells the client with HANDSHAKE_DONE (RFC 9000
 		// §19.20). The client address is validated by then (§8.1).
 		c.handshakeDoneQueued = true
-		c.path.addressValidated = true
+		c.path.cur.validated = true
 		c.confirmHandshake(now)
 	}
 	c.idle.handshakeEnd = congestion.Never
@@ -237,7 +249,7 @@ func (c *Conn) confirmHandshake(now time.Duration) {
 	c.idle.handshakeEnd = congestion.Never
 	c.updateLossState()
 	c.pmtu.start()
-	_ = now
+	c.followPreferredAddress(now)
 }
 
 // updateLossState tells loss detection the facts its timer depends on

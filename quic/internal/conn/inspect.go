@@ -71,7 +71,7 @@ func (c *Conn) RetryState() (odcid, retrySCID wire.ConnectionID, retried, valida
 	if c.retrySCID != nil {
 		retrySCID, retried = *c.retrySCID, true
 	}
-	return c.originalDCID, retrySCID, retried, c.path.addressValidated
+	return c.originalDCID, retrySCID, retried, c.path.cur.validated
 }
 
 // StreamLimits are a connection's stream limits of one kind (RFC 9000

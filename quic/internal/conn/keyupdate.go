@@ -31,7 +31,7 @@ type keyUpdateState struct {
 	sentInPhase   uint64
 	confirmed     bool // handshake confirmed: updates are allowed
 	updates       uint64
-	forceUpdate   bool // tests: update at the next packet
+	forceUpdate   bool // asked for (ForceKeyUpdate): update at the next packet allowed
 }
 
 func (k *keyUpdateState) setRead(keys *protect.Keys) {

@@ -2,111 +2,453 @@ package conn
 
 import (
 	"net/netip"
+	"time"
 
+	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/recovery"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
-// pathState is the network path of a connection: the peer's address,
-// address validation with its anti-amplification limit (RFC 9000 §8),
-// path validation with PATH_CHALLENGE/PATH_RESPONSE (§8.2), and the peer's
-// address changing under a NAT rebinding (§9.3). The datagram size is
-// pmtu.go's.
+// Paths (RFC 9000 §8, §9). A connection knows a few network paths: the
+// current one, which carries its non-probing packets; the last validated
+// one it may fall back to (§9.3.2); and paths being validated (a client's
+// migration, the server's preferred address, a peer address seen after a
+// NAT rebinding). Each has its own anti-amplification counters (§8.1:
+// until the peer proves it receives at an address, a server sends there at
+// most three times what it received from it), its own path validation with
+// PATH_CHALLENGE and PATH_RESPONSE (§8.2), the PATH_RESPONSEs it owes, and
+// the peer's connection ID it sends with (§9.5). migration.go moves the
+// connection between paths; this file keeps their state and their frames.
+
+// Path is a network path as the owner sees it: the local socket, by a
+// number the owner gives it (0 for the socket the connection started on),
+// and the peer's address.
+type Path struct {
+	Local  int
+	Remote netip.AddrPort
+}
+
+const (
+	// maxPaths bounds the path records: the current path, the one to fall
+	// back to, and a couple being validated. A new peer address past it
+	// replaces the least recently active record that is neither.
+	maxPaths = 4
+	// maxPathResponses bounds the PATH_RESPONSEs owed on a path: a peer
+	// flooding PATH_CHALLENGE gets answers to the latest only, all in one
+	// datagram.
+	maxPathResponses = 4
+	// maxChallenges is how many PATH_CHALLENGEs a validation sends, each
+	// with new data (§8.2.1), a PTO apart and doubling, before the
+	// timeout of 3 PTOs abandons it (§8.2.4).
+	maxChallenges = 4
+	// minPathDatagram is the smallest datagram worth sending a path's
+	// frames in when the anti-amplification limit allows less than 1200
+	// bytes (§8.2.1, §8.2.2).
+	minPathDatagram = 64
+)
+
+// netPath is one path's state.
+type netPath struct {
+	addr Path
+	// validated: the peer proved it receives on this path, by answering a
+	// PATH_CHALLENGE or, on the first path, through the handshake (§8.1).
+	// Until then a server's bytes there are limited to 3× recvd.
+	validated   bool
+	recvd, sent uint64
+
+	// Path validation (§8.2): the data of each PATH_CHALLENGE sent, when
+	// to send the next one, when to give up.
+	validating   bool
+	challengeDue bool
+	challenges   [maxChallenges][8]byte
+	nChallenges  int
+	retransmitAt time.Duration
+	abandonAt    time.Duration
+	// reprobe: the validation of a path validated before, which only
+	// elicits packets there (§9.3.3); its failure changes nothing.
+	reprobe bool
+	// switchOnValid: the connection moves here once the path is validated
+	// (a client's migration, the preferred address; a server's preferred
+	// address after a non-probing packet arrived there, §9.6.2).
+	switchOnValid bool
+
+	responses  [maxPathResponses][8]byte
+	nResponses int
+
+	// hasDCID: the path has a connection ID of the peer's of its own,
+	// sequence number dcidSeq; otherwise it sends with the current one
+	// (as after a NAT rebinding, which §9.5 allows).
+	dcidSeq uint64
+	hasDCID bool
+	// localID is our connection ID the peer last used on this path: a new
+	// one on a new path says the peer migrated on purpose (§9.5).
+	localID  wire.ConnectionID
+	lastRecv time.Duration
+	// saved holds the path's congestion state while another path is in
+	// use, for a return here (§9.3, migration.go).
+	saved *savedPath
+}
+
+// savedPath is the congestion state of a path the connection left.
+type savedPath struct {
+	cc   congestion.Controller
+	rtt  congestion.RTTStats
+	pmtu pmtuState
+}
+
+// pathState is a connection's set of paths.
 type pathState struct {
-	peer     netip.AddrPort
 	isClient bool
-
-	// addressValidated: the peer proved it receives at its address. Until
-	// then a server sends at most three times what it received.
-	addressValidated bool
-	bytesReceived    uint64
-	bytesSent        uint64
-
-	// Path validation: a challenge we sent and await, responses we owe.
-	challenge        [8]byte
-	challengePending bool // a PATH_CHALLENGE must go out
-	challengeWait    bool // a PATH_CHALLENGE is outstanding
-	responses        [][8]byte
+	paths    []*netPath
+	cur      *netPath
+	// fallback is the last validated path, while cur is not validated:
+	// where the connection returns when cur's validation fails (§9.3.2).
+	fallback *netPath
+	// preferred is the server's preferred_address, at a client (§9.6).
+	preferred *wire.PreferredAddress
+	// peerDisableMigration: the peer sent disable_active_migration (§9),
+	// which binds to the address of the handshake, handshakeRemote.
+	peerDisableMigration bool
+	handshakeRemote      netip.AddrPort
+	// rx is the datagram being processed.
+	rx rxPath
+	// Counters for Stats.
+	changes, validations, failures uint64
 }
 
-func (p *pathState) init(peer netip.AddrPort, isClient bool) {
-	p.peer = peer
-	p.isClient = isClient
+// rxPath is the path of the datagram being processed: its record, once
+// one of its packets was authenticated (a server makes one for a new
+// address then), and whether the packet being processed is non-probing
+// (§9.1).
+type rxPath struct {
+	addr       Path
+	path       *netPath
+	size       int
+	counted    bool
+	nonProbing bool
+}
+
+func (ps *pathState) init(peer netip.AddrPort, isClient bool) {
+	ps.isClient = isClient
 	// A client validated the server's address by choosing it.
-	p.addressValidated = isClient
+	ps.handshakeRemote = unmapAddr(peer)
+	ps.cur = &netPath{addr: Path{Remote: ps.handshakeRemote}, validated: isClient}
+	ps.paths = []*netPath{ps.cur}
 }
 
-// amplificationAllowance is how many more bytes we may send before the
-// peer's address is validated (RFC 9000 §8.1).
-func (p *pathState) amplificationAllowance() int {
-	if p.addressValidated {
+// unmapAddr turns an IPv4-mapped IPv6 address into IPv4, so that one peer
+// has one address whichever socket family saw it.
+func unmapAddr(a netip.AddrPort) netip.AddrPort {
+	if a.Addr().Is4In6() {
+		return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	}
+	return a
+}
+
+// find returns the record of path a, or nil.
+func (ps *pathState) find(a Path) *netPath {
+	for _, p := range ps.paths {
+		if p.addr == a {
+			return p
+		}
+	}
+	return nil
+}
+
+// add makes a record for path a, replacing the least recently active
+// record that is neither current nor the fallback when there are
+// maxPaths; nil when none can go.
+func (ps *pathState) add(a Path) *netPath {
+	if len(ps.paths) >= maxPaths {
+		var victim *netPath
+		for _, p := range ps.paths {
+			if p != ps.cur && p != ps.fallback && (victim == nil || p.lastRecv < victim.lastRecv) {
+				victim = p
+			}
+		}
+		if victim == nil {
+			return nil
+		}
+		ps.remove(victim)
+	}
+	p := &netPath{addr: a}
+	ps.paths = append(ps.paths, p)
+	return p
+}
+
+func (ps *pathState) remove(p *netPath) {
+	for i, q := range ps.paths {
+		if q == p {
+			copy(ps.paths[i:], ps.paths[i+1:])
+			ps.paths[len(ps.paths)-1] = nil
+			ps.paths = ps.paths[:len(ps.paths)-1]
+			break
+		}
+	}
+	if ps.fallback == p {
+		ps.fallback = nil
+	}
+}
+
+// allowance is how many more bytes may go on p: unlimited once the peer's
+// address there is validated, and at a client (which chose the server's
+// addresses); else three times what arrived there less what was sent
+// (RFC 9000 §8.1, §9.3.1).
+func (ps *pathState) allowance(p *netPath) int {
+	if p.validated || ps.isClient {
 		return 1 << 30
 	}
-	limit := 3 * p.bytesReceived
-	if p.bytesSent >= limit {
+	limit := 3 * p.recvd
+	if p.sent >= limit {
 		return 0
 	}
-	return int(min(limit-p.bytesSent, 1<<30))
+	return int(min(limit-p.sent, 1<<30))
 }
 
-func (p *pathState) onDatagramReceived(n int) { p.bytesReceived += uint64(n) }
-func (p *pathState) onDatagramSent(n int)     { p.bytesSent += uint64(n) }
+// curValidated reports whether the current path is validated.
+func (ps *pathState) curValidated() bool { return ps.cur.validated }
 
-// onPacketReceived follows the peer's address. A server that sees its
-// peer's address change on the packet with the largest number so far
-// switches to the new address and validates it (RFC 9000 §9.3); the client
-// never follows a server's address change (§9.6 aside). It reports
-// whether the address changed.
-func (p *pathState) onPacketReceived(from netip.AddrPort, largest bool) bool {
-	if !from.IsValid() || from == p.peer || p.isClient || !largest {
+// beginDatagram notes a datagram of n bytes that arrived on path a and
+// reports whether to process it: a client drops datagrams from server
+// addresses it does not know (§9).
+func (ps *pathState) beginDatagram(a Path, n int) bool {
+	a.Remote = unmapAddr(a.Remote)
+	p := ps.find(a)
+	if p == nil && ps.isClient {
 		return false
 	}
-	p.peer = from
-	p.startValidation()
+	ps.rx = rxPath{addr: a, path: p, size: n}
+	if p != nil {
+		p.recvd += uint64(n)
+		ps.rx.counted = true
+	}
 	return true
 }
 
-// startValidation sends a fresh PATH_CHALLENGE.
-func (p *pathState) startValidation() {
-	randomBytes(p.challenge[:])
-	p.challengePending = true
-	p.challengeWait = true
-}
-
-// onPathChallenge queues the PATH_RESPONSE a challenge asks for (§8.2.2).
-// At most a few are kept: a peer flooding challenges gets answers to the
-// latest only.
-func (p *pathState) onPathChallenge(data [8]byte) {
-	if len(p.responses) >= 4 {
-		copy(p.responses, p.responses[1:])
-		p.responses = p.responses[:3]
+// rxPathRecord returns the record of the path the datagram being
+// processed came on, making one for a new peer address at a server once
+// a packet of the datagram was authenticated; nil when none can be made.
+func (ps *pathState) rxPathRecord(now time.Duration, dcid wire.ConnectionID) *netPath {
+	rx := &ps.rx
+	if rx.path == nil {
+		rx.path = ps.add(rx.addr)
+		if rx.path == nil {
+			return nil
+		}
 	}
-	p.responses = append(p.responses, data)
+	if !rx.counted {
+		rx.path.recvd += uint64(rx.size)
+		rx.counted = true
+	}
+	rx.path.lastRecv = now
+	rx.path.localID = dcid
+	return rx.path
 }
 
-// onPathResponse completes validation when the data matches (§8.2.3).
-func (p *pathState) onPathResponse(data [8]byte) {
-	if p.challengeWait && data == p.challenge {
-		p.challengeWait = false
-		p.addressValidated = true
+// onPathChallenge queues the PATH_RESPONSE a challenge asks for, on the
+// path it arrived on (RFC 9000 §8.2.2).
+func (c *Conn) onPathChallenge(data [8]byte) {
+	p := c.path.rx.path
+	if p == nil {
+		return
+	}
+	if p.nResponses == maxPathResponses {
+		copy(p.responses[:], p.responses[1:])
+		p.nResponses--
+	}
+	p.responses[p.nResponses] = data
+	p.nResponses++
+	if p == c.path.cur {
+		// §9.3.3: a challenge on the active path is answered with a
+		// non-probing packet too, which moves the peer back here if an
+		// attacker's copies had moved it away.
+		c.pendingPing = true
 	}
 }
 
-func (p *pathState) framesPending() bool {
-	return p.challengePending || len(p.responses) > 0
+// onPathResponse completes the validation of the path whose challenge it
+// echoes, whichever path it arrived on: §8.2.2 forbids requiring the
+// response on the challenged path, which would let an attacker stop a
+// migration.
+func (c *Conn) onPathResponse(now time.Duration, data [8]byte) {
+	for _, p := range c.path.paths {
+		if !p.validating {
+			continue
+		}
+		for i := range min(p.nChallenges, maxChallenges) {
+			if p.challenges[i] == data {
+				c.pathValidated(now, p)
+				return
+			}
+		}
+	}
 }
 
-// appendFrames appends PATH_RESPONSE and PATH_CHALLENGE frames.
-func (p *pathState) appendFrames(f *frameWriter) {
-	for len(p.responses) > 0 && f.room() >= 9 {
+// startPathValidation sends PATH_CHALLENGEs on p until the peer answers
+// or 3 PTOs pass (RFC 9000 §8.2.4: three times the larger of the current
+// PTO and a new path's, with kInitialRtt).
+func (c *Conn) startPathValidation(now time.Duration, p *netPath, reprobe bool) {
+	p.validating, p.reprobe = true, reprobe
+	p.challengeDue = true
+	p.nChallenges = 0
+	var fresh congestion.RTTStats
+	fresh.SetMaxAckDelay(c.rtt.MaxAckDelay())
+	p.abandonAt = now + 3*max(c.rtt.PTO(true), fresh.PTO(true))
+	c.tracer.migrationState("probing_started", p.addr)
+}
+
+// pathPTO is the interval before the next PATH_CHALLENGE: the PTO,
+// doubled for each challenge already sent (RFC 9000 §9.4 asks for a timer
+// no more aggressive than RFC 9002 §6.2.1's).
+func (c *Conn) pathPTO(sent int) time.Duration {
+	return c.rtt.PTO(true) << min(sent-1, 8)
+}
+
+// pathDeadline is the earliest path timer: a challenge to send again, or
+// a validation to abandon.
+func (c *Conn) pathDeadline() (time.Duration, bool) {
+	d, ok := time.Duration(0), false
+	for _, p := range c.path.paths {
+		if !p.validating {
+			continue
+		}
+		t := p.abandonAt
+		if p.nChallenges > 0 && p.nChallenges < maxChallenges && !p.challengeDue {
+			t = min(t, p.retransmitAt)
+		}
+		if !ok || t < d {
+			d, ok = t, true
+		}
+	}
+	return d, ok
+}
+
+// onPathTimers runs the path timers due at now.
+func (c *Conn) onPathTimers(now time.Duration) {
+	for i := 0; i < len(c.path.paths); i++ {
+		p := c.path.paths[i]
+		if !p.validating {
+			continue
+		}
+		if now >= p.abandonAt {
+			if c.pathFailed(now, p) {
+				i--
+			}
+			if c.closing.state != stateOpen {
+				return
+			}
+			continue
+		}
+		if p.nChallenges > 0 && p.nChallenges < maxChallenges && now >= p.retransmitAt {
+			p.challengeDue = true
+		}
+	}
+}
+
+// pathFramesDue reports whether p has PATH_CHALLENGE or PATH_RESPONSE
+// frames to send.
+func (p *netPath) pathFramesDue() bool { return p.challengeDue || p.nResponses > 0 }
+
+// AppendPathProbe writes one datagram of probing frames (PATH_CHALLENGE,
+// PATH_RESPONSE) due on a path other than the current one, and returns it
+// with the path it goes on; buf comes back unchanged when none is due. The
+// owner calls it until then, before AppendBurst, which sends what the
+// current path is due.
+func (c *Conn) AppendPathProbe(nowT time.Time, buf []byte) ([]byte, Path) {
+	if c.closing.state != stateOpen {
+		return buf, Path{}
+	}
+	now := c.mono(nowT)
+	for _, p := range c.path.paths {
+		if p == c.path.cur || !p.pathFramesDue() {
+			continue
+		}
+		if out := c.appendPathDatagram(now, buf, p); len(out) > len(buf) {
+			return out, p.addr
+		}
+	}
+	return buf, Path{}
+}
+
+// appendPathDatagram writes a datagram with the probing frames due on p,
+// padded to 1200 bytes (RFC 9000 §8.2.1, §8.2.2) or to what the
+// anti-amplification limit allows. Like a path MTU probe, its loss is no
+// congestion signal, and it waits for no congestion window: its size and
+// number are bounded (a few challenges per validation, one datagram of
+// responses per packet of challenges received).
+func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []byte {
+	if c.spaces[recovery.SpaceAppData].writeKeys == nil || c.keys1RTT.write == nil {
+		return buf
+	}
+	size := min(InitialMaxDatagramSize, c.path.allowance(p), cap(buf)-len(buf))
+	if size < minPathDatagram {
+		return buf // wait for more bytes from the peer (§8.2.1)
+	}
+	dcid, ok := c.pathDCID(p)
+	if !ok {
+		// No connection ID to send there without linking the paths: the
+		// frames are dropped, as if lost (§9.5).
+		p.nResponses, p.challengeDue = 0, false
+		return buf
+	}
+	ctx := sendContext{now: now, ackElicitingAllowed: true, onPath: p, dcid: dcid}
+	start := len(buf)
+	buf = c.appendPacket(&ctx, buf, recovery.SpaceAppData, start+size, start+size)
+	if n := len(buf) - start; n > 0 {
+		c.stats.DatagramsSent++
+		c.stats.BytesSent += uint64(n)
+		p.sent += uint64(n)
+	}
+	return buf
+}
+
+// appendPathFrames appends the PATH_RESPONSE frames owed on p and its
+// PATH_CHALLENGE, if due (one per packet, §8.2.1), with new data.
+func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
+	for p.nResponses > 0 && f.room() >= 9 {
 		fr := wire.PathResponseFrame{Data: p.responses[0]}
 		f.buf = fr.Append(f.buf)
 		f.record(sentPathResponse, 0, 0, 0, false)
-		p.responses = p.responses[1:]
+		copy(p.responses[:], p.responses[1:p.nResponses])
+		p.nResponses--
 	}
-	if p.challengePending && f.room() >= 9 {
-		fr := wire.PathChallengeFrame{Data: p.challenge}
+	if p.challengeDue && f.room() >= 9 {
+		data := &p.challenges[p.nChallenges%maxChallenges]
+		randomBytes(data[:])
+		fr := wire.PathChallengeFrame{Data: *data}
 		f.buf = fr.Append(f.buf)
 		f.record(sentPathChallenge, 0, 0, 0, false)
-		p.challengePending = false
+		p.challengeDue = false
+		p.nChallenges++
+		p.retransmitAt = now + c.pathPTO(p.nChallenges)
 	}
+}
+
+// pathDCID is the peer's connection ID a packet on p carries, and false
+// when p has none it may use: the current path's is the current one; any
+// other path's is its own, or the current one when the peer uses a single
+// connection ID of ours on both (a NAT rebinding, which §9.5 allows), or
+// else a new one taken now (§9.5: never one ID from two local addresses or
+// towards two peer addresses).
+func (c *Conn) pathDCID(p *netPath) (wire.ConnectionID, bool) {
+	cur := c.path.cur
+	if p == cur {
+		return c.ids.peerDCID(), true
+	}
+	if p.hasDCID {
+		if id, ok := c.ids.idForSeq(p.dcidSeq); ok {
+			return id, true
+		}
+		p.hasDCID = false // retired since
+	}
+	if p.localID == cur.localID && p.addr.Local == cur.addr.Local {
+		return c.ids.peerDCID(), true
+	}
+	seq, ok := c.unusedPeerSeq()
+	if !ok {
+		return wire.ConnectionID{}, false
+	}
+	p.dcidSeq, p.hasDCID = seq, true
+	id, _ := c.ids.idForSeq(seq)
+	return id, true
 }

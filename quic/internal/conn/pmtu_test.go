@@ -21,7 +21,8 @@ func TestPMTUDiscoveryUpToMax(t *testing.T) {
 }
 
 // A path that drops datagrams above 3000 bytes: the search settles within
-// a step of it, and the lost probes are no congestion signal.
+// a step of it (each size failing after MAX_PROBES losses), and the lost
+// probes are no congestion signal.
 func TestPMTUDiscoverySearch(t *testing.T) {
 	cc, sc := cheapConfigs(t)
 	cc.MaxDatagramSize = 9000
@@ -31,6 +32,7 @@ func TestPMTUDiscoverySearch(t *testing.T) {
 	p.c2s.drop = func(_ int, b []byte) bool { return len(b) > 3000 }
 	bulkTransfer(p, p.client, 1<<20)
 	m := &p.client.pmtu
+	p.runUntil("search over", func() bool { return m.state == probeDone })
 	if m.mtu > 3000 || m.mtu < 3000-pmtuSearchStep || m.state != probeDone {
 		t.Fatalf("datagram size %d (failed at %d, state %d), want within %d below 3000", m.mtu, m.failed, m.state, pmtuSearchStep)
 	}

@@ -10,21 +10,30 @@ import (
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
-// HandleDatagram processes one received UDP datagram, with the ECN
-// codepoint of its IP header: each QUIC packet coalesced in it (RFC 9000
-// §12.2), in order. It keeps no reference to b.
+// HandleDatagram processes one received UDP datagram from a peer address,
+// on the current path's local socket; see HandleDatagramOn.
 func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn uint8) {
+	c.HandleDatagramOn(nowT, b, Path{Local: c.path.cur.addr.Local, Remote: from}, ecn)
+}
+
+// HandleDatagramOn processes one UDP datagram received on path, with the
+// ECN codepoint of its IP header: each QUIC packet coalesced in it (RFC
+// 9000 §12.2), in order. It keeps no reference to b.
+func (c *Conn) HandleDatagramOn(nowT time.Time, b []byte, path Path, ecn uint8) {
 	now := c.mono(nowT)
 	if c.closing.state >= stateDraining {
 		return
 	}
+	if !c.path.beginDatagram(path, len(b)) {
+		return // RFC 9000 §9: a client drops what unknown server addresses send
+	}
+	from := path.Remote
 	c.stats.DatagramsReceived++
 	c.stats.BytesReceived += uint64(len(b))
-	c.path.onDatagramReceived(len(b))
-	if !c.path.addressValidated {
+	if !c.path.curValidated() {
 		// RFC 9002 Appendix A.6: more received bytes may unblock a
 		// server at its amplification limit.
-		c.loss.SetAmplificationBlocked(c.path.amplificationAllowance() == 0)
+		c.loss.SetAmplificationBlocked(c.path.allowance(c.path.cur) == 0)
 	}
 	if c.closing.state == stateClosing {
 		// RFC 9000 §10.2.1: in the closing state, answer with the
@@ -77,7 +86,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		space = recovery.SpaceInitial
 		// RFC 9000 §14.1: a server drops client Initials in datagrams
 		// smaller than 1200 bytes.
-		if !c.isClient && firstInDatagram && len(b) < InitialMaxDatagramSize && c.path.bytesReceived == uint64(len(b)) {
+		if !c.isClient && firstInDatagram && len(b) < InitialMaxDatagramSize && c.path.cur.recvd == uint64(len(b)) {
 			return -1
 		}
 	case wire.PacketHandshake:
@@ -143,6 +152,12 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 			return -1
 		}
 	}
+	c.path.rx.nonProbing = false
+	if hdr.Type == wire.Packet1RTT {
+		// The path's record, made now for a new peer address: the packet
+		// is authentic (path.go).
+		c.path.rxPathRecord(now, hdr.DCID)
+	}
 	ackEliciting, err := c.handleFrames(now, space, hdr.Type, payload)
 	if err != nil {
 		c.abort(now, asTransportError(err))
@@ -154,16 +169,14 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		sp.received.OnPacketReceived(pn, ackEliciting, ecn, now)
 	}
 	c.idle.onPacketReceived(now)
-	if c.path.onPacketReceived(from, space == recovery.SpaceAppData && pn == uint64(sp.largestRecv)) {
-		c.events.add(Event{Kind: EventPathChanged})
-	}
+	c.onPathPacket(now, hdr.Type == wire.Packet1RTT, pn == uint64(sp.largestRecv))
 	c.tracer.packetReceived(hdr.Type, pn, len(pkt))
 
 	if !c.isClient && hdr.Type == wire.PacketHandshake {
 		// RFC 9001 §4.9.1: a server drops Initial keys when it first
 		// processes a Handshake packet; RFC 9000 §8.1: the packet also
 		// validates the client's address.
-		c.path.addressValidated = true
+		c.path.cur.validated = true
 		c.loss.SetAmplificationBlocked(false)
 		c.discardSpace(recovery.SpaceInitial)
 	}
@@ -205,6 +218,9 @@ func (c *Conn) handleFrames(now time.Duration, space recovery.Space, pt wire.Pac
 		p = p[n:]
 		if t.IsAckEliciting() {
 			ackEliciting = true
+		}
+		if !t.IsProbing() {
+			c.path.rx.nonProbing = true // RFC 9000 §9.1
 		}
 		n, err = c.handleFrame(now, space, t, p)
 		if err != nil {
@@ -303,14 +319,14 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		if err != nil {
 			return 0, err
 		}
-		c.path.onPathChallenge(f.Data)
+		c.onPathChallenge(f.Data)
 		return n, nil
 	case t == wire.FrameTypePathResponse:
 		f, n, err := wire.ParsePathResponseFrame(p)
 		if err != nil {
 			return 0, err
 		}
-		c.path.onPathResponse(f.Data)
+		c.onPathResponse(now, f.Data)
 		return n, nil
 	case t == wire.FrameTypeNewToken:
 		_, n, err := wire.ParseNewTokenFrame(p)

@@ -49,8 +49,13 @@ type sendContext struct {
 	// probe: the PTO fired; these packets ignore the congestion window
 	// (RFC 9002 §6.2.4).
 	probe bool
-	// mtuProbe: the packet is a path MTU probe, a PING and padding.
-	mtuProbe bool
+	// mtuProbe, when not 0, is the size of the path MTU probe the packet
+	// is: a PING and padding.
+	mtuProbe int
+	// onPath: the packet carries the probing frames due on this path
+	// (path.go), padded.
+	onPath *netPath
+	dcid   wire.ConnectionID // with onPath: the path's
 	// ect: the datagram goes out marked ECT(0) (RFC 9000 §13.4.2).
 	ect bool
 }
@@ -74,9 +79,16 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 	if c.closing.state != stateOpen {
 		return c.appendClose(now, buf), 0, false
 	}
+	if cur := c.path.cur; cur.pathFramesDue() {
+		// PATH_CHALLENGE and PATH_RESPONSE go in a datagram of their own,
+		// padded to 1200 bytes (RFC 9000 §8.2.1, §8.2.2).
+		if out := c.appendPathDatagram(now, buf, cur); len(out) > len(buf) {
+			return out, 0, false
+		}
+	}
 	budget, _ := c.cc.SendBudget(now)
 	size := c.pmtu.mtu
-	if c.pmtu.state == probeDue && c.handshakeConfirmed && budget > 0 && c.probes == 0 {
+	if c.pmtu.state == probeDue && c.handshakeConfirmed && c.path.curValidated() && budget > 0 && c.probes == 0 {
 		// A path MTU probe travels alone (RFC 8899 §4.1). Unmarked: its
 		// loss says the packet was too large, and counting it as a lost
 		// marked packet would mislead ECN validation.
@@ -96,8 +108,14 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 			ctx.ackElicitingAllowed = true
 		}
 		limit := size
+		if ctx.probe {
+			// PTO probes go at 1200 bytes: if the path's MTU fell, they
+			// still get through, and their acknowledgment shows the
+			// larger packets lost (black hole detection, pmtu.go).
+			limit = min(limit, InitialMaxDatagramSize)
+		}
 		if segSize > 0 {
-			limit = segSize
+			limit = min(limit, segSize)
 		}
 		start := len(buf)
 		buf = c.appendDatagram(&ctx, buf, limit)
@@ -126,7 +144,7 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 	// RFC 9000 §8.1: before the client's address is validated a server
 	// sends at most three times what it received.
-	if allowed := c.path.amplificationAllowance(); allowed < limit {
+	if allowed := c.path.allowance(c.path.cur); allowed < limit {
 		limit = allowed
 		if limit < 64 {
 			return buf
@@ -173,7 +191,7 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 	if n := len(buf) - start; n > 0 {
 		c.stats.DatagramsSent++
 		c.stats.BytesSent += uint64(n)
-		c.path.onDatagramSent(n)
+		c.path.cur.sent += uint64(n)
 	}
 	return buf
 }
@@ -230,6 +248,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	var lengthOffset, pnOffset int
 	if space == recovery.SpaceAppData {
 		dcid := c.ids.peerDCID()
+		if ctx.onPath != nil {
+			dcid = ctx.dcid
+		}
 		buf = wire.AppendShortHeader(buf, dcid, pn, pnLen, c.keys1RTT.writePhase, false)
 		pnOffset = 1 + dcid.Len()
 	} else {
@@ -259,9 +280,11 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			f.buf = c.closeFrameToSend.Append(f.buf)
 			f.closeOnly = true
 		}
-	case ctx.mtuProbe:
+	case ctx.mtuProbe > 0:
 		f.appendPing()
-		f.record(sentMTUProbe, 0, 0, 0, false)
+		f.record(sentMTUProbe, uint64(ctx.mtuProbe), 0, 0, false)
+	case ctx.onPath != nil:
+		c.appendPathFrames(&f, ctx.onPath, ctx.now)
 	default:
 		if sp.received.Pending() && (ackDue(sp.received, ctx.now) || ctx.ackElicitingAllowed) {
 			f.appendAck(space)
@@ -326,7 +349,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	// RFC 9002 §2: a packet is in flight if it is ack-eliciting or
 	// carries PADDING.
 	sent.InFlight = f.ackEliciting || f.padded
-	sent.PMTUProbe = ctx.mtuProbe
+	// Probes, of the path MTU or of a path, are no congestion signal when
+	// lost (RFC 8899 §3, RFC 9000 §9.4).
+	sent.PMTUProbe = ctx.mtuProbe > 0 || ctx.onPath != nil
 	c.loss.OnPacketSent(space, sent, ctx.now)
 	c.stats.PacketsSent++
 	if space == recovery.SpaceAppData {
@@ -335,8 +360,8 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	if f.ackEliciting {
 		c.idle.onAckElicitingSent(ctx.now)
 	}
-	if !c.path.addressValidated {
-		c.loss.SetAmplificationBlocked(c.path.amplificationAllowance() <= len(sealed))
+	if cur := c.path.cur; !cur.validated && (ctx.onPath == nil || ctx.onPath == cur) {
+		c.loss.SetAmplificationBlocked(c.path.allowance(cur) <= len(sealed))
 	}
 	c.tracer.packetSent(space, uint64(pn), len(sealed))
 	return buf
@@ -448,6 +473,8 @@ func (c *Conn) Deadline() time.Time {
 		}
 	}
 	consider(c.idle.deadline(c.rtt.PTO(true)))
+	consider(c.pathDeadline())
+	consider(c.pmtu.raiseDeadline())
 	// The pacer's next slot matters only when there is something to send.
 	if c.hasPendingData() {
 		if packets, next := c.cc.SendBudget(c.idle.lastNow); packets == 0 && next != congestion.Never {
@@ -493,6 +520,11 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 	if c.idle.keepAliveDue(now) {
 		c.pendingPing = true
 	}
+	c.onPathTimers(now)
+	if c.closing.state != stateOpen {
+		return
+	}
+	c.pmtu.onTimer(now)
 	if t, ok := c.loss.LossDetectionDeadline(); ok && t <= now {
 		space, n := c.loss.OnLossDetectionTimeout(now, &c.resolved)
 		c.onResolved(&c.resolved)

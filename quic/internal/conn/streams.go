@@ -275,6 +275,7 @@ func (c *Conn) handleResetStream(f *wire.ResetStreamFrame) error {
 	c.flow.consumedByConn(res.Consumed)
 	if res.Readable {
 		c.events.add(Event{Kind: EventStreamReadable, Stream: s})
+		c.events.add(Event{Kind: EventStreamAborted, Stream: s})
 	}
 	c.checkStreamFinished(s)
 	return nil
@@ -290,6 +291,7 @@ func (c *Conn) handleStopSending(f *wire.StopSendingFrame) error {
 	if s.send.Stop(f.ErrorCode) {
 		c.events.add(Event{Kind: EventStreamWritable, Stream: s})
 	}
+	c.events.add(Event{Kind: EventStreamAborted, Stream: s})
 	c.resetSending(s, f.ErrorCode)
 	return nil
 }
@@ -412,6 +414,7 @@ func (c *Conn) checkStreamFinished(s *Stream) {
 		return
 	}
 	s.done = true
+	c.events.add(Event{Kind: EventStreamFinished, Stream: s})
 	ss := &c.streams
 	ss.sched.remove(s)
 	delete(ss.m, s.id)

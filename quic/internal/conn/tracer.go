@@ -34,3 +34,15 @@ func (t *Tracer) packetReceived(pt wire.PacketType, pn uint64, size int) {
 		t.PacketReceived(packetTypeName(pt), pn, size)
 	}
 }
+
+func (t *Tracer) migrationState(state string, p Path) {
+	if t != nil && t.MigrationState != nil {
+		t.MigrationState(state, p)
+	}
+}
+
+func (t *Tracer) mtuUpdated(old, new int, done bool) {
+	if t != nil && t.MTUUpdated != nil && (old != new || done) {
+		t.MTUUpdated(old, new, done)
+	}
+}

@@ -84,7 +84,7 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 	// RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
 	// newly acknowledged and at least one newly acknowledged packet is
 	// ack-eliciting.
-	if sum.largestPN == largestAcked && sum.ackEliciting {
+	if sum.largestPN == largestAcked && sum.ackEliciting && !r.onOldPath(space, sum.largestPN) {
 		if space == SpaceInitial {
 			// RFC 9002 §5.3: the peer does not delay Initial ACKs
 			// (RFC 9000 §13.2.1), so their ACK Delay is ignored.
@@ -151,8 +151,10 @@ func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame, 
 				sum.ect++
 			}
 			if p.InFlight {
-				sum.inFlightBytes += p.Size
-				sum.inFlightLargestSent = max(sum.inFlightLargestSent, p.TimeSent)
+				if !r.onOldPath(space, p.PN) {
+					sum.inFlightBytes += p.Size
+					sum.inFlightLargestSent = max(sum.inFlightLargestSent, p.TimeSent)
+				}
 				r.removeFromFlight(s, p)
 			}
 			r.stats.PacketsAcked++
@@ -225,10 +227,14 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		}
 		p.state = stateLost
 		r.stats.PacketsLost++
-		if p.ECT {
+		if p.ECT && !r.onOldPath(space, p.PN) {
 			r.onECTLost()
 		}
 		switch {
+		case p.InFlight && r.onOldPath(space, p.PN):
+			// RFC 9000 §9.4: sent on an earlier path, whose controller
+			// no longer counts it; no signal for the current one.
+			r.removeFromFlight(s, p)
 		case p.InFlight && p.PMTUProbe:
 			// RFC 8899 §3: out of flight, but no congestion signal.
 			r.removeFromFlight(s, p)

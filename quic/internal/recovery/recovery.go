@@ -132,6 +132,11 @@ type Recovery struct {
 	hasHandshakeKeys     bool
 	amplificationBlocked bool
 
+	// pathStart is the first Application Data packet number sent on the
+	// current path (path.go): packets below it were sent on an earlier
+	// path and no longer feed its controller or RTT estimate.
+	pathStart uint64
+
 	// now is the latest time any call reported. The anti-deadlock PTO
 	// starts from the time the timer is set (RFC 9002 Appendix A.8), also
 	// when a setter without a time argument rearms it.

@@ -86,6 +86,9 @@ type TransportError struct {
 	FrameType FrameType
 	// Reason is a human-readable explanation, for the Reason Phrase.
 	Reason string
+	// Err is the error behind it when another layer raised it (a tls13
+	// error with its x509 cause): kept for the application, not sent.
+	Err error
 }
 
 func (e *TransportError) Error() string {
@@ -94,6 +97,9 @@ func (e *TransportError) Error() string {
 	}
 	return fmt.Sprintf("quic: %v: %s", e.Code, e.Reason)
 }
+
+// Unwrap returns the error behind e, if any.
+func (e *TransportError) Unwrap() error { return e.Err }
 
 // Is reports whether target is e's code, so that
 // errors.Is(err, wire.ProtocolViolation) works.

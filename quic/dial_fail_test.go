@@ -1,0 +1,216 @@
+package quic
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/skiffnet/skiff/internal/selfsigned"
+	"github.com/skiffnet/skiff/quic/internal/testcert"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// failFast bounds how long a failed handshake may take to come back from
+// Dial on loopback: the failure is known within a round trip or two.
+const failFast = 50 * time.Millisecond
+
+// A handshake that fails returns from Dial as soon as the failure is
+// known, with an error that keeps its cause, and leaves nothing running.
+func TestDialFailsFast(t *testing.T) {
+	clientCert, clientCAs, err := selfsigned.New("client.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerCert, _, err := selfsigned.New("stranger.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		client func(c *tls13.Config)
+		server func(s *tls13.Config)
+		check  func(t *testing.T, err error)
+	}{
+		{
+			name:   "ALPN mismatch",
+			client: func(c *tls13.Config) { c.NextProtos = []string{"other"} },
+			check: func(t *testing.T, err error) {
+				// The server's CONNECTION_CLOSE with CRYPTO_ERROR 0x178.
+				var pa *tls13.PeerAlertError
+				var te *TransportError
+				switch {
+				case !errors.As(err, &te) || !te.Remote || te.Code != ErrCodeCryptoError+0x78:
+					t.Errorf("want the server's CRYPTO_ERROR(0x178), got %v", err)
+				case !errors.As(err, &pa) || pa.Alert != tls13.AlertNoApplicationProtocol:
+					t.Errorf("errors.As finds no PeerAlertError no_application_protocol in %v", err)
+				}
+			},
+		},
+		{
+			name: "unknown CA",
+			client: func(c *tls13.Config) {
+				other, _ := testcert.Fresh(t)
+				c.RootCAs = other.RootCAs
+			},
+			check: func(t *testing.T, err error) {
+				var ua x509.UnknownAuthorityError
+				var cv *tls13.CertificateVerificationError
+				var te *TransportError
+				switch {
+				case !errors.As(err, &te) || te.Remote || te.Code != ErrCodeCryptoError+TransportErrorCode(tls13.AlertUnknownCA):
+					t.Errorf("want our CRYPTO_ERROR unknown_ca, got %v", err)
+				case !errors.As(err, &cv) || !errors.As(err, &ua):
+					t.Errorf("errors.As finds no CertificateVerificationError and x509.UnknownAuthorityError in %v", err)
+				case !errors.Is(err, tls13.AlertUnknownCA):
+					t.Errorf("errors.Is finds no unknown_ca alert in %v", err)
+				}
+			},
+		},
+		{
+			name:   "wrong name",
+			client: func(c *tls13.Config) { c.ServerName = "wrong.test" },
+			check: func(t *testing.T, err error) {
+				var he x509.HostnameError
+				if !errors.As(err, &he) || he.Host != "wrong.test" {
+					t.Errorf("errors.As finds no x509.HostnameError for wrong.test in %v", err)
+				}
+				if !errors.Is(err, tls13.AlertBadCertificate) {
+					t.Errorf("errors.Is finds no bad_certificate alert in %v", err)
+				}
+			},
+		},
+		{
+			name:   "client certificate refused",
+			client: func(c *tls13.Config) { c.Certificates = []tls13.Certificate{strangerCert} },
+			server: func(s *tls13.Config) {
+				s.ClientAuth = tls13.RequireAndVerifyClientCert
+				s.ClientCAs = clientCAs
+			},
+			check: func(t *testing.T, err error) {
+				var pa *tls13.PeerAlertError
+				if !errors.As(err, &pa) || pa.Alert != tls13.AlertUnknownCA {
+					t.Errorf("want the server's unknown_ca alert, got %v", err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := loopbackContext(t)
+			goroutines := countGoroutines()
+			cc, sc := testcert.Fresh(t)
+			if tc.server != nil {
+				tc.server(sc)
+			}
+			ln, err := Listen("udp", "127.0.0.1:0", &Config{TLS: sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A server that accepts, so that an established connection
+			// would not wait in the accept queue.
+			go acceptAndClose(ctx, ln)
+			tc.client(cc)
+			start := time.Now()
+			c, err := Dial(ctx, "udp", ln.Addr().String(), &Config{TLS: cc})
+			took := time.Since(start)
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded")
+			}
+			t.Logf("failed in %v: %v", took, err)
+			if took > failFast {
+				t.Errorf("Dial failed after %v, want within %v", took, failFast)
+			}
+			tc.check(t, err)
+			ln.Close()
+			goroutines.check(t)
+		})
+	}
+	// And the right client certificate is accepted: Dial then returns an
+	// established connection.
+	t.Run("client certificate accepted", func(t *testing.T) {
+		ctx := loopbackContext(t)
+		cc, sc := testcert.Fresh(t)
+		sc.ClientAuth, sc.ClientCAs = tls13.RequireAndVerifyClientCert, clientCAs
+		cc.Certificates = []tls13.Certificate{clientCert}
+		ln, err := Listen("udp", "127.0.0.1:0", &Config{TLS: sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		c, err := Dial(ctx, "udp", ln.Addr().String(), &Config{TLS: cc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	})
+}
+
+// silentServer is a UDP socket that reads and drops everything: a server
+// that never answers, and whose port sends no ICMP error.
+func silentServer(t *testing.T) string {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		pc.Close()
+		<-done
+	})
+	return pc.LocalAddr().String()
+}
+
+// Dial gives up at Config.HandshakeTimeout (to ±100 ms), or when its
+// context ends, whichever comes first, and leaves nothing running.
+func TestDialHandshakeTimeoutAndContext(t *testing.T) {
+	const margin = 100 * time.Millisecond
+	addr := silentServer(t)
+	cc, _ := testcert.Fresh(t)
+	goroutines := countGoroutines()
+
+	const timeout = 400 * time.Millisecond
+	start := time.Now()
+	_, err := Dial(loopbackContext(t), "udp", addr, &Config{TLS: cc, HandshakeTimeout: timeout})
+	took := time.Since(start)
+	t.Logf("HandshakeTimeout %v: failed after %v: %v", timeout, took, err)
+	if !errors.Is(err, ErrHandshakeTimeout) {
+		t.Errorf("Dial: %v, want ErrHandshakeTimeout", err)
+	}
+	if took < timeout-margin || took > timeout+margin {
+		t.Errorf("Dial failed after %v, want %v ± %v", took, timeout, margin)
+	}
+
+	const ctxTimeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(loopbackContext(t), ctxTimeout)
+	defer cancel()
+	start = time.Now()
+	_, err = Dial(ctx, "udp", addr, &Config{TLS: cc, HandshakeTimeout: 10 * time.Second})
+	took = time.Since(start)
+	t.Logf("context deadline %v: failed after %v: %v", ctxTimeout, took, err)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Dial: %v, want context.DeadlineExceeded", err)
+	}
+	if took < ctxTimeout-margin || took > ctxTimeout+margin {
+		t.Errorf("Dial failed after %v, want %v ± %v", took, ctxTimeout, margin)
+	}
+
+	// A context that has already ended dials nothing.
+	ctx, cancel = context.WithCancel(t.Context())
+	cancel()
+	if _, err := Dial(ctx, "udp", addr, &Config{TLS: cc}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Dial with a canceled context: %v", err)
+	}
+	goroutines.check(t)
+}
