@@ -89,6 +89,9 @@ type Controller interface {
 	// sent since the last congestion event has been acknowledged yet
 	// (RFC 9002 §7.3.2).
 	InRecovery() bool
+	// PacingRate is the rate the pacer lets packets out at, in bytes per
+	// second (RFC 9002 §7.7; BBR's C.pacing_rate); 0 when pacing is off.
+	PacingRate() uint64
 	// Name is the algorithm's name as New accepts it.
 	Name() string
 }
@@ -333,6 +336,15 @@ func (w *window) InSlowStart() bool { return w.cwnd < w.ssthresh }
 
 // InRecovery implements Controller.
 func (w *window) InRecovery() bool { return w.inRecovery }
+
+// PacingRate implements Controller: N * cwnd / smoothed_rtt.
+func (w *window) PacingRate() uint64 {
+	if !w.pacing {
+		return 0
+	}
+	r := windowRate(w.cwnd, w.smoothedRTT, w.InSlowStart())
+	return mulDiv(r.num, uint64(time.Second), r.den)
+}
 
 // inCongestionRecovery is InCongestionRecovery of RFC 9002 Appendix B.5.
 func (w *window) inCongestionRecovery(sentTime time.Duration) bool {

@@ -141,7 +141,8 @@
 //   - The control parameters: pacing rate gain*bw*0.99 (only rising until
 //     the pipe is full, 2.77*InitialCwnd/srtt at first), send quantum
 //     pacing_rate*1 ms within [2*max_datagram_size, 64 KiB] as the
-//     pacer's bucket, so also the largest GSO burst SendBudget allows,
+//     pacer's bucket (two quanta at high rates, see below), so also the
+//     largest burst SendBudget allows,
 //     cwnd from max_inflight (cwnd_gain*BDP + extra_acked, at least the
 //     QUIC offload budget = send quantum and MinPipeCwnd 4 packets), grown
 //     by at most the bytes acknowledged, bounded per state by the long-
@@ -179,7 +180,12 @@
 //     would count bytes).
 //   - Pacing is a token bucket of send_quantum refilled at pacing_rate
 //     rather than a next_send_time per packet: the same long-run spacing,
-//     one GSO burst of at most a quantum at a time.
+//     one GSO burst of at most a quantum at a time. Where the quantum
+//     holds BurstPackets or more, a sender the pacer holds back is let go
+//     only when a whole quantum (or what the window allows, if less) may
+//     leave, as the draft paces TSO segments, and the bucket holds two
+//     quanta, so that a late wake-up keeps the credit it earned; below,
+//     packet by packet from a bucket of one quantum.
 //   - A pacing rate is never set to zero (no bandwidth sample yet): the
 //     previous one stays.
 //
@@ -187,9 +193,15 @@
 // seeds the random probe wait (a random seed when zero); pacing cannot be
 // turned off (Config.DisablePacing is ignored).
 //
-// Not done: ACK frequency requests per phase (§4.1.3.3; skiff does not
-// negotiate ACK frequency), pacing offload and receive timestamps
-// (§5.5.8.2, §4.1.3.3), an L4S response to ECN. Through the aggregated
+// quic/internal/recovery makes the per-packet calls for every controller,
+// and the connection calls OnApplicationLimited after a burst that
+// emptied its queues with budget left; quic.Config.Congestion selects
+// BBR.
+//
+// Not done: ACK frequency requests per phase (§4.1.3.3; the connection
+// asks for about four acknowledgments per window whatever the phase),
+// pacing offload and receive timestamps (§5.5.8.2, §4.1.3.3), an L4S
+// response to ECN. Through the aggregated
 // Controller calls BBR only keeps bytes_in_flight; Config.Algorithm (the
 // string) does not select it. ProbeRTT takes about 4.5% of a bulk flow's
 // time on a fixed-delay path (the draft's constants give at least 3.8%);

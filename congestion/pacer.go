@@ -169,6 +169,23 @@ func (p *Pacer) budget(now time.Duration, r pacingRate) (packets int, next time.
 	return packets, now + time.Duration(wait)
 }
 
+// burstBudget is budget for a sender that goes in bursts of burst packets
+// when the pacer holds it back: below that much credit it allows nothing,
+// and next is when the bucket will hold the burst. burst must fit in the
+// bucket.
+func (p *Pacer) burstBudget(now time.Duration, r pacingRate, burst int) (packets int, next time.Duration) {
+	packets, next = p.budget(now, r)
+	if packets >= burst {
+		return packets, next
+	}
+	deficit := int64(burst)*int64(p.maxDatagramSize) - p.tokens
+	wait := max(mulDivCeil(uint64(deficit), r.den, r.num), 1)
+	if wait >= uint64(Never-now) {
+		return 0, Never
+	}
+	return 0, now + time.Duration(wait)
+}
+
 // OnPacketSent spends credit for a packet sent at now, at the window-based
 // rate.
 func (p *Pacer) OnPacketSent(now time.Duration, bytes int, cwnd int, srtt time.Duration, slowStart bool) {

@@ -202,3 +202,35 @@ func TestPacerBucketShrinks(t *testing.T) {
 		}
 	}
 }
+
+// burstBudget, BBR's pacing in send quanta: below a burst of credit it
+// allows nothing and names the time the burst is there; then it allows
+// all the credit.
+func TestPacerBurstBudget(t *testing.T) {
+	var p Pacer
+	p.Init(1000)
+	p.setCapacity(20_000)    // 20 packets
+	r := bytesPerSecond(1e9) // a byte per nanosecond
+	if n, next := p.burstBudget(0, r, 20); n != 0 || next != 10_000 {
+		t.Fatalf("a fresh bucket holds 10 packets: %d of a burst of 20, next %v; want 0 until 10µs", n, next)
+	}
+	if n, _ := p.burstBudget(0, r, 10); n != 10 {
+		t.Fatalf("a fresh bucket allowed %d of a burst of 10", n)
+	}
+	for range 10 {
+		p.spend(0, 1000, r)
+	}
+	n, next := p.burstBudget(2500, r, 10)
+	if n != 0 || next != 10_000 {
+		t.Fatalf("empty bucket after 2.5 packets' time: %d packets, next %v; want 0 until 10µs", n, next)
+	}
+	if n, _ := p.burstBudget(9_999, r, 10); n != 0 {
+		t.Fatalf("%d packets a nanosecond before the burst", n)
+	}
+	if n, _ := p.burstBudget(10_000, r, 10); n != 10 {
+		t.Fatalf("%d packets when the burst is there, want 10", n)
+	}
+	if n, _ := p.burstBudget(10_000, r, 1); n != 10 {
+		t.Fatalf("burst 1: %d packets, want the 10 of credit", n)
+	}
+}

@@ -87,6 +87,10 @@ func (p *PacketState) SendTime() time.Duration { return p.sendTime }
 // Size is the packet's size as reported to OnSent.
 func (p *PacketState) Size() int { return int(p.size) }
 
+// InFlight reports whether the packet still counts in bytes_in_flight:
+// reported sent, and neither acknowledged nor lost since.
+func (p *PacketState) InFlight() bool { return p.inFlight() }
+
 // inFlight reports whether the packet still counts in bytes_in_flight.
 func (p *PacketState) inFlight() bool {
 	return p.flags&(packetSent|packetAcked|packetLost) == packetSent

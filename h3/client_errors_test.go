@@ -108,30 +108,39 @@ func TestClientControlStreamErrors(t *testing.T) {
 	cases := []struct {
 		name    string
 		control []byte // after the stream type
-		close   bool   // end the control stream
-		want    ErrCode
+		// later is written on the control stream once the request has
+		// arrived: a GOAWAY that comes before any request may rightly
+		// make the client close the idle connection and go elsewhere.
+		later []byte
+		close bool // end the control stream
+		want  ErrCode
 	}{
-		{"control stream closed", serverSettings, true, ErrCodeClosedCriticalStream},
-		{"GOAWAY with a server stream ID", append(serverSettings, frame.AppendGoAway(nil, 1)...), false, ErrCodeIDError},
-		{"GOAWAY ID increased", append(append(serverSettings, frame.AppendGoAway(nil, 8)...), frame.AppendGoAway(nil, 12)...), false, ErrCodeIDError},
-		{"MAX_PUSH_ID to a client", append(serverSettings, frame.AppendMaxPushID(nil, 1)...), false, ErrCodeFrameUnexpected},
-		{"no SETTINGS first", frame.AppendGoAway(nil, 0), false, ErrCodeMissingSettings},
+		{"control stream closed", serverSettings, nil, true, ErrCodeClosedCriticalStream},
+		{"GOAWAY with a server stream ID", append(serverSettings, frame.AppendGoAway(nil, 1)...), nil, false, ErrCodeIDError},
+		{"GOAWAY ID increased", serverSettings, append(frame.AppendGoAway(nil, 8), frame.AppendGoAway(nil, 12)...), false, ErrCodeIDError},
+		{"MAX_PUSH_ID to a client", append(serverSettings, frame.AppendMaxPushID(nil, 1)...), nil, false, ErrCodeFrameUnexpected},
+		{"no SETTINGS first", frame.AppendGoAway(nil, 0), nil, false, ErrCodeMissingSettings},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
 			var conn *quic.Conn
+			var control *quic.Stream
 			url, closed := rawServerSetup(t, ctx, func(qc *quic.Conn) {
 				conn = qc
 				s, err := qc.OpenUniStream(ctx)
 				if err != nil {
 					return
 				}
+				control = s
 				s.Write(append(frame.AppendStreamType(nil, frame.StreamTypeControl), tc.control...))
 				if tc.close {
 					s.Close()
 				}
 			}, func(*quic.Stream) []byte {
+				if control != nil && tc.later != nil {
+					control.Write(tc.later)
+				}
 				// No response: the client's connection error ends the request.
 				<-conn.Context().Done()
 				return nil

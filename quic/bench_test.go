@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffnet/skiff/congestion"
 	"github.com/skiffnet/skiff/udpio"
 )
 
@@ -183,8 +184,20 @@ const maxIPv4Datagram = 65535 - 20 - 8
 // client (download) or client to server (upload). Each operation is 1 MiB,
 // or SKIFF_BENCH_BYTES. datagram, when not 0, is Config.MaxDatagramSize.
 func benchmarkBulk(b *testing.B, upload bool, datagram int) {
+	benchmarkBulkWith(b, upload, datagram, congestion.DefaultAlgorithm)
+}
+
+// The same with BBR at both ends (issue 19: BBR must not lose throughput
+// against CUBIC on loopback).
+func BenchmarkLoopbackDownloadBBR(b *testing.B) { benchmarkBulkWith(b, false, 0, congestion.BBR) }
+func BenchmarkLoopbackUploadBBR(b *testing.B)   { benchmarkBulkWith(b, true, 0, congestion.BBR) }
+
+// benchmarkBulkWith is benchmarkBulk with the congestion controller alg at
+// both ends.
+func benchmarkBulkWith(b *testing.B, upload bool, datagram int, alg congestion.Algorithm) {
 	cc, sc := testConfigs(b)
 	cc.MaxDatagramSize, sc.MaxDatagramSize = datagram, datagram
+	cc.Congestion, sc.Congestion = alg, alg
 	lb := newLoopbackWith(b, cc, sc)
 	client, server := lb.connect(b)
 	defer client.Close()
@@ -318,14 +331,22 @@ const maxAllocsPerPacket = 0.05
 // cost per packet: receive buffers up to the inbox bound, the sent-packet
 // ring as the congestion window opens, stream chunks after a garbage
 // collection emptied their pool.
-func TestSteadyStateAllocsPerPacket(t *testing.T) {
+func TestSteadyStateAllocsPerPacket(t *testing.T) { steadyStateAllocs(t, congestion.DefaultAlgorithm) }
+
+// TestSteadyStateAllocsPerPacketBBR is the same with BBR, whose per-packet
+// state lives in the sent-packet records.
+func TestSteadyStateAllocsPerPacketBBR(t *testing.T) { steadyStateAllocs(t, congestion.BBR) }
+
+func steadyStateAllocs(t *testing.T, alg congestion.Algorithm) {
 	if testing.Short() {
 		t.Skip("moves 192 MiB over loopback")
 	}
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	lb := newLoopback(t)
+	cc, sc := testConfigs(t)
+	cc.Congestion, sc.Congestion = alg, alg
+	lb := newLoopbackWith(t, cc, sc)
 	client, server := lb.connect(t)
 	defer client.Close()
 	buf := make([]byte, 256<<10)

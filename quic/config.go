@@ -3,6 +3,7 @@ package quic
 import (
 	"time"
 
+	"github.com/skiffnet/skiff/congestion"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -49,9 +50,11 @@ type Config struct {
 	// and the cushion keeps data ready to go when the credit grows.
 	SendCushion uint64
 
-	// Congestion names the congestion controller: "cubic" (the default)
-	// or "newreno".
-	Congestion string
+	// Congestion selects the congestion controller: congestion.CUBIC
+	// (RFC 9438 with HyStart++, the default), congestion.NewReno (RFC
+	// 9002 §7) or congestion.BBR (BBRv3, draft-ietf-ccwg-bbr). BBR
+	// paces whatever DisablePacing says.
+	Congestion congestion.Algorithm
 	// DisablePacing sends each window's worth of packets at once.
 	DisablePacing bool
 
@@ -111,6 +114,10 @@ type Config struct {
 	// DisablePreferredAddress, on a client, stays at the address it
 	// dialed when the server announces a preferred address.
 	DisablePreferredAddress bool
+
+	// congestionSeed seeds BBR's random choices, for simulation tests
+	// that must repeat; 0 (always, outside tests) takes a random seed.
+	congestionSeed uint64
 }
 
 // connConfig is what a connection takes from c.
@@ -134,5 +141,6 @@ func (c *Config) connConfig() *conn.Config {
 		SendCushion:             c.SendCushion,
 		DisableActiveMigration:  c.DisableActiveMigration,
 		DisablePreferredAddress: c.DisablePreferredAddress,
+		CongestionSeed:          c.congestionSeed,
 	}
 }

@@ -135,7 +135,7 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 			c.tracer = config.Tracer(p.IsClient, p.Retry.ODCID.Bytes())
 		}
 		if c.tracer != nil {
-			p.Tracer = &conn.Tracer{PacketSent: c.tracer.PacketSent, PacketReceived: c.tracer.PacketReceived}
+			p.Tracer = c.tracer.connTracer()
 			c.pathTracer(c.tracer, p.Tracer)
 		}
 	}

@@ -94,6 +94,29 @@
 // acknowledged raises the packet and time thresholds, and a congestion
 // event made only of such losses is undone (quic/internal/recovery).
 //
+// # Congestion control
+//
+// Config.Congestion selects the controller of package congestion:
+// congestion.CUBIC (RFC 9438 with HyStart++, the default),
+// congestion.NewReno (RFC 9002 §7) or congestion.BBR (BBRv3,
+// draft-ietf-ccwg-bbr). Loss recovery tells the controller about each
+// packet (sent, acknowledged, lost, with a congestion.PacketState in the
+// sent-packet record: BBR's delivery rate samples), and the connection
+// says when it runs out of data (application-limited). Each controller
+// sets the pacing rate; the pacer shapes the GSO bursts. Stats gives the
+// pacing rate and, for BBR, its state (mode, bandwidth estimate, min RTT,
+// window, bounds); qlog traces log them too. TestSimBBRRandomLoss prints
+// BBR's and CUBIC's goodput on a lossy path.
+//
+// # Probes
+//
+// When the probe timeout fires during the handshake, the probes carry the
+// CRYPTO data of the Initial and Handshake spaces that is still
+// unacknowledged (RFC 9002 §6.2.4), so a lost or slow ClientHello or
+// server flight goes out again at the first PTO; the client's
+// anti-deadlock probe carries its ClientHello or its Finished. After the
+// handshake a probe carries new data if there is some, else a PING.
+//
 // # Memory per connection
 //
 // An idle connection keeps little beyond its state machine (about 3 KB):
@@ -274,8 +297,6 @@
 // 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
 // NEW_TOKEN, several paths in use at once (multipath: one path carries
 // the data, others are only validated), a server's own address changing
-// other than to its preferred address (§9.6 allows no more), richer qlog
-// events (quic/qlog writes packets, handshake, close, path and MTU events
-// from the Tracer hooks; frames, losses and metrics over time need more
-// hooks).
+// other than to its preferred address (§9.6 allows no more); Tracer hooks
+// for transport parameters and dropped packets.
 package quic

@@ -61,5 +61,6 @@ func statsOf(s conn.Stats) Stats {
 		ECN:     ecnStateOf(s.ECN),
 		PathMTU: s.PathMTU, PathChanges: s.PathChanges, PathValidations: s.PathValidations,
 		PathValidationFailures: s.PathValidationFailures, MTUBlackHoles: s.MTUBlackHoles,
+		Congestion: s.Congestion, PacingRate: s.PacingRate, BBR: s.BBR,
 	}
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/skiffnet/skiff/tls13"
 )
 
-func TestPerfClientAgainstServer(t *testing.T) {
+// startPerfServer runs a perf server on loopback until the test ends and
+// returns its address.
+func startPerfServer(t *testing.T) string {
+	t.Helper()
 	cert, _, err := selfsigned.New("localhost", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -22,11 +25,15 @@ func TestPerfClientAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go servePerf(context.Background(), ln)
+	return ln.Addr().String()
+}
 
+func TestPerfClientAgainstServer(t *testing.T) {
+	addr := startPerfServer(t)
 	var out, errOut bytes.Buffer
-	code := run([]string{"perf", "client", "--insecure", "--verify", "--upload", "3M", "--download", "5M", "--streams", "4", "--timeout", "1m", ln.Addr().String()}, &out, &errOut)
+	code := run([]string{"perf", "client", "--insecure", "--verify", "--upload", "3M", "--download", "5M", "--streams", "4", "--timeout", "1m", addr}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -36,6 +43,29 @@ func TestPerfClientAgainstServer(t *testing.T) {
 	}
 	if res.UploadBytes != 4*3<<20 || res.DownloadBytes != 4*5<<20 || res.Streams != 4 || res.HandshakeMs <= 0 || res.TotalSeconds <= 0 {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// --cc bbr: the client's connection runs BBR and says so; an unknown
+// name is a usage error.
+func TestPerfClientCongestionFlag(t *testing.T) {
+	addr := startPerfServer(t)
+	var out, errOut bytes.Buffer
+	code := run([]string{"perf", "client", "--insecure", "--cc", "bbr", "--upload", "1M", "--download", "2M", "--timeout", "1m", addr}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var res perfResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if res.Congestion != "bbr" || res.DownloadBytes != 2<<20 {
+		t.Fatalf("result %+v", res)
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"perf", "client", "--cc", "vegas", "127.0.0.1:9"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "vegas") {
+		t.Fatalf("--cc vegas: exit %d, %q", code, errOut.String())
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/congestion"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -45,7 +46,10 @@ func perfMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // perfServerOptions are skiff perf server's flags.
-type perfServerOptions struct{ listen, certFile, keyFile, cc string }
+type perfServerOptions struct {
+	listen, certFile, keyFile string
+	cc                        congestion.Algorithm
+}
 
 // perfServerFlags defines them, for parsing and for skiff help perf.
 func perfServerFlags(o *perfServerOptions) *flag.FlagSet {
@@ -53,8 +57,22 @@ func perfServerFlags(o *perfServerOptions) *flag.FlagSet {
 	fs.StringVar(&o.listen, "listen", "[::]:4433", "address to listen on")
 	fs.StringVar(&o.certFile, "cert", "", "certificate chain (PEM); a self-signed one when empty")
 	fs.StringVar(&o.keyFile, "key", "", "private key (PEM)")
-	fs.StringVar(&o.cc, "cc", "cubic", "congestion controller: cubic or newreno")
+	fs.Var((*algorithmFlag)(&o.cc), "cc", ccUsage)
 	return fs
+}
+
+// ccUsage documents the -cc flag of both modes.
+const ccUsage = "congestion controller: cubic, newreno or bbr (default cubic)"
+
+// algorithmFlag is a congestion.Algorithm as a command-line flag.
+type algorithmFlag congestion.Algorithm
+
+func (a *algorithmFlag) String() string { return congestion.Algorithm(*a).String() }
+
+func (a *algorithmFlag) Set(name string) error {
+	alg, err := congestion.ParseAlgorithm(name)
+	*a = algorithmFlag(alg)
+	return err
 }
 
 func perfServer(args []string, stdout, stderr io.Writer) int {
@@ -170,10 +188,11 @@ type perfResult struct {
 
 // perfClientOptions are skiff perf client's flags.
 type perfClientOptions struct {
-	upload, download, cacert, cc string
-	streams                      int
-	insecure, verify             bool
-	timeout                      time.Duration
+	upload, download, cacert string
+	cc                       congestion.Algorithm
+	streams                  int
+	insecure, verify         bool
+	timeout                  time.Duration
 }
 
 // perfClientFlags defines them, for parsing and for skiff help perf.
@@ -184,7 +203,7 @@ func perfClientFlags(o *perfClientOptions) *flag.FlagSet {
 	fs.IntVar(&o.streams, "streams", 1, "concurrent streams")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
 	fs.StringVar(&o.cacert, "cacert", "", "trust this CA (PEM) instead of the system roots")
-	fs.StringVar(&o.cc, "cc", "cubic", "congestion controller: cubic or newreno")
+	fs.Var((*algorithmFlag)(&o.cc), "cc", ccUsage)
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.verify, "verify", false, "check that the download is the perf pattern skiff's and the interop peers' servers send")
 	return fs
@@ -275,7 +294,7 @@ func perfClientWithRoots(args []string, roots *x509.CertPool, stdout, stderr io.
 		PacketsSent:   st.PacketsSent,
 		PacketsLost:   st.PacketsLost,
 		SmoothedRTTMs: float64(st.SmoothedRTT.Microseconds()) / 1000,
-		Congestion:    o.cc,
+		Congestion:    o.cc.String(),
 	}
 	json.NewEncoder(stdout).Encode(res)
 	if res.DownloadBytes != down*uint64(o.streams) {

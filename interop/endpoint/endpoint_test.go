@@ -171,6 +171,14 @@ func TestPairs(t *testing.T) {
 					continue
 				}
 				t.Run(fmt.Sprintf("%s-%s-%s", server.Name, client.Name, tc), func(t *testing.T) {
+					if raceEnabled && client.Name == "quic-go" && tc == "zerortt" {
+						// quic-go's client writes the peer's transport parameters
+						// while a 0-RTT stream reads them (quic-go issue #4303,
+						// open): the race detector fails the test for quic-go's
+						// own race. The pair runs without -race (make test's
+						// second interop pass) and in make interop.
+						t.Skip("quic-go's 0-RTT client races under -race (quic-go#4303)")
+					}
 					runPair(t, server, client, tc, files)
 				})
 			}

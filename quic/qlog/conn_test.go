@@ -26,7 +26,11 @@ type closedHooks struct {
 }
 
 func (h *closedHooks) tracer(dir string) func(bool, []byte) *quic.Tracer {
-	inner := DirTracer(dir)
+	return h.wrap(DirTracer(dir))
+}
+
+// wrap returns inner's tracers with the Closed hook counted.
+func (h *closedHooks) wrap(inner func(bool, []byte) *quic.Tracer) func(bool, []byte) *quic.Tracer {
 	return func(isClient bool, odcid []byte) *quic.Tracer {
 		tr := inner(isClient, odcid)
 		if tr == nil {

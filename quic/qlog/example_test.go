@@ -34,8 +34,9 @@ func ExampleNewTracer() {
 		},
 	}
 	t := config.Tracer(true, []byte{1, 2, 3, 4, 5, 6, 7, 8})
-	t.PacketSent("initial", 0, 1200)
-	t.PacketReceived("initial", 0, 1200)
+	// A PING frame (type 0x01) in each packet.
+	t.PacketSentFrames(quic.PacketInfo{Type: "initial", Number: 0, Size: 1200, Payload: []byte{0x01}})
+	t.PacketReceivedFrames(quic.PacketInfo{Type: "initial", Number: 0, Size: 1200, Payload: []byte{0x01}})
 	t.HandshakeComplete()
 	t.Closed(quic.Stats{})
 	for _, event := range []string{"quic:packet_sent", "quic:packet_received", "quic:connection_closed"} {

@@ -94,12 +94,12 @@ func TestHeaderRecord(t *testing.T) {
 func TestEventRecords(t *testing.T) {
 	var buf bytes.Buffer
 	tr := NewTracer(&buf, true, []byte{1, 2})
-	tr.PacketSent("initial", 0, 1200)
-	tr.PacketReceived("Initial", 0, 1252)
-	tr.PacketReceived("Handshake", 1, 900)
+	sent(tr, "initial", 0, 1200)
+	received(tr, "Initial", 0, 1252)
+	received(tr, "Handshake", 1, 900)
 	tr.HandshakeComplete()
-	tr.PacketSent("1RTT", 7, 45)
-	tr.PacketReceived("1-RTT", 1<<40, 1452)
+	sent(tr, "1RTT", 7, 45)
+	received(tr, "1-RTT", 1<<40, 1452)
 	tr.Closed(quic.Stats{
 		SmoothedRTT: 1500 * time.Microsecond, RTTVar: 250 * time.Microsecond,
 		MinRTT: 1234567 * time.Nanosecond, LatestRTT: 2 * time.Millisecond,
@@ -226,7 +226,7 @@ func TestTruncatedStream(t *testing.T) {
 	var buf bytes.Buffer
 	tr := NewTracer(&buf, true, []byte{9})
 	for pn := range uint64(5) {
-		tr.PacketSent("1RTT", pn, 1200)
+		sent(tr, "1RTT", pn, 1200)
 	}
 	tr.Closed(quic.Stats{PacketsSent: 5})
 	full := buf.Bytes()
@@ -245,7 +245,7 @@ func TestEventsAfterClosedAreDropped(t *testing.T) {
 	tr := NewTracer(&buf, true, nil)
 	tr.Closed(quic.Stats{})
 	n := buf.Len()
-	tr.PacketSent("1RTT", 1, 100)
+	sent(tr, "1RTT", 1, 100)
 	tr.HandshakeComplete()
 	tr.Closed(quic.Stats{})
 	if buf.Len() != n {
@@ -265,7 +265,7 @@ func TestWriteErrorStopsTrace(t *testing.T) {
 	tr := NewTracer(w, true, nil)
 	tr.HandshakeComplete() // flush fails
 	for pn := range uint64(10000) {
-		tr.PacketSent("1RTT", pn, 1200) // would fill the buffer many times
+		sent(tr, "1RTT", pn, 1200) // would fill the buffer many times
 	}
 	tr.Closed(quic.Stats{})
 	if w.writes != 1 {
@@ -281,7 +281,7 @@ func TestDirTracerFileName(t *testing.T) {
 		if tr == nil {
 			t.Fatal("no tracer")
 		}
-		tr.PacketSent("initial", 0, 1200)
+		sent(tr, "initial", 0, 1200)
 		tr.Closed(quic.Stats{PacketsSent: 1})
 	}
 	for _, name := range []string{"0abc_client.sqlog", "0abc_server.sqlog"} {
@@ -306,14 +306,24 @@ func TestDirTracerUnwritableDir(t *testing.T) {
 	}
 }
 
+// sent and received log a packet without frames, as a connection's hooks
+// would.
+func sent(tr *quic.Tracer, typ string, pn uint64, size int) {
+	tr.PacketSentFrames(quic.PacketInfo{Type: typ, Number: pn, Size: size})
+}
+
+func received(tr *quic.Tracer, typ string, pn uint64, size int) {
+	tr.PacketReceivedFrames(quic.PacketInfo{Type: typ, Number: pn, Size: size})
+}
+
 // TestPacketEventAllocs guards the per-packet path: logging a packet
 // must not allocate.
 func TestPacketEventAllocs(t *testing.T) {
 	tr := NewTracer(discard{}, true, []byte{1, 2, 3, 4})
 	pn := uint64(0)
 	allocs := testing.AllocsPerRun(1000, func() {
-		tr.PacketSent("1RTT", pn, 1452)
-		tr.PacketReceived("1-RTT", pn, 1452)
+		sent(tr, "1RTT", pn, 1452)
+		received(tr, "1-RTT", pn, 1452)
 		pn++
 	})
 	if allocs != 0 {
@@ -331,7 +341,7 @@ func BenchmarkPacketSent(b *testing.B) {
 	b.ReportAllocs()
 	pn := uint64(0)
 	for b.Loop() {
-		tr.PacketSent("1RTT", pn, 1452)
+		sent(tr, "1RTT", pn, 1452)
 		pn++
 	}
 }

@@ -74,34 +74,24 @@ func DirTracer(dir string) func(isClient bool, odcid []byte) *quic.Tracer {
 func newTracer(s *seqWriter, isClient bool, odcid []byte) *quic.Tracer {
 	s.writeHeader(isClient, odcid)
 	return &quic.Tracer{
-		PacketSent: func(packetType string, pn uint64, size int) {
-			s.packet(eventPacketSent, packetType, pn, size)
+		PacketSentFrames:       func(p quic.PacketInfo) { s.packetInfo(eventPacketSent, &p) },
+		PacketReceivedFrames:   func(p quic.PacketInfo) { s.packetInfo(eventPacketReceived, &p) },
+		PacketLost:             s.packetLost,
+		MetricsUpdated:         s.metrics,
+		CongestionStateUpdated: s.congestionState,
+		KeyUpdated: func(keyType string, phase uint64, trigger string) {
+			s.key(eventKeyUpdated, keyType, phase, trigger)
 		},
-		PacketReceived: func(packetType string, pn uint64, size int) {
-			s.packet(eventPacketReceived, packetType, pn, size)
+		KeyDiscarded: func(keyType string, phase uint64, trigger string) {
+			s.key(eventKeyDiscarded, keyType, phase, trigger)
 		},
-		HandshakeComplete: func() { s.handshakeComplete(isClient) },
-		Closed:            s.closed,
-		MigrationState:    s.migrationState,
-		MTUUpdated:        s.mtuUpdated,
+		StreamStateUpdated:  s.streamState,
+		ConnectionIDUpdated: s.connectionID,
+		HandshakeComplete:   func() { s.handshakeComplete(isClient) },
+		Closed:              s.closed,
+		MigrationState:      s.migrationState,
+		MTUUpdated:          s.mtuUpdated,
 	}
-}
-
-// packet logs a packet_sent or packet_received event (quic-events draft-13
-// §5.5, §5.6): the header's type and number, and the packet's size on the
-// wire as raw.length (main schema draft-14 §10, RawInfo).
-func (s *seqWriter) packet(name, packetType string, pn uint64, size int) {
-	if s.done || s.err != nil {
-		return
-	}
-	b := s.beginEvent(time.Now(), name)
-	b = append(b, `"header":{"packet_type":`...)
-	b = appendPacketType(b, packetType)
-	b = appendUintField(b, "packet_number", pn, false)
-	b = append(b, `},"raw":{`...)
-	b = appendUintField(b, "length", uint64(max(size, 0)), true)
-	b = append(b, '}')
-	s.endEvent(b)
 }
 
 // handshakeComplete logs the connection_state_updated event (quic-events

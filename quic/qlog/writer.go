@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
 // recordSeparator starts every JSON-SEQ record (RFC 7464 §2.2); a line feed
@@ -31,8 +34,14 @@ type seqWriter struct {
 	close io.Closer // closed after the final flush; nil for NewTracer
 	start time.Time // the reference time: "time" is ms since start
 	buf   []byte
-	done  bool
-	err   error // first write, flush or close error; logging stops there
+	// ranges is scratch space for parsing ACK frames.
+	ranges []wire.AckRange
+	// lastMetrics are the recovery metrics last reported, for logging
+	// only what changed; valid when hasMetrics.
+	lastMetrics quic.RecoveryMetrics
+	hasMetrics  bool
+	done        bool
+	err         error // first write, flush or close error; logging stops there
 }
 
 func newSeqWriter(w io.Writer, closer io.Closer, bufSize int, start time.Time) *seqWriter {

@@ -21,12 +21,15 @@ type Config struct {
 	InitialConnectionWindow uint64
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
-	Congestion              string
-	DisablePacing           bool
-	DisableECN              bool
-	EnableDatagrams         bool
-	MaxDatagramSize         int
-	SendCushion             uint64
+	Congestion              congestion.Algorithm
+	// CongestionSeed seeds the controller's random choices (BBR's probe
+	// wait); 0 takes a random seed. Simulations set it to be repeatable.
+	CongestionSeed  uint64
+	DisablePacing   bool
+	DisableECN      bool
+	EnableDatagrams bool
+	MaxDatagramSize int
+	SendCushion     uint64
 	// DisableActiveMigration is sent as disable_active_migration (RFC
 	// 9000 §18.2); DisablePreferredAddress keeps a client from moving to
 	// the server's preferred address.
@@ -112,10 +115,6 @@ func (c *Config) maxDatagramSize() int {
 	return min(max(c.MaxDatagramSize, InitialMaxDatagramSize), MaxUDPPayloadSize)
 }
 
-func (c *Config) newController() (congestion.Controller, error) {
-	name := c.Congestion
-	if name == "" {
-		name = congestion.AlgorithmCubic
-	}
-	return congestion.New(congestion.Config{Algorithm: name, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing})
+func (c *Config) newController() (congestion.PacketController, error) {
+	return congestion.New(congestion.Config{Kind: c.Congestion, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing, Seed: c.CongestionSeed})
 }

@@ -27,6 +27,7 @@ type Conn struct {
 	epoch    time.Time // zero point of the monotonic times below
 	tls      *tls13.Conn
 	tracer   *Tracer
+	trace    traceState // what the tracer was told last (trace.go)
 
 	// Packet number spaces, indexed by recovery.Space.
 	spaces [3]pnSpace
@@ -36,7 +37,7 @@ type Conn struct {
 	keys0RTT *protect.Keys
 
 	rtt  congestion.RTTStats
-	cc   congestion.Controller
+	cc   congestion.PacketController
 	loss recovery.Recovery
 
 	path pathState
@@ -167,6 +168,16 @@ type Tracer struct {
 	MigrationState func(state string, p Path)
 	// MTUUpdated reports a new datagram size, and whether the search ended.
 	MTUUpdated func(old, new int, done bool)
+
+	// qlog's debugging events (trace.go; package quic's Tracer documents
+	// each).
+	PacketSentFrames, PacketReceivedFrames func(PacketInfo)
+	PacketLost                             func(p PacketInfo, trigger string)
+	MetricsUpdated                         func(*Metrics)
+	CongestionStateUpdated                 func(old, new, trigger string)
+	KeyUpdated, KeyDiscarded               func(keyType string, keyPhase uint64, trigger string)
+	StreamStateUpdated                     func(id uint64, side, state, trigger string)
+	ConnectionIDUpdated                    func(initiator string, old, new []byte)
 }
 
 // New creates a connection at now.
@@ -252,6 +263,8 @@ func (c *Conn) installInitialKeys(dcid wire.ConnectionID) error {
 	} else {
 		sp.writeKeys, sp.readKeys = server, client
 	}
+	c.traceKeysInstalled(true, tls13.LevelInitial)
+	c.traceKeysInstalled(false, tls13.LevelInitial)
 	return nil
 }
 
@@ -309,6 +322,10 @@ type Stats struct {
 	PathMTU                               int
 	PathChanges, PathValidations          uint64
 	PathValidationFailures, MTUBlackHoles uint64
+	// The congestion controller, its pacing rate and BBR's state.
+	Congestion congestion.Algorithm
+	PacingRate uint64
+	BBR        congestion.BBRStats
 }
 
 // counters are the counters of Stats the connection keeps itself; the
@@ -343,6 +360,7 @@ func (c *Conn) Stats() Stats {
 		s.ECN = c.loss.ECNState().String()
 	}
 	c.pathStats(&s)
+	c.congestionStats(&s)
 	return s
 }
 

@@ -55,8 +55,11 @@
 // handshake.go (tls13 and transport parameters), keyupdate.go, vn.go
 // (Version Negotiation and Retry at the client), ackfreq.go (when to
 // acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size,
-// DPLPMTUD with black hole detection), datagram.go, mailbox.go, events.go, inspect.go (what
-// tests read).
+// DPLPMTUD with black hole detection), datagram.go, mailbox.go, events.go,
+// inspect.go (what tests read), congestion.go (application-limited
+// reports, the controller's state), probe.go (what PTO probes carry:
+// unacknowledged CRYPTO data during the handshake), trace.go (the Tracer's
+// events, at the cost of a nil check when there is no Tracer).
 //
 // # Stream scheduling
 //

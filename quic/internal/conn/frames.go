@@ -232,6 +232,7 @@ func (c *Conn) onResolved(res *recovery.Resolved) {
 		s = next
 	}
 	c.streams.releaseHead = nil
+	c.traceLost(res)
 	for _, p := range res.Lost {
 		c.onPacketLost(res.Space, p)
 	}

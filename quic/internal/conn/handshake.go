@@ -148,6 +148,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 
 // installKeys installs new packet protection keys at a level.
 func (c *Conn) installKeys(write bool, level tls13.Level, keys *protect.Keys) {
+	c.traceKeysInstalled(write, level)
 	switch level {
 	case tls13.LevelEarly:
 		c.keys0RTT = keys
@@ -267,6 +268,7 @@ func (c *Conn) discardSpace(space recovery.Space) {
 		return
 	}
 	sp.discarded = true
+	c.traceKeysDiscarded(space)
 	sp.readKeys, sp.writeKeys = nil, nil
 	sp.received = nil
 	if sp.crypto != nil {

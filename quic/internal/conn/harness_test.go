@@ -66,6 +66,8 @@ type testPair struct {
 	// as sent.
 	path func(toServer, ect bool) uint8
 	sent [2]ecnSide // 0: client, 1: server
+	// serverTracer is the Tracer of the server the harness creates.
+	serverTracer *Tracer
 }
 
 func newTestPair(t testing.TB) *testPair {
@@ -191,7 +193,7 @@ func (p *testPair) deliver() bool {
 				continue
 			}
 			s, err := New(p.now, p.serverConfig, &Params{Version: hdr.Version, DCID: hdr.DCID, SCID: NewConnectionID(),
-				Peer: clientAddr, ResetKey: testResetKey(), ECNCapable: true, MaxReceiveSize: p.maxReceive})
+				Peer: clientAddr, ResetKey: testResetKey(), ECNCapable: true, MaxReceiveSize: p.maxReceive, Tracer: p.serverTracer})
 			if err != nil {
 				p.t.Fatal(err)
 			}

@@ -91,7 +91,7 @@ type netPath struct {
 
 // savedPath is the congestion state of a path the connection left.
 type savedPath struct {
-	cc   congestion.Controller
+	cc   congestion.PacketController
 	rtt  congestion.RTTStats
 	pmtu pmtuState
 }

@@ -170,7 +170,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 	}
 	c.idle.onPacketReceived(now)
 	c.onPathPacket(now, hdr.Type == wire.Packet1RTT, pn == uint64(sp.largestRecv))
-	c.tracer.packetReceived(hdr.Type, pn, len(pkt))
+	c.tracePacketReceived(hdr.Type, pn, len(pkt), payload)
 
 	if !c.isClient && hdr.Type == wire.PacketHandshake {
 		// RFC 9001 §4.9.1: a server drops Initial keys when it first
@@ -382,6 +382,7 @@ func (c *Conn) handleAck(now time.Duration, space recovery.Space, f *wire.AckFra
 	}
 	err := c.loss.OnAckReceived(space, f, ackDelay, now, &c.resolved)
 	c.onResolved(&c.resolved)
+	c.traceRecovery(len(c.resolved.Lost) > 0)
 	return err
 }
 

@@ -135,6 +135,7 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 			break // a short datagram ends a GSO burst
 		}
 	}
+	c.checkApplicationLimited(budget)
 	return buf, segSize, ect
 }
 
@@ -336,6 +337,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			return buf[:start]
 		}
 	}
+	c.traceCopyPayload(buf[payloadStart:])
 	sealed, err := keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
 	if err != nil {
 		return buf[:start]
@@ -363,7 +365,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	if cur := c.path.cur; !cur.validated && (ctx.onPath == nil || ctx.onPath == cur) {
 		c.loss.SetAmplificationBlocked(c.path.allowance(cur) <= len(sealed))
 	}
-	c.tracer.packetSent(space, uint64(pn), len(sealed))
+	c.tracePacketSent(space, sent, ctx.probe)
 	return buf
 }
 
@@ -528,8 +530,10 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 	if t, ok := c.loss.LossDetectionDeadline(); ok && t <= now {
 		space, n := c.loss.OnLossDetectionTimeout(now, &c.resolved)
 		c.onResolved(&c.resolved)
+		c.traceRecovery(len(c.resolved.Lost) > 0)
 		if n > 0 {
 			c.probeSpace, c.probes = space, n
+			c.queueProbeData(space)
 		}
 	}
 }

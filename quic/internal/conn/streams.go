@@ -165,6 +165,7 @@ func (ss *streamsState) add(s *Stream) {
 func (ss *streamsState) register(s *Stream) {
 	s.registered = true
 	ss.add(s)
+	ss.c.traceStreamParts(s, "open", "local")
 	if ss.peerParamsSet {
 		ss.setLocalSendMax(s)
 	}
@@ -218,6 +219,7 @@ func (c *Conn) streamForFrame(id uint64, t wire.FrameType, needRecv, needSend bo
 		}
 		s.registered = true
 		ss.add(s)
+		c.traceStreamParts(s, "open", "remote")
 		c.events.add(Event{Kind: EventStreamOpened, Stream: s})
 	}
 	ss.remoteOpened[kind] = seq + 1
@@ -268,6 +270,7 @@ func (c *Conn) handleResetStream(f *wire.ResetStreamFrame) error {
 	if err != nil {
 		return streamError(err, t)
 	}
+	c.traceStream(s, sideReceiving, "reset_received", "remote")
 	s.maxDataPending = false
 	if err := c.flow.onReceived(res.Advanced); err != nil {
 		return err
@@ -303,6 +306,7 @@ func (c *Conn) resetSending(s *Stream, code uint64) {
 		return
 	}
 	s.resetCode, s.resetPending = code, true
+	c.traceStream(s, sideSending, "reset_sent", "")
 	s.send.Discard()
 	s.out.Discard()
 	s.blockedPending = false
@@ -415,6 +419,7 @@ func (c *Conn) checkStreamFinished(s *Stream) {
 	}
 	s.done = true
 	c.events.add(Event{Kind: EventStreamFinished, Stream: s})
+	c.traceStreamParts(s, "closed", "")
 	ss := &c.streams
 	ss.sched.remove(s)
 	delete(ss.m, s.id)

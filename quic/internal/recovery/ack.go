@@ -13,9 +13,6 @@ type ackResult struct {
 	ackEliciting bool // IncludesAckEliciting(newly_acked_packets)
 	largestPN    uint64
 	largestSent  time.Duration
-	// inFlightBytes and inFlightLargestSent feed Controller.OnAck.
-	inFlightBytes       int
-	inFlightLargestSent time.Duration
 }
 
 // OnAckReceived processes an ACK frame received at now in space (RFC 9002
@@ -71,16 +68,14 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 		if spurious {
 			r.detectAndRemoveLostPackets(space, now, false, res)
 			s.sent.popResolved()
+			// The late acknowledgments were reported with OnAcked.
+			r.cc.OnAckEnd(now, r.rtt, 0)
 		}
 		if validationNews || spurious {
 			r.setLossDetectionTimer()
 		}
 		return nil
 	}
-	if sum.largestPN == s.largestAcked {
-		s.largestAckedSentTime = sum.largestSent
-	}
-
 	// RFC 9002 §5.1: an RTT sample only when the largest acknowledged is
 	// newly acknowledged and at least one newly acknowledged packet is
 	// ack-eliciting.
@@ -93,16 +88,25 @@ func (r *Recovery) OnAckReceived(space Space, ack *wire.AckFrame, ackDelay, now 
 		r.rtt.UpdateRTT(now, now-sum.largestSent, ackDelay, r.handshakeConfirmed)
 	}
 
+	// The controller hears of each newly acknowledged packet once the
+	// RTT sample is taken (RFC 9002 Appendix B.5 OnPacketsAcked, summed
+	// up at OnAckEnd by the window-based controllers).
+	// Packets sent on a path the connection left were the old path's
+	// controller's (RFC 9000 §9.4): the current one never counted them.
+	for _, p := range res.Acked {
+		if p.InFlight && !r.onOldPath(space, p.PN) {
+			r.cc.OnAcked(now, &p.cc)
+		}
+	}
+
 	// RFC 9000 §13.4.2.1: the counts are used only once validated.
+	newCE := 0
 	if r.validateECN(s, ack, sum.ect, advanced) {
-		r.processECN(s, ack, now)
+		newCE = r.processECN(s, ack)
 	}
 
 	r.detectAndRemoveLostPackets(space, now, true, res)
-	if sum.inFlightBytes > 0 {
-		// RFC 9002 Appendix B.5 OnPacketsAcked.
-		r.cc.OnAck(now, sum.inFlightBytes, sum.inFlightLargestSent, r.rtt)
-	}
+	r.cc.OnAckEnd(now, r.rtt, newCE)
 
 	// RFC 9002 §6.2.1: the PTO backoff is reset on an acknowledgment,
 	// except at a client unsure that the server validated its address.
@@ -151,10 +155,6 @@ func (r *Recovery) detectAndRemoveAckedPackets(space Space, ack *wire.AckFrame, 
 				sum.ect++
 			}
 			if p.InFlight {
-				if !r.onOldPath(space, p.PN) {
-					sum.inFlightBytes += p.Size
-					sum.inFlightLargestSent = max(sum.inFlightLargestSent, p.TimeSent)
-				}
 				r.removeFromFlight(s, p)
 			}
 			r.stats.PacketsAcked++
@@ -171,14 +171,17 @@ func (r *Recovery) removeFromFlight(s *spaceState, p *SentPacket) {
 	}
 }
 
-// processECN reports an increase of the peer's ECN-CE count to the
-// congestion controller (RFC 9002 §7.1, Appendix B.7 ProcessECN).
-func (r *Recovery) processECN(s *spaceState, ack *wire.AckFrame, now time.Duration) {
+// processECN returns how much the peer's ECN-CE count rose, in packets,
+// for the congestion controller's OnAckEnd (RFC 9002 §7.1, Appendix B.7
+// ProcessECN).
+func (r *Recovery) processECN(s *spaceState, ack *wire.AckFrame) int {
 	if ack.ECN.CE <= s.ecnCE {
-		return
+		return 0
 	}
+	// validateECN bounds the counts by the packets sent marked.
+	newCE := int(min(ack.ECN.CE-s.ecnCE, 1<<30))
 	s.ecnCE = ack.ECN.CE
-	r.cc.OnECNCE(now, s.largestAckedSentTime)
+	return newCE
 }
 
 // detectAndRemoveLostPackets is DetectAndRemoveLostPackets of RFC 9002
@@ -206,7 +209,7 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		firstSample: r.rtt.FirstSampleTime(),
 		duration:    r.rtt.PersistentCongestionDuration(),
 	}
-	var lostBytes, lostPackets, discardedBytes int
+	var lostPackets, discardedBytes int
 	var largestLostSent time.Duration
 	end := min(s.largestAcked+1, q.nextPN())
 	for pn := q.base; pn < end; pn++ {
@@ -218,7 +221,8 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 		case stateLost:
 			continue
 		}
-		if p.TimeSent > lostSendTime && s.largestAcked < p.PN+threshold {
+		byTime := p.TimeSent <= lostSendTime
+		if !byTime && s.largestAcked < p.PN+threshold {
 			t := p.TimeSent + lossDelay
 			if !s.hasLossTime || t < s.lossTime {
 				s.lossTime, s.hasLossTime = t, true
@@ -226,6 +230,10 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 			continue
 		}
 		p.state = stateLost
+		p.LostBy = LostByPacketThreshold
+		if byTime {
+			p.LostBy = LostByTimeThreshold
+		}
 		r.stats.PacketsLost++
 		if p.ECT && !r.onOldPath(space, p.PN) {
 			r.onECTLost()
@@ -240,14 +248,15 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 			r.removeFromFlight(s, p)
 			discardedBytes += p.Size
 		case p.InFlight:
-			lostBytes += p.Size
 			largestLostSent = max(largestLostSent, p.TimeSent)
 			r.stats.BytesLost += uint64(p.Size)
 			r.removeFromFlight(s, p)
 			if p.AckEliciting {
 				pc.lost(p.TimeSent)
 			}
-			s.lost.add(lostRecord{pn: p.PN, timeSent: p.TimeSent, timeLost: now, largestAcked: s.largestAcked})
+			// RFC 9002 Appendix B.8 OnPacketsLost, per packet.
+			r.cc.OnLost(now, &p.cc)
+			s.lost.add(lostRecord{pn: p.PN, timeSent: p.TimeSent, timeLost: now, largestAcked: s.largestAcked, cc: p.cc})
 			lostPackets++
 		}
 		res.Lost = append(res.Lost, p)
@@ -255,18 +264,18 @@ func (r *Recovery) detectAndRemoveLostPackets(space Space, now time.Duration, on
 	if discardedBytes > 0 {
 		r.cc.OnPacketsDiscarded(discardedBytes)
 	}
-	if lostBytes == 0 {
+	if lostPackets == 0 {
 		return
 	}
 	s.lost.setEpisode(lostPackets, r.onLossEpisode(now, largestLostSent, lostPackets, pc.established))
-	// RFC 9002 Appendix B.8 OnPacketsLost.
 	if pc.established {
 		r.stats.PersistentCongestion++
 		// RFC 9002 §5.2: after persistent congestion, min_rtt SHOULD be
 		// set to the latest sample.
 		r.rtt.OnPersistentCongestion()
+		// RFC 9002 §7.6.2, after the losses that establish it.
+		r.cc.OnPersistentCongestion(now)
 	}
-	r.cc.OnPacketsLost(now, lostBytes, largestLostSent, pc.established)
 }
 
 // persistentCongestionCheck establishes persistent congestion (RFC 9002

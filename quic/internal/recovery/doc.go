@@ -16,8 +16,20 @@
 // values, and learns each packet's fate from the calls that decide it:
 // OnAckReceived, OnLossDetectionTimeout and RetransmitAll fill a Resolved
 // the caller owns with the packets acknowledged and those lost (whose
-// frames' information it then retransmits, RFC 9000 §13.3). Nothing is
-// called back.
+// frames' information it then retransmits, RFC 9000 §13.3; LostBy says
+// which threshold declared each lost). Nothing is called back.
+//
+// The congestion controller is a congestion.PacketController, fed as
+// package congestion's "The per-packet calls" lays down: OnSent for each
+// in-flight packet, with the controller's PacketState kept in the
+// packet's sent-packet record (no allocation: the ring's slots are
+// reused); per ACK frame, the RTT sample, OnAcked for each newly
+// acknowledged packet, OnLost for each loss, OnPersistentCongestion, then
+// OnAckEnd with the rise of the ECN-CE count; OnLost alone for the loss
+// timer's losses. A packet declared lost and acknowledged later is
+// reported with OnAcked from the lost packet history, which keeps its
+// PacketState (BBR counts it delivered). Whatever the controller, NewReno,
+// CUBIC or BBR, the calls are the same.
 //
 //   - Loss: kPacketThreshold 3 (§6.1.1), kTimeThreshold 9/8 of
 //     max(smoothed_rtt, latest_rtt), at least kGranularity (§6.1.2), both

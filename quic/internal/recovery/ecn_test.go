@@ -44,7 +44,7 @@ func TestECNValidationSucceeds(t *testing.T) {
 	if !h.r.ShouldMarkECT() {
 		t.Fatal("not marking once capable")
 	}
-	if ce := h.cc.callsOf("ce"); len(ce) != 1 {
+	if ce := h.cc.ceReports(); len(ce) != 1 {
 		t.Fatalf("ECN-CE calls %v", ce)
 	}
 	// The unmarked packet 10 needs no count increase.
@@ -89,7 +89,7 @@ func TestECNValidationFails(t *testing.T) {
 	// CE counts are no longer acted on.
 	h.send(SpaceAppData, ms(60))
 	h.ackECN(80, wire.ECNCounts{ECT0: 3, CE: 5}, true, [2]uint64{0, 3})
-	if ce := h.cc.callsOf("ce"); len(ce) != 1 {
+	if ce := h.cc.ceReports(); len(ce) != 1 {
 		t.Fatalf("ECN-CE calls after failure: %v", ce)
 	}
 }

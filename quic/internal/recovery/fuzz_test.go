@@ -73,7 +73,7 @@ func FuzzAckSequence(f *testing.F) {
 		}
 		var rtt congestion.RTTStats
 		rtt.SetMaxAckDelay(25 * time.Millisecond)
-		cc := &fakeCC{tb: t}
+		cc := newFakeCC(t, false)
 		var r Recovery
 		r.Init(&rtt, cc)
 		var res Resolved

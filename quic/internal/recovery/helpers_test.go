@@ -13,27 +13,34 @@ func ms(x float64) time.Duration { return time.Duration(x * float64(time.Millise
 
 // ccCall is one call recorded by fakeCC.
 type ccCall struct {
-	kind  string // "sent", "ack", "lost", "ce", "discarded"
+	kind  string // "sent", "ack", "ackend", "lost", "pc", "discarded", "undo"
 	now   time.Duration
-	bytes int
-	t     time.Duration // largestSentTime, largestLostSentTime or sentTime
-	pc    bool
+	bytes int           // the packet's size; for "ackend", the new CE marks
+	t     time.Duration // the packet's send time
+	late  bool          // "ack" of a packet reported lost before
 }
 
 func (c ccCall) String() string {
-	return fmt.Sprintf("%s(now=%v bytes=%d t=%v pc=%v)", c.kind, c.now, c.bytes, c.t, c.pc)
+	return fmt.Sprintf("%s(now=%v bytes=%d t=%v late=%v)", c.kind, c.now, c.bytes, c.t, c.late)
 }
 
-// fakeCC records the calls of a congestion.Controller and keeps
-// bytes_in_flight, failing the test if it would go negative.
+// fakeCC records the per-packet calls of a congestion.PacketController
+// and keeps bytes_in_flight, failing the test if it would go negative.
+// A NewReno controller without pacing does the rest: it fills the
+// PacketStates and answers the questions.
 type fakeCC struct {
+	*congestion.NewRenoController
 	tb       testing.TB
 	calls    []ccCall
 	inFlight int
 	record   bool
 }
 
-var _ congestion.Controller = (*fakeCC)(nil)
+var _ congestion.PacketController = (*fakeCC)(nil)
+
+func newFakeCC(tb testing.TB, record bool) *fakeCC {
+	return &fakeCC{NewRenoController: congestion.NewNewReno(1200, false), tb: tb, record: record}
+}
 
 func (c *fakeCC) add(call ccCall) {
 	if c.record {
@@ -48,36 +55,68 @@ func (c *fakeCC) sub(n int) {
 	}
 }
 
-func (c *fakeCC) OnPacketSent(now time.Duration, bytes int, inFlight bool) {
-	if inFlight {
-		c.inFlight += bytes
+func (c *fakeCC) OnSent(now time.Duration, bytes int, p *congestion.PacketState) {
+	if p.InFlight() {
+		c.tb.Fatal("OnSent of a packet already in flight")
 	}
-	c.add(ccCall{kind: "sent", now: now, bytes: bytes})
+	c.NewRenoController.OnSent(now, bytes, p)
+	c.inFlight += bytes
+	c.add(ccCall{kind: "sent", now: now, bytes: bytes, t: now})
 }
-func (c *fakeCC) OnAck(now time.Duration, acked int, largestSent time.Duration, _ *congestion.RTTStats) {
-	c.sub(acked)
-	c.add(ccCall{kind: "ack", now: now, bytes: acked, t: largestSent})
+func (c *fakeCC) OnAcked(now time.Duration, p *congestion.PacketState) {
+	late := !p.InFlight()
+	if !late {
+		c.sub(p.Size())
+	}
+	c.add(ccCall{kind: "ack", now: now, bytes: p.Size(), t: p.SendTime(), late: late})
+	c.NewRenoController.OnAcked(now, p)
 }
-func (c *fakeCC) OnPacketsLost(now time.Duration, lost int, largestLostSent time.Duration, pc bool) {
-	c.sub(lost)
-	c.add(ccCall{kind: "lost", now: now, bytes: lost, t: largestLostSent, pc: pc})
+func (c *fakeCC) OnLost(now time.Duration, p *congestion.PacketState) {
+	if !p.InFlight() {
+		c.tb.Fatal("OnLost of a packet not in flight")
+	}
+	c.sub(p.Size())
+	c.add(ccCall{kind: "lost", now: now, bytes: p.Size(), t: p.SendTime()})
+	c.NewRenoController.OnLost(now, p)
 }
-func (c *fakeCC) OnECNCE(now, sentTime time.Duration) {
-	c.add(ccCall{kind: "ce", now: now, t: sentTime})
+func (c *fakeCC) OnPersistentCongestion(now time.Duration) {
+	c.add(ccCall{kind: "pc", now: now})
+	c.NewRenoController.OnPersistentCongestion(now)
+}
+func (c *fakeCC) OnAckEnd(now time.Duration, rtt *congestion.RTTStats, newCE int) {
+	c.add(ccCall{kind: "ackend", now: now, bytes: newCE})
+	c.NewRenoController.OnAckEnd(now, rtt, newCE)
 }
 func (c *fakeCC) OnPacketsDiscarded(bytes int) {
 	c.sub(bytes)
 	c.add(ccCall{kind: "discarded", bytes: bytes})
+	c.NewRenoController.OnPacketsDiscarded(bytes)
 }
-func (c *fakeCC) UndoCongestionEvent()                          { c.add(ccCall{kind: "undo"}) }
-func (c *fakeCC) SetMaxDatagramSize(int)                        {}
-func (c *fakeCC) SendBudget(time.Duration) (int, time.Duration) { return 10, congestion.Never }
-func (c *fakeCC) CongestionWindow() int                         { return 1 << 20 }
-func (c *fakeCC) BytesInFlight() int                            { return c.inFlight }
-func (c *fakeCC) SlowStartThreshold() int                       { return 1 << 30 }
-func (c *fakeCC) InSlowStart() bool                             { return true }
-func (c *fakeCC) InRecovery() bool                              { return false }
-func (c *fakeCC) Name() string                                  { return "fake" }
+func (c *fakeCC) UndoCongestionEvent() {
+	c.add(ccCall{kind: "undo"})
+	c.NewRenoController.UndoCongestionEvent()
+}
+
+// The aggregated calls are not for loss recovery.
+func (c *fakeCC) OnPacketSent(time.Duration, int, bool) { c.tb.Fatal("OnPacketSent called") }
+func (c *fakeCC) OnAck(time.Duration, int, time.Duration, *congestion.RTTStats) {
+	c.tb.Fatal("OnAck called")
+}
+func (c *fakeCC) OnPacketsLost(time.Duration, int, time.Duration, bool) {
+	c.tb.Fatal("OnPacketsLost called")
+}
+func (c *fakeCC) OnECNCE(time.Duration, time.Duration) { c.tb.Fatal("OnECNCE called") }
+
+// ceReports returns the OnAckEnd calls that reported new CE marks.
+func (c *fakeCC) ceReports() []ccCall {
+	var out []ccCall
+	for _, call := range c.callsOf("ackend") {
+		if call.bytes > 0 {
+			out = append(out, call)
+		}
+	}
+	return out
+}
 
 // callsOf returns the recorded calls of one kind.
 func (c *fakeCC) callsOf(kind string) []ccCall {
@@ -124,7 +163,7 @@ type harness struct {
 	t   *testing.T
 	r   Recovery
 	rtt congestion.RTTStats
-	cc  fakeCC
+	cc  *fakeCC
 	h   recorder
 	res Resolved
 }
@@ -135,8 +174,8 @@ const packetSize = 1200
 // the common case: the peer's address validation is not in question.
 func newServer(t *testing.T) *harness {
 	h := &harness{t: t}
-	h.cc = fakeCC{tb: t, record: true}
-	h.r.Init(&h.rtt, &h.cc)
+	h.cc = newFakeCC(t, true)
+	h.r.Init(&h.rtt, h.cc)
 	h.r.SetHandshakeState(true, true, true)
 	return h
 }

@@ -10,7 +10,7 @@ import "github.com/skiffnet/skiff/congestion"
 // them). ECN validation starts over, since the new path may treat marks
 // differently (RFC 9000 §9.2, §13.4). The caller resets the RTT estimator
 // it shares with recovery, or restores the new path's.
-func (r *Recovery) OnPathChange(cc congestion.Controller) {
+func (r *Recovery) OnPathChange(cc congestion.PacketController) {
 	r.cc = cc
 	r.pathStart = r.space(SpaceAppData).sent.nextPN()
 	r.RestartECNValidation()

@@ -1,6 +1,7 @@
 package recovery
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -51,9 +52,19 @@ func TestPersistentCongestionExample(t *testing.T) {
 	if got := pns(h.h.lost); !equalPNs(got, []uint64{2, 3, 4, 5, 6, 7, 8}) {
 		t.Fatalf("lost %v, want 2..8", got)
 	}
-	lost := h.cc.callsOf("lost")
-	if len(lost) != 1 || !lost[0].pc || lost[0].bytes != 7*packetSize || lost[0].t != ms(800) {
-		t.Fatalf("controller loss calls %v; want one with persistent congestion", lost)
+	// Each lost packet is reported, then the verdict once, then the end
+	// of the ACK frame (congestion's per-packet calls, steps 5 to 7).
+	var kinds []string
+	for _, c := range h.cc.calls {
+		if c.now == ms(1220) && c.kind != "ack" {
+			kinds = append(kinds, c.kind)
+		}
+	}
+	if got := fmt.Sprint(kinds); got != "[lost lost lost lost lost lost lost pc ackend]" {
+		t.Fatalf("controller calls at the ACK of 9: %v", got)
+	}
+	if lost := h.cc.callsOf("lost"); lost[6].t != ms(800) {
+		t.Fatalf("controller loss calls %v", lost)
 	}
 	if h.r.Stats().PersistentCongestion != 1 {
 		t.Fatal("not counted")
@@ -68,10 +79,8 @@ func TestPersistentCongestionExample(t *testing.T) {
 // persistent congestion.
 func TestPersistentCongestionBrokenByAck(t *testing.T) {
 	h := pcTrace(t, true, true)
-	for _, c := range h.cc.callsOf("lost") {
-		if c.pc {
-			t.Fatalf("persistent congestion despite packet 5 acknowledged: %v", h.cc.calls)
-		}
+	if len(h.cc.callsOf("pc")) != 0 {
+		t.Fatalf("persistent congestion despite packet 5 acknowledged: %v", h.cc.calls)
 	}
 	if got := pns(h.h.lost); !equalPNs(got, []uint64{2, 3, 4, 6, 7, 8}) {
 		t.Fatalf("lost %v", got)
@@ -102,8 +111,8 @@ func TestPersistentCongestionNeedsPriorSample(t *testing.T) {
 	if d >= ms(189) || d <= ms(160) {
 		t.Fatalf("duration %v does not make this trace decisive", d)
 	}
-	if lost := h.cc.callsOf("lost"); len(lost) != 1 || lost[0].pc {
-		t.Fatalf("controller loss calls %v; want no persistent congestion", lost)
+	if lost := h.cc.callsOf("lost"); len(lost) != 4 || len(h.cc.callsOf("pc")) != 0 {
+		t.Fatalf("controller calls %v; want 4 losses, no persistent congestion", h.cc.calls)
 	}
 
 	// The same shape with every lost packet sent after the first sample
@@ -116,8 +125,8 @@ func TestPersistentCongestionNeedsPriorSample(t *testing.T) {
 	}
 	h.ack(SpaceAppData, ms(227), 0, [2]uint64{7, 7}, [2]uint64{0, 0})
 	h.wantLost(1, 2, 3, 4) // 21ms to 210ms: more than the duration
-	if lost := h.cc.callsOf("lost"); len(lost) != 1 || !lost[0].pc {
-		t.Fatalf("controller loss calls %v; want persistent congestion", lost)
+	if lost := h.cc.callsOf("lost"); len(lost) != 4 || len(h.cc.callsOf("pc")) != 1 {
+		t.Fatalf("controller calls %v; want 4 losses and persistent congestion", h.cc.calls)
 	}
 }
 
@@ -140,9 +149,7 @@ func TestPersistentCongestionOnlyAckElicitingOnAck(t *testing.T) {
 		h.timeout(d)
 	}
 	h.wantLost(1, 2, 3)
-	for _, c := range h.cc.callsOf("lost") {
-		if c.pc {
-			t.Fatalf("persistent congestion: %v", h.cc.calls)
-		}
+	if len(h.cc.callsOf("pc")) != 0 {
+		t.Fatalf("persistent congestion: %v", h.cc.calls)
 	}
 }

@@ -81,9 +81,6 @@ type spaceState struct {
 	// largestAcked is largest_acked_packet; valid when hasLargestAcked.
 	largestAcked    uint64
 	hasLargestAcked bool
-	// largestAckedSentTime is the send time of the largest packet
-	// acknowledged so far, for ECN-CE reports (RFC 9002 Appendix B.7).
-	largestAckedSentTime time.Duration
 	// lossTime is loss_time; valid when hasLossTime.
 	lossTime    time.Duration
 	hasLossTime bool
@@ -114,7 +111,9 @@ type spaceState struct {
 // LossDetectionDeadline. The zero value is unusable; call Init.
 type Recovery struct {
 	rtt *congestion.RTTStats
-	cc  congestion.Controller
+	// cc is told about each in-flight packet, as package congestion's
+	// "The per-packet calls" lays down.
+	cc congestion.PacketController
 
 	// spaces are made at Init; a discarded space's state goes
 	// (discardedSpace stands for it), so that an idle connection keeps
@@ -150,7 +149,7 @@ type Recovery struct {
 
 // Init readies r for a new connection, with the path's RTT estimator and
 // congestion controller.
-func (r *Recovery) Init(rtt *congestion.RTTStats, cc congestion.Controller) {
+func (r *Recovery) Init(rtt *congestion.RTTStats, cc congestion.PacketController) {
 	*r = Recovery{rtt: rtt, cc: cc}
 	for sp := range r.spaces {
 		r.spaces[sp] = new(spaceState)
@@ -231,7 +230,7 @@ func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
 			s.ackElicitingInFlight++
 		}
 		s.bytesInFlight += slot.Size
-		r.cc.OnPacketSent(now, slot.Size, true)
+		r.cc.OnSent(now, slot.Size, &slot.cc)
 		r.setLossDetectionTimer()
 	}
 	r.limitBacklog(space)
@@ -250,6 +249,7 @@ func (r *Recovery) limitBacklog(space Space) {
 				return
 			}
 			p.state = stateLost
+			p.LostBy = LostByRetransmitAll
 			r.stats.PacketsLost++
 		}
 		q.popResolved()

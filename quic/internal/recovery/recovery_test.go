@@ -85,7 +85,7 @@ func TestPacketThresholdLoss(t *testing.T) {
 	h.wantAcked(3)
 	h.wantLost(0) // 3 >= 0+3; 1 and 2 are not yet lost
 	lost := h.cc.callsOf("lost")
-	if len(lost) != 1 || lost[0].bytes != packetSize || lost[0].t != 0 || lost[0].pc {
+	if len(lost) != 1 || lost[0].bytes != packetSize || lost[0].t != 0 || len(h.cc.callsOf("pc")) != 0 {
 		t.Fatalf("controller loss calls %v", lost)
 	}
 	if acks := h.cc.callsOf("ack"); len(acks) != 1 || acks[0].bytes != packetSize || acks[0].t != ms(3) {
@@ -300,7 +300,8 @@ func TestServerAmplificationBlocked(t *testing.T) {
 }
 
 // RFC 9002 §7.1, Appendix B.7: an increased ECN-CE count is a congestion
-// event dated by the send time of the largest acknowledged packet.
+// event, reported with the ACK frame's OnAckEnd (the controller dates it
+// by the newest packet acknowledged).
 func TestECNCEReported(t *testing.T) {
 	h := newServer(t)
 	h.sendECT(SpaceAppData, ms(1))
@@ -310,9 +311,9 @@ func TestECNCEReported(t *testing.T) {
 	if err := h.onAck(SpaceAppData, f, 0, ms(50)); err != nil {
 		t.Fatal(err)
 	}
-	ce := h.cc.callsOf("ce")
-	if len(ce) != 1 || ce[0].t != ms(2) || ce[0].now != ms(50) {
-		t.Fatalf("ECN-CE calls %v", ce)
+	ce := h.cc.ceReports()
+	if len(ce) != 1 || ce[0].bytes != 1 || ce[0].now != ms(50) {
+		t.Fatalf("ECN-CE reports %v", ce)
 	}
 	// Same count again: nothing new.
 	h.sendECT(SpaceAppData, ms(60))
@@ -321,7 +322,7 @@ func TestECNCEReported(t *testing.T) {
 	if err := h.onAck(SpaceAppData, f, 0, ms(100)); err != nil {
 		t.Fatal(err)
 	}
-	if len(h.cc.callsOf("ce")) != 1 {
+	if len(h.cc.ceReports()) != 1 {
 		t.Fatal("CE reported without an increase")
 	}
 	h.sendECT(SpaceAppData, ms(110))
@@ -330,8 +331,8 @@ func TestECNCEReported(t *testing.T) {
 	if err := h.onAck(SpaceAppData, f, 0, ms(150)); err != nil {
 		t.Fatal(err)
 	}
-	if ce := h.cc.callsOf("ce"); len(ce) != 2 || ce[1].t != ms(110) {
-		t.Fatalf("ECN-CE calls %v", ce)
+	if ce := h.cc.ceReports(); len(ce) != 2 || ce[1].bytes != 1 || ce[1].now != ms(150) {
+		t.Fatalf("ECN-CE reports %v", ce)
 	}
 }
 

@@ -218,6 +218,10 @@ type lostRecord struct {
 	episode uint64
 	// acked: the peer acknowledged it after all (spurious loss).
 	acked bool
+	// cc is the packet's congestion controller state, for reporting the
+	// late acknowledgment (congestion's per-packet calls, step 9: BBR
+	// counts the packet delivered).
+	cc congestion.PacketState
 }
 
 // lostHistory is a ring of the packets of a space recently declared lost,
@@ -303,6 +307,9 @@ func (r *Recovery) detectSpuriousLosses(space Space, ack *wire.AckFrame, largest
 			}
 			rec.acked = true
 			found = true
+			if !r.onOldPath(space, rec.pn) {
+				r.cc.OnAcked(now, &rec.cc)
+			}
 			r.onSpuriousLoss(rec, largestAckedBefore, now)
 		}
 	}

@@ -191,7 +191,7 @@ func TestReorderingThresholdsDecay(t *testing.T) {
 // in its episode is acknowledged, not before, and only once.
 func TestSpuriousCongestionEventUndone(t *testing.T) {
 	h := spuriousSetup(t) // 0, 1, 2 lost: one congestion event
-	if n := len(h.cc.callsOf("lost")); n != 1 {
+	if n := len(h.cc.callsOf("lost")); n != 3 {
 		t.Fatalf("%d loss calls", n)
 	}
 	h.ack(SpaceAppData, ms(31), 0, [2]uint64{5, 5}, [2]uint64{0, 1})
@@ -205,6 +205,20 @@ func TestSpuriousCongestionEventUndone(t *testing.T) {
 	h.ack(SpaceAppData, ms(33), 0, [2]uint64{0, 9})
 	if n := len(h.cc.callsOf("undo")); n != 1 {
 		t.Fatalf("%d undo calls, want 1", n)
+	}
+	// The controller heard of each late acknowledgment once (congestion's
+	// per-packet calls, step 9), each closed by an OnAckEnd.
+	late := 0
+	for _, c := range h.cc.callsOf("ack") {
+		if c.late {
+			late++
+		}
+	}
+	if late != 3 {
+		t.Fatalf("%d late acknowledgments reported, want 3: %v", late, h.cc.calls)
+	}
+	if n := len(h.cc.callsOf("ackend")); n < 3 {
+		t.Fatalf("%d OnAckEnd calls", n)
 	}
 }
 

@@ -1,6 +1,10 @@
 package recovery
 
-import "time"
+import (
+	"time"
+
+	"github.com/skiffnet/skiff/congestion"
+)
 
 // Space is a packet number space (RFC 9000 §12.3). Each has its own packet
 // numbers, acknowledgments and loss detection state (RFC 9002 §4.1).
@@ -57,8 +61,44 @@ type SentPacket struct {
 	PMTUProbe bool
 	// Frames is reused between packets: append to Frames[:0].
 	Frames []SentFrame
+	// LostBy says why loss detection declared the packet lost, for
+	// packets in a Resolved's Lost (qlog's packet_lost trigger).
+	LostBy LossTrigger
 
 	state packetState
+	// cc is the congestion controller's record of an in-flight packet
+	// (congestion.PacketController.OnSent fills it): the per-packet
+	// state BBR's delivery rate sampler needs.
+	cc congestion.PacketState
+}
+
+// LossTrigger is why a packet was declared lost.
+type LossTrigger uint8
+
+// The loss triggers, named as qlog's packet_lost event names them
+// (draft-ietf-quic-qlog-quic-events-13 §7.4).
+const (
+	// LostByPacketThreshold: kPacketThreshold packets sent after it were
+	// acknowledged (RFC 9002 §6.1.1).
+	LostByPacketThreshold LossTrigger = iota
+	// LostByTimeThreshold: it was sent more than loss_delay before an
+	// acknowledgment of a later packet, or the loss timer (RFC 9002
+	// §6.1.2).
+	LostByTimeThreshold
+	// LostByRetransmitAll: RetransmitAll declared it lost, after a Retry
+	// or rejected 0-RTT, or ACK-only packets beyond the backlog bound.
+	LostByRetransmitAll
+)
+
+// String returns the trigger's qlog name.
+func (t LossTrigger) String() string {
+	switch t {
+	case LostByPacketThreshold:
+		return "reordering_threshold"
+	case LostByTimeThreshold:
+		return "time_threshold"
+	}
+	return "retransmit_all"
 }
 
 type packetState uint8
