@@ -75,6 +75,9 @@ type Conn struct {
 
 	dgrams datagramQueue
 
+	// halfOpen is what a server connection counts as until its handshake
+	// completes (endpoint_halfopen.go); the driver's.
+	halfOpen halfOpenKind
 	// watched holds the streams whose Context is in use, to end it when
 	// the stream finishes or the connection ends (stream_context.go). The
 	// driver's alone.

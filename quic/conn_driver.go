@@ -298,6 +298,7 @@ func (c *Conn) onHandshakeComplete() {
 	}
 	c.handshakeOK.Store(true)
 	close(c.handshakeDone)
+	c.endHalfOpen()
 	if !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
 	}
@@ -321,6 +322,7 @@ func (c *Conn) finish() {
 	default:
 		close(c.handshakeDone)
 	}
+	c.endHalfOpen()
 	if c.confirmed != nil {
 		close(c.confirmed)
 		c.confirmed = nil
