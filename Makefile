@@ -5,8 +5,9 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 2000x
 LONGFUZZ    ?= 2m
 BENCHTIME   ?= 1s
+SOAKTIME    ?= 10m
 
-.PHONY: all test fmt vet staticcheck unit fuzz-short fuzz bench demo build interop
+.PHONY: all test fmt vet staticcheck unit fuzz-short fuzz bench demo build interop soak
 
 all: test
 
@@ -42,6 +43,14 @@ fuzz-short:
 # fuzz: every target for longer (LONGFUZZ each).
 fuzz:
 	scripts/fuzz.sh $(LONGFUZZ)
+
+# soak: legitimate and hostile traffic at once against an h3.Server and a
+# QUIC echo server on loopback for SOAKTIME (10m; SOAKEVERY sets the
+# timeline's period, 30s), then checks that goroutines, heap and file
+# descriptors are flat (quic/internal/hostile/soak_test.go). Not part of
+# `make test`.
+soak:
+	SKIFF_SOAK=$(SOAKTIME) SKIFF_SOAK_EVERY=$(or $(SOAKEVERY),30s) $(GO) test -run '^TestSoak$$' -count=1 -v -timeout 0 ./quic/internal/hostile/
 
 # bench: the packet-path suites of the main module, then the side-by-side
 # report against quic-go and TCP+TLS (SKIFF_BENCH_BYTES, default 1 GiB),

@@ -57,6 +57,10 @@ type conn struct {
 	sectBuf   []byte
 	insBuf    []byte
 	decBuf    []byte
+	// decBacklog holds decoder stream bytes the stream did not take at
+	// once, written by a goroutine while decFlushing (decoder_backlog.go).
+	decBacklog  []byte
+	decFlushing bool
 
 	// Counters for tests and diagnostics.
 	encoderStreamBytes atomic.Uint64 // bytes written on our encoder stream
@@ -321,7 +325,7 @@ func (c *conn) readDecoderStream(r *frame.Reader) error {
 func (c *conn) flushDecoderStreamLocked() {
 	c.decBuf = c.dec.AppendDecoderStream(c.decBuf[:0])
 	if len(c.decBuf) > 0 && c.decStream != nil {
-		c.decStream.Write(c.decBuf)
+		c.writeDecoderStreamLocked(c.decBuf) // decoder_backlog.go: never blocks
 	}
 }
 

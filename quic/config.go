@@ -43,6 +43,13 @@ type Config struct {
 	MaxStreamWindow         uint64
 	MaxConnectionWindow     uint64
 
+	// SendCushion is how many bytes a stream's Write may buffer beyond
+	// what the peer's flow control lets it send (its MAX_STREAM_DATA);
+	// 64 KiB when zero. Write blocks rather than buffer more, so a peer
+	// that never reads holds at most its credit plus this per stream,
+	// and the cushion keeps data ready to go when the credit grows.
+	SendCushion uint64
+
 	// Congestion selects the congestion controller: congestion.CUBIC
 	// (RFC 9438 with HyStart++, the default), congestion.NewReno (RFC
 	// 9002 §7) or congestion.BBR (BBRv3, draft-ietf-ccwg-bbr). BBR
@@ -79,6 +86,18 @@ type Config struct {
 	// clients that cannot prove they receive at their address (spoofed
 	// floods). Clients ignore it.
 	RequireAddressValidation bool
+
+	// Half-open connections, a server's whose handshake has not completed
+	// (quic/doc.go, "Limits"): while more than HalfOpenRetryThreshold of
+	// them come from addresses nothing validated (128 when zero), or more
+	// than HalfOpenRetryRate started within the last second (1000 when
+	// zero), new clients get a Retry, as with RequireAddressValidation; a
+	// negative value turns that trigger off. At MaxHalfOpen (1024 when
+	// zero; negative: no cap) no new connection starts until some
+	// complete or time out.
+	HalfOpenRetryThreshold int
+	HalfOpenRetryRate      int
+	MaxHalfOpen            int
 
 	// Tracer, when set, is called for each connection and returns the hooks
 	// that receive its events (qlog, metrics); nil hooks are skipped.
@@ -149,6 +168,7 @@ func (c *Config) connConfig() *conn.Config {
 		DisableECN:              c.DisableECN,
 		EnableDatagrams:         c.EnableDatagrams,
 		MaxDatagramSize:         c.MaxDatagramSize,
+		SendCushion:             c.SendCushion,
 		DisableActiveMigration:  c.DisableActiveMigration,
 		DisablePreferredAddress: c.DisablePreferredAddress,
 		Versions:                wireVersions(c.Versions),

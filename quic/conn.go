@@ -75,6 +75,9 @@ type Conn struct {
 
 	dgrams datagramQueue
 
+	// halfOpen is what a server connection counts as until its handshake
+	// completes (endpoint_halfopen.go); the driver's.
+	halfOpen halfOpenKind
 	// watched holds the streams whose Context is in use, to end it when
 	// the stream finishes or the connection ends (stream_context.go). The
 	// driver's alone.
@@ -204,16 +207,7 @@ func (c *Conn) Stats() Stats {
 // state it ended with. Package tls13/tlsconv turns it into a crypto/tls
 // ConnectionState.
 func (c *Conn) ConnectionState() tls13.ConnectionState {
-	return ask(c, (*conn.Conn).TLSState, func() tls13.ConnectionState {
-		if c.finalTLS != nil {
-			return *c.finalTLS
-		}
-		// The driver is going: the state as of the handshake's end.
-		if st := c.early.tlsState.Load(); st != nil {
-			return *st
-		}
-		return tls13.ConnectionState{}
-	})
+	return ask(c, (*conn.Conn).TLSState, func() tls13.ConnectionState { return *c.finalTLS })
 }
 
 // InitiateKeyUpdate starts a 1-RTT key update (RFC 9001 §6) with the next

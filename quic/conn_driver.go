@@ -302,6 +302,7 @@ func (c *Conn) onHandshakeComplete() {
 	}
 	c.handshakeOK.Store(true)
 	close(c.handshakeDone)
+	c.endHalfOpen()
 	if c.onHandshakeCompleteEarly() && !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
 	}
@@ -325,6 +326,7 @@ func (c *Conn) finish() {
 	default:
 		close(c.handshakeDone)
 	}
+	c.endHalfOpen()
 	if c.confirmed != nil {
 		close(c.confirmed)
 		c.confirmed = nil

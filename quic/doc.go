@@ -137,7 +137,8 @@
 // A server whose Config sets RequireAddressValidation answers a client's
 // first Initial (of at least 1200 bytes) with a Retry and creates the
 // connection only when the client returns with the token (RFC 9000 §8.1.2,
-// retry.go). The token is stateless: AES-128-GCM, with a key derived from
+// retry.go). Without it, the server does the same on its own while
+// half-open connections pass their limits (see Limits below). The token is stateless: AES-128-GCM, with a key derived from
 // the endpoint's random secret, sealing the time it was issued, the
 // client's original Destination Connection ID and the Retry's Source
 // Connection ID, bound to the client's address; it lives 10 s. A token
@@ -193,6 +194,51 @@
 // the other's version_information: a forged Version Negotiation packet
 // that steers the client elsewhere than it would have gone ends the
 // connection with VERSION_NEGOTIATION_ERROR (§4).
+//
+// # Limits
+//
+// What a peer, or anyone who can send us a datagram, can make us spend is
+// bounded, each limit with its default (RFC 9000 §21):
+//
+//   - Half-open connections, a server's whose handshake has not completed
+//     (endpoint_halfopen.go): each costs about 35 KB and a goroutine, and
+//     a first Initial from any address is all it takes. While more than
+//     Config.HalfOpenRetryThreshold (128) of them come from addresses no
+//     Retry validated, or more than Config.HalfOpenRetryRate (1,000) started
+//     within the last second, new clients get a Retry: one small packet and
+//     no state, and a real client comes back one round trip later. At most
+//     Config.MaxHalfOpen (1,024) exist at once. They end at the handshake
+//     timeout (Config.HandshakeTimeout, 10 s). TestFirstFlightFlood sends
+//     20,000 first flights from 20,000 source ports at 4,000 a second: the
+//     server's live heap stays within 16 MiB of where it started, and a
+//     legitimate client meanwhile completes its handshake in a few
+//     milliseconds.
+//   - Stateless resets and Version Negotiation, which answer datagrams
+//     for no connection (endpoint_limit.go): 10 a second to one IP
+//     address, 1,000 a second per endpoint. Each is smaller than what it
+//     answers; Version Negotiation goes only to datagrams of 1200 bytes or
+//     more (RFC 9000 §14.1), and reads connection IDs of up to 255 bytes
+//     to echo them (§17.2); a version 1 long header with one over 20
+//     bytes is dropped.
+//   - Out-of-order stream data (quic/internal/streambuf): no more than the
+//     stream's window (Config.InitialStreamWindow, 512 KiB, auto-tuned up
+//     to MaxStreamWindow, 16 MiB), held with a bitmap of what arrived (an
+//     eighth more), so a frame costs time in proportion to its length
+//     whatever the order: 1-byte frames with 1-byte gaps across a window
+//     in reverse order cost what they cost in ascending order. CRYPTO
+//     data: 64 KiB beyond what was read (RFC 9000 §7.5).
+//   - Buffered sends: a stream's Write takes bytes up to the peer's
+//     credit for the stream (its MAX_STREAM_DATA) plus Config.SendCushion
+//     (64 KiB), and at most 4 MiB not yet acknowledged, then blocks; a
+//     peer that never reads holds its credit plus the cushion per stream.
+//   - Stream storage starts small: a chunk of 256 B, 1 KiB or 4 KiB as
+//     what a stream buffers from its start needs, 16 KiB beyond, and
+//     none once everything was read or acknowledged.
+//   - Streams: Config.MaxBidiStreams and MaxUniStreams (100 each) open at
+//     once. Received datagrams waiting for a connection's goroutine: 6 MB
+//     (128 GRO buffers). Acknowledgments: a flood of ack-eliciting packets
+//     gets one ACK per second packet, per tenth once the flow is a bulk
+//     one, or per ACK delay (see below), not one per packet.
 //
 // # ICMP errors end a client handshake
 //

@@ -43,11 +43,8 @@ type earlyConn struct {
 	// queued: a server connection was handed to Accept when it accepted
 	// 0-RTT (the driver's).
 	queued bool
-	// version is the QUIC version in use, as of the handshake's end;
-	// tlsState the TLS state then, for ConnectionState once the driver
-	// has stopped.
-	version  atomic.Uint32
-	tlsState atomic.Pointer[tls13.ConnectionState]
+	// version is the QUIC version in use, as of the handshake's end.
+	version atomic.Uint32
 }
 
 // DialEarly is Dial for a client that sends 0-RTT: when the session it
@@ -134,8 +131,6 @@ func (c *Conn) onEarlyDataAccepted() {
 // completes, and reports whether the connection still goes to Accept.
 func (c *Conn) onHandshakeCompleteEarly() (accept bool) {
 	c.early.version.Store(uint32(c.sm.Version()))
-	st := c.sm.TLSState()
-	c.early.tlsState.Store(&st)
 	if c.early.ready != nil && !c.early.queued && !c.isClient {
 		close(c.early.ready)
 	}

@@ -59,6 +59,12 @@ type Endpoint struct {
 	maxReceive int
 	// ownedBy, for an endpoint Dial made for one connection: closed with it.
 	ownedBy *Conn
+	// halfOpen counts server connections whose handshake has not
+	// completed (endpoint_halfopen.go).
+	halfOpen halfOpenState
+	// replies limits stateless resets and Version Negotiation
+	// (endpoint_limit.go).
+	replies replyLimiter
 	// paths are the sockets read besides sock (endpoint_paths.go).
 	paths pathSockets
 }
@@ -89,6 +95,7 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	if server != nil {
 		e.accept = make(chan *Conn, acceptQueue)
 		e.serverConn = server.connConfig()
+		e.halfOpen.init(server.halfOpenLimits())
 	}
 	// udpio's portable path neither reads nor sets the mark, nor
 	// coalesces.

@@ -186,9 +186,22 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 	if err != nil {
 		return nil, dcid
 	}
+	if inv.Long && inv.Version != 0 && !e.speaks(wire.Version(inv.Version)) { // vn.go
+		// RFC 9000 §6.1: answer an unknown version with Version
+		// Negotiation, but only to a datagram that could start a
+		// connection (§14.1), so we are no amplifier. Its connection
+		// IDs may be up to 255 bytes long (RFC 8999 §5.1): servers
+		// SHOULD read them to form the answer (RFC 9000 §17.2).
+		if len(b) >= conn.InitialMaxDatagramSize {
+			e.sendVersionNegotiation(d, &inv)
+		}
+		return nil, dcid
+	}
 	dcid, err = wire.MakeConnectionID(inv.DCID)
 	if err != nil {
-		return nil, dcid // longer than QUIC v1 allows: not ours
+		// RFC 9000 §17.2: a version 1 long header with a connection ID
+		// longer than 20 bytes MUST be dropped.
+		return nil, dcid
 	}
 	if last != nil && dcid == lastID {
 		return last, dcid
@@ -210,14 +223,8 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 		e.sendStatelessReset(d, inv.DCID)
 		return nil, dcid
 	}
-	if !e.speaks(wire.Version(inv.Version)) { // vn.go
-		// RFC 9000 §6.1: answer an unknown version with Version
-		// Negotiation, but only to a datagram that could start a
-		// connection (§14.1), so we are no amplifier.
-		if inv.Version != 0 && len(b) >= conn.InitialMaxDatagramSize {
-			e.sendVersionNegotiation(d, &inv)
-		}
-		return nil, dcid
+	if !wire.Version(inv.Version).IsSupported() {
+		return nil, dcid // a Version Negotiation packet for no connection of ours
 	}
 	if e.server == nil {
 		return nil, dcid
@@ -252,22 +259,38 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	}
 	serverConn := e.serverConn // replaced, not changed, by announcePreferred
 	e.mu.Unlock()
-	// A NEW_TOKEN token validates the address: no Retry (newtoken.go).
+	// Address validation with Retry when the Config requires it, or when
+	// half-open connections pass their limits (endpoint_halfopen.go); a
+	// token is checked whenever there is one, since a client that had a
+	// Retry expects the server to say so (RFC 9000 §7.3). A NEW_TOKEN
+	// token validates the address by itself: no Retry (newtoken.go); one
+	// that does not is ignored (§8.1.3).
+	now := time.Now()
 	validated := e.newTokenValidates(d, &hdr)
+	retryToken := len(hdr.Token) > 0 && !isNewToken(hdr.Token)
 	var retry *conn.RetryInfo
-	if e.server.RequireAddressValidation && !validated {
+	if !validated && (e.server.RequireAddressValidation || retryToken || e.halfOpen.retryDue(now)) {
 		var proceed bool
 		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
 			return nil
 		}
 	}
+	kind := halfOpenUnvalidated
+	if retry != nil || validated {
+		kind = halfOpenValidated
+	}
+	if !e.halfOpen.start(now, kind) {
+		return nil // MaxHalfOpen: the client tries again later
+	}
 	scid := newConnectionID()
-	c, err := newConn(time.Now(), e, e.server, serverConn, &conn.Params{
+	c, err := newConn(now, e, e.server, serverConn, &conn.Params{
 		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry, AddressValidated: validated,
 	})
 	if err != nil {
+		e.halfOpen.end(kind)
 		return nil
 	}
+	c.halfOpen = kind
 	e.mu.Lock()
 	e.conns[dcid] = c
 	e.conns[scid] = c
@@ -277,9 +300,13 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	return c
 }
 
-// sendVersionNegotiation answers with the versions we support.
+// sendVersionNegotiation answers with the versions we support, within the
+// limits on stateless replies (endpoint_limit.go).
 func (e *Endpoint) sendVersionNegotiation(d *datagram, inv *wire.Invariants) {
-	var buf [256]byte
+	if !e.replies.allow(d.from) {
+		return
+	}
+	var buf [7 + 2*255 + 4*4]byte // connection IDs of up to 255 bytes, the versions
 	out, err := wire.AppendVersionNegotiation(buf[:0], inv, e.negotiationVersions(), 0x40)
 	if err != nil {
 		return
@@ -291,11 +318,12 @@ func (e *Endpoint) sendVersionNegotiation(d *datagram, inv *wire.Invariants) {
 // stateless reset (RFC 9000 §10.3): random bytes that look like a short
 // header packet, ending with the token for that connection ID. It is
 // smaller than the packet that triggered it, so two endpoints cannot loop
-// (§10.3.3), and not sent to packets too small to hide it in.
+// (§10.3.3), not sent to packets too small to hide it in, and rate
+// limited (endpoint_limit.go).
 func (e *Endpoint) sendStatelessReset(d *datagram, dcid []byte) {
 	const minReset = 21 // RFC 9000 §10.3: at least 5 random bytes + token
 	size := int(d.n) - 1
-	if size < minReset+10 {
+	if size < minReset+10 || !e.replies.allow(d.from) {
 		return
 	}
 	size = min(size, 64)

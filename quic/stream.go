@@ -98,7 +98,8 @@ func (s *Stream) Read(p []byte) (int, error) {
 }
 
 // Write writes data to the stream, blocking while more than 4 MiB wait to
-// be acknowledged.
+// be acknowledged, or while what was written reaches the peer's credit for
+// the stream (its MAX_STREAM_DATA) plus Config.SendCushion.
 func (s *Stream) Write(p []byte) (int, error) {
 	if !s.st.HasSend() {
 		return 0, ErrStreamClosed

@@ -30,6 +30,7 @@ type Config struct {
 	DisableECN      bool
 	EnableDatagrams bool
 	MaxDatagramSize int
+	SendCushion     uint64
 	// DisableActiveMigration is sent as disable_active_migration (RFC
 	// 9000 §18.2); DisablePreferredAddress keeps a client from moving to
 	// the server's preferred address.
@@ -56,6 +57,7 @@ const (
 	activeConnectionIDLimit   = 4       // how many connection IDs of each side the other holds (RFC 9000 §18.2: at least 2): spares for a migration, the preferred address and the retirements they start
 	maxCryptoBuffer           = 64 << 10
 	maxReceivedDatagramFrames = 128
+	defaultSendCushion        = 64 << 10
 
 	// InitialMaxDatagramSize is the smallest datagram size every path
 	// carries, the size of a client's first Initial (RFC 9000 §14.1).
@@ -98,6 +100,7 @@ func (c *Config) maxBidiStreams() int64 {
 func (c *Config) maxUniStreams() int64 {
 	return min(orDefault(c.MaxUniStreams, defaultMaxStreams), maxStreamsLimit)
 }
+func (c *Config) sendCushion() uint64  { return orDefault(c.SendCushion, defaultSendCushion) }
 func (c *Config) streamWindow() uint64 { return orDefault(c.InitialStreamWindow, defaultStreamWindow) }
 func (c *Config) connWindow() uint64 {
 	return orDefault(c.InitialConnectionWindow, defaultConnectionWindow)

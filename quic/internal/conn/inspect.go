@@ -98,3 +98,11 @@ func (c *Conn) Limits(uni bool) StreamLimits {
 		LocalMax: ss.localMax[kind], RemoteOpened: ss.remoteOpened[kind], Live: len(ss.m),
 	}
 }
+
+// StreamStorage returns the bytes of storage s's sending and receiving
+// parts hold (buffers, bitmaps), for tests that bound them. Unlike the
+// methods above it only takes the parts' locks, so any goroutine may call
+// it.
+func (s *Stream) StreamStorage() (send, recv int) {
+	return s.send.Held(), s.recv.Held()
+}

@@ -36,10 +36,11 @@ type Mailbox struct {
 	// Immutable: what a stream the application opens starts with.
 	isClient     bool
 	streamWindow uint64
+	sendCushion  uint64 // what a stream's writer may buffer beyond the peer's credit
 }
 
 func newMailbox(isClient bool, config *Config) *Mailbox {
-	return &Mailbox{isClient: isClient, streamWindow: config.streamWindow(), wake: func() {}}
+	return &Mailbox{isClient: isClient, streamWindow: config.streamWindow(), sendCushion: config.sendCushion(), wake: func() {}}
 }
 
 // SetWake sets what Wake calls to signal the owner (a non-blocking send on

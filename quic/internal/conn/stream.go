@@ -10,7 +10,8 @@ import (
 // MaxSendBuffered is how much a stream's writer may buffer (written, not
 // yet acknowledged) before Write reports Blocked. It covers the
 // flow-control window a fast path needs, so the application is never the
-// bottleneck of a bulk transfer.
+// bottleneck of a bulk transfer. Write also takes nothing beyond the
+// peer's credit for the stream plus Config.SendCushion.
 const MaxSendBuffered = 4 << 20
 
 // Stream is a QUIC stream (RFC 9000 §2, §3). Its exported methods are for
@@ -96,12 +97,13 @@ func (s *Stream) Read(p []byte) (int, streambuf.Status, uint64) {
 	return n, st, code
 }
 
-// Write buffers p for sending, as much as MaxSendBuffered allows. It
+// Write buffers p for sending, as much as MaxSendBuffered and the peer's
+// credit plus the cushion (Config.SendCushion) allow. It
 // returns how much it took, and Blocked when that was not all (wait for
 // EventStreamWritable), or why the sending part takes no more: Closed
 // (after CloseWrite), ResetLocal or ResetRemote with the code.
 func (s *Stream) Write(p []byte) (int, streambuf.Status, uint64) {
-	n, st, code := s.send.Write(p, MaxSendBuffered)
+	n, st, code := s.send.Write(p, MaxSendBuffered, s.mb.sendCushion)
 	if n > 0 {
 		s.mb.push(s)
 	}

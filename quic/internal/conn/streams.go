@@ -105,7 +105,20 @@ func (ss *streamsState) setLocalSendMax(s *Stream) {
 	if streamIsUni(s.id) {
 		w = ss.peerUni
 	}
-	s.sendMax = max(s.sendMax, w)
+	ss.c.raiseSendMax(s, w)
+}
+
+// raiseSendMax records the peer's limit for s's sending part (RFC 9000
+// §4.1) and publishes it to the part, whose writer may buffer up to it
+// plus the cushion: a writer waiting for credit goes on.
+func (c *Conn) raiseSendMax(s *Stream, v uint64) {
+	if v <= s.sendMax {
+		return
+	}
+	s.sendMax = v
+	if s.send.SetCredit(v) {
+		c.events.add(Event{Kind: EventStreamWritable, Stream: s})
+	}
 }
 
 func (ss *streamsState) isLocal(id uint64) bool { return streamIsServer(id) == !ss.c.isClient }
@@ -202,7 +215,7 @@ func (c *Conn) streamForFrame(id uint64, t wire.FrameType, needRecv, needSend bo
 		s = newStream(c.mb, streamID(n, c.isClient, uni), !uni, true)
 		s.recv.Init(window)
 		if !uni {
-			s.sendMax = ss.peerBidiLocal
+			c.raiseSendMax(s, ss.peerBidiLocal)
 		}
 		s.registered = true
 		ss.add(s)
@@ -311,7 +324,7 @@ func (c *Conn) handleMaxStreamData(f *wire.MaxStreamDataFrame) error {
 		return err
 	}
 	if f.MaximumStreamData > s.sendMax {
-		s.sendMax = f.MaximumStreamData
+		c.raiseSendMax(s, f.MaximumStreamData)
 		c.scheduleStream(s)
 	}
 	return nil

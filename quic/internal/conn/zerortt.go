@@ -36,7 +36,7 @@ type earlyState struct {
 	// remembered server transport parameters applied until the real ones
 	// came.
 	attempted  bool
-	remembered wire.TransportParameters
+	remembered *wire.TransportParameters
 	// accepted: the server accepted 0-RTT (both sides); rejected: it
 	// refused (client).
 	accepted, rejected bool
@@ -85,7 +85,7 @@ func (c *Conn) startEarlyData() {
 		return
 	}
 	c.early.attempted = true
-	c.early.remembered = p
+	c.early.remembered = &p
 	c.flow.setPeerInitial(p.InitialMaxData)
 	c.streams.setPeerInitial(&p)
 	c.dgrams.setPeerMax(p.MaxDatagramFrameSize)
@@ -130,7 +130,7 @@ func (c *Conn) checkEarlyParams(p *wire.TransportParameters) error {
 		return nil
 	}
 	if c.tls.ConnectionState().EarlyDataAccepted {
-		if name := earlyLimitReduced(&c.early.remembered, p); name != "" {
+		if name := earlyLimitReduced(c.early.remembered, p); name != "" {
 			return localError(wire.ProtocolViolation, 0, "server accepted 0-RTT and reduced "+name)
 		}
 		c.early.accepted = true

@@ -3,67 +3,137 @@ package streambuf
 import "sync"
 
 // chunkSize is the unit of storage. 16 KiB holds about a dozen full-size
-// packets of data, so a fast stream touches the pool rarely, and an idle
-// stream with a few bytes buffered holds one chunk.
+// packets of data, so a fast stream touches the pool rarely.
 const chunkSize = 16 << 10
+
+// A chunk's buffer is one of these sizes. The first chunk of a buffer that
+// held nothing takes the smallest size that holds what is written, and
+// the next size up when it fills (copying what it holds, at most 4 KiB),
+// so a stream with a few bytes buffered holds a few hundred bytes, not
+// 16 KiB; every other chunk is full size, so a bulk stream never copies.
+const (
+	sizeTiny  = 256
+	sizeSmall = 1 << 10
+	sizeMid   = 4 << 10
+)
 
 type chunk [chunkSize]byte
 
-var chunkPool = sync.Pool{New: func() any { return new(chunk) }}
+// One pool per size, of pointers to arrays (a Put of a pointer does not
+// allocate).
+var (
+	chunkPool = sync.Pool{New: func() any { return new(chunk) }}
+	tinyPool  = sync.Pool{New: func() any { return new([sizeTiny]byte) }}
+	smallPool = sync.Pool{New: func() any { return new([sizeSmall]byte) }}
+	midPool   = sync.Pool{New: func() any { return new([sizeMid]byte) }}
+)
 
-func getChunk() *chunk { return chunkPool.Get().(*chunk) }
+// getBuf returns a buffer of the smallest size that holds n bytes.
+func getBuf(n int) []byte {
+	switch {
+	case n <= sizeTiny:
+		return tinyPool.Get().(*[sizeTiny]byte)[:]
+	case n <= sizeSmall:
+		return smallPool.Get().(*[sizeSmall]byte)[:]
+	case n <= sizeMid:
+		return midPool.Get().(*[sizeMid]byte)[:]
+	}
+	return chunkPool.Get().(*chunk)[:]
+}
 
-func putChunk(c *chunk) { chunkPool.Put(c) }
+// putBuf returns a buffer getBuf made to its pool. Nothing may use it
+// afterwards.
+func putBuf(b []byte) {
+	switch len(b) {
+	case sizeTiny:
+		tinyPool.Put((*[sizeTiny]byte)(b))
+	case sizeSmall:
+		smallPool.Put((*[sizeSmall]byte)(b))
+	case sizeMid:
+		midPool.Put((*[sizeMid]byte)(b))
+	case chunkSize:
+		chunkPool.Put((*chunk)(b))
+	}
+}
+
+// bitmap marks the bytes of one chunk received out of order (Recv): one
+// bit per byte, 2 KiB, only for chunks beyond the first gap.
+type bitmap [chunkSize / 64]uint64
+
+var bitmapPool = sync.Pool{New: func() any { return new(bitmap) }}
 
 // chunks is a run of chunks holding the bytes of a stream from offset base
-// (a multiple of chunkSize) onwards. Entries may be nil where nothing has
-// been stored yet.
+// (a multiple of chunkSize) onwards: chunk i holds the offsets from
+// base+i*chunkSize, in a buffer of one of the sizes above. Entries may be
+// nil where nothing has been stored yet.
 type chunks struct {
-	base  uint64
-	c     []*chunk
-	spare *chunk // one released chunk kept back, so a busy stream cycles through its own memory rather than the pool
+	base uint64
+	c    [][]byte
+	// marks, on the receive side, has chunk i's bitmap of bytes received
+	// out of order at index i (nil: none).
+	marks []*bitmap
+	spare []byte // one released full-size chunk kept back, so a busy stream cycles through its own memory rather than the pool
 }
 
-func (cs *chunks) get() *chunk {
-	if c := cs.spare; c != nil {
-		cs.spare = nil
-		return c
-	}
-	return getChunk()
-}
-
-func (cs *chunks) put(c *chunk) {
-	if cs.spare == nil {
-		cs.spare = c
-		return
-	}
-	putChunk(c)
-}
-
-// at returns the chunk holding offset off, allocating it if needed.
-func (cs *chunks) at(off uint64) *chunk {
+// room returns the buffer of the chunk holding off, grown if needed to
+// hold n bytes from off, which must not cross the chunk's end.
+//
+// A buffer that grows is copied into a larger one, and the old one goes
+// to the garbage collector rather than to its pool: a reader (RecvPart)
+// or the connection (SendPart) may still be copying from it outside the
+// lock, and the bytes it holds stay valid for them.
+func (cs *chunks) room(off uint64, n int) []byte {
 	i := int((off - cs.base) / chunkSize)
 	for len(cs.c) <= i {
 		cs.c = append(cs.c, nil)
 	}
-	if cs.c[i] == nil {
-		cs.c[i] = cs.get()
+	need := int(off%chunkSize) + n
+	b := cs.c[i]
+	if len(b) >= need {
+		return b
 	}
-	return cs.c[i]
+	var nb []byte
+	if len(cs.c) > 1 || need > sizeMid {
+		nb = cs.getFull()
+	} else {
+		nb = getBuf(need)
+	}
+	copy(nb, b)
+	cs.c[i] = nb
+	return nb
+}
+
+func (cs *chunks) getFull() []byte {
+	if c := cs.spare; c != nil {
+		cs.spare = nil
+		return c
+	}
+	return chunkPool.Get().(*chunk)[:]
+}
+
+// put returns a released buffer: a full-size one is kept as the spare if
+// there is none.
+func (cs *chunks) put(b []byte) {
+	if len(b) == chunkSize && cs.spare == nil {
+		cs.spare = b
+		return
+	}
+	putBuf(b)
 }
 
 // write copies b to offset off onwards.
 func (cs *chunks) write(off uint64, b []byte) {
 	for len(b) > 0 {
-		c := cs.at(off)
-		n := copy(c[off%chunkSize:], b)
-		b = b[n:]
-		off += uint64(n)
+		k := int(min(uint64(len(b)), chunkEnd(off)-off))
+		c := cs.room(off, k)
+		copy(c[off%chunkSize:], b[:k])
+		b = b[k:]
+		off += uint64(k)
 	}
 }
 
 // slice returns the bytes from off up to at most end, stopping at the end of
-// off's chunk. The chunk must exist.
+// off's chunk. The bytes must have been written.
 func (cs *chunks) slice(off, end uint64) []byte {
 	c := cs.c[(off-cs.base)/chunkSize]
 	lo := off % chunkSize
@@ -71,7 +141,8 @@ func (cs *chunks) slice(off, end uint64) []byte {
 	return c[lo:hi]
 }
 
-// release returns to the pool every chunk wholly below off.
+// release returns to the pool every chunk wholly below off, with its
+// bitmap.
 func (cs *chunks) release(off uint64) {
 	n := 0
 	for n < len(cs.c) && cs.base+chunkSize*uint64(n+1) <= off {
@@ -84,24 +155,57 @@ func (cs *chunks) release(off uint64) {
 		return
 	}
 	copy(cs.c, cs.c[n:])
-	for i := len(cs.c) - n; i < len(cs.c); i++ {
-		cs.c[i] = nil
-	}
+	clear(cs.c[len(cs.c)-n:])
 	cs.c = cs.c[:len(cs.c)-n]
+	if len(cs.marks) > 0 {
+		k := min(n, len(cs.marks))
+		for i := range k {
+			cs.dropMarks(i)
+		}
+		copy(cs.marks, cs.marks[k:])
+		clear(cs.marks[len(cs.marks)-k:])
+		cs.marks = cs.marks[:len(cs.marks)-k]
+	}
 	cs.base += chunkSize * uint64(n)
 }
 
-// free returns every chunk to the pool.
+// dropMarks returns chunk i's bitmap, if any.
+func (cs *chunks) dropMarks(i int) {
+	if m := cs.marks[i]; m != nil {
+		bitmapPool.Put(m)
+		cs.marks[i] = nil
+	}
+}
+
+// free returns every chunk and bitmap to the pools.
 func (cs *chunks) free() {
 	for i, c := range cs.c {
 		if c != nil {
-			putChunk(c)
+			putBuf(c)
 		}
 		cs.c[i] = nil
 	}
 	cs.c = cs.c[:0]
+	for i := range cs.marks {
+		cs.dropMarks(i)
+	}
+	cs.marks = cs.marks[:0]
 	if cs.spare != nil {
-		putChunk(cs.spare)
+		putBuf(cs.spare)
 		cs.spare = nil
 	}
+}
+
+// held is the number of bytes of storage the chunks hold, bitmaps included.
+func (cs *chunks) held() int {
+	n := len(cs.spare)
+	for _, c := range cs.c {
+		n += len(c)
+	}
+	for _, m := range cs.marks {
+		if m != nil {
+			n += len(m) * 8
+		}
+	}
+	return n
 }

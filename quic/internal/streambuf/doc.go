@@ -4,11 +4,23 @@
 // and hands out what to send next — lost ranges first, then new data — so
 // that the connection retransmits frames, not packets (RFC 9000 §13.3).
 //
-// Both sides store bytes in fixed-size chunks (16 KiB) from a shared pool,
-// so a stream in steady state allocates nothing, and a stream that goes idle
-// gives its memory back. STREAM data is copied once on receipt, into the
-// buffer the application reads from, and once on write, into the buffer
-// frames are packed from.
+// Both sides store bytes in chunks of 16 KiB from shared pools, so a stream
+// in steady state allocates nothing, and a stream that goes idle gives its
+// memory back. A buffer that held nothing starts with a chunk sized to what
+// is written (256 B, 1 KiB or 4 KiB, growing to 16 KiB as it fills; the
+// sizes count from the start of the 16 KiB the offset falls in), so that
+// many streams with a few bytes each at their start hold a few hundred
+// bytes each.
+// STREAM data is copied once on receipt, into the buffer the application
+// reads from, and once on write, into the buffer frames are packed from.
+//
+// Reassembly (RFC 9000 §21.7) keeps no list of ranges, whose length the
+// peer would choose: the bytes received out of order are marked in a
+// bitmap per chunk (one bit per byte), so the state is bounded by the
+// flow-control window plus an eighth, and a frame costs time in proportion
+// to its length in whatever order frames come (1-byte frames with 1-byte
+// gaps across a window cost the same in reverse order as in ascending
+// order).
 //
 // For streams the application reads and writes, the buffers are shared
 // between application goroutines and the connection's goroutine:
@@ -30,7 +42,9 @@
 // connection touches.
 //
 // Flow-control limits are the caller's: a receiving part refuses data
-// beyond the limit it advertised (RFC 9000 §4.1, ErrFlowControl). The
+// beyond the limit it advertised (RFC 9000 §4.1, ErrFlowControl), and a
+// sending part takes no more from its writer than the peer's credit the
+// connection published (SetCredit) plus the cushion Write is given. The
 // buffers enforce the final-size rules of RFC 9000 §4.5, which are about
 // the bytes themselves (ErrFinalSize).
 package streambuf

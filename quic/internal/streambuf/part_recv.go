@@ -276,3 +276,10 @@ func (p *RecvPart) Highest() uint64 {
 	defer p.mu.Unlock()
 	return p.buf.Highest()
 }
+
+// Held is the number of bytes of storage the part holds.
+func (p *RecvPart) Held() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buf.Held()
+}

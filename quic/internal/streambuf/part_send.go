@@ -40,14 +40,22 @@ type SendPart struct {
 	resetCode  uint64
 	stopped    bool // the peer's STOP_SENDING: stopCode
 	stopCode   uint64
+	// credit is the peer's limit for the stream (MAX_STREAM_DATA, RFC
+	// 9000 §4.1), published by the connection: Write takes bytes up to
+	// credit plus the cushion it is given, no further.
+	credit uint64
 }
 
-// Write copies b after the bytes written so far, as much as the limit on
-// buffered bytes (written, not yet acknowledged) allows. It returns how
-// much it took; Blocked when that was not all of b, to wait until the
-// connection frees room; or why the part takes no more (Closed,
+// Write copies b after the bytes written so far, as much as the limits
+// allow: at most maxHeld bytes buffered (written, not yet acknowledged),
+// and nothing beyond the peer's credit for the stream plus cushion, since
+// bytes the peer does not let us send would only wait in memory (issue
+// 15: a peer that never reads must not make us buffer what a writer
+// offers). It returns how much it took; Blocked when that was not all of
+// b, to wait until the connection frees room (acknowledgments) or the
+// peer grants more (SetCredit); or why the part takes no more (Closed,
 // ResetLocal, ResetRemote, with the code).
-func (p *SendPart) Write(b []byte, limit uint64) (n int, st Status, code uint64) {
+func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, code uint64) {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
 	for len(b) > 0 {
@@ -56,18 +64,17 @@ func (p *SendPart) Write(b []byte, limit uint64) (n int, st Status, code uint64)
 			p.mu.Unlock()
 			return n, st, code
 		}
-		held := p.end - p.ackedBelow
-		if held >= limit {
+		held, allowed := p.end-p.ackedBelow, p.credit+cushion
+		if held >= maxHeld || p.end >= allowed {
 			p.waiting = true
 			p.mu.Unlock()
 			return n, Blocked, 0
 		}
-		k := int(min(uint64(len(b)), limit-held, chunkEnd(p.end)-p.end))
+		k := int(min(uint64(len(b)), maxHeld-held, allowed-p.end, chunkEnd(p.end)-p.end))
 		if len(p.data.c) == 0 {
 			p.data.base = p.end - p.end%chunkSize
 		}
-		c := p.data.at(p.end)
-		dst := c[p.end%chunkSize:][:k]
+		dst := p.data.room(p.end, k)[p.end%chunkSize:][:k]
 		p.copying = true
 		p.mu.Unlock()
 
@@ -166,6 +173,21 @@ func (p *SendPart) Acked(below uint64) (wake bool) {
 	return wake
 }
 
+// SetCredit records the peer's limit for the stream (its MAX_STREAM_DATA
+// or initial window) and reports whether a Write waits for the room it
+// makes.
+func (p *SendPart) SetCredit(limit uint64) (wake bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if limit <= p.credit {
+		return false
+	}
+	p.credit = limit
+	wake = p.waiting
+	p.waiting = false
+	return wake
+}
+
 // Discard drops every byte held: the part was reset.
 func (p *SendPart) Discard() {
 	p.mu.Lock()
@@ -194,4 +216,11 @@ func (p *SendPart) Buffered() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.end - p.ackedBelow
+}
+
+// Held is the number of bytes of storage the part holds.
+func (p *SendPart) Held() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.data.held()
 }

@@ -24,7 +24,7 @@ func TestPartsConcurrent(t *testing.T) {
 		var sp SendPart
 		var rp RecvPart
 		rp.Init(64 << 10)
-		const limit = 48 << 10
+		const limit, cushion = 48 << 10, 8 << 10
 
 		var wg sync.WaitGroup
 		wg.Add(2)
@@ -32,7 +32,7 @@ func TestPartsConcurrent(t *testing.T) {
 			defer wg.Done()
 			rest := src
 			for len(rest) > 0 {
-				n, st, _ := sp.Write(rest[:min(len(rest), 1+rand.IntN(20000))], limit)
+				n, st, _ := sp.Write(rest[:min(len(rest), 1+rand.IntN(20000))], limit, cushion)
 				rest = rest[n:]
 				if st == Blocked {
 					runtime.Gosched()
@@ -67,6 +67,12 @@ func TestPartsConcurrent(t *testing.T) {
 				rp.SetWindow(readOff+window, window)
 			}
 			_, maxData, _ = rp.Window()
+			// The peer's credit, as MAX_STREAM_DATA would carry it: Write
+			// takes no more than it plus the cushion.
+			sp.SetCredit(maxData)
+			if end, _, _, _ := sp.State(); end > maxData+cushion {
+				t.Fatalf("seed %d: %d bytes written with credit %d", seed, end, maxData)
+			}
 			if off, n, fin, ok := ss.Next(1+r.IntN(1400), maxData); ok {
 				b, _, _ := sp.Slice(off, n)
 				inflight = append(inflight, frame{off, bytes.Clone(b), fin})
@@ -104,14 +110,14 @@ func TestPartsConcurrent(t *testing.T) {
 // never read as consumed.
 func TestPartsReset(t *testing.T) {
 	var sp SendPart
-	if n, st, _ := sp.Write(make([]byte, 100), 50); n != 50 || st != Blocked {
+	if n, st, _ := sp.Write(make([]byte, 100), 50, 1<<20); n != 50 || st != Blocked {
 		t.Fatalf("Write = %d, %v; want 50, Blocked", n, st)
 	}
 	if !sp.Stop(7) {
 		t.Fatal("Stop did not report the waiting writer")
 	}
 	sp.Discard()
-	if _, st, code := sp.Write([]byte{1}, 50); st != ResetRemote || code != 7 {
+	if _, st, code := sp.Write([]byte{1}, 50, 1<<20); st != ResetRemote || code != 7 {
 		t.Fatalf("Write after STOP_SENDING: %v %d", st, code)
 	}
 
@@ -136,5 +142,32 @@ func TestPartsReset(t *testing.T) {
 	}
 	if _, err := rp.Write(0, make([]byte, 1001), false); err != ErrFlowControl {
 		t.Fatalf("data beyond the limit: %v", err)
+	}
+}
+
+// TestSendPartCredit: a writer buffers no more than the peer's credit plus
+// the cushion, and a larger credit wakes it.
+func TestSendPartCredit(t *testing.T) {
+	var sp SendPart
+	sp.SetCredit(1000)
+	if n, st, _ := sp.Write(make([]byte, 5000), 1<<20, 500); n != 1500 || st != Blocked {
+		t.Fatalf("Write = %d, %v; want 1500 (credit + cushion), Blocked", n, st)
+	}
+	if sp.SetCredit(900) {
+		t.Fatal("a smaller credit woke the writer")
+	}
+	if !sp.SetCredit(2000) {
+		t.Fatal("more credit did not wake the waiting writer")
+	}
+	if n, st, _ := sp.Write(make([]byte, 5000), 1<<20, 500); n != 1000 || st != Blocked {
+		t.Fatalf("Write = %d, %v; want 1000, Blocked", n, st)
+	}
+	// Acknowledgments free memory but not credit.
+	sp.Acked(2500)
+	if n, _, _ := sp.Write(make([]byte, 5000), 1<<20, 500); n != 0 {
+		t.Fatalf("wrote %d bytes beyond credit + cushion after an ACK", n)
+	}
+	if b := sp.Buffered(); b != 0 {
+		t.Fatalf("%d bytes buffered, all acknowledged", b)
 	}
 }

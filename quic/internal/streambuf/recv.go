@@ -2,8 +2,7 @@ package streambuf
 
 import (
 	"errors"
-
-	"github.com/skiffnet/skiff/quic/internal/rangeset"
+	"math/bits"
 )
 
 // ErrFinalSize reports a violation of RFC 9000 §4.5: data beyond a stream's
@@ -17,13 +16,26 @@ var ErrFlowControl = errors.New("streambuf: stream data beyond MAX_STREAM_DATA")
 
 // Recv is the receive side of a stream: it reassembles data that arrives in
 // any order and hands it to the application in order.
+//
+// It keeps no list of received ranges, whose length a peer would choose
+// (RFC 9000 §21.7: one range per gap, 1-byte frames with 1-byte gaps make
+// one per two bytes of window). The bytes below contig arrived in order;
+// a chunk beyond it that holds bytes received out of order has a bitmap
+// of them, one bit per byte. So the reassembly state is bounded by the
+// flow-control window (the data, plus an eighth for the bitmaps) whatever
+// the order frames come in, a frame costs time in proportion to its length,
+// and the bytes that complete a run move contig over it a 64-bit word at
+// a time.
 type Recv struct {
 	data     chunks
-	readOff  uint64       // next offset the application reads
-	received rangeset.Set // offsets received at or above readOff
-	highest  uint64       // largest offset received plus one
-	final    uint64       // the final size, when finKnown
+	readOff  uint64 // next offset the application reads
+	contig   uint64 // every byte of [readOff, contig) was received
+	highest  uint64 // largest offset received plus one
+	final    uint64 // the final size, when finKnown
 	finKnown bool
+	// work counts the bitmap words marked and scanned: tests bound the
+	// cost of reassembly by it, whatever the order data came in.
+	work uint64
 }
 
 // Write stores b, received at offset off; fin says the frame carried FIN, so
@@ -43,28 +55,78 @@ func (r *Recv) Write(off uint64, b []byte, fin bool) (advanced uint64, err error
 		advanced = end - r.highest
 		r.highest = end
 	}
-	// Drop what the application has already read.
-	if off < r.readOff {
-		if end <= r.readOff {
-			return advanced, nil
-		}
-		b = b[r.readOff-off:]
-		off = r.readOff
-	}
-	if len(b) == 0 || r.received.ContainsRange(off, end) {
+	// Drop what arrived in order already: a reader may be copying it out
+	// (RecvPart reads outside its lock), and a peer must not change data
+	// it sent (RFC 9000 §2.2). Bytes beyond contig that came out of order
+	// are written again: no reader sees them before contig passes them.
+	if end <= r.contig {
 		return advanced, nil
+	}
+	if off < r.contig {
+		b = b[r.contig-off:]
+		off = r.contig
 	}
 	if len(r.data.c) == 0 {
 		r.data.base = r.readOff - r.readOff%chunkSize
 	}
-	// Only the bytes not received yet are written: those received may be
-	// being copied out by a reader (RecvPart reads outside its lock), and
-	// a peer must not change data it sent (RFC 9000 §2.2).
-	for gs, ge, ok := r.received.NextGap(off, end); ok; gs, ge, ok = r.received.NextGap(ge, end) {
-		r.data.write(gs, b[gs-off:ge-off])
+	r.data.write(off, b)
+	if off == r.contig {
+		r.contig = end
+		r.advance()
+	} else {
+		r.mark(off, end)
 	}
-	r.received.AddRange(off, end)
 	return advanced, nil
+}
+
+// mark records [off, end), beyond contig, as received.
+func (r *Recv) mark(off, end uint64) {
+	cs := &r.data
+	for off < end {
+		i := int((off - cs.base) / chunkSize)
+		for len(cs.marks) <= i {
+			cs.marks = append(cs.marks, nil)
+		}
+		m := cs.marks[i]
+		if m == nil {
+			m = bitmapPool.Get().(*bitmap)
+			clear(m[:])
+			cs.marks[i] = m
+		}
+		lo := int(off % chunkSize)
+		hi := int(min(end, chunkEnd(off)) - off + uint64(lo))
+		for lo < hi {
+			bit := lo % 64
+			n := min(64-bit, hi-lo)
+			m[lo/64] |= ^uint64(0) >> (64 - n) << bit
+			lo += n
+			r.work++
+		}
+		off = chunkEnd(off)
+	}
+}
+
+// advance moves contig over the bytes beyond it that were received out of
+// order, returning each chunk's bitmap once contig leaves the chunk.
+func (r *Recv) advance() {
+	cs := &r.data
+	for r.contig < r.highest {
+		i := int((r.contig - cs.base) / chunkSize)
+		if i >= len(cs.marks) || cs.marks[i] == nil {
+			return
+		}
+		bit := r.contig % chunkSize
+		// The run of ones from bit upwards in its word.
+		run := bits.TrailingZeros64(^(cs.marks[i][bit/64] >> (bit % 64)))
+		r.work++
+		if run == 0 {
+			return
+		}
+		r.contig += uint64(run)
+		if r.contig%chunkSize == 0 {
+			cs.dropMarks(i)
+		}
+	}
 }
 
 // SetFinalSize records the final size from a FIN or a RESET_STREAM frame
@@ -94,16 +156,7 @@ func (r *Recv) Highest() uint64 { return r.highest }
 func (r *Recv) ReadOffset() uint64 { return r.readOff }
 
 // Readable is how many bytes can be read now, in order.
-func (r *Recv) Readable() uint64 {
-	if r.received.Len() == 0 {
-		return 0
-	}
-	first := r.received.Range(0)
-	if first.Start != r.readOff {
-		return 0
-	}
-	return first.End - r.readOff
-}
+func (r *Recv) Readable() uint64 { return r.contig - r.readOff }
 
 // AllRead reports whether the application has read up to the final size.
 func (r *Recv) AllRead() bool { return r.finKnown && r.readOff == r.final }
@@ -142,7 +195,6 @@ func (r *Recv) Consume(n int) {
 		return
 	}
 	r.readOff += uint64(n)
-	r.received.RemoveBelow(r.readOff)
 	r.data.release(r.readOff)
 	if r.readOff == r.highest {
 		// Everything received was read: give the last chunk back too,
@@ -155,5 +207,8 @@ func (r *Recv) Consume(n int) {
 // application stopped reading (STOP_SENDING) or the peer reset.
 func (r *Recv) Discard() {
 	r.data.free()
-	r.received.Clear()
+	r.contig = r.readOff
 }
+
+// Held is the number of bytes of storage the buffer holds.
+func (r *Recv) Held() int { return r.data.held() }

@@ -157,22 +157,38 @@ func FuzzRecvWrites(f *testing.F) {
 	f.Add([]byte{0, 10, 0, 5, 3, 1})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var r Recv
-		want := make([]byte, 1<<12)
+		want := make([]byte, 1<<16)
 		for i := range want {
 			want[i] = byte(i * 7)
 		}
+		got := make([]bool, len(want)) // bytes received, as a model
 		for i := 0; i+2 < len(ops); i += 3 {
-			off := uint64(ops[i]) << 4
-			n := uint64(ops[i+1]) << 2
+			// Offsets across four chunks, lengths up to a quarter of one.
+			off := uint64(ops[i])<<8 | uint64(ops[i+2]&0xf0)
+			n := uint64(ops[i+1]) << 4
 			fin := ops[i+2]&1 == 1
 			if off+n > uint64(len(want)) {
 				continue
 			}
-			if _, err := r.Write(off, want[off:off+n], fin); err != nil && !errors.Is(err, ErrFinalSize) {
+			_, err := r.Write(off, want[off:off+n], fin)
+			if err != nil && !errors.Is(err, ErrFinalSize) {
 				t.Fatal(err)
 			}
+			if err == nil {
+				for j := off; j < off+n; j++ {
+					got[j] = true
+				}
+			}
+			// The reassembly's in-order run matches a byte-by-byte model.
+			run := r.ReadOffset()
+			for run < uint64(len(got)) && got[run] {
+				run++
+			}
+			if r.Readable() != run-r.ReadOffset() {
+				t.Fatalf("readable %d, model %d", r.Readable(), run-r.ReadOffset())
+			}
 			if ops[i+2]&2 == 2 {
-				var buf [512]byte
+				var buf [5000]byte
 				start := r.ReadOffset()
 				n, _ := r.Read(buf[:])
 				if !bytes.Equal(buf[:n], want[start:start+uint64(n)]) {

@@ -1,0 +1,67 @@
+package h3
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/tls13"
+)
+
+// TestUnreadDecoderStream (found by make soak): a client that never reads
+// the server's QPACK decoder stream, and cancels request after request,
+// makes the server write a Stream Cancellation for each (RFC 9204
+// §4.4.2). Once the client's flow control stops taking them, the server
+// must not block with the connection's lock held (a goroutine per
+// request piled up behind it, hundreds of thousands in the soak): the
+// goroutines stay few, and once the backlog passes its bound the server
+// closes the connection with H3_EXCESSIVE_LOAD.
+func TestUnreadDecoderStream(t *testing.T) {
+	ctx := testContext(t)
+	e := newTestEnv(t, okHandler())
+	_, pool := testCertificate(t)
+	// A small window for the server's streams: the decoder stream fills
+	// after a thousand instructions.
+	qc, err := quic.Dial(ctx, "udp", e.ln.Addr().String(), &quic.Config{
+		TLS:                 &tls13.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{NextProtoH3}},
+		InitialStreamWindow: 4 << 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qc.CloseWithError(0, "")
+	base := runtime.NumGoroutine()
+	peak, streams := 0, 0
+	for ; streams < 40000 && qc.Context().Err() == nil; streams++ {
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s, err := qc.OpenStream(octx)
+		cancel()
+		if err != nil {
+			break
+		}
+		// The start of a HEADERS frame, then the request is abandoned.
+		s.Write([]byte{0x01, 0x40, 100, 0, 0})
+		s.Reset(uint64(ErrCodeRequestCancelled))
+		s.CloseRead(uint64(ErrCodeRequestCancelled))
+		if streams%500 == 0 {
+			peak = max(peak, runtime.NumGoroutine()-base)
+		}
+	}
+	select {
+	case <-qc.Context().Done():
+	case <-ctx.Done():
+		t.Fatalf("after %d canceled requests the connection is still open", streams)
+	}
+	var ae *quic.ApplicationError
+	_, err = qc.OpenStream(ctx) // the connection's error
+	if !errors.As(err, &ae) || ae.Code != uint64(ErrCodeExcessiveLoad) {
+		t.Fatalf("the connection ended with %v, want H3_EXCESSIVE_LOAD", err)
+	}
+	t.Logf("closed with H3_EXCESSIVE_LOAD after %d canceled requests; at most %d goroutines above the start", streams, peak)
+	if peak > 1000 {
+		t.Fatalf("%d goroutines above the start while the decoder stream was full", peak)
+	}
+}
