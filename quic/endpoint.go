@@ -24,8 +24,11 @@ type Endpoint struct {
 	sock   packetConn
 	server *Config // nil: the endpoint does not accept connections
 	// serverConn is what server connections' state machines take of
-	// server, made once.
+	// server, made once (and replaced under mu by announcePreferred);
+	// versions are the ones it speaks, by preference, nil on a client
+	// endpoint (vn.go).
 	serverConn *conn.Config
+	versions   []wire.Version
 	resetKey   [32]byte
 
 	// Retry (retry.go): the AEAD sealing tokens, made once from resetKey;
@@ -95,6 +98,7 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	if server != nil {
 		e.accept = make(chan *Conn, acceptQueue)
 		e.serverConn = server.connConfig()
+		e.versions = conn.SupportedVersions(e.serverConn)
 		e.halfOpen.init(server.halfOpenLimits())
 	}
 	// udpio's portable path neither reads nor sets the mark, nor

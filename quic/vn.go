@@ -1,7 +1,6 @@
 package quic
 
 import (
-	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -59,22 +58,19 @@ func wireVersions(vs []Version) []wire.Version {
 // client (the one it started in), final once the handshake completes.
 func (c *Conn) Version() Version { return Version(c.early.version.Load()) }
 
-// serverVersions are the versions a server endpoint speaks, by preference.
-func (e *Endpoint) serverVersions() []wire.Version { return conn.SupportedVersions(e.serverConn) }
-
 // speaks reports whether a server endpoint takes connections in version v;
 // others get Version Negotiation (RFC 9000 §6.1).
 func (e *Endpoint) speaks(v wire.Version) bool {
-	if e.serverConn == nil {
+	if e.versions == nil {
 		return v.IsSupported()
 	}
-	return containsVersion(e.serverVersions(), v)
+	return containsVersion(e.versions, v)
 }
 
 // negotiationVersions are what a Version Negotiation packet lists.
 func (e *Endpoint) negotiationVersions() []wire.Version {
-	if e.serverConn == nil {
+	if e.versions == nil {
 		return []wire.Version{wire.Version1, wire.Version2}
 	}
-	return e.serverVersions()
+	return e.versions
 }
