@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/skiffnet/skiff/quic"
+	"github.com/skiffnet/skiff/tls13"
 )
 
 // BenchmarkHandshake measures complete handshakes (1-RTT, X25519MLKEM768,
@@ -23,14 +26,76 @@ func BenchmarkHandshake(b *testing.B) {
 	b.Run("mode=sequential", func(b *testing.B) { benchHandshakes(b, 1) })
 	// 32 goroutines dialing at once from one client endpoint.
 	b.Run("mode=parallel", func(b *testing.B) { benchHandshakes(b, 32) })
-	b.Run("mode=resumed", func(b *testing.B) {
-		// RESUMED: package tls13 has tickets and resumption, package quic
-		// does not use them yet. When it does, dial once with a
-		// tls13.ClientSessionCache in the client config, then measure
-		// sequential handshakes that resume (check ConnectionState says
-		// so) in this sub-benchmark, with the same metrics.
-		b.Skip("session resumption is not in package quic yet")
-	})
+	b.Run("mode=resumed", benchResumedHandshakes)
+}
+
+// benchResumedHandshakes measures sequential handshakes that resume a
+// session (psk_dhe_ke: no certificate, no signature), each with the ticket
+// the previous connection received: a connection closes once its ticket
+// has arrived, which follows the handshake by half a round trip.
+func benchResumedHandshakes(b *testing.B) {
+	p := getPeer(b)
+	p.settle(b)
+	ep, conf := newClient(b), p.clientConfig()
+	tickets := &ticketSignal{inner: tls13.NewLRUClientSessionCache(1), arrived: make(chan struct{}, 1)}
+	conf.TLS.ClientSessionCache = tickets
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	next := func() *quic.Conn {
+		c, err := ep.Dial(ctx, p.quicAddr, conf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-tickets.arrived:
+		case <-ctx.Done():
+			b.Fatal("no session ticket arrived")
+		}
+		return c
+	}
+	next().Close() // a full handshake for the first ticket
+	floor := floorCPU(b)
+	b.ReportAllocs()
+	used := p.startUsage(b)
+	resumed := 0
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		c := next()
+		if c.ConnectionState().DidResume {
+			resumed++
+		}
+		c.Close()
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if resumed != b.N {
+		b.Fatalf("%d of %d handshakes resumed", resumed, b.N)
+	}
+	cl, sv := used()
+	reportPerOp(b, "handshakes/s", elapsed, cl, sv)
+	if haveCPU {
+		b.ReportMetric((cl.cpu+sv.cpu).Seconds()/float64(b.N)/floor.Seconds(), "x-floor")
+	}
+}
+
+// ticketSignal is a client session cache that says when a session
+// arrives.
+type ticketSignal struct {
+	inner   tls13.ClientSessionCache
+	arrived chan struct{}
+}
+
+func (s *ticketSignal) Get(key string) (*tls13.ClientSession, bool) { return s.inner.Get(key) }
+
+func (s *ticketSignal) Put(key string, cs *tls13.ClientSession) {
+	s.inner.Put(key, cs)
+	if cs != nil {
+		select {
+		case s.arrived <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func benchHandshakes(b *testing.B, parallel int) {

@@ -102,7 +102,7 @@ func (c *h3Client) send(req *http.Request, rt route, cc *clientConn) (*http.Resp
 	} else {
 		cc.used.Store(true)
 	}
-	return cc.roundTrip(req, rt)
+	return cc.roundTripEarly(req, rt, c.t)
 }
 
 // rewind returns req ready to be sent again: with a fresh body from
@@ -143,20 +143,22 @@ func (c *h3Client) closeIdle() {
 type clientConn struct {
 	c    *conn
 	qc   *quic.Conn
-	pool *connPool   // set when pooled
+	pool *connPool   // the pool it is for, set before anything runs
 	keys []string    // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
 
-	// tls is what the TLS handshake negotiated; tlsState is the same as
-	// Response.TLS, shared by the connection's responses as net/http's
-	// are.
-	tls      tls13.ConnectionState
-	tlsState *tls.ConnectionState
+	// early is its 0-RTT state (early.go).
+	early earlyClient
 
 	// goAwayReceived is closed when the server's first GOAWAY arrives.
 	goAwayReceived chan struct{}
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// tls is what the TLS handshake negotiated; tlsState is the same as
+	// Response.TLS, shared by the connection's responses as net/http's
+	// are. Set when the handshake completes (tlsInfo).
+	tls      tls13.ConnectionState
+	tlsState *tls.ConnectionState
 	goAway   bool
 	goAwayID uint64
 	// goAwayFrom is true once the server sent GOAWAY (goAway is also set
@@ -166,8 +168,8 @@ type clientConn struct {
 	pending    int                      // requests opening a stream
 }
 
-func newClientConn(qc *quic.Conn, maxHeaderBytes uint64) *clientConn {
-	cc := &clientConn{qc: qc, c: newConn(qc, true, maxHeaderBytes), active: map[uint64]*clientStream{}, goAwayReceived: make(chan struct{})}
+func newClientConn(qc *quic.Conn, maxHeaderBytes uint64, pool *connPool) *clientConn {
+	cc := &clientConn{qc: qc, pool: pool, c: newConn(qc, true, maxHeaderBytes), active: map[uint64]*clientStream{}, goAwayReceived: make(chan struct{})}
 	cc.c.onGoAway = cc.onGoAway
 	return cc
 }

@@ -244,6 +244,7 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			declared = -1 // no content, whatever Content-Length says
 		}
 		cs.mr.length = headers.NewContentLength(declared)
+		_, tlsState := cs.cc.tlsInfo()
 		resp := &http.Response{
 			Status:        strconv.Itoa(r.StatusCode) + " " + http.StatusText(r.StatusCode),
 			StatusCode:    r.StatusCode,
@@ -253,7 +254,7 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			ContentLength: r.ContentLength,
 			Trailer:       declaredTrailer(r.Header),
 			Request:       req,
-			TLS:           cs.cc.tlsState,
+			TLS:           tlsState,
 		}
 		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 			resp.ContentLength = 0

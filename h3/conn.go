@@ -32,6 +32,12 @@ type conn struct {
 	maxFieldSection uint64
 	// onGoAway is called with the identifier of each GOAWAY the peer sends.
 	onGoAway func(id uint64)
+	// onSettings, when set, is called with the peer's SETTINGS as they
+	// arrive; an error closes the connection (early.go). remembered are
+	// the SETTINGS a 0-RTT client's session kept, which apply until the
+	// peer's arrive (RFC 9114 §7.2.4.2).
+	onSettings func(frame.Settings) error
+	remembered *frame.Settings
 
 	settingsReceived chan struct{} // closed when the peer's SETTINGS arrive
 
@@ -155,6 +161,9 @@ func (c *conn) peerSettings() (frame.Settings, bool) {
 	select {
 	case <-c.settingsReceived:
 	default:
+		if c.remembered != nil {
+			return *c.remembered, true
+		}
 		return frame.Settings{}, false
 	}
 	c.mu.Lock()
@@ -241,6 +250,11 @@ func (c *conn) readControlStream(r *frame.Reader) error {
 		}
 		switch f.Type {
 		case frame.TypeSettings:
+			if c.onSettings != nil {
+				if err := c.onSettings(cs.Settings); err != nil {
+					return err
+				}
+			}
 			c.mu.Lock()
 			c.peer = cs.Settings
 			c.enc.SetPeerSettings(cs.Settings.QPACKMaxTableCapacity, cs.Settings.QPACKBlockedStreams)

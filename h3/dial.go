@@ -10,7 +10,6 @@ import (
 
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
-	"github.com/skiffnet/skiff/tls13/tlsconv"
 )
 
 // dialConn opens the HTTP/3 connection along rt: it resolves the
@@ -85,21 +84,13 @@ func (c *h3Client) dialAddr(ctx context.Context, rt route, addr netip.AddrPort) 
 	if cfg.TLS.ServerName == "" {
 		cfg.TLS.ServerName = rt.origin.Host
 	}
-	var qc *quic.Conn
-	var err error
-	if c.t.Dial != nil {
-		qc, err = c.t.Dial(ctx, addr.String(), &cfg)
-	} else {
-		qc, err = quic.Dial(ctx, "udp", addr.String(), &cfg)
-	}
+	c.t.defaultStores(&cfg)
+	qc, err := c.dialQUIC(ctx, addr.String(), &cfg)
 	if err != nil {
 		return nil, err
 	}
-	cc := newClientConn(qc, c.maxHeaderBytes())
-	// What the handshake negotiated, for Response.TLS and coalescing.
-	cc.tls = qc.ConnectionState()
-	state := tlsconv.ToConnectionState(cc.tls)
-	cc.tlsState = &state
+	cc := newClientConn(qc, c.maxHeaderBytes(), c.pool)
+	cc.initEarly()
 	// RFC 9114 §6.2: the server must allow the three streams at once; a
 	// server that does not would otherwise hold the dial forever.
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
@@ -119,8 +110,9 @@ func (cc *clientConn) covers(host string, addrs []netip.Addr, port int) bool {
 	if int(remote.Port()) != port || !slices.Contains(addrs, remote.Addr()) {
 		return false
 	}
-	if len(cc.tls.VerifiedChains) == 0 || len(cc.tls.PeerCertificates) == 0 {
-		return false // not verified (InsecureSkipVerify): never shared
+	st, _ := cc.tlsInfo()
+	if len(st.VerifiedChains) == 0 || len(st.PeerCertificates) == 0 {
+		return false // not verified (InsecureSkipVerify; 0-RTT still handshaking): never shared
 	}
-	return cc.tls.PeerCertificates[0].VerifyHostname(host) == nil
+	return st.PeerCertificates[0].VerifyHostname(host) == nil
 }

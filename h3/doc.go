@@ -105,6 +105,28 @@
 // can be (GetBody), and otherwise fails with an error matching
 // ErrRetryable. The Dial hook lets tests steer where connections go.
 //
+// # Resumption and 0-RTT (early.go)
+//
+// The Transport keeps the session tickets and NEW_TOKEN tokens of its QUIC
+// servers (its own in-memory stores, 256 servers, unless TLSClientConfig
+// and QUICConfig bring theirs): a second connection to a server resumes
+// and skips the Retry of a server that validates addresses. When the
+// session allows 0-RTT the connection is used at once (quic.DialEarly):
+// safe requests without a body (GET, HEAD, OPTIONS, TRACE; Allow0RTT
+// chooses others, Disable0RTT none) go in 0-RTT packets together with the
+// control streams, a round trip earlier; other requests wait for the
+// handshake. The server's SETTINGS are kept with the session (RFC 9114
+// §7.2.4.2): 0-RTT requests keep to the remembered field section size,
+// and a server that accepts 0-RTT and then announces smaller SETTINGS
+// commits H3_SETTINGS_ERROR. A request sent early and answered 425 Too
+// Early goes again once the handshake completes (RFC 8470 §5.2). When
+// the server refuses 0-RTT, QUIC resends the requests in 1-RTT on the
+// same streams: each is answered once. In a race, a 0-RTT connection whose
+// handshake has not completed after three head starts (at least a
+// second) is closed, so that
+// its request goes over TCP (when replay.go allows) rather than waiting
+// for the handshake timeout on a path that stopped carrying UDP.
+//
 // # Server
 //
 // Server accepts QUIC connections and runs the handler for each request
@@ -125,7 +147,11 @@
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses
 // through WriteHeader, trailers (the Trailer header or http.TrailerPrefix),
-// a panic in a handler resetting its stream with H3_INTERNAL_ERROR.
+// a panic in a handler resetting its stream with H3_INTERNAL_ERROR. With
+// a QUICConfig that sets Allow0RTT, requests arrive in 0-RTT before the
+// handshake completes; those carry Early-Data: 1 (RFC 8470 §5.1), since
+// an attacker may replay them, and a handler that must not act on a
+// replay answers 425 Too Early.
 // Shutdown is graceful: a GOAWAY naming the first request stream not
 // accepted, the accepted requests finish, then the clients close. AltSvcHandler
 // and SetAltSvc advertise HTTP/3 from a TCP server (Alt-Svc, RFC 7838).
@@ -203,9 +229,12 @@
 //     unless its DialContext is DialTCP: it then resolves again what the
 //     HTTPS wait already resolved.
 //   - Server push (never sent; a client never sends MAX_PUSH_ID), CONNECT
-//     and extended CONNECT (RFC 9220), HTTP datagrams (RFC 9297), 0-RTT
-//     requests; SETTINGS_ENABLE_CONNECT_PROTOCOL and H3_DATAGRAM are not
-//     announced.
+//     and extended CONNECT (RFC 9220), HTTP datagrams (RFC 9297);
+//     SETTINGS_ENABLE_CONNECT_PROTOCOL and H3_DATAGRAM are not announced.
+//   - The server keeps no SETTINGS in its tickets (they do not change
+//     between connections of one Server), and the client's QPACK encoder
+//     waits for the server's SETTINGS before using the dynamic table, even
+//     in 0-RTT.
 //   - Shutdown waits for the clients to close their connections (a skiff
 //     client does once its requests are done); a client that keeps an idle
 //     connection open holds Shutdown until its context ends or the idle

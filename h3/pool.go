@@ -161,7 +161,6 @@ func (p *connPool) runDial(ctx context.Context, rt route, call *dialCall) {
 	}
 	if err == nil {
 		p.conns[key] = cc
-		cc.pool = p
 		cc.keys = append(cc.keys, key)
 		// Forgotten when it ends. Started here, not when the connection
 		// is made, so that it reads the pool it was given (a connection

@@ -180,6 +180,7 @@ func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *Cl
 					reason = "coalesced onto the connection of " + call.cc.keys[0]
 				}
 				tr.raceWon(RaceWonInfo{Origin: origin, Protocol: "h3", Addr: rt.addr, Reason: reason, Elapsed: time.Since(began)})
+				t.watchEarly(call.cc, max(3*headStart, minEarlyWatch)) // early.go
 				return t.sendH3(req, rt, call.cc, tr)
 			}
 			// TCP has the request; the QUIC connection stays pooled.
@@ -252,7 +253,12 @@ func (t *Transport) dialRoute(ctx context.Context, rt route) (*clientConn, error
 		return nil, err
 	}
 	info.RemoteAddr = cc.qc.RemoteAddr()
-	info.TLS = cc.tls
+	if cc.early.attempted {
+		// 0-RTT: the handshake goes on; its outcome counts when known.
+		go t.afterEarlyHandshake(rt, cc, info, began, beganMark, tr)
+		return cc, nil
+	}
+	info.TLS, _ = cc.tlsInfo()
 	tr.quicHandshakeDone(info)
 	t.alts.quicWorked(rt, t.now(), cc.qc.Stats().SmoothedRTT)
 	return cc, nil

@@ -55,6 +55,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	req := hr.HTTPRequest(ctx, body)
 	req.RemoteAddr = sc.qc.RemoteAddr().String()
 	req.TLS = sc.tls
+	markEarly(req, str) // early.go
 	req.Trailer = declaredTrailer(req.Header)
 	body.req = req
 	if hr.ContentLength == 0 {

@@ -80,6 +80,14 @@ type Transport struct {
 	// WithClientTrace).
 	Trace *ClientTrace
 
+	// Allow0RTT decides which requests may be sent in 0-RTT, before the
+	// handshake of a connection that resumes a session completes (early.go):
+	// an attacker may replay them (RFC 8470). Nil means safe methods
+	// without a body: GET, HEAD, OPTIONS and TRACE.
+	Allow0RTT func(*http.Request) bool
+	// Disable0RTT sends no request in 0-RTT; connections still resume.
+	Disable0RTT bool
+
 	initOnce sync.Once
 	h3c      *h3Client
 	tcp      *http.Transport
@@ -87,6 +95,10 @@ type Transport struct {
 	alts     *altStates // broken marks, RTTs
 	https    httpsCache // HTTPS record answers by origin
 	resolver resolver
+	// sessions and tokens keep QUIC session tickets and NEW_TOKEN tokens
+	// when TLSClientConfig and QUICConfig bring no store (early.go).
+	sessions tls13.ClientSessionCache
+	tokens   quic.TokenStore
 	// now is the clock of expiry and backoff: time.Now, or a test's.
 	now func() time.Time
 	// resolutionDelay overrides HEv3's Resolution Delay in tests that
@@ -106,6 +118,8 @@ func (t *Transport) init() {
 			t.resolver = newResolver(t.DNSServer)
 		}
 		t.alts = newAltStates()
+		t.sessions = tls13.NewLRUClientSessionCache(defaultSessionCacheSize)
+		t.tokens = quic.NewTokenStore(defaultSessionCacheSize, 2)
 		t.h3c = newH3Client(t)
 		t.tcp = t.TCP
 		if t.tcp == nil {

@@ -115,6 +115,36 @@ type Config struct {
 	// dialed when the server announces a preferred address.
 	DisablePreferredAddress bool
 
+	// Versions lists the QUIC versions to speak, by preference (vn.go):
+	// Version1 then Version2 when empty. A client starts in the first
+	// (or in the version of the session it resumes) and offers the
+	// others; a server answers other versions with Version Negotiation
+	// and moves a client to the first of them that the client offers
+	// (compatible version negotiation, RFC 9368).
+	Versions []Version
+
+	// SessionTickets, on a server, is how many session tickets it sends
+	// after each handshake (early.go): 1 when zero, none when negative. A
+	// client that opens several connections at once wants several.
+	SessionTickets int
+	// Allow0RTT, on a server, issues tickets that allow 0-RTT and accepts
+	// it (RFC 9001 §4.6): such connections are returned by Accept as
+	// soon as 0-RTT is accepted, before the handshake completes, and
+	// their streams may carry data an attacker replayed
+	// (Stream.ReceivedEarlyData). TLS.ReplayFilter must be shared by the
+	// servers that share ticket keys.
+	Allow0RTT bool
+
+	// TokenStore, on a client, keeps the address validation tokens
+	// servers send in NEW_TOKEN frames, one use each, for the next
+	// connection to the same server, which then skips the Retry of a
+	// server that validates addresses (newtoken.go). None are kept when
+	// nil; NewTokenStore makes one in memory.
+	TokenStore TokenStore
+	// TokenKey, on a server, seals its NEW_TOKEN tokens; servers given
+	// the same key accept each other's tokens. A random key per endpoint
+	// when nil: its tokens are good for that endpoint only.
+	TokenKey *[32]byte
 	// congestionSeed seeds BBR's random choices, for simulation tests
 	// that must repeat; 0 (always, outside tests) takes a random seed.
 	congestionSeed uint64
@@ -141,6 +171,9 @@ func (c *Config) connConfig() *conn.Config {
 		SendCushion:             c.SendCushion,
 		DisableActiveMigration:  c.DisableActiveMigration,
 		DisablePreferredAddress: c.DisablePreferredAddress,
+		Versions:                wireVersions(c.Versions),
+		SessionTickets:          c.SessionTickets,
+		Allow0RTT:               c.Allow0RTT,
 		CongestionSeed:          c.congestionSeed,
 	}
 }

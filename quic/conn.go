@@ -87,6 +87,9 @@ type Conn struct {
 	// connection ended.
 	final    Stats
 	finalTLS *tls13.ConnectionState
+
+	// early is 0-RTT and session state (early.go).
+	early earlyConn
 }
 
 // broadcast wakes every goroutine waiting for something to change: the
@@ -151,6 +154,8 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 	peer := p.Peer
 	c.remoteAddr.Store(&peer)
 	c.dgrams.init(config.EnableDatagrams)
+	c.early.sessionKey, c.early.tokenStore = p.SessionKey, config.TokenStore
+	c.initEarly(config)
 	return c, nil
 }
 
@@ -194,10 +199,13 @@ func (c *Conn) Stats() Stats {
 	return ask(c, func(sm *conn.Conn) Stats { return statsOf(sm.Stats()) }, func() Stats { return c.final })
 }
 
-// ConnectionState describes the connection's TLS handshake: the ALPN
-// protocol negotiated, the server name, the peer's certificates, the
-// cipher suite, whether it resumed a session. Package tls13/tlsconv turns
-// it into a crypto/tls ConnectionState.
+// ConnectionState describes the connection's TLS handshake so far: the
+// ALPN protocol negotiated, the server name, the peer's certificates, the
+// cipher suite, whether it resumed a session (DidResume) and whether the
+// server accepted 0-RTT (EarlyDataAccepted, known on a client once the
+// server's handshake flight arrived). After the connection ended, the
+// state it ended with. Package tls13/tlsconv turns it into a crypto/tls
+// ConnectionState.
 func (c *Conn) ConnectionState() tls13.ConnectionState {
 	return ask(c, (*conn.Conn).TLSState, func() tls13.ConnectionState { return *c.finalTLS })
 }

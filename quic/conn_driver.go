@@ -281,6 +281,10 @@ func (c *Conn) handleEvents() {
 			if s := streamOf(ev.Stream); s != nil {
 				c.unwatch(s)
 			}
+		case conn.EventEarlyDataAccepted:
+			c.onEarlyDataAccepted()
+		case conn.EventNewToken:
+			c.onNewToken(ev.Data)
 		}
 	}
 	if c.confirmed != nil && c.sm.HandshakeConfirmed() {
@@ -299,7 +303,7 @@ func (c *Conn) onHandshakeComplete() {
 	c.handshakeOK.Store(true)
 	close(c.handshakeDone)
 	c.endHalfOpen()
-	if !c.isClient {
+	if c.onHandshakeCompleteEarly() && !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
 	}
 }

@@ -15,7 +15,7 @@ func (c *Conn) OpenUniStream(ctx context.Context) (*Stream, error) {
 
 func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 	select {
-	case <-c.handshakeDone:
+	case <-c.openReady(): // early.go: before the handshake's end with 0-RTT
 	case <-ctxDone(ctx):
 		return nil, ctx.Err()
 	case <-c.closed:

@@ -1,5 +1,6 @@
 // Package quic is skiff's QUIC transport (RFC 9000, RFC 9001, RFC 9002,
-// RFC 9221 datagrams, RFC 9369 version 2 on the wire).
+// RFC 9221 datagrams, RFC 9369 version 2 with RFC 9368 version
+// negotiation).
 //
 // Listen accepts connections, Dial opens one:
 //
@@ -143,8 +144,56 @@
 // Connection ID, bound to the client's address; it lives 10 s. A token
 // that does not open gets a fresh Retry (RFC 9000 §8.1.3), one that is
 // expired or names another connection ID is dropped. A valid token
-// validates the client's address: no amplification limit. No NEW_TOKEN
-// tokens are issued yet.
+// validates the client's address: no amplification limit.
+//
+// After the handshake a server gives the client a NEW_TOKEN token (RFC
+// 9000 §8.1.3, newtoken.go): sealed like a Retry token but with its own
+// key (Config.TokenKey, shared by servers that accept each other's; else
+// the endpoint's own), bound to the client's IP address and the QUIC
+// version, good for 24 hours and once per endpoint. A client that keeps
+// it (Config.TokenStore) sends it in the Initials of its next connection
+// to the server, which then validates its address at once and sends no
+// Retry. An invalid token counts as none.
+//
+// # Session resumption and 0-RTT
+//
+// A server sends Config.SessionTickets NewSessionTickets after the
+// handshake (one by default; early.go, quic/internal/conn/zerortt.go).
+// A client keeps them in Config.TLS.ClientSessionCache under the server
+// name and port, with the server's transport parameters, and its next
+// connection resumes (psk_dhe_ke). With Config.Allow0RTT the server's
+// tickets allow 0-RTT: a client that dials with DialEarly has its
+// connection at once, and its streams and datagrams go in 0-RTT packets
+// right after the Initial, within the limits the server had (RFC 9000
+// §7.4.1); the server accepts the connection as soon as it accepts 0-RTT
+// and marks the streams that carried early data
+// (Stream.ReceivedEarlyData). A ticket allows 0-RTT only while the
+// server's limits are at least those it remembers, and resumes only a
+// connection that starts in its QUIC version (RFC 9369 §5). A server that
+// refuses 0-RTT drops those packets; the client then counts them lost
+// (not as congestion) and sends their frames again in 1-RTT packets, so
+// its streams go on. A server that accepts 0-RTT and then announces
+// smaller limits gets PROTOCOL_VIOLATION. ConnectionState says whether the
+// connection resumed and whether 0-RTT was accepted. Datagrams sent in
+// 0-RTT are not resent when it is refused, and a refusing server that now
+// allows fewer streams or bytes than 0-RTT used ends the connection
+// (INTERNAL_ERROR): its data could not be resent within the new limits.
+// Replays: tls13
+// accepts a ClientHello's 0-RTT once per replay filter (servers sharing
+// ticket keys must share tls13.Config.ReplayFilter).
+//
+// # Versions
+//
+// Config.Versions lists the versions to speak, version 1 then 2 by default
+// (vn.go). A client starts in its first (or in the version of the session
+// it resumes) and offers the others in version_information; a server
+// answers a version it does not speak with a Version Negotiation packet
+// listing its own, after which the client starts over (RFC 9368 §2.1),
+// and moves a client to its most preferred version the client offers
+// without a round trip (compatible negotiation, §2.3). Both sides check
+// the other's version_information: a forged Version Negotiation packet
+// that steers the client elsewhere than it would have gone ends the
+// connection with VERSION_NEGOTIATION_ERROR (§4).
 //
 // # Limits
 //
@@ -294,9 +343,8 @@
 //
 // # Not yet
 //
-// 0-RTT (tls13 supports it; the connection neither sends nor accepts it),
-// NEW_TOKEN, several paths in use at once (multipath: one path carries
-// the data, others are only validated), a server's own address changing
-// other than to its preferred address (§9.6 allows no more); Tracer hooks
-// for transport parameters and dropped packets.
+// Several paths in use at once (multipath: one path carries the data,
+// others are only validated), a server's own address changing other than
+// to its preferred address (§9.6 allows no more); Tracer hooks for
+// transport parameters and dropped packets.
 package quic

@@ -24,8 +24,11 @@ type Endpoint struct {
 	sock   packetConn
 	server *Config // nil: the endpoint does not accept connections
 	// serverConn is what server connections' state machines take of
-	// server, made once.
+	// server, made once (and replaced under mu by announcePreferred);
+	// versions are the ones it speaks, by preference, nil on a client
+	// endpoint (vn.go).
 	serverConn *conn.Config
+	versions   []wire.Version
 	resetKey   [32]byte
 
 	// Retry (retry.go): the AEAD sealing tokens, made once from resetKey;
@@ -34,6 +37,10 @@ type Endpoint struct {
 	retryAEAD     cipher.AEAD
 	retriesSent   atomic.Uint64
 	invalidTokens atomic.Uint64
+	// NEW_TOKEN tokens (newtoken.go): their key and those used; a counter
+	// for tests.
+	newTokens         newTokenState
+	newTokensAccepted atomic.Uint64
 
 	mu      sync.Mutex
 	conns   map[wire.ConnectionID]*Conn
@@ -91,6 +98,7 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	if server != nil {
 		e.accept = make(chan *Conn, acceptQueue)
 		e.serverConn = server.connConfig()
+		e.versions = conn.SupportedVersions(e.serverConn)
 		e.halfOpen.init(server.halfOpenLimits())
 	}
 	// udpio's portable path neither reads nor sets the mark, nor
@@ -214,6 +222,12 @@ func (l *Listener) Close() error { return l.e.Close() }
 // accepted it only when the handshake is confirmed (HANDSHAKE_DONE, RFC
 // 9001 §4.1.2): its Dial waits for that, one round trip more.
 func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, error) {
+	return dial(ctx, network, addr, config, false)
+}
+
+// dial is Dial; early: return the connection at once when it sends 0-RTT
+// (DialEarly).
+func dial(ctx context.Context, network, addr string, config *Config, early bool) (*Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -236,7 +250,7 @@ func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, err
 		return nil, err
 	}
 	e := newEndpoint(sock, nil)
-	c, err := e.dial(ctx, ua.AddrPort(), config, true)
+	c, err := e.dial(ctx, ua.AddrPort(), config, true, early)
 	if err != nil {
 		e.Close()
 		return nil, err
@@ -247,16 +261,22 @@ func Dial(ctx context.Context, network, addr string, config *Config) (*Conn, err
 // Dial opens a connection from this endpoint's socket, as the package's
 // Dial does; a Config.TLS without ServerName gets addr's IP address.
 func (e *Endpoint) Dial(ctx context.Context, addr netip.AddrPort, config *Config) (*Conn, error) {
+	return e.checkedDial(ctx, addr, config, false)
+}
+
+// checkedDial checks config as the package's Dial does, then dials.
+func (e *Endpoint) checkedDial(ctx context.Context, addr netip.AddrPort, config *Config, early bool) (*Conn, error) {
 	config, err := config.forDial(addr.Addr().Unmap().WithZone("").String())
 	if err != nil {
 		return nil, err
 	}
-	return e.dial(ctx, addr, config, false)
+	return e.dial(ctx, addr, config, false, early)
 }
 
 // dial starts a client connection with a checked config and waits until
-// it is established, or has failed and ended.
-func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config, owned bool) (*Conn, error) {
+// it is established, or has failed and ended; early: return it at once
+// when it sends 0-RTT (DialEarly).
+func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config, owned, early bool) (*Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -264,9 +284,8 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	// RFC 9000 §7.2: the first Destination Connection ID is random, at
 	// least 8 bytes.
 	dcid, scid := newConnectionID(), newConnectionID()
-	c, err := newConn(time.Now(), e, config, config.connConfig(), &conn.Params{
-		IsClient: true, Version: wire.Version1, DCID: dcid, SCID: scid, Peer: addr,
-	})
+	cc := config.connConfig()
+	c, err := newConn(time.Now(), e, config, cc, clientParams(config, cc, addr, dcid, scid))
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +306,9 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	}
 	e.mu.Unlock()
 	go c.run()
+	if early && c.early.ready != nil {
+		return c, nil // sending 0-RTT
+	}
 	select {
 	case <-established:
 	case <-c.closed:

@@ -186,7 +186,7 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 	if err != nil {
 		return nil, dcid
 	}
-	if inv.Long && inv.Version != 0 && !wire.Version(inv.Version).IsSupported() {
+	if inv.Long && inv.Version != 0 && !e.speaks(wire.Version(inv.Version)) { // vn.go
 		// RFC 9000 §6.1: answer an unknown version with Version
 		// Negotiation, but only to a datagram that could start a
 		// connection (§14.1), so we are no amplifier. Its connection
@@ -262,17 +262,21 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	// Address validation with Retry when the Config requires it, or when
 	// half-open connections pass their limits (endpoint_halfopen.go); a
 	// token is checked whenever there is one, since a client that had a
-	// Retry expects the server to say so (RFC 9000 §7.3).
+	// Retry expects the server to say so (RFC 9000 §7.3). A NEW_TOKEN
+	// token validates the address by itself: no Retry (newtoken.go); one
+	// that does not is ignored (§8.1.3).
 	now := time.Now()
+	validated := e.newTokenValidates(d, &hdr)
+	retryToken := len(hdr.Token) > 0 && !isNewToken(hdr.Token)
 	var retry *conn.RetryInfo
-	if e.server.RequireAddressValidation || len(hdr.Token) > 0 || e.halfOpen.retryDue(now) {
+	if !validated && (e.server.RequireAddressValidation || retryToken || e.halfOpen.retryDue(now)) {
 		var proceed bool
 		if retry, proceed = e.validateAddress(d, &hdr); !proceed {
 			return nil
 		}
 	}
 	kind := halfOpenUnvalidated
-	if retry != nil {
+	if retry != nil || validated {
 		kind = halfOpenValidated
 	}
 	if !e.halfOpen.start(now, kind) {
@@ -280,7 +284,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	}
 	scid := newConnectionID()
 	c, err := newConn(now, e, e.server, serverConn, &conn.Params{
-		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry,
+		Version: hdr.Version, DCID: dcid, SCID: scid, Peer: d.from, Retry: retry, AddressValidated: validated,
 	})
 	if err != nil {
 		e.halfOpen.end(kind)
@@ -302,8 +306,8 @@ func (e *Endpoint) sendVersionNegotiation(d *datagram, inv *wire.Invariants) {
 	if !e.replies.allow(d.from) {
 		return
 	}
-	var buf [7 + 2*255 + 4*2]byte // connection IDs of up to 255 bytes, two versions
-	out, err := wire.AppendVersionNegotiation(buf[:0], inv, []wire.Version{wire.Version1, wire.Version2}, 0x40)
+	var buf [7 + 2*255 + 4*4]byte // connection IDs of up to 255 bytes, the versions
+	out, err := wire.AppendVersionNegotiation(buf[:0], inv, e.negotiationVersions(), 0x40)
 	if err != nil {
 		return
 	}

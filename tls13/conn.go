@@ -84,6 +84,10 @@ type Conn struct {
 	lastTicket     []byte
 	earlySession   *ClientSession
 
+	// Server hooks (serverhooks.go).
+	paramsFunc func(clientParams []byte) ([]byte, error)
+	ticketFunc func(ticketAppData []byte) (resume, early bool)
+
 	// omitTransportParams leaves out quic_transport_parameters, for tests
 	// of the missing_extension alert.
 	omitTransportParams bool

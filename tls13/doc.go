@@ -28,8 +28,12 @@
 // EventNone, after every call. After EventHandshakeDone a server calls
 // [Conn.SendSessionTickets] (with [Conn.SetTicketAppData] first to choose
 // what tickets remember) and a client calls [Conn.SetSessionAppData] when
-// the application knows what to keep. [Conn.ConnectionState] reports the
-// outcome; package tls13/tlsconv converts it to a tls.ConnectionState.
+// the application knows what to keep. A server may set, before Start,
+// [Conn.SetTransportParametersFunc] (to answer the client's transport
+// parameters with others: compatible version negotiation, RFC 9368) and
+// [Conn.SetTicketFunc] (to refuse a ticket, or 0-RTT with it, by what it
+// remembers). [Conn.ConnectionState] reports the outcome; package
+// tls13/tlsconv converts it to a tls.ConnectionState.
 //
 // Implemented:
 //   - cipher suites TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and

@@ -109,6 +109,9 @@ func (hs *serverHandshake) readClientHello(level Level, msg []byte) error {
 	// Reported once, from the ClientHello the handshake goes on with.
 	c.peerParams = append([]byte(nil), ch.quicParams...)
 	c.emit(Event{Kind: EventTransportParameters, Data: c.peerParams})
+	if err := c.applyParamsFunc(c.peerParams); err != nil {
+		return err
+	}
 	c.state.Version = versionTLS13
 	c.state.CipherSuite = suite.id
 	c.state.Group = group
@@ -352,6 +355,10 @@ func (hs *serverHandshake) checkPSK(ch *clientHelloMsg, raw []byte) (earlyAccept
 		if (cfg.ClientAuth == RequireAnyClientCert || cfg.ClientAuth == RequireAndVerifyClientCert) && len(sess.peerCertsDER) == 0 {
 			continue
 		}
+		resume, earlyOK := c.checkTicket(sess.appData)
+		if !resume {
+			continue
+		}
 		s := hs.suite
 		early := s.earlySecret(sess.psk)
 		binderKey := s.deriveSecret(early, labelResBinder, nil)
@@ -384,7 +391,7 @@ func (hs *serverHandshake) checkPSK(ch *clientHelloMsg, raw []byte) (earlyAccept
 		c.state.DidResume = true
 		c.state.PeerCertificates = certs
 		hs.peerCerts = certs
-		return hs.acceptEarlyData(ch, sess, i, id.obfuscatedTicketAge, now), nil
+		return earlyOK && hs.acceptEarlyData(ch, sess, i, id.obfuscatedTicketAge, now), nil
 	}
 	return false, nil
 }

@@ -32,6 +32,11 @@ type Link struct {
 	imp       Impairment
 	rng       *rand.Rand
 	busyUntil time.Time // when the bottleneck finishes serializing what it holds
+	// lastArrival is when the last datagram sent arrives: without jitter
+	// a link keeps datagrams in order, as a path does, and datagrams
+	// arriving at the same instant would otherwise be delivered in any
+	// order (each delivery is its own timer).
+	lastArrival time.Time
 
 	stats LinkStats
 }
@@ -118,6 +123,11 @@ func (l *Link) plan(now time.Time, size int) (out [2]delivery, n int) {
 		d := delivery{after: imp.Delay + queueing, corrupt: -1}
 		if imp.Jitter > 0 {
 			d.after += time.Duration(l.rng.Int64N(int64(imp.Jitter)))
+		} else {
+			if arrival := now.Add(d.after); !arrival.After(l.lastArrival) {
+				d.after = l.lastArrival.Sub(now) + time.Nanosecond
+			}
+			l.lastArrival = now.Add(d.after)
 		}
 		if size > 0 && imp.Corrupt > 0 && l.rng.Float64() < imp.Corrupt {
 			d.corrupt = l.rng.IntN(size)

@@ -23,6 +23,55 @@ type Relay struct {
 	clients map[netip.AddrPort]*relayFlow
 	closed  bool
 	wg      sync.WaitGroup
+
+	// up and down deliver delayed datagrams in order when the link has no
+	// jitter: one timer per datagram would fire in any order.
+	up, down delayLine
+	done     chan struct{}
+}
+
+// delayLine sends datagrams when they are due, in the order given: a
+// path without jitter does not reorder.
+type delayLine struct {
+	once sync.Once
+	ch   chan delayed
+}
+
+type delayed struct {
+	due  time.Time
+	p    []byte
+	send func([]byte)
+}
+
+// push queues x, starting the line's goroutine on first use; a full
+// queue drops it, as a router's would.
+func (r *Relay) push(d *delayLine, x delayed) {
+	d.once.Do(func() {
+		d.ch = make(chan delayed, 4096)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for {
+				select {
+				case x := <-d.ch:
+					if w := time.Until(x.due); w > 0 {
+						select {
+						case <-time.After(w):
+						case <-r.done:
+							return
+						}
+					}
+					x.send(x.p)
+				case <-r.done:
+					return
+				}
+			}
+		}()
+	})
+	select {
+	case d.ch <- x:
+	default:
+	}
 }
 
 type relayFlow struct {
@@ -48,6 +97,7 @@ func NewRelay(server netip.AddrPort, seed uint64) (*Relay, error) {
 		Upstream: NewLink(Impairment{}, seed),
 		Down:     NewLink(Impairment{}, seed+1),
 		clients:  map[netip.AddrPort]*relayFlow{},
+		done:     make(chan struct{}),
 	}
 	r.wg.Add(1)
 	go r.readFront()
@@ -119,17 +169,26 @@ func (r *Relay) readUpstream(f *relayFlow, up *net.UDPConn) {
 	}
 }
 
-// forward sends a copy of b through link l, now or after its delay.
+// forward sends a copy of b through link l, now or after its delay: in
+// order through the direction's delay line unless the link has jitter.
 func (r *Relay) forward(l *Link, b []byte, send func([]byte)) {
-	plan, n := l.plan(time.Now(), len(b))
+	now := time.Now()
+	plan, n := l.plan(now, len(b))
+	line := &r.up
+	if l == r.Down {
+		line = &r.down
+	}
 	for _, d := range plan[:n] {
 		p := append([]byte(nil), b...)
 		if d.corrupt >= 0 {
 			p[d.corrupt] ^= 0xff
 		}
-		if d.after <= 0 {
+		switch {
+		case d.after <= 0:
 			send(p)
-		} else {
+		case l.Impairment().Jitter == 0:
+			r.push(line, delayed{due: now.Add(d.after), p: p, send: send})
+		default:
 			time.AfterFunc(d.after, func() { send(p) })
 		}
 	}
@@ -162,6 +221,9 @@ func (r *Relay) Rebind(client netip.AddrPort) (netip.AddrPort, error) {
 // waiting out their delay are sent to closed sockets and lost.
 func (r *Relay) Close() error {
 	r.mu.Lock()
+	if !r.closed {
+		close(r.done)
+	}
 	r.closed = true
 	r.front.Close()
 	for _, f := range r.clients {

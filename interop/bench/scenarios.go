@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -115,8 +116,14 @@ func (r *Runner) bulk(ctx context.Context, tr perf.Transport, upload bool) (bulk
 // handshakes opens and closes Config.Handshakes connections, parallel at a
 // time (draft §3.3), and returns handshakes per second. A connection counts
 // once its client side has completed the handshake; it is then closed.
-func (r *Runner) handshakes(ctx context.Context, tr perf.Transport, parallel int) (float64, error) {
+// resumed: each connection resumes the session of the one before, and is
+// closed once its own ticket arrived (perf's resuming dialers).
+func (r *Runner) handshakes(ctx context.Context, tr perf.Transport, parallel int, resumed bool) (float64, error) {
 	d, addr, err := r.dialer(tr)
+	if resumed && err == nil {
+		d.Close()
+		d, err = tr.NewResumingDialer(r.Peer.Cred)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -135,6 +142,10 @@ func (r *Runner) handshakes(ctx context.Context, tr perf.Transport, parallel int
 			c, err := d.Dial(ctx, addr)
 			if err != nil {
 				return err
+			}
+			if rs, ok := c.(perf.Resumer); resumed && (!ok || !rs.Resumed()) {
+				c.Close()
+				return errors.New("a handshake did not resume")
 			}
 			c.Close()
 		}

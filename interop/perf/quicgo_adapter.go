@@ -33,6 +33,7 @@ func QuicGo() Transport {
 				NextProtos: []string{ALPN},
 			}}, nil
 		},
+		NewResumingDialer: quicGoResumingDialer,
 	}
 }
 

@@ -41,6 +41,7 @@ func Skiff() Transport {
 				NextProtos: []string{ALPN},
 			}}}, nil
 		},
+		NewResumingDialer: skiffResumingDialer,
 	}
 }
 

@@ -75,6 +75,9 @@ type Transport struct {
 	Listen func(addr string, cred *Credentials) (Listener, error)
 	// NewDialer returns a dialer that trusts cred's roots and name.
 	NewDialer func(cred *Credentials) (Dialer, error)
+	// NewResumingDialer, when set, returns a dialer whose connections
+	// resume the previous one's session (resume.go).
+	NewResumingDialer func(cred *Credentials) (Dialer, error)
 }
 
 // ErrClosed is returned by operations on a closed connection or listener

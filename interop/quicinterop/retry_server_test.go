@@ -10,7 +10,6 @@ import (
 	"github.com/quic-go/quic-go/qlog"
 	"github.com/quic-go/quic-go/qlogwriter"
 	"github.com/skiffnet/skiff/quic"
-	"github.com/skiffnet/skiff/tls13"
 )
 
 // retryCounter is a quic-go qlog trace that counts the Retry packets the
@@ -44,14 +43,7 @@ func TestQuicGoClientThroughSkiffRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	skCert, _, goClient, _ := certs(t)
-	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{
-		TLS:                      &tls13.Config{Certificates: []tls13.Certificate{skCert}, NextProtos: []string{alpn}},
-		RequireAddressValidation: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listenSkiff(t, skCert, &quic.Config{RequireAddressValidation: true})
 	serveAll(ctx, ln.Accept, func(c *quic.Conn) func(context.Context) (*quic.Stream, error) { return c.AcceptStream })
 
 	var retries retryCounter

@@ -2,13 +2,9 @@ package quicinterop
 
 import (
 	"context"
-	"crypto/tls"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	quicgo "github.com/quic-go/quic-go"
 	"github.com/skiffnet/skiff/quic"
 )
 
@@ -20,21 +16,8 @@ func TestSkiffClientThroughRetry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	_, std, _, skClient := certs(t)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var asked atomic.Int32
-	tr := &quicgo.Transport{Conn: pc, VerifySourceAddress: func(net.Addr) bool { asked.Add(1); return true }}
-	defer tr.Close()
-	ln, err := tr.Listen(&tls.Config{Certificates: []tls.Certificate{std}, NextProtos: []string{alpn}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	serveAll(ctx, ln.Accept, func(c *quicgo.Conn) func(context.Context) (*quicgo.Stream, error) { return c.AcceptStream })
-
-	conn, err := quic.Dial(ctx, "udp", pc.LocalAddr().String(), &quic.Config{TLS: skClient})
+	addr, asked := quicGoRetryServer(t, ctx, std)
+	conn, err := quic.Dial(ctx, "udp", addr, &quic.Config{TLS: skClient})
 	if err != nil {
 		t.Fatal(err)
 	}

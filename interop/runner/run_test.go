@@ -64,7 +64,8 @@ func TestRunCaseLoopback(t *testing.T) {
 		{"ecn", skiff, skiff, Pass},
 		{"connectionmigration", skiff, skiff, Pass},
 		{"rebind-port", skiff, skiff, Pass},
-		{"zerortt", skiff, skiff, Unsupported},
+		{"zerortt", skiff, skiff, Pass},
+		{"v2", skiff, quicgo, Unsupported},
 		{"crosstraffic", quicgo, quicgo, Unsupported}, // needs namespaces
 	} {
 		r := RunCase(ctx, opts, cases[tc.name], tc.server, tc.client)

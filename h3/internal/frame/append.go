@@ -43,6 +43,11 @@ func AppendSettings(b []byte, s *Settings) []byte {
 	return s.appendPayload(AppendFrameHeader(b, TypeSettings, s.payloadLen()))
 }
 
+// AppendSettingsPayload appends the payload of a SETTINGS frame with s:
+// what a client keeps of a server's SETTINGS for 0-RTT (RFC 9114
+// §7.2.4.2), which ParseSettings reads back.
+func AppendSettingsPayload(b []byte, s *Settings) []byte { return s.appendPayload(b) }
+
 // AppendPushPromise appends a PUSH_PROMISE frame (§7.2.5). skiff does not
 // push; this exists for tests of the client's error handling.
 func AppendPushPromise(b []byte, pushID uint64, fieldSection []byte) []byte {

@@ -28,12 +28,12 @@ var Cases = endpoint.Table{
 	"ecn":          endpoint.Both,
 	// The client updates its keys at once (Conn.InitiateKeyUpdate); the
 	// runner gives the server "transfer" in the keyupdate test.
-	"keyupdate": endpoint.Both,
-	// tls13 stores the tickets a server sends and offers them; quic's
-	// server sends none.
-	"resumption": {Client: true, Missing: "(quic's server sends no NewSessionTicket)"},
-	"zerortt":    {Missing: "(quic neither sends nor accepts 0-RTT)"},
-	"v2":         {Missing: "(quic has no compatible version negotiation, RFC 9368)"},
+	"keyupdate":  endpoint.Both,
+	"resumption": endpoint.Both,
+	"zerortt":    endpoint.Both,
+	// The client starts in version 1 and offers 2; the server prefers 2
+	// (compatible version negotiation, RFC 9368).
+	"v2": endpoint.Both,
 	// The server announces a preferred address (preferred.go); the
 	// client follows one by default.
 	"connectionmigration": endpoint.Both,
@@ -75,6 +75,10 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	}
 	qc := quicConfig(s, tlsConf)
 	qc.RequireAddressValidation = s.TestCase == "retry"
+	qc.Allow0RTT = s.TestCase == "zerortt"
+	if s.TestCase == "v2" {
+		qc.Versions = []quic.Version{quic.Version2, quic.Version1}
+	}
 	var lns []*quic.Listener
 	if s.TestCase == "connectionmigration" {
 		lns, err = listenPreferred(s, qc)
@@ -139,7 +143,7 @@ func clientTLS(s *endpoint.Setup) *tls13.Config {
 	switch s.TestCase {
 	case "chacha20":
 		c.CipherSuites = []uint16{tls13.TLS_CHACHA20_POLY1305_SHA256}
-	case "resumption":
+	case "resumption", "zerortt":
 		c.ClientSessionCache = tls13.NewLRUClientSessionCache(1)
 	}
 	return c
@@ -153,7 +157,12 @@ func fetch(ctx context.Context, s *endpoint.Setup) error {
 		return endpoint.FetchHTTP(ctx, t, s.Requests, s.Downloads)
 	}
 	return endpoint.RunPlan(ctx, s, func(ctx context.Context, addr string, _ int) (endpoint.Conn, error) {
-		c, err := quic.Dial(ctx, "udp", addr, qc)
+		dial := quic.Dial
+		if s.TestCase == "zerortt" {
+			// The second connection sends its requests in 0-RTT.
+			dial = quic.DialEarly
+		}
+		c, err := dial(ctx, "udp", addr, qc)
 		if err != nil {
 			return nil, err
 		}

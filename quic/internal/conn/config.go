@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
+	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/tls13"
 )
 
@@ -38,6 +39,10 @@ type Config struct {
 	// PreferredAddressV4 and PreferredAddressV6, on a server, are
 	// announced in preferred_address (RFC 9000 §9.6).
 	PreferredAddressV4, PreferredAddressV6 netip.AddrPort
+	// Versions, SessionTickets and Allow0RTT: vn.go and zerortt.go.
+	Versions       []wire.Version
+	SessionTickets int
+	Allow0RTT      bool
 }
 
 const (

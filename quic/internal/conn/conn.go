@@ -60,7 +60,7 @@ type Conn struct {
 	handshakeConfirmed  bool // RFC 9001 §4.1.2
 	handshakeDoneQueued bool
 	retrySCID           *wire.ConnectionID
-	retryToken          []byte // client: token from a Retry, sent in later Initials
+	retryToken          []byte // client: the token our Initials carry: a Retry's, else a NEW_TOKEN one (Params.Token)
 	originalDCID        wire.ConnectionID
 
 	mb      *Mailbox
@@ -88,6 +88,12 @@ type Conn struct {
 
 	events eventQueue
 	stats  counters
+
+	// Version negotiation (vn.go), 0-RTT and session tickets (zerortt.go),
+	// NEW_TOKEN (newtoken.go).
+	vn     versionState
+	early  earlyState
+	tokens tokenState
 }
 
 // pnSpace is one packet number space (RFC 9000 §12.3) and its encryption
@@ -149,6 +155,18 @@ type Params struct {
 	// token (RFC 9000 §8.1.2).
 	Retry  *RetryInfo
 	Tracer *Tracer
+
+	// SessionKey, on a client, is where its TLS sessions are kept in
+	// Config.TLS.ClientSessionCache (tls13.Conn.SetSessionCacheKey); the
+	// server name when empty.
+	SessionKey string
+	// Token, on a client, is a token from a NEW_TOKEN frame of an earlier
+	// connection to the server, sent in its Initials (RFC 9000 §8.1.3).
+	Token []byte
+	// AddressValidated, on a server, says the client's first Initial
+	// carried a valid NEW_TOKEN token: its address is validated and no
+	// amplification limit applies (RFC 9000 §8.1.3).
+	AddressValidated bool
 }
 
 // RetryInfo is what a valid Retry token tells the server about the
@@ -216,13 +234,18 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	if c.maxReceive == 0 {
 		c.maxReceive = MaxReceiveSize
 	}
-	if p.Retry != nil {
-		// RFC 9000 §8.1.2: a valid Retry token validates the client's
-		// address; no amplification limit applies.
+	if p.Retry != nil || p.AddressValidated {
+		// RFC 9000 §8.1.2, §8.1.3: a valid Retry or NEW_TOKEN token
+		// validates the client's address; no amplification limit applies.
 		c.path.cur.validated = true
 	}
 	c.idle.init(config, c.mono(now))
 
+	c.vn.init(config, p.Version, p.DCID)
+	c.early.sessionKey = p.SessionKey
+	if len(p.Token) > 0 {
+		c.retryToken = append([]byte(nil), p.Token...)
+	}
 	// Initial keys come from the client's first Destination Connection ID
 	// (RFC 9001 §5.2).
 	if err := c.installInitialKeys(p.DCID); err != nil {

@@ -52,8 +52,10 @@
 // migration.go (NAT rebinding, Migrate, the preferred address, returning
 // to the last validated path, congestion state per path), close.go
 // and idle.go (closing, draining, idle and handshake timeouts),
-// handshake.go (tls13 and transport parameters), keyupdate.go, vn.go
-// (Version Negotiation and Retry at the client), ackfreq.go (when to
+// handshake.go (tls13 and transport parameters), zerortt.go (session
+// tickets, 0-RTT in both roles), newtoken.go (NEW_TOKEN), keyupdate.go,
+// vn.go (version negotiation between v1 and v2, compatible and
+// incompatible, and Retry at the client), ackfreq.go (when to
 // acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size,
 // DPLPMTUD with black hole detection), datagram.go, mailbox.go, events.go,
 // inspect.go (what tests read), congestion.go (application-limited

@@ -48,6 +48,15 @@ const (
 	// EventClosed: the closing or draining period is over: the connection
 	// sends and receives nothing more, and the owner drops it.
 	EventClosed
+	// EventEarlyDataAccepted: a server accepted 0-RTT; the connection
+	// may be accepted before its handshake completes (zerortt.go).
+	EventEarlyDataAccepted
+	// EventEarlyDataRejected: the server refused a client's 0-RTT; its
+	// data goes again in 1-RTT packets.
+	EventEarlyDataRejected
+	// EventNewToken: a client received a NEW_TOKEN token (Data, which
+	// the owner now owns) for its next connection to the server.
+	EventNewToken
 	// EventStreamAborted: the peer reset Stream (RESET_STREAM, before its
 	// FIN was read) or stopped it (STOP_SENDING): Stream.PeerReset and
 	// Stream.PeerStopped say which, with the code.

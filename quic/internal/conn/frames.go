@@ -12,17 +12,24 @@ func (c *Conn) appDataPending() bool {
 	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
 		c.ids.framesPending() || c.dgrams.pending() ||
 		ss.ctrl.head != nil || ss.sched.next() != nil ||
-		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1]
+		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1] ||
+		c.tokens.pending()
 }
 
 // appendAppFrames appends the frames of a 1-RTT packet, most urgent first:
 // connection control frames, then datagrams, then stream control frames
-// and stream data by priority.
+// and stream data by priority. A client's 0-RTT packet carries those a
+// 0-RTT packet may and a client has before the handshake (RFC 9000 §12.5,
+// §17.2.3: no ACK, CRYPTO, HANDSHAKE_DONE, NEW_TOKEN, PATH_RESPONSE or
+// RETIRE_CONNECTION_ID; connection IDs and ACK_FREQUENCY wait for 1-RTT).
 func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
-	if c.handshakeDoneQueued && f.room() >= 1 {
+	if c.handshakeDoneQueued && f.room() >= 1 && !ctx.zeroRTT {
 		f.buf = append(f.buf, byte(wire.FrameTypeHandshakeDone))
 		f.record(sentHandshakeDone, 0, 0, 0, false)
 		c.handshakeDoneQueued = false
+	}
+	if !ctx.zeroRTT {
+		c.tokens.appendFrames(f)
 	}
 	if c.flow.wantMaxData() && f.room() >= 9 {
 		fr := wire.MaxDataFrame{MaximumData: c.flow.nextMaxData(ctx.now, c.rtt.SmoothedRTT())}
@@ -35,9 +42,13 @@ func (c *Conn) appendAppFrames(ctx *sendContext, f *frameWriter) {
 		f.record(sentDataBlocked, 0, 0, 0, false)
 		c.flow.blockedPending = false
 	}
-	c.appendAckFrequency(ctx, f)
+	if !ctx.zeroRTT {
+		c.appendAckFrequency(ctx, f)
+	}
 	c.appendStreamLimitFrames(f)
-	c.ids.appendFrames(f)
+	if !ctx.zeroRTT {
+		c.ids.appendFrames(f)
+	}
 	if c.pendingPing && f.room() >= 1 {
 		f.appendPing()
 		c.pendingPing = false
@@ -270,6 +281,8 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 			c.onAckFrequencyAcked(fr.ID)
 		case sentMTUProbe:
 			c.onProbeAcked(int(fr.ID))
+		case sentNewToken:
+			c.tokens.onAcked(fr.ID)
 		}
 	}
 }
@@ -328,6 +341,8 @@ func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 			c.onAckFrequencyLost(fr.ID)
 		case sentMTUProbe:
 			c.onProbeLost(int(fr.ID))
+		case sentNewToken:
+			c.tokens.onLost(fr.ID)
 		}
 	}
 }

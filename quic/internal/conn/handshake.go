@@ -61,6 +61,8 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	if c.config.EnableDatagrams {
 		p.MaxDatagramFrameSize = MaxDatagramFrameSize
 	}
+	// RFC 9369 §4: endpoints that speak version 2 send version_information.
+	p.VersionInformation = c.localVersionInformation()
 	if !c.isClient {
 		odcid := c.originalDCID
 		p.OriginalDestinationConnectionID = &odcid
@@ -74,18 +76,33 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	return p
 }
 
-// startTLS creates the TLS handshake sending our transport parameters.
+// startTLS creates the TLS handshake sending our transport parameters. A
+// server decides on the version and checks tickets as the ClientHello
+// arrives (vn.go, zerortt.go); a client that resumes a session allowing
+// 0-RTT starts sending early.
 func (c *Conn) startTLS(local wire.TransportParameters) error {
 	params := local.Append(nil, greaseSeed())
 	if c.isClient {
 		c.tls = tls13.Client(c.config.TLS, params)
+		if c.early.sessionKey != "" {
+			c.tls.SetSessionCacheKey(c.early.sessionKey)
+		}
+		c.dropSessionOfOtherVersion()
 	} else {
 		c.tls = tls13.Server(c.config.TLS, params)
+		c.tls.SetTransportParametersFunc(c.negotiateVersion)
+		c.tls.SetTicketFunc(c.checkTicket)
 	}
 	if err := c.tls.Start(); err != nil {
 		return err
 	}
-	return c.processTLSEvents(0)
+	if err := c.processTLSEvents(0); err != nil {
+		return err
+	}
+	if c.isClient {
+		c.startEarlyData()
+	}
+	return nil
 }
 
 // greaseSeed picks the reserved transport parameter we send, so that peers
@@ -108,6 +125,9 @@ func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire
 	if _, err := recv.Write(f.Offset, f.Data, false); err != nil {
 		return localError(wire.ProtocolViolation, wire.FrameTypeCrypto, err.Error())
 	}
+	// RFC 9369 §4.1: CRYPTO data in the version in use makes it the
+	// negotiated one.
+	c.vn.fixed = true
 	var buf [4096]byte
 	for recv.Readable() > 0 {
 		n, _ := recv.Read(buf[:])
@@ -129,7 +149,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 		case tls13.EventWriteData:
 			c.spaces[spaceOf(e.Level)].cryptoStream().send.Write(e.Data)
 		case tls13.EventSetReadSecret, tls13.EventSetWriteSecret:
-			keys, err := protect.NewKeys(uint32(c.version), protect.Suite(e.Suite), e.Data)
+			keys, err := protect.NewKeys(uint32(c.keysVersion(e.Level)), protect.Suite(e.Suite), e.Data)
 			if err != nil {
 				return localError(wire.InternalError, 0, err.Error())
 			}
@@ -139,7 +159,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 				return err
 			}
 		case tls13.EventRejectedEarlyData:
-			// We send no 0-RTT yet; nothing to resend.
+			c.onEarlyDataRejected()
 		case tls13.EventHandshakeDone:
 			c.onHandshakeComplete(now)
 		}
@@ -152,10 +172,16 @@ func (c *Conn) installKeys(write bool, level tls13.Level, keys *protect.Keys) {
 	switch level {
 	case tls13.LevelEarly:
 		c.keys0RTT = keys
+		c.onEarlyDataKeys()
 		return
 	case tls13.LevelApplication:
 		if write {
 			c.keys1RTT.setWrite(keys)
+			if c.isClient {
+				// RFC 9001 §4.9.3: a client drops 0-RTT keys once it
+				// has 1-RTT keys.
+				c.keys0RTT = nil
+			}
 		} else {
 			c.keys1RTT.setRead(keys)
 		}
@@ -192,6 +218,12 @@ func (c *Conn) setPeerParams(b []byte) error {
 			return localError(wire.TransportParameterError, 0, "retry_source_connection_id does not match")
 		case c.retrySCID == nil && p.RetrySourceConnectionID != nil:
 			return localError(wire.TransportParameterError, 0, "retry_source_connection_id without a Retry")
+		}
+		if err := c.checkServerVersionInformation(p.VersionInformation); err != nil {
+			return err
+		}
+		if err := c.checkEarlyParams(&p); err != nil {
+			return err
 		}
 	}
 	c.peerAckDelayExponent = p.AckDelayExponent
@@ -232,6 +264,10 @@ func (c *Conn) onHandshakeComplete(now time.Duration) {
 		c.handshakeDoneQueued = true
 		c.path.cur.validated = true
 		c.confirmHandshake(now)
+		c.sendSessionTickets()
+		// 0-RTT packets sent before the client's Finished have arrived
+		// but for reordering; later ones are resent in 1-RTT.
+		c.keys0RTT = nil
 	}
 	c.idle.handshakeEnd = congestion.Never
 	c.ids.onHandshakeComplete()
@@ -270,6 +306,9 @@ func (c *Conn) discardSpace(space recovery.Space) {
 	sp.discarded = true
 	c.traceKeysDiscarded(space)
 	sp.readKeys, sp.writeKeys = nil, nil
+	if space == recovery.SpaceInitial {
+		c.vn.origInitialRead = nil
+	}
 	sp.received = nil
 	if sp.crypto != nil {
 		sp.crypto.send.Discard()

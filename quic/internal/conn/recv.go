@@ -77,7 +77,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		c.handleRetry(now, &hdr, pkt)
 		return -1
 	}
-	if hdr.Type != wire.Packet1RTT && hdr.Version != c.version {
+	if hdr.Type != wire.Packet1RTT && !c.acceptVersion(&hdr) {
 		return hdr.PacketLen // RFC 9000 §12.2: not ours; skip it
 	}
 	var space recovery.Space
@@ -92,17 +92,28 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 	case wire.PacketHandshake:
 		space = recovery.SpaceHandshake
 	case wire.Packet0RTT:
-		// We neither send nor accept 0-RTT yet (tls13 has it; the
-		// connection does not use it): the client resends in 1-RTT.
-		return hdr.PacketLen
+		// RFC 9001 §4.6: a server that accepted 0-RTT has its keys;
+		// otherwise the packet is dropped and the client resends its
+		// frames in 1-RTT. Later long header packets must carry the
+		// client's Source Connection ID (RFC 9000 §7.2).
+		if c.keys0RTT == nil || !c.ids.peerSCIDKnown || hdr.SCID != c.ids.peerInitialSCID {
+			return hdr.PacketLen
+		}
+		space = recovery.SpaceAppData
 	default:
 		space = recovery.SpaceAppData
 	}
 	sp := &c.spaces[space]
-	if sp.discarded || sp.readKeys == nil {
+	keys := sp.readKeys
+	switch hdr.Type {
+	case wire.Packet0RTT:
+		keys = c.keys0RTT
+	case wire.PacketInitial:
+		keys = c.initialReadKeys(hdr.Version)
+	}
+	if sp.discarded || keys == nil {
 		return hdr.PacketLen
 	}
-	keys := sp.readKeys
 	truncated, pnLen, err := keys.UnprotectHeader(pkt, hdr.PacketNumberOffset)
 	if err != nil {
 		// RFC 9000 §10.3.1: every 1-RTT packet that cannot be processed
@@ -119,7 +130,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		}
 		return hdr.PacketLen
 	}
-	if space == recovery.SpaceAppData {
+	if hdr.Type == wire.Packet1RTT {
 		keys = c.keys1RTT.readKeysFor(wire.KeyPhase(pkt[0]), pn)
 		if keys == nil {
 			c.checkStatelessReset(b)
@@ -133,7 +144,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		}
 		return hdr.PacketLen
 	}
-	if space == recovery.SpaceAppData {
+	if hdr.Type == wire.Packet1RTT {
 		c.keys1RTT.onPacketOpened(wire.KeyPhase(pkt[0]), pn, keys)
 	}
 	// RFC 9000 §17.2, §17.3.1: reserved bits are checked only after
@@ -158,7 +169,9 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		// is authentic (path.go).
 		c.path.rxPathRecord(now, hdr.DCID)
 	}
+	c.early.receiving = hdr.Type == wire.Packet0RTT
 	ackEliciting, err := c.handleFrames(now, space, hdr.Type, payload)
+	c.early.receiving = false
 	if err != nil {
 		c.abort(now, asTransportError(err))
 		return -1
@@ -329,8 +342,12 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		c.onPathResponse(now, f.Data)
 		return n, nil
 	case t == wire.FrameTypeNewToken:
-		_, n, err := wire.ParseNewTokenFrame(p)
-		return n, err
+		f, n, err := wire.ParseNewTokenFrame(p)
+		if err != nil {
+			return 0, err
+		}
+		c.onNewToken(f.Token)
+		return n, nil
 	case t == wire.FrameTypeConnectionClose || t == wire.FrameTypeConnectionCloseApp:
 		f, n, err := wire.ParseConnectionCloseFrame(t, p)
 		if err != nil {

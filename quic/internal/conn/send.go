@@ -35,10 +35,16 @@ const (
 	sentMTUProbe
 	sentAckFrequency // ID: the Sequence Number
 	sentImmediateAck
+	sentNewToken // ID: the token's index (newtoken.go)
 )
 
 // aeadTagLen is the size of the AEAD tag every protected packet ends with.
 const aeadTagLen = 16
+
+// minCoalesceRoom is the least room after a packet in which another
+// packet of the datagram can go: a long header, a few bytes of frames and
+// the AEAD tag.
+const minCoalesceRoom = 64
 
 // sendContext carries what one call to appendBurst may do.
 type sendContext struct {
@@ -58,6 +64,10 @@ type sendContext struct {
 	dcid   wire.ConnectionID // with onPath: the path's
 	// ect: the datagram goes out marked ECT(0) (RFC 9000 §13.4.2).
 	ect bool
+	// zeroRTT: the application data packet being built is a 0-RTT packet,
+	// which carries no ACK, path or connection ID frames (RFC 9000 §12.5,
+	// §17.2.3).
+	zeroRTT bool
 }
 
 // shouldMarkECT reports whether the next datagram carries ECT(0): ECN is
@@ -155,10 +165,19 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 	// Which spaces have something to say, so the last one can take the
 	// padding.
 	var want [3]bool
+	for s := range c.spaces {
+		want[s] = c.wantSend(ctx, recovery.Space(s))
+	}
+	if c.isClient && want[recovery.SpaceInitial] && want[recovery.SpaceHandshake] && c.initialAckOnly(ctx) {
+		// The client's first Handshake packet makes both sides drop the
+		// Initial keys (RFC 9001 §4.9.1): an Initial that would only
+		// acknowledge is moot, and would cost the datagram its padding
+		// to 1200 bytes (RFC 9000 §14.1).
+		want[recovery.SpaceInitial] = false
+	}
 	last := -1
 	for s := range c.spaces {
-		if c.wantSend(ctx, recovery.Space(s)) {
-			want[s] = true
+		if want[s] {
 			last = s
 		}
 	}
@@ -197,6 +216,13 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 	return buf
 }
 
+// initialAckOnly reports whether a client's Initial would carry nothing
+// but an ACK frame now.
+func (c *Conn) initialAckOnly(ctx *sendContext) bool {
+	sp := &c.spaces[recovery.SpaceInitial]
+	return !sp.cryptoPending() && !(ctx.probe && c.probeSpace == recovery.SpaceInitial)
+}
+
 // initialAckEliciting reports whether a server Initial would carry CRYPTO
 // data now, which obliges it to pad.
 func (c *Conn) initialAckEliciting(ctx *sendContext) bool {
@@ -207,10 +233,10 @@ func (c *Conn) initialAckEliciting(ctx *sendContext) bool {
 // wantSend reports whether the space has a packet to send now.
 func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
 	sp := &c.spaces[space]
-	if sp.discarded || sp.writeKeys == nil {
+	if sp.discarded || (sp.writeKeys == nil && (space != recovery.SpaceAppData || !c.sending0RTT())) {
 		return false
 	}
-	if ackDue(sp.received, ctx.now) {
+	if ackDue(sp.received, ctx.now) && (space != recovery.SpaceAppData || !c.sending0RTT()) {
 		return true
 	}
 	if !ctx.ackElicitingAllowed {
@@ -234,7 +260,11 @@ func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
 func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, end, padTo int) []byte {
 	sp := &c.spaces[space]
 	keys := sp.writeKeys
-	if space == recovery.SpaceAppData {
+	ctx.zeroRTT = space == recovery.SpaceAppData && c.sending0RTT()
+	switch {
+	case ctx.zeroRTT:
+		keys = c.keys0RTT
+	case space == recovery.SpaceAppData:
 		keys = c.keys1RTT.write
 	}
 	start := len(buf)
@@ -247,7 +277,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	pnLen := wire.PacketNumberLen(pn, largestAcked)
 
 	var lengthOffset, pnOffset int
-	if space == recovery.SpaceAppData {
+	if space == recovery.SpaceAppData && !ctx.zeroRTT {
 		dcid := c.ids.peerDCID()
 		if ctx.onPath != nil {
 			dcid = ctx.dcid
@@ -256,11 +286,15 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		pnOffset = 1 + dcid.Len()
 	} else {
 		h := wire.Header{Version: c.version, DCID: c.ids.peerDCID(), SCID: c.ids.handshakeSCID()}
-		if space == recovery.SpaceInitial {
+		switch space {
+		case recovery.SpaceInitial:
 			h.Type = wire.PacketInitial
 			h.Token = c.retryToken
-		} else {
+		case recovery.SpaceHandshake:
 			h.Type = wire.PacketHandshake
+		default:
+			// RFC 9369 §4.1: 0-RTT packets keep the original version.
+			h.Type, h.Version = wire.Packet0RTT, c.vn.original
 		}
 		buf, lengthOffset, pnOffset = wire.AppendLongHeader(buf, &h, pn, pnLen)
 		lengthOffset += start
@@ -287,7 +321,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	case ctx.onPath != nil:
 		c.appendPathFrames(&f, ctx.onPath, ctx.now)
 	default:
-		if sp.received.Pending() && (ackDue(sp.received, ctx.now) || ctx.ackElicitingAllowed) {
+		if !ctx.zeroRTT && sp.received.Pending() && (ackDue(sp.received, ctx.now) || ctx.ackElicitingAllowed) {
 			f.appendAck(space)
 		}
 		if ctx.ackElicitingAllowed {
@@ -313,6 +347,12 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	if len(buf) == payloadStart {
 		return buf[:start]
 	}
+	if space == recovery.SpaceInitial && (c.isClient || f.ackEliciting) && end-len(buf) < minCoalesceRoom {
+		// RFC 9000 §14.1: the datagram must reach 1200 bytes, and an
+		// Initial that leaves no room for the packet meant to follow
+		// (and to take the padding) takes the padding itself.
+		padTo = max(padTo, end+aeadTagLen)
+	}
 	if space == recovery.SpaceAppData && f.ackEliciting && !f.closeOnly && end-len(buf) < minStreamFrameRoom {
 		// A nearly full packet is padded to full: every datagram of a GSO
 		// burst but the last must have the same size, so one a few bytes
@@ -331,7 +371,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		buf = wire.AppendPadding(buf, need-len(buf))
 		f.padded = true
 	}
-	if space != recovery.SpaceAppData {
+	if space != recovery.SpaceAppData || ctx.zeroRTT {
 		length := len(buf) - pnOffset + aeadTagLen
 		if err := wire.PutLongHeaderLength(buf[start:], lengthOffset-start, length); err != nil {
 			return buf[:start]
@@ -356,7 +396,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	sent.PMTUProbe = ctx.mtuProbe > 0 || ctx.onPath != nil
 	c.loss.OnPacketSent(space, sent, ctx.now)
 	c.stats.PacketsSent++
-	if space == recovery.SpaceAppData {
+	if space == recovery.SpaceAppData && !ctx.zeroRTT {
 		c.keys1RTT.onPacketSent()
 	}
 	if f.ackEliciting {
@@ -497,7 +537,7 @@ func (c *Conn) hasPendingData() bool {
 			return true
 		}
 	}
-	return c.spaces[recovery.SpaceAppData].writeKeys != nil && c.appDataPending()
+	return c.canSendAppData() && c.appDataPending()
 }
 
 // HandleTimer runs what is due at now: loss detection, PTO, idle timeout,

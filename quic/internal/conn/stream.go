@@ -35,6 +35,8 @@ type Stream struct {
 	// owner is the owner's handle for the stream, set before any event
 	// names the stream.
 	owner any
+	// earlyData: some of the stream's data arrived in 0-RTT packets.
+	earlyData atomic.Bool
 
 	// The connection's, from here on.
 

@@ -234,6 +234,9 @@ func (c *Conn) handleStreamFrame(f *wire.StreamFrame) error {
 	if err != nil || s == nil {
 		return err
 	}
+	if c.early.receiving {
+		s.earlyData.Store(true) // zerortt.go
+	}
 	res, err := s.recv.Write(f.Offset, f.Data, f.Fin)
 	if err != nil {
 		return streamError(err, t)
