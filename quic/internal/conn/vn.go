@@ -74,6 +74,9 @@ type versionState struct {
 	// packet, whose outcome the server's version_information must confirm
 	// (RFC 9368 §4).
 	reacted bool
+	// chosen, on a server: the ClientHello was read and the version
+	// negotiated (negotiateVersion).
+	chosen bool
 }
 
 func (s *versionState) init(config *Config, v wire.Version, dcid wire.ConnectionID) {
@@ -103,6 +106,7 @@ func compatible(from, to wire.Version) bool { return from.IsSupported() && to.Is
 // we prefer that the client offers; it returns our transport parameters,
 // whose version_information announces the outcome.
 func (c *Conn) negotiateVersion(clientParams []byte) ([]byte, error) {
+	c.vn.chosen = true
 	p, err := wire.ParseTransportParameters(clientParams, wire.RoleClient)
 	if err != nil {
 		// setPeerParams closes the connection with the error once TLS
@@ -132,6 +136,24 @@ func (c *Conn) negotiateVersion(clientParams []byte) ([]byte, error) {
 	}
 	params := c.buildLocalParams(c.ids.handshakeSCID())
 	return params.Append(nil, greaseSeed()), nil
+}
+
+// versionUndecided reports whether a server may still move the connection
+// to another version: it has not read the whole ClientHello, and prefers
+// a version compatible with the client's.
+func (c *Conn) versionUndecided() bool {
+	if c.isClient || c.vn.chosen {
+		return false
+	}
+	for _, v := range c.vn.versions {
+		if v == c.version {
+			return false
+		}
+		if compatible(c.version, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // switchVersion moves the connection to version v by compatible

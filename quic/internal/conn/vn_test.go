@@ -192,3 +192,33 @@ func TestSessionVersion(t *testing.T) {
 		t.Fatal("a version 2 session resumed a connection started in version 1")
 	}
 }
+
+// RFC 9368 §2.3: a first flight of two datagrams (a ClientHello with a
+// post-quantum key share is larger than one) that arrive apart. The server
+// that will move the connection to version 2 does not acknowledge the
+// first in version 1 while it waits for the second: everything it sends is
+// in the negotiated version.
+func TestCompatibleNegotiationSplitFirstFlight(t *testing.T) {
+	p := versionPair(t, nil, []wire.Version{wire.Version2, wire.Version1})
+	p.flushOne(p.client, 0, &p.c2s)
+	if n := len(p.c2s.queue); n < 2 {
+		t.Fatalf("the client's first flight is %d datagram(s); the test needs it split", n)
+	}
+	second := p.c2s.queue[1:]
+	p.c2s.queue = p.c2s.queue[:1]
+	p.deliver()
+	if p.flushOne(p.server, 1, &p.s2c) {
+		hdr, _ := wire.ParseHeader(p.s2c.queue[0].b, ConnIDLen, false)
+		t.Fatalf("the server answered half a ClientHello: %v packet in %v", hdr.Type, hdr.Version)
+	}
+	p.c2s.queue = second
+	seen := p.runRecordingVersions(t)
+	if p.server.version != wire.Version2 || p.client.version != wire.Version2 {
+		t.Fatalf("versions: client %v, server %v, want version 2", p.client.version, p.server.version)
+	}
+	for _, v := range seen[wire.PacketInitial] {
+		if v != wire.Version2 {
+			t.Fatalf("a server Initial in %v", v)
+		}
+	}
+}
