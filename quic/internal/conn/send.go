@@ -175,15 +175,6 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 		// to 1200 bytes (RFC 9000 §14.1).
 		want[recovery.SpaceInitial] = false
 	}
-	if want[recovery.SpaceInitial] && c.versionUndecided() {
-		// RFC 9368 §2.3: a server that negotiates another version
-		// answers the client's first flight as if it came in that
-		// version, which it knows once it has read the whole
-		// ClientHello: an ACK of the flight's first datagram would go
-		// out in the original version. The client's PTO covers a
-		// datagram of the flight that is lost.
-		want[recovery.SpaceInitial] = false
-	}
 	last := -1
 	for s := range c.spaces {
 		if want[s] {
@@ -243,6 +234,15 @@ func (c *Conn) initialAckEliciting(ctx *sendContext) bool {
 func (c *Conn) wantSend(ctx *sendContext, space recovery.Space) bool {
 	sp := &c.spaces[space]
 	if sp.discarded || (sp.writeKeys == nil && (space != recovery.SpaceAppData || !c.sending0RTT())) {
+		return false
+	}
+	if space == recovery.SpaceInitial && c.versionUndecided() {
+		// RFC 9368 §2.3: a server that negotiates another version
+		// answers the client's first flight as if it came in that
+		// version, which it knows once it has read the whole
+		// ClientHello: an ACK of the flight's first datagram would go
+		// out in the original version. The client's PTO covers a
+		// datagram of the flight that is lost.
 		return false
 	}
 	if ackDue(sp.received, ctx.now) && (space != recovery.SpaceAppData || !c.sending0RTT()) {
@@ -519,7 +519,7 @@ func (c *Conn) Deadline() time.Time {
 	}
 	consider(c.loss.LossDetectionDeadline())
 	for s := range c.spaces {
-		if !c.spaces[s].discarded {
+		if !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
 			consider(c.spaces[s].received.AckDeadline())
 		}
 	}

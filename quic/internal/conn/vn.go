@@ -291,12 +291,20 @@ func (c *Conn) handleVersionNegotiation(now time.Duration, hdr *wire.Header) {
 
 // restartWithVersion starts the handshake again in version v after a
 // Version Negotiation packet: conceptually a new connection (RFC 9368
-// §2.4) with a new ClientHello, whose version_information says v. Packet
-// numbers go on. 0-RTT, if attempted, is lost with the first attempt: its
+// §2.4) with a new Destination Connection ID and a new ClientHello, whose
+// version_information says v. Packet numbers go on. 0-RTT, if attempted, is lost with the first attempt: its
 // data goes again in 1-RTT packets, as after a rejection.
 func (c *Conn) restartWithVersion(now time.Duration, v wire.Version) error {
 	c.vn.reacted = true
 	c.version, c.vn.original = v, v
+	// The new first flight (RFC 9368 §2.1) goes under a new Destination
+	// Connection ID, unpredictable as the first (RFC 9000 §7.2): a server
+	// that keeps state for the first attempt (the Version Negotiation
+	// packet was forged, or a genuine one was corrupted on the way) would
+	// otherwise read the two ClientHellos as one stream, and its answers
+	// to the first attempt do not open under the new Initial keys.
+	dcid := NewConnectionID()
+	c.originalDCID, c.vn.initialDCID, c.ids.peer[0].id = dcid, dcid, dcid
 	sp := &c.spaces[recovery.SpaceInitial]
 	// The first attempt's Initials are dead: nothing of them is resent.
 	c.loss.RetransmitAll(recovery.SpaceInitial, &c.resolved)

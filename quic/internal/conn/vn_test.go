@@ -222,3 +222,40 @@ func TestCompatibleNegotiationSplitFirstFlight(t *testing.T) {
 		}
 	}
 }
+
+// A Version Negotiation packet (forged here; in the interop runner's
+// handshakecorruption case, a genuine one whose version list was
+// corrupted) after the server got part of the first flight: the new first
+// flight goes under a new Destination Connection ID, so the server's state
+// for the first attempt cannot take the second ClientHello as the rest of
+// the first (which ended in a decode_error). Here the server, preferring
+// version 1, moves the new attempt back to it (compatible negotiation):
+// the handshake completes in version 1, which RFC 9368 §4 finds consistent
+// with the client's own choice.
+func TestVersionNegotiationNewFirstFlight(t *testing.T) {
+	p := versionPair(t, nil, nil)
+	p.flushOne(p.client, 0, &p.c2s)
+	first := p.client.originalDCID
+	p.c2s.queue = p.c2s.queue[len(p.c2s.queue)-1:] // the rest is lost
+	p.deliver()
+	p.flushOne(p.server, 1, &p.s2c)
+	p.s2c.queue = nil
+	p.client.HandleDatagram(p.now, versionNegotiationFor(t, p.client, wire.Version2), serverAddr, 0)
+	p.flushOne(p.client, 0, &p.c2s)
+	if len(p.c2s.queue) == 0 {
+		t.Fatal("no new first flight")
+	}
+	hdr, err := wire.ParseHeader(p.c2s.queue[0].b, ConnIDLen, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr.Version != wire.Version2 || hdr.DCID == first || hdr.DCID != p.client.originalDCID {
+		t.Fatalf("new first flight in %v to %v, the first went to %v", hdr.Version, hdr.DCID, first)
+	}
+	// The endpoint hands the new connection ID to a new server connection.
+	p.server = nil
+	p.handshake()
+	if p.client.version != wire.Version1 || p.server.version != wire.Version1 || p.client.closing.state != stateOpen {
+		t.Fatalf("client in %v (state %d), server in %v: want both open in version 1", p.client.version, p.client.closing.state, p.server.version)
+	}
+}
