@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	quicgo "github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/qlogwriter"
+	"github.com/skiffnet/skiff/interop/relay"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -90,7 +92,10 @@ func TestResumptionAndZeroRTTSkiffClientQuicGoServer(t *testing.T) {
 // TestResumptionAndZeroRTTQuicGoClientSkiffServer: quic-go's second
 // connection resumes skiff's ticket and sends its request in 0-RTT; skiff
 // accepts the connection before the handshake completes and reads the
-// request as early data.
+// request as early data. A relay puts 200 ms of round trip between them,
+// so that the request is written before the handshake can complete even
+// when the machine is busy: on bare loopback it may complete first, and
+// the request then rightly goes in 1-RTT.
 func TestResumptionAndZeroRTTQuicGoClientSkiffServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -107,8 +112,17 @@ func TestResumptionAndZeroRTTQuicGoClientSkiffServer(t *testing.T) {
 		}
 	})
 
+	rl, err := relay.Start(relay.Config{
+		Network: relay.Network{Delay: 100 * time.Millisecond},
+		Listen:  netip.MustParseAddrPort("127.0.0.1:0"),
+		Server:  ln.Addr(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
 	goClient.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	c1, err := quicgo.DialAddr(ctx, ln.Addr().String(), goClient, nil)
+	c1, err := quicgo.DialAddr(ctx, rl.Addr().String(), goClient, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +133,7 @@ func TestResumptionAndZeroRTTQuicGoClientSkiffServer(t *testing.T) {
 	})
 	c1.CloseWithError(0, "")
 
-	c2, err := quicgo.DialAddrEarly(ctx, ln.Addr().String(), goClient, nil)
+	c2, err := quicgo.DialAddrEarly(ctx, rl.Addr().String(), goClient, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
