@@ -40,13 +40,18 @@ type responseWriter struct {
 	fields      []qpack.HeaderField
 	err         error // the stream failed: the client is gone
 	bufs        *writerBufs
+	// vals holds the values of the Content-Type and Content-Length
+	// fields the writer adds itself, so that adding them allocates no
+	// slice.
+	vals [2]string
 }
 
-func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) *responseWriter {
-	w := &responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
+// init readies w, part of the request's serverRequest, to answer req on
+// str.
+func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) {
+	*w = responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
-	return w
 }
 
 // writerBufs is the scratch memory of a responseWriter, reused from one
@@ -114,7 +119,8 @@ func bodyAllowed(method string, status int) bool {
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(p) > 0 {
-			w.header.Set("Content-Type", http.DetectContentType(p))
+			w.vals[0] = http.DetectContentType(p)
+			w.header["Content-Type"] = w.vals[0:1:1]
 		}
 		w.WriteHeader(http.StatusOK)
 	}
@@ -255,7 +261,8 @@ func (w *responseWriter) finish() {
 	}
 	trailer := w.trailers()
 	if !w.headersSent && w.declared < 0 && len(trailer) == 0 && w.bodyAllowed {
-		w.sent.Set("Content-Length", strconv.Itoa(len(w.buf)))
+		w.vals[1] = w.sc.lengthText(len(w.buf))
+		w.sent["Content-Length"] = w.vals[1:2:2]
 	}
 	if err := w.flushContent(); err != nil {
 		return

@@ -20,7 +20,9 @@ import (
 // body, and ends the stream.
 func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	c := sc.c
-	mr := newMessageReader(c, str)
+	sr := new(serverRequest)
+	mr := &sr.mr
+	mr.init(c, str)
 	ctx, cancel := context.WithCancelCause(sc.qc.Context())
 	defer cancel(nil)
 	if d := sc.srv.readHeaderTimeout(); d > 0 {
@@ -38,7 +40,9 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		mr.deadline = time.Time{}
 		str.SetReadDeadline(time.Time{})
 	}
-	hr, err := headers.ParseRequest(fields, false)
+	var hr headers.Request
+	err = headers.ParseRequestTo(&hr, fields, false)
+	mr.releaseFields()
 	if err != nil {
 		// §4.1.2: a malformed request is a stream error H3_MESSAGE_ERROR.
 		mr.fail(err)
@@ -51,9 +55,10 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	stop := context.AfterFunc(sctx, func() { cancel(wrapError(context.Cause(sctx))) })
 	defer stop()
 
-	body := &requestBody{mr: mr, cancel: cancel}
+	body := &sr.body
+	*body = requestBody{mr: mr, cancel: cancel}
 	req := hr.HTTPRequest(ctx, body)
-	req.RemoteAddr = sc.qc.RemoteAddr().String()
+	req.RemoteAddr = sc.remoteAddr()
 	req.TLS = sc.tls
 	markEarly(req, str) // early.go
 	req.Trailer = declaredTrailer(req.Header)
@@ -62,7 +67,8 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		req.Body = http.NoBody
 	}
 
-	rw := newResponseWriter(sc, str, req, cancel)
+	rw := &sr.rw
+	rw.init(sc, str, req, cancel)
 	handler := sc.srv.Handler
 	if handler == nil {
 		handler = http.DefaultServeMux
@@ -85,6 +91,15 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 			mr.cancelStream()
 		}
 	}
+}
+
+// serverRequest is the state of one request on the server, in one
+// allocation: the request stream's reader, the request body and the
+// response writer.
+type serverRequest struct {
+	mr   messageReader
+	body requestBody
+	rw   responseWriter
 }
 
 // maxDrain bounds how much of an unread request body is examined after
