@@ -134,8 +134,8 @@ func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.Hea
 // is seen at once: the section is then abandoned with a Stream
 // Cancellation (RFC 9204 §4.4.2) and the decoder's slot freed, rather than
 // held until the connection ends. The read-ahead stops when the stream
-// ends or the buffer fills; the stream's context, when quic offers one
-// (quichooks.go), still tells of a STOP_SENDING. The wait also ends with
+// ends or the buffer fills; the stream's context still tells of a
+// STOP_SENDING. The wait also ends with
 // ctx, the connection, or m.deadline (os.ErrDeadlineExceeded).
 func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.DecodedSection) ([]qpack.HeaderField, error) {
 	watch := make(chan error, 1)

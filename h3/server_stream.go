@@ -11,6 +11,7 @@ import (
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/qpack"
 	"github.com/skiffnet/skiff/quic"
 )
@@ -50,10 +51,11 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	}
 	mr.length = headers.NewContentLength(hr.ContentLength)
 	// The client's RESET_STREAM or STOP_SENDING ends the request at once,
-	// even for a handler that neither reads nor writes.
-	sctx := str.Context()
-	stop := context.AfterFunc(sctx, func() { cancel(wrapError(context.Cause(sctx))) })
-	defer stop()
+	// even for a handler that neither reads nor writes, as does the end
+	// of the stream or of the connection (what ends str.Context(), told
+	// to sr.StreamEnded without the cost of a context per stream).
+	sr.cancel = cancel
+	quichooks.WatchStream(str, sr)
 
 	body := &sr.body
 	*body = requestBody{mr: mr, cancel: cancel}
@@ -97,10 +99,16 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 // allocation: the request stream's reader, the request body and the
 // response writer.
 type serverRequest struct {
-	mr   messageReader
-	body requestBody
-	rw   responseWriter
+	mr     messageReader
+	body   requestBody
+	rw     responseWriter
+	cancel context.CancelCauseFunc // ends the request's context
 }
+
+// StreamEnded ends the request's context when its stream is over for the
+// client (quichooks.StreamWatcher): after the handler returned, the
+// context has ended already and this does nothing.
+func (sr *serverRequest) StreamEnded(cause error) { sr.cancel(wrapError(cause)) }
 
 // maxDrain bounds how much of an unread request body is examined after
 // the response.

@@ -275,7 +275,7 @@ func (c *Conn) handleEvents() {
 			c.finish()
 		case conn.EventStreamAborted:
 			if s := streamOf(ev.Stream); s != nil {
-				s.checkAborted()
+				s.checkAborted(true)
 			}
 		case conn.EventStreamFinished:
 			if s := streamOf(ev.Stream); s != nil {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
@@ -31,6 +32,9 @@ type Stream struct {
 	readDeadline, writeDeadline time.Time
 
 	sctx atomic.Pointer[streamContext] // made by Context
+	// watcher is told when the stream is over for the peer
+	// (stream_context.go); the driver's.
+	watcher quichooks.StreamWatcher
 }
 
 func newStream(c *Conn, st *conn.Stream) *Stream {
