@@ -62,6 +62,13 @@ type bitmap [chunkSize / 64]uint64
 
 var bitmapPool = sync.Pool{New: func() any { return new(bitmap) }}
 
+// indexPool holds the one-entry chunk indexes (chunks.c) of buffers that
+// held nothing: most streams never hold more than one chunk at once, and
+// a stream's buffer empties whenever everything was read or acknowledged,
+// so a stream taking its index here and giving it back when it empties
+// costs no allocation.
+var indexPool = sync.Pool{New: func() any { return new([1][]byte) }}
+
 // chunks is a run of chunks holding the bytes of a stream from offset base
 // (a multiple of chunkSize) onwards: chunk i holds the offsets from
 // base+i*chunkSize, in a buffer of one of the sizes above. Entries may be
@@ -84,6 +91,9 @@ type chunks struct {
 // lock, and the bytes it holds stay valid for them.
 func (cs *chunks) room(off uint64, n int) []byte {
 	i := int((off - cs.base) / chunkSize)
+	if cs.c == nil {
+		cs.c = indexPool.Get().(*[1][]byte)[:0]
+	}
 	for len(cs.c) <= i {
 		cs.c = append(cs.c, nil)
 	}
@@ -185,7 +195,12 @@ func (cs *chunks) free() {
 		}
 		cs.c[i] = nil
 	}
-	cs.c = cs.c[:0]
+	if cap(cs.c) == 1 {
+		indexPool.Put((*[1][]byte)(cs.c[:1]))
+		cs.c = nil
+	} else {
+		cs.c = cs.c[:0]
+	}
 	for i := range cs.marks {
 		cs.dropMarks(i)
 	}
