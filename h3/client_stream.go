@@ -108,7 +108,9 @@ func (cs *clientStream) do() (*http.Response, error) {
 		closeBody(req)
 		return nil, ErrHeaderTooLarge
 	}
-	cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	if ctx.Done() != nil { // a context that can never end needs no watcher
+		cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	}
 	b := c.appendHeadersFrame(scratch.frame[:0], cs.id, fields)
 	scratch.frame = b
 	clear(scratch.fields) // drop references to the request's strings

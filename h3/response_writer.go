@@ -88,7 +88,7 @@ func (w *responseWriter) WriteHeader(code int) {
 			return // RFC 9114 §4.5: HTTP/3 does not use 101
 		}
 		// §4.1: interim responses precede the final one on the stream.
-		w.writeHeaderSection(code, w.header)
+		w.writeHeaderSection(code, w.header, nil)
 		return
 	}
 	w.wroteHeader = true
@@ -171,9 +171,9 @@ func (w *responseWriter) flushContent() error {
 	}
 	if !w.headersSent {
 		w.headersSent = true
-		if err := w.writeHeaderSection(w.status, w.sent); err != nil {
-			return err
-		}
+		err := w.writeHeaderSection(w.status, w.sent, w.buf)
+		w.buf = w.buf[:0]
+		return err
 	}
 	if len(w.buf) == 0 {
 		return nil
@@ -205,7 +205,11 @@ func (w *responseWriter) streamFailed(err error) error {
 	return w.err
 }
 
-func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
+// writeHeaderSection writes a HEADERS frame with status and h, and then,
+// in the same stream write, content as a DATA frame when there is any:
+// one write rather than two, and the stream's buffer sized for both at
+// once.
+func (w *responseWriter) writeHeaderSection(status int, h http.Header, content []byte) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -235,6 +239,10 @@ func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
 		return w.err
 	}
 	w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
+	if len(content) > 0 {
+		w.frameBuf = frame.AppendFrameHeader(w.frameBuf, frame.TypeData, uint64(len(content)))
+		w.frameBuf = append(w.frameBuf, content...)
+	}
 	if _, err := w.str.Write(w.frameBuf); err != nil {
 		return w.streamFailed(err)
 	}
