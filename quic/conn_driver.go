@@ -248,11 +248,11 @@ func (c *Conn) handleEvents() {
 			c.streamChanged.fire()
 		case conn.EventStreamReadable:
 			if s := streamOf(ev.Stream); s != nil {
-				notify(s.readReady)
+				s.readReady.notify()
 			}
 		case conn.EventStreamWritable:
 			if s := streamOf(ev.Stream); s != nil {
-				notify(s.writeReady)
+				s.writeReady.notify()
 			}
 		case conn.EventStreamsAvailable:
 			c.streamChanged.fire()

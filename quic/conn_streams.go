@@ -21,7 +21,7 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 	case <-c.closed:
 		return nil, c.closeError()
 	}
-	s := &Stream{c: c, readReady: make(chan struct{}, 1), writeReady: make(chan struct{}, 1)}
+	s := &Stream{c: c}
 	for {
 		select {
 		case <-c.closed:

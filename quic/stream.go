@@ -26,7 +26,9 @@ type Stream struct {
 	st *conn.Stream
 	c  *Conn
 
-	readReady, writeReady chan struct{}
+	// readReady and writeReady wake a Read or Write waiting for the
+	// connection.
+	readReady, writeReady signal
 
 	dlMu                        sync.Mutex
 	readDeadline, writeDeadline time.Time
@@ -38,12 +40,7 @@ type Stream struct {
 }
 
 func newStream(c *Conn, st *conn.Stream) *Stream {
-	s := &Stream{
-		st:         st,
-		c:          c,
-		readReady:  make(chan struct{}, 1),
-		writeReady: make(chan struct{}, 1),
-	}
+	s := &Stream{st: st, c: c}
 	st.SetOwner(s)
 	return s
 }
@@ -67,11 +64,37 @@ func (s *Stream) SetPriority(urgency uint8, incremental bool) {
 	s.st.SetPriority(urgency, incremental)
 }
 
+// signal wakes the one goroutine that waits on it. Its channel is made
+// when a goroutine first needs to wait, so that a stream whose Reads and
+// Writes never wait pays for none: a waiter makes it, then tries again
+// before waiting, so a notify before the channel existed is not missed.
+type signal struct {
+	v atomic.Value // chan struct{}, buffered 1
+}
+
+// notify wakes the waiter, if any; the wake-up is kept for the next wait.
+func (g *signal) notify() {
+	if ch, _ := g.v.Load().(chan struct{}); ch != nil {
+		notify(ch)
+	}
+}
+
+// notify sends a wake-up on ch (buffered 1) unless one is pending.
 func notify(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// channel returns the signal's channel, and whether it existed before: a
+// caller that made it tries again before waiting.
+func (g *signal) channel() (ch chan struct{}, existed bool) {
+	if ch, _ := g.v.Load().(chan struct{}); ch != nil {
+		return ch, true
+	}
+	g.v.CompareAndSwap(nil, make(chan struct{}, 1))
+	return g.v.Load().(chan struct{}), false
 }
 
 // Read reads stream data in order. At the end of the stream it returns
@@ -92,10 +115,14 @@ func (s *Stream) Read(p []byte) (int, error) {
 		case streambuf.ResetRemote:
 			return 0, &StreamError{StreamID: s.ID(), Code: code, Remote: true}
 		}
+		ready, existed := s.readReady.channel()
+		if !existed {
+			continue
+		}
 		s.dlMu.Lock()
 		deadline := s.readDeadline
 		s.dlMu.Unlock()
-		if err := s.wait(s.readReady, deadline); err != nil {
+		if err := s.wait(ready, deadline); err != nil {
 			return 0, err
 		}
 	}
@@ -119,10 +146,14 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if len(p) == 0 {
 			return written, nil
 		}
+		ready, existed := s.writeReady.channel()
+		if !existed {
+			continue
+		}
 		s.dlMu.Lock()
 		deadline := s.writeDeadline
 		s.dlMu.Unlock()
-		if err := s.wait(s.writeReady, deadline); err != nil {
+		if err := s.wait(ready, deadline); err != nil {
 			return written, err
 		}
 	}
@@ -186,7 +217,7 @@ func (s *Stream) CloseRead(code uint64) error {
 		return ErrStreamClosed
 	}
 	s.st.CloseRead(code)
-	notify(s.readReady)
+	s.readReady.notify()
 	return nil
 }
 
@@ -197,7 +228,7 @@ func (s *Stream) Reset(code uint64) error {
 		return ErrStreamClosed
 	}
 	s.st.Reset(code)
-	notify(s.writeReady)
+	s.writeReady.notify()
 	return nil
 }
 
@@ -206,7 +237,7 @@ func (s *Stream) SetReadDeadline(t time.Time) error {
 	s.dlMu.Lock()
 	s.readDeadline = t
 	s.dlMu.Unlock()
-	notify(s.readReady)
+	s.readReady.notify()
 	return nil
 }
 
@@ -215,7 +246,7 @@ func (s *Stream) SetWriteDeadline(t time.Time) error {
 	s.dlMu.Lock()
 	s.writeDeadline = t
 	s.dlMu.Unlock()
-	notify(s.writeReady)
+	s.writeReady.notify()
 	return nil
 }
 
