@@ -78,6 +78,7 @@ type clientStream struct {
 	mr      messageReader
 	resp    *http.Response
 	body    responseBody // the response's Body
+	vals    [4]string    // storage for the response header's values
 
 	stopWatch func() bool // stops the context watcher
 	mu        sync.Mutex
@@ -206,7 +207,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 // Got1xxResponse) and the final response header (RFC 9114 §4.1).
 func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Response, error) {
 	req := cs.req
-	first := true
+	first, storeUsed := true, false
 	for {
 		fields, err := cs.mr.readHeaders(req.Context())
 		if err != nil {
@@ -229,7 +230,12 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 		}
 		first = false
 		var r headers.Response
-		err = headers.ParseResponseTo(&r, fields)
+		vals := cs.vals[:]
+		if storeUsed {
+			vals = nil // the storage holds an interim response's values
+		}
+		storeUsed = true
+		err = headers.ParseResponseTo(&r, fields, vals)
 		cs.mr.releaseFields()
 		if err != nil {
 			// §4.1.2: a malformed response is a stream error.

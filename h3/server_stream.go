@@ -42,7 +42,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		str.SetReadDeadline(time.Time{})
 	}
 	var hr headers.Request
-	err = headers.ParseRequestTo(&hr, fields, false)
+	err = headers.ParseRequestTo(&hr, fields, false, &sr.store)
 	mr.releaseFields()
 	if err != nil {
 		// §4.1.2: a malformed request is a stream error H3_MESSAGE_ERROR.
@@ -103,6 +103,7 @@ type serverRequest struct {
 	body   requestBody
 	rw     responseWriter
 	cancel context.CancelCauseFunc // ends the request's context
+	store  headers.Storage         // the request header's values and URL
 }
 
 // StreamEnded ends the request's context when its stream is over for the

@@ -208,6 +208,32 @@ func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Req
 	return req.WithContext(ctx) // the one copy that escapes
 }
 
+// Storage is memory a parse may use rather than allocate: room for the
+// values of a few header fields, and the request's URL.
+type Storage struct {
+	Values [6]string
+	URL    url.URL
+}
+
+// plainPath reports whether url.ParseRequestURI(p) is &url.URL{Path: p}:
+// p is an absolute path of characters that are neither escaped nor
+// escapable (RFC 3986 unreserved characters and the sub-delimiters that
+// Go's url package leaves as they are), with no query or fragment.
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '/', c == '$', c == '&', c == '+', c == ',', c == ':', c == ';', c == '=', c == '@':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // ParseRequest validates the decoded header section of a request (RFC 9114
 // §4.1.2, §4.2, §4.3, §4.4; RFC 9220) and returns it. Any violation is a
 // malformed request: an *frame.Error with code H3_MESSAGE_ERROR, a stream
@@ -215,15 +241,20 @@ func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Req
 // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, without which :protocol is refused.
 func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Request, error) {
 	r := new(Request)
-	if err := ParseRequestTo(r, fields, allowExtendedConnect); err != nil {
+	if err := ParseRequestTo(r, fields, allowExtendedConnect, nil); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // ParseRequestTo is ParseRequest into r, which the caller provides (and
-// may keep on its stack).
-func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect bool) error {
+// may keep on its stack), with the header's values and the URL in st when
+// it is not nil: the request then shares the caller's storage.
+func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect bool, st *Storage) error {
+	var vals []string
+	if st != nil {
+		vals = st.Values[:]
+	}
 	var method, scheme, authority, path, protocol string
 	var seen uint8 // bit per pseudo-header, for duplicates
 	const (
@@ -264,7 +295,7 @@ func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect
 		*dst = f.Value
 	}
 
-	b := newHeaderBuilder(len(fields) - i)
+	b := newHeaderBuilder(len(fields)-i, vals)
 	var hostField string
 	sawHost := false
 	for _, f := range fields[i:] {
@@ -380,7 +411,15 @@ func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect
 		r.URL = &url.URL{Host: authority}
 		r.RequestURI = authority
 	} else {
-		u, err := url.ParseRequestURI(path)
+		var u *url.URL
+		var err error
+		if st != nil && plainPath(path) {
+			// What url.ParseRequestURI makes of it, in the caller's storage.
+			st.URL = url.URL{Path: path}
+			u = &st.URL
+		} else {
+			u, err = url.ParseRequestURI(path)
+		}
 		if err != nil && !isHTTPScheme(scheme) {
 			// Other schemes (§4.3.1) need not have an absolute path.
 			u, err = url.Parse(path)

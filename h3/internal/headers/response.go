@@ -64,15 +64,16 @@ func (r *Response) Informational() bool { return r.StatusCode < 200 }
 // malformed response.
 func ParseResponse(fields []qpack.HeaderField) (*Response, error) {
 	r := new(Response)
-	if err := ParseResponseTo(r, fields); err != nil {
+	if err := ParseResponseTo(r, fields, nil); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // ParseResponseTo is ParseResponse into r, which the caller provides (and
-// may keep on its stack).
-func ParseResponseTo(r *Response, fields []qpack.HeaderField) error {
+// may keep on its stack). The header's values go in vals when it has room
+// for them: the header then shares the caller's storage.
+func ParseResponseTo(r *Response, fields []qpack.HeaderField, vals []string) error {
 	status := ""
 	sawStatus := false
 	i := 0
@@ -113,7 +114,7 @@ func ParseResponseTo(r *Response, fields []qpack.HeaderField) error {
 	if code == http.StatusSwitchingProtocols {
 		return malformed("101 Switching Protocols in HTTP/3") // §4.5
 	}
-	b := newHeaderBuilder(len(fields) - i)
+	b := newHeaderBuilder(len(fields)-i, vals)
 	for _, f := range fields[i:] {
 		if f.Name != "" && f.Name[0] == ':' {
 			return malformed("pseudo-header after a regular field")
@@ -158,7 +159,7 @@ func AppendTrailers(dst []qpack.HeaderField, h http.Header) ([]qpack.HeaderField
 // trailer sections"), an invalid or connection-specific field is an
 // *frame.Error with code H3_MESSAGE_ERROR.
 func ParseTrailers(fields []qpack.HeaderField) (http.Header, error) {
-	b := newHeaderBuilder(len(fields))
+	b := newHeaderBuilder(len(fields), nil)
 	for _, f := range fields {
 		if f.Name != "" && f.Name[0] == ':' {
 			return nil, malformed("pseudo-header in a trailer section")
