@@ -37,9 +37,26 @@ type Stream struct {
 	// watcher is told when the stream is over for the peer
 	// (stream_context.go); the driver's.
 	watcher quichooks.StreamWatcher
+
+	// state is the state machine's stream (st), in the same allocation
+	// (allocStream).
+	state conn.Stream
 }
 
+// allocStream makes a Stream and the state machine's stream in one
+// allocation (conn.Mailbox.SetStreamAlloc).
+func (c *Conn) allocStream() *conn.Stream {
+	s := &Stream{c: c}
+	s.st = &s.state
+	s.state.SetOwner(s)
+	return s.st
+}
+
+// newStream returns the Stream of a stream the peer opened.
 func newStream(c *Conn, st *conn.Stream) *Stream {
+	if s := streamOf(st); s != nil {
+		return s // made by allocStream
+	}
 	s := &Stream{st: st, c: c}
 	st.SetOwner(s)
 	return s
