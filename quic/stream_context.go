@@ -155,16 +155,19 @@ func watchStream(stream any, w quichooks.StreamWatcher) {
 		return
 	default:
 	}
-	if !c.call(func(*conn.Conn, time.Time) {
-		s.watcher = w
-		if cause := s.peerAborted(); cause != nil {
-			s.tellWatcher(cause)
-			return
-		}
-		c.watch(s)
-	}) {
+	if !c.ask(driverRequest{stream: s, watcher: w}) {
 		w.StreamEnded(c.closeError())
 	}
+}
+
+// startWatch installs w as s's watcher (driver goroutine).
+func (s *Stream) startWatch(w quichooks.StreamWatcher) {
+	s.watcher = w
+	if cause := s.peerAborted(); cause != nil {
+		s.tellWatcher(cause)
+		return
+	}
+	s.c.watch(s)
 }
 
 func init() { quichooks.WatchStream = watchStream }
