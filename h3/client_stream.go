@@ -79,6 +79,9 @@ type clientStream struct {
 	resp    *http.Response
 	body    responseBody // the response's Body
 	vals    [4]string    // storage for the response header's values
+	// respStore is the Response returned (cs.resp), in the request's
+	// allocation.
+	respStore http.Response
 
 	stopWatch func() bool // stops the context watcher
 	mu        sync.Mutex
@@ -258,7 +261,8 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 		}
 		cs.mr.length = headers.NewContentLength(declared)
 		_, tlsState := cs.cc.tlsInfo()
-		resp := &http.Response{
+		resp := &cs.respStore
+		*resp = http.Response{
 			Status:        statusLine(r.StatusCode),
 			StatusCode:    r.StatusCode,
 			Proto:         "HTTP/3.0",
