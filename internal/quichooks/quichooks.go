@@ -7,9 +7,9 @@ package quichooks
 // (quic.ErrStreamClosed). It is told once, on the connection's goroutine,
 // and must not block.
 //
-// A watcher costs a stream no allocation beyond its registration, where a
-// Context and a context.AfterFunc on it cost eight: h3's server watches
-// every request stream this way.
+// A watcher costs a stream no allocation, where a Context and a
+// context.AfterFunc on it cost eight: h3's server watches every request
+// stream this way.
 type StreamWatcher interface {
 	StreamEnded(cause error)
 }
