@@ -61,10 +61,16 @@ func (m *messageReader) releaseFields() {
 		return
 	}
 	m.fields = nil
+	if cap(fb.f) > maxPooledFields {
+		return // a peer's huge section is not kept for the next
+	}
 	clear(fb.f[:cap(fb.f)]) // drop references to the strings
 	fb.f = fb.f[:0]
 	fieldBufPool.Put(fb)
 }
+
+// maxPooledFields bounds the storage fieldBufPool keeps.
+const maxPooledFields = 64
 
 // init readies m, which is part of the request's state (a clientStream
 // or a serverRequest, so that one allocation serves them all), to read
