@@ -144,7 +144,7 @@
 // RESET_STREAM or STOP_SENDING arrives, whether or not it reads or writes
 // (when quic.Stream's Context would end; quic tells the server through an
 // internal hook, internal/quichooks, which costs a stream no allocation).
-// A request costs about a dozen allocations on each side, mostly
+// A request costs about ten allocations on each side, mostly
 // net/http's request, header maps and context (go test -bench H3Requests
 // ./bench counts them per side). Each request stream gets pseudo-header and field
 // validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
