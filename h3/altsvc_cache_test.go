@@ -119,3 +119,33 @@ func TestAltStates(t *testing.T) {
 		t.Fatal("clearMarks kept the mark")
 	}
 }
+
+// authorityOf is the origin's Authority whatever form the URL's host has,
+// and the host itself, with no new string, when it already is that.
+func TestAuthorityOf(t *testing.T) {
+	for _, tc := range []struct {
+		hostport string
+		same     bool // the result is hostport itself
+	}{
+		{"example.com:443", true},
+		{"127.0.0.1:8443", true},
+		{"[::1]:4433", true},
+		{"[fe80::1%25eth0]:443", true},
+		{"example.com", false},
+		{"Example.com:443", false},
+		{"example.com:0443", false},
+		{"example.com:+443", false},
+		{"[example.com]:443", false},
+		{"[::1]", false},
+		{"example.com:99999", false},
+	} {
+		o := originOf("https", tc.hostport)
+		got := authorityOf(o, tc.hostport)
+		if got != o.Authority() {
+			t.Errorf("authorityOf(%q) = %q, want %q", tc.hostport, got, o.Authority())
+		}
+		if same := got == tc.hostport; same != tc.same {
+			t.Errorf("authorityOf(%q) is the host itself: %v, want %v", tc.hostport, same, tc.same)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,10 +41,42 @@ type messageReader struct {
 	// canceled is set once the stream's QPACK state is abandoned: one
 	// Stream Cancellation per stream.
 	canceled atomic.Bool
+	// fields holds the fields of the section last decoded, until
+	// releaseFields; its storage comes from fieldBufPool.
+	fields *fieldBuf
 }
 
-func newMessageReader(c *conn, str *quic.Stream) *messageReader {
-	m := &messageReader{c: c, str: str, length: headers.NewContentLength(-1)}
+// fieldBuf is storage for the fields of one decoded field section, reused
+// from one section to the next: the parsed header keeps the fields'
+// strings, not the slice.
+type fieldBuf struct{ f []qpack.HeaderField }
+
+var fieldBufPool = sync.Pool{New: func() any { return &fieldBuf{f: make([]qpack.HeaderField, 0, 16)} }}
+
+// releaseFields gives back the storage of the fields decode returned, once
+// they are parsed: they must not be used after.
+func (m *messageReader) releaseFields() {
+	fb := m.fields
+	if fb == nil {
+		return
+	}
+	m.fields = nil
+	if cap(fb.f) > maxPooledFields {
+		return // a peer's huge section is not kept for the next
+	}
+	clear(fb.f[:cap(fb.f)]) // drop references to the strings
+	fb.f = fb.f[:0]
+	fieldBufPool.Put(fb)
+}
+
+// maxPooledFields bounds the storage fieldBufPool keeps.
+const maxPooledFields = 64
+
+// init readies m, which is part of the request's state (a clientStream
+// or a serverRequest, so that one allocation serves them all), to read
+// str.
+func (m *messageReader) init(c *conn, str *quic.Stream) {
+	*m = messageReader{c: c, str: str, length: headers.NewContentLength(-1)}
 	m.r.Reset(str)
 	// The frame reader bounds the HEADERS payload before reading it. The
 	// encoded size of a section can exceed its decoded size only by a few
@@ -52,7 +85,6 @@ func newMessageReader(c *conn, str *quic.Stream) *messageReader {
 	// little over the limit (431, or an error to the client), while a
 	// grossly oversized frame is refused unread with H3_EXCESSIVE_LOAD.
 	m.r.MaxFieldSectionPayload = 2*c.maxFieldSection + 1024
-	return m
 }
 
 // check applies the frame placement rules of RFC 9114 Table 1 and §4.1 to
@@ -86,7 +118,13 @@ func (m *messageReader) readHeaders(ctx context.Context) ([]qpack.HeaderField, e
 // blocked on the encoder stream.
 func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.HeaderField, error) {
 	m.sections++
-	fields, blocked, err := m.c.decodeFieldSection(m.str.ID(), section)
+	m.releaseFields()
+	fb := fieldBufPool.Get().(*fieldBuf)
+	m.fields = fb
+	fields, blocked, err := m.c.decodeFieldSection(m.str.ID(), section, fb.f[:0])
+	if fields != nil {
+		fb.f = fields[:0]
+	}
 	// The fields are copies or table entries: a large HEADERS payload
 	// need not stay with the stream for the rest of the message.
 	m.r.ReleasePayload()
@@ -102,8 +140,8 @@ func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.Hea
 // is seen at once: the section is then abandoned with a Stream
 // Cancellation (RFC 9204 §4.4.2) and the decoder's slot freed, rather than
 // held until the connection ends. The read-ahead stops when the stream
-// ends or the buffer fills; the stream's context, when quic offers one
-// (quichooks.go), still tells of a STOP_SENDING. The wait also ends with
+// ends or the buffer fills; the stream's context still tells of a
+// STOP_SENDING. The wait also ends with
 // ctx, the connection, or m.deadline (os.ErrDeadlineExceeded).
 func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.DecodedSection) ([]qpack.HeaderField, error) {
 	watch := make(chan error, 1)
@@ -231,6 +269,7 @@ func (m *messageReader) Read(p []byte) (int, error) {
 				return 0, m.fail(err)
 			}
 			t, err := headers.ParseTrailers(fields)
+			m.releaseFields()
 			if err != nil {
 				return 0, m.fail(err)
 			}

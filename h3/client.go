@@ -37,8 +37,26 @@ type route struct {
 	hints []netip.Addr
 }
 
-// key is the pool key: one connection per (origin, alternative).
-func (r route) key() string { return r.origin.Authority() + " " + r.addr }
+// key is the route as text: the origin's authority and the address.
+func (r route) key() string { return r.poolKey().String() }
+
+// routeKey is the pool key: one connection per (origin, alternative). It
+// is the origin's host and port rather than its authority's text, so that
+// finding a pooled connection makes no string.
+type routeKey struct {
+	host string
+	port int
+	addr string
+}
+
+func (r route) poolKey() routeKey {
+	return routeKey{host: r.origin.Host, port: r.origin.Port, addr: r.addr}
+}
+
+// String is the origin's authority and the address dialed.
+func (k routeKey) String() string {
+	return Origin{Host: k.host, Port: k.port}.Authority() + " " + k.addr
+}
 
 // startTimeout bounds the opening of our control and QPACK streams on a new
 // connection.
@@ -144,7 +162,7 @@ type clientConn struct {
 	c    *conn
 	qc   *quic.Conn
 	pool *connPool   // the pool it is for, set before anything runs
-	keys []string    // its pool keys; guarded by pool.mu
+	keys []routeKey  // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
 
 	// early is its 0-RTT state (early.go).

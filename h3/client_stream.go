@@ -50,7 +50,9 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		cc.markClosing()
 		return nil, &RetryableError{Err: wrapError(err), Unprocessed: true}
 	}
-	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req, mr: newMessageReader(cc.c, str)}
+	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	cs.mr.init(cc.c, str)
+	cs.body.cs = cs
 	if rt.alt {
 		cs.altUsed = rt.addr
 	}
@@ -73,8 +75,13 @@ type clientStream struct {
 	// altUsed is the Alt-Used field value (RFC 7838 §5) when the request
 	// goes to an alternative service.
 	altUsed string
-	mr      *messageReader
+	mr      messageReader
 	resp    *http.Response
+	body    responseBody // the response's Body
+	vals    [4]string    // storage for the response header's values
+	// respStore is the Response returned (cs.resp), in the request's
+	// allocation.
+	respStore http.Response
 
 	stopWatch func() bool // stops the context watcher
 	mu        sync.Mutex
@@ -105,7 +112,9 @@ func (cs *clientStream) do() (*http.Response, error) {
 		closeBody(req)
 		return nil, ErrHeaderTooLarge
 	}
-	cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	if ctx.Done() != nil { // a context that can never end needs no watcher
+		cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	}
 	b := c.appendHeadersFrame(scratch.frame[:0], cs.id, fields)
 	scratch.frame = b
 	clear(scratch.fields) // drop references to the request's strings
@@ -201,7 +210,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 // Got1xxResponse) and the final response header (RFC 9114 §4.1).
 func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Response, error) {
 	req := cs.req
-	first := true
+	first, storeUsed := true, false
 	for {
 		fields, err := cs.mr.readHeaders(req.Context())
 		if err != nil {
@@ -223,7 +232,14 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			trace.GotFirstResponseByte()
 		}
 		first = false
-		r, err := headers.ParseResponse(fields)
+		var r headers.Response
+		vals := cs.vals[:]
+		if storeUsed {
+			vals = nil // the storage holds an interim response's values
+		}
+		storeUsed = true
+		err = headers.ParseResponseTo(&r, fields, vals)
+		cs.mr.releaseFields()
 		if err != nil {
 			// §4.1.2: a malformed response is a stream error.
 			cs.mr.fail(err)
@@ -245,8 +261,9 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 		}
 		cs.mr.length = headers.NewContentLength(declared)
 		_, tlsState := cs.cc.tlsInfo()
-		resp := &http.Response{
-			Status:        strconv.Itoa(r.StatusCode) + " " + http.StatusText(r.StatusCode),
+		resp := &cs.respStore
+		*resp = http.Response{
+			Status:        statusLine(r.StatusCode),
 			StatusCode:    r.StatusCode,
 			Proto:         "HTTP/3.0",
 			ProtoMajor:    3,
@@ -260,9 +277,28 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 			resp.ContentLength = 0
 		}
 		cs.resp = resp
-		resp.Body = &responseBody{cs: cs}
+		resp.Body = &cs.body
 		return resp, nil
 	}
+}
+
+// statusLines holds Response.Status for the codes net/http names, made
+// once rather than for every response.
+var statusLines = func() (t [600]string) {
+	for code := range t {
+		if text := http.StatusText(code); text != "" {
+			t[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+	return t
+}()
+
+// statusLine is Response.Status for code (100-599): "200 OK".
+func statusLine(code int) string {
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
 // abort ends the request: RESET_STREAM and STOP_SENDING with code

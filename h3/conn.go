@@ -349,14 +349,15 @@ func (c *conn) appendHeadersFrame(b []byte, id uint64, fields []qpack.HeaderFiel
 }
 
 // decodeFieldSection decodes the field section of a HEADERS frame on
-// stream id. A section blocked on the encoder stream (RFC 9204 §2.1.2) is
-// held by the decoder: the channel returned then receives it once its
-// entries arrive, and cancelStream abandons it. A QPACK error is a
+// stream id, appending its fields to appendTo. A section blocked on the
+// encoder stream (RFC 9204 §2.1.2) is held by the decoder: the channel
+// returned then receives it once its entries arrive, and cancelStream
+// abandons it. A QPACK error is a
 // connection error and closes the connection; qpack.ErrFieldSectionTooLarge
 // leaves it intact.
-func (c *conn) decodeFieldSection(id uint64, section []byte) ([]qpack.HeaderField, <-chan qpack.DecodedSection, error) {
+func (c *conn) decodeFieldSection(id uint64, section []byte, appendTo []qpack.HeaderField) ([]qpack.HeaderField, <-chan qpack.DecodedSection, error) {
 	c.mu.Lock()
-	fields, blocked, err := c.dec.DecodeFieldSection(id, section, nil)
+	fields, blocked, err := c.dec.DecodeFieldSection(id, section, appendTo)
 	if !blocked {
 		c.flushDecoderStreamLocked()
 		c.mu.Unlock()

@@ -142,7 +142,11 @@
 // certificate, the server name, the ALPN protocol: quic.Conn's
 // ConnectionState), and its request context ends as soon as the client's
 // RESET_STREAM or STOP_SENDING arrives, whether or not it reads or writes
-// (quic.Stream's Context). Each request stream gets pseudo-header and field
+// (when quic.Stream's Context would end; quic tells the server through an
+// internal hook, internal/quichooks, which costs a stream no allocation).
+// A request costs about ten allocations on each side, mostly net/http's
+// request, header maps and context (go test -bench H3Requests ./bench
+// counts them per side). Each request stream gets pseudo-header and field
 // validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses

@@ -25,8 +25,8 @@ type connPool struct {
 	dial func(ctx context.Context, rt route) (*clientConn, error)
 
 	mu      sync.Mutex
-	conns   map[string]*clientConn
-	dialing map[string]*dialCall
+	conns   map[routeKey]*clientConn
+	dialing map[routeKey]*dialCall
 }
 
 // dialCall is one dial in progress, waited for by every request that
@@ -43,7 +43,7 @@ type dialCall struct {
 }
 
 func newConnPool(dial func(ctx context.Context, rt route) (*clientConn, error)) *connPool {
-	return &connPool{dial: dial, conns: map[string]*clientConn{}, dialing: map[string]*dialCall{}}
+	return &connPool{dial: dial, conns: map[routeKey]*clientConn{}, dialing: map[routeKey]*dialCall{}}
 }
 
 // get returns a usable connection for rt, dialing if needed. When ctx ends
@@ -70,7 +70,7 @@ func (p *connPool) get(ctx context.Context, rt route) (*clientConn, error) {
 // but not its cancellation. A caller whose ctx has already ended gets its
 // error, and starts nothing.
 func (p *connPool) start(ctx context.Context, rt route) (*clientConn, *dialCall, error) {
-	key := rt.key()
+	key := rt.poolKey()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if cc, ok := p.conns[key]; ok && cc.usable() {
@@ -131,7 +131,7 @@ func (p *connPool) cancelIdleDials() {
 func (p *connPool) pooled(rt route) *clientConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if cc, ok := p.conns[rt.key()]; ok && cc.usable() {
+	if cc, ok := p.conns[rt.poolKey()]; ok && cc.usable() {
 		return cc
 	}
 	return nil
@@ -141,12 +141,12 @@ func (p *connPool) pooled(rt route) *clientConn {
 func (p *connPool) dialInProgress(rt route) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.dialing[rt.key()] != nil
+	return p.dialing[rt.poolKey()] != nil
 }
 
 func (p *connPool) runDial(ctx context.Context, rt route, call *dialCall) {
 	cc, err := p.dial(ctx, rt)
-	key := rt.key()
+	key := rt.poolKey()
 	p.mu.Lock()
 	if p.dialing[key] == call {
 		delete(p.dialing, key)

@@ -176,8 +176,8 @@ func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *Cl
 			if r.claim(sideH3) {
 				abandonTCP()
 				reason := "quic handshake first"
-				if len(call.cc.keys) > 0 && call.cc.keys[0] != rt.key() {
-					reason = "coalesced onto the connection of " + call.cc.keys[0]
+				if len(call.cc.keys) > 0 && call.cc.keys[0] != rt.poolKey() {
+					reason = "coalesced onto the connection of " + call.cc.keys[0].String()
 				}
 				tr.raceWon(RaceWonInfo{Origin: origin, Protocol: "h3", Addr: rt.addr, Reason: reason, Elapsed: time.Since(began)})
 				t.watchEarly(call.cc, max(3*headStart, minEarlyWatch)) // early.go

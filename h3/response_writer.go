@@ -40,13 +40,18 @@ type responseWriter struct {
 	fields      []qpack.HeaderField
 	err         error // the stream failed: the client is gone
 	bufs        *writerBufs
+	// vals holds the values of the Content-Type and Content-Length
+	// fields the writer adds itself, so that adding them allocates no
+	// slice.
+	vals [2]string
 }
 
-func newResponseWriter(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) *responseWriter {
-	w := &responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
+// init readies w, part of the request's serverRequest, to answer req on
+// str.
+func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) {
+	*w = responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
-	return w
 }
 
 // writerBufs is the scratch memory of a responseWriter, reused from one
@@ -83,7 +88,7 @@ func (w *responseWriter) WriteHeader(code int) {
 			return // RFC 9114 §4.5: HTTP/3 does not use 101
 		}
 		// §4.1: interim responses precede the final one on the stream.
-		w.writeHeaderSection(code, w.header)
+		w.writeHeaderSection(code, w.header, nil)
 		return
 	}
 	w.wroteHeader = true
@@ -114,7 +119,8 @@ func bodyAllowed(method string, status int) bool {
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(p) > 0 {
-			w.header.Set("Content-Type", http.DetectContentType(p))
+			w.vals[0] = http.DetectContentType(p)
+			w.header["Content-Type"] = w.vals[0:1:1]
 		}
 		w.WriteHeader(http.StatusOK)
 	}
@@ -165,9 +171,9 @@ func (w *responseWriter) flushContent() error {
 	}
 	if !w.headersSent {
 		w.headersSent = true
-		if err := w.writeHeaderSection(w.status, w.sent); err != nil {
-			return err
-		}
+		err := w.writeHeaderSection(w.status, w.sent, w.buf)
+		w.buf = w.buf[:0]
+		return err
 	}
 	if len(w.buf) == 0 {
 		return nil
@@ -199,7 +205,11 @@ func (w *responseWriter) streamFailed(err error) error {
 	return w.err
 }
 
-func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
+// writeHeaderSection writes a HEADERS frame with status and h, and then,
+// in the same stream write, content as a DATA frame when there is any:
+// one write rather than two, and the stream's buffer sized for both at
+// once.
+func (w *responseWriter) writeHeaderSection(status int, h http.Header, content []byte) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -229,6 +239,10 @@ func (w *responseWriter) writeHeaderSection(status int, h http.Header) error {
 		return w.err
 	}
 	w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
+	if len(content) > 0 {
+		w.frameBuf = frame.AppendFrameHeader(w.frameBuf, frame.TypeData, uint64(len(content)))
+		w.frameBuf = append(w.frameBuf, content...)
+	}
 	if _, err := w.str.Write(w.frameBuf); err != nil {
 		return w.streamFailed(err)
 	}
@@ -255,7 +269,8 @@ func (w *responseWriter) finish() {
 	}
 	trailer := w.trailers()
 	if !w.headersSent && w.declared < 0 && len(trailer) == 0 && w.bodyAllowed {
-		w.sent.Set("Content-Length", strconv.Itoa(len(w.buf)))
+		w.vals[1] = w.sc.lengthText(len(w.buf))
+		w.sent["Content-Length"] = w.vals[1:2:2]
 	}
 	if err := w.flushContent(); err != nil {
 		return

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -351,13 +353,54 @@ type serverConn struct {
 	qc  *quic.Conn
 	c   *conn
 	// tls is the Request.TLS of every request: what the handshake
-	// negotiated, when quic reports it (quichooks.go); nil otherwise.
+	// negotiated.
 	tls *tls.ConnectionState
+	// remote is the client's address last formatted for Request.RemoteAddr
+	// (it changes only when the client migrates).
+	remote atomic.Pointer[remoteAddr]
+	// length is the Content-Length value last formatted: responses of
+	// one size, the common case, share its text.
+	length atomic.Pointer[lengthText]
 
 	mu         sync.Mutex
 	nextStream uint64 // one above the highest request stream accepted (in stream ID space: id+4)
 	goAwaySent bool
 	goAwayID   uint64
+}
+
+// remoteAddr is a client address and its text.
+type remoteAddr struct {
+	addr netip.AddrPort
+	text string
+}
+
+// remoteAddr returns the client's current address as text, formatting it
+// only when it changed.
+func (sc *serverConn) remoteAddr() string {
+	addr := sc.qc.RemoteAddr()
+	if r := sc.remote.Load(); r != nil && r.addr == addr {
+		return r.text
+	}
+	r := &remoteAddr{addr: addr, text: addr.String()}
+	sc.remote.Store(r)
+	return r.text
+}
+
+// lengthText is a content length and its decimal text.
+type lengthText struct {
+	n    int
+	text string
+}
+
+// lengthText returns n in decimal, reusing the text of the last length
+// when it is the same.
+func (sc *serverConn) lengthText(n int) string {
+	if l := sc.length.Load(); l != nil && l.n == n {
+		return l.text
+	}
+	l := &lengthText{n: n, text: strconv.Itoa(n)}
+	sc.length.Store(l)
+	return l.text
 }
 
 func newServerConn(s *Server, qc *quic.Conn) *serverConn {

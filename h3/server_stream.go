@@ -11,6 +11,7 @@ import (
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/qpack"
 	"github.com/skiffnet/skiff/quic"
 )
@@ -20,7 +21,9 @@ import (
 // body, and ends the stream.
 func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	c := sc.c
-	mr := newMessageReader(c, str)
+	sr := new(serverRequest)
+	mr := &sr.mr
+	mr.init(c, str)
 	ctx, cancel := context.WithCancelCause(sc.qc.Context())
 	defer cancel(nil)
 	if d := sc.srv.readHeaderTimeout(); d > 0 {
@@ -38,7 +41,9 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		mr.deadline = time.Time{}
 		str.SetReadDeadline(time.Time{})
 	}
-	hr, err := headers.ParseRequest(fields, false)
+	var hr headers.Request
+	err = headers.ParseRequestTo(&hr, fields, false, &sr.store)
+	mr.releaseFields()
 	if err != nil {
 		// §4.1.2: a malformed request is a stream error H3_MESSAGE_ERROR.
 		mr.fail(err)
@@ -46,14 +51,16 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	}
 	mr.length = headers.NewContentLength(hr.ContentLength)
 	// The client's RESET_STREAM or STOP_SENDING ends the request at once,
-	// even for a handler that neither reads nor writes.
-	sctx := str.Context()
-	stop := context.AfterFunc(sctx, func() { cancel(wrapError(context.Cause(sctx))) })
-	defer stop()
+	// even for a handler that neither reads nor writes, as does the end
+	// of the stream or of the connection (what ends str.Context(), told
+	// to sr.StreamEnded without the cost of a context per stream).
+	sr.cancel = cancel
+	quichooks.WatchStream(str, sr)
 
-	body := &requestBody{mr: mr, cancel: cancel}
+	body := &sr.body
+	*body = requestBody{mr: mr, cancel: cancel}
 	req := hr.HTTPRequest(ctx, body)
-	req.RemoteAddr = sc.qc.RemoteAddr().String()
+	req.RemoteAddr = sc.remoteAddr()
 	req.TLS = sc.tls
 	markEarly(req, str) // early.go
 	req.Trailer = declaredTrailer(req.Header)
@@ -62,7 +69,8 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		req.Body = http.NoBody
 	}
 
-	rw := newResponseWriter(sc, str, req, cancel)
+	rw := &sr.rw
+	rw.init(sc, str, req, cancel)
 	handler := sc.srv.Handler
 	if handler == nil {
 		handler = http.DefaultServeMux
@@ -86,6 +94,22 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		}
 	}
 }
+
+// serverRequest is the state of one request on the server, in one
+// allocation: the request stream's reader, the request body and the
+// response writer.
+type serverRequest struct {
+	mr     messageReader
+	body   requestBody
+	rw     responseWriter
+	cancel context.CancelCauseFunc // ends the request's context
+	store  headers.Storage         // the request header's values and URL
+}
+
+// StreamEnded ends the request's context when its stream is over for the
+// client (quichooks.StreamWatcher): after the handler returned, the
+// context has ended already and this does nothing.
+func (sr *serverRequest) StreamEnded(cause error) { sr.cancel(wrapError(cause)) }
 
 // maxDrain bounds how much of an unread request body is examined after
 // the response.

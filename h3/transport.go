@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,11 +160,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, fmt.Errorf("h3: unsupported scheme %q", req.URL.Scheme)
 		}
-		return t.h3c.roundTrip(req, route{origin: origin, addr: origin.Authority()}, maxAttempts)
+		return t.h3c.roundTrip(req, route{origin: origin, addr: authorityOf(origin, req.URL.Host)}, maxAttempts)
 	case t.Mode == ModeTCP || origin.Scheme != "https":
 		return t.tcp.RoundTrip(req)
 	}
 	return t.roundTripDiscover(req, origin)
+}
+
+// authorityOf is o.Authority() for the origin made from hostport, a URL's
+// host: hostport itself when it is already in that form (lower case, its
+// port given in decimal), so that no string is made for each request.
+func authorityOf(o Origin, hostport string) string {
+	h, p, err := net.SplitHostPort(hostport)
+	if err == nil && h == o.Host && p != "" && p[0] >= '1' && p[0] <= '9' &&
+		strings.IndexByte(h, ':') >= 0 == strings.HasPrefix(hostport, "[") {
+		if n, err := strconv.Atoi(p); err == nil && n == o.Port {
+			return hostport
+		}
+	}
+	return o.Authority()
 }
 
 // CloseIdleConnections closes the HTTP/3 and TCP connections that carry no

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 	"github.com/skiffnet/skiff/tls13"
@@ -40,7 +41,7 @@ type Conn struct {
 	inboxBytes int // bytes of the datagrams in inbox
 	inboxGRO   int // entries of inbox holding a GRO buffer
 	reqMu      sync.Mutex
-	reqs       []func(*conn.Conn, time.Time)
+	reqs       []driverRequest
 
 	// handshakeDone is closed when the handshake completes or fails
 	// (handshakeOK says which); closed when the connection starts to end
@@ -151,6 +152,7 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 	}
 	c.sm, c.mb = sm, sm.Mailbox()
 	c.mb.SetWake(c.signal)
+	c.mb.SetStreamAlloc(c.allocStream)
 	peer := p.Peer
 	c.remoteAddr.Store(&peer)
 	c.dgrams.init(config.EnableDatagrams)
@@ -242,19 +244,43 @@ func ask[T any](c *Conn, fn func(*conn.Conn) T, ended func() T) T {
 	return ended()
 }
 
+// driverRequest is what call and watchStream ask of the driver's goroutine:
+// fn, or else the watch of stream by watcher (no closure: one per request
+// stream of an HTTP/3 server).
+type driverRequest struct {
+	fn      func(*conn.Conn, time.Time)
+	stream  *Stream
+	watcher quichooks.StreamWatcher
+}
+
 // call runs fn on the driver's goroutine with the state machine and the
 // time, and reports false when the driver has stopped.
 func (c *Conn) call(fn func(*conn.Conn, time.Time)) bool {
+	return c.ask(driverRequest{fn: fn})
+}
+
+// ask queues r for the driver's goroutine, and reports false when the
+// driver has stopped.
+func (c *Conn) ask(r driverRequest) bool {
 	select {
 	case <-c.done:
 		return false
 	default:
 	}
 	c.reqMu.Lock()
-	c.reqs = append(c.reqs, fn)
+	c.reqs = append(c.reqs, r)
 	c.reqMu.Unlock()
 	c.mb.Wake()
 	return true
+}
+
+// run does r on the driver's goroutine.
+func (r *driverRequest) run(sm *conn.Conn, now time.Time) {
+	if r.fn != nil {
+		r.fn(sm, now)
+		return
+	}
+	r.stream.startWatch(r.watcher)
 }
 
 // CloseWithError closes the connection with an application error code and

@@ -76,7 +76,7 @@ func (c *Conn) run() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var inbox []datagram
-	var reqs []func(*conn.Conn, time.Time)
+	var reqs []driverRequest
 	sm := c.sm
 	trimmed := false
 	for {
@@ -91,9 +91,9 @@ func (c *Conn) run() {
 			c.reqMu.Unlock()
 
 			sm.ProcessMailbox(now)
-			for i, fn := range reqs {
-				fn(sm, now)
-				reqs[i] = nil
+			for i := range reqs {
+				reqs[i].run(sm, now)
+				reqs[i] = driverRequest{}
 			}
 			for i := range inbox {
 				d := &inbox[i]
@@ -248,11 +248,11 @@ func (c *Conn) handleEvents() {
 			c.streamChanged.fire()
 		case conn.EventStreamReadable:
 			if s := streamOf(ev.Stream); s != nil {
-				notify(s.readReady)
+				s.readReady.notify()
 			}
 		case conn.EventStreamWritable:
 			if s := streamOf(ev.Stream); s != nil {
-				notify(s.writeReady)
+				s.writeReady.notify()
 			}
 		case conn.EventStreamsAvailable:
 			c.streamChanged.fire()
@@ -275,7 +275,7 @@ func (c *Conn) handleEvents() {
 			c.finish()
 		case conn.EventStreamAborted:
 			if s := streamOf(ev.Stream); s != nil {
-				s.checkAborted()
+				s.checkAborted(true)
 			}
 		case conn.EventStreamFinished:
 			if s := streamOf(ev.Stream); s != nil {

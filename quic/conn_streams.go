@@ -21,7 +21,6 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 	case <-c.closed:
 		return nil, c.closeError()
 	}
-	s := &Stream{c: c, readReady: make(chan struct{}, 1), writeReady: make(chan struct{}, 1)}
 	for {
 		select {
 		case <-c.closed:
@@ -31,9 +30,8 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 		// The channel is taken before trying, so that a limit raised
 		// after the try closes the channel we wait on.
 		changed := c.streamChanged.wait()
-		if st, ok := c.mb.OpenStream(uni, s); ok {
-			s.st = st
-			return s, nil
+		if st, ok := c.mb.OpenStream(uni, nil); ok {
+			return streamOf(st), nil // made by allocStream
 		}
 		c.mb.OpenBlocked(uni)
 		select {

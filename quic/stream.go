@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
@@ -25,21 +26,38 @@ type Stream struct {
 	st *conn.Stream
 	c  *Conn
 
-	readReady, writeReady chan struct{}
+	// readReady and writeReady wake a Read or Write waiting for the
+	// connection.
+	readReady, writeReady signal
 
 	dlMu                        sync.Mutex
 	readDeadline, writeDeadline time.Time
 
 	sctx atomic.Pointer[streamContext] // made by Context
+	// watcher is told when the stream is over for the peer
+	// (stream_context.go); the driver's.
+	watcher quichooks.StreamWatcher
+
+	// state is the state machine's stream (st), in the same allocation
+	// (allocStream).
+	state conn.Stream
 }
 
+// allocStream makes a Stream and the state machine's stream in one
+// allocation (conn.Mailbox.SetStreamAlloc).
+func (c *Conn) allocStream() *conn.Stream {
+	s := &Stream{c: c}
+	s.st = &s.state
+	s.state.SetOwner(s)
+	return s.st
+}
+
+// newStream returns the Stream of a stream the peer opened.
 func newStream(c *Conn, st *conn.Stream) *Stream {
-	s := &Stream{
-		st:         st,
-		c:          c,
-		readReady:  make(chan struct{}, 1),
-		writeReady: make(chan struct{}, 1),
+	if s := streamOf(st); s != nil {
+		return s // made by allocStream
 	}
+	s := &Stream{st: st, c: c}
 	st.SetOwner(s)
 	return s
 }
@@ -63,11 +81,37 @@ func (s *Stream) SetPriority(urgency uint8, incremental bool) {
 	s.st.SetPriority(urgency, incremental)
 }
 
+// signal wakes the one goroutine that waits on it. Its channel is made
+// when a goroutine first needs to wait, so that a stream whose Reads and
+// Writes never wait pays for none: a waiter makes it, then tries again
+// before waiting, so a notify before the channel existed is not missed.
+type signal struct {
+	v atomic.Value // chan struct{}, buffered 1
+}
+
+// notify wakes the waiter, if any; the wake-up is kept for the next wait.
+func (g *signal) notify() {
+	if ch, _ := g.v.Load().(chan struct{}); ch != nil {
+		notify(ch)
+	}
+}
+
+// notify sends a wake-up on ch (buffered 1) unless one is pending.
 func notify(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// channel returns the signal's channel, and whether it existed before: a
+// caller that made it tries again before waiting.
+func (g *signal) channel() (ch chan struct{}, existed bool) {
+	if ch, _ := g.v.Load().(chan struct{}); ch != nil {
+		return ch, true
+	}
+	g.v.CompareAndSwap(nil, make(chan struct{}, 1))
+	return g.v.Load().(chan struct{}), false
 }
 
 // Read reads stream data in order. At the end of the stream it returns
@@ -88,10 +132,14 @@ func (s *Stream) Read(p []byte) (int, error) {
 		case streambuf.ResetRemote:
 			return 0, &StreamError{StreamID: s.ID(), Code: code, Remote: true}
 		}
+		ready, existed := s.readReady.channel()
+		if !existed {
+			continue
+		}
 		s.dlMu.Lock()
 		deadline := s.readDeadline
 		s.dlMu.Unlock()
-		if err := s.wait(s.readReady, deadline); err != nil {
+		if err := s.wait(ready, deadline); err != nil {
 			return 0, err
 		}
 	}
@@ -115,10 +163,14 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if len(p) == 0 {
 			return written, nil
 		}
+		ready, existed := s.writeReady.channel()
+		if !existed {
+			continue
+		}
 		s.dlMu.Lock()
 		deadline := s.writeDeadline
 		s.dlMu.Unlock()
-		if err := s.wait(s.writeReady, deadline); err != nil {
+		if err := s.wait(ready, deadline); err != nil {
 			return written, err
 		}
 	}
@@ -182,7 +234,7 @@ func (s *Stream) CloseRead(code uint64) error {
 		return ErrStreamClosed
 	}
 	s.st.CloseRead(code)
-	notify(s.readReady)
+	s.readReady.notify()
 	return nil
 }
 
@@ -193,7 +245,7 @@ func (s *Stream) Reset(code uint64) error {
 		return ErrStreamClosed
 	}
 	s.st.Reset(code)
-	notify(s.writeReady)
+	s.writeReady.notify()
 	return nil
 }
 
@@ -202,7 +254,7 @@ func (s *Stream) SetReadDeadline(t time.Time) error {
 	s.dlMu.Lock()
 	s.readDeadline = t
 	s.dlMu.Unlock()
-	notify(s.readReady)
+	s.readReady.notify()
 	return nil
 }
 
@@ -211,7 +263,7 @@ func (s *Stream) SetWriteDeadline(t time.Time) error {
 	s.dlMu.Lock()
 	s.writeDeadline = t
 	s.dlMu.Unlock()
-	notify(s.writeReady)
+	s.writeReady.notify()
 	return nil
 }
 

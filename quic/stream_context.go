@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/quic/internal/conn"
 )
 
@@ -35,7 +36,7 @@ func (s *Stream) Context() context.Context {
 	// What happened before the context existed ends it now; what happens
 	// after, the driver sees (EventStreamAborted): the context is
 	// published before this looks, so one of the two does.
-	s.checkAborted()
+	s.checkAborted(false)
 	c := s.c
 	select {
 	case <-c.closed:
@@ -49,55 +50,124 @@ func (s *Stream) Context() context.Context {
 	return ctx
 }
 
+// peerAborted is the cause that ends the stream for the peer's
+// RESET_STREAM or STOP_SENDING; nil if it sent neither.
+func (s *Stream) peerAborted() error {
+	if code, ok := s.st.PeerReset(); ok {
+		return &StreamError{StreamID: s.ID(), Code: code, Remote: true}
+	}
+	if code, ok := s.st.PeerStopped(); ok {
+		return &StreamError{StreamID: s.ID(), Code: code, Remote: true}
+	}
+	return nil
+}
+
 // checkAborted ends the stream's context, if it has one, when the peer
-// reset or stopped the stream.
-func (s *Stream) checkAborted() {
+// reset or stopped the stream; and, on the driver goroutine (driver), tells
+// its watcher.
+func (s *Stream) checkAborted(driver bool) {
 	sc := s.sctx.Load()
-	if sc == nil {
+	if sc == nil && (!driver || s.watcher == nil) {
 		return
 	}
-	if code, ok := s.st.PeerReset(); ok {
-		sc.cancel(&StreamError{StreamID: s.ID(), Code: code, Remote: true})
-	} else if code, ok := s.st.PeerStopped(); ok {
-		sc.cancel(&StreamError{StreamID: s.ID(), Code: code, Remote: true})
+	cause := s.peerAborted()
+	if cause == nil {
+		return
+	}
+	if sc != nil {
+		sc.cancel(cause)
+	}
+	if driver {
+		s.tellWatcher(cause)
 	}
 }
 
-// watch keeps s's context until the stream finishes or the connection
-// ends (driver goroutine).
+// tellWatcher tells the stream's watcher, once, that the stream is over
+// (driver goroutine).
+func (s *Stream) tellWatcher(cause error) {
+	if w := s.watcher; w != nil {
+		s.watcher = nil
+		w.StreamEnded(cause)
+	}
+}
+
+// watch keeps s's context and watcher until the stream finishes or the
+// connection ends (driver goroutine).
 func (c *Conn) watch(s *Stream) {
-	sc := s.sctx.Load()
+	var cause error
 	switch {
 	case c.sm.Closing():
-		sc.cancel(c.closeError())
+		cause = c.closeError()
 	case s.st.Finished():
-		sc.cancel(ErrStreamClosed)
+		cause = ErrStreamClosed
 	default:
 		if c.watched == nil {
 			c.watched = map[*Stream]struct{}{}
 		}
 		c.watched[s] = struct{}{}
+		return
 	}
+	if sc := s.sctx.Load(); sc != nil {
+		sc.cancel(cause)
+	}
+	s.tellWatcher(cause)
 }
 
-// unwatch ends the context of a stream that finished (driver goroutine).
+// unwatch ends the context of a stream that finished, and tells its
+// watcher (driver goroutine).
 func (c *Conn) unwatch(s *Stream) {
 	if _, ok := c.watched[s]; !ok {
 		return
 	}
 	delete(c.watched, s)
-	s.sctx.Load().cancel(ErrStreamClosed)
+	if sc := s.sctx.Load(); sc != nil {
+		sc.cancel(ErrStreamClosed)
+	}
+	s.tellWatcher(ErrStreamClosed)
 }
 
-// endStreamContexts ends the contexts of the streams watched, with the
-// connection's error, when it closes (driver goroutine).
+// endStreamContexts ends the contexts of the streams watched, and tells
+// their watchers, with the connection's error, when it closes (driver
+// goroutine).
 func (c *Conn) endStreamContexts() {
 	if len(c.watched) == 0 {
 		return
 	}
 	err := c.closeError()
 	for s := range c.watched {
-		s.sctx.Load().cancel(err)
+		if sc := s.sctx.Load(); sc != nil {
+			sc.cancel(err)
+		}
+		s.tellWatcher(err)
 	}
 	c.watched = nil
 }
+
+// watchStream has w told when s is over for the peer, as s's context
+// would end (quichooks.WatchStream): s.watcher is the driver's once the
+// request reaches it.
+func watchStream(stream any, w quichooks.StreamWatcher) {
+	s := stream.(*Stream)
+	c := s.c
+	select {
+	case <-c.closed:
+		w.StreamEnded(c.closeError())
+		return
+	default:
+	}
+	if !c.ask(driverRequest{stream: s, watcher: w}) {
+		w.StreamEnded(c.closeError())
+	}
+}
+
+// startWatch installs w as s's watcher (driver goroutine).
+func (s *Stream) startWatch(w quichooks.StreamWatcher) {
+	s.watcher = w
+	if cause := s.peerAborted(); cause != nil {
+		s.tellWatcher(cause)
+		return
+	}
+	s.c.watch(s)
+}
+
+func init() { quichooks.WatchStream = watchStream }

@@ -26,7 +26,8 @@ type Frame struct {
 	// stream ID or push ID of GOAWAY.
 	ID uint64
 	// FieldSection is the encoded field section of HEADERS and PUSH_PROMISE.
-	// It is valid until the next call to Next.
+	// It is valid until the next call on the Reader (it may lie in the
+	// read-ahead buffer).
 	FieldSection []byte
 	// Settings is the parsed payload of SETTINGS.
 	Settings Settings
@@ -353,11 +354,18 @@ func (r *Reader) next() (Frame, error) {
 // payloadChunk is the least a payload buffer grows by.
 const payloadChunk = 4 << 10
 
-// readPayload reads an n-byte payload (n already bounded by a limit) into
-// the reused buffer. The buffer grows with what arrives, never ahead of it
-// by more than a quarter or payloadChunk: a peer that declares a large
-// HEADERS frame and sends little of it costs little (RFC 9114 §10.5).
+// readPayload reads an n-byte payload (n already bounded by a limit): in
+// place when it is all read ahead, else into the reused buffer. That
+// buffer grows with what arrives, never ahead of it by more than a quarter
+// or payloadChunk: a peer that declares a large HEADERS frame and sends
+// little of it costs little (RFC 9114 §10.5).
 func (r *Reader) readPayload(n uint64) ([]byte, error) {
+	if uint64(r.w-r.r) >= n {
+		// All read ahead already, as a small section usually is: no copy.
+		p := r.buf[r.r : r.r+int(n)]
+		r.r += int(n)
+		return p, nil
+	}
 	p := r.payload[:0]
 	k := int(min(uint64(r.w-r.r), n))
 	p = append(p, r.buf[r.r:r.r+k]...)

@@ -109,8 +109,14 @@ type headerBuilder struct {
 	hasContentLength bool
 }
 
-func newHeaderBuilder(n int) headerBuilder {
-	return headerBuilder{h: make(http.Header, n), vals: make([]string, 0, n), contentLength: -1}
+// newHeaderBuilder returns a builder for n fields; their values go in
+// store when it has room for them, else in a slice of their own.
+func newHeaderBuilder(n int, store []string) headerBuilder {
+	vals := store[:0]
+	if cap(vals) < n {
+		vals = make([]string, 0, n)
+	}
+	return headerBuilder{h: make(http.Header, n), vals: vals, contentLength: -1}
 }
 
 // add validates one regular field and records it. isRequest allows TE.

@@ -190,7 +190,7 @@ type Request struct {
 // HTTPRequest returns an *http.Request made of r with the given context and
 // body; RemoteAddr, TLS and Trailer are the caller's.
 func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Request {
-	req := &http.Request{
+	req := http.Request{
 		Method:        r.Method,
 		URL:           r.URL,
 		Proto:         r.Proto,
@@ -205,7 +205,33 @@ func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Req
 	if r.Protocol != "" {
 		req.Header[ProtocolHeader] = []string{r.Protocol}
 	}
-	return req.WithContext(ctx)
+	return req.WithContext(ctx) // the one copy that escapes
+}
+
+// Storage is memory a parse may use rather than allocate: room for the
+// values of a few header fields, and the request's URL.
+type Storage struct {
+	Values [6]string
+	URL    url.URL
+}
+
+// plainPath reports whether url.ParseRequestURI(p) is &url.URL{Path: p}:
+// p is an absolute path of characters that are neither escaped nor
+// escapable (RFC 3986 unreserved characters and the sub-delimiters that
+// Go's url package leaves as they are), with no query or fragment.
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '/', c == '$', c == '&', c == '+', c == ',', c == ':', c == ';', c == '=', c == '@':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseRequest validates the decoded header section of a request (RFC 9114
@@ -214,6 +240,21 @@ func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Req
 // error. allowExtendedConnect says whether we sent
 // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, without which :protocol is refused.
 func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Request, error) {
+	r := new(Request)
+	if err := ParseRequestTo(r, fields, allowExtendedConnect, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseRequestTo is ParseRequest into r, which the caller provides (and
+// may keep on its stack), with the header's values and the URL in st when
+// it is not nil: the request then shares the caller's storage.
+func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect bool, st *Storage) error {
+	var vals []string
+	if st != nil {
+		vals = st.Values[:]
+	}
 	var method, scheme, authority, path, protocol string
 	var seen uint8 // bit per pseudo-header, for duplicates
 	const (
@@ -243,117 +284,117 @@ func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Reque
 		case ":protocol":
 			bit, dst = sawProtocol, &protocol
 		case ":status":
-			return nil, malformed("response pseudo-header in a request") // §4.3
+			return malformed("response pseudo-header in a request") // §4.3
 		default:
-			return nil, malformed("undefined pseudo-header") // §4.3
+			return malformed("undefined pseudo-header") // §4.3
 		}
 		if seen&bit != 0 {
-			return nil, malformed("duplicate pseudo-header") // §4.3.1: exactly one
+			return malformed("duplicate pseudo-header") // §4.3.1: exactly one
 		}
 		seen |= bit
 		*dst = f.Value
 	}
 
-	b := newHeaderBuilder(len(fields) - i)
+	b := newHeaderBuilder(len(fields)-i, vals)
 	var hostField string
 	sawHost := false
 	for _, f := range fields[i:] {
 		if f.Name != "" && f.Name[0] == ':' {
-			return nil, malformed("pseudo-header after a regular field") // §4.3
+			return malformed("pseudo-header after a regular field") // §4.3
 		}
 		if f.Name == "host" {
 			if sawHost {
-				return nil, malformed("more than one Host field")
+				return malformed("more than one Host field")
 			}
 			if !validFieldValue(f.Value) {
-				return nil, malformed("invalid character in field value")
+				return malformed("invalid character in field value")
 			}
 			hostField, sawHost = f.Value, true
 			continue
 		}
 		if err := b.add(f.Name, f.Value, true); err != nil {
-			return nil, err
+			return err
 		}
 	}
 
 	// §4.3.1, §4.4: mandatory pseudo-headers and their values.
 	if seen&sawMethod == 0 {
-		return nil, malformed("missing :method")
+		return malformed("missing :method")
 	}
 	if !isToken(method) {
-		return nil, malformed("invalid :method")
+		return malformed("invalid :method")
 	}
 	isConnect := method == http.MethodConnect
 	if seen&sawProtocol != 0 {
 		if !allowExtendedConnect {
-			return nil, malformed(":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL")
+			return malformed(":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL")
 		}
 		if !isConnect {
-			return nil, malformed(":protocol in a request that is not CONNECT")
+			return malformed(":protocol in a request that is not CONNECT")
 		}
 		if !isToken(protocol) {
-			return nil, malformed("invalid :protocol")
+			return malformed("invalid :protocol")
 		}
 	}
 	if isConnect && seen&sawProtocol == 0 {
 		// §4.4: :scheme and :path omitted, :authority the target.
 		if seen&(sawScheme|sawPath) != 0 {
-			return nil, malformed(":scheme or :path in a CONNECT request")
+			return malformed(":scheme or :path in a CONNECT request")
 		}
 		if authority == "" {
-			return nil, malformed("CONNECT without :authority")
+			return malformed("CONNECT without :authority")
 		}
 		// RFC 9110 §9.3.6: the target is authority-form, host and port:
 		// no userinfo.
 		if strings.IndexByte(authority, '@') >= 0 {
-			return nil, malformed("userinfo in a CONNECT :authority")
+			return malformed("userinfo in a CONNECT :authority")
 		}
 	} else {
 		if seen&sawScheme == 0 {
-			return nil, malformed("missing :scheme")
+			return malformed("missing :scheme")
 		}
 		if seen&sawPath == 0 {
-			return nil, malformed("missing :path")
+			return malformed("missing :path")
 		}
 		if isConnect && seen&sawAuthority == 0 {
-			return nil, malformed("extended CONNECT without :authority")
+			return malformed("extended CONNECT without :authority")
 		}
 	}
 	if seen&sawScheme != 0 && !validScheme(scheme) {
-		return nil, malformed("invalid :scheme")
+		return malformed("invalid :scheme")
 	}
 	if !validAuthority(authority) || !validAuthority(hostField) {
-		return nil, malformed("invalid :authority or Host")
+		return malformed("invalid :authority or Host")
 	}
 	if seen&sawPath != 0 && !validPath(path) {
-		return nil, malformed("invalid :path")
+		return malformed("invalid :path")
 	}
 	if isHTTPScheme(scheme) {
 		// §4.3.1: an authority is mandatory, non-empty, without userinfo,
 		// and :authority and Host agree when both are present.
 		if seen&sawAuthority == 0 && !sawHost {
-			return nil, malformed("no :authority or Host for an http or https URI")
+			return malformed("no :authority or Host for an http or https URI")
 		}
 		if seen&sawAuthority != 0 && authority == "" || sawHost && hostField == "" {
-			return nil, malformed("empty :authority or Host")
+			return malformed("empty :authority or Host")
 		}
 		if seen&sawAuthority != 0 && sawHost && authority != hostField {
-			return nil, malformed(":authority and Host differ")
+			return malformed(":authority and Host differ")
 		}
 		if strings.IndexByte(authority, '@') >= 0 || strings.IndexByte(hostField, '@') >= 0 {
-			return nil, malformed("userinfo in :authority")
+			return malformed("userinfo in :authority")
 		}
 		// §4.3.1: :path MUST NOT be empty; it is path-absolute, or "*" for
 		// OPTIONS (RFC 9110 §7.1).
 		if path == "" {
-			return nil, malformed("empty :path")
+			return malformed("empty :path")
 		}
 		if path[0] != '/' && (path != "*" || method != http.MethodOptions) {
-			return nil, malformed(":path is not an absolute path")
+			return malformed(":path is not an absolute path")
 		}
 	}
 
-	r := &Request{
+	*r = Request{
 		Method:        method,
 		Proto:         "HTTP/3.0",
 		ProtoMajor:    3,
@@ -370,16 +411,24 @@ func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Reque
 		r.URL = &url.URL{Host: authority}
 		r.RequestURI = authority
 	} else {
-		u, err := url.ParseRequestURI(path)
+		var u *url.URL
+		var err error
+		if st != nil && plainPath(path) {
+			// What url.ParseRequestURI makes of it, in the caller's storage.
+			st.URL = url.URL{Path: path}
+			u = &st.URL
+		} else {
+			u, err = url.ParseRequestURI(path)
+		}
 		if err != nil && !isHTTPScheme(scheme) {
 			// Other schemes (§4.3.1) need not have an absolute path.
 			u, err = url.Parse(path)
 		}
 		if err != nil {
-			return nil, malformed("invalid :path")
+			return malformed("invalid :path")
 		}
 		r.URL = u
 		r.RequestURI = path
 	}
-	return r, nil
+	return nil
 }

@@ -458,3 +458,32 @@ func TestAppendRequestNeedsAuthority(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// plainPath's paths are those url.ParseRequestURI makes a URL of with the
+// path alone: the parse into Storage makes the same URL.
+func TestPlainPath(t *testing.T) {
+	paths := []string{"/", "/a/b.c", "/%41", "/a?b", "/a#b", "a", "", "*", "//x", "/a b"}
+	for c := 0x21; c < 0x7f; c++ {
+		paths = append(paths, "/a"+string(rune(c))+"b")
+	}
+	plain := 0
+	for _, p := range paths {
+		if !plainPath(p) {
+			continue
+		}
+		plain++
+		u, err := url.ParseRequestURI(p)
+		if err != nil || !reflect.DeepEqual(*u, url.URL{Path: p}) {
+			t.Errorf("plainPath(%q), but url.ParseRequestURI gives %#v, %v", p, u, err)
+		}
+		var r Request
+		var st Storage
+		fields := fl(":method", "GET", ":scheme", "https", ":authority", "a", ":path", p)
+		if err := ParseRequestTo(&r, fields, false, &st); err != nil || r.URL != &st.URL || *r.URL != *u {
+			t.Errorf("ParseRequestTo %q: URL %v (in storage: %v), %v", p, r.URL, r.URL == &st.URL, err)
+		}
+	}
+	if plain < 20 {
+		t.Errorf("only %d plain paths", plain)
+	}
+}

@@ -63,6 +63,17 @@ func (r *Response) Informational() bool { return r.StatusCode < 200 }
 // *frame.Error with code H3_MESSAGE_ERROR: clients MUST NOT accept a
 // malformed response.
 func ParseResponse(fields []qpack.HeaderField) (*Response, error) {
+	r := new(Response)
+	if err := ParseResponseTo(r, fields, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseResponseTo is ParseResponse into r, which the caller provides (and
+// may keep on its stack). The header's values go in vals when it has room
+// for them: the header then shares the caller's storage.
+func ParseResponseTo(r *Response, fields []qpack.HeaderField, vals []string) error {
 	status := ""
 	sawStatus := false
 	i := 0
@@ -74,45 +85,46 @@ func ParseResponse(fields []qpack.HeaderField) (*Response, error) {
 		switch f.Name {
 		case ":status":
 			if sawStatus {
-				return nil, malformed("duplicate :status")
+				return malformed("duplicate :status")
 			}
 			status, sawStatus = f.Value, true
 		case ":method", ":scheme", ":authority", ":path", ":protocol":
-			return nil, malformed("request pseudo-header in a response")
+			return malformed("request pseudo-header in a response")
 		default:
-			return nil, malformed("undefined pseudo-header")
+			return malformed("undefined pseudo-header")
 		}
 	}
 	if !sawStatus {
-		return nil, malformed("missing :status")
+		return malformed("missing :status")
 	}
 	code := 0
 	if len(status) != 3 {
-		return nil, malformed("invalid :status")
+		return malformed("invalid :status")
 	}
 	for j := 0; j < 3; j++ {
 		c := status[j]
 		if c < '0' || c > '9' {
-			return nil, malformed("invalid :status")
+			return malformed("invalid :status")
 		}
 		code = code*10 + int(c-'0')
 	}
 	if code < 100 || code > 599 {
-		return nil, malformed(":status out of range")
+		return malformed(":status out of range")
 	}
 	if code == http.StatusSwitchingProtocols {
-		return nil, malformed("101 Switching Protocols in HTTP/3") // §4.5
+		return malformed("101 Switching Protocols in HTTP/3") // §4.5
 	}
-	b := newHeaderBuilder(len(fields) - i)
+	b := newHeaderBuilder(len(fields)-i, vals)
 	for _, f := range fields[i:] {
 		if f.Name != "" && f.Name[0] == ':' {
-			return nil, malformed("pseudo-header after a regular field")
+			return malformed("pseudo-header after a regular field")
 		}
 		if err := b.add(f.Name, f.Value, false); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &Response{StatusCode: code, Header: b.finish(fields[i:]), ContentLength: b.contentLength}, nil
+	*r = Response{StatusCode: code, Header: b.finish(fields[i:]), ContentLength: b.contentLength}
+	return nil
 }
 
 // AppendTrailers appends the field lines of a trailer section: h's fields
@@ -147,7 +159,7 @@ func AppendTrailers(dst []qpack.HeaderField, h http.Header) ([]qpack.HeaderField
 // trailer sections"), an invalid or connection-specific field is an
 // *frame.Error with code H3_MESSAGE_ERROR.
 func ParseTrailers(fields []qpack.HeaderField) (http.Header, error) {
-	b := newHeaderBuilder(len(fields))
+	b := newHeaderBuilder(len(fields), nil)
 	for _, f := range fields {
 		if f.Name != "" && f.Name[0] == ':' {
 			return nil, malformed("pseudo-header in a trailer section")

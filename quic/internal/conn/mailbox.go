@@ -37,7 +37,16 @@ type Mailbox struct {
 	isClient     bool
 	streamWindow uint64
 	sendCushion  uint64 // what a stream's writer may buffer beyond the peer's credit
+	// alloc, when set (SetStreamAlloc), makes the memory of each new
+	// stream, its owner's handle set.
+	alloc func() *Stream
 }
+
+// SetStreamAlloc has every stream made in memory alloc returns, a zero
+// Stream with its owner set: the owner can keep its handle and the stream
+// in one allocation. It must be set before any stream exists; alloc is
+// called from the connection's goroutine and from OpenStream's callers.
+func (m *Mailbox) SetStreamAlloc(alloc func() *Stream) { m.alloc = alloc }
 
 func newMailbox(isClient bool, config *Config) *Mailbox {
 	return &Mailbox{isClient: isClient, streamWindow: config.streamWindow(), sendCushion: config.sendCushion(), wake: func() {}}
@@ -92,7 +101,8 @@ func (m *Mailbox) consume(n uint64) {
 
 // OpenStream opens a bidirectional stream, or a unidirectional one, if the
 // peer's limit allows (RFC 9000 §4.6); false when it does not yet. owner
-// is the caller's handle for it (Stream.Owner).
+// is the caller's handle for it (Stream.Owner); nil keeps the one the
+// stream's alloc set.
 func (m *Mailbox) OpenStream(uni bool, owner any) (*Stream, bool) {
 	kind := kindBidi
 	if uni {
@@ -105,7 +115,9 @@ func (m *Mailbox) OpenStream(uni bool, owner any) (*Stream, bool) {
 		}
 		if m.nextLocal[kind].CompareAndSwap(seq, seq+1) {
 			s := newStream(m, streamID(seq, !m.isClient, uni), true, !uni)
-			s.owner = owner
+			if owner != nil {
+				s.owner = owner
+			}
 			if !uni {
 				s.recv.Init(m.streamWindow)
 			}

@@ -67,7 +67,12 @@ type Stream struct {
 }
 
 func newStream(mb *Mailbox, id uint64, hasSend, hasRecv bool) *Stream {
-	return &Stream{id: id, mb: mb, hasSend: hasSend, hasRecv: hasRecv}
+	if mb.alloc == nil {
+		return &Stream{id: id, mb: mb, hasSend: hasSend, hasRecv: hasRecv}
+	}
+	s := mb.alloc()
+	s.id, s.mb, s.hasSend, s.hasRecv = id, mb, hasSend, hasRecv
+	return s
 }
 
 // Owner returns the owner's handle for the stream.

@@ -62,6 +62,13 @@ type bitmap [chunkSize / 64]uint64
 
 var bitmapPool = sync.Pool{New: func() any { return new(bitmap) }}
 
+// indexPool holds the one-entry chunk indexes (chunks.c) of buffers that
+// held nothing: most streams never hold more than one chunk at once, and
+// a stream's buffer empties whenever everything was read or acknowledged,
+// so a stream taking its index here and giving it back when it empties
+// costs no allocation.
+var indexPool = sync.Pool{New: func() any { return new([1][]byte) }}
+
 // chunks is a run of chunks holding the bytes of a stream from offset base
 // (a multiple of chunkSize) onwards: chunk i holds the offsets from
 // base+i*chunkSize, in a buffer of one of the sizes above. Entries may be
@@ -72,18 +79,27 @@ type chunks struct {
 	// marks, on the receive side, has chunk i's bitmap of bytes received
 	// out of order at index i (nil: none).
 	marks []*bitmap
-	spare []byte // one released full-size chunk kept back, so a busy stream cycles through its own memory rather than the pool
+	// spare is one released full-size chunk kept back, so a busy stream
+	// cycles through its own memory rather than the pool; or a smaller
+	// buffer that grew (room), kept until the buffer empties (free).
+	spare []byte
 }
 
 // room returns the buffer of the chunk holding off, grown if needed to
 // hold n bytes from off, which must not cross the chunk's end.
 //
-// A buffer that grows is copied into a larger one, and the old one goes
-// to the garbage collector rather than to its pool: a reader (RecvPart)
-// or the connection (SendPart) may still be copying from it outside the
-// lock, and the bytes it holds stay valid for them.
+// A buffer that grows is copied into a larger one, and the old one does
+// not go back to its pool at once: a reader (RecvPart) or the connection
+// (SendPart) may still be copying from it outside the lock, and the bytes
+// it holds stay valid for them. It is kept as the spare, when there is
+// none, and pooled when the buffer empties (free): the side that copies
+// outside the lock is then the one freeing, done with its copy. (Else it
+// goes to the garbage collector.)
 func (cs *chunks) room(off uint64, n int) []byte {
 	i := int((off - cs.base) / chunkSize)
+	if cs.c == nil {
+		cs.c = indexPool.Get().(*[1][]byte)[:0]
+	}
 	for len(cs.c) <= i {
 		cs.c = append(cs.c, nil)
 	}
@@ -100,11 +116,14 @@ func (cs *chunks) room(off uint64, n int) []byte {
 	}
 	copy(nb, b)
 	cs.c[i] = nb
+	if b != nil && cs.spare == nil {
+		cs.spare = b
+	}
 	return nb
 }
 
 func (cs *chunks) getFull() []byte {
-	if c := cs.spare; c != nil {
+	if c := cs.spare; len(c) == chunkSize {
 		cs.spare = nil
 		return c
 	}
@@ -185,7 +204,12 @@ func (cs *chunks) free() {
 		}
 		cs.c[i] = nil
 	}
-	cs.c = cs.c[:0]
+	if cap(cs.c) == 1 {
+		indexPool.Put((*[1][]byte)(cs.c[:1]))
+		cs.c = nil
+	} else {
+		cs.c = cs.c[:0]
+	}
 	for i := range cs.marks {
 		cs.dropMarks(i)
 	}

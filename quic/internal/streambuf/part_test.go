@@ -171,3 +171,46 @@ func TestSendPartCredit(t *testing.T) {
 		t.Fatalf("%d bytes buffered, all acknowledged", b)
 	}
 }
+
+// A send buffer that grows keeps the smaller buffer it outgrew (someone may
+// still copy from it) until it empties; then it holds nothing, its chunk
+// index included, and the next write takes the size its offset needs.
+func TestSendPartGrowthKept(t *testing.T) {
+	var sp SendPart
+	sp.SetCredit(1 << 20)
+	sp.Write(make([]byte, 10), 1<<20, 0) // a HEADERS frame: the smallest buffer
+	if h := sp.Held(); h != sizeTiny {
+		t.Fatalf("holding %d bytes after 10 written, want %d", h, sizeTiny)
+	}
+	if b, _, _ := sp.Slice(0, 10); len(b) != 10 {
+		t.Fatalf("Slice = %d bytes", len(b))
+	}
+	sp.Write(make([]byte, 2000), 1<<20, 0) // grows to the mid size
+	if h := sp.Held(); h != sizeMid+sizeTiny {
+		t.Fatalf("holding %d bytes after growth, want %d (the new buffer and the one outgrown)", h, sizeMid+sizeTiny)
+	}
+	sp.Acked(2010)
+	if h := sp.Held(); h != 0 || sp.data.c != nil {
+		t.Fatalf("holding %d bytes (index %v) with everything acknowledged", h, sp.data.c)
+	}
+	sp.Write(make([]byte, 10), 1<<20, 0) // at offset 2010 in its chunk
+	if h := sp.Held(); h != sizeMid {
+		t.Fatalf("holding %d bytes after 10 more written, want %d", h, sizeMid)
+	}
+}
+
+// An in-order acknowledgment advances the acknowledged prefix without
+// keeping a range; one beyond a gap is kept until the gap is filled.
+func TestSendStateAckInOrder(t *testing.T) {
+	var s SendState
+	s.Extend(300, true)
+	if !s.OnAck(0, 100, false) || s.AckedBelow() != 100 || s.acked.Len() != 0 {
+		t.Fatalf("in order: acked below %d, %d ranges kept", s.AckedBelow(), s.acked.Len())
+	}
+	if s.OnAck(200, 100, true) || s.AckedBelow() != 100 || s.acked.Len() != 1 {
+		t.Fatalf("beyond a gap: acked below %d, %d ranges kept", s.AckedBelow(), s.acked.Len())
+	}
+	if !s.OnAck(100, 100, false) || s.AckedBelow() != 300 || s.acked.Len() != 0 {
+		t.Fatalf("gap filled: acked below %d, %d ranges kept", s.AckedBelow(), s.acked.Len())
+	}
+}

@@ -99,6 +99,13 @@ func (s *SendState) OnAck(off, n uint64, fin bool) (advanced bool) {
 	if n == 0 {
 		return false
 	}
+	if s.acked.Len() == 0 && off <= s.ackedBelow && off+n > s.ackedBelow {
+		// In order, the common case: what AddRange and RemoveBelow would
+		// do, without storing a range.
+		s.lost.RemoveRange(off, off+n)
+		s.ackedBelow = off + n
+		return true
+	}
 	s.acked.AddRange(off, off+n)
 	s.lost.RemoveRange(off, off+n)
 	if first := s.acked.Range(0); first.Start <= s.ackedBelow && first.End > s.ackedBelow {

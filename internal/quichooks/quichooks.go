@@ -1,0 +1,20 @@
+package quichooks
+
+// StreamWatcher is told when a stream is over for the peer, at the moments
+// that end the stream's Context (quic.Stream.Context): the peer reset or
+// stopped it (cause a *quic.StreamError with Remote set), the connection
+// ended (the connection's error), or both directions finished
+// (quic.ErrStreamClosed). It is told once, on the connection's goroutine,
+// and must not block.
+//
+// A watcher costs a stream no allocation, where a Context and a
+// context.AfterFunc on it cost eight: h3's server watches every request
+// stream this way.
+type StreamWatcher interface {
+	StreamEnded(cause error)
+}
+
+// WatchStream has w told when stream, a *quic.Stream, is over for the peer
+// (at once, from the calling goroutine, when it already is). A stream has
+// at most one watcher; a second registration replaces the first.
+var WatchStream func(stream any, w StreamWatcher)
