@@ -52,8 +52,10 @@ type Conn struct {
 	closed        chan struct{}
 	done          chan struct{}
 	// confirmed, made for a Dial that waits for the handshake to be
-	// confirmed, is closed when it is or when the connection ends.
-	confirmed chan struct{}
+	// confirmed, is closed when it is (confirmedOK set first) or when the
+	// connection ends.
+	confirmed   chan struct{}
+	confirmedOK atomic.Bool
 
 	closeMu  sync.Mutex
 	closeErr error

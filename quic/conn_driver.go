@@ -288,6 +288,7 @@ func (c *Conn) handleEvents() {
 		}
 	}
 	if c.confirmed != nil && c.sm.HandshakeConfirmed() {
+		c.confirmedOK.Store(true)
 		close(c.confirmed)
 		c.confirmed = nil
 	}

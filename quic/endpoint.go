@@ -311,6 +311,12 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	}
 	select {
 	case <-established:
+		if c.handshakeOK.Load() && (c.confirmed == nil || c.confirmedOK.Load()) {
+			// Established: the connection is the caller's even if the
+			// peer has closed it since (its first use says so), as a TCP
+			// connection the server closed at once.
+			return c, nil
+		}
 	case <-c.closed:
 	case <-ctx.Done():
 		c.setCloseError(ctx.Err())
