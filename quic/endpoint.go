@@ -290,7 +290,8 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		return nil, err
 	}
 	established := c.handshakeDone
-	if config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil {
+	waitConfirmed := config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil
+	if waitConfirmed {
 		c.confirmed = make(chan struct{})
 		established = c.confirmed
 	}
@@ -311,7 +312,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	}
 	select {
 	case <-established:
-		if c.handshakeOK.Load() && (c.confirmed == nil || c.confirmedOK.Load()) {
+		if c.handshakeOK.Load() && (!waitConfirmed || c.confirmedOK.Load()) {
 			// Established: the connection is the caller's even if the
 			// peer has closed it since (its first use says so), as a TCP
 			// connection the server closed at once.
