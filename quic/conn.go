@@ -83,9 +83,14 @@ type Conn struct {
 	// driver's alone.
 	watched map[*Stream]struct{}
 
+	// trimNow, the driver's, set by a request of a test, makes the driver
+	// trim at the end of its turn as if the connection had been idle for
+	// idleAfter.
+	trimNow bool
+
 	// final and finalTLS hold the counters and the TLS state once the
 	// connection ended.
-	final    Stats
+	final    *Stats
 	finalTLS *tls13.ConnectionState
 
 	// early is 0-RTT and session state (early.go).
@@ -196,7 +201,7 @@ func (c *Conn) LocalAddr() netip.AddrPort {
 
 // Stats returns a snapshot of the connection's counters.
 func (c *Conn) Stats() Stats {
-	return ask(c, func(sm *conn.Conn) Stats { return statsOf(sm.Stats()) }, func() Stats { return c.final })
+	return ask(c, func(sm *conn.Conn) Stats { return statsOf(sm.Stats()) }, func() Stats { return *c.final })
 }
 
 // ConnectionState describes the connection's TLS handshake so far: the

@@ -122,6 +122,13 @@ func (c *Conn) run() {
 			trimRxPools()
 			return
 		}
+		if c.trimNow {
+			// A test asked for the trim an idle connection gets
+			// (idle_mem_test.go) without waiting for idleAfter.
+			c.trimNow = false
+			inbox = nil
+			c.trimIdle()
+		}
 		dl := sm.Deadline()
 		if dl.IsZero() {
 			dl = now.Add(time.Hour)
@@ -144,17 +151,24 @@ func (c *Conn) run() {
 		case <-timer.C:
 			if trim {
 				inbox = nil
-				c.inboxMu.Lock()
-				if len(c.inbox) == 0 {
-					c.inbox = nil
-				}
-				c.inboxMu.Unlock()
-				sm.Trim()
-				trimRxPools()
+				c.trimIdle()
 				trimmed = true
 			}
 		}
 	}
+}
+
+// trimIdle lets go of what the connection's last burst grew, and rests its
+// keys (conn.Conn.Trim): the driver calls it when nothing was due and
+// nothing arrived for idleAfter. The driver drops its own spare inbox.
+func (c *Conn) trimIdle() {
+	c.inboxMu.Lock()
+	if len(c.inbox) == 0 {
+		c.inbox = nil
+	}
+	c.inboxMu.Unlock()
+	c.sm.Trim()
+	trimRxPools()
 }
 
 // flush sends everything the connection has to send now: bursts of
@@ -313,13 +327,14 @@ func (c *Conn) onHandshakeComplete() {
 func (c *Conn) finish() {
 	c.setCloseError(ErrConnectionClosed)
 	c.endStreamContexts()
-	c.final = statsOf(c.sm.Stats())
+	final := statsOf(c.sm.Stats())
+	c.final = &final
 	tlsState := c.sm.TLSState()
 	c.finalTLS = &tlsState
 	// The tracer hears of the end before anyone waiting on done does, so
 	// that a returned Close or Endpoint.Close means its trace is complete.
 	if c.tracer != nil && c.tracer.Closed != nil {
-		c.tracer.Closed(c.final)
+		c.tracer.Closed(final)
 	}
 	select {
 	case <-c.handshakeDone:

@@ -405,6 +405,7 @@ func (c *Conn) Trim() {
 		c.dgrams.out = nil
 	}
 	c.loss.Trim()
+	c.keys1RTT.rest()
 }
 
 // LossStats returns loss recovery's counters, for tests and debugging.

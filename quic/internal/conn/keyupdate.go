@@ -34,6 +34,20 @@ type keyUpdateState struct {
 	forceUpdate   bool // asked for (ForceKeyUpdate): update at the next packet allowed
 }
 
+// rest lets the keys' cipher states go while the connection is idle
+// (protect.Keys.Rest; they come back with the next packet) and drops the
+// previous and next read keys: after an idle period no packet reordered
+// across an update is still on its way (RFC 9001 §6.5 keeps the previous
+// keys about three PTOs), and the next ones are derived on demand.
+func (k *keyUpdateState) rest() {
+	for _, keys := range [...]*protect.Keys{k.read, k.write} {
+		if keys != nil {
+			keys.Rest()
+		}
+	}
+	k.prevRead, k.nextRead = nil, nil
+}
+
 func (k *keyUpdateState) setRead(keys *protect.Keys) {
 	k.read = keys
 	k.nextRead = nil

@@ -12,8 +12,12 @@ import (
 // (RFC 9001 §6.1).
 type headerProtection struct {
 	// block is the AES cipher of the AES-based suites (RFC 9001 §5.4.3);
-	// nil for ChaCha20.
+	// nil for ChaCha20, and while the keys rest (Keys.Rest).
 	block cipher.Block
+	// aesKey[:aesKeyLen] is the AES header protection key, kept to make
+	// block again after a rest; aesKeyLen is 0 for ChaCha20.
+	aesKey    [32]byte
+	aesKeyLen uint8
 	// chachaKey is the ChaCha20 key as eight little-endian words
 	// (RFC 9001 §5.4.4, RFC 8439 §2.3).
 	chachaKey [8]uint32
@@ -33,15 +37,28 @@ func newHeaderProtection(suite Suite, hpKey []byte) (headerProtection, error) {
 	}
 	// RFC 9001 §5.4.3: AES-128 or AES-256 in ECB mode on a single block;
 	// the key length selects which.
-	var err error
-	h.block, err = aes.NewCipher(hpKey)
-	return h, err
+	if len(hpKey) > len(h.aesKey) {
+		return h, aes.KeySizeError(len(hpKey))
+	}
+	h.aesKeyLen = uint8(copy(h.aesKey[:], hpKey))
+	return h, h.wake()
+}
+
+// wake makes the AES cipher from the kept key.
+func (h *headerProtection) wake() (err error) {
+	h.block, err = aes.NewCipher(h.aesKey[:h.aesKeyLen])
+	return err
 }
 
 // computeMask sets h.mask[:5] (and more) to header_protection(hp_key, sample)
 // for a SampleLen-byte sample.
 func (h *headerProtection) computeMask(sample []byte) {
-	if h.block != nil {
+	if h.aesKeyLen != 0 {
+		if h.block == nil {
+			// Resting: the key is valid (it made a cipher before), so
+			// making the cipher again cannot fail.
+			h.wake()
+		}
 		// RFC 9001 §5.4.3: mask = AES-ECB(hp_key, sample).
 		h.block.Encrypt(h.mask[:], sample)
 		return
