@@ -21,13 +21,33 @@ import (
 // one goroutine owns it. Application goroutines reach a connection only
 // through its Mailbox and the shared parts of its Streams.
 type Conn struct {
-	config   *Config
+	config  *Config
+	epoch   time.Time // zero point of the monotonic times below
+	tls     *tls13.Conn
+	tracer  *Tracer
+	trace   *traceState // what the tracer was told last (trace.go), with a tracer only
+	version wire.Version
+
+	// The flags are kept together, so that an idle connection does not
+	// pay for padding around each.
 	isClient bool
-	version  wire.Version
-	epoch    time.Time // zero point of the monotonic times below
-	tls      *tls13.Conn
-	tracer   *Tracer
-	trace    traceState // what the tracer was told last (trace.go)
+	// ecnEnabled: datagrams may be marked ECT(0), while ECN validation
+	// allows (RFC 9000 §13.4.2): not with Config.DisableECN, nor on a
+	// socket that cannot set the mark.
+	ecnEnabled bool
+	// What the connection keeps of the peer's transport parameters: the
+	// rest went into flow control, streams, IDs and timers.
+	peerAckDelayExponent uint8
+	peerParamsSet        bool
+	handshakeComplete    bool // TLS finished (RFC 9001 §4.1.1)
+	handshakeConfirmed   bool // RFC 9001 §4.1.2
+	handshakeDoneQueued  bool
+	// Pending control frames, retransmitted as values, not packets.
+	pendingPing bool
+	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
+	// timer.
+	probeSpace recovery.Space
+	probes     int
 
 	// Packet number spaces, indexed by recovery.Space.
 	spaces [3]pnSpace
@@ -42,26 +62,15 @@ type Conn struct {
 
 	path pathState
 	ids  connIDState
-	// ecnEnabled: datagrams may be marked ECT(0), while ECN validation
-	// allows (RFC 9000 §13.4.2): not with Config.DisableECN, nor on a
-	// socket that cannot set the mark.
-	ecnEnabled bool
 
-	// What the connection keeps of the peer's transport parameters: the
-	// rest went into flow control, streams, IDs and timers.
-	peerAckDelayExponent uint8
-	peerParamsSet        bool
 	// pmtu is the datagram size and its discovery; maxReceive the largest
 	// datagram the owner's socket takes, our max_udp_payload_size.
 	pmtu       pmtuState
 	maxReceive int
 
-	handshakeComplete   bool // TLS finished (RFC 9001 §4.1.1)
-	handshakeConfirmed  bool // RFC 9001 §4.1.2
-	handshakeDoneQueued bool
-	retrySCID           *wire.ConnectionID
-	retryToken          []byte // client: the token our Initials carry: a Retry's, else a NEW_TOKEN one (Params.Token)
-	originalDCID        wire.ConnectionID
+	retrySCID    *wire.ConnectionID
+	retryToken   []byte // client: the token our Initials carry: a Retry's, else a NEW_TOKEN one (Params.Token)
+	originalDCID wire.ConnectionID
 
 	mb      *Mailbox
 	ackFreq ackFreqState
@@ -72,17 +81,10 @@ type Conn struct {
 	idle    idleState
 	closing closeState
 
-	// Pending control frames, retransmitted as values, not packets.
-	pendingPing bool
-
 	// ackRanges is scratch space for parsing ACK frames; resolved receives
 	// what loss recovery decided about sent packets.
 	ackRanges []wire.AckRange
 	resolved  recovery.Resolved
-	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
-	// timer.
-	probeSpace recovery.Space
-	probes     int
 	// closeFrameToSend, while set, is the only frame appendPacket writes.
 	closeFrameToSend *wire.ConnectionCloseFrame
 
@@ -207,6 +209,9 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 		epoch:        now,
 		originalDCID: p.DCID,
 		tracer:       p.Tracer,
+	}
+	if p.Tracer != nil {
+		c.trace = new(traceState)
 	}
 	if p.Retry != nil {
 		// RFC 9000 §7.3: the server echoes the client's first Destination
