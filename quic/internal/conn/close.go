@@ -17,15 +17,15 @@ const (
 
 // closeState tracks closing and draining.
 type closeState struct {
-	state    int
-	deadline time.Duration // when closing or draining ends
-	frame    wire.ConnectionCloseFrame
-	phrase   []byte  // storage for frame.ReasonPhrase
-	reason   *Reason // why the connection ends, once it does
+	state int32
 	// sendClose: a CONNECTION_CLOSE is due. received counts packets that
 	// arrived while closing, to answer at an exponentially falling rate.
 	sendClose bool
 	received  int
+	deadline  time.Duration // when closing or draining ends
+	frame     wire.ConnectionCloseFrame
+	phrase    []byte  // storage for frame.ReasonPhrase
+	reason    *Reason // why the connection ends, once it does
 }
 
 // Close closes the connection with an application error code and reason

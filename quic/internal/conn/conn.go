@@ -90,6 +90,9 @@ type Conn struct {
 
 	events eventQueue
 	stats  counters
+	// cryptoResume holds where the 1-RTT CRYPTO streams, sending and
+	// receiving, resume after an idle connection let them go.
+	cryptoResume [2]uint64
 
 	// Version negotiation (vn.go), 0-RTT and session tickets (zerortt.go),
 	// NEW_TOKEN (newtoken.go).
@@ -120,13 +123,31 @@ type cryptoStreams struct {
 	recv streambuf.Recv
 }
 
-// cryptoStream returns the space's CRYPTO streams, allocating them on
-// first use.
-func (sp *pnSpace) cryptoStream() *cryptoStreams {
+// cryptoStream returns the CRYPTO streams of space, allocating them on
+// first use; the 1-RTT ones start where those an idle connection let go
+// ended (letCryptoGo).
+func (c *Conn) cryptoStream(space recovery.Space) *cryptoStreams {
+	sp := &c.spaces[space]
 	if sp.crypto == nil {
 		sp.crypto = new(cryptoStreams)
+		if space == recovery.SpaceAppData {
+			sp.crypto.send.SkipTo(c.cryptoResume[0])
+			sp.crypto.recv.SkipTo(c.cryptoResume[1])
+		}
 	}
 	return sp.crypto
+}
+
+// letCryptoGo lets the 1-RTT CRYPTO streams go once drained: what a
+// session ticket (RFC 9001 §4.6.1) was sent or received with, every byte
+// acknowledged or read. Their offsets stay, for a later ticket.
+func (c *Conn) letCryptoGo() {
+	cs := c.spaces[recovery.SpaceAppData].crypto
+	if cs == nil || cs.send.Buffered() != 0 || cs.send.HasLost() || !cs.recv.Drained() {
+		return
+	}
+	c.cryptoResume = [2]uint64{cs.send.Written(), cs.recv.ReadOffset()}
+	c.spaces[recovery.SpaceAppData].crypto = nil
 }
 
 // cryptoPending reports whether CRYPTO data waits to be sent.
@@ -411,6 +432,7 @@ func (c *Conn) Trim() {
 	}
 	c.loss.Trim()
 	c.keys1RTT.rest()
+	c.letCryptoGo()
 }
 
 // LossStats returns loss recovery's counters, for tests and debugging.

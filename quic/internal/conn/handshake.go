@@ -116,7 +116,7 @@ func greaseSeed() uint64 {
 // handleCryptoData feeds CRYPTO frame data received in a space to TLS, in
 // order, and acts on what TLS then asks for.
 func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire.CryptoFrame) error {
-	recv := &c.spaces[space].cryptoStream().recv
+	recv := &c.cryptoStream(space).recv
 	// RFC 9000 §7.5: an endpoint may bound the CRYPTO data it buffers out
 	// of order; beyond it, CRYPTO_BUFFER_EXCEEDED.
 	if f.Offset+uint64(len(f.Data)) > recv.ReadOffset()+maxCryptoBuffer {
@@ -147,7 +147,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 		case tls13.EventNone:
 			return nil
 		case tls13.EventWriteData:
-			c.spaces[spaceOf(e.Level)].cryptoStream().send.Write(e.Data)
+			c.cryptoStream(spaceOf(e.Level)).send.Write(e.Data)
 		case tls13.EventSetReadSecret, tls13.EventSetWriteSecret:
 			keys, err := protect.NewKeys(uint32(c.keysVersion(e.Level)), protect.Suite(e.Suite), e.Data)
 			if err != nil {

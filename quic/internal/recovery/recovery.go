@@ -318,11 +318,21 @@ func (r *Recovery) PTOCount() int { return r.ptoCount }
 // grown for a burst's flight goes back to its first size when next used,
 // and the history of lost packets goes (what it remembers is older than a
 // PTO by the time a connection is idle).
+//
+// Packets that only acknowledged (no ack-eliciting frame, not in flight)
+// go too: the last ones a connection sent before going quiet are never
+// acknowledged, as nothing elicits an acknowledgment of them (RFC 9000
+// §13.2.1), and they would hold the ring forever. Should the peer
+// acknowledge one after all, the acknowledgment of a packet below the ring
+// is ignored, as for any packet already resolved.
 func (r *Recovery) Trim() {
 	for sp := range r.spaces {
 		s := r.space(Space(sp))
 		if s.discarded {
 			continue
+		}
+		if s.sent.onlyAcks() {
+			s.sent.dropAll()
 		}
 		if s.sent.n == 0 {
 			s.sent.buf, s.sent.head = nil, 0
