@@ -21,12 +21,15 @@ import (
 // one goroutine owns it. Application goroutines reach a connection only
 // through its Mailbox and the shared parts of its Streams.
 type Conn struct {
-	config  *Config
-	epoch   time.Time // zero point of the monotonic times below
-	tls     *tls13.Conn
-	tracer  *Tracer
-	trace   *traceState // what the tracer was told last (trace.go), with a tracer only
-	version wire.Version
+	config *Config
+	epoch  time.Time // zero point of the monotonic times below
+	tls    *tls13.Conn
+	// tlsState is the TLS state an idle server kept when it let tls go
+	// (releaseTLS).
+	tlsState *tls13.ConnectionState
+	tracer   *Tracer
+	trace    *traceState // what the tracer was told last (trace.go), with a tracer only
+	version  wire.Version
 
 	// The flags are kept together, so that an idle connection does not
 	// pay for padding around each.
@@ -433,6 +436,7 @@ func (c *Conn) Trim() {
 	c.loss.Trim()
 	c.keys1RTT.rest()
 	c.letCryptoGo()
+	c.releaseTLS()
 }
 
 // LossStats returns loss recovery's counters, for tests and debugging.

@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
@@ -130,6 +131,11 @@ func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire
 	c.vn.fixed = true
 	var buf [4096]byte
 	for recv.Readable() > 0 {
+		if c.tls == nil {
+			// An idle server let its TLS go (releaseTLS): this is a
+			// message after the handshake, which TLS refuses.
+			return asTransportError(fmt.Errorf("%w: client message after the handshake", tls13.AlertUnexpectedMessage))
+		}
 		n, _ := recv.Read(buf[:])
 		if err := c.tls.HandleData(levelOf(space), buf[:n]); err != nil {
 			return asTransportError(err)
@@ -141,7 +147,7 @@ func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire
 // processTLSEvents carries out what the handshake asks for: data to send,
 // keys to install, the peer's transport parameters, completion.
 func (c *Conn) processTLSEvents(now time.Duration) error {
-	for {
+	for c.tls != nil {
 		e := c.tls.NextEvent()
 		switch e.Kind {
 		case tls13.EventNone:
@@ -164,6 +170,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 			c.onHandshakeComplete(now)
 		}
 	}
+	return nil // an idle server let its TLS go (releaseTLS)
 }
 
 // installKeys installs new packet protection keys at a level.

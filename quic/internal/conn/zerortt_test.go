@@ -399,3 +399,30 @@ func TestTrimLetsDrainedCryptoGo(t *testing.T) {
 		t.Fatalf("CRYPTO read offset %d after old data, want %d", got, sent)
 	}
 }
+
+// An idle server lets its TLS connection go once the handshake is done
+// and keeps its ConnectionState; a client's handshake message after that
+// is refused as TLS refuses it, with CRYPTO_ERROR unexpected_message.
+func TestTrimReleasesServerTLS(t *testing.T) {
+	cc, sc := resumableConfigs(t)
+	p := newTestPairWith(t, cc, sc)
+	p.handshake()
+	p.runUntil("server confirmed", func() bool { return p.server.handshakeConfirmed })
+	want := p.server.TLSState()
+	p.server.Trim()
+	p.client.Trim()
+	if p.server.tls != nil || p.client.tls == nil {
+		t.Fatal("want the server's TLS let go and the client's kept (it takes session tickets)")
+	}
+	if got := p.server.TLSState(); got.NegotiatedProtocol != want.NegotiatedProtocol || got.ServerName != want.ServerName || !got.HandshakeComplete {
+		t.Fatalf("TLS state after the trim %+v, want %+v", got, want)
+	}
+	msg := []byte{20, 0, 0, 4, 1, 2, 3, 4} // a Finished again
+	f := wire.CryptoFrame{Offset: 0, Data: msg}
+	pkt := sealedPacket(t, p.client, recovery.SpaceAppData, f.Append(nil), 0, nil, false)
+	p.server.HandleDatagram(p.now, pkt, clientAddr, 0)
+	r := p.server.closing.reason
+	if r == nil || r.Code != uint64(wire.CryptoError(uint8(tls13.AlertUnexpectedMessage))) {
+		t.Fatalf("server's close reason %+v, want CRYPTO_ERROR unexpected_message", r)
+	}
+}
