@@ -2,6 +2,7 @@ package quic
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
@@ -73,7 +74,16 @@ const (
 // fire, sends what is due, acts on the events, and sleeps until the next
 // deadline or wake-up.
 func (c *Conn) run() {
-	timer := time.NewTimer(time.Hour)
+	// The timer wakes the driver through c.wake, as work does, so that
+	// the driver sleeps on one channel: a timer with a channel of its own
+	// and a select over both would cost an idle connection a channel and
+	// a second waiting record, about 200 bytes. fired tells the two
+	// wake-ups apart.
+	var fired atomic.Bool
+	timer := time.AfterFunc(time.Hour, func() {
+		fired.Store(true)
+		c.signal()
+	})
 	defer timer.Stop()
 	var inbox []datagram
 	var reqs []func(*conn.Conn, time.Time)
@@ -144,16 +154,16 @@ func (c *Conn) run() {
 			// burst needed.
 			d = idleAfter
 		}
+		fired.Store(false)
 		timer.Reset(d)
-		select {
-		case <-c.wake:
-			trimmed = false
-		case <-timer.C:
-			if trim {
-				inbox = nil
-				c.trimIdle()
-				trimmed = true
-			}
+		<-c.wake
+		switch {
+		case !fired.Load() || c.mb.Pending():
+			trimmed = false // work came
+		case trim:
+			inbox = nil
+			c.trimIdle()
+			trimmed = true
 		}
 	}
 }
