@@ -40,11 +40,11 @@ const (
 type Keys struct {
 	params *versionParams
 	suite  Suite
+	nonce  [nonceLen]byte // nonce[:4] is the IV's first 4 bytes, fixed
 	aead   cipher.AEAD
 	// ivLow holds the last 8 bytes of the IV; the packet number, at most
 	// 62 bits, only ever changes those (RFC 9001 §5.3).
 	ivLow uint64
-	nonce [nonceLen]byte // nonce[:4] is the IV's first 4 bytes, fixed
 	hp    headerProtection
 	// secret is the traffic secret the keys came from, kept for the key
 	// update (RFC 9001 §6.1).

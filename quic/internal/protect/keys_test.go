@@ -69,7 +69,7 @@ func TestKeyUpdate(t *testing.T) {
 				wantIV := handExpandLabel(t, newHash, wantSecret, p.labelIV, 12)
 				next.setNonce(0)
 				checkBytes(t, "next iv", next.nonce[:], wantIV)
-				if next.hp.block != k.hp.block || next.hp.chachaKey != k.hp.chachaKey {
+				if next.hp.block != k.hp.block || next.hp.key != k.hp.key {
 					t.Error("header protection key changed with the key update")
 				}
 
