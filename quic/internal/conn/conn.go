@@ -84,10 +84,9 @@ type Conn struct {
 	idle    idleState
 	closing closeState
 
-	// ackRanges is scratch space for parsing ACK frames; resolved receives
-	// what loss recovery decided about sent packets.
-	ackRanges []wire.AckRange
-	resolved  recovery.Resolved
+	// scratch is space for the acknowledgment path, made on first use
+	// and let go by Trim.
+	scratch *scratchSpace
 	// closeFrameToSend, while set, is the only frame appendPacket writes.
 	closeFrameToSend *wire.ConnectionCloseFrame
 
@@ -102,6 +101,22 @@ type Conn struct {
 	vn     versionState
 	early  earlyState
 	tokens tokenState
+}
+
+// scratchSpace is what the acknowledgment path reuses: ackRanges for
+// parsing ACK frames; resolved receives what loss recovery decided about
+// sent packets.
+type scratchSpace struct {
+	ackRanges []wire.AckRange
+	resolved  recovery.Resolved
+}
+
+// work returns the scratch space, made on first use.
+func (c *Conn) work() *scratchSpace {
+	if c.scratch == nil {
+		c.scratch = new(scratchSpace)
+	}
+	return c.scratch
 }
 
 // pnSpace is one packet number space (RFC 9000 §12.3) and its encryption
@@ -425,8 +440,7 @@ func (c *Conn) Trim() {
 		c.streams.m = nil
 	}
 	c.streams.sched.trim()
-	c.resolved = recovery.Resolved{}
-	c.ackRanges = nil
+	c.scratch = nil
 	if len(c.ackFreq.inFlight) == 0 {
 		c.ackFreq.inFlight = nil
 	}

@@ -22,15 +22,16 @@ const keyUpdateInterval = 1 << 20
 type keyUpdateState struct {
 	read, nextRead, prevRead *protect.Keys
 	write                    *protect.Keys
-	readPhase, writePhase    bool
 	// lowestInPhase is the lowest packet number read in the current read
-	// phase: an older-phase packet below it is a reordered one, above it
-	// the peer's next update.
+	// phase (once phaseStarted): an older-phase packet below it is a
+	// reordered one, above it the peer's next update.
 	lowestInPhase uint64
-	phaseStarted  bool
 	sentInPhase   uint64
-	confirmed     bool // handshake confirmed: updates are allowed
 	updates       uint64
+	readPhase     bool
+	writePhase    bool
+	phaseStarted  bool
+	confirmed     bool // handshake confirmed: updates are allowed
 	forceUpdate   bool // asked for (ForceKeyUpdate): update at the next packet allowed
 }
 

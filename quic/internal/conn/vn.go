@@ -54,7 +54,7 @@ func SupportedVersions(config *Config) []wire.Version { return config.versions()
 
 // versionState is a connection's version negotiation.
 type versionState struct {
-	versions []wire.Version // ours, by preference
+	// Our versions, by preference, are the Config's (Config.versions).
 	// original is the version of the client's first Initial (of this
 	// attempt, after a Version Negotiation packet): 0-RTT packets keep it
 	// (RFC 9369 §4.1), and a server takes its Initials until the client
@@ -77,7 +77,6 @@ type versionState struct {
 }
 
 func (s *versionState) init(config *Config, v wire.Version, dcid wire.ConnectionID) {
-	s.versions = config.versions()
 	s.original = v
 	s.initialDCID = dcid
 }
@@ -89,7 +88,7 @@ func (c *Conn) Version() wire.Version { return c.version }
 // version in use and ours, by preference. A server lists its versions
 // too: they say what it would have answered a Version Negotiation with.
 func (c *Conn) localVersionInformation() *wire.VersionInformation {
-	return &wire.VersionInformation{ChosenVersion: c.version, AvailableVersions: c.vn.versions}
+	return &wire.VersionInformation{ChosenVersion: c.version, AvailableVersions: c.config.versions()}
 }
 
 // compatible reports whether a first flight of version from converts to
@@ -117,7 +116,7 @@ func (c *Conn) negotiateVersion(clientParams []byte) ([]byte, error) {
 		}
 		// Our most preferred version the client offers; the client's
 		// own if we prefer it.
-		for _, v := range c.vn.versions {
+		for _, v := range c.config.versions() {
 			if v == c.version {
 				break
 			}
@@ -170,7 +169,7 @@ func (c *Conn) acceptVersion(hdr *wire.Header) bool {
 	// RFC 9369 §4.1: the client learns the negotiated version from the
 	// first long header of another version, unless CRYPTO data already
 	// came in the original one. Only a version we offered.
-	if c.vn.fixed || c.vn.switched || !slices.Contains(c.vn.versions, hdr.Version) || !compatible(c.version, hdr.Version) {
+	if c.vn.fixed || c.vn.switched || !slices.Contains(c.config.versions(), hdr.Version) || !compatible(c.version, hdr.Version) {
 		return false
 	}
 	if hdr.Type != wire.PacketInitial && hdr.Type != wire.PacketHandshake {
@@ -208,7 +207,7 @@ func (c *Conn) checkServerVersionInformation(vi *wire.VersionInformation) error 
 	if vi.ChosenVersion != c.version {
 		return localError(wire.VersionNegotiationError, 0, "server's chosen version is not the version in use")
 	}
-	if !slices.Contains(c.vn.versions, vi.ChosenVersion) {
+	if !slices.Contains(c.config.versions(), vi.ChosenVersion) {
 		return localError(wire.VersionNegotiationError, 0, "server chose a version we did not offer")
 	}
 	if c.vn.reacted {
@@ -219,7 +218,7 @@ func (c *Conn) checkServerVersionInformation(vi *wire.VersionInformation) error 
 			return localError(wire.VersionNegotiationError, 0, "server lists no versions after Version Negotiation")
 		}
 		list := append(slices.Clone(vi.AvailableVersions), vi.ChosenVersion)
-		if pick, _ := chooseVersion(c.vn.versions, list); pick != c.version {
+		if pick, _ := chooseVersion(c.config.versions(), list); pick != c.version {
 			return localError(wire.VersionNegotiationError, 0, "version downgrade: the server's versions would have led elsewhere")
 		}
 	}
@@ -257,7 +256,7 @@ func (c *Conn) handleVersionNegotiation(now time.Duration, hdr *wire.Header) {
 	for i := range hdr.Versions.Len() {
 		theirs = append(theirs, hdr.Versions.At(i))
 	}
-	v, ok := chooseVersion(c.vn.versions, theirs)
+	v, ok := chooseVersion(c.config.versions(), theirs)
 	if !ok {
 		c.enterDraining(now, &Reason{Kind: ReasonNoCompatibleVersion}, true)
 		return
@@ -277,7 +276,7 @@ func (c *Conn) restartWithVersion(now time.Duration, v wire.Version) error {
 	c.version, c.vn.original = v, v
 	sp := &c.spaces[recovery.SpaceInitial]
 	// The first attempt's Initials are dead: nothing of them is resent.
-	c.loss.RetransmitAll(recovery.SpaceInitial, &c.resolved)
+	c.loss.RetransmitAll(recovery.SpaceInitial, &c.work().resolved)
 	if sp.crypto != nil {
 		sp.crypto.send.Discard()
 		sp.crypto.recv.Discard()
@@ -320,6 +319,7 @@ func (c *Conn) handleRetry(now time.Duration, hdr *wire.Header, pkt []byte) {
 	}
 	// RFC 9002 §6.3: a Retry resets loss recovery for Initial packets;
 	// everything sent so far is sent again.
-	c.loss.RetransmitAll(recovery.SpaceInitial, &c.resolved)
-	c.onResolved(&c.resolved)
+	res := &c.work().resolved
+	c.loss.RetransmitAll(recovery.SpaceInitial, res)
+	c.onResolved(res)
 }

@@ -130,6 +130,8 @@ type Recovery struct {
 	handshakeConfirmed   bool
 	hasHandshakeKeys     bool
 	amplificationBlocked bool
+	// timerSet: the loss detection timer is armed, for timer.
+	timerSet bool
 
 	// pathStart is the first Application Data packet number sent on the
 	// current path (path.go): packets below it were sent on an earlier
@@ -141,8 +143,7 @@ type Recovery struct {
 	// when a setter without a time argument rearms it.
 	now time.Duration
 
-	timer    time.Duration
-	timerSet bool
+	timer time.Duration // the loss detection timer's deadline, when timerSet
 
 	stats Stats
 }
