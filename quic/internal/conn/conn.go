@@ -48,9 +48,9 @@ type Conn struct {
 	// Pending control frames, retransmitted as values, not packets.
 	pendingPing bool
 	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
-	// timer.
+	// timer: one or two.
 	probeSpace recovery.Space
-	probes     int
+	probes     uint8
 
 	// Packet number spaces, indexed by recovery.Space.
 	spaces [3]pnSpace

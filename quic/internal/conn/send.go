@@ -573,7 +573,7 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 		c.onResolved(res)
 		c.traceRecovery(len(res.Lost) > 0)
 		if n > 0 {
-			c.probeSpace, c.probes = space, n
+			c.probeSpace, c.probes = space, uint8(min(n, 2))
 			c.queueProbeData(space)
 		}
 	}
