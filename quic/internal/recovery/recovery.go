@@ -79,11 +79,9 @@ type spaceState struct {
 	// lost remembers recently lost packets, to notice spurious losses.
 	lost lostHistory
 	// largestAcked is largest_acked_packet; valid when hasLargestAcked.
-	largestAcked    uint64
-	hasLargestAcked bool
+	largestAcked uint64
 	// lossTime is loss_time; valid when hasLossTime.
-	lossTime    time.Duration
-	hasLossTime bool
+	lossTime time.Duration
 	// timeOfLastAckEliciting is time_of_last_ack_eliciting_packet.
 	timeOfLastAckEliciting time.Duration
 	// ackElicitingInFlight counts outstanding ack-eliciting packets, to
@@ -100,7 +98,10 @@ type spaceState struct {
 	// (RFC 9000 §13.4.2.1).
 	ecnValidated wire.ECNCounts
 	ectSent      uint64
-	discarded    bool
+
+	hasLargestAcked bool
+	hasLossTime     bool
+	discarded       bool
 }
 
 // Recovery is the loss detection of one QUIC connection (RFC 9002 §6 and
