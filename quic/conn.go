@@ -307,6 +307,8 @@ func (c *Conn) setCloseError(err error) bool {
 	}
 	c.closeErr = err
 	close(c.closed)
+	// Goroutines waiting for a stream wait on streamChanged alone.
+	c.streamChanged.fire()
 	if c.stop != nil {
 		c.stop(err)
 	}

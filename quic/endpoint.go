@@ -300,7 +300,9 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		return nil, ErrEndpointClosed
 	}
 	e.conns[scid] = c
-	e.all[c] = []wire.ConnectionID{scid}
+	ids := make([]wire.ConnectionID, 1, conn.ActiveConnectionIDs)
+	ids[0] = scid
+	e.all[c] = ids
 	if owned {
 		e.ownedBy = c
 	}
