@@ -42,14 +42,14 @@ type Conn struct {
 	reqMu      sync.Mutex
 	reqs       []func(*conn.Conn, time.Time)
 
-	// handshakeDone is closed when the handshake completes or fails
-	// (handshakeOK says which); closed when the connection starts to end
-	// (closeErr is set); done when it has fully ended and the driver
-	// stopped.
-	handshakeDone chan struct{}
+	// handshakeDone fires when the handshake completes or fails
+	// (handshakeOK says which); closed is closed when the connection
+	// starts to end (closeErr is set); done fires when it has fully ended
+	// and the driver stopped.
+	handshakeDone latch
 	handshakeOK   atomic.Bool
 	closed        chan struct{}
-	done          chan struct{}
+	done          latch
 	// confirmed, made for a Dial that waits for the handshake to be
 	// confirmed, is closed when it is or when the connection ends.
 	confirmed chan struct{}
@@ -126,6 +126,51 @@ func (b *broadcast) fire() {
 	b.mu.Unlock()
 }
 
+// latch is a signal that happens once, like a channel closed once, whose
+// channel is made only when a goroutine waits for it: nobody waits for the
+// end of most connections, nor for a server connection's handshake, and a
+// channel costs every idle connection 112 bytes.
+type latch struct {
+	mu sync.Mutex
+	ch chan struct{} // closedChan once fired
+}
+
+// closedChan is the channel of a latch that fired.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// C returns a channel closed when the latch fires.
+func (l *latch) C() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ch == nil {
+		l.ch = make(chan struct{})
+	}
+	return l.ch
+}
+
+// fire fires the latch, if it had not fired.
+func (l *latch) fire() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ch != closedChan {
+		if l.ch != nil {
+			close(l.ch)
+		}
+		l.ch = closedChan
+	}
+}
+
+// fired reports whether the latch fired.
+func (l *latch) fired() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ch == closedChan
+}
+
 // newConn creates a connection of endpoint e, with config and what the
 // state machine takes of it (cc), and starts nothing yet.
 func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *conn.Params) (*Conn, error) {
@@ -133,9 +178,7 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 		endpoint:      e,
 		isClient:      p.IsClient,
 		wake:          make(chan struct{}, 1),
-		handshakeDone: make(chan struct{}),
 		closed:        make(chan struct{}),
-		done:          make(chan struct{}),
 	}
 	if config.Tracer != nil {
 		c.tracer = config.Tracer(p.IsClient, p.DCID.Bytes())
@@ -239,21 +282,19 @@ func ask[T any](c *Conn, fn func(*conn.Conn) T, ended func() T) T {
 		select {
 		case v := <-ch:
 			return v
-		case <-c.done:
+		case <-c.done.C():
 			// The driver ended before it got to the call.
 		}
 	}
-	<-c.done
+	<-c.done.C()
 	return ended()
 }
 
 // call runs fn on the driver's goroutine with the state machine and the
 // time, and reports false when the driver has stopped.
 func (c *Conn) call(fn func(*conn.Conn, time.Time)) bool {
-	select {
-	case <-c.done:
+	if c.done.fired() {
 		return false
-	default:
 	}
 	c.reqMu.Lock()
 	c.reqs = append(c.reqs, fn)
@@ -279,7 +320,7 @@ func (c *Conn) CloseWithError(code uint64, reason string) error {
 	}) {
 		select {
 		case <-sent:
-		case <-c.done:
+		case <-c.done.C():
 		}
 	}
 	return nil

@@ -325,7 +325,7 @@ func (c *Conn) onHandshakeComplete() {
 		c.tracer.HandshakeComplete()
 	}
 	c.handshakeOK.Store(true)
-	close(c.handshakeDone)
+	c.handshakeDone.fire()
 	c.endHalfOpen()
 	if c.onHandshakeCompleteEarly() && !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
@@ -346,11 +346,7 @@ func (c *Conn) finish() {
 	if c.tracer != nil && c.tracer.Closed != nil {
 		c.tracer.Closed(final)
 	}
-	select {
-	case <-c.handshakeDone:
-	default:
-		close(c.handshakeDone)
-	}
+	c.handshakeDone.fire()
 	c.endHalfOpen()
 	if c.confirmed != nil {
 		close(c.confirmed)
@@ -359,7 +355,7 @@ func (c *Conn) finish() {
 	c.endpoint.forget(c)
 	c.endpoint.closeSockets(func(_ int, ps *pathSocket) bool { return ps.owner != c })
 	c.settleMigrations(c.sm.CurrentPath(), c.closeError())
-	close(c.done)
+	c.done.fire()
 }
 
 // drainInbox releases datagrams that arrived after the connection closed.
