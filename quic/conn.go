@@ -175,10 +175,10 @@ func (l *latch) fired() bool {
 // state machine takes of it (cc), and starts nothing yet.
 func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *conn.Params) (*Conn, error) {
 	c := &Conn{
-		endpoint:      e,
-		isClient:      p.IsClient,
-		wake:          make(chan struct{}, 1),
-		closed:        make(chan struct{}),
+		endpoint: e,
+		isClient: p.IsClient,
+		wake:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
 	}
 	if config.Tracer != nil {
 		c.tracer = config.Tracer(p.IsClient, p.DCID.Bytes())
