@@ -305,7 +305,7 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 		// ID sequence number 1, routed from now on.
 		l := c.ids.issuePreferredAddressID()
 		c.path.preferred = &wire.PreferredAddress{IPv4: config.PreferredAddressV4, IPv6: config.PreferredAddressV6,
-			ConnectionID: l.id, StatelessResetToken: l.resetToken}
+			ConnectionID: l.id, StatelessResetToken: c.ids.resetTokenOf(l.id)}
 	}
 	c.mb = newMailbox(c.isClient, config)
 	c.flow.init(c.mb, config)

@@ -67,7 +67,7 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	if !c.isClient {
 		odcid := c.originalDCID
 		p.OriginalDestinationConnectionID = &odcid
-		tok := c.ids.local[0].resetToken
+		tok := c.ids.resetTokenOf(c.ids.local[0].id)
 		p.StatelessResetToken = &tok
 		if c.retrySCID != nil {
 			r := *c.retrySCID
