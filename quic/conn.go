@@ -127,13 +127,11 @@ func (b *broadcast) fire() {
 }
 
 // latch is a signal that happens once, like a channel closed once, whose
-// channel is made only when a goroutine waits for it: nobody waits for the
-// end of most connections, nor for a server connection's handshake, and a
-// channel costs every idle connection 112 bytes.
-type latch struct {
-	mu sync.Mutex
-	ch chan struct{} // closedChan once fired
-}
+// channel is made only when a goroutine waits for it (wait): nobody waits
+// for the end of most connections, nor for a server connection's
+// handshake, and a channel costs every idle connection 112 bytes. Once
+// fired, its channel is closedChan.
+type latch struct{ broadcast }
 
 // closedChan is the channel of a latch that fired.
 var closedChan = func() chan struct{} {
@@ -141,16 +139,6 @@ var closedChan = func() chan struct{} {
 	close(ch)
 	return ch
 }()
-
-// C returns a channel closed when the latch fires.
-func (l *latch) C() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ch == nil {
-		l.ch = make(chan struct{})
-	}
-	return l.ch
-}
 
 // fire fires the latch, if it had not fired.
 func (l *latch) fire() {
@@ -282,11 +270,11 @@ func ask[T any](c *Conn, fn func(*conn.Conn) T, ended func() T) T {
 		select {
 		case v := <-ch:
 			return v
-		case <-c.done.C():
+		case <-c.done.wait():
 			// The driver ended before it got to the call.
 		}
 	}
-	<-c.done.C()
+	<-c.done.wait()
 	return ended()
 }
 
@@ -320,7 +308,7 @@ func (c *Conn) CloseWithError(code uint64, reason string) error {
 	}) {
 		select {
 		case <-sent:
-		case <-c.done.C():
+		case <-c.done.wait():
 		}
 	}
 	return nil

@@ -289,7 +289,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	if err != nil {
 		return nil, err
 	}
-	established := c.handshakeDone.C()
+	established := c.handshakeDone.wait()
 	if config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil {
 		c.confirmed = make(chan struct{})
 		established = c.confirmed
@@ -326,7 +326,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		// connection nobody holds. The server learns of the failure from
 		// that CONNECTION_CLOSE, or at its own timeout if it is lost.
 		c.call(func(sm *conn.Conn, now time.Time) { sm.CloseNow(now) })
-		<-c.done.C()
+		<-c.done.wait()
 		return nil, c.closeError()
 	default:
 		return c, nil
@@ -355,7 +355,7 @@ func (e *Endpoint) Close() error {
 		c.closeNow()
 	}
 	for _, c := range conns {
-		<-c.done.C()
+		<-c.done.wait()
 	}
 	e.closeSockets(func(int, *pathSocket) bool { return false })
 	err := e.sock.Close()

@@ -16,7 +16,7 @@ func TestLatch(t *testing.T) {
 		woke := make(chan struct{}, 2)
 		for range 2 {
 			go func() {
-				<-l.C()
+				<-l.wait()
 				woke <- struct{}{}
 			}()
 		}
@@ -31,13 +31,13 @@ func TestLatch(t *testing.T) {
 			t.Fatalf("%d waiters woke, fired %v", len(woke), l.fired())
 		}
 		select {
-		case <-l.C():
+		case <-l.wait():
 		default:
 			t.Fatal("the channel of a fired latch is open")
 		}
 		var late latch
 		late.fire()
-		if late.C() != closedChan {
+		if late.wait() != closedChan {
 			t.Fatal("a latch fired before anyone waited made a channel")
 		}
 	})
