@@ -70,7 +70,8 @@
 // what its handshake and request grew after one second of quiet).
 // client-B/conn and server-B/conn: growth of each process's live heap
 // (HeapAlloc after two collections) from before the connections were
-// opened, per connection;
+// opened (and after a first burst of 128 connections, closed, grew the
+// endpoints' pools), per connection;
 // client-goroutines/conn and server-goroutines/conn likewise. The
 // server's figures include what its application keeps per connection:
 // one goroutine waiting in AcceptStream, as any server has. The time is the opening of the n
