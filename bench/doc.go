@@ -66,9 +66,12 @@
 // BenchmarkIdleConns/conns=1000|10000: n connections from one client
 // endpoint (one socket, so no file descriptor limit is reached; Go raises
 // the soft limit at start anyway), each with one finished request (a
-// stream echoing 7 bytes), then idle. client-B/conn and server-B/conn:
-// growth of each process's live heap (HeapAlloc after two collections)
-// from before the connections were opened, per connection;
+// stream echoing 7 bytes), then idle for two seconds (a connection trims
+// what its handshake and request grew after one second of quiet).
+// client-B/conn and server-B/conn: growth of each process's live heap
+// (HeapAlloc after two collections) from before the connections were
+// opened (and after a first burst of 128 connections, closed, grew the
+// endpoints' pools), per connection;
 // client-goroutines/conn and server-goroutines/conn likewise. The
 // server's figures include what its application keeps per connection:
 // one goroutine waiting in AcceptStream, as any server has. The time is the opening of the n

@@ -25,19 +25,19 @@ type CubicController struct {
 	// fastConvergence enables RFC 9438 §4.7 (on: the SHOULD; a controller
 	// cannot know that it is alone on its path).
 	fastConvergence bool
-
-	// RFC 9438 §4.1.2 variables, in bytes and seconds.
-	wMax      float64 // W_max
-	cwndPrior float64 // cwnd_prior
 	// wMaxFromWindow: W_max is to be taken as the window at the start of
 	// congestion avoidance, with K = 0 — after HyStart++ left slow start
 	// without a loss (§4.10) and after persistent congestion (§4.8).
 	wMaxFromWindow bool
-	k              float64       // K
-	epochStarted   bool          // whether t_epoch is set
-	tEpoch         time.Duration // t_epoch
-	cwndEpoch      float64       // cwnd_epoch
-	wEst           float64       // W_est
+	epochStarted   bool // whether t_epoch is set
+
+	// RFC 9438 §4.1.2 variables, in bytes and seconds.
+	wMax      float64       // W_max
+	cwndPrior float64       // cwnd_prior
+	k         float64       // K
+	tEpoch    time.Duration // t_epoch
+	cwndEpoch float64       // cwnd_epoch
+	wEst      float64       // W_est
 	// lastAckTime is the previous ACK in congestion avoidance; the time
 	// from it to an ACK that finds the window unused is taken out of t
 	// (§4.2: t MUST NOT include application-limited periods).

@@ -43,14 +43,14 @@ type Conn struct {
 	reqMu      sync.Mutex
 	reqs       []driverRequest
 
-	// handshakeDone is closed when the handshake completes or fails
-	// (handshakeOK says which); closed when the connection starts to end
-	// (closeErr is set); done when it has fully ended and the driver
-	// stopped.
-	handshakeDone chan struct{}
+	// handshakeDone fires when the handshake completes or fails
+	// (handshakeOK says which); closed is closed when the connection
+	// starts to end (closeErr is set); done fires when it has fully ended
+	// and the driver stopped.
+	handshakeDone latch
 	handshakeOK   atomic.Bool
 	closed        chan struct{}
-	done          chan struct{}
+	done          latch
 	// confirmed, made for a Dial that waits for the handshake to be
 	// confirmed, is closed when it is (confirmedOK set first) or when the
 	// connection ends.
@@ -86,9 +86,14 @@ type Conn struct {
 	// driver's alone.
 	watched map[*Stream]struct{}
 
+	// trimNow, the driver's, set by a request of a test, makes the driver
+	// trim at the end of its turn as if the connection had been idle for
+	// idleAfter.
+	trimNow bool
+
 	// final and finalTLS hold the counters and the TLS state once the
 	// connection ended.
-	final    Stats
+	final    *Stats
 	finalTLS *tls13.ConnectionState
 
 	// early is 0-RTT and session state (early.go).
@@ -124,16 +129,47 @@ func (b *broadcast) fire() {
 	b.mu.Unlock()
 }
 
+// latch is a signal that happens once, like a channel closed once, whose
+// channel is made only when a goroutine waits for it (wait): nobody waits
+// for the end of most connections, nor for a server connection's
+// handshake, and a channel costs every idle connection 112 bytes. Once
+// fired, its channel is closedChan.
+type latch struct{ broadcast }
+
+// closedChan is the channel of a latch that fired.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// fire fires the latch, if it had not fired.
+func (l *latch) fire() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ch != closedChan {
+		if l.ch != nil {
+			close(l.ch)
+		}
+		l.ch = closedChan
+	}
+}
+
+// fired reports whether the latch fired.
+func (l *latch) fired() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ch == closedChan
+}
+
 // newConn creates a connection of endpoint e, with config and what the
 // state machine takes of it (cc), and starts nothing yet.
 func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *conn.Params) (*Conn, error) {
 	c := &Conn{
-		endpoint:      e,
-		isClient:      p.IsClient,
-		wake:          make(chan struct{}, 1),
-		handshakeDone: make(chan struct{}),
-		closed:        make(chan struct{}),
-		done:          make(chan struct{}),
+		endpoint: e,
+		isClient: p.IsClient,
+		wake:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
 	}
 	if config.Tracer != nil {
 		c.tracer = config.Tracer(p.IsClient, p.DCID.Bytes())
@@ -200,7 +236,7 @@ func (c *Conn) LocalAddr() netip.AddrPort {
 
 // Stats returns a snapshot of the connection's counters.
 func (c *Conn) Stats() Stats {
-	return ask(c, func(sm *conn.Conn) Stats { return statsOf(sm.Stats()) }, func() Stats { return c.final })
+	return ask(c, func(sm *conn.Conn) Stats { return statsOf(sm.Stats()) }, func() Stats { return *c.final })
 }
 
 // ConnectionState describes the connection's TLS handshake so far: the
@@ -238,11 +274,11 @@ func ask[T any](c *Conn, fn func(*conn.Conn) T, ended func() T) T {
 		select {
 		case v := <-ch:
 			return v
-		case <-c.done:
+		case <-c.done.wait():
 			// The driver ended before it got to the call.
 		}
 	}
-	<-c.done
+	<-c.done.wait()
 	return ended()
 }
 
@@ -264,10 +300,8 @@ func (c *Conn) call(fn func(*conn.Conn, time.Time)) bool {
 // ask queues r for the driver's goroutine, and reports false when the
 // driver has stopped.
 func (c *Conn) ask(r driverRequest) bool {
-	select {
-	case <-c.done:
+	if c.done.fired() {
 		return false
-	default:
 	}
 	c.reqMu.Lock()
 	c.reqs = append(c.reqs, r)
@@ -302,7 +336,7 @@ func (c *Conn) CloseWithError(code uint64, reason string) error {
 	}) {
 		select {
 		case <-sent:
-		case <-c.done:
+		case <-c.done.wait():
 		}
 	}
 	return nil
@@ -330,6 +364,8 @@ func (c *Conn) setCloseError(err error) bool {
 	}
 	c.closeErr = err
 	close(c.closed)
+	// Goroutines waiting for a stream wait on streamChanged alone.
+	c.streamChanged.fire()
 	if c.stop != nil {
 		c.stop(err)
 	}

@@ -2,6 +2,7 @@ package quic
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
@@ -73,7 +74,16 @@ const (
 // fire, sends what is due, acts on the events, and sleeps until the next
 // deadline or wake-up.
 func (c *Conn) run() {
-	timer := time.NewTimer(time.Hour)
+	// The timer wakes the driver through c.wake, as work does, so that
+	// the driver sleeps on one channel: a timer with a channel of its own
+	// and a select over both would cost an idle connection a channel and
+	// a second waiting record, about 200 bytes. fired tells the two
+	// wake-ups apart.
+	var fired atomic.Bool
+	timer := time.AfterFunc(time.Hour, func() {
+		fired.Store(true)
+		c.signal()
+	})
 	defer timer.Stop()
 	var inbox []datagram
 	var reqs []driverRequest
@@ -122,6 +132,13 @@ func (c *Conn) run() {
 			trimRxPools()
 			return
 		}
+		if c.trimNow {
+			// A test asked for the trim an idle connection gets
+			// (idle_mem_test.go) without waiting for idleAfter.
+			c.trimNow = false
+			inbox = nil
+			c.trimIdle()
+		}
 		dl := sm.Deadline()
 		if dl.IsZero() {
 			dl = now.Add(time.Hour)
@@ -137,24 +154,31 @@ func (c *Conn) run() {
 			// burst needed.
 			d = idleAfter
 		}
+		fired.Store(false)
 		timer.Reset(d)
-		select {
-		case <-c.wake:
-			trimmed = false
-		case <-timer.C:
-			if trim {
-				inbox = nil
-				c.inboxMu.Lock()
-				if len(c.inbox) == 0 {
-					c.inbox = nil
-				}
-				c.inboxMu.Unlock()
-				sm.Trim()
-				trimRxPools()
-				trimmed = true
-			}
+		<-c.wake
+		switch {
+		case !fired.Load() || c.mb.Pending():
+			trimmed = false // work came
+		case trim:
+			inbox = nil
+			c.trimIdle()
+			trimmed = true
 		}
 	}
+}
+
+// trimIdle lets go of what the connection's last burst grew, and rests its
+// keys (conn.Conn.Trim): the driver calls it when nothing was due and
+// nothing arrived for idleAfter. The driver drops its own spare inbox.
+func (c *Conn) trimIdle() {
+	c.inboxMu.Lock()
+	if len(c.inbox) == 0 {
+		c.inbox = nil
+	}
+	c.inboxMu.Unlock()
+	c.sm.Trim()
+	trimRxPools()
 }
 
 // flush sends everything the connection has to send now: bursts of
@@ -302,7 +326,7 @@ func (c *Conn) onHandshakeComplete() {
 		c.tracer.HandshakeComplete()
 	}
 	c.handshakeOK.Store(true)
-	close(c.handshakeDone)
+	c.handshakeDone.fire()
 	c.endHalfOpen()
 	if c.onHandshakeCompleteEarly() && !c.isClient {
 		c.endpoint.onHandshakeComplete(c)
@@ -314,19 +338,16 @@ func (c *Conn) onHandshakeComplete() {
 func (c *Conn) finish() {
 	c.setCloseError(ErrConnectionClosed)
 	c.endStreamContexts()
-	c.final = statsOf(c.sm.Stats())
+	final := statsOf(c.sm.Stats())
+	c.final = &final
 	tlsState := c.sm.TLSState()
 	c.finalTLS = &tlsState
 	// The tracer hears of the end before anyone waiting on done does, so
 	// that a returned Close or Endpoint.Close means its trace is complete.
 	if c.tracer != nil && c.tracer.Closed != nil {
-		c.tracer.Closed(c.final)
+		c.tracer.Closed(final)
 	}
-	select {
-	case <-c.handshakeDone:
-	default:
-		close(c.handshakeDone)
-	}
+	c.handshakeDone.fire()
 	c.endHalfOpen()
 	if c.confirmed != nil {
 		close(c.confirmed)
@@ -335,7 +356,7 @@ func (c *Conn) finish() {
 	c.endpoint.forget(c)
 	c.endpoint.closeSockets(func(_ int, ps *pathSocket) bool { return ps.owner != c })
 	c.settleMigrations(c.sm.CurrentPath(), c.closeError())
-	close(c.done)
+	c.done.fire()
 }
 
 // drainInbox releases datagrams that arrived after the connection closed.

@@ -22,24 +22,25 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 		return nil, c.closeError()
 	}
 	for {
+		// The channel is taken before trying, so that a limit raised
+		// (or the connection ended) after the try closes the channel we
+		// wait on.
+		changed := c.streamChanged.wait()
 		select {
 		case <-c.closed:
 			return nil, c.closeError()
 		default:
 		}
-		// The channel is taken before trying, so that a limit raised
-		// after the try closes the channel we wait on.
-		changed := c.streamChanged.wait()
 		if st, ok := c.mb.OpenStream(uni, nil); ok {
 			return streamOf(st), nil // made by allocStream
 		}
 		c.mb.OpenBlocked(uni)
+		// The end of the connection fires changed too (setCloseError):
+		// a goroutine blocked here waits on two channels, not three.
 		select {
 		case <-changed:
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
-		case <-c.closed:
-			return nil, c.closeError()
 		}
 	}
 }
@@ -71,12 +72,11 @@ func (c *Conn) acceptStream(ctx context.Context, kind int) (*Stream, error) {
 			return nil, c.closeError()
 		default:
 		}
+		// The end of the connection fires changed too (setCloseError).
 		select {
 		case <-changed:
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
-		case <-c.closed:
-			return nil, c.closeError()
 		}
 	}
 }

@@ -69,7 +69,7 @@ func (e *Endpoint) DialEarly(ctx context.Context, addr netip.AddrPort, config *C
 // connection ends before it does (Context is then done too). A client
 // from DialEarly and a server connection accepted in 0-RTT are usable
 // before.
-func (c *Conn) HandshakeComplete() <-chan struct{} { return c.handshakeDone }
+func (c *Conn) HandshakeComplete() <-chan struct{} { return c.handshakeDone.wait() }
 
 // SetSessionAppData sets, on a client, what the session tickets this
 // connection receives keep for the application, before or after they
@@ -94,7 +94,7 @@ func (c *Conn) openReady() <-chan struct{} {
 	if c.early.ready != nil {
 		return c.early.ready
 	}
-	return c.handshakeDone
+	return c.handshakeDone.wait()
 }
 
 // initEarly prepares a new connection's 0-RTT state, before its driver

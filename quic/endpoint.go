@@ -289,7 +289,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	if err != nil {
 		return nil, err
 	}
-	established := c.handshakeDone
+	established := c.handshakeDone.wait()
 	waitConfirmed := config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil
 	if waitConfirmed {
 		c.confirmed = make(chan struct{})
@@ -301,7 +301,9 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		return nil, ErrEndpointClosed
 	}
 	e.conns[scid] = c
-	e.all[c] = []wire.ConnectionID{scid}
+	ids := make([]wire.ConnectionID, 1, conn.ActiveConnectionIDs)
+	ids[0] = scid
+	e.all[c] = ids
 	if owned {
 		e.ownedBy = c
 	}
@@ -331,7 +333,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		// connection nobody holds. The server learns of the failure from
 		// that CONNECTION_CLOSE, or at its own timeout if it is lost.
 		c.call(func(sm *conn.Conn, now time.Time) { sm.CloseNow(now) })
-		<-c.done
+		<-c.done.wait()
 		return nil, c.closeError()
 	default:
 		return c, nil
@@ -360,7 +362,7 @@ func (e *Endpoint) Close() error {
 		c.closeNow()
 	}
 	for _, c := range conns {
-		<-c.done
+		<-c.done.wait()
 	}
 	e.closeSockets(func(int, *pathSocket) bool { return false })
 	err := e.sock.Close()

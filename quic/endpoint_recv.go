@@ -294,7 +294,11 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	e.mu.Lock()
 	e.conns[dcid] = c
 	e.conns[scid] = c
-	e.all[c] = []wire.ConnectionID{dcid, scid}
+	// The client's first Destination Connection ID, then ours: the
+	// handshake's and those issued after it.
+	ids := make([]wire.ConnectionID, 2, 1+conn.ActiveConnectionIDs)
+	ids[0], ids[1] = dcid, scid
+	e.all[c] = ids
 	e.mu.Unlock()
 	go c.run()
 	return c

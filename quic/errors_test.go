@@ -144,7 +144,7 @@ func TestConnectionState(t *testing.T) {
 	check("server", server.ConnectionState(), clientCert.Certificate[0])
 	client.Close()
 	<-server.Context().Done()
-	<-client.done
+	<-client.done.wait()
 	check("client after the end", client.ConnectionState(), scTLS.Certificates[0].Certificate[0])
 }
 

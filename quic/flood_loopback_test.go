@@ -126,7 +126,7 @@ func TestFirstFlightFlood(t *testing.T) {
 				// Closed and gone, socket and receive buffers too, before
 				// the next: nothing of it outlives the test.
 				c.CloseWithError(0, "")
-				<-c.done
+				<-c.done.wait()
 				<-c.endpoint.readerDone
 			}
 		}

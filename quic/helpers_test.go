@@ -37,7 +37,7 @@ func inspect(c *Conn, fn func(sm *conn.Conn, now time.Time)) bool {
 	select {
 	case <-done:
 		return true
-	case <-c.done:
+	case <-c.done.wait():
 		return false
 	}
 }

@@ -86,7 +86,7 @@ func TestStatelessResetAfterServerForgets(t *testing.T) {
 
 		// The server drops the connection silently, as after a crash.
 		inspect(server, func(sm *conn.Conn, now time.Time) { sm.Abandon(now) })
-		<-server.done
+		<-server.done.wait()
 
 		start := time.Now()
 		s, err := client.OpenStream(ctx)
@@ -97,7 +97,7 @@ func TestStatelessResetAfterServerForgets(t *testing.T) {
 			t.Fatal(err)
 		}
 		select {
-		case <-client.done:
+		case <-client.done.wait():
 		case <-ctx.Done():
 			t.Fatal("the client never ended")
 		}

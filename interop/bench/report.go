@@ -247,7 +247,7 @@ func reportNotes(c Config) string {
 	fmt.Fprintf(&b, "- Requests: %d requests, %d in flight. QUIC: streams of one connection. TCP+TLS carries one stream at a "+
 		"time per connection, so it gets %d connections with one request each in flight (keep-alive, like HTTP/1.1).\n",
 		c.Requests, c.InFlight, c.InFlight)
-	fmt.Fprintf(&b, "- Idle connections: %d connections, each after one empty request; growth of live heap "+
+	fmt.Fprintf(&b, "- Idle connections: %d connections, each after one empty request and two seconds of quiet; growth of live heap "+
 		"(HeapAlloc) and goroutine stacks (StackInuse) after GC, divided by the connection count, on each side "+
 		"separately (server side includes the perf server's goroutine per connection). A transport with no goroutine "+
 		"per connection can show a small negative stack growth: that is noise.\n", c.IdleConns)

@@ -211,6 +211,10 @@ func (r *Runner) requests(ctx context.Context, tr perf.Transport) (float64, erro
 
 type idleResult struct{ client, server Mem }
 
+// idleSettle is how long the idle connections stay quiet before their
+// memory is read.
+const idleSettle = 2 * time.Second
+
 // idle opens Config.IdleConns connections, completes one empty perf request
 // on each (so that both sides have finished the handshake and served a
 // stream), and returns the growth of each side's live heap and stacks
@@ -254,6 +258,14 @@ func (r *Runner) idle(ctx context.Context, tr perf.Transport) (idleResult, error
 	})
 	if err != nil {
 		return res, err
+	}
+	// Idle means idle: every stack gets the same seconds of quiet before
+	// the heaps are read (skiff's connections trim what the handshake
+	// and the request grew after one second of it).
+	select {
+	case <-time.After(idleSettle):
+	case <-ctx.Done():
+		return res, ctx.Err()
 	}
 	client1 := ReadMem()
 	server1, err := r.Peer.Mem(ctx)

@@ -44,26 +44,26 @@ const (
 // ackFreqState is the connection's side of ACK frequency.
 type ackFreqState struct {
 	// Receiver: the largest Sequence Number of the peer's ACK_FREQUENCY
-	// frames, once one arrived (then the peer sets our policy), and
-	// whether our own bulk policy is on.
+	// frames, once one arrived (peerSet: then the peer sets our policy),
+	// and whether our own bulk policy is on.
 	peerSeq      uint64
-	peerSet      bool
-	bulk         bool
 	maxAckDelay  time.Duration // ours, as advertised
 	srttAtPolicy time.Duration
+	peerSet      bool
+	bulk         bool
 
 	// Sender: what the peer advertised, and our requests.
 	peerSupports    bool
+	hasLast         bool
+	pending         bool // a request should go out
+	hasAcked        bool
 	peerMinAckDelay time.Duration
 	peerMaxAckDelay time.Duration // confirmed: the transport parameter, then acknowledged requests
 	nextSeq         uint64
 	last            wire.AckFrequencyFrame // the latest request, when hasLast
-	hasLast         bool
 	lastAt          time.Duration
-	pending         bool // a request should go out
 	inFlight        []requestInFlight
 	ackedSeq        uint64 // the largest request acknowledged, when hasAcked
-	hasAcked        bool
 }
 
 type requestInFlight struct {

@@ -183,7 +183,7 @@ func TestTrimAfterBulk(t *testing.T) {
 	if after := p.client.loss.RingCapacity(recovery.SpaceAppData); before < 64 || after != 0 {
 		t.Fatalf("sent packet ring: %d slots before Trim, %d after", before, after)
 	}
-	if cap(p.client.resolved.Acked) != 0 || p.client.events.q != nil {
+	if p.client.scratch != nil || p.client.events.q != nil {
 		t.Fatal("scratch space kept")
 	}
 	bulkTransfer(p, p.client, 1<<20)

@@ -7,10 +7,27 @@ import "github.com/skiffnet/skiff/tls13"
 
 // TLSState describes the TLS handshake so far (tls13.Conn.ConnectionState).
 func (c *Conn) TLSState() tls13.ConnectionState {
-	if c.tls == nil {
-		return tls13.ConnectionState{}
+	switch {
+	case c.tls != nil:
+		return c.tls.ConnectionState()
+	case c.tlsState != nil:
+		return *c.tlsState
 	}
-	return c.tls.ConnectionState()
+	return tls13.ConnectionState{}
+}
+
+// releaseTLS lets an idle server's TLS connection go, keeping its
+// ConnectionState: once the handshake completed and the session tickets
+// went out, a server's TLS has nothing left to do in QUIC, where the
+// client sends no handshake message after its Finished (RFC 9001 §6: no
+// KeyUpdate; no post-handshake authentication). handleCryptoData answers
+// one as TLS would have.
+func (c *Conn) releaseTLS() {
+	if c.isClient || c.tls == nil || !c.handshakeComplete {
+		return
+	}
+	st := c.tls.ConnectionState()
+	c.tls, c.tlsState = nil, &st
 }
 
 // HandshakeConfirmed reports whether the handshake is confirmed (RFC 9001

@@ -17,15 +17,17 @@ const (
 
 // closeState tracks closing and draining.
 type closeState struct {
-	state    int
-	deadline time.Duration // when closing or draining ends
-	frame    wire.ConnectionCloseFrame
-	phrase   []byte  // storage for frame.ReasonPhrase
-	reason   *Reason // why the connection ends, once it does
+	state int32
 	// sendClose: a CONNECTION_CLOSE is due. received counts packets that
 	// arrived while closing, to answer at an exponentially falling rate.
 	sendClose bool
 	received  int
+	deadline  time.Duration // when closing or draining ends
+	// frame is the CONNECTION_CLOSE we send while closing, with its own
+	// copy of the reason phrase; made when the connection starts to
+	// close, so that an open one keeps a pointer, not the frame.
+	frame  *wire.ConnectionCloseFrame
+	reason *Reason // why the connection ends, once it does
 }
 
 // Close closes the connection with an application error code and reason
@@ -67,9 +69,9 @@ func (c *Conn) startClosing(now time.Duration, f *wire.ConnectionCloseFrame, r *
 	if len(f.ReasonPhrase) > 256 {
 		f.ReasonPhrase = f.ReasonPhrase[:256]
 	}
-	c.closing.phrase = append(c.closing.phrase[:0], f.ReasonPhrase...)
-	c.closing.frame = *f
-	c.closing.frame.ReasonPhrase = c.closing.phrase
+	frame := *f
+	frame.ReasonPhrase = append([]byte(nil), f.ReasonPhrase...)
+	c.closing.frame = &frame
 	c.closing.state = stateClosing
 	c.closing.sendClose = true
 	c.closing.deadline = now + 3*c.rtt.PTO(true)
@@ -143,7 +145,7 @@ func (c *Conn) appendClose(now time.Duration, buf []byte) []byte {
 		if space == recovery.SpaceAppData && !c.handshakeComplete && !c.isClient {
 			continue // the client may not have 1-RTT keys yet
 		}
-		f := c.closing.frame
+		f := *c.closing.frame
 		if f.Application && space != recovery.SpaceAppData {
 			// RFC 9000 §10.2.3: an application close in Initial or
 			// Handshake packets becomes APPLICATION_ERROR, without the

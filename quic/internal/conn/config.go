@@ -54,7 +54,7 @@ const (
 	defaultMaxStreamWindow    = 16 << 20
 	defaultMaxConnWindow      = 24 << 20
 	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
-	activeConnectionIDLimit   = 4       // how many connection IDs of each side the other holds (RFC 9000 §18.2: at least 2): spares for a migration, the preferred address and the retirements they start
+	activeConnectionIDLimit   = ActiveConnectionIDs
 	maxCryptoBuffer           = 64 << 10
 	maxReceivedDatagramFrames = 128
 	defaultSendCushion        = 64 << 10
@@ -123,3 +123,9 @@ func (c *Config) maxDatagramSize() int {
 func (c *Config) newController() (congestion.PacketController, error) {
 	return congestion.New(congestion.Config{Kind: c.Congestion, MaxDatagramSize: InitialMaxDatagramSize, DisablePacing: c.DisablePacing, Seed: c.CongestionSeed})
 }
+
+// ActiveConnectionIDs is how many connection IDs of each side the other
+// holds (our active_connection_id_limit; RFC 9000 §18.2: at least 2):
+// spares for a migration, the preferred address and the retirements they
+// start. The owner sizes its routing table's entries by it.
+const ActiveConnectionIDs = 4

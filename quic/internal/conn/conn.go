@@ -21,13 +21,36 @@ import (
 // one goroutine owns it. Application goroutines reach a connection only
 // through its Mailbox and the shared parts of its Streams.
 type Conn struct {
-	config   *Config
-	isClient bool
-	version  wire.Version
-	epoch    time.Time // zero point of the monotonic times below
-	tls      *tls13.Conn
+	config *Config
+	epoch  time.Time // zero point of the monotonic times below
+	tls    *tls13.Conn
+	// tlsState is the TLS state an idle server kept when it let tls go
+	// (releaseTLS).
+	tlsState *tls13.ConnectionState
 	tracer   *Tracer
-	trace    traceState // what the tracer was told last (trace.go)
+	trace    *traceState // what the tracer was told last (trace.go), with a tracer only
+	version  wire.Version
+
+	// The flags are kept together, so that an idle connection does not
+	// pay for padding around each.
+	isClient bool
+	// ecnEnabled: datagrams may be marked ECT(0), while ECN validation
+	// allows (RFC 9000 §13.4.2): not with Config.DisableECN, nor on a
+	// socket that cannot set the mark.
+	ecnEnabled bool
+	// What the connection keeps of the peer's transport parameters: the
+	// rest went into flow control, streams, IDs and timers.
+	peerAckDelayExponent uint8
+	peerParamsSet        bool
+	handshakeComplete    bool // TLS finished (RFC 9001 §4.1.1)
+	handshakeConfirmed   bool // RFC 9001 §4.1.2
+	handshakeDoneQueued  bool
+	// Pending control frames, retransmitted as values, not packets.
+	pendingPing bool
+	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
+	// timer: one or two.
+	probeSpace recovery.Space
+	probes     uint8
 
 	// Packet number spaces, indexed by recovery.Space.
 	spaces [3]pnSpace
@@ -42,26 +65,15 @@ type Conn struct {
 
 	path pathState
 	ids  connIDState
-	// ecnEnabled: datagrams may be marked ECT(0), while ECN validation
-	// allows (RFC 9000 §13.4.2): not with Config.DisableECN, nor on a
-	// socket that cannot set the mark.
-	ecnEnabled bool
 
-	// What the connection keeps of the peer's transport parameters: the
-	// rest went into flow control, streams, IDs and timers.
-	peerAckDelayExponent uint8
-	peerParamsSet        bool
 	// pmtu is the datagram size and its discovery; maxReceive the largest
 	// datagram the owner's socket takes, our max_udp_payload_size.
 	pmtu       pmtuState
 	maxReceive int
 
-	handshakeComplete   bool // TLS finished (RFC 9001 §4.1.1)
-	handshakeConfirmed  bool // RFC 9001 §4.1.2
-	handshakeDoneQueued bool
-	retrySCID           *wire.ConnectionID
-	retryToken          []byte // client: the token our Initials carry: a Retry's, else a NEW_TOKEN one (Params.Token)
-	originalDCID        wire.ConnectionID
+	retrySCID    *wire.ConnectionID
+	retryToken   []byte // client: the token our Initials carry: a Retry's, else a NEW_TOKEN one (Params.Token)
+	originalDCID wire.ConnectionID
 
 	mb      *Mailbox
 	ackFreq ackFreqState
@@ -72,28 +84,39 @@ type Conn struct {
 	idle    idleState
 	closing closeState
 
-	// Pending control frames, retransmitted as values, not packets.
-	pendingPing bool
-
-	// ackRanges is scratch space for parsing ACK frames; resolved receives
-	// what loss recovery decided about sent packets.
-	ackRanges []wire.AckRange
-	resolved  recovery.Resolved
-	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
-	// timer.
-	probeSpace recovery.Space
-	probes     int
+	// scratch is space for the acknowledgment path, made on first use
+	// and let go by Trim.
+	scratch *scratchSpace
 	// closeFrameToSend, while set, is the only frame appendPacket writes.
 	closeFrameToSend *wire.ConnectionCloseFrame
 
 	events eventQueue
 	stats  counters
+	// cryptoResume holds where the 1-RTT CRYPTO streams, sending and
+	// receiving, resume after an idle connection let them go.
+	cryptoResume [2]uint64
 
 	// Version negotiation (vn.go), 0-RTT and session tickets (zerortt.go),
 	// NEW_TOKEN (newtoken.go).
 	vn     versionState
 	early  earlyState
 	tokens tokenState
+}
+
+// scratchSpace is what the acknowledgment path reuses: ackRanges for
+// parsing ACK frames; resolved receives what loss recovery decided about
+// sent packets.
+type scratchSpace struct {
+	ackRanges []wire.AckRange
+	resolved  recovery.Resolved
+}
+
+// work returns the scratch space, made on first use.
+func (c *Conn) work() *scratchSpace {
+	if c.scratch == nil {
+		c.scratch = new(scratchSpace)
+	}
+	return c.scratch
 }
 
 // pnSpace is one packet number space (RFC 9000 §12.3) and its encryption
@@ -118,13 +141,31 @@ type cryptoStreams struct {
 	recv streambuf.Recv
 }
 
-// cryptoStream returns the space's CRYPTO streams, allocating them on
-// first use.
-func (sp *pnSpace) cryptoStream() *cryptoStreams {
+// cryptoStream returns the CRYPTO streams of space, allocating them on
+// first use; the 1-RTT ones start where those an idle connection let go
+// ended (letCryptoGo).
+func (c *Conn) cryptoStream(space recovery.Space) *cryptoStreams {
+	sp := &c.spaces[space]
 	if sp.crypto == nil {
 		sp.crypto = new(cryptoStreams)
+		if space == recovery.SpaceAppData {
+			sp.crypto.send.SkipTo(c.cryptoResume[0])
+			sp.crypto.recv.SkipTo(c.cryptoResume[1])
+		}
 	}
 	return sp.crypto
+}
+
+// letCryptoGo lets the 1-RTT CRYPTO streams go once drained: what a
+// session ticket (RFC 9001 §4.6.1) was sent or received with, every byte
+// acknowledged or read. Their offsets stay, for a later ticket.
+func (c *Conn) letCryptoGo() {
+	cs := c.spaces[recovery.SpaceAppData].crypto
+	if cs == nil || cs.send.Buffered() != 0 || cs.send.HasLost() || !cs.recv.Drained() {
+		return
+	}
+	c.cryptoResume = [2]uint64{cs.send.Written(), cs.recv.ReadOffset()}
+	c.spaces[recovery.SpaceAppData].crypto = nil
 }
 
 // cryptoPending reports whether CRYPTO data waits to be sent.
@@ -208,6 +249,9 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 		originalDCID: p.DCID,
 		tracer:       p.Tracer,
 	}
+	if p.Tracer != nil {
+		c.trace = new(traceState)
+	}
 	if p.Retry != nil {
 		// RFC 9000 §7.3: the server echoes the client's first Destination
 		// Connection ID and the Retry's Source Connection ID in its
@@ -261,7 +305,7 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 		// ID sequence number 1, routed from now on.
 		l := c.ids.issuePreferredAddressID()
 		c.path.preferred = &wire.PreferredAddress{IPv4: config.PreferredAddressV4, IPv6: config.PreferredAddressV6,
-			ConnectionID: l.id, StatelessResetToken: l.resetToken}
+			ConnectionID: l.id, StatelessResetToken: c.ids.resetTokenOf(l.id)}
 	}
 	c.mb = newMailbox(c.isClient, config)
 	c.flow.init(c.mb, config)
@@ -396,8 +440,7 @@ func (c *Conn) Trim() {
 		c.streams.m = nil
 	}
 	c.streams.sched.trim()
-	c.resolved = recovery.Resolved{}
-	c.ackRanges = nil
+	c.scratch = nil
 	if len(c.ackFreq.inFlight) == 0 {
 		c.ackFreq.inFlight = nil
 	}
@@ -405,6 +448,9 @@ func (c *Conn) Trim() {
 		c.dgrams.out = nil
 	}
 	c.loss.Trim()
+	c.keys1RTT.rest()
+	c.letCryptoGo()
+	c.releaseTLS()
 }
 
 // LossStats returns loss recovery's counters, for tests and debugging.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"testing"
+	"unsafe"
 
 	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
@@ -66,4 +67,16 @@ func TestStreamTransferInMemory(t *testing.T) {
 		t.Fatalf("received %d bytes, want %d identical", got.Len(), len(data))
 	}
 	t.Logf("%d bytes in %v of synthetic time; client stats %+v", len(data), p.now.Sub(p.client.epoch), p.client.stats)
+}
+
+// Conn fits the allocator's 2048-byte size class with the 8-byte header
+// the runtime puts before an object of more than 512 bytes holding
+// pointers: a byte more and every connection pays for the next class, 256
+// bytes more. Cold state goes behind pointers made when needed (the close
+// frame, the tracer's state, the acknowledgment path's scratch space) and
+// flags sit together.
+func TestConnSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 2048-8 {
+		t.Errorf("Conn is %d bytes, more than the 2048-byte size class takes", n)
+	}
 }

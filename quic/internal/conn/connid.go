@@ -9,12 +9,14 @@ import (
 )
 
 // localConnID is a connection ID we issued (RFC 9000 §5.1).
+//
+// Its stateless reset token is not kept: resetTokenOf derives it again,
+// which only sending NEW_CONNECTION_ID and the transport parameters need.
 type localConnID struct {
-	seq        uint64
-	id         wire.ConnectionID
-	resetToken [wire.StatelessResetTokenLen]byte
-	sendFrame  bool // NEW_CONNECTION_ID must be (re)sent
-	acked      bool
+	seq       uint64
+	id        wire.ConnectionID
+	sendFrame bool // NEW_CONNECTION_ID must be (re)sent
+	acked     bool
 }
 
 // peerConnID is a connection ID the peer issued for us to use.
@@ -47,7 +49,7 @@ type connIDState struct {
 func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID, resetKey *[32]byte) {
 	s.c = c
 	s.resetKey = resetKey
-	s.local = []localConnID{{seq: 0, id: scid, resetToken: StatelessResetToken(s.resetKey, scid.Bytes()), acked: true}}
+	s.local = []localConnID{{seq: 0, id: scid, acked: true}}
 	s.nextLocalSeq = 1
 	s.peerLimit = wire.DefaultActiveConnectionIDLimit
 	if c.isClient {
@@ -65,6 +67,11 @@ func StatelessResetToken(key *[32]byte, id []byte) [wire.StatelessResetTokenLen]
 	var t [wire.StatelessResetTokenLen]byte
 	copy(t[:], m.Sum(nil))
 	return t
+}
+
+// resetTokenOf is the stateless reset token of our connection ID id.
+func (s *connIDState) resetTokenOf(id wire.ConnectionID) [wire.StatelessResetTokenLen]byte {
+	return StatelessResetToken(s.resetKey, id.Bytes())
 }
 
 // peerDCID is the Destination Connection ID we send with.
@@ -107,7 +114,7 @@ func (s *connIDState) issue() {
 	want := min(s.peerLimit, activeConnectionIDLimit)
 	for uint64(len(s.local)) < want {
 		id := NewConnectionID()
-		l := localConnID{seq: s.nextLocalSeq, id: id, resetToken: StatelessResetToken(s.resetKey, id.Bytes()), sendFrame: true}
+		l := localConnID{seq: s.nextLocalSeq, id: id, sendFrame: true}
 		s.nextLocalSeq++
 		s.local = append(s.local, l)
 		s.c.events.add(Event{Kind: EventConnIDIssued, ConnID: id})
@@ -230,7 +237,7 @@ func (s *connIDState) appendFrames(f *frameWriter) {
 		if !l.sendFrame || f.room() < 1+8+8+1+20+16 {
 			continue
 		}
-		fr := wire.NewConnectionIDFrame{SequenceNumber: l.seq, ConnectionID: l.id, StatelessResetToken: l.resetToken}
+		fr := wire.NewConnectionIDFrame{SequenceNumber: l.seq, ConnectionID: l.id, StatelessResetToken: s.resetTokenOf(l.id)}
 		f.buf = fr.Append(f.buf)
 		f.record(sentNewConnectionID, l.seq, 0, 0, false)
 		l.sendFrame = false
@@ -375,10 +382,11 @@ func (s *connIDState) addPreferredAddressID(pa *wire.PreferredAddress) error {
 
 // issuePreferredAddressID issues the connection ID a server announces in
 // its preferred_address, sequence number 1 (RFC 9000 §5.1.1), and returns
-// it with its stateless reset token. The owner routes it from now on.
+// it (resetTokenOf gives its stateless reset token). The owner routes it
+// from now on.
 func (s *connIDState) issuePreferredAddressID() localConnID {
 	id := NewConnectionID()
-	l := localConnID{seq: s.nextLocalSeq, id: id, resetToken: StatelessResetToken(s.resetKey, id.Bytes()), acked: true}
+	l := localConnID{seq: s.nextLocalSeq, id: id, acked: true}
 	s.nextLocalSeq++
 	s.local = append(s.local, l)
 	s.c.events.add(Event{Kind: EventConnIDIssued, ConnID: id})

@@ -32,14 +32,14 @@ func TestConnIDsIssuedUpToLimit(t *testing.T) {
 			if l.id != id.id {
 				t.Errorf("client=%v: peer ID %d is %v, the peer issued %v", c.isClient, i, id.id, l.id)
 			}
-			if i > 0 && (!id.hasToken || id.resetToken != l.resetToken) {
+			if i > 0 && (!id.hasToken || id.resetToken != peer.ids.resetTokenOf(l.id)) {
 				t.Errorf("client=%v: peer ID %d has the wrong stateless reset token", c.isClient, i)
 			}
 		}
 	}
 	// The server's handshake ID carries the token of its transport
 	// parameters (RFC 9000 §18.2); the client's has none.
-	if !p.client.ids.peer[0].hasToken || p.client.ids.peer[0].resetToken != p.server.ids.local[0].resetToken {
+	if !p.client.ids.peer[0].hasToken || p.client.ids.peer[0].resetToken != p.server.ids.resetTokenOf(p.server.ids.local[0].id) {
 		t.Error("the client does not hold the server's stateless_reset_token")
 	}
 	if p.server.ids.peer[0].hasToken {
@@ -117,7 +117,7 @@ func TestNewConnectionIDRetirePriorTo(t *testing.T) {
 	c := p.client
 	id := newConnectionID()
 	tok := StatelessResetToken(c.ids.resetKey, id.Bytes())
-	c.ids.local = append(c.ids.local, localConnID{seq: L, id: id, resetToken: tok, acked: true})
+	c.ids.local = append(c.ids.local, localConnID{seq: L, id: id, acked: true})
 	c.ids.nextLocalSeq = L + 1
 	p.clientSends(recovery.SpaceAppData, appendFrame(&wire.NewConnectionIDFrame{SequenceNumber: L, RetirePriorTo: R, ConnectionID: id, StatelessResetToken: tok}), 0)
 	if p.server.closing.state != stateOpen {

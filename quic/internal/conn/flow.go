@@ -29,13 +29,13 @@ type connFlow struct {
 	recvWindow uint64
 	maxWindow  uint64
 	updateAt   time.Duration
-	maxDataDue bool // a MAX_DATA frame must be (re)sent
 
 	// Send side.
 	sendMax        uint64 // the peer's MAX_DATA
 	sent           uint64 // bytes of new stream data sent
 	blockedAt      uint64 // the limit our last DATA_BLOCKED reported
 	blockedPending bool
+	maxDataDue     bool // receive side: a MAX_DATA frame must be (re)sent
 }
 
 func (f *connFlow) init(mb *Mailbox, config *Config) {

@@ -124,8 +124,8 @@ func serverWithinLimits(c *Conn) error {
 	if n := len(c.dgrams.out); n > MaxQueuedDatagrams {
 		return fmt.Errorf("%d datagrams queued", n)
 	}
-	if len(c.closing.phrase) > 256 {
-		return fmt.Errorf("close reason of %d bytes", len(c.closing.phrase))
+	if f := c.closing.frame; f != nil && len(f.ReasonPhrase) > 256 {
+		return fmt.Errorf("close reason of %d bytes", len(f.ReasonPhrase))
 	}
 	return nil
 }

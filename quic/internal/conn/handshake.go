@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
@@ -66,7 +67,7 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	if !c.isClient {
 		odcid := c.originalDCID
 		p.OriginalDestinationConnectionID = &odcid
-		tok := c.ids.local[0].resetToken
+		tok := c.ids.resetTokenOf(c.ids.local[0].id)
 		p.StatelessResetToken = &tok
 		if c.retrySCID != nil {
 			r := *c.retrySCID
@@ -116,7 +117,7 @@ func greaseSeed() uint64 {
 // handleCryptoData feeds CRYPTO frame data received in a space to TLS, in
 // order, and acts on what TLS then asks for.
 func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire.CryptoFrame) error {
-	recv := &c.spaces[space].cryptoStream().recv
+	recv := &c.cryptoStream(space).recv
 	// RFC 9000 §7.5: an endpoint may bound the CRYPTO data it buffers out
 	// of order; beyond it, CRYPTO_BUFFER_EXCEEDED.
 	if f.Offset+uint64(len(f.Data)) > recv.ReadOffset()+maxCryptoBuffer {
@@ -130,6 +131,11 @@ func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire
 	c.vn.fixed = true
 	var buf [4096]byte
 	for recv.Readable() > 0 {
+		if c.tls == nil {
+			// An idle server let its TLS go (releaseTLS): this is a
+			// message after the handshake, which TLS refuses.
+			return asTransportError(fmt.Errorf("%w: client message after the handshake", tls13.AlertUnexpectedMessage))
+		}
 		n, _ := recv.Read(buf[:])
 		if err := c.tls.HandleData(levelOf(space), buf[:n]); err != nil {
 			return asTransportError(err)
@@ -141,13 +147,13 @@ func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire
 // processTLSEvents carries out what the handshake asks for: data to send,
 // keys to install, the peer's transport parameters, completion.
 func (c *Conn) processTLSEvents(now time.Duration) error {
-	for {
+	for c.tls != nil {
 		e := c.tls.NextEvent()
 		switch e.Kind {
 		case tls13.EventNone:
 			return nil
 		case tls13.EventWriteData:
-			c.spaces[spaceOf(e.Level)].cryptoStream().send.Write(e.Data)
+			c.cryptoStream(spaceOf(e.Level)).send.Write(e.Data)
 		case tls13.EventSetReadSecret, tls13.EventSetWriteSecret:
 			keys, err := protect.NewKeys(uint32(c.keysVersion(e.Level)), protect.Suite(e.Suite), e.Data)
 			if err != nil {
@@ -164,6 +170,7 @@ func (c *Conn) processTLSEvents(now time.Duration) error {
 			c.onHandshakeComplete(now)
 		}
 	}
+	return nil // an idle server let its TLS go (releaseTLS)
 }
 
 // installKeys installs new packet protection keys at a level.

@@ -89,7 +89,7 @@ func (p *testPair) clientSends(space recovery.Space, frames []byte, firstBits by
 func restartClientTLS(t testing.TB, c *Conn, params []byte, rewrite func([]byte) []byte) {
 	t.Helper()
 	c.tls = tls13.Client(c.config.TLS, params)
-	c.spaces[recovery.SpaceInitial].cryptoStream().send = streambuf.Send{}
+	c.cryptoStream(recovery.SpaceInitial).send = streambuf.Send{}
 	if err := c.tls.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func restartClientTLS(t testing.TB, c *Conn, params []byte, rewrite func([]byte)
 		if rewrite != nil {
 			data = rewrite(append([]byte(nil), data...))
 		}
-		c.spaces[spaceOf(e.Level)].cryptoStream().send.Write(data)
+		c.cryptoStream(spaceOf(e.Level)).send.Write(data)
 	}
 }
 

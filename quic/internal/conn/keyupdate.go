@@ -22,16 +22,31 @@ const keyUpdateInterval = 1 << 20
 type keyUpdateState struct {
 	read, nextRead, prevRead *protect.Keys
 	write                    *protect.Keys
-	readPhase, writePhase    bool
 	// lowestInPhase is the lowest packet number read in the current read
-	// phase: an older-phase packet below it is a reordered one, above it
-	// the peer's next update.
+	// phase (once phaseStarted): an older-phase packet below it is a
+	// reordered one, above it the peer's next update.
 	lowestInPhase uint64
-	phaseStarted  bool
 	sentInPhase   uint64
-	confirmed     bool // handshake confirmed: updates are allowed
 	updates       uint64
+	readPhase     bool
+	writePhase    bool
+	phaseStarted  bool
+	confirmed     bool // handshake confirmed: updates are allowed
 	forceUpdate   bool // asked for (ForceKeyUpdate): update at the next packet allowed
+}
+
+// rest lets the keys' cipher states go while the connection is idle
+// (protect.Keys.Rest; they come back with the next packet) and drops the
+// previous and next read keys: after an idle period no packet reordered
+// across an update is still on its way (RFC 9001 §6.5 keeps the previous
+// keys about three PTOs), and the next ones are derived on demand.
+func (k *keyUpdateState) rest() {
+	for _, keys := range [...]*protect.Keys{k.read, k.write} {
+		if keys != nil {
+			keys.Rest()
+		}
+	}
+	k.prevRead, k.nextRead = nil, nil
 }
 
 func (k *keyUpdateState) setRead(keys *protect.Keys) {

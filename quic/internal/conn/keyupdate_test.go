@@ -71,3 +71,30 @@ func TestKeyUpdateDerivesNextKeysOnDemand(t *testing.T) {
 		t.Fatal("after the update: want the previous read keys kept and no next ones derived yet")
 	}
 }
+
+// An idle connection's Trim rests its 1-RTT keys and drops the previous
+// generation; the keys wake with the next packet, data flows both ways and
+// a later key update still completes.
+func TestTrimRestsKeys(t *testing.T) {
+	p := newTestPair(t)
+	p.handshake()
+	c, s := p.client, p.server
+	c.keys1RTT.forceUpdate = true
+	bulkTransfer(p, c, 64<<10)
+	p.runUntil("the first update completes on both sides", func() bool {
+		return c.keys1RTT.updates == 1 && s.keys1RTT.updates == 1 && c.cc.BytesInFlight() == 0
+	})
+	for _, x := range []*Conn{c, s} {
+		x.Trim()
+		if x.keys1RTT.prevRead != nil || x.keys1RTT.nextRead != nil {
+			t.Fatal("Trim kept the previous or next read keys")
+		}
+	}
+	bulkTransfer(p, s, 64<<10)
+	bulkTransfer(p, c, 64<<10)
+	c.keys1RTT.forceUpdate = true
+	bulkTransfer(p, c, 64<<10)
+	p.runUntil("the second update completes on both sides", func() bool {
+		return c.keys1RTT.updates == 2 && s.keys1RTT.updates == 2
+	})
+}

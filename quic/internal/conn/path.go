@@ -99,17 +99,17 @@ type savedPath struct {
 // pathState is a connection's set of paths.
 type pathState struct {
 	isClient bool
-	paths    []*netPath
-	cur      *netPath
+	// peerDisableMigration: the peer sent disable_active_migration (§9),
+	// which binds to the address of the handshake, handshakeRemote.
+	peerDisableMigration bool
+	paths                []*netPath
+	cur                  *netPath
 	// fallback is the last validated path, while cur is not validated:
 	// where the connection returns when cur's validation fails (§9.3.2).
 	fallback *netPath
 	// preferred is the server's preferred_address, at a client (§9.6).
-	preferred *wire.PreferredAddress
-	// peerDisableMigration: the peer sent disable_active_migration (§9),
-	// which binds to the address of the handshake, handshakeRemote.
-	peerDisableMigration bool
-	handshakeRemote      netip.AddrPort
+	preferred       *wire.PreferredAddress
+	handshakeRemote netip.AddrPort
 	// rx is the datagram being processed.
 	rx rxPath
 	// Counters for Stats.

@@ -253,11 +253,11 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 	case t == wire.FrameTypePing:
 		return 0, nil
 	case t == wire.FrameTypeAck || t == wire.FrameTypeAckECN:
-		f, n, err := wire.ParseAckFrame(t, p, c.ackRanges[:0])
+		f, n, err := wire.ParseAckFrame(t, p, c.work().ackRanges[:0])
 		if err != nil {
 			return 0, err
 		}
-		c.ackRanges = f.Ranges[:0]
+		c.work().ackRanges = f.Ranges[:0]
 		return n, c.handleAck(now, space, &f)
 	case t == wire.FrameTypeCrypto:
 		f, n, err := wire.ParseCryptoFrame(p)
@@ -397,9 +397,10 @@ func (c *Conn) handleAck(now time.Duration, space recovery.Space, f *wire.AckFra
 			ackDelay = time.Hour
 		}
 	}
-	err := c.loss.OnAckReceived(space, f, ackDelay, now, &c.resolved)
-	c.onResolved(&c.resolved)
-	c.traceRecovery(len(c.resolved.Lost) > 0)
+	res := &c.work().resolved
+	err := c.loss.OnAckReceived(space, f, ackDelay, now, res)
+	c.onResolved(res)
+	c.traceRecovery(len(res.Lost) > 0)
 	return err
 }
 

@@ -577,11 +577,12 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 	}
 	c.pmtu.onTimer(now)
 	if t, ok := c.loss.LossDetectionDeadline(); ok && t <= now {
-		space, n := c.loss.OnLossDetectionTimeout(now, &c.resolved)
-		c.onResolved(&c.resolved)
-		c.traceRecovery(len(c.resolved.Lost) > 0)
+		res := &c.work().resolved
+		space, n := c.loss.OnLossDetectionTimeout(now, res)
+		c.onResolved(res)
+		c.traceRecovery(len(res.Lost) > 0)
 		if n > 0 {
-			c.probeSpace, c.probes = space, n
+			c.probeSpace, c.probes = space, uint8(min(n, 2))
 			c.queueProbeData(space)
 		}
 	}

@@ -51,17 +51,21 @@ type streamsState struct {
 	last *Stream
 
 	// Streams we open (sequence numbers are taken in the Mailbox): the
-	// limit a STREAMS_BLOCKED reported.
+	// limit a STREAMS_BLOCKED reported (blockedQueued: one is to be
+	// sent).
 	blockedAt     [2]uint64
 	blockedQueued [2]bool
 
 	// Streams the peer opens: how many it opened, how many are done, and
-	// the limit we advertised.
+	// the limit we advertised (maxStreamsDue: a MAX_STREAMS is to be
+	// sent). The peer's initial windows for streams we open (RFC 9000
+	// §18.2) are set once its transport parameters arrived.
+	maxStreamsDue [2]bool
+	peerParamsSet bool
 	remoteOpened  [2]uint64
 	remoteDone    [2]uint64
 	localMax      [2]uint64
 	maxLimit      [2]uint64 // our configured concurrency per kind
-	maxStreamsDue [2]bool
 
 	// Streams with data to send, by priority, and streams with control
 	// frames to send, in order (sched.go).
@@ -71,10 +75,7 @@ type streamsState struct {
 	// ACK frame being processed (onResolved).
 	releaseHead *Stream
 
-	// The peer's initial windows for streams we open (RFC 9000 §18.2),
-	// once its transport parameters arrived.
 	peerBidiLocal, peerBidiRemote, peerUni uint64
-	peerParamsSet                          bool
 }
 
 func (ss *streamsState) init(c *Conn, config *Config) {

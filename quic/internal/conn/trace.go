@@ -218,7 +218,7 @@ func (c *Conn) traceRecovery(lost bool) {
 // key_updated: who started each (local_update, remote_update) and the
 // generation, the key_phase whose low bit is the header's Key Phase.
 func (c *Conn) traceKeyPhases() {
-	k, s := &c.keys1RTT, &c.trace
+	k, s := &c.keys1RTT, c.trace
 	t := c.tracer
 	if k.readPhase != s.readPhase {
 		s.readPhase = k.readPhase

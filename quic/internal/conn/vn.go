@@ -54,7 +54,7 @@ func SupportedVersions(config *Config) []wire.Version { return config.versions()
 
 // versionState is a connection's version negotiation.
 type versionState struct {
-	versions []wire.Version // ours, by preference
+	// Our versions, by preference, are the Config's (Config.versions).
 	// original is the version of the client's first Initial (of this
 	// attempt, after a Version Negotiation packet): 0-RTT packets keep it
 	// (RFC 9369 §4.1), and a server takes its Initials until the client
@@ -80,7 +80,6 @@ type versionState struct {
 }
 
 func (s *versionState) init(config *Config, v wire.Version, dcid wire.ConnectionID) {
-	s.versions = config.versions()
 	s.original = v
 	s.initialDCID = dcid
 }
@@ -92,7 +91,7 @@ func (c *Conn) Version() wire.Version { return c.version }
 // version in use and ours, by preference. A server lists its versions
 // too: they say what it would have answered a Version Negotiation with.
 func (c *Conn) localVersionInformation() *wire.VersionInformation {
-	return &wire.VersionInformation{ChosenVersion: c.version, AvailableVersions: c.vn.versions}
+	return &wire.VersionInformation{ChosenVersion: c.version, AvailableVersions: c.config.versions()}
 }
 
 // compatible reports whether a first flight of version from converts to
@@ -121,7 +120,7 @@ func (c *Conn) negotiateVersion(clientParams []byte) ([]byte, error) {
 		}
 		// Our most preferred version the client offers; the client's
 		// own if we prefer it.
-		for _, v := range c.vn.versions {
+		for _, v := range c.config.versions() {
 			if v == c.version {
 				break
 			}
@@ -145,7 +144,7 @@ func (c *Conn) versionUndecided() bool {
 	if c.isClient || c.vn.chosen {
 		return false
 	}
-	for _, v := range c.vn.versions {
+	for _, v := range c.config.versions() {
 		if v == c.version {
 			return false
 		}
@@ -192,7 +191,7 @@ func (c *Conn) acceptVersion(hdr *wire.Header) bool {
 	// RFC 9369 §4.1: the client learns the negotiated version from the
 	// first long header of another version, unless CRYPTO data already
 	// came in the original one. Only a version we offered.
-	if c.vn.fixed || c.vn.switched || !slices.Contains(c.vn.versions, hdr.Version) || !compatible(c.version, hdr.Version) {
+	if c.vn.fixed || c.vn.switched || !slices.Contains(c.config.versions(), hdr.Version) || !compatible(c.version, hdr.Version) {
 		return false
 	}
 	if hdr.Type != wire.PacketInitial && hdr.Type != wire.PacketHandshake {
@@ -230,7 +229,7 @@ func (c *Conn) checkServerVersionInformation(vi *wire.VersionInformation) error 
 	if vi.ChosenVersion != c.version {
 		return localError(wire.VersionNegotiationError, 0, "server's chosen version is not the version in use")
 	}
-	if !slices.Contains(c.vn.versions, vi.ChosenVersion) {
+	if !slices.Contains(c.config.versions(), vi.ChosenVersion) {
 		return localError(wire.VersionNegotiationError, 0, "server chose a version we did not offer")
 	}
 	if c.vn.reacted {
@@ -241,7 +240,7 @@ func (c *Conn) checkServerVersionInformation(vi *wire.VersionInformation) error 
 			return localError(wire.VersionNegotiationError, 0, "server lists no versions after Version Negotiation")
 		}
 		list := append(slices.Clone(vi.AvailableVersions), vi.ChosenVersion)
-		if pick, _ := chooseVersion(c.vn.versions, list); pick != c.version {
+		if pick, _ := chooseVersion(c.config.versions(), list); pick != c.version {
 			return localError(wire.VersionNegotiationError, 0, "version downgrade: the server's versions would have led elsewhere")
 		}
 	}
@@ -279,7 +278,7 @@ func (c *Conn) handleVersionNegotiation(now time.Duration, hdr *wire.Header) {
 	for i := range hdr.Versions.Len() {
 		theirs = append(theirs, hdr.Versions.At(i))
 	}
-	v, ok := chooseVersion(c.vn.versions, theirs)
+	v, ok := chooseVersion(c.config.versions(), theirs)
 	if !ok {
 		c.enterDraining(now, &Reason{Kind: ReasonNoCompatibleVersion}, true)
 		return
@@ -307,7 +306,7 @@ func (c *Conn) restartWithVersion(now time.Duration, v wire.Version) error {
 	c.originalDCID, c.vn.initialDCID, c.ids.peer[0].id = dcid, dcid, dcid
 	sp := &c.spaces[recovery.SpaceInitial]
 	// The first attempt's Initials are dead: nothing of them is resent.
-	c.loss.RetransmitAll(recovery.SpaceInitial, &c.resolved)
+	c.loss.RetransmitAll(recovery.SpaceInitial, &c.work().resolved)
 	if sp.crypto != nil {
 		sp.crypto.send.Discard()
 		sp.crypto.recv.Discard()
@@ -350,6 +349,7 @@ func (c *Conn) handleRetry(now time.Duration, hdr *wire.Header, pkt []byte) {
 	}
 	// RFC 9002 §6.3: a Retry resets loss recovery for Initial packets;
 	// everything sent so far is sent again.
-	c.loss.RetransmitAll(recovery.SpaceInitial, &c.resolved)
-	c.onResolved(&c.resolved)
+	res := &c.work().resolved
+	c.loss.RetransmitAll(recovery.SpaceInitial, res)
+	c.onResolved(res)
 }

@@ -161,8 +161,7 @@ func TestClientChecksServerVersionInformation(t *testing.T) {
 		{"after Version Negotiation, empty list", v2, true, false, vi(v2), false},
 		{"after Version Negotiation, a better one existed", v1, true, false, vi(v1, v1, v2), false},
 	} {
-		c := &Conn{isClient: true, version: tc.version}
-		c.vn.versions = []wire.Version{v2, v1}
+		c := &Conn{isClient: true, version: tc.version, config: &Config{Versions: []wire.Version{v2, v1}}}
 		c.vn.reacted, c.vn.switched = tc.reacted, tc.switched
 		err := c.checkServerVersionInformation(tc.vi)
 		if (err == nil) != tc.ok {

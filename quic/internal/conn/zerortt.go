@@ -35,8 +35,8 @@ type earlyState struct {
 	// attempted, on a client: 0-RTT keys from a resumed session, whose
 	// remembered server transport parameters applied until the real ones
 	// came.
-	attempted  bool
 	remembered *wire.TransportParameters
+	attempted  bool
 	// accepted: the server accepted 0-RTT (both sides); rejected: it
 	// refused (client).
 	accepted, rejected bool
@@ -211,8 +211,9 @@ func (c *Conn) onEarlyDataRejected() {
 	}
 	c.early.rejected = true
 	c.keys0RTT = nil
-	c.loss.RetransmitAll(recovery.SpaceAppData, &c.resolved)
-	c.onResolved(&c.resolved)
+	res := &c.work().resolved
+	c.loss.RetransmitAll(recovery.SpaceAppData, res)
+	c.onResolved(res)
 	c.events.add(Event{Kind: EventEarlyDataRejected})
 }
 

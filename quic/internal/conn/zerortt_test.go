@@ -364,3 +364,65 @@ func readAvailable(p *testPair, side int, got []byte) []byte {
 		got = append(got, buf[:n]...)
 	}
 }
+
+// Once the session ticket was sent, acknowledged and read, an idle
+// connection's Trim lets the 1-RTT CRYPTO streams go and keeps their
+// offsets: a late copy of the ticket's bytes is old data, ignored.
+func TestTrimLetsDrainedCryptoGo(t *testing.T) {
+	cc, sc := resumableConfigs(t)
+	p := newTestPairWith(t, cc, sc)
+	p.handshake()
+	var sent uint64
+	p.runUntil("the ticket is read and acknowledged", func() bool {
+		s, c := p.server.spaces[recovery.SpaceAppData].crypto, p.client.spaces[recovery.SpaceAppData].crypto
+		if s == nil || c == nil {
+			return false
+		}
+		sent = s.send.Written()
+		return sent > 0 && s.send.Buffered() == 0 && c.recv.ReadOffset() == sent
+	})
+	p.server.Trim()
+	p.client.Trim()
+	if p.server.spaces[recovery.SpaceAppData].crypto != nil || p.client.spaces[recovery.SpaceAppData].crypto != nil {
+		t.Fatal("drained 1-RTT CRYPTO streams kept")
+	}
+	if p.server.cryptoResume[0] != sent || p.client.cryptoResume[1] != sent {
+		t.Fatalf("offsets kept: server sent %d, client read %d, want %d", p.server.cryptoResume[0], p.client.cryptoResume[1], sent)
+	}
+	f := wire.CryptoFrame{Offset: 0, Data: []byte("old ticket bytes")}
+	pkt := sealedPacket(t, p.server, recovery.SpaceAppData, f.Append(nil), 0, nil, false)
+	p.client.HandleDatagram(p.now, pkt, serverAddr, 0)
+	if p.client.closing.state != stateOpen {
+		t.Fatalf("client closed: %+v", p.client.closing.reason)
+	}
+	if got := p.client.cryptoStream(recovery.SpaceAppData).recv.ReadOffset(); got != sent {
+		t.Fatalf("CRYPTO read offset %d after old data, want %d", got, sent)
+	}
+}
+
+// An idle server lets its TLS connection go once the handshake is done
+// and keeps its ConnectionState; a client's handshake message after that
+// is refused as TLS refuses it, with CRYPTO_ERROR unexpected_message.
+func TestTrimReleasesServerTLS(t *testing.T) {
+	cc, sc := resumableConfigs(t)
+	p := newTestPairWith(t, cc, sc)
+	p.handshake()
+	p.runUntil("server confirmed", func() bool { return p.server.handshakeConfirmed })
+	want := p.server.TLSState()
+	p.server.Trim()
+	p.client.Trim()
+	if p.server.tls != nil || p.client.tls == nil {
+		t.Fatal("want the server's TLS let go and the client's kept (it takes session tickets)")
+	}
+	if got := p.server.TLSState(); got.NegotiatedProtocol != want.NegotiatedProtocol || got.ServerName != want.ServerName || !got.HandshakeComplete {
+		t.Fatalf("TLS state after the trim %+v, want %+v", got, want)
+	}
+	msg := []byte{20, 0, 0, 4, 1, 2, 3, 4} // a Finished again
+	f := wire.CryptoFrame{Offset: 0, Data: msg}
+	pkt := sealedPacket(t, p.client, recovery.SpaceAppData, f.Append(nil), 0, nil, false)
+	p.server.HandleDatagram(p.now, pkt, clientAddr, 0)
+	r := p.server.closing.reason
+	if r == nil || r.Code != uint64(wire.CryptoError(uint8(tls13.AlertUnexpectedMessage))) {
+		t.Fatalf("server's close reason %+v, want CRYPTO_ERROR unexpected_message", r)
+	}
+}

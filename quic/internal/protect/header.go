@@ -12,11 +12,14 @@ import (
 // (RFC 9001 §6.1).
 type headerProtection struct {
 	// block is the AES cipher of the AES-based suites (RFC 9001 §5.4.3);
-	// nil for ChaCha20.
+	// nil for ChaCha20, and while the keys rest (Keys.Rest).
 	block cipher.Block
-	// chachaKey is the ChaCha20 key as eight little-endian words
-	// (RFC 9001 §5.4.4, RFC 8439 §2.3).
-	chachaKey [8]uint32
+	// key is the header protection key as eight little-endian words: the
+	// ChaCha20 key as its state takes it (RFC 9001 §5.4.4, RFC 8439 §2.3),
+	// or the AES key's aesKeyLen bytes (0 for ChaCha20), kept to make
+	// block again after a rest.
+	key       [8]uint32
+	aesKeyLen uint8
 	// mask is scratch for the mask of one packet. It lives here, not on
 	// the stack, because a slice passed to block.Encrypt, an interface
 	// method, would escape and allocate.
@@ -25,23 +28,42 @@ type headerProtection struct {
 
 func newHeaderProtection(suite Suite, hpKey []byte) (headerProtection, error) {
 	var h headerProtection
+	var b [32]byte
+	if len(hpKey) > len(b) {
+		return h, aes.KeySizeError(len(hpKey))
+	}
+	copy(b[:], hpKey)
+	for i := range h.key {
+		h.key[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
 	if suite == TLS_CHACHA20_POLY1305_SHA256 {
-		for i := range h.chachaKey {
-			h.chachaKey[i] = binary.LittleEndian.Uint32(hpKey[4*i:])
-		}
 		return h, nil
 	}
 	// RFC 9001 §5.4.3: AES-128 or AES-256 in ECB mode on a single block;
 	// the key length selects which.
-	var err error
-	h.block, err = aes.NewCipher(hpKey)
-	return h, err
+	h.aesKeyLen = uint8(len(hpKey))
+	return h, h.wake()
+}
+
+// wake makes the AES cipher from the kept key.
+func (h *headerProtection) wake() (err error) {
+	var b [32]byte
+	for i, w := range h.key {
+		binary.LittleEndian.PutUint32(b[4*i:], w)
+	}
+	h.block, err = aes.NewCipher(b[:h.aesKeyLen])
+	return err
 }
 
 // computeMask sets h.mask[:5] (and more) to header_protection(hp_key, sample)
 // for a SampleLen-byte sample.
 func (h *headerProtection) computeMask(sample []byte) {
-	if h.block != nil {
+	if h.aesKeyLen != 0 {
+		if h.block == nil {
+			// Resting: the key is valid (it made a cipher before), so
+			// making the cipher again cannot fail.
+			h.wake()
+		}
 		// RFC 9001 §5.4.3: mask = AES-ECB(hp_key, sample).
 		h.block.Encrypt(h.mask[:], sample)
 		return
@@ -52,7 +74,7 @@ func (h *headerProtection) computeMask(sample []byte) {
 	// stream itself. The counter is read little-endian as RFC 8439 reads
 	// every word of its state.
 	_ = sample[SampleLen-1]
-	ks := chacha20Block(&h.chachaKey,
+	ks := chacha20Block(&h.key,
 		binary.LittleEndian.Uint32(sample[0:4]),
 		binary.LittleEndian.Uint32(sample[4:8]),
 		binary.LittleEndian.Uint32(sample[8:12]),

@@ -40,11 +40,11 @@ const (
 type Keys struct {
 	params *versionParams
 	suite  Suite
+	nonce  [nonceLen]byte // nonce[:4] is the IV's first 4 bytes, fixed
 	aead   cipher.AEAD
 	// ivLow holds the last 8 bytes of the IV; the packet number, at most
 	// 62 bits, only ever changes those (RFC 9001 §5.3).
 	ivLow uint64
-	nonce [nonceLen]byte // nonce[:4] is the IV's first 4 bytes, fixed
 	hp    headerProtection
 	// secret is the traffic secret the keys came from, kept for the key
 	// update (RFC 9001 §6.1).
@@ -191,6 +191,28 @@ func (k *Keys) NextGeneration() (*Keys, error) {
 		return nil, err
 	}
 	return newKeys(k.params, k.suite, next, m, k.hp)
+}
+
+// Rest lets go of the cipher states, the larger part of Keys (about 1.3
+// KB for AES-GCM: the AEAD's expanded key and tables and the header
+// protection cipher), and keeps what makes them: the secret, the IV and
+// the header protection key. The next packet sealed or opened makes them
+// again, which allocates and costs about a microsecond; a connection rests
+// its keys when it goes idle, so a connection that is busy never pays.
+func (k *Keys) Rest() {
+	k.aead = nil
+	k.hp.block = nil
+}
+
+// wake makes the AEAD again after Rest (the header protection cipher
+// wakes itself, headerProtection.computeMask).
+func (k *Keys) wake() error {
+	m, err := deriveKeyMaterial(k.params, k.suite, k.secret[:k.secretLen], false)
+	if err != nil {
+		return err
+	}
+	k.aead, err = newAEAD(k.suite, m.key)
+	return err
 }
 
 // Suite returns the cipher suite the keys were derived for; its

@@ -69,7 +69,7 @@ func TestKeyUpdate(t *testing.T) {
 				wantIV := handExpandLabel(t, newHash, wantSecret, p.labelIV, 12)
 				next.setNonce(0)
 				checkBytes(t, "next iv", next.nonce[:], wantIV)
-				if next.hp.block != k.hp.block || next.hp.chachaKey != k.hp.chachaKey {
+				if next.hp.block != k.hp.block || next.hp.key != k.hp.key {
 					t.Error("header protection key changed with the key update")
 				}
 
@@ -279,5 +279,46 @@ func TestRetryErrors(t *testing.T) {
 	}
 	if got := ErrAuthentication.Error(); got != "protect: packet authentication failed" {
 		t.Errorf("error text %q", got)
+	}
+}
+
+// TestRest checks that keys that rested (Rest) seal and open exactly as
+// before: the same sealed bytes for the same packet, for every suite and
+// for a next generation, whose header protection key is its parent's.
+func TestRest(t *testing.T) {
+	seal := func(k *Keys) []byte {
+		t.Helper()
+		header, payload := oneRTTPacket()
+		buf := append(append(make([]byte, 0, 1500), header...), payload...)
+		sealed, err := k.SealPacket(buf, len(header)-2, 0x1234)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sealed
+	}
+	for _, suite := range allSuites {
+		t.Run(suite.String(), func(t *testing.T) {
+			k, err := NewKeys(Version1, suite, testSecret(suite, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, err := k.NextGeneration()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []*Keys{k, next} {
+				before := seal(k)
+				k.Rest()
+				if k.aead != nil || k.hp.block != nil {
+					t.Fatal("Rest kept the cipher states")
+				}
+				checkBytes(t, "sealed after a rest", seal(k), before)
+				k.Rest()
+				receiver, _ := NewKeys(Version1, suite, k.secret[:k.secretLen])
+				receiver.hp = k.hp
+				receiver.Rest()
+				roundTrip(t, k, receiver)
+			}
+		})
 	}
 }

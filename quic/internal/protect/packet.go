@@ -31,6 +31,11 @@ func (k *Keys) SealPacket(pkt []byte, pnOffset int, pn uint64) ([]byte, error) {
 	if cap(pkt)-len(pkt) < TagLen {
 		return nil, ErrBufferTooSmall
 	}
+	if k.aead == nil {
+		if err := k.wake(); err != nil {
+			return nil, err
+		}
+	}
 	hdrLen := pnOffset + pnLenFromFirstByte(pkt[0])
 	k.setNonce(pn)
 	payload := pkt[hdrLen:]
@@ -55,6 +60,11 @@ func (k *Keys) Open(pkt []byte, hdrLen int, pn uint64) ([]byte, error) {
 	}
 	if len(pkt)-hdrLen < TagLen {
 		return nil, ErrShortPacket
+	}
+	if k.aead == nil {
+		if err := k.wake(); err != nil {
+			return nil, err
+		}
 	}
 	k.setNonce(pn)
 	ciphertext := pkt[hdrLen:]

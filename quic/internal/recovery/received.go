@@ -65,35 +65,37 @@ type ReceivedTracker struct {
 	// ranges are discarded).
 	floor uint64
 
-	largest     uint64 // largest packet number received
-	hasLargest  bool
+	largest     uint64        // largest packet number received, when hasLargest
 	largestTime time.Duration // when it was received, for ACK Delay
 
-	largestAckEliciting    uint64
-	hasLargestAckEliciting bool
+	largestAckEliciting uint64 // when hasLargestAckEliciting
 
 	policy AckPolicy
-	// immediate: an IMMEDIATE_ACK frame asked for an acknowledgment now
-	// (draft-ietf-quic-ack-frequency-14 §5); lastCE: the previous packet
-	// was marked CE (§6.3).
-	immediate bool
-	lastCE    bool
 	// lastAckLargest is the Largest Acknowledged of the last ACK frame
 	// built, valid when hasLastAck (§6.2's Largest Acked).
 	lastAckLargest uint64
-	hasLastAck     bool
 	// ackEliciting counts the ack-eliciting packets received.
 	ackEliciting uint64
 
-	// Since the last ACK frame built:
-	pendingAckEliciting int  // ack-eliciting packets received
-	pending             bool // any packets received
-	deadline            time.Duration
-	hasDeadline         bool
+	// Since the last ACK frame built (and pending, below):
+	pendingAckEliciting int           // ack-eliciting packets received
+	deadline            time.Duration // when hasDeadline
 	delayedSince        time.Duration // when the first packet of the delayed acknowledgment arrived
 
-	ecn     wire.ECNCounts
-	ecnSeen bool
+	ecn wire.ECNCounts // when ecnSeen
+
+	// The flags sit together, without padding after each.
+	hasLargest             bool
+	hasLargestAckEliciting bool
+	hasLastAck             bool
+	// immediate: an IMMEDIATE_ACK frame asked for an acknowledgment now
+	// (draft-ietf-quic-ack-frequency-14 §5); lastCE: the previous packet
+	// was marked CE (§6.3).
+	immediate   bool
+	lastCE      bool
+	pending     bool // since the last ACK frame built: any packets received
+	hasDeadline bool
+	ecnSeen     bool
 }
 
 // SetMaxAckDelay sets the RFC 9000 policy with our max_ack_delay (§18.2):

@@ -79,11 +79,9 @@ type spaceState struct {
 	// lost remembers recently lost packets, to notice spurious losses.
 	lost lostHistory
 	// largestAcked is largest_acked_packet; valid when hasLargestAcked.
-	largestAcked    uint64
-	hasLargestAcked bool
+	largestAcked uint64
 	// lossTime is loss_time; valid when hasLossTime.
-	lossTime    time.Duration
-	hasLossTime bool
+	lossTime time.Duration
 	// timeOfLastAckEliciting is time_of_last_ack_eliciting_packet.
 	timeOfLastAckEliciting time.Duration
 	// ackElicitingInFlight counts outstanding ack-eliciting packets, to
@@ -100,7 +98,10 @@ type spaceState struct {
 	// (RFC 9000 §13.4.2.1).
 	ecnValidated wire.ECNCounts
 	ectSent      uint64
-	discarded    bool
+
+	hasLargestAcked bool
+	hasLossTime     bool
+	discarded       bool
 }
 
 // Recovery is the loss detection of one QUIC connection (RFC 9002 §6 and
@@ -130,6 +131,8 @@ type Recovery struct {
 	handshakeConfirmed   bool
 	hasHandshakeKeys     bool
 	amplificationBlocked bool
+	// timerSet: the loss detection timer is armed, for timer.
+	timerSet bool
 
 	// pathStart is the first Application Data packet number sent on the
 	// current path (path.go): packets below it were sent on an earlier
@@ -141,8 +144,7 @@ type Recovery struct {
 	// when a setter without a time argument rearms it.
 	now time.Duration
 
-	timer    time.Duration
-	timerSet bool
+	timer time.Duration // the loss detection timer's deadline, when timerSet
 
 	stats Stats
 }
@@ -318,11 +320,21 @@ func (r *Recovery) PTOCount() int { return r.ptoCount }
 // grown for a burst's flight goes back to its first size when next used,
 // and the history of lost packets goes (what it remembers is older than a
 // PTO by the time a connection is idle).
+//
+// Packets that only acknowledged (no ack-eliciting frame, not in flight)
+// go too: the last ones a connection sent before going quiet are never
+// acknowledged, as nothing elicits an acknowledgment of them (RFC 9000
+// §13.2.1), and they would hold the ring forever. Should the peer
+// acknowledge one after all, the acknowledgment of a packet below the ring
+// is ignored, as for any packet already resolved.
 func (r *Recovery) Trim() {
 	for sp := range r.spaces {
 		s := r.space(Space(sp))
 		if s.discarded {
 			continue
+		}
+		if s.sent.onlyAcks() {
+			s.sent.dropAll()
 		}
 		if s.sent.n == 0 {
 			s.sent.buf, s.sent.head = nil, 0

@@ -530,3 +530,31 @@ func TestHandshakeAckWithoutNewlyAcked(t *testing.T) {
 	h.wantAcked()
 	h.wantNoDeadline()
 }
+
+// Trim drops the trailing packets that only acknowledged, which nothing
+// will ever acknowledge, but keeps a ring with a packet awaiting its fate;
+// an acknowledgment of a dropped packet changes nothing, and packet
+// numbers go on from where they were.
+func TestTrimDropsAckOnlyPackets(t *testing.T) {
+	h := newServer(t)
+	h.send(SpaceAppData, 0)
+	h.ack(SpaceAppData, ms(10), 0, [2]uint64{0, 0})
+	h.sendAckOnly(SpaceAppData, ms(11))
+	h.send(SpaceAppData, ms(12))
+	h.r.Trim()
+	if h.r.RingCapacity(SpaceAppData) == 0 {
+		t.Fatal("Trim dropped a ring holding an ack-eliciting packet in flight")
+	}
+	h.ack(SpaceAppData, ms(20), 0, [2]uint64{2, 2})
+	last := h.sendAckOnly(SpaceAppData, ms(21))
+	h.r.Trim()
+	if n := h.r.RingCapacity(SpaceAppData); n != 0 {
+		t.Fatalf("ring of %d slots kept for packets that only acknowledged", n)
+	}
+	h.h.reset()
+	h.ack(SpaceAppData, ms(30), 0, [2]uint64{last, last})
+	h.wantAcked()
+	if pn := h.send(SpaceAppData, ms(31)); pn != last+1 {
+		t.Fatalf("next packet number %d, want %d", pn, last+1)
+	}
+}

@@ -194,6 +194,25 @@ func (q *sentRing) popResolved() {
 	}
 }
 
+// onlyAcks reports whether every packet in the ring still outstanding is
+// neither ack-eliciting nor in flight: nothing waits for their fate.
+func (q *sentRing) onlyAcks() bool {
+	for i := 0; i < q.n; i++ {
+		p := &q.buf[(q.head+i)&(len(q.buf)-1)]
+		if p.state == stateOutstanding && (p.AckEliciting || p.InFlight) {
+			return false
+		}
+	}
+	return true
+}
+
+// dropAll forgets every packet in the ring.
+func (q *sentRing) dropAll() {
+	for q.n > 0 {
+		q.popFront()
+	}
+}
+
 func (q *sentRing) popFront() {
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--

@@ -212,3 +212,12 @@ func (r *Recv) Discard() {
 
 // Held is the number of bytes of storage the buffer holds.
 func (r *Recv) Held() int { return r.data.held() }
+
+// SkipTo makes a new Recv begin at off, as if off bytes had been received
+// and read: a drained stream whose state was let go comes back where it
+// was.
+func (r *Recv) SkipTo(off uint64) { r.readOff, r.contig, r.highest = off, off, off }
+
+// Drained reports whether everything received was read: the buffer holds
+// nothing, in order or not.
+func (r *Recv) Drained() bool { return r.readOff == r.highest }

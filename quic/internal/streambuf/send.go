@@ -197,3 +197,8 @@ func (s *Send) Discard() {
 	s.data.free()
 	s.SendState.Discard()
 }
+
+// SkipTo makes a new Send begin at off, as if off bytes had been written,
+// sent and acknowledged: a drained stream whose state was let go comes back
+// where it was.
+func (s *Send) SkipTo(off uint64) { s.ackedBelow, s.unsent, s.end = off, off, off }
