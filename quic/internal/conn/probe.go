@@ -33,7 +33,9 @@ import "github.com/skiffnet/skiff/quic/internal/recovery"
 // PING after it were corrupted. So the STREAM and CRYPTO data of the
 // oldest ack-eliciting packets in flight, as many packets as there are
 // probes, is sent again, as if declared lost, while the packets stay in
-// flight. Both copies may be acknowledged, and the second acknowledgment
+// flight: the oldest, not all that is in flight, which for a bulk sender
+// is a window's worth; they are the likeliest lost and the first the
+// receiver waits for. Both copies may be acknowledged, and the second acknowledgment
 // of the same bytes must change nothing (streambuf.SendState.OnAck): a
 // range kept for it once stopped a stream's acknowledged prefix for good,
 // and a bulk transfer whose writer waited on the storage it never
