@@ -237,3 +237,21 @@ func TestSendStateAckTwice(t *testing.T) {
 		t.Fatalf("straddling: acked below %d, ranges %v", s.AckedBelow(), s.acked.Ranges())
 	}
 }
+
+// A FIN sent again while the first was in flight (a PTO probe) is not
+// sent once the first is acknowledged.
+func TestSendStateFinAckedBeforeResend(t *testing.T) {
+	var s SendState
+	s.Extend(0, true)
+	if _, _, fin, ok := s.Next(100, 100); !ok || !fin {
+		t.Fatal("no FIN to send")
+	}
+	s.OnLost(0, 0, true)
+	s.OnAck(0, 0, true)
+	if s.HasData(100) {
+		t.Fatal("the acknowledged FIN is to be sent again")
+	}
+	if !s.AllAcked() {
+		t.Fatal("not all acknowledged")
+	}
+}

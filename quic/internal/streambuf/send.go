@@ -48,9 +48,11 @@ func (s *SendState) HasData(limit uint64) bool {
 func (s *SendState) HasLost() bool { return s.lost.Len() > 0 }
 
 // finPending reports whether a FIN must still go out: the stream is closed,
-// all data up to the end has been sent, and no FIN is in flight.
+// all data up to the end has been sent, and no FIN is in flight or
+// acknowledged (a FIN resent by a PTO probe, OnLost, while the first one
+// was in flight may be acknowledged before the resend goes out).
 func (s *SendState) finPending() bool {
-	return s.finWritten && !s.finSent && s.unsent == s.end
+	return s.finWritten && !s.finSent && !s.finAcked && s.unsent == s.end
 }
 
 // Next picks the next STREAM (or CRYPTO) frame to send, of at most max
