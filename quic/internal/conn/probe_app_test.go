@@ -2,10 +2,8 @@ package conn
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"testing"
 
-	"github.com/skiffnet/skiff/quic/internal/streambuf"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -86,40 +84,7 @@ func TestPTOProbeResendsDuringBulkTransfer(t *testing.T) {
 	}
 	const chunk = 64 << 10
 	data := bytes.Repeat([]byte("skiff chunked data "), 100_000)
-	written := 0
-	var ss *Stream
-	var got bytes.Buffer
-	buf := make([]byte, 64<<10)
-	defer func() {
-		if t.Failed() {
-			p.dump(t)
-		}
-	}()
-	p.runUntil("transfer complete", func() bool {
-		if written < len(data) && s.Buffered() == 0 {
-			n, _, _ := s.Write(data[written:min(written+chunk, len(data))])
-			if written += n; written == len(data) {
-				s.CloseWrite()
-			}
-		}
-		if ss == nil && len(p.accepted[1]) > 0 {
-			ss = p.accepted[1][0]
-		}
-		for ss != nil {
-			n, st, _ := ss.Read(buf)
-			got.Write(buf[:n])
-			if st == streambuf.EOF {
-				return true
-			}
-			if n == 0 {
-				break
-			}
-		}
-		return false
-	})
-	if got.Len() != len(data) || sha256.Sum256(got.Bytes()) != sha256.Sum256(data) {
-		t.Fatalf("received %d bytes, want %d identical", got.Len(), len(data))
-	}
+	p.transfer(t, s, data, chunk)
 	p.runUntil("the stream finished on the client", s.Finished)
 	if dataProbes < len(data)/chunk/2 {
 		t.Fatalf("%d PTOs, %d of whose probes carried STREAM data", ptos, dataProbes)
