@@ -28,44 +28,7 @@ func TestStreamTransferInMemory(t *testing.T) {
 	p.handshake()
 	s := p.openStream(p.client, false)
 	data := bytes.Repeat([]byte("skiff stream data "), 100_000)
-	// The sans-I/O harness is single-threaded: write what fits, then pump.
-	written := 0
-	var ss *Stream
-	var got bytes.Buffer
-	buf := make([]byte, 64<<10)
-	defer func() {
-		if t.Failed() {
-			p.dump(t)
-		}
-	}()
-	p.runUntil("transfer complete", func() bool {
-		if written < len(data) {
-			n, _, _ := s.Write(data[written:])
-			written += n
-			if written == len(data) {
-				s.CloseWrite()
-			}
-		}
-		if ss == nil && len(p.accepted[1]) > 0 {
-			ss = p.accepted[1][0]
-		}
-		if ss != nil {
-			for {
-				n, st, _ := ss.Read(buf)
-				got.Write(buf[:n])
-				if st == streambuf.EOF {
-					return true
-				}
-				if n == 0 {
-					break
-				}
-			}
-		}
-		return false
-	})
-	if got.Len() != len(data) || sha256.Sum256(got.Bytes()) != sha256.Sum256(data) {
-		t.Fatalf("received %d bytes, want %d identical", got.Len(), len(data))
-	}
+	p.transfer(t, s, data, 0)
 	t.Logf("%d bytes in %v of synthetic time; client stats %+v", len(data), p.now.Sub(p.client.epoch), p.client.stats)
 }
 
@@ -78,5 +41,51 @@ func TestStreamTransferInMemory(t *testing.T) {
 func TestConnSizeClass(t *testing.T) {
 	if n := unsafe.Sizeof(Conn{}); n > 2048-8 {
 		t.Errorf("Conn is %d bytes, more than the 2048-byte size class takes", n)
+	}
+}
+
+// transfer writes data on s, a stream of the client, and reads it from
+// the first stream the server accepted until its end, which it checks
+// holds exactly data. The harness is single-threaded: the writer writes
+// what fits, then the pair moves. chunk, when not 0, makes the writer
+// write chunk bytes at a time, each once the previous ones were
+// acknowledged.
+func (p *testPair) transfer(t *testing.T, s *Stream, data []byte, chunk int) {
+	t.Helper()
+	defer func() {
+		if t.Failed() {
+			p.dump(t)
+		}
+	}()
+	written := 0
+	var got bytes.Buffer
+	buf := make([]byte, 64<<10)
+	p.runUntil("transfer complete", func() bool {
+		if written < len(data) && (chunk == 0 || s.Buffered() == 0) {
+			end := len(data)
+			if chunk > 0 {
+				end = min(written+chunk, end)
+			}
+			n, _, _ := s.Write(data[written:end])
+			if written += n; written == len(data) {
+				s.CloseWrite()
+			}
+		}
+		if len(p.accepted[1]) == 0 {
+			return false
+		}
+		for ss := p.accepted[1][0]; ; {
+			n, st, _ := ss.Read(buf)
+			got.Write(buf[:n])
+			if st == streambuf.EOF {
+				return true
+			}
+			if n == 0 {
+				return false
+			}
+		}
+	})
+	if got.Len() != len(data) || sha256.Sum256(got.Bytes()) != sha256.Sum256(data) {
+		t.Fatalf("received %d bytes, want %d identical", got.Len(), len(data))
 	}
 }

@@ -60,8 +60,9 @@
 // DPLPMTUD with black hole detection), datagram.go, mailbox.go, events.go,
 // inspect.go (what tests read), congestion.go (application-limited
 // reports, the controller's state), probe.go (what PTO probes carry:
-// unacknowledged CRYPTO data during the handshake), trace.go (the Tracer's
-// events, at the cost of a nil check when there is no Tracer).
+// unacknowledged CRYPTO data during the handshake, after it the data of
+// the oldest packets in flight when there is no new data), trace.go (the
+// Tracer's events, at the cost of a nil check when there is no Tracer).
 //
 // # Stream scheduling
 //

@@ -298,6 +298,22 @@ func (ss *streamsState) toRelease(s *Stream) {
 	ss.releaseHead = s
 }
 
+// dataLost queues the bytes of a CRYPTO or STREAM frame to be sent again,
+// unless the stream was reset meanwhile.
+func (c *Conn) dataLost(space recovery.Space, fr *recovery.SentFrame) {
+	switch fr.Kind {
+	case sentCrypto:
+		if cs := c.spaces[space].crypto; cs != nil {
+			cs.send.OnLost(fr.Offset, fr.Length, false)
+		}
+	case sentStream:
+		if s := c.streams.get(fr.ID); s != nil && !s.resetPending && !s.resetSent {
+			s.out.OnLost(fr.Offset, fr.Length, fr.Fin)
+			c.scheduleStream(s)
+		}
+	}
+}
+
 // onPacketLost sends again what a lost packet carried, if it still
 // matters, with current values (RFC 9000 §13.3).
 func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
@@ -305,15 +321,8 @@ func (c *Conn) onPacketLost(space recovery.Space, p *recovery.SentPacket) {
 	for i := range p.Frames {
 		fr := &p.Frames[i]
 		switch fr.Kind {
-		case sentCrypto:
-			if cs := c.spaces[space].crypto; cs != nil {
-				cs.send.OnLost(fr.Offset, fr.Length, false)
-			}
-		case sentStream:
-			if s := ss.get(fr.ID); s != nil && !s.resetPending && !s.resetSent {
-				s.out.OnLost(fr.Offset, fr.Length, fr.Fin)
-				c.scheduleStream(s)
-			}
+		case sentCrypto, sentStream:
+			c.dataLost(space, fr)
 		case sentMaxData:
 			c.flow.maxDataDue = true
 		case sentMaxStreamData:

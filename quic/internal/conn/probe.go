@@ -22,11 +22,32 @@ import "github.com/skiffnet/skiff/quic/internal/recovery"
 // Handshake keys, its Handshake packet the client's Finished once it
 // has. The data goes out in the probes, ahead of anything else of the
 // space, and what does not fit in them follows as the window allows.
+//
+// In the application data space a probe carries new data when there is
+// some (appendPacket). When there is none, a bare PING has the same
+// weakness: when the last packets sent carried data and were lost, no
+// later packet is there to be acknowledged and show them lost (§6.1 needs
+// one), and when every probe is lost too the connection waits from PTO to
+// doubled PTO until the idle timeout. That is what the interop runner's
+// handshakecorruption did to a client whose only request packet and every
+// PING after it were corrupted. So the STREAM and CRYPTO data of the
+// oldest ack-eliciting packets in flight, as many packets as there are
+// probes, is sent again, as if declared lost, while the packets stay in
+// flight: the oldest, not all that is in flight, which for a bulk sender
+// is a window's worth; they are the likeliest lost and the first the
+// receiver waits for. Both copies may be acknowledged, and the second acknowledgment
+// of the same bytes must change nothing (streambuf.SendState.OnAck): a
+// range kept for it once stopped a stream's acknowledged prefix for good,
+// and a bulk transfer whose writer waited on the storage it never
+// released stalled into the idle timeout.
 
 // queueProbeData prepares the probes of a PTO that fired in space.
 func (c *Conn) queueProbeData(space recovery.Space) {
 	if space == recovery.SpaceAppData {
-		return // new data, or a PING (appendPacket)
+		if !c.appDataPending() {
+			c.resendOldestData()
+		}
+		return
 	}
 	for s := recovery.SpaceInitial; s <= recovery.SpaceHandshake; s++ {
 		if s != space && !c.loss.HasAckElicitingInFlight(s) {
@@ -50,4 +71,24 @@ func (c *Conn) resendUnackedCrypto(space recovery.Space) {
 		// OnLost skips the ranges acknowledged above AckedBelow.
 		out.OnLost(from, to-from, false)
 	}
+}
+
+// resendOldestData queues the STREAM and CRYPTO data of the oldest
+// ack-eliciting 1-RTT packets in flight that carried some, one packet per
+// probe, to be sent again.
+func (c *Conn) resendOldestData() {
+	left := c.probes
+	c.loss.Unacked(recovery.SpaceAppData, func(p *recovery.SentPacket) bool {
+		carried := false
+		for i := range p.Frames {
+			if fr := &p.Frames[i]; fr.Kind == sentStream || fr.Kind == sentCrypto {
+				c.dataLost(recovery.SpaceAppData, fr)
+				carried = true
+			}
+		}
+		if carried {
+			left--
+		}
+		return left > 0
+	})
 }

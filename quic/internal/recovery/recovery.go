@@ -364,3 +364,18 @@ func (r *Recovery) Stats() Stats {
 func (r *Recovery) HasAckElicitingInFlight(space Space) bool {
 	return r.space(space).ackElicitingInFlight > 0
 }
+
+// Unacked calls f with the ack-eliciting packets of space that await an
+// acknowledgment, oldest first, until f returns false: what a PTO probe
+// may send again when there is no new data (RFC 9002 §6.2.4). Path MTU
+// probes are left out: their loss says they were too large. The packets
+// stay in flight, their fate still loss detection's to find.
+func (r *Recovery) Unacked(space Space, f func(*SentPacket) bool) {
+	q := &r.space(space).sent
+	for i := 0; i < q.n; i++ {
+		p := &q.buf[(q.head+i)&(len(q.buf)-1)]
+		if p.state == stateOutstanding && p.AckEliciting && !p.PMTUProbe && !f(p) {
+			return
+		}
+	}
+}

@@ -3,6 +3,9 @@
 // the send side, which keeps written bytes until the peer acknowledges them
 // and hands out what to send next — lost ranges first, then new data — so
 // that the connection retransmits frames, not packets (RFC 9000 §13.3).
+// The same bytes may be in flight twice (a PTO probe sends again data whose
+// packet stays in flight) and acknowledged twice: the second
+// acknowledgment changes nothing.
 //
 // Both sides store bytes in chunks of 16 KiB from shared pools, so a stream
 // in steady state allocates nothing, and a stream that goes idle gives its

@@ -214,3 +214,44 @@ func TestSendStateAckInOrder(t *testing.T) {
 		t.Fatalf("gap filled: acked below %d, %d ranges kept", s.AckedBelow(), s.acked.Len())
 	}
 }
+
+// Bytes acknowledged twice (two copies were in flight: a PTO probe sent
+// them again while their packet stayed in flight) keep no range below
+// AckedBelow, which would stop it from ever moving again.
+func TestSendStateAckTwice(t *testing.T) {
+	var s SendState
+	s.Extend(400, true)
+	for range 4 {
+		s.Next(100, 400)
+	}
+	s.OnAck(0, 100, false)
+	s.OnAck(100, 100, false)
+	if s.OnAck(0, 100, false) || s.OnAck(50, 100, false) || s.acked.Len() != 0 {
+		t.Fatalf("again below %d: advanced or kept %v", s.AckedBelow(), s.acked.Ranges())
+	}
+	if s.OnAck(300, 100, true) || s.AckedBelow() != 200 {
+		t.Fatalf("beyond a gap: acked below %d", s.AckedBelow())
+	}
+	// Straddling AckedBelow: the part above counts.
+	if !s.OnAck(150, 150, false) || s.AckedBelow() != 400 || !s.AllAcked() {
+		t.Fatalf("straddling: acked below %d, ranges %v", s.AckedBelow(), s.acked.Ranges())
+	}
+}
+
+// A FIN sent again while the first was in flight (a PTO probe) is not
+// sent once the first is acknowledged.
+func TestSendStateFinAckedBeforeResend(t *testing.T) {
+	var s SendState
+	s.Extend(0, true)
+	if _, _, fin, ok := s.Next(100, 100); !ok || !fin {
+		t.Fatal("no FIN to send")
+	}
+	s.OnLost(0, 0, true)
+	s.OnAck(0, 0, true)
+	if s.HasData(100) {
+		t.Fatal("the acknowledged FIN is to be sent again")
+	}
+	if !s.AllAcked() {
+		t.Fatal("not all acknowledged")
+	}
+}

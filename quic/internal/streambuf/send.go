@@ -48,9 +48,11 @@ func (s *SendState) HasData(limit uint64) bool {
 func (s *SendState) HasLost() bool { return s.lost.Len() > 0 }
 
 // finPending reports whether a FIN must still go out: the stream is closed,
-// all data up to the end has been sent, and no FIN is in flight.
+// all data up to the end has been sent, and no FIN is in flight or
+// acknowledged (a FIN resent by a PTO probe, OnLost, while the first one
+// was in flight may be acknowledged before the resend goes out).
 func (s *SendState) finPending() bool {
-	return s.finWritten && !s.finSent && s.unsent == s.end
+	return s.finWritten && !s.finSent && !s.finAcked && s.unsent == s.end
 }
 
 // Next picks the next STREAM (or CRYPTO) frame to send, of at most max
@@ -92,14 +94,24 @@ func chunkEnd(off uint64) uint64 { return off - off%chunkSize + chunkSize }
 // OnAck records that the frame carrying [off, off+n) (and FIN, if fin) was
 // acknowledged, and reports whether AckedBelow moved: storage below it
 // can be released.
+//
+// The same bytes may be acknowledged twice, when two copies were in
+// flight (a PTO probe resends data whose packet stays in flight,
+// probe.go in the connection): the part already below AckedBelow is
+// dropped, since a range kept below it would head the acknowledged set
+// and AckedBelow could never move again.
 func (s *SendState) OnAck(off, n uint64, fin bool) (advanced bool) {
 	if fin {
 		s.finAcked = true
 	}
+	if off < s.ackedBelow {
+		n -= min(n, s.ackedBelow-off)
+		off = s.ackedBelow
+	}
 	if n == 0 {
 		return false
 	}
-	if s.acked.Len() == 0 && off <= s.ackedBelow && off+n > s.ackedBelow {
+	if s.acked.Len() == 0 && off == s.ackedBelow {
 		// In order, the common case: what AddRange and RemoveBelow would
 		// do, without storing a range.
 		s.lost.RemoveRange(off, off+n)
