@@ -15,7 +15,11 @@
 // TCP; its Endpoint is the socket underneath, to dial from the listening
 // address too. NewEndpoint makes a socket to dial from only, shared by any
 // number of client connections. (Endpoint has no Accept of its own: one
-// owner of the accept queue and of the server configuration.)
+// owner of the accept queue and of the server configuration.) ListenOn
+// and NewEndpointOn do the same on a net.PacketConn the caller made (a
+// simulated network, a tunnel), one datagram per call, without the
+// socket's batching, ECN or ICMP errors. DialEarly returns at once when
+// the session it resumes allows 0-RTT (see "Session resumption and 0-RTT").
 //
 // # Configuration and errors
 //
