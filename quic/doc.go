@@ -120,7 +120,10 @@
 // unacknowledged (RFC 9002 §6.2.4), so a lost or slow ClientHello or
 // server flight goes out again at the first PTO; the client's
 // anti-deadlock probe carries its ClientHello or its Finished. After the
-// handshake a probe carries new data if there is some, else a PING.
+// handshake a probe carries new data if there is some, else the stream
+// data of the oldest packets still unacknowledged, sent again while they
+// stay in flight (a request whose only packet was lost would otherwise
+// wait for an acknowledgment of a PING); a PING when there is neither.
 //
 // # Memory per connection
 //
