@@ -149,6 +149,10 @@ func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []
 	return buf, segSize, ect
 }
 
+// minDatagramRoom is the least room worth a datagram under the
+// anti-amplification limit.
+const minDatagramRoom = 64
+
 // appendDatagram writes one datagram, coalescing packets of every space
 // with something to send (RFC 9000 §12.2), into buf with at most limit
 // bytes.
@@ -157,7 +161,7 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 	// sends at most three times what it received.
 	if allowed := c.path.allowance(c.path.cur); allowed < limit {
 		limit = allowed
-		if limit < 64 {
+		if limit < minDatagramRoom {
 			return buf
 		}
 	}
@@ -518,8 +522,13 @@ func (c *Conn) Deadline() time.Time {
 		return c.wall(d)
 	}
 	consider(c.loss.LossDetectionDeadline())
+	// An endpoint at its anti-amplification limit (RFC 9000 §8.1,
+	// §9.3.1: a server on a path not yet validated) can send nothing
+	// until more arrives from the peer, which wakes it anyway: an ACK or
+	// a paced packet due now would only spin the owner's loop.
+	blocked := c.path.allowance(c.path.cur) < minDatagramRoom
 	for s := range c.spaces {
-		if !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
+		if !blocked && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
 			consider(c.spaces[s].received.AckDeadline())
 		}
 	}
@@ -527,7 +536,7 @@ func (c *Conn) Deadline() time.Time {
 	consider(c.pathDeadline())
 	consider(c.pmtu.raiseDeadline())
 	// The pacer's next slot matters only when there is something to send.
-	if c.hasPendingData() {
+	if !blocked && c.hasPendingData() {
 		if packets, next := c.cc.SendBudget(c.idle.lastNow); packets == 0 && next != congestion.Never {
 			consider(next, true)
 		}
