@@ -291,7 +291,11 @@ func (s *connIDState) onFrameLost(kind uint8, seq uint64) {
 }
 
 // checkStatelessReset ends the connection if the datagram ends with a
-// stateless reset token of the peer's (RFC 9000 §10.3.1).
+// stateless reset token of the peer's (RFC 9000 §10.3.1), but not one of
+// a connection ID we retired, which MUST NOT be checked: a packet we sent
+// with it just before (on the old path, when a client moves to the
+// server's preferred address) may reach the peer after the retirement,
+// and the peer rightly answers it with a stateless reset.
 func (c *Conn) checkStatelessReset(b []byte) {
 	if len(b) < 21 || c.closing.state >= stateDraining {
 		return
@@ -299,7 +303,7 @@ func (c *Conn) checkStatelessReset(b []byte) {
 	tail := b[len(b)-wire.StatelessResetTokenLen:]
 	for i := range c.ids.peer {
 		p := &c.ids.peer[i]
-		if p.hasToken && subtle.ConstantTimeCompare(tail, p.resetToken[:]) == 1 {
+		if p.hasToken && !p.retire && subtle.ConstantTimeCompare(tail, p.resetToken[:]) == 1 {
 			c.enterDraining(c.idle.lastNow, &Reason{Kind: ReasonStatelessReset}, true)
 			return
 		}

@@ -114,3 +114,40 @@ func TestStatelessResetShort(t *testing.T) {
 		t.Fatalf("client ended with %+v, want a stateless reset", r)
 	}
 }
+
+// RFC 9000 §10.3.1: a stateless reset carrying the token of a connection
+// ID the client retired is not checked (a packet sent with that ID just
+// before its retirement may draw one), while the token of an ID in use
+// still ends the connection.
+func TestStatelessResetOfRetiredIDIgnored(t *testing.T) {
+	p := newTestPair(t)
+	p.handshake()
+	var retired, inUse *peerConnID
+	for i := range p.client.ids.peer {
+		if pc := &p.client.ids.peer[i]; pc.hasToken {
+			if retired == nil {
+				retired = pc
+			} else if inUse == nil {
+				inUse = pc
+			}
+		}
+	}
+	if retired == nil || inUse == nil {
+		t.Fatalf("the client holds %d of the server's connection IDs with tokens; the test needs two", len(p.client.ids.peer))
+	}
+	retired.retire = true
+	reset := func(tok [wire.StatelessResetTokenLen]byte) []byte {
+		b := make([]byte, 40)
+		b[0] = 0x40
+		copy(b[len(b)-wire.StatelessResetTokenLen:], tok[:])
+		return b
+	}
+	p.client.HandleDatagram(p.now, reset(retired.resetToken), serverAddr, 0)
+	if p.client.closing.state != stateOpen {
+		t.Fatal("a stateless reset with a retired connection ID's token ended the connection")
+	}
+	p.client.HandleDatagram(p.now, reset(inUse.resetToken), serverAddr, 0)
+	if r := p.client.closing.reason; r == nil || r.Kind != ReasonStatelessReset {
+		t.Fatalf("a stateless reset with the token of an ID in use: %+v", r)
+	}
+}
