@@ -362,5 +362,10 @@
 // Several paths in use at once (multipath: one path carries the data,
 // others are only validated), a server's own address changing other than
 // to its preferred address (§9.6 allows no more); Tracer hooks for
-// transport parameters and dropped packets.
+// transport parameters and dropped packets. A server whose datagrams to a
+// client's new, unvalidated address are all lost for a while may spend
+// its whole 3× budget on them and keep none to challenge the path again:
+// with a client that has nothing to send, the connection then waits for
+// its idle timeout. An application probe for a stream blocked by the
+// peer's flow control is a PING.
 package quic
