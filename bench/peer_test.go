@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,18 @@ type peerServer struct {
 }
 
 func runPeer(in io.Reader, out io.Writer) error {
+	// SKIFF_BENCH_PEER_CPUPROFILE=file profiles the peer's CPU for its
+	// whole life, the server side of what -cpuprofile shows for the client.
+	if path := os.Getenv("SKIFF_BENCH_PEER_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	cert, _, err := selfsigned.New("127.0.0.1")
 	if err != nil {
 		return err
