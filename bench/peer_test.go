@@ -32,7 +32,7 @@ import (
 // again with peerEnv set, so that its CPU time, allocations and heap are
 // its own. It prints one line,
 //
-//	READY cert=<base64 DER> quic=<addr> many=<addr> h3=<addr>
+//	READY cert=<base64 DER> quic=<addr> many=<addr> big=<addr> h3=<addr>
 //
 // then answers commands on its standard input, one per line:
 //
@@ -51,6 +51,11 @@ const alpn = "skiff-bench"
 // idleTimeout is long enough that no connection of a benchmark (10,000
 // idle ones take seconds to open) times out while it runs.
 const idleTimeout = 5 * time.Minute
+
+// maxDatagram is the MaxDatagramSize of the big listener and its
+// clients: the largest UDP payload (RFC 9000 §18.2), which loopback
+// carries; path MTU discovery finds it.
+const maxDatagram = 65527
 
 // manyStreams is the bidirectional stream limit of the many listener.
 const manyStreams = 10000
@@ -107,6 +112,8 @@ func runPeer(in io.Reader, out io.Writer) error {
 	conf := &quic.Config{TLS: &tls13.Config{Certificates: certs, NextProtos: []string{alpn}}, MaxIdleTimeout: idleTimeout}
 	manyConf := *conf
 	manyConf.MaxBidiStreams = manyStreams
+	bigConf := *conf
+	bigConf.MaxDatagramSize = maxDatagram
 	h3Conf := &quic.Config{TLS: &tls13.Config{Certificates: certs, NextProtos: []string{h3.NextProtoH3}}, MaxIdleTimeout: idleTimeout}
 	var p peerServer
 	srv := &h3.Server{Handler: http.HandlerFunc(serveRequest), ErrorLog: log.New(os.Stderr, "bench peer: ", 0)}
@@ -115,7 +122,7 @@ func runPeer(in io.Reader, out io.Writer) error {
 		name  string
 		conf  *quic.Config
 		serve func(*quic.Conn)
-	}{{"quic", conf, serveConn}, {"many", &manyConf, serveConn}, {"h3", h3Conf, func(c *quic.Conn) { srv.ServeConn(c) }}} {
+	}{{"quic", conf, serveConn}, {"many", &manyConf, serveConn}, {"big", &bigConf, serveConn}, {"h3", h3Conf, func(c *quic.Conn) { srv.ServeConn(c) }}} {
 		ln, err := quic.Listen("udp", "127.0.0.1:0", l.conf)
 		if err != nil {
 			return err
@@ -263,6 +270,7 @@ type peer struct {
 
 	roots              *x509.CertPool
 	quicAddr, manyAddr netip.AddrPort
+	bigAddr            netip.AddrPort // MaxDatagramSize maxDatagram
 	h3URL              string
 }
 
@@ -335,6 +343,8 @@ func (p *peer) parseReady(line string) error {
 			p.quicAddr, err = netip.ParseAddrPort(v)
 		case "many":
 			p.manyAddr, err = netip.ParseAddrPort(v)
+		case "big":
+			p.bigAddr, err = netip.ParseAddrPort(v)
 		case "h3":
 			p.h3URL = "https://" + v + "/"
 		}
@@ -342,7 +352,7 @@ func (p *peer) parseReady(line string) error {
 			return fmt.Errorf("READY %s: %w", k, err)
 		}
 	}
-	if p.roots == nil || !p.quicAddr.IsValid() || !p.manyAddr.IsValid() || p.h3URL == "" {
+	if p.roots == nil || !p.quicAddr.IsValid() || !p.manyAddr.IsValid() || !p.bigAddr.IsValid() || p.h3URL == "" {
 		return fmt.Errorf("incomplete READY line %q", line)
 	}
 	return nil
