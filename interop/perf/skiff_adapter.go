@@ -16,9 +16,18 @@ import (
 // is quic.Listen; the dialer keeps one endpoint (one UDP socket, one reader
 // goroutine) for all the connections it opens, as the quic-go dialer keeps
 // one quic.Transport.
-func Skiff() Transport {
+func Skiff() Transport { return skiffTransport("skiff", 0) }
+
+// SkiffMaxDatagram is Skiff with quic.Config.MaxDatagramSize at its
+// largest (65527, RFC 9000 §18.2) on both sides, so that path MTU
+// discovery finds the largest datagram the path carries: 64 KiB on
+// loopback, the interface MTU elsewhere. It is not in Transports; name it
+// ("skiff-maxdgram") to compare it.
+func SkiffMaxDatagram() Transport { return skiffTransport("skiff-maxdgram", 65527) }
+
+func skiffTransport(name string, maxDatagram int) Transport {
 	return Transport{
-		Name:    "skiff",
+		Name:    name,
 		Network: "udp",
 		Listen: func(addr string, cred *Credentials) (Listener, error) {
 			signer, ok := cred.Certificate.PrivateKey.(crypto.Signer)
@@ -28,7 +37,7 @@ func Skiff() Transport {
 			ln, err := quic.Listen("udp", addr, &quic.Config{TLS: &tls13.Config{
 				Certificates: []tls13.Certificate{{Certificate: cred.Certificate.Certificate, PrivateKey: signer}},
 				NextProtos:   []string{ALPN},
-			}})
+			}, MaxDatagramSize: maxDatagram})
 			if err != nil {
 				return nil, err
 			}
@@ -39,7 +48,7 @@ func Skiff() Transport {
 				RootCAs:    cred.Roots,
 				ServerName: cred.ServerName,
 				NextProtos: []string{ALPN},
-			}}}, nil
+			}, MaxDatagramSize: maxDatagram}}, nil
 		},
 		NewResumingDialer: skiffResumingDialer,
 	}

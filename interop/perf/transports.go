@@ -10,9 +10,10 @@ func Transports() []Transport {
 	}
 }
 
-// ByName returns the transport called name, or false.
+// ByName returns the transport called name, or false: one of Transports,
+// or SkiffMaxDatagram.
 func ByName(name string) (Transport, bool) {
-	for _, t := range Transports() {
+	for _, t := range append(Transports(), SkiffMaxDatagram()) {
 		if t.Name == name {
 			return t, true
 		}
