@@ -8,16 +8,16 @@
 //
 // The server side of every benchmark runs in a child process: the test
 // binary started again with SKIFF_BENCH_PEER=1 (peer_test.go), once per
-// run. It serves four listeners on 127.0.0.1 (plain QUIC with the
-// default stream limit, plain QUIC allowing 10,000 streams, plain QUIC with
-// MaxDatagramSize 65527, HTTP/3) with a throwaway ECDSA P-256
-// certificate from internal/selfsigned, and answers commands on its
-// standard input: its CPU time (getrusage) and heap allocation count, its live heap and goroutines after two garbage
-// collections, and "settle", which waits until the connections of earlier
-// benchmarks are gone. So "client" figures are this process and "server"
-// figures the peer's, each measured by its own process. A plain QUIC
-// stream's first byte tells the peer what to do: send n bytes, read to the
-// end and report the count, or echo.
+// run. It serves four listeners on 127.0.0.1 (plain QUIC with the default
+// stream limit, plain QUIC allowing 10,000 streams, plain QUIC with
+// MaxDatagramSize 65527, HTTP/3) with a throwaway ECDSA P-256 certificate
+// from internal/selfsigned, and answers commands on its standard input: its
+// CPU time (getrusage) and heap allocation count, its live heap and
+// goroutines after two garbage collections, and "settle", which waits until
+// the connections of earlier benchmarks are gone. So "client" figures are
+// this process and "server" figures the peer's, each measured by its own
+// process. A plain QUIC stream's first byte tells the peer what to do: send
+// n bytes, read to the end and report the count, or echo.
 //
 // # Benchmarks and metrics
 //
