@@ -203,9 +203,8 @@ func (c *Conn) appendDataOf(f *frameWriter, s *Stream) {
 		if !ok {
 			break
 		}
-		data, end, closed := s.send.Slice(off, n)
-		fr := wire.StreamFrame{StreamID: s.id, Offset: off, Data: data, Fin: fin}
-		f.buf = fr.Append(f.buf)
+		fr := wire.StreamFrame{StreamID: s.id, Offset: off, Fin: fin}
+		end, closed := f.appendStreamData(&fr, s, n)
 		f.record(sentStream, s.id, off, uint64(n), fin)
 		c.flow.sent += s.out.Unsent() - unsentBefore
 		// What the application wrote meanwhile goes in the next frame.

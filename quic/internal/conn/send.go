@@ -321,6 +321,8 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	}
 	sent.TimeSent = ctx.now
 	f := frameWriter{c: c, buf: buf, end: end, sent: sent}
+	f.tail.payload = payloadStart
+	f.tail.allowed = !c.tracePayloads()
 
 	switch {
 	case c.closeFrameToSend != nil:
@@ -356,6 +358,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			}
 		}
 	}
+	if !f.sealable(len(f.buf)) {
+		f.copyTail() // frames follow the data
+	}
 	buf = f.buf
 	if len(buf) == payloadStart {
 		return buf[:start]
@@ -381,6 +386,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		need = end
 	}
 	if len(buf) < need {
+		f.copyTail()
 		buf = wire.AppendPadding(buf, need-len(buf))
 		f.padded = true
 	}
@@ -391,7 +397,13 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		}
 	}
 	c.traceCopyPayload(buf[payloadStart:])
-	sealed, err := keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
+	var sealed []byte
+	var err error
+	if f.sealable(len(buf)) {
+		sealed, err = f.sealFrom(keys, buf[start:payloadStart], pnOffset-start, uint64(pn), buf)
+	} else {
+		sealed, err = keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
+	}
 	if err != nil {
 		return buf[:start]
 	}
@@ -432,6 +444,7 @@ type frameWriter struct {
 	ackEliciting bool
 	padded       bool
 	closeOnly    bool // the packet carries CONNECTION_CLOSE
+	tail         sealFromTail
 }
 
 // ackDue reports whether an ACK frame must go out now.

@@ -156,6 +156,34 @@ func (p *SendPart) Slice(off uint64, n int) (b []byte, end uint64, fin bool) {
 	return b, p.end, p.fin
 }
 
+// SliceHead is Slice for a frame the connection seals straight from
+// storage into a datagram: when the h bytes before off lie in the same
+// full-size chunk, b is [off-h, off+n) and head is true; else b is
+// [off, off+n). The bytes before off are the head in which the
+// connection lays the packet's plaintext before the data (its frames, the
+// STREAM frame header), since an AEAD seals one contiguous plaintext.
+//
+// The connection may overwrite the head while it seals and must put the
+// bytes back before anything else reads them. That is safe outside the
+// lock: they were written, and only the connection reads written bytes; a
+// Write copies beyond the written end only; and a full-size chunk never
+// moves (room copies only a smaller buffer as it grows), and is freed only
+// by the connection (Acked, Discard).
+func (p *SendPart) SliceHead(off uint64, n, h int) (b []byte, head bool, end uint64, fin bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > 0 {
+		if lo := off % chunkSize; lo >= uint64(h) {
+			c := p.data.c[(off-p.data.base)/chunkSize]
+			if len(c) == chunkSize && lo+uint64(n) <= chunkSize {
+				return c[lo-uint64(h) : lo+uint64(n)], true, p.end, p.fin
+			}
+		}
+		b = p.data.slice(off, off+uint64(n))
+	}
+	return b, false, p.end, p.fin
+}
+
 // Acked releases the storage below, every byte of which the peer
 // acknowledged, and reports whether a Write waits for the room this makes.
 func (p *SendPart) Acked(below uint64) (wake bool) {
