@@ -36,6 +36,9 @@ type SendPart struct {
 	copying    bool   // a Write is copying into [end, ...) outside mu
 	discarded  bool   // the part was reset: no byte is needed any more
 	waiting    bool   // a Write found no room and waits for Acked
+	// wakeAt is the number of bytes held at or below which Acked wakes
+	// the waiting Write (writerWakeAt).
+	wakeAt uint64
 	reset      bool   // Reset was called: resetCode
 	resetCode  uint64
 	stopped    bool // the peer's STOP_SENDING: stopCode
@@ -67,6 +70,7 @@ func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, c
 		held, allowed := p.end-p.ackedBelow, p.credit+cushion
 		if held >= maxHeld || p.end >= allowed {
 			p.waiting = true
+			p.wakeAt = writerWakeAt(maxHeld, held >= maxHeld)
 			p.mu.Unlock()
 			return n, Blocked, 0
 		}
@@ -93,6 +97,19 @@ func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, c
 		n += k
 	}
 	return n, OK, 0
+}
+
+// writerWakeAt is how few bytes must be held before acknowledgments wake
+// a Write waiting for room: a quarter of maxHeld below the limit when the
+// buffer was full, so that a bulk writer wakes to write a large piece
+// every few ACK frames rather than a small one after each; any
+// acknowledgment when the peer's credit stopped it, as SetCredit wakes
+// it then.
+func writerWakeAt(maxHeld uint64, full bool) uint64 {
+	if full {
+		return maxHeld - maxHeld/4
+	}
+	return ^uint64(0)
 }
 
 // statusLocked says whether the part takes more bytes.
@@ -185,7 +202,8 @@ func (p *SendPart) SliceHead(off uint64, n, h int) (b []byte, head bool, end uin
 }
 
 // Acked releases the storage below, every byte of which the peer
-// acknowledged, and reports whether a Write waits for the room this makes.
+// acknowledged, and reports whether a Write waits for the room this makes
+// (enough of it: writerWakeAt).
 func (p *SendPart) Acked(below uint64) (wake bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -196,9 +214,11 @@ func (p *SendPart) Acked(below uint64) (wake bool) {
 		// so an idle stream keeps no memory.
 		p.data.free()
 	}
-	wake = p.waiting
-	p.waiting = false
-	return wake
+	if p.waiting && p.end-p.ackedBelow <= p.wakeAt {
+		p.waiting = false
+		return true
+	}
+	return false
 }
 
 // SetCredit records the peer's limit for the stream (its MAX_STREAM_DATA
