@@ -36,17 +36,17 @@ type SendPart struct {
 	copying    bool   // a Write is copying into [end, ...) outside mu
 	discarded  bool   // the part was reset: no byte is needed any more
 	waiting    bool   // a Write found no room and waits for Acked
-	// wakeAt is the number of bytes held at or below which Acked wakes
-	// the waiting Write (writerWakeAt).
-	wakeAt    uint64
-	reset     bool // Reset was called: resetCode
-	resetCode uint64
-	stopped   bool // the peer's STOP_SENDING: stopCode
-	stopCode  uint64
+	reset      bool   // Reset was called: resetCode
+	resetCode  uint64
+	stopped    bool // the peer's STOP_SENDING: stopCode
+	stopCode   uint64
 	// credit is the peer's limit for the stream (MAX_STREAM_DATA, RFC
 	// 9000 §4.1), published by the connection: Write takes bytes up to
 	// credit plus the cushion it is given, no further.
 	credit uint64
+	// wakeAt is the number of bytes held at or below which Acked wakes
+	// the waiting Write (writerWakeAt).
+	wakeAt uint64
 }
 
 // Write copies b after the bytes written so far, as much as the limits
