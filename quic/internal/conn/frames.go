@@ -9,9 +9,12 @@ import (
 // ack-eliciting frames to send.
 func (c *Conn) appDataPending() bool {
 	ss := &c.streams
-	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
+	// Stream data first: a bulk sender asks for every datagram, and the
+	// other checks (connection IDs walk lists) need not run then.
+	return ss.sched.next() != nil ||
+		c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
 		c.ids.framesPending() || c.dgrams.pending() ||
-		ss.ctrl.head != nil || ss.sched.next() != nil ||
+		ss.ctrl.head != nil ||
 		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1] ||
 		c.tokens.pending()
 }
