@@ -343,7 +343,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			if space == recovery.SpaceAppData {
 				c.appendAppFrames(ctx, &f)
 			}
-			if sp.crypto != nil {
+			if sp.cryptoPending() {
+				// Checked here, with a static call: after the handshake
+				// this runs for every packet with nothing to send.
 				f.appendCrypto(&sp.crypto.send)
 			}
 			if ctx.probe && c.probeSpace == space && space == recovery.SpaceAppData && c.ackFreq.peerSupports && f.room() >= 1 {
