@@ -239,9 +239,12 @@ func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
 		r.cc.OnSent(now, slot.Size, &slot.cc)
 		if slot.AckEliciting {
 			// With an ack-eliciting packet in flight the timer depends
-			// only on state whose every other change sets it (the
+			// only on state whose other changes set it (the
 			// anti-deadlock PTO, which counts from r.now, does not
-			// apply): it can be set when read.
+			// apply): it can be set when read. The one change made
+			// behind recovery's back, the shared RTT estimate reset or
+			// restored on migration, counts from the next read rather
+			// than from the next packet sent.
 			r.timerStale = true
 		} else {
 			r.setLossDetectionTimer()
