@@ -184,8 +184,9 @@ func (p *SendPart) Slice(off uint64, n int) (b []byte, end uint64, fin bool) {
 // bytes back before anything else reads them. That is safe outside the
 // lock: they were written, and only the connection reads written bytes; a
 // Write copies beyond the written end only; and a full-size chunk never
-// moves (room copies only a smaller buffer as it grows), and is freed only
-// by the connection (Acked, Discard).
+// moves (room copies only a smaller buffer as it grows), and is freed by
+// the connection (Acked, Discard) or, once Discard was called and no frame
+// of the part is sent any more, by a Write that was copying.
 func (p *SendPart) SliceHead(off uint64, n, h int) (b []byte, head bool, end uint64, fin bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
