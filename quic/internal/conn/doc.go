@@ -43,6 +43,8 @@
 //
 // Split by concern, as golang.org/x/net/quic is: recv.go (packets and
 // frames in), send.go (packets out, coalescing, padding, GSO bursts),
+// sealfrom.go (packets of stream data sealed straight from the send
+// buffer: one pass over the bytes instead of a copy and a seal),
 // frames.go (1-RTT frames, retransmission of frames as values, what
 // recovery resolved), streams.go and stream.go, sched.go (the send order of
 // streams: RFC 9218 urgency and incremental), flow.go (flow control with

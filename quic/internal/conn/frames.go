@@ -9,9 +9,12 @@ import (
 // ack-eliciting frames to send.
 func (c *Conn) appDataPending() bool {
 	ss := &c.streams
-	return c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
+	// Stream data first: a bulk sender asks for every datagram, and the
+	// other checks (connection IDs walk lists) need not run then.
+	return ss.sched.next() != nil ||
+		c.handshakeDoneQueued || c.pendingPing || c.flow.wantMaxData() || c.flow.blockedPending || c.ackFreq.pending ||
 		c.ids.framesPending() || c.dgrams.pending() ||
-		ss.ctrl.head != nil || ss.sched.next() != nil ||
+		ss.ctrl.head != nil ||
 		ss.maxStreamsDue[0] || ss.maxStreamsDue[1] || ss.blockedQueued[0] || ss.blockedQueued[1] ||
 		c.tokens.pending()
 }
@@ -203,9 +206,8 @@ func (c *Conn) appendDataOf(f *frameWriter, s *Stream) {
 		if !ok {
 			break
 		}
-		data, end, closed := s.send.Slice(off, n)
-		fr := wire.StreamFrame{StreamID: s.id, Offset: off, Data: data, Fin: fin}
-		f.buf = fr.Append(f.buf)
+		fr := wire.StreamFrame{StreamID: s.id, Offset: off, Fin: fin}
+		end, closed := f.appendStreamData(&fr, s, n)
 		f.record(sentStream, s.id, off, uint64(n), fin)
 		c.flow.sent += s.out.Unsent() - unsentBefore
 		// What the application wrote meanwhile goes in the next frame.

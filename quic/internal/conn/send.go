@@ -321,6 +321,8 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 	}
 	sent.TimeSent = ctx.now
 	f := frameWriter{c: c, buf: buf, end: end, sent: sent}
+	f.tail.payload = payloadStart
+	f.tail.allowed = !c.tracePayloads()
 
 	switch {
 	case c.closeFrameToSend != nil:
@@ -341,7 +343,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 			if space == recovery.SpaceAppData {
 				c.appendAppFrames(ctx, &f)
 			}
-			if sp.crypto != nil {
+			if sp.cryptoPending() {
+				// Checked here, with a static call: after the handshake
+				// this runs for every packet with nothing to send.
 				f.appendCrypto(&sp.crypto.send)
 			}
 			if ctx.probe && c.probeSpace == space && space == recovery.SpaceAppData && c.ackFreq.peerSupports && f.room() >= 1 {
@@ -355,6 +359,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 				f.appendPing()
 			}
 		}
+	}
+	if !f.sealable(len(f.buf)) {
+		f.copyTail() // frames follow the data
 	}
 	buf = f.buf
 	if len(buf) == payloadStart {
@@ -381,6 +388,7 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		need = end
 	}
 	if len(buf) < need {
+		f.copyTail()
 		buf = wire.AppendPadding(buf, need-len(buf))
 		f.padded = true
 	}
@@ -391,7 +399,13 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 		}
 	}
 	c.traceCopyPayload(buf[payloadStart:])
-	sealed, err := keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
+	var sealed []byte
+	var err error
+	if f.sealable(len(buf)) {
+		sealed, err = f.sealFrom(keys, buf[start:payloadStart], pnOffset-start, uint64(pn), buf)
+	} else {
+		sealed, err = keys.SealPacket(buf[start:], pnOffset-start, uint64(pn))
+	}
 	if err != nil {
 		return buf[:start]
 	}
@@ -432,6 +446,7 @@ type frameWriter struct {
 	ackEliciting bool
 	padded       bool
 	closeOnly    bool // the packet carries CONNECTION_CLOSE
+	tail         sealFromTail
 }
 
 // ackDue reports whether an ACK frame must go out now.

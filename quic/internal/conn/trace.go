@@ -95,9 +95,15 @@ func packetTypeName(pt wire.PacketType) string {
 // traceCopyPayload keeps a copy of a packet's payload before sealing, for
 // tracePacketSent.
 func (c *Conn) traceCopyPayload(payload []byte) {
-	if c.tracer != nil && c.tracer.PacketSentFrames != nil {
+	if c.tracePayloads() {
 		c.trace.payload = append(c.trace.payload[:0], payload...)
 	}
+}
+
+// tracePayloads reports whether the tracer reads the frames of the
+// packets sent, which must then be built in the datagram before sealing.
+func (c *Conn) tracePayloads() bool {
+	return c.tracer != nil && c.tracer.PacketSentFrames != nil
 }
 
 // tracePacketSent reports a packet sent in space, whose recovery record is

@@ -22,7 +22,10 @@
 //
 //   - SealPacket encrypts the payload that follows the header, appends the
 //     16-byte tag into the slice's spare capacity and applies header
-//     protection.
+//     protection. SealPacketFrom does the same for a payload that lies
+//     elsewhere (the sender's stream buffer), writing the ciphertext after
+//     the header: the one pass over the bytes is also the copy into the
+//     datagram.
 //   - UnprotectHeader removes header protection and returns the truncated
 //     packet number and its length; Open then decrypts the payload with the
 //     full packet number. The connection uses the two steps for 1-RTT

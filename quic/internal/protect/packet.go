@@ -22,13 +22,47 @@ func (k *Keys) SealPacket(pkt []byte, pnOffset int, pn uint64) ([]byte, error) {
 	if pnOffset < 1 {
 		return nil, ErrOffset
 	}
-	// RFC 9001 §5.4.2: the sample starts 4 bytes after pnOffset, whatever
-	// the packet number length, so packet number plus payload must be at
-	// least 4 bytes for the sample to fit in payload plus tag.
+	// The packet number and at least 3 bytes of payload (seal).
 	if len(pkt)-pnOffset < 4 {
 		return nil, ErrShortPacket
 	}
-	if cap(pkt)-len(pkt) < TagLen {
+	hdrLen := pnOffset + pnLenFromFirstByte(pkt[0])
+	return k.seal(pkt[:hdrLen], pnOffset, pn, pkt[hdrLen:])
+}
+
+// SealPacketFrom is SealPacket for a payload that lies elsewhere: pkt
+// holds the unprotected header only, through the Packet Number field, and
+// the sealed payload of plaintext is written into pkt's spare capacity,
+// which must hold len(plaintext)+TagLen bytes and must not overlap
+// plaintext. plaintext is left as it is. It returns the sealed packet,
+// pkt[:len(pkt)+len(plaintext)+TagLen].
+//
+// It lets the sender encrypt STREAM data straight from the buffer it was
+// written to into the datagram, one pass over the bytes instead of a copy
+// and an in-place seal. The errors are SealPacket's, for the packet the
+// header and plaintext make together.
+func (k *Keys) SealPacketFrom(pkt []byte, pnOffset int, pn uint64, plaintext []byte) ([]byte, error) {
+	if pnOffset < 1 || pnOffset >= len(pkt) {
+		return nil, ErrOffset
+	}
+	if pnOffset+pnLenFromFirstByte(pkt[0]) != len(pkt) {
+		return nil, ErrOffset
+	}
+	return k.seal(pkt, pnOffset, pn, plaintext)
+}
+
+// seal encrypts plaintext after the header hdr, which holds the packet
+// number at pnOffset and ends there, and protects the header. plaintext
+// is either hdr's continuation in memory (in place) or lies outside hdr's
+// spare capacity.
+func (k *Keys) seal(hdr []byte, pnOffset int, pn uint64, plaintext []byte) ([]byte, error) {
+	// RFC 9001 §5.4.2: the sample starts 4 bytes after pnOffset, whatever
+	// the packet number length, so packet number plus payload must be at
+	// least 4 bytes for the sample to fit in payload plus tag.
+	if len(hdr)+len(plaintext)-pnOffset < 4 {
+		return nil, ErrShortPacket
+	}
+	if cap(hdr)-len(hdr)-len(plaintext) < TagLen {
 		return nil, ErrBufferTooSmall
 	}
 	if k.aead == nil {
@@ -36,11 +70,11 @@ func (k *Keys) SealPacket(pkt []byte, pnOffset int, pn uint64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	hdrLen := pnOffset + pnLenFromFirstByte(pkt[0])
 	k.setNonce(pn)
-	payload := pkt[hdrLen:]
-	k.aead.Seal(payload[:0], k.nonce[:], payload, pkt[:hdrLen])
-	pkt = pkt[:len(pkt)+TagLen]
+	// The output goes after the header, which is the associated data: dst
+	// starts empty there so that the two do not overlap (cipher.AEAD).
+	sealed := k.aead.Seal(hdr[len(hdr):], k.nonce[:], plaintext, hdr)
+	pkt := hdr[:len(hdr)+len(sealed)]
 	k.protectHeader(pkt, pnOffset)
 	return pkt, nil
 }

@@ -208,6 +208,43 @@ func TestSealAppendsIntoCapacity(t *testing.T) {
 	}
 }
 
+// TestSealPacketFrom: sealing a payload that lies elsewhere gives the
+// packet SealPacket gives in place, for every suite, leaves the plaintext
+// alone and allocates nothing; a header that does not end at the packet
+// number, or too little room, is refused.
+func TestSealPacketFrom(t *testing.T) {
+	for _, suite := range allSuites {
+		t.Run(suite.String(), func(t *testing.T) {
+			k := testKeys(t, suite)
+			header, payload := oneRTTPacket()
+			want, err := k.SealPacket(append(append(make([]byte, 0, len(header)+len(payload)+TagLen), header...), payload...), 1+benchDCIDLen, 0x1234)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain := bytes.Clone(payload)
+			buf := make([]byte, 0, len(header)+len(payload)+TagLen)
+			var got []byte
+			allocs := testing.AllocsPerRun(10, func() {
+				if got, err = k.SealPacketFrom(append(buf[:0], header...), 1+benchDCIDLen, 0x1234, plain); err != nil {
+					t.Fatal(err)
+				}
+			})
+			checkBytes(t, "sealed from elsewhere", got, want)
+			checkBytes(t, "plaintext after sealing", plain, payload)
+			if allocs != 0 {
+				t.Errorf("%v allocations, want 0", allocs)
+			}
+			if _, err := k.SealPacketFrom(append(buf[:0], header[:len(header)-1]...), 1+benchDCIDLen, 1, plain); err != ErrOffset {
+				t.Errorf("short header: err %v, want %v", err, ErrOffset)
+			}
+			small := make([]byte, 0, len(header)+len(payload)+TagLen-1)
+			if _, err := k.SealPacketFrom(append(small, header...), 1+benchDCIDLen, 1, plain); err != ErrBufferTooSmall {
+				t.Errorf("no room: err %v, want %v", err, ErrBufferTooSmall)
+			}
+		})
+	}
+}
+
 // TestZeroAllocs guards the packet path: sealing and opening a packet with
 // header protection allocates nothing, for every suite.
 func TestZeroAllocs(t *testing.T) {

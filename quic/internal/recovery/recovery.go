@@ -133,6 +133,10 @@ type Recovery struct {
 	amplificationBlocked bool
 	// timerSet: the loss detection timer is armed, for timer.
 	timerSet bool
+	// timerStale: an ack-eliciting packet was sent since the timer was
+	// last set, and setting it again waits until it is read
+	// (settleTimer): a burst of packets sets it once, not per packet.
+	timerStale bool
 
 	// pathStart is the first Application Data packet number sent on the
 	// current path (path.go): packets below it were sent on an earlier
@@ -233,7 +237,18 @@ func (r *Recovery) OnPacketSent(space Space, p *SentPacket, now time.Duration) {
 		}
 		s.bytesInFlight += slot.Size
 		r.cc.OnSent(now, slot.Size, &slot.cc)
-		r.setLossDetectionTimer()
+		if slot.AckEliciting {
+			// With an ack-eliciting packet in flight the timer depends
+			// only on state whose other changes set it (the
+			// anti-deadlock PTO, which counts from r.now, does not
+			// apply): it can be set when read. The one change made
+			// behind recovery's back, the shared RTT estimate reset or
+			// restored on migration, counts from the next read rather
+			// than from the next packet sent.
+			r.timerStale = true
+		} else {
+			r.setLossDetectionTimer()
+		}
 	}
 	r.limitBacklog(space)
 }

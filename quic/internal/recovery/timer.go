@@ -12,11 +12,21 @@ const maxTime = time.Duration(math.MaxInt64)
 // §6.2 and Appendix A.8), and false when no timer is set. The deadline may
 // be in the past: the connection then calls OnLossDetectionTimeout at once.
 func (r *Recovery) LossDetectionDeadline() (time.Duration, bool) {
+	r.settleTimer()
 	return r.timer, r.timerSet
+}
+
+// settleTimer sets the loss detection timer if packets sent since it was
+// last set left it stale.
+func (r *Recovery) settleTimer() {
+	if r.timerStale {
+		r.setLossDetectionTimer()
+	}
 }
 
 // setLossDetectionTimer is SetLossDetectionTimer of RFC 9002 Appendix A.8.
 func (r *Recovery) setLossDetectionTimer() {
+	r.timerStale = false
 	if t, _, ok := r.lossTimeAndSpace(); ok {
 		// Time threshold loss detection (RFC 9002 §6.1.2); §6.2.1: no
 		// PTO timer while it is set.
@@ -139,6 +149,7 @@ func (r *Recovery) ptoTimeAndSpace() (timeout time.Duration, space Space, antiDe
 func (r *Recovery) OnLossDetectionTimeout(now time.Duration, res *Resolved) (probeSpace Space, probes int) {
 	res.reset(SpaceInitial)
 	r.observe(now)
+	r.settleTimer()
 	if !r.timerSet || now < r.timer {
 		return SpaceInitial, 0
 	}

@@ -15,7 +15,9 @@
 // many streams with a few bytes each at their start hold a few hundred
 // bytes each.
 // STREAM data is copied once on receipt, into the buffer the application
-// reads from, and once on write, into the buffer frames are packed from.
+// reads from, and once on write, into the buffer frames are packed from;
+// the connection seals packets from there (SendPart.SliceHead lends it the
+// bytes before a frame's data to lay the packet's first bytes in).
 //
 // Reassembly (RFC 9000 §21.7) keeps no list of ranges, whose length the
 // peer would choose: the bytes received out of order are marked in a

@@ -44,6 +44,9 @@ type SendPart struct {
 	// 9000 §4.1), published by the connection: Write takes bytes up to
 	// credit plus the cushion it is given, no further.
 	credit uint64
+	// wakeAt is the number of bytes held at or below which Acked wakes
+	// the waiting Write (writerWakeAt).
+	wakeAt uint64
 }
 
 // Write copies b after the bytes written so far, as much as the limits
@@ -67,6 +70,7 @@ func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, c
 		held, allowed := p.end-p.ackedBelow, p.credit+cushion
 		if held >= maxHeld || p.end >= allowed {
 			p.waiting = true
+			p.wakeAt = writerWakeAt(maxHeld, held >= maxHeld)
 			p.mu.Unlock()
 			return n, Blocked, 0
 		}
@@ -93,6 +97,19 @@ func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, c
 		n += k
 	}
 	return n, OK, 0
+}
+
+// writerWakeAt is how few bytes must be held before acknowledgments wake
+// a Write waiting for room: a quarter of maxHeld below the limit when the
+// buffer was full, so that a bulk writer wakes to write a large piece
+// every few ACK frames rather than a small one after each; any
+// acknowledgment when the peer's credit stopped it, as SetCredit wakes
+// it then.
+func writerWakeAt(maxHeld uint64, full bool) uint64 {
+	if full {
+		return maxHeld - maxHeld/4
+	}
+	return ^uint64(0)
 }
 
 // statusLocked says whether the part takes more bytes.
@@ -156,8 +173,38 @@ func (p *SendPart) Slice(off uint64, n int) (b []byte, end uint64, fin bool) {
 	return b, p.end, p.fin
 }
 
+// SliceHead is Slice for a frame the connection seals straight from
+// storage into a datagram: when the h bytes before off lie in the same
+// full-size chunk, b is [off-h, off+n) and head is true; else b is
+// [off, off+n). The bytes before off are the head in which the
+// connection lays the packet's plaintext before the data (its frames, the
+// STREAM frame header), since an AEAD seals one contiguous plaintext.
+//
+// The connection may overwrite the head while it seals and must put the
+// bytes back before anything else reads them. That is safe outside the
+// lock: they were written, and only the connection reads written bytes; a
+// Write copies beyond the written end only; and a full-size chunk never
+// moves (room copies only a smaller buffer as it grows), and is freed by
+// the connection (Acked, Discard) or, once Discard was called and no frame
+// of the part is sent any more, by a Write that was copying.
+func (p *SendPart) SliceHead(off uint64, n, h int) (b []byte, head bool, end uint64, fin bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > 0 {
+		if lo := off % chunkSize; lo >= uint64(h) {
+			c := p.data.c[(off-p.data.base)/chunkSize]
+			if len(c) == chunkSize && lo+uint64(n) <= chunkSize {
+				return c[lo-uint64(h) : lo+uint64(n)], true, p.end, p.fin
+			}
+		}
+		b = p.data.slice(off, off+uint64(n))
+	}
+	return b, false, p.end, p.fin
+}
+
 // Acked releases the storage below, every byte of which the peer
-// acknowledged, and reports whether a Write waits for the room this makes.
+// acknowledged, and reports whether a Write waits for the room this makes
+// (enough of it: writerWakeAt).
 func (p *SendPart) Acked(below uint64) (wake bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -168,9 +215,11 @@ func (p *SendPart) Acked(below uint64) (wake bool) {
 		// so an idle stream keeps no memory.
 		p.data.free()
 	}
-	wake = p.waiting
-	p.waiting = false
-	return wake
+	if p.waiting && p.end-p.ackedBelow <= p.wakeAt {
+		p.waiting = false
+		return true
+	}
+	return false
 }
 
 // SetCredit records the peer's limit for the stream (its MAX_STREAM_DATA

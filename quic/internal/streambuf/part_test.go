@@ -255,3 +255,33 @@ func TestSendStateFinAckedBeforeResend(t *testing.T) {
 		t.Fatal("not all acknowledged")
 	}
 }
+
+// A Write that found the buffer full is woken once acknowledgments free a
+// quarter of it, not by each one: a bulk writer wakes to write large
+// pieces. One that the peer's credit stopped is woken by any.
+func TestSendPartWakeHysteresis(t *testing.T) {
+	const maxHeld = 4000
+	var sp SendPart
+	sp.SetCredit(1 << 20)
+	if n, st, _ := sp.Write(make([]byte, 5000), maxHeld, 0); n != maxHeld || st != Blocked {
+		t.Fatalf("Write = %d, %v; want %d, Blocked", n, st, maxHeld)
+	}
+	if sp.Acked(500) {
+		t.Fatal("woken with 3500 bytes held")
+	}
+	if !sp.Acked(1000) {
+		t.Fatal("not woken with 3000 bytes held")
+	}
+	if sp.Acked(1500) {
+		t.Fatal("woken again without waiting")
+	}
+
+	var cp SendPart
+	cp.SetCredit(1000)
+	if _, st, _ := cp.Write(make([]byte, 5000), maxHeld, 0); st != Blocked {
+		t.Fatalf("Write beyond credit: %v, want Blocked", st)
+	}
+	if !cp.Acked(10) {
+		t.Fatal("a Write stopped by credit not woken by an acknowledgment")
+	}
+}

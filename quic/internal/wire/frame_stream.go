@@ -78,15 +78,22 @@ func (f *StreamFrame) Len() int {
 
 // Append appends the frame to b.
 func (f *StreamFrame) Append(b []byte) []byte {
+	return append(f.AppendHeader(b, len(f.Data)), f.Data...)
+}
+
+// AppendHeader appends the frame's type and fields, for a frame carrying
+// dataLen bytes, without the data (f.Data is not read): a sender that
+// places the data itself.
+func (f *StreamFrame) AppendHeader(b []byte, dataLen int) []byte {
 	b = append(b, byte(f.Type()))
 	b = AppendVarint(b, f.StreamID)
 	if f.Offset != 0 {
 		b = AppendVarint(b, f.Offset)
 	}
 	if !f.NoLength {
-		b = AppendVarint(b, uint64(len(f.Data)))
+		b = AppendVarint(b, uint64(dataLen))
 	}
-	return append(b, f.Data...)
+	return b
 }
 
 // StreamFrameOverhead returns the size of a STREAM frame's type and fields,
