@@ -29,7 +29,9 @@
 // server-allocs/pkt, each process's heap allocations (runtime.MemStats
 // Mallocs) divided by the packets the connection sent and received
 // (quic.Stats of the client end: every packet counted once); B/dgram, the
-// average size of the datagrams carrying the data. dgram=max, the largest
+// average size of the datagrams carrying the data; acks/pkt, the packets
+// the receiving end sent per packet it received (nearly all of them
+// acknowledgments: how rarely a bulk receiver acknowledges). dgram=max, the largest
 // datagram loopback allows, is skipped: quic.Config has no setting for the
 // datagram size (skiff sends at most 1452 bytes).
 //
