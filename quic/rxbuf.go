@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
 
 // Receive buffers. The endpoint's reader receives into rxBuffers: one
@@ -16,9 +17,9 @@ import (
 // its references, one per datagram handed over plus one the reader holds
 // while it routes, and goes back to its pool when the last is dropped.
 //
-// A stream may keep its data where it lies in a buffer, with a reference,
-// until the application reads it (Hold, Release): the bytes are copied once,
-// from the buffer to the application.
+// A stream may keep its data where it lies in a GRO buffer, with a
+// reference, until the application reads it (Hold, Release): the bytes are
+// copied once, from the buffer to the application.
 //
 // With GRO a datagram of up to 1500 bytes that arrives alone is copied into
 // a small buffer: it is small (an ACK) or rare, and a connection that holds
@@ -50,6 +51,17 @@ type datagram struct {
 }
 
 func (d *datagram) bytes() []byte { return d.rb.buf[d.off : d.off+d.n] }
+
+// holder is what the connection may hold d's stream data by: its GRO
+// buffer. A small buffer holds one datagram, so holding it would cost a
+// pool lock per datagram when the application releases it, and keep
+// thousands of small buffers out of their pool: its data is copied.
+func (d *datagram) holder() streambuf.Holder {
+	if d.rb.pool != &groBuffers {
+		return nil
+	}
+	return d.rb
+}
 
 // extend adds e, the next datagram of the same GRO run, to d, and reports
 // whether it could: e must follow d in the buffer, with d's pieces full.

@@ -75,8 +75,9 @@ type heldQueue struct {
 
 var heldPool = sync.Pool{New: func() any { return &heldQueue{segs: make([]heldSeg, 64)} }}
 
-// at returns the i-th held slice from the front.
-func (q *heldQueue) at(i int) *heldSeg { return &q.segs[(q.head+i)%len(q.segs)] }
+// at returns the i-th held slice from the front. The ring's length is a
+// power of two: a mask, not a division, finds the slot.
+func (q *heldQueue) at(i int) *heldSeg { return &q.segs[(q.head+i)&(len(q.segs)-1)] }
 
 // push appends s, growing the ring when full (hold keeps it within
 // maxHeldPerStream).
@@ -156,7 +157,7 @@ func (q *heldQueue) pop() {
 	s.h.Release()
 	q.budget.give(s.charge)
 	*s = heldSeg{}
-	q.head = (q.head + 1) % len(q.segs)
+	q.head = (q.head + 1) & (len(q.segs) - 1)
 	q.n--
 }
 
