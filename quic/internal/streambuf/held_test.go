@@ -64,6 +64,23 @@ func testData(seed uint64, n int) []byte {
 	return b
 }
 
+// writeHeld writes src to r from offset 0 in frames of seg bytes, each in
+// a datagram of its own that the receiver drops once processed, and
+// returns the datagrams.
+func writeHeld(t *testing.T, r *Recv, budget *HoldBudget, src []byte, seg int) []*testDatagram {
+	t.Helper()
+	var ds []*testDatagram
+	for off := 0; off < len(src); off += seg {
+		d := newTestDatagram(src[off:min(off+seg, len(src))])
+		if _, err := r.WriteHeld(uint64(off), d.b, false, d, budget); err != nil {
+			t.Fatal(err)
+		}
+		d.drop()
+		ds = append(ds, d)
+	}
+	return ds
+}
+
 // In-order full-size frames are held, not copied: the reader reads the
 // datagrams' own bytes, and each datagram is released once read to its
 // end, whatever the sizes of the reads.
@@ -71,15 +88,7 @@ func TestRecvHeldInOrder(t *testing.T) {
 	src := testData(1, 10*1400)
 	var r Recv
 	var budget HoldBudget
-	var ds []*testDatagram
-	for off := 0; off < len(src); off += 1400 {
-		d := newTestDatagram(src[off : off+1400])
-		if _, err := r.WriteHeld(uint64(off), d.b, false, d, &budget); err != nil {
-			t.Fatal(err)
-		}
-		d.drop()
-		ds = append(ds, d)
-	}
+	ds := writeHeld(t, &r, &budget, src, 1400)
 	if got := budget.Held(); got != len(src) {
 		t.Fatalf("%d bytes pinned, want %d", got, len(src))
 	}
@@ -258,13 +267,7 @@ func TestRecvUnhold(t *testing.T) {
 	src := testData(4, 5*1400)
 	var r Recv
 	var budget HoldBudget
-	var ds []*testDatagram
-	for off := 0; off < len(src); off += 1400 {
-		d := newTestDatagram(src[off : off+1400])
-		r.WriteHeld(uint64(off), d.b, false, d, &budget)
-		d.drop()
-		ds = append(ds, d)
-	}
+	ds := writeHeld(t, &r, &budget, src, 1400)
 	buf := make([]byte, len(src))
 	n, _ := r.Read(buf[:2000])
 	r.Unhold()
@@ -308,17 +311,7 @@ func TestRecvPartHeldConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 9000)
-			for {
-				n, st, _, _ := rp.Read(buf[:1+rand.IntN(len(buf))])
-				got.Write(buf[:n])
-				if st == EOF {
-					return
-				}
-				if st == Blocked {
-					runtime.Gosched()
-				}
-			}
+			readToEOF(&rp, &got, 9000)
 		}()
 		r := rand.New(rand.NewPCG(seed, 5))
 		for off := 0; off < len(src); off += seg {
