@@ -101,6 +101,13 @@ func benchBulk(b *testing.B, upload, big bool) {
 		b.ReportMetric(float64(cl.mallocs)/pkts, "client-allocs/pkt")
 		b.ReportMetric(float64(sv.mallocs)/pkts, "server-allocs/pkt")
 	}
+	if sent, rcvd := st.PacketsSent-st0.PacketsSent, st.PacketsReceived-st0.PacketsReceived; sent > 0 && rcvd > 0 {
+		if upload {
+			b.ReportMetric(float64(rcvd)/float64(sent), "acks/pkt")
+		} else {
+			b.ReportMetric(float64(sent)/float64(rcvd), "acks/pkt")
+		}
+	}
 	// The size of the datagrams that carried the data.
 	bytes, dgrams := st.BytesReceived-st0.BytesReceived, st.DatagramsReceived-st0.DatagramsReceived
 	if upload {

@@ -29,8 +29,10 @@
 // server-allocs/pkt, each process's heap allocations (runtime.MemStats
 // Mallocs) divided by the packets the connection sent and received
 // (quic.Stats of the client end: every packet counted once); B/dgram, the
-// average size of the datagrams carrying the data. dgram=max: the same
-// against a fourth listener, both ends with quic.Config.MaxDatagramSize
+// average size of the datagrams carrying the data; acks/pkt, the packets
+// the receiving end sent per packet it received (nearly all of them
+// acknowledgments: how rarely a bulk receiver acknowledges). dgram=max: the
+// same against a fourth listener, both ends with quic.Config.MaxDatagramSize
 // 65527, so that path MTU discovery settles on the largest datagram
 // loopback carries (B/dgram shows about 64.5 KB; allocs/pkt is larger
 // there only because the same one-off allocations divide among 44 times

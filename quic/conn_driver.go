@@ -115,7 +115,7 @@ func (c *Conn) run() {
 				// A GRO run is parsed where it lies, a datagram at a time.
 				for len(b) > 0 {
 					n := min(seg, len(b))
-					sm.HandleDatagramOn(now, b[:n], conn.Path{Local: int(d.local), Remote: d.from}, d.ecn)
+					sm.HandleDatagramHeld(now, b[:n], conn.Path{Local: int(d.local), Remote: d.from}, d.ecn, d.holder())
 					b = b[n:]
 				}
 			}

@@ -85,7 +85,11 @@
 // 64 KiB buffers and hands each connection its datagrams of a coalesced run
 // as slices of the buffer, parsed in place: no copy; a buffer counts its
 // references and returns to its pool when the last connection is done with
-// it. A datagram that arrives alone is copied into a small buffer. The
+// it. In-order STREAM data stays in the buffer, decrypted in place, until
+// the application reads it (a stream holds a reference; streambuf's held
+// data, bounded per connection): received bytes are copied once, into the
+// application's slice. A datagram that arrives alone is copied into a
+// small buffer. The
 // reader hands each connection the runs a batch holds for it with one lock
 // and one wake-up, and a connection's inbox is bounded (6 MB of datagrams,
 // 128 GRO buffers: 8 MiB, as a socket buffer would be). Datagrams of a GSO

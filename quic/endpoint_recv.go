@@ -1,6 +1,7 @@
 package quic
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/conn"
@@ -86,7 +87,10 @@ func (e *Endpoint) readLoop(sock packetConn, local int) error {
 				continue
 			}
 			for off := 0; off < m.N; off += seg {
-				r.route(datagram{rb: held[i], off: int32(off), n: int32(min(seg, m.N-off)), seg: int32(seg), from: m.Addr, ecn: uint8(m.ECN)})
+				n := min(seg, m.N-off)
+				if !r.continueRun(held[i], off, n) {
+					r.route(datagram{rb: held[i], off: int32(off), n: int32(n), seg: int32(seg), from: m.Addr, ecn: uint8(m.ECN)})
+				}
 			}
 		}
 		r.flush()
@@ -141,6 +145,26 @@ func (r *router) copySingle(m *udpio.Message, slot **rxBuffer) *rxBuffer {
 	copy(rb.buf, m.Buf[:m.N])
 	*slot = rb
 	return rb
+}
+
+// continueRun adds bytes [off, off+n) of rb, the next segment of the GRO
+// run whose previous segment ends the current run, to that run when it is
+// a short header packet with the run's Destination Connection ID: the
+// connection route would find. It reports whether it did; the segment
+// then needs no look-up.
+func (r *router) continueRun(rb *rxBuffer, off, n int) bool {
+	k := len(r.run) - 1
+	if k < 0 || n <= conn.ConnIDLen {
+		return false
+	}
+	last := &r.run[k]
+	b := rb.buf[off : off+n]
+	if last.rb != rb || last.seg == 0 || int(last.off+last.n) != off || last.n%last.seg != 0 || n > int(last.seg) ||
+		b[0]&0x80 != 0 || !bytes.Equal(b[1:1+conn.ConnIDLen], r.lastID.Bytes()) {
+		return false
+	}
+	last.n += int32(n)
+	return true
 }
 
 // route finds d's connection and adds d to the run for it: to the last

@@ -440,6 +440,15 @@ func (c *Conn) Trim() {
 		c.streams.m = nil
 	}
 	c.streams.sched.trim()
+	if c.mb.held.Held() > 0 {
+		// Unread stream data kept in received datagrams' buffers is
+		// copied: an idle connection pins no receive buffer.
+		for _, s := range c.streams.m {
+			if s.hasRecv {
+				s.recv.Unhold()
+			}
+		}
+	}
 	c.scratch = nil
 	if len(c.ackFreq.inFlight) == 0 {
 		c.ackFreq.inFlight = nil

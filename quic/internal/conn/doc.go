@@ -29,8 +29,9 @@
 //     and never block; the rest of Stream is the connection's.
 //   - The Mailbox, all atomics: streams with work for the connection (a
 //     lock-free list each stream enters at most once), the bytes consumed
-//     for connection flow control, and stream opening against the peer's
-//     limit. An application goroutine leaves work and calls Wake, which
+//     for connection flow control, stream opening against the peer's
+//     limit, and the memory of received datagrams streams hold
+//     (HandleDatagramHeld) until the application reads it. An application goroutine leaves work and calls Wake, which
 //     signals the owner only when the pending flag goes from false to
 //     true; the owner calls TakePending and ProcessMailbox.
 //

@@ -320,7 +320,7 @@ func TestH3Spec_Case34_CryptoIn0RTT(t *testing.T) {
 	p := h3specPair(t)
 	p.handshake()
 	cryptoFrame := appendFrame(&wire.CryptoFrame{Offset: 0, Data: []byte("hello")})
-	_, err := p.server.handleFrames(p.server.idle.lastNow, recovery.SpaceAppData, wire.Packet0RTT, cryptoFrame)
+	_, err := p.server.handleFrames(p.server.idle.lastNow, recovery.SpaceAppData, wire.Packet0RTT, cryptoFrame, nil)
 	if te := asTransportError(err); err == nil || te.Code != wire.ProtocolViolation || te.FrameType != wire.FrameTypeCrypto {
 		t.Fatalf("CRYPTO in 0-RTT: %v, want PROTOCOL_VIOLATION for CRYPTO", err)
 	}

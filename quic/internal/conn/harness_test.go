@@ -68,6 +68,9 @@ type testPair struct {
 	sent [2]ecnSide // 0: client, 1: server
 	// serverTracer is the Tracer of the server the harness creates.
 	serverTracer *Tracer
+	// held, when set, delivers datagrams with a Holder each
+	// (recv_held_test.go), as the endpoint's receive buffers.
+	held *heldDatagrams
 }
 
 func newTestPair(t testing.TB) *testPair {
@@ -199,15 +202,27 @@ func (p *testPair) deliver() bool {
 			}
 			p.server = s
 		}
-		p.server.HandleDatagram(p.now, d.b, clientAddr, p.codepoint(true, d.ect))
+		p.handOver(p.server, d, clientAddr, true)
 	}
 	for len(p.s2c.queue) > 0 {
 		d := p.s2c.queue[0]
 		p.s2c.queue = p.s2c.queue[1:]
 		moved = true
-		p.client.HandleDatagram(p.now, d.b, serverAddr, p.codepoint(false, d.ect))
+		p.handOver(p.client, d, serverAddr, false)
 	}
 	return moved
+}
+
+// handOver gives c a datagram from addr.
+func (p *testPair) handOver(c *Conn, d flight, from netip.AddrPort, toServer bool) {
+	ecn := p.codepoint(toServer, d.ect)
+	if p.held == nil {
+		c.HandleDatagram(p.now, d.b, from, ecn)
+		return
+	}
+	h := p.held.add(d.b)
+	c.HandleDatagramHeld(p.now, d.b, Path{Local: c.path.cur.addr.Local, Remote: from}, ecn, h)
+	h.drop()
 }
 
 // step sends and delivers once; when nothing moves it advances the clock

@@ -78,7 +78,7 @@ func sealedPacket(t testing.TB, c *Conn, space recovery.Space, frames []byte, fi
 func (p *testPair) clientSends(space recovery.Space, frames []byte, firstBits byte) {
 	p.t.Helper()
 	pkt := sealedPacket(p.t, p.client, space, frames, firstBits, nil, false)
-	p.server.HandleDatagram(p.now, pkt, clientAddr, 0)
+	p.handOver(p.server, flight{b: pkt}, clientAddr, true)
 }
 
 // restartClientTLS replaces the client's handshake before anything was

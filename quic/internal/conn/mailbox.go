@@ -1,11 +1,16 @@
 package conn
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
+)
 
 // Mailbox is all application goroutines share with a connection besides
 // the shared parts of its streams. It holds only atomics: streams with
 // work for the connection (a lock-free list), the bytes the application
-// consumed (connection flow control), and stream opening. An application
+// consumed (connection flow control), stream opening, and the count of
+// received datagram slices the streams hold. An application
 // goroutine leaves work here and calls Wake; the owner's goroutine takes it
 // in ProcessMailbox. The connection's own state is never touched.
 //
@@ -25,6 +30,11 @@ type Mailbox struct {
 	// once it reaches maxDataAt a MAX_DATA update is due (RFC 9000 §4.1).
 	consumed  atomic.Uint64
 	maxDataAt atomic.Uint64
+
+	// held counts the slices of received datagrams the streams' receive
+	// buffers hold rather than copy (streambuf.HoldBudget): the connection
+	// takes, the application's reads give back.
+	held streambuf.HoldBudget
 
 	// Stream opening (RFC 9000 §4.6): the next sequence number of each
 	// kind the application takes, the peer's limit the connection

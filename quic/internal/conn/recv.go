@@ -7,6 +7,7 @@ import (
 
 	"github.com/skiffnet/skiff/quic/internal/protect"
 	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -20,6 +21,15 @@ func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn
 // ECN codepoint of its IP header: each QUIC packet coalesced in it (RFC
 // 9000 §12.2), in order. It keeps no reference to b.
 func (c *Conn) HandleDatagramOn(nowT time.Time, b []byte, path Path, ecn uint8) {
+	c.HandleDatagramHeld(nowT, b, path, ecn, nil)
+}
+
+// HandleDatagramHeld is HandleDatagramOn for a datagram lying in h's
+// memory (nil: none). Stream data in it may be kept there, with a
+// reference to h (streambuf.Holder), until the application reads it: the
+// bytes are copied once, not into the stream's buffer first. b is
+// decrypted in place and must not change while h is held.
+func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8, h streambuf.Holder) {
 	now := c.mono(nowT)
 	if c.closing.state >= stateDraining {
 		return
@@ -43,7 +53,7 @@ func (c *Conn) HandleDatagramOn(nowT time.Time, b []byte, path Path, ecn uint8) 
 	}
 	first := true
 	for len(b) > 0 {
-		n := c.handlePacket(now, b, from, ecn, first)
+		n := c.handlePacket(now, b, from, ecn, first, h)
 		if n <= 0 {
 			break // the rest of the datagram cannot be parsed
 		}
@@ -58,7 +68,7 @@ func (c *Conn) HandleDatagramOn(nowT time.Time, b []byte, path Path, ecn uint8) 
 
 // handlePacket processes the first packet in b and returns its length, or
 // -1 when the rest of the datagram must be dropped.
-func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ecn uint8, firstInDatagram bool) int {
+func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ecn uint8, firstInDatagram bool, h streambuf.Holder) int {
 	hdr, err := wire.ParseHeader(b, ConnIDLen, false)
 	if err != nil {
 		// A short header that does not parse may still be a stateless
@@ -170,7 +180,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 		c.path.rxPathRecord(now, hdr.DCID)
 	}
 	c.early.receiving = hdr.Type == wire.Packet0RTT
-	ackEliciting, err := c.handleFrames(now, space, hdr.Type, payload)
+	ackEliciting, err := c.handleFrames(now, space, hdr.Type, payload, h)
 	c.early.receiving = false
 	if err != nil {
 		c.abort(now, asTransportError(err))
@@ -212,9 +222,9 @@ func (c *Conn) onLongHeaderPacket(now time.Duration, hdr *wire.Header) bool {
 	return bytes.Equal(hdr.SCID.Bytes(), c.ids.peerInitialSCID.Bytes())
 }
 
-// handleFrames processes the frames of one packet's payload and reports
-// whether any was ack-eliciting.
-func (c *Conn) handleFrames(now time.Duration, space recovery.Space, pt wire.PacketType, p []byte) (ackEliciting bool, err error) {
+// handleFrames processes the frames of one packet's payload, which lies in
+// h's memory (nil: none), and reports whether any was ack-eliciting.
+func (c *Conn) handleFrames(now time.Duration, space recovery.Space, pt wire.PacketType, p []byte, h streambuf.Holder) (ackEliciting bool, err error) {
 	if len(p) == 0 {
 		// RFC 9000 §12.4: a packet with no frames is a PROTOCOL_VIOLATION.
 		return false, localError(wire.ProtocolViolation, 0, "packet without frames")
@@ -235,7 +245,7 @@ func (c *Conn) handleFrames(now time.Duration, space recovery.Space, pt wire.Pac
 		if !t.IsProbing() {
 			c.path.rx.nonProbing = true // RFC 9000 §9.1
 		}
-		n, err = c.handleFrame(now, space, t, p)
+		n, err = c.handleFrame(now, space, t, p, h)
 		if err != nil {
 			return false, err
 		}
@@ -245,8 +255,8 @@ func (c *Conn) handleFrames(now time.Duration, space recovery.Space, pt wire.Pac
 }
 
 // handleFrame processes one frame whose type t has been read; p starts at
-// its body. It returns the body's length.
-func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.FrameType, p []byte) (int, error) {
+// its body, in h's memory (nil: none). It returns the body's length.
+func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.FrameType, p []byte, h streambuf.Holder) (int, error) {
 	switch {
 	case t == wire.FrameTypePadding:
 		return wire.PaddingLen(p), nil
@@ -270,7 +280,7 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		if err != nil {
 			return 0, err
 		}
-		return n, c.handleStreamFrame(&f)
+		return n, c.handleStreamFrame(&f, h)
 	case t == wire.FrameTypeResetStream:
 		f, n, err := wire.ParseResetStreamFrame(p)
 		if err != nil {

@@ -228,8 +228,9 @@ func (c *Conn) streamForFrame(id uint64, t wire.FrameType, needRecv, needSend bo
 	return s, nil
 }
 
-// handleStreamFrame processes a STREAM frame (RFC 9000 §19.8).
-func (c *Conn) handleStreamFrame(f *wire.StreamFrame) error {
+// handleStreamFrame processes a STREAM frame (RFC 9000 §19.8) whose data
+// lies in h's memory (nil: none; held.go in streambuf).
+func (c *Conn) handleStreamFrame(f *wire.StreamFrame, h streambuf.Holder) error {
 	t := wire.FrameTypeStream
 	s, err := c.streamForFrame(f.StreamID, t, true, false)
 	if err != nil || s == nil {
@@ -238,7 +239,7 @@ func (c *Conn) handleStreamFrame(f *wire.StreamFrame) error {
 	if c.early.receiving {
 		s.earlyData.Store(true) // zerortt.go
 	}
-	res, err := s.recv.Write(f.Offset, f.Data, f.Fin)
+	res, err := s.recv.WriteHeld(f.Offset, f.Data, f.Fin, h, &c.mb.held)
 	if err != nil {
 		return streamError(err, t)
 	}

@@ -14,10 +14,14 @@
 // sizes count from the start of the 16 KiB the offset falls in), so that
 // many streams with a few bytes each at their start hold a few hundred
 // bytes each.
-// STREAM data is copied once on receipt, into the buffer the application
-// reads from, and once on write, into the buffer frames are packed from;
-// the connection seals packets from there (SendPart.SliceHead lends it the
-// bytes before a frame's data to lay the packet's first bytes in).
+// STREAM data is copied once on write, into the buffer frames are packed
+// from; the connection seals packets from there (SendPart.SliceHead lends it
+// the bytes before a frame's data to lay the packet's first bytes in). It
+// is copied once on receipt: in order, it is held where it was received
+// (WriteHeld, held.go) and copied from the datagram's buffer to the
+// application, as TCP copies; out of order, or beyond the limits on held
+// data (the memory a connection's streams pin), it is copied into the
+// chunks the application reads from.
 //
 // Reassembly (RFC 9000 §21.7) keeps no list of ranges, whose length the
 // peer would choose: the bytes received out of order are marked in a
@@ -39,7 +43,8 @@
 //   - RecvPart holds the reassembly buffer, the advertised limit and what
 //     the application asked for (STOP_SENDING, more credit). A Read copies
 //     outside the lock, from bytes already received, which Write never
-//     touches again (it writes only the gaps).
+//     touches again (it writes only the gaps), and a held datagram is
+//     released only under the lock, after the Read that copied from it.
 //
 // Each part has its own lock, so reading and writing a stream never wait
 // on each other, and a lock is held only for bookkeeping. Send and Recv

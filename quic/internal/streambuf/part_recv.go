@@ -57,7 +57,8 @@ func (p *RecvPart) Read(b []byte) (n int, st Status, code uint64, want bool) {
 		case len(b) == 0:
 			return n, OK, 0, want
 		}
-		src := p.buf.Peek(len(b))
+		var vec [16][]byte
+		src := p.buf.PeekVec(vec[:0], len(b))
 		if len(src) == 0 {
 			switch {
 			case n > 0:
@@ -74,7 +75,10 @@ func (p *RecvPart) Read(b []byte) (n int, st Status, code uint64, want bool) {
 		}
 		p.reading = true
 		p.mu.Unlock()
-		k := copy(b, src)
+		k := 0
+		for _, v := range src {
+			k += copy(b[k:], v)
+		}
 		p.mu.Lock()
 		p.reading = false
 		if p.reset || p.closed {
@@ -145,6 +149,12 @@ type RecvResult struct {
 // ErrFlowControl: beyond the advertised limit; ErrFinalSize: against the
 // final size rules of RFC 9000 §4.5.
 func (p *RecvPart) Write(off uint64, data []byte, fin bool) (RecvResult, error) {
+	return p.WriteHeld(off, data, fin, nil, nil)
+}
+
+// WriteHeld is Write for data lying in h's memory, which the part may hold
+// rather than copy (Recv.WriteHeld) while the application reads it.
+func (p *RecvPart) WriteHeld(off uint64, data []byte, fin bool, h Holder, budget *HoldBudget) (RecvResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var res RecvResult
@@ -163,7 +173,7 @@ func (p *RecvPart) Write(off uint64, data []byte, fin bool) (RecvResult, error) 
 		return res, err
 	}
 	before := p.buf.Readable() > 0 || p.buf.AllRead()
-	adv, err := p.buf.Write(off, data, fin)
+	adv, err := p.buf.WriteHeld(off, data, fin, h, budget)
 	if err != nil {
 		return res, err
 	}
@@ -275,6 +285,16 @@ func (p *RecvPart) Highest() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.buf.Highest()
+}
+
+// Unhold copies what the part holds of received datagrams into its own
+// storage (Recv.Unhold), unless a Read is copying from it now.
+func (p *RecvPart) Unhold() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reading {
+		p.buf.Unhold()
+	}
 }
 
 // Held is the number of bytes of storage the part holds.

@@ -43,17 +43,7 @@ func TestPartsConcurrent(t *testing.T) {
 		var got bytes.Buffer
 		go func() { // the reader
 			defer wg.Done()
-			buf := make([]byte, 7000)
-			for {
-				n, st, _, _ := rp.Read(buf[:1+rand.IntN(len(buf))])
-				got.Write(buf[:n])
-				if st == EOF {
-					return
-				}
-				if st == Blocked {
-					runtime.Gosched()
-				}
-			}
+			readToEOF(&rp, &got, 7000)
 		}()
 
 		// The connection.
@@ -283,5 +273,21 @@ func TestSendPartWakeHysteresis(t *testing.T) {
 	}
 	if !cp.Acked(10) {
 		t.Fatal("a Write stopped by credit not woken by an acknowledgment")
+	}
+}
+
+// readToEOF reads rp into got, in reads of random sizes up to max bytes,
+// until the end of the stream, yielding when nothing is there yet.
+func readToEOF(rp *RecvPart, got *bytes.Buffer, max int) {
+	buf := make([]byte, max)
+	for {
+		n, st, _, _ := rp.Read(buf[:1+rand.IntN(len(buf))])
+		got.Write(buf[:n])
+		if st == EOF {
+			return
+		}
+		if st == Blocked {
+			runtime.Gosched()
+		}
 	}
 }

@@ -26,7 +26,15 @@ var ErrFlowControl = errors.New("streambuf: stream data beyond MAX_STREAM_DATA")
 // the order frames come in, a frame costs time in proportion to its length,
 // and the bytes that complete a run move contig over it a 64-bit word at
 // a time.
+//
+// In-order data may instead be held where it arrived (WriteHeld): slices
+// of received datagrams, each at its offset in [readOff, contig), which
+// the application reads straight from; the chunks store every other byte.
+// A frame's data is held only when it extends contig to the highest
+// offset received (nothing out of order beyond it), so held slices are in
+// offset order and never overlap what the chunks store.
 type Recv struct {
+	held     *heldQueue // nil when nothing is held
 	data     chunks
 	readOff  uint64 // next offset the application reads
 	contig   uint64 // every byte of [readOff, contig) was received
@@ -43,6 +51,13 @@ type Recv struct {
 // received offset advanced, which is what counts against connection-level
 // flow control (RFC 9000 §4.1). Data already received is ignored.
 func (r *Recv) Write(off uint64, b []byte, fin bool) (advanced uint64, err error) {
+	return r.WriteHeld(off, b, fin, nil, nil)
+}
+
+// WriteHeld is Write for data that lies in h's memory: data that continues
+// the in-order bytes, with nothing stored out of order, is held there
+// rather than copied, within budget's limits (held.go). h nil: copy.
+func (r *Recv) WriteHeld(off uint64, b []byte, fin bool, h Holder, budget *HoldBudget) (advanced uint64, err error) {
 	end := off + uint64(len(b))
 	if fin {
 		if err := r.SetFinalSize(end); err != nil {
@@ -65,6 +80,10 @@ func (r *Recv) Write(off uint64, b []byte, fin bool) (advanced uint64, err error
 	if off < r.contig {
 		b = b[r.contig-off:]
 		off = r.contig
+	}
+	if h != nil && off == r.contig && end == r.highest && r.hold(off, b, h, budget) {
+		r.contig = end
+		return advanced, nil
 	}
 	if len(r.data.c) == 0 {
 		r.data.base = r.readOff - r.readOff%chunkSize
@@ -178,14 +197,45 @@ func (r *Recv) Read(p []byte) (n int, eof bool) {
 }
 
 // Peek returns the next in-order bytes to read, at most max of them and
-// within one chunk; empty when nothing can be read. They stay valid until
-// Consume or Discard; Write never changes them.
+// within one chunk or held slice; empty when nothing can be read. They stay
+// valid until Consume or Discard; Write never changes them.
 func (r *Recv) Peek(max int) []byte {
-	avail := r.Readable()
-	if avail == 0 || max <= 0 {
-		return nil
+	var one [1][]byte
+	if v := r.PeekVec(one[:0], max); len(v) > 0 {
+		return v[0]
 	}
-	return r.data.slice(r.readOff, r.readOff+min(avail, uint64(max)))
+	return nil
+}
+
+// PeekVec appends to dst, up to its capacity, the next in-order bytes to
+// read, at most max of them, a held slice or a chunk's bytes each, as Peek
+// returns them: one lock of the reader's can cover many.
+func (r *Recv) PeekVec(dst [][]byte, max int) [][]byte {
+	if max <= 0 {
+		return dst
+	}
+	off := r.readOff
+	end := off + min(r.Readable(), uint64(max))
+	q, i := r.held, 0
+	for off < end && len(dst) < cap(dst) {
+		// The chunks' bytes up to the next held slice, or the slice.
+		next := end
+		if q != nil && i < q.n {
+			seg := q.at(i)
+			if seg.off == off {
+				s := seg.b[:min(uint64(len(seg.b)), end-off)]
+				dst = append(dst, s)
+				off += uint64(len(s))
+				i++
+				continue
+			}
+			next = min(next, seg.off)
+		}
+		s := r.data.slice(off, next)
+		dst = append(dst, s)
+		off += uint64(len(s))
+	}
+	return dst
 }
 
 // Consume marks the first n readable bytes read and releases the storage
@@ -195,6 +245,7 @@ func (r *Recv) Consume(n int) {
 		return
 	}
 	r.readOff += uint64(n)
+	r.consumeHeld()
 	r.data.release(r.readOff)
 	if r.readOff == r.highest {
 		// Everything received was read: give the last chunk back too,
@@ -206,12 +257,13 @@ func (r *Recv) Consume(n int) {
 // Discard drops every buffered byte and returns the memory, for a stream the
 // application stopped reading (STOP_SENDING) or the peer reset.
 func (r *Recv) Discard() {
+	r.releaseHeld()
 	r.data.free()
 	r.contig = r.readOff
 }
 
 // Held is the number of bytes of storage the buffer holds.
-func (r *Recv) Held() int { return r.data.held() }
+func (r *Recv) Held() int { return r.heldBytes() + r.data.held() }
 
 // SkipTo makes a new Recv begin at off, as if off bytes had been received
 // and read: a drained stream whose state was let go comes back where it

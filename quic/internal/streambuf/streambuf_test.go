@@ -16,17 +16,43 @@ type frame struct {
 
 // TestTransferOverLossyPath moves a stream through a path that loses,
 // reorders and duplicates frames, with acknowledgements that are themselves
-// late, and checks that the receiver reads exactly the bytes written.
+// late, and checks that the receiver reads exactly the bytes written. With
+// odd seeds the frames come in datagrams the receiver may hold
+// (WriteHeld), overwritten once released, and now and then it copies what
+// it holds (Unhold); every datagram must be released in the end.
 func TestTransferOverLossyPath(t *testing.T) {
+	totalHolds := 0
+	defer func() {
+		if totalHolds == 0 {
+			t.Error("no frame was ever held")
+		}
+	}()
 	for seed := range uint64(20) {
 		r := rand.New(rand.NewPCG(seed, 7))
+		held := seed%2 == 1
+		var budget HoldBudget
+		var datagrams []*testDatagram
+		var rv Recv
+		write := func(f frame) error {
+			if !held {
+				_, err := rv.Write(f.off, f.data, f.fin)
+				return err
+			}
+			d := newTestDatagram(f.data)
+			datagrams = append(datagrams, d)
+			_, err := rv.WriteHeld(f.off, d.b, f.fin, d, &budget)
+			d.drop()
+			if r.IntN(50) == 0 {
+				rv.Unhold()
+			}
+			return err
+		}
 		size := 1 + r.IntN(200_000)
 		src := make([]byte, size)
 		for i := range src {
 			src[i] = byte(r.Uint32())
 		}
 		var s Send
-		var rv Recv
 		// Write in random pieces, interleaved with sending.
 		written := 0
 		var inflight []frame
@@ -51,19 +77,22 @@ func TestTransferOverLossyPath(t *testing.T) {
 			}
 			if len(inflight) > 0 && r.IntN(2) == 0 {
 				i := r.IntN(len(inflight))
+				if held && r.IntN(4) != 0 {
+					i = 0 // mostly in order: data is held only in order
+				}
 				f := inflight[i]
 				inflight = append(inflight[:i], inflight[i+1:]...)
 				switch x := r.IntN(10); {
 				case x == 0: // lost
 					s.OnLost(f.off, uint64(len(f.data)), f.fin)
 				case x == 1: // delivered, ack lost, then declared lost too
-					if _, err := rv.Write(f.off, f.data, f.fin); err != nil {
+					if err := write(f); err != nil {
 						t.Fatalf("seed %d: %v", seed, err)
 					}
 					s.OnLost(f.off, uint64(len(f.data)), f.fin)
 				default: // delivered (sometimes twice) and acknowledged
 					for range 1 + r.IntN(2) {
-						if _, err := rv.Write(f.off, f.data, f.fin); err != nil {
+						if err := write(f); err != nil {
 							t.Fatalf("seed %d: %v", seed, err)
 						}
 					}
@@ -82,6 +111,17 @@ func TestTransferOverLossyPath(t *testing.T) {
 		}
 		if s.Buffered() != 0 {
 			t.Fatalf("seed %d: %d bytes still buffered after all were acked", seed, s.Buffered())
+		}
+		holds := 0
+		for i, d := range datagrams {
+			holds += int(d.holds.Load())
+			if d.refs.Load() != 0 {
+				t.Fatalf("seed %d: datagram %d still referenced after everything was read", seed, i)
+			}
+		}
+		totalHolds += holds
+		if budget.Held() != 0 {
+			t.Fatalf("seed %d: %d bytes still counted as pinned", seed, budget.Held())
 		}
 	}
 }
