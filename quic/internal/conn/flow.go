@@ -58,6 +58,7 @@ func (f *connFlow) publish() {
 		at = 0
 	}
 	f.mb.maxDataAt.Store(at)
+	f.mb.held.SetLimit(int(min(2*w, 1<<30)))
 }
 
 // setPeerInitial applies the peer's initial_max_data.

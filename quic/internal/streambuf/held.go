@@ -23,7 +23,8 @@ type Holder interface {
 // each buffer pin it. So what counts is the memory pinned: a run of slices
 // of one buffer in a stream counts the buffer's size once, and a
 // connection's streams pin at most maxHeldBytes (what its queue of
-// received datagrams may hold too); a stream holds at most
+// received datagrams may hold too), or twice the connection's receive
+// window if that is less (HoldBudget.SetLimit); a stream holds at most
 // maxHeldPerStream slices. A slice shorter than minHeldLen that would
 // start a run is copied: alone, it would pin a buffer for little. Beyond
 // the limits data is copied, as before. A connection that goes idle
@@ -35,13 +36,26 @@ const (
 )
 
 // HoldBudget counts the bytes of memory the receive buffers of one
-// connection pin by holding slices of it. The zero value is ready.
+// connection pin by holding slices of it. The zero value is ready, with
+// the limit maxHeldBytes.
 type HoldBudget struct {
-	n atomic.Int64
+	n     atomic.Int64
+	limit atomic.Int64 // 0: maxHeldBytes
 }
 
+// SetLimit lowers the limit below maxHeldBytes: the connection sets it to
+// twice its receive window, so that what its streams pin stays within a
+// small multiple of what the peer may send unread (an honest sender's data
+// fills each buffer it pins), whichever buffers the peer's datagrams
+// spread it over.
+func (b *HoldBudget) SetLimit(n int) { b.limit.Store(int64(min(n, maxHeldBytes))) }
+
 func (b *HoldBudget) take(n int) bool {
-	if b.n.Add(int64(n)) > maxHeldBytes {
+	limit := b.limit.Load()
+	if limit == 0 {
+		limit = maxHeldBytes
+	}
+	if b.n.Add(int64(n)) > limit {
 		b.n.Add(-int64(n))
 		return false
 	}

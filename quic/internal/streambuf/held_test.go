@@ -261,6 +261,47 @@ func TestRecvHeldConnectionBudget(t *testing.T) {
 	}
 }
 
+// A peer that puts one short frame in each 64 KiB buffer makes every held
+// slice pin a whole buffer: with the limit the connection sets (twice its
+// receive window, here 768 KiB), what it pins stays within that, and the
+// rest is copied.
+func TestRecvHeldLimitFollowsWindow(t *testing.T) {
+	var budget HoldBudget
+	const window = 768 << 10
+	budget.SetLimit(2 * window)
+	var r Recv
+	data := testData(5, minHeldLen)
+	var ds []*testDatagram
+	for off := 0; off < window; off += minHeldLen {
+		d := newTestDatagram(data)
+		d.size = 64 << 10
+		if _, err := r.WriteHeld(uint64(off), d.b, false, d, &budget); err != nil {
+			t.Fatal(err)
+		}
+		d.drop()
+		ds = append(ds, d)
+	}
+	held := 0
+	for _, d := range ds {
+		held += int(d.holds.Load())
+	}
+	if budget.Held() > 2*window || held != 2*window/(64<<10) {
+		t.Fatalf("pinned %d bytes in %d buffers, want %d buffers (limit %d)", budget.Held(), held, 2*window/(64<<10), 2*window)
+	}
+	got := make([]byte, window)
+	if n, _ := r.Read(got); n != window {
+		t.Fatalf("read %d bytes of %d", n, window)
+	}
+	for off := 0; off < window; off += minHeldLen {
+		if !bytes.Equal(got[off:off+minHeldLen], data) {
+			t.Fatalf("bytes at %d differ", off)
+		}
+	}
+	if budget.Held() != 0 {
+		t.Fatalf("%d bytes pinned after everything was read", budget.Held())
+	}
+}
+
 // Unhold copies what is held and releases the datagrams: their reuse does
 // not change what is read.
 func TestRecvUnhold(t *testing.T) {
