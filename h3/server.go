@@ -362,6 +362,11 @@ type serverConn struct {
 	// one size, the common case, share its text.
 	length atomic.Pointer[lengthText]
 
+	// next hands an accepted request stream to a worker waiting for one
+	// (serveRequests); idleWorkers counts those waiting.
+	next        chan *quic.Stream
+	idleWorkers atomic.Int32
+
 	mu         sync.Mutex
 	nextStream uint64 // one above the highest request stream accepted (in stream ID space: id+4)
 	goAwaySent bool
@@ -426,6 +431,9 @@ func (sc *serverConn) serve() error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	stop := make(chan struct{}) // ends the idle workers
+	defer close(stop)
+	sc.next = make(chan *quic.Stream)
 	for {
 		str, err := sc.qc.AcceptStream(ctx)
 		if err != nil {
@@ -444,11 +452,53 @@ func (sc *serverConn) serve() error {
 		}
 		sc.nextStream = max(sc.nextStream, id+4)
 		sc.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc.handleRequestStream(str)
-		}()
+		select {
+		case sc.next <- str:
+		default:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc.serveRequests(str, stop)
+			}()
+		}
+	}
+}
+
+// A goroutine that served a request waits up to workerIdleTimeout for the
+// connection's next request stream, while fewer than maxIdleWorkers others
+// wait, so that a busy connection does not start one per request (a
+// goroutine and its closure) and a quiet one keeps none for long.
+const (
+	maxIdleWorkers    = 64
+	workerIdleTimeout = time.Second
+)
+
+// serveRequests serves the request stream str, then the ones handed to it
+// while it waits (see maxIdleWorkers), until stop is closed.
+func (sc *serverConn) serveRequests(str *quic.Stream, stop <-chan struct{}) {
+	var idle *time.Timer
+	for {
+		sc.handleRequestStream(str)
+		if sc.idleWorkers.Add(1) > maxIdleWorkers {
+			sc.idleWorkers.Add(-1)
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(workerIdleTimeout)
+		} else {
+			idle.Reset(workerIdleTimeout)
+		}
+		select {
+		case str = <-sc.next:
+			sc.idleWorkers.Add(-1)
+		case <-idle.C:
+			sc.idleWorkers.Add(-1)
+			return
+		case <-stop:
+			sc.idleWorkers.Add(-1)
+			idle.Stop()
+			return
+		}
 	}
 }
 

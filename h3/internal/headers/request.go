@@ -209,10 +209,12 @@ func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Req
 }
 
 // Storage is memory a parse may use rather than allocate: room for the
-// values of a few header fields, and the request's URL.
+// values of a few header fields, the request's URL, and the header map
+// (when Header is not nil; it must be empty).
 type Storage struct {
 	Values [6]string
 	URL    url.URL
+	Header http.Header
 }
 
 // plainPath reports whether url.ParseRequestURI(p) is &url.URL{Path: p}:
@@ -252,8 +254,9 @@ func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Reque
 // it is not nil: the request then shares the caller's storage.
 func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect bool, st *Storage) error {
 	var vals []string
+	var h http.Header
 	if st != nil {
-		vals = st.Values[:]
+		vals, h = st.Values[:], st.Header
 	}
 	var method, scheme, authority, path, protocol string
 	var seen uint8 // bit per pseudo-header, for duplicates
@@ -295,7 +298,7 @@ func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect
 		*dst = f.Value
 	}
 
-	b := newHeaderBuilder(len(fields)-i, vals)
+	b := newHeaderBuilder(len(fields)-i, vals, h)
 	var hostField string
 	sawHost := false
 	for _, f := range fields[i:] {
