@@ -1,13 +1,13 @@
 package h3
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -83,10 +83,9 @@ type clientStream struct {
 	// allocation.
 	respStore http.Response
 
-	stopWatch func() bool // stops the context watcher
-	mu        sync.Mutex
-	abortErr  error // why we aborted the stream, reported instead of the stream's error
-	doneOnce  sync.Once
+	mu       sync.Mutex
+	abortErr error // why we aborted the stream, reported instead of the stream's error
+	doneOnce sync.Once
 }
 
 func (cs *clientStream) do() (*http.Response, error) {
@@ -112,13 +111,30 @@ func (cs *clientStream) do() (*http.Response, error) {
 		closeBody(req)
 		return nil, ErrHeaderTooLarge
 	}
-	if ctx.Done() != nil { // a context that can never end needs no watcher
-		cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	if ctx.Done() != nil { // a context that can never end needs no watching
+		// The stream's waits end with the context: a Read or Write of
+		// the request that waits for the server then fails with its
+		// error, and mapError aborts the stream. A context that ends
+		// while nobody waits is seen at the next Read or Close of the
+		// response body, not at once: a watcher (context.AfterFunc)
+		// would cost three allocations a request.
+		cs.str.SetContext(ctx)
 	}
 	b := c.appendHeadersFrame(scratch.frame[:0], cs.id, fields)
-	scratch.frame = b
 	clear(scratch.fields) // drop references to the request's strings
 	hasBody := req.Body != nil && req.Body != http.NoBody
+	inline := hasBody && inlineBody(req)
+	if inline {
+		// The whole request in one stream write, and no goroutine.
+		b, err = appendBodyFrame(b, req)
+		closeBody(req)
+		if err != nil {
+			scratch.frame = b
+			cs.abort(err, ErrCodeRequestCancelled)
+			return nil, err
+		}
+	}
+	scratch.frame = b
 	if _, err := cs.str.Write(b); err != nil {
 		closeBody(req)
 		return nil, cs.mapError(err)
@@ -126,7 +142,7 @@ func (cs *clientStream) do() (*http.Response, error) {
 	if trace != nil && trace.WroteHeaders != nil {
 		trace.WroteHeaders()
 	}
-	if hasBody {
+	if hasBody && !inline {
 		go cs.sendBody(trace)
 	} else {
 		cs.str.Close()
@@ -135,6 +151,39 @@ func (cs *clientStream) do() (*http.Response, error) {
 		}
 	}
 	return cs.readResponse(trace)
+}
+
+// maxInlineBody is the largest request body sent with its header section.
+const maxInlineBody = 16 << 10
+
+// inlineBody reports whether req's body is read at once and sent with the
+// header section, rather than streamed by a goroutine: a body of known
+// length up to maxInlineBody, without trailers, that can be had again
+// (GetBody, which http.NewRequest sets for bytes and strings readers). A
+// body of that kind is in memory: reading it cannot wait for the
+// response, as a pipe's writer might.
+func inlineBody(req *http.Request) bool {
+	return req.GetBody != nil && req.ContentLength > 0 && req.ContentLength <= maxInlineBody && len(req.Trailer) == 0
+}
+
+// appendBodyFrame appends a DATA frame holding req's whole body (of
+// req.ContentLength bytes, which inlineBody bounds) to b.
+func appendBodyFrame(b []byte, req *http.Request) ([]byte, error) {
+	n := int(req.ContentLength)
+	b = frame.AppendFrameHeader(b, frame.TypeData, uint64(n))
+	start := len(b)
+	b = slices.Grow(b, n+1)[:start+n+1]
+	got, err := io.ReadFull(req.Body, b[start:])
+	b = b[:start+n]
+	switch {
+	case err == nil:
+		return b, fmt.Errorf("h3: request body longer than its ContentLength %d", n)
+	case err == io.ErrUnexpectedEOF && got == n:
+		return b, nil
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return b, fmt.Errorf("h3: request body of %d bytes, ContentLength %d", got, n)
+	}
+	return b, fmt.Errorf("h3: reading request body: %w", err)
 }
 
 // headerScratch is reusable memory to encode a request's header section.
@@ -322,8 +371,12 @@ func (cs *clientStream) reject(err error) {
 
 // mapError turns a stream or connection error into what the request
 // fails with: the reason we aborted it, or a RetryableError when the
-// server refused it unprocessed.
+// server refused it unprocessed. A wait that the request's context ended
+// (quic.Stream.SetContext) aborts the request first.
 func (cs *clientStream) mapError(err error) error {
+	if ctxErr := cs.req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		cs.abort(ctxErr, ErrCodeRequestCancelled)
+	}
 	cs.mu.Lock()
 	aborted := cs.abortErr
 	cs.mu.Unlock()
@@ -348,12 +401,7 @@ func (cs *clientStream) mapError(err error) error {
 
 // finish releases the request's place on the connection, once.
 func (cs *clientStream) finish() {
-	cs.doneOnce.Do(func() {
-		if cs.stopWatch != nil {
-			cs.stopWatch()
-		}
-		cs.cc.requestDone(cs)
-	})
+	cs.doneOnce.Do(func() { cs.cc.requestDone(cs) })
 }
 
 // responseBody streams the response content from the request stream;
@@ -371,6 +419,13 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		return 0, errBodyClosed
 	}
 	cs := b.cs
+	if ctx := cs.req.Context(); ctx.Done() != nil && ctx.Err() != nil {
+		// Canceled: what is buffered is not delivered either.
+		err := cs.mapError(ctx.Err())
+		b.done.Store(true)
+		cs.finish()
+		return 0, err
+	}
 	n, err := cs.mr.Read(p)
 	if err == io.EOF {
 		fillTrailer(&cs.resp.Trailer, cs.mr.trailer)
