@@ -94,7 +94,7 @@ func (cs *clientStream) do() (*http.Response, error) {
 	trace := httptrace.ContextClientTrace(ctx)
 	scratch := headerScratchPool.Get().(*headerScratch)
 	defer headerScratchPool.Put(scratch)
-	fields, err := headers.AppendRequest(scratch.fields[:0], req)
+	fields, err := headers.AppendRequestWith(scratch.fields[:0], req, &cs.cc.lengths)
 	if err == nil && cs.altUsed != "" {
 		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: cs.altUsed})
 	}
@@ -192,7 +192,11 @@ type headerScratch struct {
 	frame  []byte
 }
 
-var headerScratchPool = sync.Pool{New: func() any { return new(headerScratch) }}
+var headerScratchPool = sync.Pool{New: func() any {
+	// Room for a typical request's fields and frame (and a small body
+	// sent with them) from the start, not grown by appends.
+	return &headerScratch{fields: make([]qpack.HeaderField, 0, 16), frame: make([]byte, 0, 2<<10)}
+}}
 
 // bodyBufPool holds the buffers request bodies are read into, with room
 // in front for the DATA frame header.

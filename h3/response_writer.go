@@ -279,7 +279,7 @@ func (w *responseWriter) finish() {
 	}
 	trailer := w.trailers()
 	if !w.headersSent && w.declared < 0 && len(trailer) == 0 && w.bodyAllowed {
-		w.vals[1] = w.sc.lengthText(len(w.buf))
+		w.vals[1] = w.sc.length.Format(int64(len(w.buf)))
 		w.sent["Content-Length"] = w.vals[1:2:2]
 	}
 	if err := w.flushContent(); err != nil {

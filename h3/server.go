@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/h3/internal/headers"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 	"github.com/skiffnet/skiff/tls13/tlsconv"
@@ -360,7 +360,7 @@ type serverConn struct {
 	remote atomic.Pointer[remoteAddr]
 	// length is the Content-Length value last formatted: responses of
 	// one size, the common case, share its text.
-	length atomic.Pointer[lengthText]
+	length headers.LengthText
 
 	// next hands an accepted request stream to a worker waiting for one
 	// (serveRequests); idleWorkers counts those waiting.
@@ -389,23 +389,6 @@ func (sc *serverConn) remoteAddr() string {
 	r := &remoteAddr{addr: addr, text: addr.String()}
 	sc.remote.Store(r)
 	return r.text
-}
-
-// lengthText is a content length and its decimal text.
-type lengthText struct {
-	n    int
-	text string
-}
-
-// lengthText returns n in decimal, reusing the text of the last length
-// when it is the same.
-func (sc *serverConn) lengthText(n int) string {
-	if l := sc.length.Load(); l != nil && l.n == n {
-		return l.text
-	}
-	l := &lengthText{n: n, text: strconv.Itoa(n)}
-	sc.length.Store(l)
-	return l.text
 }
 
 func newServerConn(s *Server, qc *quic.Conn) *serverConn {

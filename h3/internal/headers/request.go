@@ -7,7 +7,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/skiffnet/skiff/qpack"
@@ -32,6 +31,12 @@ const ProtocolHeader = ":protocol"
 // userinfo or invalid characters, or a header field name or value with
 // invalid characters.
 func AppendRequest(dst []qpack.HeaderField, req *http.Request) ([]qpack.HeaderField, error) {
+	return AppendRequestWith(dst, req, nil)
+}
+
+// AppendRequestWith is AppendRequest with the Content-Length text from
+// lengths (nil formats it anew).
+func AppendRequestWith(dst []qpack.HeaderField, req *http.Request, lengths *LengthText) ([]qpack.HeaderField, error) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
@@ -116,7 +121,7 @@ func AppendRequest(dst []qpack.HeaderField, req *http.Request) ([]qpack.HeaderFi
 		dst = append(dst, qpack.HeaderField{Name: "trailer", Value: strings.Join(keys, ", ")})
 	}
 	if cl := requestContentLength(req); cl > 0 || cl == 0 && methodExpectsBody(method) {
-		dst = append(dst, qpack.HeaderField{Name: "content-length", Value: strconv.FormatInt(cl, 10)})
+		dst = append(dst, qpack.HeaderField{Name: "content-length", Value: lengths.Format(cl)})
 	}
 	return dst, nil
 }
