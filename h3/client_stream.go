@@ -206,8 +206,9 @@ const maxFrameHeader = 16 // type and length, two varints of up to 8 bytes
 
 // sendBody streams the request body in DATA frames, then the trailers, and
 // ends the stream. A write error means the server stopped reading (it may
-// have answered already, RFC 9114 §4.1.2) or the request was aborted;
-// the response side reports what matters.
+// have answered already, RFC 9114 §4.1.2), the request was aborted, or
+// its context ended the wait for flow control credit (which aborts it
+// now); the response side reports what matters.
 func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 	req := cs.req
 	defer req.Body.Close()
@@ -228,6 +229,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 			start := maxFrameHeader - len(h)
 			copy(buf[start:], h)
 			if _, werr := cs.str.Write(buf[start : maxFrameHeader+n]); werr != nil {
+				cs.mapError(werr) // aborts the stream if the context ended the wait
 				return
 			}
 		}
@@ -250,6 +252,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 			return
 		}
 		if _, err := cs.str.Write(cs.cc.c.appendHeadersFrame(nil, cs.id, fields)); err != nil {
+			cs.mapError(err)
 			return
 		}
 	}
