@@ -452,7 +452,7 @@ func (sc *serverConn) serve() error {
 // wait, so that a busy connection does not start one per request (a
 // goroutine and its closure) and a quiet one keeps none for long.
 const (
-	maxIdleWorkers    = 64
+	maxIdleWorkers    = 256
 	workerIdleTimeout = time.Second
 )
 
