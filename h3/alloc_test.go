@@ -65,4 +65,3 @@ func TestRequestAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations a request, want at most %d", allocs, maxRequestAllocs)
 	}
 }
-
