@@ -136,7 +136,9 @@ func (cs *clientStream) do() (*http.Response, error) {
 	}
 	scratch.frame = b
 	if _, err := cs.str.Write(b); err != nil {
-		closeBody(req)
+		if !inline { // else closed already
+			closeBody(req)
+		}
 		return nil, cs.mapError(err)
 	}
 	if trace != nil && trace.WroteHeaders != nil {

@@ -271,8 +271,8 @@ func (s *Stream) SetWriteDeadline(t time.Time) error {
 }
 
 // SetContext makes Read and Write calls, current and future, that wait
-// for the peer return ctx's error (ctx.Err()) once ctx ends; nil removes
-// it. Data already buffered is still read and written: only waiting is
+// for the peer return ctx's error (ctx.Err()) once ctx ends; a context
+// that never ends (context.Background()) removes it. Data already buffered is still read and written: only waiting is
 // cut short. It costs no goroutine or watcher, where a context.AfterFunc
 // that resets the stream would cost several allocations.
 func (s *Stream) SetContext(ctx context.Context) {

@@ -282,7 +282,7 @@ func TestSimStreamContext(t *testing.T) {
 		if _, err := io.ReadFull(ss, buf); err != nil || string(buf) != "late" {
 			t.Fatalf("Read of buffered data: %q, %v", buf, err)
 		}
-		ss.SetContext(nil)
+		ss.SetContext(context.Background())
 		go cs.Write([]byte("more"))
 		if _, err := io.ReadFull(ss, buf); err != nil || string(buf) != "more" {
 			t.Fatalf("Read after removing the context: %q, %v", buf, err)
