@@ -383,7 +383,7 @@ func (cs *clientStream) reject(err error) {
 // server refused it unprocessed. A wait that the request's context ended
 // (quic.Stream.SetContext) aborts the request first.
 func (cs *clientStream) mapError(err error) error {
-	if ctxErr := cs.req.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+	if ctxErr := cs.req.Context().Err(); ctxErr != nil && (errors.Is(err, quic.ErrContextDone) || errors.Is(err, ctxErr)) {
 		cs.abort(ctxErr, ErrCodeRequestCancelled)
 	}
 	cs.mu.Lock()

@@ -32,7 +32,7 @@ type Stream struct {
 
 	dlMu                        sync.Mutex
 	readDeadline, writeDeadline time.Time
-	waitCtx                     context.Context // set by SetContext; nil for none
+	waitDone                    <-chan struct{} // the Done channel of SetContext's context
 
 	sctx atomic.Pointer[streamContext] // made by Context
 	// watcher is told when the stream is over for the peer
@@ -138,9 +138,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 			continue
 		}
 		s.dlMu.Lock()
-		deadline, ctx := s.readDeadline, s.waitCtx
+		deadline, done := s.readDeadline, s.waitDone
 		s.dlMu.Unlock()
-		if err := s.wait(ready, deadline, ctx); err != nil {
+		if err := s.wait(ready, deadline, done); err != nil {
 			return 0, err
 		}
 	}
@@ -169,9 +169,9 @@ func (s *Stream) Write(p []byte) (int, error) {
 			continue
 		}
 		s.dlMu.Lock()
-		deadline, ctx := s.writeDeadline, s.waitCtx
+		deadline, done := s.writeDeadline, s.waitDone
 		s.dlMu.Unlock()
-		if err := s.wait(ready, deadline, ctx); err != nil {
+		if err := s.wait(ready, deadline, done); err != nil {
 			return written, err
 		}
 	}
@@ -191,9 +191,9 @@ func (s *Stream) sendError(st streambuf.Status, code uint64) error {
 	return nil
 }
 
-// wait blocks until ready is signalled, the deadline passes, ctx (if not
-// nil) ends or the connection ends.
-func (s *Stream) wait(ready chan struct{}, deadline time.Time, ctx context.Context) error {
+// wait blocks until ready is signalled, the deadline passes, done is
+// closed or the connection ends.
+func (s *Stream) wait(ready chan struct{}, deadline time.Time, done <-chan struct{}) error {
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -209,8 +209,8 @@ func (s *Stream) wait(ready chan struct{}, deadline time.Time, ctx context.Conte
 		return nil
 	case <-timeout:
 		return os.ErrDeadlineExceeded
-	case <-ctxDone(ctx):
-		return ctx.Err()
+	case <-done:
+		return ErrContextDone
 	case <-s.c.closed:
 		return s.c.closeError()
 	}
@@ -271,13 +271,17 @@ func (s *Stream) SetWriteDeadline(t time.Time) error {
 }
 
 // SetContext makes Read and Write calls, current and future, that wait
-// for the peer return ctx's error (ctx.Err()) once ctx ends; a context
-// that never ends (context.Background()) removes it. Data already buffered is still read and written: only waiting is
-// cut short. It costs no goroutine or watcher, where a context.AfterFunc
-// that resets the stream would cost several allocations.
+// for the peer return ErrContextDone once ctx ends (ctx.Err says why); a
+// context that never ends (context.Background()) removes it. Data already
+// buffered is still read and written: only waiting is cut short. It costs
+// no goroutine or watcher, where a context.AfterFunc that resets the
+// stream would cost several allocations. (The Stream keeps ctx's Done
+// channel, not ctx: the 8 bytes more of a Context would put a Stream in
+// the next allocation size class.)
 func (s *Stream) SetContext(ctx context.Context) {
+	done := ctxDone(ctx)
 	s.dlMu.Lock()
-	s.waitCtx = ctx
+	s.waitDone = done
 	s.dlMu.Unlock()
 	s.readReady.notify()
 	s.writeReady.notify()
