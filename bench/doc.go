@@ -18,6 +18,10 @@
 // this process and "server" figures the peer's, each measured by its own
 // process. A plain QUIC stream's first byte tells the peer what to do: send
 // n bytes, read to the end and report the count, or echo.
+// SKIFF_BENCH_PEER_CPUPROFILE=file and SKIFF_BENCH_PEER_MEMPROFILE=file
+// profile the peer for its whole life, the server side of -cpuprofile and
+// of -memprofile -memprofilerate=1 (every allocation: go tool pprof
+// -sample_index=alloc_objects -top).
 //
 // # Benchmarks and metrics
 //

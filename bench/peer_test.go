@@ -86,6 +86,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// writeHeapProfile writes the allocation profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile is as of the last collection
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // peerServer counts the open connections of the quic and many listeners.
 type peerServer struct {
 	live atomic.Int64
@@ -103,6 +117,18 @@ func runPeer(in io.Reader, out io.Writer) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	// SKIFF_BENCH_PEER_MEMPROFILE=file records every allocation of the
+	// peer (MemProfileRate 1) and writes the profile when the peer ends, the
+	// server side of what -memprofile -memprofilerate=1 shows for the
+	// client: go tool pprof -sample_index=alloc_objects -top file.
+	if path := os.Getenv("SKIFF_BENCH_PEER_MEMPROFILE"); path != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			if err := writeHeapProfile(path); err != nil {
+				fmt.Fprintln(os.Stderr, "bench peer:", err)
+			}
+		}()
 	}
 	cert, _, err := selfsigned.New("127.0.0.1")
 	if err != nil {

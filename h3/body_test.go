@@ -122,16 +122,44 @@ func TestPutLargeBodyEcho(t *testing.T) {
 	}
 }
 
-// TestShortRequestBody: the client does not send a body shorter than the
-// request's ContentLength; it fails the request instead.
-func TestShortRequestBody(t *testing.T) {
+// TestRequestBodyLength: the client does not send a body shorter or
+// longer than the request's ContentLength; it fails the request instead,
+// whether the body is sent with the header (a bytes.Reader, GetBody set)
+// or streamed (an opaque reader). A body of the right length arrives
+// whole either way.
+func TestRequestBodyLength(t *testing.T) {
 	ctx := testContext(t)
 	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.ReadAll(r.Body)
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		w.Write(b)
 	}))
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/", bytes.NewReader([]byte("short")))
-	req.ContentLength = 10
-	if _, err := e.tr.RoundTrip(req); err == nil {
-		t.Fatal("RoundTrip succeeded with a short body")
+	for _, opaque := range []bool{false, true} {
+		for _, length := range []int64{10, 3, 5} {
+			var body io.Reader = bytes.NewReader([]byte("hello"))
+			if opaque {
+				body = struct{ io.Reader }{body}
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/", body)
+			req.ContentLength = length
+			resp, err := e.tr.RoundTrip(req)
+			if length != 5 {
+				if err == nil {
+					resp.Body.Close()
+					t.Errorf("opaque %v: RoundTrip succeeded with a 5-byte body and ContentLength %d", opaque, length)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("opaque %v: %v", opaque, err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || string(got) != "hello" {
+				t.Errorf("opaque %v: echo %q, %v", opaque, got, err)
+			}
+		}
 	}
 }

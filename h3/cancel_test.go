@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/skiffnet/skiff/quic"
 )
@@ -168,5 +169,53 @@ func TestRequestTimeout(t *testing.T) {
 	cancel()
 	if err := <-result; !errors.Is(err, context.Canceled) {
 		t.Errorf("RoundTrip: %v, want context.Canceled", err)
+	}
+}
+
+// TestCancelUploadAfterResponse: the server answers at once and reads
+// nothing; the client's upload goes on after RoundTrip returned until flow
+// control stops it. Canceling the request then, with nobody reading the
+// response body, resets the stream: the handler's context ends.
+func TestCancelUploadAfterResponse(t *testing.T) {
+	ctx := testContext(t)
+	done := make(chan error, 1)
+	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		done <- r.Context().Err()
+	}))
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		// More than any flow control window: the upload blocks.
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	reqCtx, cancel := context.WithCancel(ctx)
+	resp, err := e.do(t, reqCtx, http.MethodPost, "/upload", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	cancel()
+	// Far above the milliseconds it takes, and below the idle timeout
+	// that would end the request anyway.
+	wait, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("handler context ended with %v", err)
+		}
+	case <-wait.Done():
+		t.Fatal("handler's request context was not canceled")
 	}
 }

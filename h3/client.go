@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/h3/internal/headers"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -164,6 +165,9 @@ type clientConn struct {
 	pool *connPool   // the pool it is for, set before anything runs
 	keys []routeKey  // its pool keys; guarded by pool.mu
 	used atomic.Bool // a request was sent on it
+	// lengths is the Content-Length text of its requests: one size, the
+	// common case, formatted once.
+	lengths headers.LengthText
 
 	// early is its 0-RTT state (early.go).
 	early earlyClient

@@ -1,13 +1,13 @@
 package h3
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -83,10 +83,9 @@ type clientStream struct {
 	// allocation.
 	respStore http.Response
 
-	stopWatch func() bool // stops the context watcher
-	mu        sync.Mutex
-	abortErr  error // why we aborted the stream, reported instead of the stream's error
-	doneOnce  sync.Once
+	mu       sync.Mutex
+	abortErr error // why we aborted the stream, reported instead of the stream's error
+	doneOnce sync.Once
 }
 
 func (cs *clientStream) do() (*http.Response, error) {
@@ -95,7 +94,7 @@ func (cs *clientStream) do() (*http.Response, error) {
 	trace := httptrace.ContextClientTrace(ctx)
 	scratch := headerScratchPool.Get().(*headerScratch)
 	defer headerScratchPool.Put(scratch)
-	fields, err := headers.AppendRequest(scratch.fields[:0], req)
+	fields, err := headers.AppendRequestWith(scratch.fields[:0], req, &cs.cc.lengths)
 	if err == nil && cs.altUsed != "" {
 		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: cs.altUsed})
 	}
@@ -112,21 +111,40 @@ func (cs *clientStream) do() (*http.Response, error) {
 		closeBody(req)
 		return nil, ErrHeaderTooLarge
 	}
-	if ctx.Done() != nil { // a context that can never end needs no watcher
-		cs.stopWatch = context.AfterFunc(ctx, func() { cs.abort(ctx.Err(), ErrCodeRequestCancelled) })
+	if ctx.Done() != nil { // a context that can never end needs no watching
+		// The stream's waits end with the context: a Read or Write of
+		// the request that waits for the server then fails with its
+		// error, and mapError aborts the stream. A context that ends
+		// while nobody waits is seen at the next Read or Close of the
+		// response body, not at once: a watcher (context.AfterFunc)
+		// would cost three allocations a request.
+		cs.str.SetContext(ctx)
 	}
 	b := c.appendHeadersFrame(scratch.frame[:0], cs.id, fields)
-	scratch.frame = b
 	clear(scratch.fields) // drop references to the request's strings
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	if _, err := cs.str.Write(b); err != nil {
+	inline := hasBody && inlineBody(req)
+	if inline {
+		// The whole request in one stream write, and no goroutine.
+		b, err = appendBodyFrame(b, req)
 		closeBody(req)
+		if err != nil {
+			scratch.frame = b
+			cs.abort(err, ErrCodeRequestCancelled)
+			return nil, err
+		}
+	}
+	scratch.frame = b
+	if _, err := cs.str.Write(b); err != nil {
+		if !inline { // else closed already
+			closeBody(req)
+		}
 		return nil, cs.mapError(err)
 	}
 	if trace != nil && trace.WroteHeaders != nil {
 		trace.WroteHeaders()
 	}
-	if hasBody {
+	if hasBody && !inline {
 		go cs.sendBody(trace)
 	} else {
 		cs.str.Close()
@@ -137,13 +155,50 @@ func (cs *clientStream) do() (*http.Response, error) {
 	return cs.readResponse(trace)
 }
 
+// maxInlineBody is the largest request body sent with its header section.
+const maxInlineBody = 16 << 10
+
+// inlineBody reports whether req's body is read at once and sent with the
+// header section, rather than streamed by a goroutine: a body of known
+// length up to maxInlineBody, without trailers, that can be had again
+// (GetBody, which http.NewRequest sets for bytes and strings readers). A
+// body of that kind is in memory: reading it cannot wait for the
+// response, as a pipe's writer might.
+func inlineBody(req *http.Request) bool {
+	return req.GetBody != nil && req.ContentLength > 0 && req.ContentLength <= maxInlineBody && len(req.Trailer) == 0
+}
+
+// appendBodyFrame appends a DATA frame holding req's whole body (of
+// req.ContentLength bytes, which inlineBody bounds) to b.
+func appendBodyFrame(b []byte, req *http.Request) ([]byte, error) {
+	n := int(req.ContentLength)
+	b = frame.AppendFrameHeader(b, frame.TypeData, uint64(n))
+	start := len(b)
+	b = slices.Grow(b, n+1)[:start+n+1]
+	got, err := io.ReadFull(req.Body, b[start:])
+	b = b[:start+n]
+	switch {
+	case err == nil:
+		return b, fmt.Errorf("h3: request body longer than its ContentLength %d", n)
+	case err == io.ErrUnexpectedEOF && got == n:
+		return b, nil
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		return b, fmt.Errorf("h3: request body of %d bytes, ContentLength %d", got, n)
+	}
+	return b, fmt.Errorf("h3: reading request body: %w", err)
+}
+
 // headerScratch is reusable memory to encode a request's header section.
 type headerScratch struct {
 	fields []qpack.HeaderField
 	frame  []byte
 }
 
-var headerScratchPool = sync.Pool{New: func() any { return new(headerScratch) }}
+var headerScratchPool = sync.Pool{New: func() any {
+	// Room for a typical request's fields and frame (and a small body
+	// sent with them) from the start, not grown by appends.
+	return &headerScratch{fields: make([]qpack.HeaderField, 0, 16), frame: make([]byte, 0, 2<<10)}
+}}
 
 // bodyBufPool holds the buffers request bodies are read into, with room
 // in front for the DATA frame header.
@@ -153,8 +208,9 @@ const maxFrameHeader = 16 // type and length, two varints of up to 8 bytes
 
 // sendBody streams the request body in DATA frames, then the trailers, and
 // ends the stream. A write error means the server stopped reading (it may
-// have answered already, RFC 9114 §4.1.2) or the request was aborted;
-// the response side reports what matters.
+// have answered already, RFC 9114 §4.1.2), the request was aborted, or
+// its context ended the wait for flow control credit (which aborts it
+// now); the response side reports what matters.
 func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 	req := cs.req
 	defer req.Body.Close()
@@ -175,6 +231,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 			start := maxFrameHeader - len(h)
 			copy(buf[start:], h)
 			if _, werr := cs.str.Write(buf[start : maxFrameHeader+n]); werr != nil {
+				cs.mapError(werr) // aborts the stream if the context ended the wait
 				return
 			}
 		}
@@ -197,6 +254,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 			return
 		}
 		if _, err := cs.str.Write(cs.cc.c.appendHeadersFrame(nil, cs.id, fields)); err != nil {
+			cs.mapError(err)
 			return
 		}
 	}
@@ -322,8 +380,12 @@ func (cs *clientStream) reject(err error) {
 
 // mapError turns a stream or connection error into what the request
 // fails with: the reason we aborted it, or a RetryableError when the
-// server refused it unprocessed.
+// server refused it unprocessed. A wait that the request's context ended
+// (quic.Stream.SetContext) aborts the request first.
 func (cs *clientStream) mapError(err error) error {
+	if ctxErr := cs.req.Context().Err(); ctxErr != nil && (errors.Is(err, quic.ErrContextDone) || errors.Is(err, ctxErr)) {
+		cs.abort(ctxErr, ErrCodeRequestCancelled)
+	}
 	cs.mu.Lock()
 	aborted := cs.abortErr
 	cs.mu.Unlock()
@@ -348,12 +410,7 @@ func (cs *clientStream) mapError(err error) error {
 
 // finish releases the request's place on the connection, once.
 func (cs *clientStream) finish() {
-	cs.doneOnce.Do(func() {
-		if cs.stopWatch != nil {
-			cs.stopWatch()
-		}
-		cs.cc.requestDone(cs)
-	})
+	cs.doneOnce.Do(func() { cs.cc.requestDone(cs) })
 }
 
 // responseBody streams the response content from the request stream;
@@ -371,6 +428,13 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		return 0, errBodyClosed
 	}
 	cs := b.cs
+	if ctx := cs.req.Context(); ctx.Done() != nil && ctx.Err() != nil {
+		// Canceled: what is buffered is not delivered either.
+		err := cs.mapError(ctx.Err())
+		b.done.Store(true)
+		cs.finish()
+		return 0, err
+	}
 	n, err := cs.mr.Read(p)
 	if err == io.EOF {
 		fillTrailer(&cs.resp.Trailer, cs.mr.trailer)

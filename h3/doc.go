@@ -86,18 +86,24 @@
 //
 // Over HTTP/3 (client.go, client_stream.go) concurrent requests run as
 // concurrent streams. Request bodies are streamed in DATA frames, followed
-// by trailers from Request.Trailer; response bodies are read from the
+// by trailers from Request.Trailer (a small body held in memory, one with
+// GetBody and a known length up to 16 KiB, goes in the header's stream
+// write, without a goroutine); response bodies are read from the
 // stream as the caller reads (QUIC flow control gives backpressure),
 // Response.Trailer is filled at EOF, and closing a body before EOF stops
 // the stream with H3_REQUEST_CANCELLED. Interim responses (103 Early Hints)
 // go to httptrace.ClientTrace.Got1xxResponse. The request context cancels
-// a request at any point (RESET_STREAM and STOP_SENDING with
-// H3_REQUEST_CANCELLED). A request whose context ends while its
-// connection is being dialed stops waiting, and the dial is canceled
-// unless another request waits for it (a dial that lost a race to TCP goes
-// on for the next requests; CloseIdleConnections cancels it); a request
-// whose context has already ended starts nothing. Responses carry the
-// handshake's outcome in Response.TLS (a tls.ConnectionState, shared by
+// a request (RESET_STREAM and STOP_SENDING with H3_REQUEST_CANCELLED): at
+// once while RoundTrip, the request body's upload or a response body Read
+// waits on the stream (quic.Stream.SetContext ends the wait, which costs
+// no watcher), else at the next Read or Close of the response body, which
+// fails with the context's error even when content is buffered. A request
+// whose context ends while its connection is being dialed stops waiting,
+// and the dial is canceled unless another request waits for it (a dial
+// that lost a race to TCP goes on for the next requests;
+// CloseIdleConnections cancels it); a request whose context has already
+// ended starts nothing. Responses carry the handshake's outcome in
+// Response.TLS (a tls.ConnectionState, shared by
 // the connection's responses as net/http's are). After a GOAWAY (RFC 9114
 // §5.2) new requests go to a new connection and requests in flight finish. In ModeHTTP3Only a
 // request refused unprocessed (H3_REQUEST_REJECTED, or a stream at or above
@@ -144,10 +150,17 @@
 // RESET_STREAM or STOP_SENDING arrives, whether or not it reads or writes
 // (when quic.Stream's Context would end; quic tells the server through an
 // internal hook, internal/quichooks, which costs a stream no allocation).
-// A request costs about ten allocations on each side, mostly net/http's
-// request, header maps and context (go test -bench H3Requests ./bench
-// counts them per side). Each request stream gets pseudo-header and field
-// validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
+// The server's response header maps come from a pool and go back to it
+// when the handler returns (as with net/http, the ResponseWriter must not
+// be used after that; the request, its header included, may be kept), and
+// a goroutine that served a request
+// waits a second for the connection's next one rather than ending. A
+// request costs about six allocations on the server (the request, its
+// context, the request's state, the QUIC stream) and five on the client
+// besides the caller's own request (the response header map, the request's
+// state, the QUIC stream and its wait channel); go test -bench H3Requests
+// ./bench counts them per side. Each request stream gets pseudo-header
+// and field validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses
 // through WriteHeader, trailers (the Trailer header or http.TrailerPrefix),

@@ -49,7 +49,7 @@ type responseWriter struct {
 // init readies w, part of the request's serverRequest, to answer req on
 // str.
 func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) {
-	*w = responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: http.Header{}, declared: -1}
+	*w = responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: headerMapPool.Get().(http.Header), declared: -1}
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
 }
@@ -63,16 +63,26 @@ type writerBufs struct {
 
 var writerBufPool = sync.Pool{New: func() any { return new(writerBufs) }}
 
-// release returns the writer's buffers once the response is complete; a
-// handler that writes after returning gets fresh ones.
+// release returns the writer's buffers and header map once the response
+// is complete; a handler that writes after returning gets fresh ones.
 func (w *responseWriter) release() {
 	clear(w.fields[:cap(w.fields)])
 	*w.bufs = writerBufs{buf: w.buf[:0], frame: w.frameBuf[:0], fields: w.fields[:0]}
 	writerBufPool.Put(w.bufs)
 	w.buf, w.frameBuf, w.fields, w.bufs = nil, nil, nil, nil
+	putHeaderMap(w.header)
+	w.header, w.sent = nil, nil
 }
 
-func (w *responseWriter) Header() http.Header { return w.header }
+// Header is the response header. After the handler returned, when the
+// map has gone back to headerMapPool, it is a map of its own that goes
+// nowhere.
+func (w *responseWriter) Header() http.Header {
+	if w.header == nil {
+		return http.Header{}
+	}
+	return w.header
+}
 
 // WriteHeader sends an interim (1xx) response at once, with the current
 // header fields, or commits the final status.
@@ -269,7 +279,7 @@ func (w *responseWriter) finish() {
 	}
 	trailer := w.trailers()
 	if !w.headersSent && w.declared < 0 && len(trailer) == 0 && w.bodyAllowed {
-		w.vals[1] = w.sc.lengthText(len(w.buf))
+		w.vals[1] = w.sc.length.Format(int64(len(w.buf)))
 		w.sent["Content-Length"] = w.vals[1:2:2]
 	}
 	if err := w.flushContent(); err != nil {

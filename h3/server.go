@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffnet/skiff/h3/internal/headers"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 	"github.com/skiffnet/skiff/tls13/tlsconv"
@@ -360,7 +360,12 @@ type serverConn struct {
 	remote atomic.Pointer[remoteAddr]
 	// length is the Content-Length value last formatted: responses of
 	// one size, the common case, share its text.
-	length atomic.Pointer[lengthText]
+	length headers.LengthText
+
+	// next hands an accepted request stream to a worker waiting for one
+	// (serveRequests); idleWorkers counts those waiting.
+	next        chan *quic.Stream
+	idleWorkers atomic.Int32
 
 	mu         sync.Mutex
 	nextStream uint64 // one above the highest request stream accepted (in stream ID space: id+4)
@@ -386,23 +391,6 @@ func (sc *serverConn) remoteAddr() string {
 	return r.text
 }
 
-// lengthText is a content length and its decimal text.
-type lengthText struct {
-	n    int
-	text string
-}
-
-// lengthText returns n in decimal, reusing the text of the last length
-// when it is the same.
-func (sc *serverConn) lengthText(n int) string {
-	if l := sc.length.Load(); l != nil && l.n == n {
-		return l.text
-	}
-	l := &lengthText{n: n, text: strconv.Itoa(n)}
-	sc.length.Store(l)
-	return l.text
-}
-
 func newServerConn(s *Server, qc *quic.Conn) *serverConn {
 	return &serverConn{srv: s, qc: qc, c: newConn(qc, false, s.maxHeaderBytes())}
 }
@@ -426,6 +414,9 @@ func (sc *serverConn) serve() error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	stop := make(chan struct{}) // ends the idle workers
+	defer close(stop)
+	sc.next = make(chan *quic.Stream)
 	for {
 		str, err := sc.qc.AcceptStream(ctx)
 		if err != nil {
@@ -444,11 +435,53 @@ func (sc *serverConn) serve() error {
 		}
 		sc.nextStream = max(sc.nextStream, id+4)
 		sc.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc.handleRequestStream(str)
-		}()
+		select {
+		case sc.next <- str:
+		default:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sc.serveRequests(str, stop)
+			}()
+		}
+	}
+}
+
+// A goroutine that served a request waits up to workerIdleTimeout for the
+// connection's next request stream, while fewer than maxIdleWorkers others
+// wait, so that a busy connection does not start one per request (a
+// goroutine and its closure) and a quiet one keeps none for long.
+const (
+	maxIdleWorkers    = 256
+	workerIdleTimeout = time.Second
+)
+
+// serveRequests serves the request stream str, then the ones handed to it
+// while it waits (see maxIdleWorkers), until stop is closed.
+func (sc *serverConn) serveRequests(str *quic.Stream, stop <-chan struct{}) {
+	var idle *time.Timer
+	for {
+		sc.handleRequestStream(str)
+		if sc.idleWorkers.Add(1) > maxIdleWorkers {
+			sc.idleWorkers.Add(-1)
+			return
+		}
+		if idle == nil {
+			idle = time.NewTimer(workerIdleTimeout)
+		} else {
+			idle.Reset(workerIdleTimeout)
+		}
+		select {
+		case str = <-sc.next:
+			sc.idleWorkers.Add(-1)
+		case <-idle.C:
+			sc.idleWorkers.Add(-1)
+			return
+		case <-stop:
+			sc.idleWorkers.Add(-1)
+			idle.Stop()
+			return
+		}
 	}
 }
 

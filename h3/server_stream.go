@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
@@ -42,9 +43,11 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		str.SetReadDeadline(time.Time{})
 	}
 	var hr headers.Request
+	sr.store.Header = headerMapPool.Get().(http.Header)
 	err = headers.ParseRequestTo(&hr, fields, false, &sr.store)
 	mr.releaseFields()
 	if err != nil {
+		putHeaderMap(sr.store.Header)
 		// §4.1.2: a malformed request is a stream error H3_MESSAGE_ERROR.
 		mr.fail(err)
 		return
@@ -80,6 +83,9 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	}
 	rw.finish()
 	rw.release()
+	// The request's header map is not reused: net/http lets a handler's
+	// goroutines keep the request (and read r.Header) after ServeHTTP
+	// returned; only the ResponseWriter must not be used then.
 	if !body.eof() {
 		// What has already arrived of the request is still checked, so
 		// that a frame that is a connection error (RFC 9114 §7.2) is
@@ -110,6 +116,25 @@ type serverRequest struct {
 // client (quichooks.StreamWatcher): after the handler returned, the
 // context has ended already and this does nothing.
 func (sr *serverRequest) StreamEnded(cause error) { sr.cancel(wrapError(cause)) }
+
+// headerMapPool holds emptied header maps for the server's response
+// headers, and serves request headers too (those go back only when no
+// handler saw them): a new map costs two allocations, its header and its
+// first group of slots.
+var headerMapPool = sync.Pool{New: func() any { return make(http.Header) }}
+
+// maxPooledHeaderKeys bounds the maps headerMapPool keeps: a cleared map
+// keeps its size.
+const maxPooledHeaderKeys = 32
+
+// putHeaderMap empties h and gives it to headerMapPool.
+func putHeaderMap(h http.Header) {
+	if h == nil || len(h) > maxPooledHeaderKeys {
+		return
+	}
+	clear(h)
+	headerMapPool.Put(h)
+}
 
 // maxDrain bounds how much of an unread request body is examined after
 // the response.

@@ -21,11 +21,8 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 	case <-c.closed:
 		return nil, c.closeError()
 	}
+	var changed <-chan struct{}
 	for {
-		// The channel is taken before trying, so that a limit raised
-		// (or the connection ended) after the try closes the channel we
-		// wait on.
-		changed := c.streamChanged.wait()
 		select {
 		case <-c.closed:
 			return nil, c.closeError()
@@ -34,11 +31,20 @@ func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
 		if st, ok := c.mb.OpenStream(uni, nil); ok {
 			return streamOf(st), nil // made by allocStream
 		}
+		if changed == nil {
+			// The channel is taken after a failed try and before the
+			// next, so that a limit raised (or the connection ended)
+			// after that try closes the channel we wait on; a stream
+			// opened at the first try costs no channel.
+			changed = c.streamChanged.wait()
+			continue
+		}
 		c.mb.OpenBlocked(uni)
 		// The end of the connection fires changed too (setCloseError):
 		// a goroutine blocked here waits on two channels, not three.
 		select {
 		case <-changed:
+			changed = nil
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
 		}
@@ -56,17 +62,28 @@ func (c *Conn) AcceptUniStream(ctx context.Context) (*Stream, error) {
 }
 
 func (c *Conn) acceptStream(ctx context.Context, kind int) (*Stream, error) {
+	var changed <-chan struct{}
 	for {
-		changed := c.streamChanged.wait()
 		c.acceptMu.Lock()
 		if q := c.accept[kind]; len(q) > 0 {
 			s := q[0]
 			q[0] = nil
-			c.accept[kind] = q[1:]
+			if len(q) == 1 {
+				q = q[:0] // empty: the next stream goes at the start again
+			} else {
+				q = q[1:]
+			}
+			c.accept[kind] = q
 			c.acceptMu.Unlock()
 			return s, nil
 		}
 		c.acceptMu.Unlock()
+		if changed == nil {
+			// Taken after a failed look and before the next, as in
+			// openStream.
+			changed = c.streamChanged.wait()
+			continue
+		}
 		select {
 		case <-c.closed:
 			return nil, c.closeError()
@@ -75,6 +92,7 @@ func (c *Conn) acceptStream(ctx context.Context, kind int) (*Stream, error) {
 		// The end of the connection fires changed too (setCloseError).
 		select {
 		case <-changed:
+			changed = nil
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
 		}

@@ -46,7 +46,8 @@
 // close is an *ApplicationError, a stream reset a *StreamError, an ICMP
 // error an *UnreachableError. context.Cause of Conn.Context is the error
 // the connection ended with; a Stream's Context ends when the peer resets
-// or stops it.
+// or stops it. Stream.SetContext makes Reads and Writes that wait for the
+// peer end with a context, as deadlines end them.
 //
 // Conn.CloseWithError returns once its CONNECTION_CLOSE is handed to the
 // socket, so a program may exit right after; the closing period (RFC 9000

@@ -144,6 +144,9 @@ var (
 	ErrEndpointClosed = errors.New("quic: endpoint closed")
 	// ErrStreamClosed: a write after Close, or a read after CloseRead.
 	ErrStreamClosed = errors.New("quic: stream closed")
+	// ErrContextDone: a Read or Write waited until the context given to
+	// Stream.SetContext ended; its Err says why.
+	ErrContextDone = errors.New("quic: stream context done")
 	// ErrDatagramsDisabled: the peer did not enable DATAGRAM frames.
 	ErrDatagramsDisabled = errors.New("quic: datagrams not enabled by the peer")
 	// ErrDatagramTooLarge: a datagram does not fit in one packet.

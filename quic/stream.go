@@ -32,6 +32,7 @@ type Stream struct {
 
 	dlMu                        sync.Mutex
 	readDeadline, writeDeadline time.Time
+	waitDone                    <-chan struct{} // the Done channel of SetContext's context
 
 	sctx atomic.Pointer[streamContext] // made by Context
 	// watcher is told when the stream is over for the peer
@@ -137,9 +138,9 @@ func (s *Stream) Read(p []byte) (int, error) {
 			continue
 		}
 		s.dlMu.Lock()
-		deadline := s.readDeadline
+		deadline, done := s.readDeadline, s.waitDone
 		s.dlMu.Unlock()
-		if err := s.wait(ready, deadline); err != nil {
+		if err := s.wait(ready, deadline, done); err != nil {
 			return 0, err
 		}
 	}
@@ -168,9 +169,9 @@ func (s *Stream) Write(p []byte) (int, error) {
 			continue
 		}
 		s.dlMu.Lock()
-		deadline := s.writeDeadline
+		deadline, done := s.writeDeadline, s.waitDone
 		s.dlMu.Unlock()
-		if err := s.wait(ready, deadline); err != nil {
+		if err := s.wait(ready, deadline, done); err != nil {
 			return written, err
 		}
 	}
@@ -190,9 +191,9 @@ func (s *Stream) sendError(st streambuf.Status, code uint64) error {
 	return nil
 }
 
-// wait blocks until ready is signalled, the deadline passes or the
-// connection ends.
-func (s *Stream) wait(ready chan struct{}, deadline time.Time) error {
+// wait blocks until ready is signalled, the deadline passes, done is
+// closed or the connection ends.
+func (s *Stream) wait(ready chan struct{}, deadline time.Time, done <-chan struct{}) error {
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -208,6 +209,8 @@ func (s *Stream) wait(ready chan struct{}, deadline time.Time) error {
 		return nil
 	case <-timeout:
 		return os.ErrDeadlineExceeded
+	case <-done:
+		return ErrContextDone
 	case <-s.c.closed:
 		return s.c.closeError()
 	}
@@ -265,6 +268,23 @@ func (s *Stream) SetWriteDeadline(t time.Time) error {
 	s.dlMu.Unlock()
 	s.writeReady.notify()
 	return nil
+}
+
+// SetContext makes Read and Write calls, current and future, that wait
+// for the peer return ErrContextDone once ctx ends (ctx.Err says why); a
+// context that never ends (context.Background()) removes it. Data already
+// buffered is still read and written: only waiting is cut short. It costs
+// no goroutine or watcher, where a context.AfterFunc that resets the
+// stream would cost several allocations. (The Stream keeps ctx's Done
+// channel, not ctx: the 8 bytes more of a Context would put a Stream in
+// the next allocation size class.)
+func (s *Stream) SetContext(ctx context.Context) {
+	done := ctxDone(ctx)
+	s.dlMu.Lock()
+	s.waitDone = done
+	s.dlMu.Unlock()
+	s.readReady.notify()
+	s.writeReady.notify()
 }
 
 // SetDeadline sets both deadlines.

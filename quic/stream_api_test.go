@@ -251,6 +251,58 @@ func TestSimStreamDeadlines(t *testing.T) {
 	})
 }
 
+// SetContext: a Read or Write waiting for the peer returns ErrContextDone
+// when the context ends (synthetic time), buffered data is still read, and
+// removing the context lets the stream work again.
+func TestSimStreamContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, client, server := simPair(t, ctx, nil)
+		cs, ss := acceptWith(t, ctx, client, server, "x")
+
+		rctx, rcancel := context.WithCancel(ctx)
+		ss.SetContext(rctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := ss.Read(make([]byte, 10))
+			done <- err
+		}()
+		time.Sleep(100 * time.Millisecond)
+		rcancel()
+		if err := <-done; err != ErrContextDone {
+			t.Fatalf("Read woken by the context's end: %v", err)
+		}
+		// Data that arrives is read even with the context ended.
+		if _, err := cs.Write([]byte("late")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // delivered
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(ss, buf); err != nil || string(buf) != "late" {
+			t.Fatalf("Read of buffered data: %q, %v", buf, err)
+		}
+		ss.SetContext(context.Background())
+		go cs.Write([]byte("more"))
+		if _, err := io.ReadFull(ss, buf); err != nil || string(buf) != "more" {
+			t.Fatalf("Read after removing the context: %q, %v", buf, err)
+		}
+
+		// A Write blocked by flow control ends with its context's deadline.
+		wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+		defer wcancel()
+		cs.SetContext(wctx)
+		start := time.Now()
+		n, err := cs.Write(make([]byte, 2*conn.MaxSendBuffered))
+		if err != ErrContextDone {
+			t.Fatalf("Write: %d, %v", n, err)
+		}
+		if el := time.Since(start); el != 2*time.Second {
+			t.Errorf("Write returned after %v, want 2s", el)
+		}
+	})
+}
+
 // Unidirectional streams both ways (RFC 9000 §2.1): data flows from the
 // initiator only; writing to a receive-only stream and reading from a
 // send-only one fail.

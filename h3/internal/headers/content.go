@@ -1,5 +1,36 @@
 package headers
 
+import (
+	"strconv"
+	"sync/atomic"
+)
+
+// LengthText formats content lengths in decimal, reusing the text of the
+// last length when it is the same: messages of one size, the common case,
+// share it. The zero value is ready; it is safe for concurrent use.
+type LengthText struct {
+	last atomic.Pointer[lengthText]
+}
+
+// lengthText is a content length and its decimal text.
+type lengthText struct {
+	n    int64
+	text string
+}
+
+// Format returns n in decimal; a nil LengthText formats it anew.
+func (lt *LengthText) Format(n int64) string {
+	if lt == nil {
+		return strconv.FormatInt(n, 10)
+	}
+	if l := lt.last.Load(); l != nil && l.n == n {
+		return l.text
+	}
+	l := &lengthText{n: n, text: strconv.FormatInt(n, 10)}
+	lt.last.Store(l)
+	return l.text
+}
+
 // ContentLength checks the content of a message against its Content-Length
 // field, RFC 9114 §4.1.2: a message "is malformed if the value of the
 // Content-Length header field does not equal the sum of the DATA frame

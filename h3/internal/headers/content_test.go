@@ -1,6 +1,9 @@
 package headers
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // RFC 9114 §4.1.2: Content-Length must equal the sum of DATA lengths.
 func TestContentLength(t *testing.T) {
@@ -23,4 +26,22 @@ func TestContentLength(t *testing.T) {
 		t.Fatal("empty body")
 	}
 	wantMessageError(t, zero.Add(1))
+}
+
+// LengthText formats like strconv, reuses the text of a repeated length,
+// and a nil one still formats.
+func TestLengthText(t *testing.T) {
+	var lt LengthText
+	for _, n := range []int64{0, 4096, 4096, 7, 1 << 40} {
+		if got := lt.Format(n); got != strconv.FormatInt(n, 10) {
+			t.Errorf("Format(%d) = %q", n, got)
+		}
+	}
+	lt.Format(1024)
+	if allocs := testing.AllocsPerRun(10, func() { lt.Format(1024) }); allocs != 0 {
+		t.Errorf("repeated length: %v allocations", allocs)
+	}
+	if got := (*LengthText)(nil).Format(12); got != "12" {
+		t.Errorf("nil: %q", got)
+	}
 }

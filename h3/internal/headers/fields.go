@@ -110,13 +110,17 @@ type headerBuilder struct {
 }
 
 // newHeaderBuilder returns a builder for n fields; their values go in
-// store when it has room for them, else in a slice of their own.
-func newHeaderBuilder(n int, store []string) headerBuilder {
+// store when it has room for them, else in a slice of their own. The
+// header is h, which must be empty, or a new map when h is nil.
+func newHeaderBuilder(n int, store []string, h http.Header) headerBuilder {
 	vals := store[:0]
 	if cap(vals) < n {
 		vals = make([]string, 0, n)
 	}
-	return headerBuilder{h: make(http.Header, n), vals: vals, contentLength: -1}
+	if h == nil {
+		h = make(http.Header, n)
+	}
+	return headerBuilder{h: h, vals: vals, contentLength: -1}
 }
 
 // add validates one regular field and records it. isRequest allows TE.

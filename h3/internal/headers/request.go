@@ -7,7 +7,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/skiffnet/skiff/qpack"
@@ -32,6 +31,12 @@ const ProtocolHeader = ":protocol"
 // userinfo or invalid characters, or a header field name or value with
 // invalid characters.
 func AppendRequest(dst []qpack.HeaderField, req *http.Request) ([]qpack.HeaderField, error) {
+	return AppendRequestWith(dst, req, nil)
+}
+
+// AppendRequestWith is AppendRequest with the Content-Length text from
+// lengths (nil formats it anew).
+func AppendRequestWith(dst []qpack.HeaderField, req *http.Request, lengths *LengthText) ([]qpack.HeaderField, error) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
@@ -116,7 +121,7 @@ func AppendRequest(dst []qpack.HeaderField, req *http.Request) ([]qpack.HeaderFi
 		dst = append(dst, qpack.HeaderField{Name: "trailer", Value: strings.Join(keys, ", ")})
 	}
 	if cl := requestContentLength(req); cl > 0 || cl == 0 && methodExpectsBody(method) {
-		dst = append(dst, qpack.HeaderField{Name: "content-length", Value: strconv.FormatInt(cl, 10)})
+		dst = append(dst, qpack.HeaderField{Name: "content-length", Value: lengths.Format(cl)})
 	}
 	return dst, nil
 }
@@ -209,10 +214,12 @@ func (r *Request) HTTPRequest(ctx context.Context, body io.ReadCloser) *http.Req
 }
 
 // Storage is memory a parse may use rather than allocate: room for the
-// values of a few header fields, and the request's URL.
+// values of a few header fields, the request's URL, and the header map
+// (when Header is not nil; it must be empty).
 type Storage struct {
 	Values [6]string
 	URL    url.URL
+	Header http.Header
 }
 
 // plainPath reports whether url.ParseRequestURI(p) is &url.URL{Path: p}:
@@ -252,8 +259,9 @@ func ParseRequest(fields []qpack.HeaderField, allowExtendedConnect bool) (*Reque
 // it is not nil: the request then shares the caller's storage.
 func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect bool, st *Storage) error {
 	var vals []string
+	var h http.Header
 	if st != nil {
-		vals = st.Values[:]
+		vals, h = st.Values[:], st.Header
 	}
 	var method, scheme, authority, path, protocol string
 	var seen uint8 // bit per pseudo-header, for duplicates
@@ -295,7 +303,7 @@ func ParseRequestTo(r *Request, fields []qpack.HeaderField, allowExtendedConnect
 		*dst = f.Value
 	}
 
-	b := newHeaderBuilder(len(fields)-i, vals)
+	b := newHeaderBuilder(len(fields)-i, vals, h)
 	var hostField string
 	sawHost := false
 	for _, f := range fields[i:] {

@@ -114,7 +114,7 @@ func ParseResponseTo(r *Response, fields []qpack.HeaderField, vals []string) err
 	if code == http.StatusSwitchingProtocols {
 		return malformed("101 Switching Protocols in HTTP/3") // §4.5
 	}
-	b := newHeaderBuilder(len(fields)-i, vals)
+	b := newHeaderBuilder(len(fields)-i, vals, nil)
 	for _, f := range fields[i:] {
 		if f.Name != "" && f.Name[0] == ':' {
 			return malformed("pseudo-header after a regular field")
@@ -159,7 +159,7 @@ func AppendTrailers(dst []qpack.HeaderField, h http.Header) ([]qpack.HeaderField
 // trailer sections"), an invalid or connection-specific field is an
 // *frame.Error with code H3_MESSAGE_ERROR.
 func ParseTrailers(fields []qpack.HeaderField) (http.Header, error) {
-	b := newHeaderBuilder(len(fields), nil)
+	b := newHeaderBuilder(len(fields), nil, nil)
 	for _, f := range fields {
 		if f.Name != "" && f.Name[0] == ':' {
 			return nil, malformed("pseudo-header in a trailer section")
