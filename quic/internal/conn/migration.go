@@ -201,6 +201,16 @@ func (c *Conn) switchPath(now time.Duration, p *netPath) {
 	if p.hasDCID && !c.ids.useSeq(p.dcidSeq) {
 		p.hasDCID = false // retired meanwhile: the current one serves
 	}
+	if !p.validated && !p.validating {
+		// Before the congestion state changes: the challenges' timer
+		// and the validation timeout start from the RTT estimate in use
+		// (startPathValidation). A NAT rebinding leaves the network
+		// between the endpoints as it was, and a client that only
+		// receives sends nothing to set the new path's estimate by; with
+		// kInitialRtt the second challenge would wait a second after a
+		// first one lost to a new mapping not yet working.
+		c.startPathValidation(now, p, false)
+	}
 	if prev.addr.Local != p.addr.Local || prev.addr.Remote.Addr() != p.addr.Remote.Addr() {
 		c.changeCongestionPath(prev, p)
 	} else {
@@ -220,11 +230,7 @@ func (c *Conn) switchPath(now time.Duration, p *netPath) {
 		c.onCurValidated()
 		return
 	}
-	if !p.validating {
-		c.startPathValidation(now, p, false)
-	}
 	c.loss.SetAmplificationBlocked(ps.allowance(p) == 0)
-	_ = now
 }
 
 // changeCongestionPath gives the new path p its congestion controller,

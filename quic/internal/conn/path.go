@@ -37,10 +37,13 @@ const (
 	// flooding PATH_CHALLENGE gets answers to the latest only, all in one
 	// datagram.
 	maxPathResponses = 4
-	// maxChallenges is how many PATH_CHALLENGEs a validation sends, each
-	// with new data (§8.2.1), a PTO apart and doubling, before the
-	// timeout of 3 PTOs abandons it (§8.2.4).
-	maxChallenges = 4
+	// maxChallenges bounds the PATH_CHALLENGEs a validation sends, each
+	// with new data (§8.2.1), a PTO apart and doubling (§9.4), until the
+	// timeout of 3 PTOs abandons it (§8.2.4): enough to go on probing for
+	// the whole timeout when the PTO is a twentieth of it or more (a path
+	// with an RTT of a few tens of ms after a NAT rebinding). The data of
+	// each is kept for the PATH_RESPONSE that echoes it.
+	maxChallenges = 8
 	// minPathDatagram is the smallest datagram worth sending a path's
 	// frames in when the anti-amplification limit allows less than 1200
 	// bytes (§8.2.1, §8.2.2).
@@ -57,13 +60,18 @@ type netPath struct {
 	recvd, sent uint64
 
 	// Path validation (§8.2): the data of each PATH_CHALLENGE sent, when
-	// to send the next one, when to give up.
+	// the next one is due (retransmitAt; challengeDue once it is), the
+	// PTO the intervals double from (challengePTO), when to give up.
 	validating   bool
 	challengeDue bool
 	challenges   [maxChallenges][8]byte
 	nChallenges  int
 	retransmitAt time.Duration
+	challengePTO time.Duration
 	abandonAt    time.Duration
+	// reserve is the part of the anti-amplification allowance kept for
+	// the PATH_CHALLENGEs the validation will still send (challengeReserve).
+	reserve int
 	// reprobe: the validation of a path validated before, which only
 	// elicits packets there (§9.3.3); its failure changes nothing.
 	reprobe bool
@@ -190,11 +198,11 @@ func (ps *pathState) remove(p *netPath) {
 	}
 }
 
-// allowance is how many more bytes may go on p: unlimited once the peer's
-// address there is validated, and at a client (which chose the server's
-// addresses); else three times what arrived there less what was sent
-// (RFC 9000 §8.1, §9.3.1).
-func (ps *pathState) allowance(p *netPath) int {
+// amplificationRoom is how many more bytes may go on p: unlimited once
+// the peer's address there is validated, and at a client (which chose the
+// server's addresses); else three times what arrived there less what was
+// sent (RFC 9000 §8.1, §9.3.1).
+func (ps *pathState) amplificationRoom(p *netPath) int {
 	if p.validated || ps.isClient {
 		return 1 << 30
 	}
@@ -203,6 +211,21 @@ func (ps *pathState) allowance(p *netPath) int {
 		return 0
 	}
 	return int(min(limit-p.sent, 1<<30))
+}
+
+// allowance is how many more bytes packets other than path probes may
+// take on p: amplificationRoom less the reserve of p's validation. A
+// server whose first datagrams to a rebound client's new address are lost
+// (the NAT's new mapping not working yet) must still be able to send the
+// PATH_CHALLENGEs its timer owes (§8.2.1, §9.4): the client, which only
+// receives, sends nothing that would raise the limit, and a server that
+// had spent it all on stream data would wait for the idle timeout.
+func (ps *pathState) allowance(p *netPath) int {
+	room := ps.amplificationRoom(p)
+	if room == 1<<30 || !p.validating {
+		return room
+	}
+	return max(room-p.reserve, 0)
 }
 
 // curValidated reports whether the current path is validated.
@@ -286,22 +309,46 @@ func (c *Conn) onPathResponse(now time.Duration, data [8]byte) {
 
 // startPathValidation sends PATH_CHALLENGEs on p until the peer answers
 // or 3 PTOs pass (RFC 9000 §8.2.4: three times the larger of the current
-// PTO and a new path's, with kInitialRtt).
+// PTO and a new path's, with kInitialRtt). The current PTO is that of the
+// RTT estimate in use: a server that follows a peer to a new address
+// starts the validation before it resets the estimate for the new path
+// (switchPath), and §9.4 resets it only "on confirming a peer's ownership
+// of its new address" anyway.
 func (c *Conn) startPathValidation(now time.Duration, p *netPath, reprobe bool) {
 	p.validating, p.reprobe = true, reprobe
 	p.challengeDue = true
 	p.nChallenges = 0
+	p.retransmitAt = now
+	p.challengePTO = c.rtt.PTO(true)
 	var fresh congestion.RTTStats
 	fresh.SetMaxAckDelay(c.rtt.MaxAckDelay())
-	p.abandonAt = now + 3*max(c.rtt.PTO(true), fresh.PTO(true))
+	p.abandonAt = now + 3*max(p.challengePTO, fresh.PTO(true))
+	c.challengeReserve(p)
 	c.tracer.migrationState("probing_started", p.addr)
 }
 
-// pathPTO is the interval before the next PATH_CHALLENGE: the PTO,
-// doubled for each challenge already sent (RFC 9000 §9.4 asks for a timer
-// no more aggressive than RFC 9002 §6.2.1's).
-func (c *Conn) pathPTO(sent int) time.Duration {
-	return c.rtt.PTO(true) << min(sent-1, 8)
+// pathPTO is the interval after p's sent-th PATH_CHALLENGE: the PTO when
+// the validation started, doubled for each challenge already sent (RFC
+// 9000 §9.4 asks for a timer set as RFC 9002 §6.2.1's and no more
+// aggressive).
+func (c *Conn) pathPTO(p *netPath, sent int) time.Duration {
+	return p.challengePTO << min(sent-1, 16)
+}
+
+// challengeReserve sets aside, in p.reserve, the room of the
+// PATH_CHALLENGEs p's validation may still send: the one due, if any, and
+// those its timer would send before abandonAt, each in a datagram of
+// minPathDatagram bytes at least (§8.2.1 allows less than 1200 bytes when
+// the anti-amplification limit does not permit more). allowance keeps it
+// from other packets, appendPathDatagram from the challenges before.
+func (c *Conn) challengeReserve(p *netPath) {
+	n, t, left := p.nChallenges, p.retransmitAt, 0
+	for n < maxChallenges && t < p.abandonAt {
+		left++
+		n++
+		t += c.pathPTO(p, n)
+	}
+	p.reserve = left * minPathDatagram
 }
 
 // pathDeadline is the earliest path timer: a challenge to send again, or
@@ -372,15 +419,25 @@ func (c *Conn) AppendPathProbe(nowT time.Time, buf []byte) ([]byte, Path) {
 
 // appendPathDatagram writes a datagram with the probing frames due on p,
 // padded to 1200 bytes (RFC 9000 §8.2.1, §8.2.2) or to what the
-// anti-amplification limit allows. Like a path MTU probe, its loss is no
-// congestion signal, and it waits for no congestion window: its size and
-// number are bounded (a few challenges per validation, one datagram of
-// responses per packet of challenges received).
+// anti-amplification limit allows less the reserve of the challenges
+// still to come (challengeReserve), but never below minPathDatagram. Like
+// a path MTU probe, its loss is no congestion signal, and it waits for no
+// congestion window: its size and number are bounded (a few challenges per
+// validation, one datagram of responses per packet of challenges
+// received).
 func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []byte {
 	if c.spaces[recovery.SpaceAppData].writeKeys == nil || c.keys1RTT.write == nil {
 		return buf
 	}
-	size := min(InitialMaxDatagramSize, c.path.allowance(p), cap(buf)-len(buf))
+	room := min(c.path.amplificationRoom(p), cap(buf)-len(buf))
+	keep := 0
+	if p.validating {
+		keep = p.reserve
+		if p.challengeDue {
+			keep -= minPathDatagram // this datagram's share
+		}
+	}
+	size := min(InitialMaxDatagramSize, max(room-keep, minPathDatagram), room)
 	if size < minPathDatagram {
 		return buf // wait for more bytes from the peer (§8.2.1)
 	}
@@ -420,7 +477,8 @@ func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
 		f.record(sentPathChallenge, 0, 0, 0, false)
 		p.challengeDue = false
 		p.nChallenges++
-		p.retransmitAt = now + c.pathPTO(p.nChallenges)
+		p.retransmitAt = now + c.pathPTO(p, p.nChallenges)
+		c.challengeReserve(p)
 	}
 }
 
