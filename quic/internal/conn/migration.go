@@ -143,10 +143,18 @@ func (c *Conn) followPreferredAddress(now time.Duration) {
 // onPathPacket acts on the path of an authenticated packet, after its
 // frames: a non-probing packet with the largest packet number so far,
 // arriving on another path, moves a server there (RFC 9000 §9.3); a
-// probing one makes it validate that path (§9.6.3).
+// probing one makes it validate that path (§9.6.3). Any packet may bring
+// a path being validated its next PATH_CHALLENGE (onPathDatagram), and
+// a client's 1-RTT packets time its quiet probe (quiet.go).
 func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 	ps := &c.path
 	p := ps.rx.path
+	if p != nil {
+		c.onPathDatagram(now, p)
+	}
+	if appData {
+		c.onQuietReceipt(now)
+	}
 	if p == nil || !appData || p == ps.cur || !c.handshakeConfirmed || c.closing.state != stateOpen {
 		return
 	}
@@ -333,8 +341,8 @@ func (c *Conn) pathFailed(now time.Duration, p *netPath) bool {
 // PathStats are the path counters of Stats.
 func (c *Conn) pathStats(s *Stats) {
 	s.PathMTU = c.pmtu.mtu
-	s.PathChanges = c.path.changes
-	s.PathValidations = c.path.validations
-	s.PathValidationFailures = c.path.failures
+	s.PathChanges = uint64(c.path.changes)
+	s.PathValidations = uint64(c.path.validations)
+	s.PathValidationFailures = uint64(c.path.failures)
 	s.MTUBlackHoles = c.pmtu.blackHoles
 }

@@ -44,10 +44,9 @@ const (
 	// with an RTT of a few tens of ms after a NAT rebinding). The data of
 	// each is kept for the PATH_RESPONSE that echoes it.
 	maxChallenges = 8
-	// minPathDatagram is the smallest datagram worth sending a path's
-	// frames in when the anti-amplification limit allows less than 1200
-	// bytes (§8.2.1, §8.2.2).
-	minPathDatagram = 64
+	// pathFrameLen is the size of a PATH_CHALLENGE or PATH_RESPONSE
+	// frame: the type and 8 bytes of data.
+	pathFrameLen = 9
 )
 
 // netPath is one path's state.
@@ -60,15 +59,17 @@ type netPath struct {
 	recvd, sent uint64
 
 	// Path validation (§8.2): the data of each PATH_CHALLENGE sent, when
-	// the next one is due (retransmitAt; challengeDue once it is), the
-	// PTO the intervals double from (challengePTO), when to give up.
-	validating   bool
-	challengeDue bool
-	challenges   [maxChallenges][8]byte
-	nChallenges  int
-	retransmitAt time.Duration
-	challengePTO time.Duration
-	abandonAt    time.Duration
+	// the last went, when the next one is due (retransmitAt; challengeDue
+	// once it is), the PTO the intervals double from (challengePTO), when
+	// to give up.
+	validating      bool
+	challengeDue    bool
+	challenges      [maxChallenges][8]byte
+	nChallenges     int
+	lastChallengeAt time.Duration
+	retransmitAt    time.Duration
+	challengePTO    time.Duration
+	abandonAt       time.Duration
 	// reserve is the part of the anti-amplification allowance kept for
 	// the PATH_CHALLENGEs the validation will still send (challengeReserve).
 	reserve int
@@ -110,8 +111,12 @@ type pathState struct {
 	// peerDisableMigration: the peer sent disable_active_migration (§9),
 	// which binds to the address of the handshake, handshakeRemote.
 	peerDisableMigration bool
-	paths                []*netPath
-	cur                  *netPath
+	// quietProbed, quietHeard, quietHeardAt: a client's probe of a
+	// server gone quiet (quiet.go). They and the counters fill the room
+	// the struct had: Conn stays within its size class.
+	quietProbed bool
+	paths       []*netPath
+	cur         *netPath
 	// fallback is the last validated path, while cur is not validated:
 	// where the connection returns when cur's validation fails (§9.3.2).
 	fallback *netPath
@@ -121,7 +126,9 @@ type pathState struct {
 	// rx is the datagram being processed.
 	rx rxPath
 	// Counters for Stats.
-	changes, validations, failures uint64
+	changes, validations, failures uint32
+	quietHeard                     uint32
+	quietHeardAt                   time.Duration
 }
 
 // rxPath is the path of the datagram being processed: its record, once
@@ -335,12 +342,26 @@ func (c *Conn) pathPTO(p *netPath, sent int) time.Duration {
 	return p.challengePTO << min(sent-1, 16)
 }
 
+// minPathDatagram is the smallest datagram a PATH_CHALLENGE or a
+// PATH_RESPONSE goes in, with the current connection ID of the peer's:
+// a short header with a 4-byte packet number, the frame, the AEAD tag.
+// §8.2.1 and §8.2.2 allow less than 1200 bytes when the
+// anti-amplification limit does not permit more; and the less each takes
+// then, the more challenges the limit affords.
+func (c *Conn) minPathDatagram() int {
+	dcid := c.ids.peerDCID()
+	return minPathDatagramFor(dcid.Len())
+}
+
+func minPathDatagramFor(dcidLen int) int {
+	return 1 + dcidLen + 4 + pathFrameLen + aeadTagLen
+}
+
 // challengeReserve sets aside, in p.reserve, the room of the
 // PATH_CHALLENGEs p's validation may still send: the one due, if any, and
 // those its timer would send before abandonAt, each in a datagram of
-// minPathDatagram bytes at least (§8.2.1 allows less than 1200 bytes when
-// the anti-amplification limit does not permit more). allowance keeps it
-// from other packets, appendPathDatagram from the challenges before.
+// minPathDatagram bytes. allowance keeps it from other packets,
+// appendPathDatagram from the challenges before.
 func (c *Conn) challengeReserve(p *netPath) {
 	n, t, left := p.nChallenges, p.retransmitAt, 0
 	for n < maxChallenges && t < p.abandonAt {
@@ -348,13 +369,57 @@ func (c *Conn) challengeReserve(p *netPath) {
 		n++
 		t += c.pathPTO(p, n)
 	}
-	p.reserve = left * minPathDatagram
+	p.reserve = left * c.minPathDatagram()
 }
 
-// pathDeadline is the earliest path timer: a challenge to send again, or
-// a validation to abandon.
+// planChallengeTimer sets when p's next PATH_CHALLENGE is due: a PTO
+// after the last, doubled for each one sent before (pathPTO); or later
+// when the anti-amplification limit affords fewer challenges than those
+// intervals would send before the validation times out (or than
+// maxChallenges allows): the intervals still double, from one chosen so
+// that those affordable reach abandonAt. A short outage of the new path
+// (a NAT's new mapping that does not work yet) is caught by an early
+// challenge, a longer one by a later one; with PTO-spaced challenges the
+// budget ran out within a few hundred milliseconds, and the validation
+// failed though the path had cleared. Run again when more arrives from
+// the peer on p (onPathDatagram): the limit then affords more.
+func (c *Conn) planChallengeTimer(p *netPath) {
+	d := c.pathPTO(p, p.nChallenges)
+	left := maxChallenges - p.nChallenges
+	if afford := c.path.amplificationRoom(p) / c.minPathDatagram(); afford < left {
+		left = afford
+	}
+	if rest := p.abandonAt - p.lastChallengeAt; left > 0 && rest > 0 {
+		// Intervals x, 2x, …, 2^left·x add up to rest.
+		d = max(d, rest/time.Duration(1<<(left+1)-1))
+	}
+	p.retransmitAt = p.lastChallengeAt + d
+}
+
+// onPathDatagram runs when a packet arrives on p, a path being
+// validated: a PATH_CHALLENGE goes at once if the interval after the last
+// one (pathPTO, doubling) has passed, as a server answers a client's
+// Initial at once (§8.2.1: no more often than an Initial); else the timer
+// the anti-amplification limit had stretched is planned again with what
+// the limit now affords. A client that only receives sends little from
+// its new address, and its first datagrams after an outage of the path
+// (its PTO probes, its quiet probe) are the server's best chance: each
+// brings three times its size, more than a challenge takes.
+func (c *Conn) onPathDatagram(now time.Duration, p *netPath) {
+	if !p.validating || p.challengeDue || p.nChallenges == 0 || p.nChallenges >= maxChallenges {
+		return
+	}
+	if now >= p.lastChallengeAt+c.pathPTO(p, p.nChallenges) {
+		p.challengeDue = true
+		return
+	}
+	c.planChallengeTimer(p)
+}
+
+// pathDeadline is the earliest path timer: a challenge to send again, a
+// validation to abandon, a client's quiet probe.
 func (c *Conn) pathDeadline() (time.Duration, bool) {
-	d, ok := time.Duration(0), false
+	d, ok := c.quietDeadline()
 	for _, p := range c.path.paths {
 		if !p.validating {
 			continue
@@ -372,6 +437,7 @@ func (c *Conn) pathDeadline() (time.Duration, bool) {
 
 // onPathTimers runs the path timers due at now.
 func (c *Conn) onPathTimers(now time.Duration) {
+	c.onQuietTimer(now)
 	for i := 0; i < len(c.path.paths); i++ {
 		p := c.path.paths[i]
 		if !p.validating {
@@ -430,15 +496,7 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 		return buf
 	}
 	room := min(c.path.amplificationRoom(p), cap(buf)-len(buf))
-	keep := 0
-	if p.validating {
-		keep = p.reserve
-		if p.challengeDue {
-			keep -= minPathDatagram // this datagram's share
-		}
-	}
-	size := min(InitialMaxDatagramSize, max(room-keep, minPathDatagram), room)
-	if size < minPathDatagram {
+	if room < c.minPathDatagram() {
 		return buf // wait for more bytes from the peer (§8.2.1)
 	}
 	dcid, ok := c.pathDCID(p)
@@ -448,13 +506,27 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 		p.nResponses, p.challengeDue = 0, false
 		return buf
 	}
+	smallest := minPathDatagramFor(dcid.Len())
+	keep := 0
+	if p.validating {
+		keep = p.reserve
+		if p.challengeDue {
+			keep -= smallest // this datagram's share
+		}
+	}
+	size := min(InitialMaxDatagramSize, max(room-keep, smallest), room)
 	ctx := sendContext{now: now, ackElicitingAllowed: true, onPath: p, dcid: dcid}
 	start := len(buf)
+	challenges := p.nChallenges
 	buf = c.appendPacket(&ctx, buf, recovery.SpaceAppData, start+size, start+size)
 	if n := len(buf) - start; n > 0 {
 		c.stats.DatagramsSent++
 		c.stats.BytesSent += uint64(n)
 		p.sent += uint64(n)
+	}
+	if p.nChallenges > challenges {
+		c.planChallengeTimer(p)
+		c.challengeReserve(p)
 	}
 	return buf
 }
@@ -462,14 +534,14 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 // appendPathFrames appends the PATH_RESPONSE frames owed on p and its
 // PATH_CHALLENGE, if due (one per packet, §8.2.1), with new data.
 func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
-	for p.nResponses > 0 && f.room() >= 9 {
+	for p.nResponses > 0 && f.room() >= pathFrameLen {
 		fr := wire.PathResponseFrame{Data: p.responses[0]}
 		f.buf = fr.Append(f.buf)
 		f.record(sentPathResponse, 0, 0, 0, false)
 		copy(p.responses[:], p.responses[1:p.nResponses])
 		p.nResponses--
 	}
-	if p.challengeDue && f.room() >= 9 {
+	if p.challengeDue && f.room() >= pathFrameLen {
 		data := &p.challenges[p.nChallenges%maxChallenges]
 		randomBytes(data[:])
 		fr := wire.PathChallengeFrame{Data: *data}
@@ -477,8 +549,9 @@ func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
 		f.record(sentPathChallenge, 0, 0, 0, false)
 		p.challengeDue = false
 		p.nChallenges++
-		p.retransmitAt = now + c.pathPTO(p, p.nChallenges)
-		c.challengeReserve(p)
+		// appendPathDatagram plans the next once the datagram's size is
+		// known.
+		p.lastChallengeAt = now
 	}
 }
 
