@@ -39,9 +39,9 @@ const (
 	maxPathResponses = 4
 	// maxChallenges bounds the PATH_CHALLENGEs a validation sends, each
 	// with new data (§8.2.1), a PTO apart and doubling (§9.4), until the
-	// timeout of 3 PTOs abandons it (§8.2.4): enough to go on probing for
-	// the whole timeout when the PTO is a twentieth of it or more (a path
-	// with an RTT of a few tens of ms after a NAT rebinding). The data of
+	// timeout of 3 PTOs abandons it (§8.2.4): their intervals add up to
+	// 255 PTOs, more than the timeout's 3 s for a PTO of 12 ms or more;
+	// with a shorter one, planChallengeTimer stretches them. The data of
 	// each is kept for the PATH_RESPONSE that echoes it.
 	maxChallenges = 8
 	// pathFrameLen is the size of a PATH_CHALLENGE or PATH_RESPONSE
