@@ -123,7 +123,9 @@
 // handshake a probe carries new data if there is some, else the stream
 // data of the oldest packets still unacknowledged, sent again while they
 // stay in flight (a request whose only packet was lost would otherwise
-// wait for an acknowledgment of a PING); a PING when there is neither.
+// wait for an acknowledgment of a PING); so does a probe of a sender that
+// the peer's flow control blocks, with the DATA_BLOCKED or
+// STREAM_DATA_BLOCKED of the limit again; a PING when there is neither.
 //
 // # Memory per connection
 //
@@ -369,6 +371,5 @@
 // Several paths in use at once (multipath: one path carries the data,
 // others are only validated), a server's own address changing other than
 // to its preferred address (§9.6 allows no more); Tracer hooks for
-// transport parameters and dropped packets. An application probe for a
-// stream blocked by the peer's flow control is a PING.
+// transport parameters and dropped packets.
 package quic
