@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -25,32 +24,38 @@ import (
 // challenge with, and the connection stalled into the idle timeout.
 
 // rebindBlackout rebinds the client's socket (to a new port, or to a new
-// host when newHost is valid) with the link from the server to the
-// client's new address dark for blackout, which starts now.
-func rebindBlackout(sn *simNet, newHost netip.Addr, dark *netsim.Link, imp netsim.Impairment, blackout time.Duration) {
-	dark.Set(netsim.Impairment{Blackhole: true})
+// host when newHost is valid) with the links dark for blackout, which
+// starts now.
+func rebindBlackout(sn *simNet, newHost netip.Addr, imp netsim.Impairment, blackout time.Duration, dark ...*netsim.Link) {
+	for _, l := range dark {
+		l.Set(netsim.Impairment{Blackhole: true})
+	}
 	if newHost.IsValid() {
 		sn.net.RebindAddr(sn.clientSock, newHost)
 	} else {
 		sn.net.Rebind(sn.clientSock)
 	}
-	time.AfterFunc(blackout, func() { dark.Set(imp) })
+	time.AfterFunc(blackout, func() {
+		for _, l := range dark {
+			l.Set(imp)
+		}
+	})
 }
 
-// newBlackoutNet is a simulated network whose host newHost, the client's
-// after an address rebinding, reaches the server over the client's uplink
-// and is reached over a link of its own, returned; with newHost invalid
-// (a port rebinding) that link is the downlink.
-func newBlackoutNet(t *testing.T, imp netsim.Impairment, seed uint64, newHost netip.Addr) (*simNet, *netsim.Link) {
+// newBlackoutNet is a simulated network where the client's host after an
+// address rebinding, newHost, has links of its own to and from the
+// server, returned; with newHost invalid (a port rebinding) they are the
+// client's uplink and downlink.
+func newBlackoutNet(t *testing.T, imp netsim.Impairment, seed uint64, newHost netip.Addr) (sn *simNet, down, up *netsim.Link) {
 	cc, sc := testConfigs(t)
-	sn := newSimNetWith(t, imp, seed, cc, sc)
+	sn = newSimNetWith(t, imp, seed, cc, sc)
 	if !newHost.IsValid() {
-		return sn, sn.down
+		return sn, sn.down, sn.up
 	}
-	down := netsim.NewLink(imp, seed+7)
-	sn.net.SetLink(newHost, serverAddr.Addr(), sn.up)
+	down, up = netsim.NewLink(imp, seed+7), netsim.NewLink(imp, seed+8)
+	sn.net.SetLink(newHost, serverAddr.Addr(), up)
 	sn.net.SetLink(serverAddr.Addr(), newHost, down)
-	return sn, down
+	return sn, down, up
 }
 
 // TestSimRebindBlackout: the client's address changes half way through a
@@ -66,11 +71,11 @@ func TestSimRebindBlackout(t *testing.T) {
 				defer cancel()
 				imp := netsim.Impairment{Delay: 10 * time.Millisecond, RateBitsPerSec: 200e6, QueueBytes: 512 << 10}
 				newHost := netip.MustParseAddr("198.18.0.9")
-				sn, dark := newBlackoutNet(t, imp, 3, newHost)
+				sn, down, _ := newBlackoutNet(t, imp, 3, newHost)
 				client, server := sn.connect(t, ctx)
 				data := payload(5, 20<<20)
 				sum, gap := download(t, ctx, client, server, data, func() {
-					rebindBlackout(sn, newHost, dark, imp, blackout)
+					rebindBlackout(sn, newHost, imp, blackout, down)
 				})
 				if sum != sha256.Sum256(data) {
 					t.Fatal("the downloaded bytes differ")
@@ -97,11 +102,14 @@ func TestSimRebindBlackout(t *testing.T) {
 // way, several seeds), for a download and an upload, a rebinding of the
 // port and of the address, and blackouts from 20 ms to 1 s. In an upload
 // the client keeps sending, so the server has the budget; what is dark
-// there is the server's ACKs and challenges.
+// there is the server's ACKs and challenges. In "download-both" the new
+// mapping drops the client's packets too: the server learns of the new
+// address only from the client's quiet probe (or the PTO probes after
+// it) that gets through once the blackout ends.
 func TestSimRebindBlackoutVariants(t *testing.T) {
 	const size = 4 << 20
 	blackouts := []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond, time.Second}
-	for _, dir := range []string{"download", "upload"} {
+	for _, dir := range []string{"download", "upload", "download-both"} {
 		for _, addr := range []bool{false, true} {
 			for _, blackout := range blackouts {
 				for _, seed := range []uint64{11, 23} {
@@ -118,16 +126,20 @@ func TestSimRebindBlackoutVariants(t *testing.T) {
 							if addr {
 								newHost = netip.MustParseAddr("198.18.0.9")
 							}
-							sn, dark := newBlackoutNet(t, imp, seed, newHost)
+							sn, down, up := newBlackoutNet(t, imp, seed, newHost)
 							client, server := sn.connect(t, ctx)
 							data := payload(seed, size)
-							at := func() { rebindBlackout(sn, newHost, dark, imp, blackout) }
+							dark := []*netsim.Link{down}
+							if dir == "download-both" {
+								dark = append(dark, up)
+							}
+							at := func() { rebindBlackout(sn, newHost, imp, blackout, dark...) }
 							var sum [32]byte
 							var gap time.Duration
-							if dir == "download" {
-								sum, gap = download(t, ctx, client, server, data, at)
-							} else {
+							if dir == "upload" {
 								sum, gap = upload(t, ctx, client, server, data, at)
+							} else {
+								sum, gap = download(t, ctx, client, server, data, at)
 							}
 							if sum != sha256.Sum256(data) {
 								t.Fatal("the bytes differ")
@@ -164,30 +176,9 @@ func upload(t *testing.T, ctx context.Context, client, server *Conn, data []byte
 			r.err = err
 			return
 		}
-		h := sha256.New()
-		buf := make([]byte, 64<<10)
-		got, last := 0, time.Now()
-		for {
-			n, err := s.Read(buf)
-			if n > 0 {
-				h.Write(buf[:n])
-				if got < len(data)/2 && got+n >= len(data)/2 && at != nil {
-					at()
-				}
-				got += n
-				r.gap = max(r.gap, time.Since(last))
-				last = time.Now()
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				r.err = fmt.Errorf("read after %d bytes: %w", got, err)
-				return
-			}
+		if r.sum, r.gap, r.err = readTimed(s, len(data), at); r.err == nil {
+			r.err = s.Close()
 		}
-		copy(r.sum[:], h.Sum(nil))
-		r.err = s.Close()
 	}()
 	s, err := client.OpenStream(ctx)
 	if err != nil {

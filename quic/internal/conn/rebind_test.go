@@ -194,45 +194,36 @@ func quietPair(t *testing.T, finish bool) *testPair {
 
 // A client waiting for the rest of a response sends a PING two PTOs after
 // the server went quiet (RFC 9000 §10.1.2), once: the acknowledgment of
-// the PING starts no new wait.
+// the PING starts no new wait. Once the response is complete, the client
+// expects nothing and sends nothing.
 func TestQuietProbe(t *testing.T) {
-	p := quietPair(t, false)
-	c := p.client
-	at, ok := c.quietDeadline()
-	if !ok {
-		t.Fatal("no quiet probe armed while the response is unfinished")
-	}
-	if want := c.path.quietHeardAt + quietProbeFactor*c.rtt.PTO(true); at != want {
-		t.Fatalf("quiet probe at %v, want %v", at, want)
-	}
-	p.now = c.wall(at)
-	c.HandleTimer(p.now)
-	if !c.pendingPing {
-		t.Fatal("no PING queued")
-	}
-	p.flushOne(c, 0, &p.c2s)
-	if !c.loss.HasAckElicitingInFlight(recovery.SpaceAppData) {
-		t.Fatal("the PING did not go")
-	}
-	p.runUntil("the PING acknowledged", func() bool {
-		return !c.loss.HasAckElicitingInFlight(recovery.SpaceAppData)
-	})
-	if _, ok := c.quietDeadline(); ok {
-		t.Fatal("a second quiet probe armed by the acknowledgment of the first")
-	}
-}
-
-// No probe once the response is complete: the client expects nothing.
-func TestQuietProbeNotAfterResponse(t *testing.T) {
-	p := quietPair(t, true)
-	c := p.client
-	at, ok := c.quietDeadline()
-	if !ok {
-		t.Fatal("no quiet timer")
-	}
-	p.now = c.wall(at)
-	c.HandleTimer(p.now)
-	if c.pendingPing || !c.path.quietProbed {
-		t.Fatalf("after a complete response: PING queued %v, timer done %v", c.pendingPing, c.path.quietProbed)
+	for _, finished := range []bool{false, true} {
+		p := quietPair(t, finished)
+		c := p.client
+		at, ok := c.quietDeadline()
+		if !ok {
+			t.Fatalf("response finished %v: no quiet timer", finished)
+		}
+		if want := c.path.quietHeardAt + quietProbeFactor*c.rtt.PTO(true); at != want {
+			t.Fatalf("quiet probe at %v, want %v", at, want)
+		}
+		p.now = c.wall(at)
+		c.HandleTimer(p.now)
+		if c.pendingPing == finished || !c.path.quietProbed {
+			t.Fatalf("response finished %v: PING queued %v, timer done %v", finished, c.pendingPing, c.path.quietProbed)
+		}
+		if finished {
+			continue
+		}
+		p.flushOne(c, 0, &p.c2s)
+		if !c.loss.HasAckElicitingInFlight(recovery.SpaceAppData) {
+			t.Fatal("the PING did not go")
+		}
+		p.runUntil("the PING acknowledged", func() bool {
+			return !c.loss.HasAckElicitingInFlight(recovery.SpaceAppData)
+		})
+		if _, ok := c.quietDeadline(); ok {
+			t.Fatal("a second quiet probe armed by the acknowledgment of the first")
+		}
 	}
 }
