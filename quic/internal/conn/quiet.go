@@ -21,6 +21,9 @@ import (
 // nothing more. Its PING, and the PTO probes that repeat it while no
 // acknowledgment comes back (RFC 9002 §6.2.4), give the server bytes to
 // answer with and a new occasion to challenge the path (onPathDatagram).
+// When the new mapping drops the client's packets too for a while, the
+// server does not even learn the new address until one of those gets
+// through.
 //
 // The probe goes once per silence, two PTOs after the last ack-eliciting
 // packet from the server (a server's own loss recovery needs one PTO),
