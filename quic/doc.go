@@ -321,7 +321,8 @@
 // and a peer address): the current one, the last validated one, and paths
 // being validated, each with its own anti-amplification counters and
 // PATH_CHALLENGEs (new data each, padded to 1200 bytes or to what the
-// anti-amplification limit leaves, resent a PTO apart and doubling,
+// anti-amplification limit leaves, and then checked again at 1200 bytes
+// once the address is validated; resent a PTO apart and doubling,
 // abandoned after 3 PTOs). PATH_RESPONSEs go in one padded datagram
 // on the path the challenges came on (the latest four of a flood); a
 // response validates the path whose challenge it echoes, wherever it

@@ -73,6 +73,9 @@ type netPath struct {
 	// reserve is the part of the anti-amplification allowance kept for
 	// the PATH_CHALLENGEs the validation will still send (challengeReserve).
 	reserve int
+	// expanded has bit i set when challenges[i] went in a datagram of
+	// 1200 bytes or more (§8.2.1).
+	expanded uint8
 	// reprobe: the validation of a path validated before, which only
 	// elicits packets there (§9.3.3); its failure changes nothing.
 	reprobe bool
@@ -307,7 +310,14 @@ func (c *Conn) onPathResponse(now time.Duration, data [8]byte) {
 		}
 		for i := range min(p.nChallenges, maxChallenges) {
 			if p.challenges[i] == data {
+				reprobe := p.reprobe
 				c.pathValidated(now, p)
+				if p.expanded&(1<<i) == 0 && !reprobe && !p.validating {
+					// §8.2.1, §8.2.3: a challenge the anti-amplification
+					// limit kept below 1200 bytes validated the address,
+					// not the path MTU: another validation, now expanded.
+					c.startPathValidation(now, p, true)
+				}
 				return
 			}
 		}
@@ -525,6 +535,12 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 		p.sent += uint64(n)
 	}
 	if p.nChallenges > challenges {
+		bit := uint8(1) << ((p.nChallenges - 1) % maxChallenges)
+		if len(buf)-start >= InitialMaxDatagramSize {
+			p.expanded |= bit
+		} else {
+			p.expanded &^= bit
+		}
 		c.planChallengeTimer(p)
 		c.challengeReserve(p)
 	}

@@ -124,8 +124,8 @@ func TestRebindKeepsRoomForChallenges(t *testing.T) {
 // A datagram from the client on the path being validated gives the server
 // more to spend, and a PATH_CHALLENGE goes at once when a PTO passed since
 // the last (the timer the small allowance had stretched is planned again);
-// the client's answer validates the path and the stream data flows
-// unlimited.
+// the client's answer validates the path, a second challenge checks the
+// path MTU (§8.2.1), and the stream data flows unlimited.
 func TestRebindChallengeOnPeerDatagram(t *testing.T) {
 	p, _ := rebindServer(t)
 	first, _ := serverBurst(t, p)
@@ -157,6 +157,12 @@ func TestRebindChallengeOnPeerDatagram(t *testing.T) {
 	p.server.HandleDatagramOn(p.now, resp, Path{Remote: rebound}, 0)
 	if !sp.validated {
 		t.Fatal("the PATH_RESPONSE did not validate the path")
+	}
+	// §8.2.1: the small challenge validated the address, not the path
+	// MTU; a second validation goes in an expanded datagram.
+	out, _, _ := p.server.AppendBurst(p.now, p.buf[:0], maxBurst)
+	if ch, _ := pathFramesIn(t, p.client, out); len(out) < InitialMaxDatagramSize || len(ch) != 1 {
+		t.Fatalf("after the validation: %d bytes with %d challenges, want an expanded PATH_CHALLENGE", len(out), len(ch))
 	}
 	if _, other := serverBurst(t, p); other < 4*InitialMaxDatagramSize {
 		t.Fatalf("%d bytes of data after the validation, want the congestion window's", other)
