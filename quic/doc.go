@@ -128,7 +128,9 @@
 // handshake a probe carries new data if there is some, else the stream
 // data of the oldest packets still unacknowledged, sent again while they
 // stay in flight (a request whose only packet was lost would otherwise
-// wait for an acknowledgment of a PING); a PING when there is neither.
+// wait for an acknowledgment of a PING); so does a probe of a sender that
+// the peer's flow control blocks, with the DATA_BLOCKED or
+// STREAM_DATA_BLOCKED of the limit again; a PING when there is neither.
 //
 // # Memory per connection
 //
@@ -323,8 +325,10 @@
 // RFC 9000 §8.2, §9. A connection keeps up to four paths (a local socket
 // and a peer address): the current one, the last validated one, and paths
 // being validated, each with its own anti-amplification counters and
-// PATH_CHALLENGEs (new data each, padded to 1200 bytes, resent a PTO
-// apart, abandoned after 3 PTOs). PATH_RESPONSEs go in one padded datagram
+// PATH_CHALLENGEs (new data each, padded to 1200 bytes or to what the
+// anti-amplification limit leaves, and then checked again at 1200 bytes
+// once the address is validated; resent a PTO apart and doubling,
+// abandoned after 3 PTOs). PATH_RESPONSEs go in one padded datagram
 // on the path the challenges came on (the latest four of a flood); a
 // response validates the path whose challenge it echoes, wherever it
 // arrives (§8.2.2 forbids requiring the same path).
@@ -336,7 +340,13 @@
 // (§9.3.3). A packet replayed from a spoofed address thus buys the victim
 // at most 3× its size; the genuine client's next packet, or the new path's
 // validation timing out, moves the connection back to the last validated
-// address (§9.3.2). When the address changed, not only the port, the new
+// address (§9.3.2). The server keeps part of that 3× for the challenges
+// still to come, spread over the validation timeout when it affords few,
+// with one more whenever the client's next datagram arrives: when the new
+// NAT mapping drops its first datagrams, it can still validate the path
+// once it works. A client waiting for a response PINGs once when the
+// server has been quiet for two PTOs (§10.1.2), so a client that only
+// receives gives the server those bytes. When the address changed, not only the port, the new
 // path starts with a new congestion controller, RTT estimate and path MTU
 // search (§9.4), and the old path's are kept while the connection may
 // return to it; ECN is validated again on every new path.
@@ -367,10 +377,5 @@
 // Several paths in use at once (multipath: one path carries the data,
 // others are only validated), a server's own address changing other than
 // to its preferred address (§9.6 allows no more); Tracer hooks for
-// transport parameters and dropped packets. A server whose datagrams to a
-// client's new, unvalidated address are all lost for a while may spend
-// its whole 3× budget on them and keep none to challenge the path again:
-// with a client that has nothing to send, the connection then waits for
-// its idle timeout. An application probe for a stream blocked by the
-// peer's flow control is a PING.
+// transport parameters and dropped packets.
 package quic

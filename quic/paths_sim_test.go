@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"sync"
@@ -48,14 +49,28 @@ func download(t *testing.T, ctx context.Context, client, server *Conn, data []by
 	}
 	s.Write([]byte("GET"))
 	s.Close()
+	sum, maxGap, err = readTimed(s, len(data), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return sum, maxGap
+}
+
+// readTimed reads r to its end, hashing what it reads and recording the
+// longest gap between two reads that returned data; at, when set, runs
+// once half of size was read.
+func readTimed(r io.Reader, size int, at func()) (sum [32]byte, maxGap time.Duration, err error) {
 	h := sha256.New()
 	buf := make([]byte, 64<<10)
 	got, last := 0, time.Now()
 	for {
-		n, err := s.Read(buf)
+		n, err := r.Read(buf)
 		if n > 0 {
 			h.Write(buf[:n])
-			if got < len(data)/2 && got+n >= len(data)/2 && at != nil {
+			if got < size/2 && got+n >= size/2 && at != nil {
 				at()
 			}
 			got += n
@@ -66,14 +81,11 @@ func download(t *testing.T, ctx context.Context, client, server *Conn, data []by
 			break
 		}
 		if err != nil {
-			t.Fatalf("read after %d bytes: %v", got, err)
+			return sum, maxGap, fmt.Errorf("read after %d bytes: %w", got, err)
 		}
 	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
 	copy(sum[:], h.Sum(nil))
-	return sum, maxGap
+	return sum, maxGap, nil
 }
 
 // pathLog records a Tracer's path events with their times.

@@ -51,7 +51,8 @@
 // streams: RFC 9218 urgency and incremental), flow.go (flow control with
 // auto-tuned windows), connid.go (connection IDs, stateless reset),
 // path.go (the paths: address and path validation, per-path
-// anti-amplification limit, PATH_CHALLENGE and PATH_RESPONSE),
+// anti-amplification limit, PATH_CHALLENGE and PATH_RESPONSE), quiet.go
+// (a client's PING when a response stalls),
 // migration.go (NAT rebinding, Migrate, the preferred address, returning
 // to the last validated path, congestion state per path), close.go
 // and idle.go (closing, draining, idle and handshake timeouts),

@@ -143,10 +143,18 @@ func (c *Conn) followPreferredAddress(now time.Duration) {
 // onPathPacket acts on the path of an authenticated packet, after its
 // frames: a non-probing packet with the largest packet number so far,
 // arriving on another path, moves a server there (RFC 9000 §9.3); a
-// probing one makes it validate that path (§9.6.3).
+// probing one makes it validate that path (§9.6.3). Any packet may bring
+// a path being validated its next PATH_CHALLENGE (onPathDatagram), and
+// a client's 1-RTT packets time its quiet probe (quiet.go).
 func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 	ps := &c.path
 	p := ps.rx.path
+	if p != nil {
+		c.onPathDatagram(now, p)
+	}
+	if appData {
+		c.onQuietReceipt(now)
+	}
 	if p == nil || !appData || p == ps.cur || !c.handshakeConfirmed || c.closing.state != stateOpen {
 		return
 	}
@@ -201,6 +209,16 @@ func (c *Conn) switchPath(now time.Duration, p *netPath) {
 	if p.hasDCID && !c.ids.useSeq(p.dcidSeq) {
 		p.hasDCID = false // retired meanwhile: the current one serves
 	}
+	if !p.validated && !p.validating {
+		// Before the congestion state changes: the challenges' timer
+		// and the validation timeout start from the RTT estimate in use
+		// (startPathValidation). A NAT rebinding leaves the network
+		// between the endpoints as it was, and a client that only
+		// receives sends nothing to set the new path's estimate by; with
+		// kInitialRtt the second challenge would wait a second after a
+		// first one lost to a new mapping not yet working.
+		c.startPathValidation(now, p, false)
+	}
 	if prev.addr.Local != p.addr.Local || prev.addr.Remote.Addr() != p.addr.Remote.Addr() {
 		c.changeCongestionPath(prev, p)
 	} else {
@@ -220,11 +238,7 @@ func (c *Conn) switchPath(now time.Duration, p *netPath) {
 		c.onCurValidated()
 		return
 	}
-	if !p.validating {
-		c.startPathValidation(now, p, false)
-	}
 	c.loss.SetAmplificationBlocked(ps.allowance(p) == 0)
-	_ = now
 }
 
 // changeCongestionPath gives the new path p its congestion controller,
@@ -327,8 +341,8 @@ func (c *Conn) pathFailed(now time.Duration, p *netPath) bool {
 // PathStats are the path counters of Stats.
 func (c *Conn) pathStats(s *Stats) {
 	s.PathMTU = c.pmtu.mtu
-	s.PathChanges = c.path.changes
-	s.PathValidations = c.path.validations
-	s.PathValidationFailures = c.path.failures
+	s.PathChanges = uint64(c.path.changes)
+	s.PathValidations = uint64(c.path.validations)
+	s.PathValidationFailures = uint64(c.path.failures)
 	s.MTUBlackHoles = c.pmtu.blackHoles
 }

@@ -37,14 +37,16 @@ const (
 	// flooding PATH_CHALLENGE gets answers to the latest only, all in one
 	// datagram.
 	maxPathResponses = 4
-	// maxChallenges is how many PATH_CHALLENGEs a validation sends, each
-	// with new data (§8.2.1), a PTO apart and doubling, before the
-	// timeout of 3 PTOs abandons it (§8.2.4).
-	maxChallenges = 4
-	// minPathDatagram is the smallest datagram worth sending a path's
-	// frames in when the anti-amplification limit allows less than 1200
-	// bytes (§8.2.1, §8.2.2).
-	minPathDatagram = 64
+	// maxChallenges bounds the PATH_CHALLENGEs a validation sends, each
+	// with new data (§8.2.1), a PTO apart and doubling (§9.4), until the
+	// timeout of 3 PTOs abandons it (§8.2.4): their intervals add up to
+	// 255 PTOs, more than the timeout's 3 s for a PTO of 12 ms or more;
+	// with a shorter one, planChallengeTimer stretches them. The data of
+	// each is kept for the PATH_RESPONSE that echoes it.
+	maxChallenges = 8
+	// pathFrameLen is the size of a PATH_CHALLENGE or PATH_RESPONSE
+	// frame: the type and 8 bytes of data.
+	pathFrameLen = 9
 )
 
 // netPath is one path's state.
@@ -57,13 +59,23 @@ type netPath struct {
 	recvd, sent uint64
 
 	// Path validation (§8.2): the data of each PATH_CHALLENGE sent, when
-	// to send the next one, when to give up.
-	validating   bool
-	challengeDue bool
-	challenges   [maxChallenges][8]byte
-	nChallenges  int
-	retransmitAt time.Duration
-	abandonAt    time.Duration
+	// the last went, when the next one is due (retransmitAt; challengeDue
+	// once it is), the PTO the intervals double from (challengePTO), when
+	// to give up.
+	validating      bool
+	challengeDue    bool
+	challenges      [maxChallenges][8]byte
+	nChallenges     int
+	lastChallengeAt time.Duration
+	retransmitAt    time.Duration
+	challengePTO    time.Duration
+	abandonAt       time.Duration
+	// reserve is the part of the anti-amplification allowance kept for
+	// the PATH_CHALLENGEs the validation will still send (challengeReserve).
+	reserve int
+	// expanded has bit i set when challenges[i] went in a datagram of
+	// 1200 bytes or more (§8.2.1).
+	expanded uint8
 	// reprobe: the validation of a path validated before, which only
 	// elicits packets there (§9.3.3); its failure changes nothing.
 	reprobe bool
@@ -102,8 +114,12 @@ type pathState struct {
 	// peerDisableMigration: the peer sent disable_active_migration (§9),
 	// which binds to the address of the handshake, handshakeRemote.
 	peerDisableMigration bool
-	paths                []*netPath
-	cur                  *netPath
+	// quietProbed, quietHeard, quietHeardAt: a client's probe of a
+	// server gone quiet (quiet.go). They and the counters fill the room
+	// the struct had: Conn stays within its size class.
+	quietProbed bool
+	paths       []*netPath
+	cur         *netPath
 	// fallback is the last validated path, while cur is not validated:
 	// where the connection returns when cur's validation fails (§9.3.2).
 	fallback *netPath
@@ -113,7 +129,9 @@ type pathState struct {
 	// rx is the datagram being processed.
 	rx rxPath
 	// Counters for Stats.
-	changes, validations, failures uint64
+	changes, validations, failures uint32
+	quietHeard                     uint32
+	quietHeardAt                   time.Duration
 }
 
 // rxPath is the path of the datagram being processed: its record, once
@@ -190,11 +208,11 @@ func (ps *pathState) remove(p *netPath) {
 	}
 }
 
-// allowance is how many more bytes may go on p: unlimited once the peer's
-// address there is validated, and at a client (which chose the server's
-// addresses); else three times what arrived there less what was sent
-// (RFC 9000 §8.1, §9.3.1).
-func (ps *pathState) allowance(p *netPath) int {
+// amplificationRoom is how many more bytes may go on p: unlimited once
+// the peer's address there is validated, and at a client (which chose the
+// server's addresses); else three times what arrived there less what was
+// sent (RFC 9000 §8.1, §9.3.1).
+func (ps *pathState) amplificationRoom(p *netPath) int {
 	if p.validated || ps.isClient {
 		return 1 << 30
 	}
@@ -203,6 +221,21 @@ func (ps *pathState) allowance(p *netPath) int {
 		return 0
 	}
 	return int(min(limit-p.sent, 1<<30))
+}
+
+// allowance is how many more bytes packets other than path probes may
+// take on p: amplificationRoom less the reserve of p's validation. A
+// server whose first datagrams to a rebound client's new address are lost
+// (the NAT's new mapping not working yet) must still be able to send the
+// PATH_CHALLENGEs its timer owes (§8.2.1, §9.4): the client, which only
+// receives, sends nothing that would raise the limit, and a server that
+// had spent it all on stream data would wait for the idle timeout.
+func (ps *pathState) allowance(p *netPath) int {
+	room := ps.amplificationRoom(p)
+	if room == 1<<30 || !p.validating {
+		return room
+	}
+	return max(room-p.reserve, 0)
 }
 
 // curValidated reports whether the current path is validated.
@@ -277,7 +310,14 @@ func (c *Conn) onPathResponse(now time.Duration, data [8]byte) {
 		}
 		for i := range min(p.nChallenges, maxChallenges) {
 			if p.challenges[i] == data {
+				reprobe := p.reprobe
 				c.pathValidated(now, p)
+				if p.expanded&(1<<i) == 0 && !reprobe && !p.validating {
+					// §8.2.1, §8.2.3: a challenge the anti-amplification
+					// limit kept below 1200 bytes validated the address,
+					// not the path MTU: another validation, now expanded.
+					c.startPathValidation(now, p, true)
+				}
 				return
 			}
 		}
@@ -286,28 +326,110 @@ func (c *Conn) onPathResponse(now time.Duration, data [8]byte) {
 
 // startPathValidation sends PATH_CHALLENGEs on p until the peer answers
 // or 3 PTOs pass (RFC 9000 §8.2.4: three times the larger of the current
-// PTO and a new path's, with kInitialRtt).
+// PTO and a new path's, with kInitialRtt). The current PTO is that of the
+// RTT estimate in use: a server that follows a peer to a new address
+// starts the validation before it resets the estimate for the new path
+// (switchPath), and §9.4 resets it only "on confirming a peer's ownership
+// of its new address" anyway.
 func (c *Conn) startPathValidation(now time.Duration, p *netPath, reprobe bool) {
 	p.validating, p.reprobe = true, reprobe
 	p.challengeDue = true
 	p.nChallenges = 0
+	p.retransmitAt = now
+	p.challengePTO = c.rtt.PTO(true)
 	var fresh congestion.RTTStats
 	fresh.SetMaxAckDelay(c.rtt.MaxAckDelay())
-	p.abandonAt = now + 3*max(c.rtt.PTO(true), fresh.PTO(true))
+	p.abandonAt = now + 3*max(p.challengePTO, fresh.PTO(true))
+	c.challengeReserve(p)
 	c.tracer.migrationState("probing_started", p.addr)
 }
 
-// pathPTO is the interval before the next PATH_CHALLENGE: the PTO,
-// doubled for each challenge already sent (RFC 9000 §9.4 asks for a timer
-// no more aggressive than RFC 9002 §6.2.1's).
-func (c *Conn) pathPTO(sent int) time.Duration {
-	return c.rtt.PTO(true) << min(sent-1, 8)
+// pathPTO is the interval after p's sent-th PATH_CHALLENGE: the PTO when
+// the validation started, doubled for each challenge already sent (RFC
+// 9000 §9.4 asks for a timer set as RFC 9002 §6.2.1's and no more
+// aggressive).
+func (c *Conn) pathPTO(p *netPath, sent int) time.Duration {
+	return p.challengePTO << min(sent-1, 16)
 }
 
-// pathDeadline is the earliest path timer: a challenge to send again, or
-// a validation to abandon.
+// minPathDatagram is the smallest datagram a PATH_CHALLENGE or a
+// PATH_RESPONSE goes in, with the current connection ID of the peer's:
+// a short header with a 4-byte packet number, the frame, the AEAD tag.
+// §8.2.1 and §8.2.2 allow less than 1200 bytes when the
+// anti-amplification limit does not permit more; and the less each takes
+// then, the more challenges the limit affords.
+func (c *Conn) minPathDatagram() int {
+	dcid := c.ids.peerDCID()
+	return minPathDatagramFor(dcid.Len())
+}
+
+func minPathDatagramFor(dcidLen int) int {
+	return 1 + dcidLen + 4 + pathFrameLen + aeadTagLen
+}
+
+// challengeReserve sets aside, in p.reserve, the room of the
+// PATH_CHALLENGEs p's validation may still send: the one due, if any, and
+// those its timer would send before abandonAt, each in a datagram of
+// minPathDatagram bytes. allowance keeps it from other packets,
+// appendPathDatagram from the challenges before.
+func (c *Conn) challengeReserve(p *netPath) {
+	n, t, left := p.nChallenges, p.retransmitAt, 0
+	for n < maxChallenges && t < p.abandonAt {
+		left++
+		n++
+		t += c.pathPTO(p, n)
+	}
+	p.reserve = left * c.minPathDatagram()
+}
+
+// planChallengeTimer sets when p's next PATH_CHALLENGE is due: a PTO
+// after the last, doubled for each one sent before (pathPTO); or later
+// when the anti-amplification limit affords fewer challenges than those
+// intervals would send before the validation times out (or than
+// maxChallenges allows): the intervals still double, from one chosen so
+// that those affordable reach abandonAt. A short outage of the new path
+// (a NAT's new mapping that does not work yet) is caught by an early
+// challenge, a longer one by a later one; with PTO-spaced challenges the
+// budget ran out within a few hundred milliseconds, and the validation
+// failed though the path had cleared. Run again when more arrives from
+// the peer on p (onPathDatagram): the limit then affords more.
+func (c *Conn) planChallengeTimer(p *netPath) {
+	d := c.pathPTO(p, p.nChallenges)
+	left := maxChallenges - p.nChallenges
+	if afford := c.path.amplificationRoom(p) / c.minPathDatagram(); afford < left {
+		left = afford
+	}
+	if rest := p.abandonAt - p.lastChallengeAt; left > 0 && rest > 0 {
+		// Intervals x, 2x, …, 2^left·x add up to rest.
+		d = max(d, rest/time.Duration(1<<(left+1)-1))
+	}
+	p.retransmitAt = p.lastChallengeAt + d
+}
+
+// onPathDatagram runs when a packet arrives on p, a path being
+// validated: a PATH_CHALLENGE goes at once if the interval after the last
+// one (pathPTO, doubling) has passed, as a server answers a client's
+// Initial at once (§8.2.1: no more often than an Initial); else the timer
+// the anti-amplification limit had stretched is planned again with what
+// the limit now affords. A client that only receives sends little from
+// its new address, and its first datagrams after an outage of the path
+// (its PTO probes, its quiet probe) are the server's best chance: each
+// brings three times its size, more than a challenge takes.
+func (c *Conn) onPathDatagram(now time.Duration, p *netPath) {
+	if !p.validating || p.challengeDue || p.nChallenges == 0 || p.nChallenges >= maxChallenges {
+		return
+	}
+	if now >= p.lastChallengeAt+c.pathPTO(p, p.nChallenges) {
+		p.challengeDue = true
+		return
+	}
+	c.planChallengeTimer(p)
+}
+
+// pathDeadline is the earliest path timer: a challenge to send again, a
+// validation to abandon, a client's quiet probe.
 func (c *Conn) pathDeadline() (time.Duration, bool) {
-	d, ok := time.Duration(0), false
+	d, ok := c.quietDeadline()
 	for _, p := range c.path.paths {
 		if !p.validating {
 			continue
@@ -325,6 +447,7 @@ func (c *Conn) pathDeadline() (time.Duration, bool) {
 
 // onPathTimers runs the path timers due at now.
 func (c *Conn) onPathTimers(now time.Duration) {
+	c.onQuietTimer(now)
 	for i := 0; i < len(c.path.paths); i++ {
 		p := c.path.paths[i]
 		if !p.validating {
@@ -372,16 +495,18 @@ func (c *Conn) AppendPathProbe(nowT time.Time, buf []byte) ([]byte, Path) {
 
 // appendPathDatagram writes a datagram with the probing frames due on p,
 // padded to 1200 bytes (RFC 9000 §8.2.1, §8.2.2) or to what the
-// anti-amplification limit allows. Like a path MTU probe, its loss is no
-// congestion signal, and it waits for no congestion window: its size and
-// number are bounded (a few challenges per validation, one datagram of
-// responses per packet of challenges received).
+// anti-amplification limit allows less the reserve of the challenges
+// still to come (challengeReserve), but never below minPathDatagram. Like
+// a path MTU probe, its loss is no congestion signal, and it waits for no
+// congestion window: its size and number are bounded (a few challenges per
+// validation, one datagram of responses per packet of challenges
+// received).
 func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []byte {
 	if c.spaces[recovery.SpaceAppData].writeKeys == nil || c.keys1RTT.write == nil {
 		return buf
 	}
-	size := min(InitialMaxDatagramSize, c.path.allowance(p), cap(buf)-len(buf))
-	if size < minPathDatagram {
+	room := min(c.path.amplificationRoom(p), cap(buf)-len(buf))
+	if room < c.minPathDatagram() {
 		return buf // wait for more bytes from the peer (§8.2.1)
 	}
 	dcid, ok := c.pathDCID(p)
@@ -391,13 +516,33 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 		p.nResponses, p.challengeDue = 0, false
 		return buf
 	}
+	smallest := minPathDatagramFor(dcid.Len())
+	keep := 0
+	if p.validating {
+		keep = p.reserve
+		if p.challengeDue {
+			keep -= smallest // this datagram's share
+		}
+	}
+	size := min(InitialMaxDatagramSize, max(room-keep, smallest), room)
 	ctx := sendContext{now: now, ackElicitingAllowed: true, onPath: p, dcid: dcid}
 	start := len(buf)
+	challenges := p.nChallenges
 	buf = c.appendPacket(&ctx, buf, recovery.SpaceAppData, start+size, start+size)
 	if n := len(buf) - start; n > 0 {
 		c.stats.DatagramsSent++
 		c.stats.BytesSent += uint64(n)
 		p.sent += uint64(n)
+	}
+	if p.nChallenges > challenges {
+		bit := uint8(1) << ((p.nChallenges - 1) % maxChallenges)
+		if len(buf)-start >= InitialMaxDatagramSize {
+			p.expanded |= bit
+		} else {
+			p.expanded &^= bit
+		}
+		c.planChallengeTimer(p)
+		c.challengeReserve(p)
 	}
 	return buf
 }
@@ -405,14 +550,14 @@ func (c *Conn) appendPathDatagram(now time.Duration, buf []byte, p *netPath) []b
 // appendPathFrames appends the PATH_RESPONSE frames owed on p and its
 // PATH_CHALLENGE, if due (one per packet, §8.2.1), with new data.
 func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
-	for p.nResponses > 0 && f.room() >= 9 {
+	for p.nResponses > 0 && f.room() >= pathFrameLen {
 		fr := wire.PathResponseFrame{Data: p.responses[0]}
 		f.buf = fr.Append(f.buf)
 		f.record(sentPathResponse, 0, 0, 0, false)
 		copy(p.responses[:], p.responses[1:p.nResponses])
 		p.nResponses--
 	}
-	if p.challengeDue && f.room() >= 9 {
+	if p.challengeDue && f.room() >= pathFrameLen {
 		data := &p.challenges[p.nChallenges%maxChallenges]
 		randomBytes(data[:])
 		fr := wire.PathChallengeFrame{Data: *data}
@@ -420,7 +565,9 @@ func (c *Conn) appendPathFrames(f *frameWriter, p *netPath, now time.Duration) {
 		f.record(sentPathChallenge, 0, 0, 0, false)
 		p.challengeDue = false
 		p.nChallenges++
-		p.retransmitAt = now + c.pathPTO(p.nChallenges)
+		// appendPathDatagram plans the next once the datagram's size is
+		// known.
+		p.lastChallengeAt = now
 	}
 }
 

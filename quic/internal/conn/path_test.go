@@ -23,6 +23,15 @@ func pathChallenges(n int) []byte {
 // PATH_RESPONSE data in it.
 func responsesIn(t *testing.T, c *Conn, d []byte) [][8]byte {
 	t.Helper()
+	_, responses := pathFramesIn(t, c, d)
+	return responses
+}
+
+// pathFramesIn decrypts a datagram of path frames the server sent, with
+// the client c's keys, and returns the PATH_CHALLENGE and the
+// PATH_RESPONSE data in it.
+func pathFramesIn(t *testing.T, c *Conn, d []byte) (challenges, responses [][8]byte) {
+	t.Helper()
 	hdr, err := wire.ParseHeader(d, ConnIDLen, false)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +47,6 @@ func responsesIn(t *testing.T, c *Conn, d []byte) [][8]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][8]byte
 	for len(payload) > 0 {
 		ft, n, err := wire.ParseFrameType(payload)
 		if err != nil {
@@ -48,10 +56,11 @@ func responsesIn(t *testing.T, c *Conn, d []byte) [][8]byte {
 		switch ft {
 		case wire.FrameTypePathResponse:
 			f, n, _ := wire.ParsePathResponseFrame(payload)
-			out = append(out, f.Data)
+			responses = append(responses, f.Data)
 			payload = payload[n:]
 		case wire.FrameTypePathChallenge:
-			_, n, _ := wire.ParsePathChallengeFrame(payload)
+			f, n, _ := wire.ParsePathChallengeFrame(payload)
+			challenges = append(challenges, f.Data)
 			payload = payload[n:]
 		case wire.FrameTypePadding:
 			payload = payload[wire.PaddingLen(payload):]
@@ -59,7 +68,7 @@ func responsesIn(t *testing.T, c *Conn, d []byte) [][8]byte {
 			t.Fatalf("frame %v in a path datagram", ft)
 		}
 	}
-	return out
+	return challenges, responses
 }
 
 // A flood of PATH_CHALLENGE frames in one packet gets one datagram back,

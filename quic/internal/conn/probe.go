@@ -40,11 +40,20 @@ import "github.com/skiffnet/skiff/quic/internal/recovery"
 // range kept for it once stopped a stream's acknowledged prefix for good,
 // and a bulk transfer whose writer waited on the storage it never
 // released stalled into the idle timeout.
+//
+// A sender blocked by the peer's flow control has no new data either,
+// though its stream stays queued for the MAX_DATA that will unblock it
+// (and so looks as if it had some): its probes too carry the data of the
+// oldest packets in flight, and the DATA_BLOCKED and STREAM_DATA_BLOCKED
+// frames of the limits that still block it, with their current values
+// (RFC 9000 §4.1, §13.3: a new blocked frame while the endpoint is still
+// blocked). A bare PING, acknowledged, only showed the data lost a round
+// trip later; and a blocked frame lost with it was never sent again.
 
 // queueProbeData prepares the probes of a PTO that fired in space.
 func (c *Conn) queueProbeData(space recovery.Space) {
 	if space == recovery.SpaceAppData {
-		if !c.appDataPending() {
+		if blocked := c.requeueBlockedFrames(); blocked || !c.appDataPending() {
 			c.resendOldestData()
 		}
 		return
@@ -91,4 +100,27 @@ func (c *Conn) resendOldestData() {
 		}
 		return left > 0
 	})
+}
+
+// requeueBlockedFrames queues DATA_BLOCKED and STREAM_DATA_BLOCKED again
+// for the peer's limits that hold back data written and not yet sent, and
+// reports whether any does.
+func (c *Conn) requeueBlockedFrames() bool {
+	connBlocked := c.flow.sendCredit() == 0
+	blocked := false
+	for _, s := range c.streams.m {
+		if !s.hasSend || s.resetSent || s.resetPending || s.out.Unsent() >= s.out.Written() {
+			continue // nothing written waits to be sent
+		}
+		streamBlocked := s.out.Unsent() >= s.sendMax
+		blocked = blocked || streamBlocked || connBlocked
+		if streamBlocked && s.blockedAt == s.sendMax {
+			s.blockedPending = true
+			c.streams.ctrl.push(s)
+		}
+	}
+	if blocked && connBlocked && c.flow.blockedAt == c.flow.sendMax {
+		c.flow.blockedPending = true
+	}
+	return blocked
 }

@@ -107,3 +107,56 @@ func onlyAcks(frames []sniffedFrame) bool {
 	}
 	return len(frames) > 0
 }
+
+// RFC 9002 §6.2.4 for a sender blocked by the peer's flow control, of the
+// connection or of the stream: the client writes more than the server's
+// window, and from then on every datagram of the client's is lost. Its
+// stream stays queued for MAX_DATA, which made the probe think it had new
+// data and go as a bare PING; the probes carry the oldest data in flight
+// again, and the blocked frame of the limit (RFC 9000 §4.1, §13.3).
+func TestPTOProbeWhenFlowControlBlocked(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		limit   func(*Config)
+		blocked wire.FrameType
+	}{
+		{"connection", func(c *Config) { c.InitialConnectionWindow, c.MaxConnectionWindow = 8<<10, 8<<10 }, wire.FrameTypeDataBlocked},
+		{"stream", func(c *Config) { c.InitialStreamWindow, c.MaxStreamWindow = 8<<10, 8<<10 }, wire.FrameTypeStreamDataBlocked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cc, sc := cheapConfigs(t)
+			tc.limit(sc)
+			p := newTestPairWith(t, cc, sc)
+			p.handshake()
+			p.runUntil("nothing in flight", func() bool { return p.client.cc.BytesInFlight() == 0 })
+			var ptos uint64
+			var probes, withData, withBlocked int
+			p.c2s.drop = func(_ int, b []byte) bool {
+				if n := p.client.LossStats().PTOs; n > ptos {
+					ptos = n
+					probes++
+					data, blocked := false, false
+					for _, f := range sniff1RTT(p.server, b) {
+						data = data || f.typ.IsStream()
+						blocked = blocked || f.typ == tc.blocked
+					}
+					if data {
+						withData++
+					}
+					if blocked {
+						withBlocked++
+					}
+				}
+				return true
+			}
+			s := p.openStream(p.client, false)
+			if n, _, _ := s.Write(make([]byte, 64<<10)); n == 0 {
+				t.Fatal("write took nothing")
+			}
+			p.runUntil("three PTOs", func() bool { return probes >= 3 })
+			if withData != probes || withBlocked != probes {
+				t.Fatalf("of %d probes, %d carried STREAM data and %d %v, want all", probes, withData, withBlocked, tc.blocked)
+			}
+		})
+	}
+}
