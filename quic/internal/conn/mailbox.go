@@ -20,6 +20,11 @@ import (
 type Mailbox struct {
 	pending atomic.Bool
 	wake    func()
+	// ended is set when an application goroutine ends a stream's sending
+	// part (CloseWrite): a message is complete, and its data is best sent
+	// together with the messages other goroutines are completing
+	// (TakeEnded).
+	ended atomic.Bool
 
 	// streams is a stack of streams with work, linked through Stream.next:
 	// pushed one at a time by application goroutines (a stream at most
@@ -81,6 +86,14 @@ func (m *Mailbox) Pending() bool { return m.pending.Load() }
 // owner calls it before taking the work: work left after that signals
 // again.
 func (m *Mailbox) TakePending() bool { return m.pending.Swap(false) }
+
+// TakeEnded reports whether an application goroutine ended a stream's
+// sending part since the last call, and clears it. An owner that finds one
+// can let the other runnable goroutines complete their messages first, so
+// that one turn sends many in full datagrams and one system call, rather
+// than a turn and a datagram each (the way TCP corks small writes while
+// earlier ones are in flight, with no timer).
+func (m *Mailbox) TakeEnded() bool { return m.ended.Load() && m.ended.Swap(false) }
 
 // push adds s to the streams with work and wakes the owner, unless s is
 // already there.

@@ -120,6 +120,7 @@ func (s *Stream) Write(p []byte) (int, streambuf.Status, uint64) {
 func (s *Stream) CloseWrite() (streambuf.Status, uint64) {
 	st, code := s.send.Close()
 	if st == streambuf.OK {
+		s.mb.ended.Store(true) // before push wakes the owner
 		s.mb.push(s)
 	}
 	return st, code
