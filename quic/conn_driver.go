@@ -90,6 +90,7 @@ func (c *Conn) run() {
 	sm := c.sm
 	trimmed := false
 	for {
+		c.cork()
 		now := time.Now()
 		if c.mb.TakePending() {
 			c.inboxMu.Lock()

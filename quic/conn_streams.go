@@ -1,6 +1,9 @@
 package quic
 
-import "context"
+import (
+	"context"
+	"runtime"
+)
 
 // OpenStream opens a bidirectional stream, waiting while the peer's
 // stream limit is reached (a STREAMS_BLOCKED frame tells it so).
@@ -96,5 +99,22 @@ func (c *Conn) acceptStream(ctx context.Context, kind int) (*Stream, error) {
 		case <-ctxDone(ctx):
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// cork lets the other runnable goroutines run before the driver takes its
+// work, when an application goroutine just wrote to a stream or ended it
+// (conn.Mailbox.TakeSendWork): with many requests or responses in flight,
+// their goroutines then write theirs too, and one turn sends them all in
+// full datagrams with one system call. Without it, the goroutine that
+// woke the driver hands it its processor as soon as it waits (or the
+// other processor takes it), and every message costs a turn, a datagram
+// and a system call of its own: 1.1 of each per request on an HTTP/3
+// client with 100 requests in flight, 0.25, 0.8 and 0.1 with it. A driver
+// alone costs one runtime.Gosched, under a microsecond; a bulk sender's
+// driver yields to the writer, which only fills the buffer it sends.
+func (c *Conn) cork() {
+	if c.mb.TakeSendWork() {
+		runtime.Gosched()
 	}
 }

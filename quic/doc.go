@@ -69,7 +69,10 @@
 // lock and the copy done outside it; they, and OpenStream, CloseWithError
 // and the rest, leave work in the connection's mailbox and wake the
 // driver through an atomic flag, signalling its channel only when the flag
-// goes up. The packet path takes no connection lock.
+// goes up. The packet path takes no connection lock. A driver woken by
+// stream writes yields once before taking them (cork, conn_streams.go),
+// so that the writes of other runnable goroutines go out in the same turn,
+// datagrams and system call.
 //
 // One goroutine per Endpoint reads the socket in batches through udpio and
 // hands datagrams to connections by connection ID (endpoint_recv.go). Loss

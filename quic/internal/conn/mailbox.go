@@ -20,6 +20,10 @@ import (
 type Mailbox struct {
 	pending atomic.Bool
 	wake    func()
+	// sendWork is set when an application goroutine writes to a stream or
+	// ends its sending part: data is best sent together with what other
+	// goroutines are writing (TakeSendWork).
+	sendWork atomic.Bool
 
 	// streams is a stack of streams with work, linked through Stream.next:
 	// pushed one at a time by application goroutines (a stream at most
@@ -81,6 +85,14 @@ func (m *Mailbox) Pending() bool { return m.pending.Load() }
 // owner calls it before taking the work: work left after that signals
 // again.
 func (m *Mailbox) TakePending() bool { return m.pending.Swap(false) }
+
+// TakeSendWork reports whether an application goroutine wrote to a stream
+// or ended its sending part since the last call, and clears it. An owner
+// that finds some can let the other runnable goroutines write theirs
+// first, so that one turn sends many messages in full datagrams and one
+// system call, rather than a turn and a datagram each (the way TCP corks
+// small writes while earlier ones are in flight, with no timer).
+func (m *Mailbox) TakeSendWork() bool { return m.sendWork.Load() && m.sendWork.Swap(false) }
 
 // push adds s to the streams with work and wakes the owner, unless s is
 // already there.

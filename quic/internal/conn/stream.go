@@ -110,6 +110,7 @@ func (s *Stream) Read(p []byte) (int, streambuf.Status, uint64) {
 func (s *Stream) Write(p []byte) (int, streambuf.Status, uint64) {
 	n, st, code := s.send.Write(p, MaxSendBuffered, s.mb.sendCushion)
 	if n > 0 {
+		s.mb.sendWork.Store(true) // before push wakes the owner
 		s.mb.push(s)
 	}
 	return n, st, code
@@ -120,6 +121,7 @@ func (s *Stream) Write(p []byte) (int, streambuf.Status, uint64) {
 func (s *Stream) CloseWrite() (streambuf.Status, uint64) {
 	st, code := s.send.Close()
 	if st == streambuf.OK {
+		s.mb.sendWork.Store(true)
 		s.mb.push(s)
 	}
 	return st, code
