@@ -33,12 +33,25 @@ func (s *ecnSocket) WriteBatch(msgs []udpio.Message) (int, error) {
 
 func (s *ecnSocket) ReadBatch(msgs []udpio.Message) (int, error) {
 	n, err := s.Conn.ReadBatch(msgs)
-	for i := range n {
+	s.count(msgs[:n])
+	return n, err
+}
+
+// ReadBatches counts too: the endpoint's reader uses it when the socket
+// has it.
+func (s *ecnSocket) ReadBatches(msgs []udpio.Message, handle func(n int) bool) error {
+	return s.Conn.ReadBatches(msgs, func(n int) bool {
+		s.count(msgs[:n])
+		return handle(n)
+	})
+}
+
+func (s *ecnSocket) count(msgs []udpio.Message) {
+	for i := range msgs {
 		for range msgs[i].Datagrams {
 			s.received[msgs[i].ECN&3].Add(1)
 		}
 	}
-	return n, err
 }
 
 // listenECN opens a loopback socket; a portable one has no ECN.

@@ -52,15 +52,14 @@ func (e *Endpoint) readLoop(sock packetConn, local int) error {
 			smallBuffers.addReader(-1)
 		}
 	}()
-	for {
+	offer := func() {
 		pool.fill(held[:entries])
 		for i := range entries {
 			msgs[i].Buf = held[i].buf
 		}
-		n, err := sock.ReadBatch(msgs[:entries])
-		if err != nil {
-			return err
-		}
+	}
+	offer()
+	return readBatches(sock, msgs[:entries], func(n int) bool {
 		ncopies := 0
 		for i := range n {
 			m := &msgs[i]
@@ -110,6 +109,30 @@ func (e *Endpoint) readLoop(sock packetConn, local int) error {
 			}
 			copies[i] = nil
 		}
+		offer()
+		return true
+	})
+}
+
+// batchesReader is a socket that reads batch after batch itself
+// (udpio.Conn.ReadBatches), waiting for readiness after a batch that
+// emptied its queue instead of asking the kernel again.
+type batchesReader interface {
+	ReadBatches(msgs []udpio.Message, handle func(n int) bool) error
+}
+
+// readBatches reads sock batch after batch, handing each to handle, until
+// reading fails.
+func readBatches(sock packetConn, msgs []udpio.Message, handle func(n int) bool) error {
+	if br, ok := sock.(batchesReader); ok {
+		return br.ReadBatches(msgs, handle)
+	}
+	for {
+		n, err := sock.ReadBatch(msgs)
+		if err != nil {
+			return err
+		}
+		handle(n)
 	}
 }
 

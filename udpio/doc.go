@@ -10,7 +10,10 @@
 //     (UDP_GRO control message), for the caller to parse in place
 //     (Message.Datagrams): nothing is copied. An entry that could not be
 //     used (a datagram longer than its buffer) comes back with N == 0 and
-//     its buffer where it was.
+//     its buffer where it was. ReadBatches reads batch after batch for a
+//     callback, inside one poller wait: after a batch that emptied the
+//     queue it waits for readiness rather than calling recvmmsg to be told
+//     EAGAIN, as a new ReadBatch must.
 //   - Send: a Message with SegmentSize set is a run of equal-size datagrams
 //     (the last may be shorter) to one destination; it goes as one sendmsg
 //     with a UDP_SEGMENT control message (GSO), cut in entries of at most 64

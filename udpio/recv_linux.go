@@ -38,6 +38,12 @@ type recvState struct {
 	// the error queue is to be read before parking.
 	errPending *atomic.Bool
 
+	// drained (readBatches): the last batch filled fewer entries than it
+	// offered, so the socket's queue was empty then; the next recvmmsg
+	// waits until the socket is ready. Nothing is missed: every datagram
+	// queued since, and a socket error, makes it ready again.
+	drained bool
+
 	// State of the call in progress, kept here so that fn, made once, can be
 	// handed to RawConn.Read without allocating a closure per call.
 	fn    func(fd uintptr) bool
@@ -114,46 +120,135 @@ func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
 		}
 		r.prepare(msgs)
 		err := s.rc.Read(r.fn)
-		// Drop the references to the caller's buffers.
-		for i := range r.n {
-			r.iovs[i].Base = nil
-		}
+		r.unprepare()
 		if err != nil {
 			r.got = 0
-			if s.icmp {
-				// A wake-up for the error queue alone can surface here
-				// as a poller error: the reports are what it was for.
-				if n := s.readErrQueue(msgs); n > 0 {
-					return n, nil
-				}
+			if n := s.readErrQueueAfter(msgs); n > 0 {
+				return n, nil
 			}
 			return 0, err
 		}
-		if r.errno != 0 {
-			if s.icmp && queuedErrno(r.errno) {
-				// The pending error of an ICMP message: the report is on
-				// the error queue (or was taken by a send, which then set
-				// errPending).
-				if n := s.readErrQueue(msgs); n > 0 {
-					return n, nil
-				}
-				continue
-			}
-			return 0, os.NewSyscallError("recvmmsg", r.errno)
-		}
-		usable := 0
-		for i := range r.got {
-			if s.readMeta(i, bound) {
-				fill(&msgs[i], &r.meta[i])
-				usable++
-			} else {
-				msgs[i].N = 0
-			}
-		}
-		if usable > 0 {
-			return r.got, nil
+		n, err := s.takeBatch(msgs, bound)
+		if n > 0 || err != nil {
+			return n, err
 		}
 	}
+}
+
+// readBatches is ReadBatches: the batches are read and handled inside one
+// RawConn.Read, so that the readiness the poller reports between two
+// batches is not lost, and a batch that emptied the queue (drained) is
+// followed by a wait rather than a recvmmsg told EAGAIN.
+func (s *sysConn) readBatches(msgs []Message, bound netip.Addr, handle func(int) bool) error {
+	s.recvMu.Lock()
+	defer s.recvMu.Unlock()
+	r := s.recv
+	stop := false
+	var failed error
+	// handled hands a batch of n > 0 to handle, and reports whether to
+	// return from the Read callback (handle said stop).
+	handled := func(n int) bool {
+		stop = !handle(n)
+		return stop
+	}
+	fn := func(fd uintptr) bool {
+		for {
+			if s.icmp && s.errPending.Swap(false) {
+				if n := s.readErrQueue(msgs); n > 0 && handled(n) {
+					return true
+				}
+			}
+			if r.drained {
+				r.drained = false
+				return false
+			}
+			r.prepare(msgs)
+			ok := r.recvmmsg(fd)
+			r.unprepare()
+			if !ok {
+				return false
+			}
+			n, err := s.takeBatch(msgs, bound)
+			if err != nil {
+				failed = err
+				return true
+			}
+			// An error the call reported (an ICMP one) says nothing of
+			// the queue.
+			r.drained = r.errno == 0 && r.got < r.n
+			if n > 0 && handled(n) {
+				return true
+			}
+		}
+	}
+	for {
+		// A new Read starts with the poller's readiness forgotten: its
+		// first call must ask the kernel.
+		r.drained = false
+		err := s.rc.Read(fn)
+		switch {
+		case stop:
+			return nil
+		case failed != nil:
+			return failed
+		case err != nil:
+			r.got = 0
+			n := s.readErrQueueAfter(msgs)
+			if n == 0 {
+				return err
+			}
+			if !handle(n) {
+				return nil
+			}
+		}
+	}
+}
+
+// unprepare drops the references to the caller's buffers.
+func (r *recvState) unprepare() {
+	for i := range r.n {
+		r.iovs[i].Base = nil
+	}
+}
+
+// readErrQueueAfter reads the error queue after a poller error: a wake-up
+// for the error queue alone can surface as one, and the reports are what it
+// was for. It returns how many it put in msgs.
+func (s *sysConn) readErrQueueAfter(msgs []Message) int {
+	if !s.icmp {
+		return 0
+	}
+	return s.readErrQueue(msgs)
+}
+
+// takeBatch reads what the last recvmmsg filled into msgs and returns how
+// many entries it filled when one is usable, 0 when none is (the caller
+// reads again). An error of the call that is an ICMP report is read from
+// the error queue instead.
+func (s *sysConn) takeBatch(msgs []Message, bound netip.Addr) (int, error) {
+	r := s.recv
+	if r.errno != 0 {
+		if s.icmp && queuedErrno(r.errno) {
+			// The pending error of an ICMP message: the report is on the
+			// error queue (or was taken by a send, which then set
+			// errPending).
+			return s.readErrQueue(msgs), nil
+		}
+		return 0, os.NewSyscallError("recvmmsg", r.errno)
+	}
+	usable := 0
+	for i := range r.got {
+		if s.readMeta(i, bound) {
+			fill(&msgs[i], &r.meta[i])
+			usable++
+		} else {
+			msgs[i].N = 0
+		}
+	}
+	if usable == 0 {
+		return 0, nil
+	}
+	return r.got, nil
 }
 
 // readMeta reads entry i's length, flags, source and control messages, and

@@ -222,6 +222,36 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 	return c.readPortable(msgs)
 }
 
+// ReadBatches reads as ReadBatch does, batch after batch, and calls handle
+// with the number of messages each filled, until handle returns false
+// (ReadBatches then returns nil) or reading fails. The next batch is read
+// into the buffers msgs hold when handle returns: handle may replace them.
+//
+// It costs fewer system calls than a loop of ReadBatch: after a batch that
+// emptied the socket's queue it waits for the socket to become ready
+// before it asks the kernel again, where a new ReadBatch must first ask
+// (the poller forgets, when a read starts, what readiness it saw before);
+// a receiver that keeps up with its sender empties the queue at most
+// batches. handle runs on the calling goroutine while the socket's read
+// side is held: it must not read from the Conn.
+func (c *Conn) ReadBatches(msgs []Message, handle func(n int) bool) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if c.sys != nil {
+		return c.sys.readBatches(msgs, c.local.Addr(), handle)
+	}
+	for {
+		n, err := c.readPortable(msgs)
+		if err != nil {
+			return err
+		}
+		if !handle(n) {
+			return nil
+		}
+	}
+}
+
 // WriteBatch sends every message, in order, and returns how many were sent
 // in full. Messages with SegmentSize set go out as GSO bursts where the
 // kernel allows and one datagram at a time where it does not. It does not
