@@ -90,12 +90,12 @@
 // as slices of the buffer, parsed in place: no copy; a buffer counts its
 // references and returns to its pool when the last connection is done with
 // it. In-order STREAM data stays in the buffer, decrypted in place, until
-// the application reads it (a stream holds a reference; streambuf's held
-// data, bounded per connection): received bytes are copied once, into the
-// application's slice. A datagram that arrives alone is copied into a
-// small buffer. The
-// reader hands each connection the runs a batch holds for it with one lock
-// and one wake-up, and a connection's inbox is bounded (6 MB of datagrams,
+// the application reads it (a stream holds a reference; the buffers a
+// connection's streams pin this way are at most twice its receive window
+// and 8 MiB, beyond which data is copied): received bytes are copied
+// once, into the application's slice. A datagram that arrives alone is
+// copied into a small buffer. The reader hands each connection the runs a
+// batch holds for it with one lock and one wake-up, and a connection's inbox is bounded (6 MB of datagrams,
 // 128 GRO buffers: 8 MiB, as a socket buffer would be). Datagrams of a GSO
 // burst have equal size (a nearly full packet is padded to full), so a
 // burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to
