@@ -95,8 +95,9 @@
 // and 8 MiB, beyond which data is copied): received bytes are copied
 // once, into the application's slice. A datagram that arrives alone is
 // copied into a small buffer. The reader hands each connection the runs a
-// batch holds for it with one lock and one wake-up, and a connection's inbox is bounded (6 MB of datagrams,
-// 128 GRO buffers: 8 MiB, as a socket buffer would be). Datagrams of a GSO
+// batch holds for it with one lock and one wake-up, and a connection's
+// inbox is bounded (6 MB of datagrams, 128 GRO buffers: 8 MiB, as a socket
+// buffer would be). Datagrams of a GSO
 // burst have equal size (a nearly full packet is padded to full), so a
 // burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to
 // 64 datagrams per GSO send, and up to four bursts go in one sendmmsg. A driver that has sent a system call's worth looks at
