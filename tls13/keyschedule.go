@@ -2,10 +2,9 @@ package tls13
 
 import (
 	"crypto"
-	"crypto/sha256"
-	"crypto/sha512"
 	"hash"
-	"sync"
+
+	"github.com/skiffnet/skiff/internal/hkdf"
 )
 
 // TLS 1.3 cipher suites (RFC 8446 §B.4). All three are usable with QUIC
@@ -23,21 +22,22 @@ type cipherSuite struct {
 	size    int // Hash.length
 	// emptyHash is Transcript-Hash("") for Derive-Secret(., "derived", "").
 	emptyHash []byte
-	macPool   sync.Pool
+	// kdf does HMAC and HKDF with pooled hash states.
+	kdf *hkdf.Hash
 }
 
 var (
-	suiteAES128 = newCipherSuite(TLS_AES_128_GCM_SHA256, crypto.SHA256, sha256.New)
-	suiteAES256 = newCipherSuite(TLS_AES_256_GCM_SHA384, crypto.SHA384, sha512.New384)
-	suiteChaCha = newCipherSuite(TLS_CHACHA20_POLY1305_SHA256, crypto.SHA256, sha256.New)
+	suiteAES128 = newCipherSuite(TLS_AES_128_GCM_SHA256, crypto.SHA256, hkdf.SHA256)
+	suiteAES256 = newCipherSuite(TLS_AES_256_GCM_SHA384, crypto.SHA384, hkdf.SHA384)
+	suiteChaCha = newCipherSuite(TLS_CHACHA20_POLY1305_SHA256, crypto.SHA256, hkdf.SHA256)
 )
 
 // defaultCipherSuites is the order a client offers when Config.CipherSuites
 // is empty.
 var defaultCipherSuites = []uint16{TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256}
 
-func newCipherSuite(id uint16, h crypto.Hash, newHash func() hash.Hash) *cipherSuite {
-	return &cipherSuite{id: id, hash: h, newHash: newHash, size: h.Size(), emptyHash: newHash().Sum(nil)}
+func newCipherSuite(id uint16, h crypto.Hash, kdf *hkdf.Hash) *cipherSuite {
+	return &cipherSuite{id: id, hash: h, newHash: kdf.New, size: h.Size(), emptyHash: kdf.New().Sum(nil), kdf: kdf}
 }
 
 func cipherSuiteByID(id uint16) *cipherSuite {
@@ -69,89 +69,18 @@ func CipherSuiteName(id uint16) string {
 // has no PSK or no (EC)DHE secret (RFC 8446 §7.1).
 var zeroSecret [64]byte
 
-// hmacState computes HMAC (RFC 2104) with two reusable hash states, so the
-// dozen HKDF operations of a handshake allocate only their outputs. States
-// are pooled per cipher suite.
-type hmacState struct {
-	inner, outer hash.Hash
-	blockSize    int
-	pad          [128]byte // key XOR ipad/opad; SHA-384 has 128-byte blocks
-	innerSum     [64]byte
-	info         [2 + 1 + 255 + 1 + 255 + 1]byte // HkdfLabel and counter
-}
-
-func (s *cipherSuite) getHMAC() *hmacState {
-	if m, ok := s.macPool.Get().(*hmacState); ok {
-		return m
-	}
-	m := &hmacState{inner: s.newHash(), outer: s.newHash()}
-	m.blockSize = m.inner.BlockSize()
-	return m
-}
-
-// sum appends HMAC(key, msg1 | msg2) to out.
-func (m *hmacState) sum(out, key, msg1, msg2 []byte) []byte {
-	bs := m.blockSize
-	if len(key) > bs {
-		m.outer.Reset()
-		m.outer.Write(key)
-		key = m.outer.Sum(m.innerSum[:0])
-	}
-	for i := 0; i < bs; i++ {
-		var k byte
-		if i < len(key) {
-			k = key[i]
-		}
-		m.pad[i] = k ^ 0x36
-	}
-	m.inner.Reset()
-	m.inner.Write(m.pad[:bs])
-	m.inner.Write(msg1)
-	m.inner.Write(msg2)
-	for i := 0; i < bs; i++ {
-		m.pad[i] ^= 0x36 ^ 0x5c
-	}
-	m.outer.Reset()
-	m.outer.Write(m.pad[:bs])
-	m.outer.Write(m.inner.Sum(m.innerSum[:0]))
-	return m.outer.Sum(out)
-}
-
 // extract is HKDF-Extract(salt, IKM) (RFC 5869 §2.2). A nil salt or IKM is
-// the string of Hash.length zero bytes the key schedule asks for: HMAC pads
-// its key with zeros, so a nil key is the same key.
+// the string of Hash.length zero bytes the key schedule asks for.
 func (s *cipherSuite) extract(ikm, salt []byte) []byte {
-	m := s.getHMAC()
-	defer s.macPool.Put(m)
 	if ikm == nil {
 		ikm = zeroSecret[:s.size]
 	}
-	return m.sum(make([]byte, 0, s.size), salt, ikm, nil)
+	return s.kdf.Extract(salt, ikm)
 }
 
 // expandLabel is HKDF-Expand-Label (RFC 8446 §7.1).
 func (s *cipherSuite) expandLabel(secret []byte, label string, context []byte, length int) []byte {
-	m := s.getHMAC()
-	defer s.macPool.Put(m)
-	b := appendU16(m.info[:0], uint16(length))
-	b = append(b, byte(6+len(label)))
-	b = append(b, "tls13 "...)
-	b = append(b, label...)
-	b = appendVec8(b, context)
-	b = append(b, 0) // room for the block counter
-	// HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i).
-	out := make([]byte, 0, length+s.size)
-	var prev []byte
-	for i := byte(1); len(out) < length; i++ {
-		b[len(b)-1] = i
-		if prev == nil {
-			out = m.sum(out, secret, b, nil)
-		} else {
-			out = m.sum(out, secret, prev, b)
-		}
-		prev = out[len(out)-s.size:]
-	}
-	return out[:length]
+	return s.kdf.ExpandLabel(secret, label, context, length)
 }
 
 // deriveSecret is Derive-Secret(Secret, Label, Messages) (RFC 8446 §7.1)
@@ -166,9 +95,7 @@ func (s *cipherSuite) deriveSecret(secret []byte, label string, transcriptHash [
 // finishedMAC computes verify_data (RFC 8446 §4.4.4).
 func (s *cipherSuite) finishedMAC(baseKey, transcriptHash []byte) []byte {
 	finishedKey := s.expandLabel(baseKey, "finished", nil, s.size)
-	m := s.getHMAC()
-	defer s.macPool.Put(m)
-	return m.sum(make([]byte, 0, s.size), finishedKey, transcriptHash, nil)
+	return s.kdf.MAC(finishedKey, transcriptHash)
 }
 
 // earlySecret is the first stage of the key schedule (RFC 8446 §7.1); psk is

@@ -56,10 +56,7 @@ type bareSealBench struct {
 
 func newBareSealBench(b *testing.B) *bareSealBench {
 	p, _ := paramsFor(Version1)
-	m, err := deriveKeyMaterial(p, TLS_AES_128_GCM_SHA256, testSecret(TLS_AES_128_GCM_SHA256, 5), false)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := deriveKeyMaterial(p, TLS_AES_128_GCM_SHA256, testSecret(TLS_AES_128_GCM_SHA256, 5), false)
 	block, err := aes.NewCipher(m.key)
 	if err != nil {
 		b.Fatal(err)

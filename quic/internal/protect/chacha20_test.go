@@ -58,10 +58,7 @@ func TestChaCha20HeaderMask(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	secret := testSecret(TLS_CHACHA20_POLY1305_SHA256, 9)
 	p, _ := paramsFor(Version1)
-	m, err := deriveKeyMaterial(p, TLS_CHACHA20_POLY1305_SHA256, secret, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := deriveKeyMaterial(p, TLS_CHACHA20_POLY1305_SHA256, secret, true)
 	k, err := NewKeys(Version1, TLS_CHACHA20_POLY1305_SHA256, secret)
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,11 @@ package protect
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
 
+	"github.com/skiffnet/skiff/internal/hkdf"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -72,10 +72,7 @@ func NewKeys(version uint32, suite Suite, secret []byte) (*Keys, error) {
 	if len(secret) != suite.secretLen() {
 		return nil, ErrSecretLength
 	}
-	m, err := deriveKeyMaterial(p, suite, secret, true)
-	if err != nil {
-		return nil, err
-	}
+	m := deriveKeyMaterial(p, suite, secret, true)
 	hp, err := newHeaderProtection(suite, m.hp)
 	if err != nil {
 		return nil, err
@@ -90,18 +87,14 @@ type keyMaterial struct {
 
 // deriveKeyMaterial derives the AEAD key and IV from secret, and the header
 // protection key if withHP.
-func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) (m keyMaterial, err error) {
-	newHash := suite.newHash()
-	if m.key, err = hkdfExpandLabel(newHash, secret, p.labelKey, suite.keyLen()); err != nil {
-		return m, err
-	}
-	if m.iv, err = hkdfExpandLabel(newHash, secret, p.labelIV, nonceLen); err != nil {
-		return m, err
-	}
+func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) (m keyMaterial) {
+	kdf := suite.kdf()
+	m.key = hkdfExpandLabel(kdf, secret, p.labelKey, suite.keyLen())
+	m.iv = hkdfExpandLabel(kdf, secret, p.labelIV, nonceLen)
 	if withHP {
-		m.hp, err = hkdfExpandLabel(newHash, secret, p.labelHP, suite.keyLen())
+		m.hp = hkdfExpandLabel(kdf, secret, p.labelHP, suite.keyLen())
 	}
-	return m, err
+	return m
 }
 
 // newKeys builds Keys from derived material and a header protection key,
@@ -161,15 +154,9 @@ func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if initial, err = hkdf.Extract(sha256.New, dcid, p.initialSalt); err != nil {
-		return nil, nil, nil, err
-	}
-	if client, err = hkdfExpandLabel(sha256.New, initial, "client in", sha256.Size); err != nil {
-		return nil, nil, nil, err
-	}
-	if server, err = hkdfExpandLabel(sha256.New, initial, "server in", sha256.Size); err != nil {
-		return nil, nil, nil, err
-	}
+	initial = hkdf.SHA256.Extract(p.initialSalt, dcid)
+	client = hkdfExpandLabel(hkdf.SHA256, initial, "client in", sha256.Size)
+	server = hkdfExpandLabel(hkdf.SHA256, initial, "server in", sha256.Size)
 	return initial, client, server, nil
 }
 
@@ -182,14 +169,8 @@ func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte
 // it with k. k stays usable, as the previous generation is needed for a while
 // after an update (RFC 9001 §6.5).
 func (k *Keys) NextGeneration() (*Keys, error) {
-	next, err := hkdfExpandLabel(k.suite.newHash(), k.secret[:k.secretLen], k.params.labelKU, k.secretLen)
-	if err != nil {
-		return nil, err
-	}
-	m, err := deriveKeyMaterial(k.params, k.suite, next, false)
-	if err != nil {
-		return nil, err
-	}
+	next := hkdfExpandLabel(k.suite.kdf(), k.secret[:k.secretLen], k.params.labelKU, k.secretLen)
+	m := deriveKeyMaterial(k.params, k.suite, next, false)
 	return newKeys(k.params, k.suite, next, m, k.hp)
 }
 
@@ -207,10 +188,8 @@ func (k *Keys) Rest() {
 // wake makes the AEAD again after Rest (the header protection cipher
 // wakes itself, headerProtection.computeMask).
 func (k *Keys) wake() error {
-	m, err := deriveKeyMaterial(k.params, k.suite, k.secret[:k.secretLen], false)
-	if err != nil {
-		return err
-	}
+	m := deriveKeyMaterial(k.params, k.suite, k.secret[:k.secretLen], false)
+	var err error
 	k.aead, err = newAEAD(k.suite, m.key)
 	return err
 }

@@ -160,10 +160,7 @@ func TestKeysPerSuite(t *testing.T) {
 	for _, suite := range allSuites {
 		t.Run(suite.String(), func(t *testing.T) {
 			p, _ := paramsFor(Version1)
-			m, err := deriveKeyMaterial(p, suite, testSecret(suite, 3), true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := deriveKeyMaterial(p, suite, testSecret(suite, 3), true)
 			wantLen := map[Suite]int{TLS_AES_128_GCM_SHA256: 16, TLS_AES_256_GCM_SHA384: 32, TLS_CHACHA20_POLY1305_SHA256: 32}[suite]
 			if len(m.key) != wantLen || len(m.hp) != wantLen || len(m.iv) != 12 {
 				t.Errorf("key %d, hp %d, iv %d bytes; want %d, %d, 12", len(m.key), len(m.hp), len(m.iv), wantLen, wantLen)

@@ -3,7 +3,8 @@ package protect
 import (
 	"crypto/sha256"
 	"crypto/sha512"
-	"hash"
+
+	"github.com/skiffnet/skiff/internal/hkdf"
 )
 
 // QUIC versions whose packet protection this package knows.
@@ -94,12 +95,12 @@ func (s Suite) keyLen() int {
 	return 32
 }
 
-// newHash returns the suite's hash constructor for HKDF (RFC 8446 §7.1).
-func (s Suite) newHash() func() hash.Hash {
+// kdf returns the suite's hash for HKDF (RFC 8446 §7.1).
+func (s Suite) kdf() *hkdf.Hash {
 	if s == TLS_AES_256_GCM_SHA384 {
-		return sha512.New384
+		return hkdf.SHA384
 	}
-	return sha256.New
+	return hkdf.SHA256
 }
 
 // secretLen is the length of a traffic secret: the hash output length.

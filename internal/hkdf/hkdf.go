@@ -1,0 +1,127 @@
+package hkdf
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"hash"
+	"sync"
+)
+
+// Hash is one hash function for HMAC and HKDF with its pool of states. Use
+// SHA256 or SHA384; the zero value is not usable.
+type Hash struct {
+	newHash func() hash.Hash
+	size    int
+	pool    sync.Pool
+}
+
+// The two hashes of the TLS 1.3 cipher suites (RFC 8446 §B.4).
+var (
+	SHA256 = &Hash{newHash: sha256.New, size: sha256.Size}
+	SHA384 = &Hash{newHash: sha512.New384, size: sha512.Size384}
+)
+
+// Size is the hash output length, Hash.length of RFC 8446 §7.1.
+func (h *Hash) Size() int { return h.size }
+
+// New returns a new hash state of the function, for transcripts.
+func (h *Hash) New() hash.Hash { return h.newHash() }
+
+// macState computes HMAC with two reusable hash states.
+type macState struct {
+	inner, outer hash.Hash
+	blockSize    int
+	pad          [128]byte // key XOR ipad/opad; SHA-384 has 128-byte blocks
+	innerSum     [64]byte
+	info         [2 + 1 + 255 + 1 + 255 + 1]byte // HkdfLabel and counter
+}
+
+func (h *Hash) get() *macState {
+	if m, ok := h.pool.Get().(*macState); ok {
+		return m
+	}
+	m := &macState{inner: h.newHash(), outer: h.newHash()}
+	m.blockSize = m.inner.BlockSize()
+	return m
+}
+
+// sum appends HMAC(key, msg1 | msg2) to out (RFC 2104 §2).
+func (m *macState) sum(out, key, msg1, msg2 []byte) []byte {
+	bs := m.blockSize
+	if len(key) > bs {
+		m.outer.Reset()
+		m.outer.Write(key)
+		key = m.outer.Sum(m.innerSum[:0])
+	}
+	for i := 0; i < bs; i++ {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		m.pad[i] = k ^ 0x36
+	}
+	m.inner.Reset()
+	m.inner.Write(m.pad[:bs])
+	m.inner.Write(msg1)
+	m.inner.Write(msg2)
+	for i := 0; i < bs; i++ {
+		m.pad[i] ^= 0x36 ^ 0x5c
+	}
+	m.outer.Reset()
+	m.outer.Write(m.pad[:bs])
+	m.outer.Write(m.inner.Sum(m.innerSum[:0]))
+	return m.outer.Sum(out)
+}
+
+// MAC returns HMAC(key, msg).
+func (h *Hash) MAC(key, msg []byte) []byte {
+	m := h.get()
+	defer h.pool.Put(m)
+	return m.sum(make([]byte, 0, h.size), key, msg, nil)
+}
+
+// Extract is HKDF-Extract(salt, IKM) (RFC 5869 §2.2). A nil salt is the
+// string of Hash.length zero bytes RFC 5869 asks for: HMAC pads its key
+// with zeros, so a nil key is the same key.
+func (h *Hash) Extract(salt, ikm []byte) []byte {
+	return h.MAC(salt, ikm)
+}
+
+// ExpandLabel is HKDF-Expand-Label(Secret, Label, Context, Length) of
+// RFC 8446 §7.1:
+//
+//	HKDF-Expand(Secret, HkdfLabel, Length)
+//
+//	struct {
+//	    uint16 length = Length;
+//	    opaque label<7..255> = "tls13 " + Label;
+//	    opaque context<0..255> = Context;
+//	} HkdfLabel;
+func (h *Hash) ExpandLabel(secret []byte, label string, context []byte, length int) []byte {
+	m := h.get()
+	defer h.pool.Put(m)
+	b := AppendLabel(m.info[:0], length, label, context)
+	b = append(b, 0) // room for the block counter
+	// HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i).
+	out := make([]byte, 0, length+h.size)
+	var prev []byte
+	for i := byte(1); len(out) < length; i++ {
+		b[len(b)-1] = i
+		if prev == nil {
+			out = m.sum(out, secret, b, nil)
+		} else {
+			out = m.sum(out, secret, prev, b)
+		}
+		prev = out[len(out)-h.size:]
+	}
+	return out[:length]
+}
+
+// AppendLabel appends the HkdfLabel structure of RFC 8446 §7.1 to b.
+func AppendLabel(b []byte, length int, label string, context []byte) []byte {
+	b = append(b, byte(length>>8), byte(length), byte(len("tls13 ")+len(label)))
+	b = append(b, "tls13 "...)
+	b = append(b, label...)
+	b = append(b, byte(len(context)))
+	return append(b, context...)
+}

@@ -1,0 +1,102 @@
+package hkdf
+
+import (
+	"bytes"
+	stdhkdf "crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"hash"
+	"math/rand/v2"
+	"testing"
+)
+
+func hashes() []struct {
+	name string
+	h    *Hash
+	std  func() hash.Hash
+} {
+	return []struct {
+		name string
+		h    *Hash
+		std  func() hash.Hash
+	}{{"SHA-256", SHA256, sha256.New}, {"SHA-384", SHA384, sha512.New384}}
+}
+
+func randBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// TestAgainstStdlib compares MAC, Extract and ExpandLabel with crypto/hmac
+// and crypto/hkdf over keys shorter and longer than the hash block, empty
+// and full contexts, and outputs of one and several hash blocks.
+func TestAgainstStdlib(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, hh := range hashes() {
+		t.Run(hh.name, func(t *testing.T) {
+			for _, keyLen := range []int{0, 1, 32, 48, 64, 127, 128, 129, 200} {
+				key := randBytes(r, keyLen)
+				msg := randBytes(r, r.IntN(300))
+				std := hmac.New(hh.std, key)
+				std.Write(msg)
+				if got, want := hh.h.MAC(key, msg), std.Sum(nil); !bytes.Equal(got, want) {
+					t.Fatalf("MAC key %d: got %x, want %x", keyLen, got, want)
+				}
+				want, err := stdhkdf.Extract(hh.std, msg, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := hh.h.Extract(key, msg); !bytes.Equal(got, want) {
+					t.Fatalf("Extract salt %d: got %x, want %x", keyLen, got, want)
+				}
+			}
+			secret := randBytes(r, hh.h.Size())
+			for _, ctxLen := range []int{0, 32, 255} {
+				context := randBytes(r, ctxLen)
+				for _, length := range []int{1, 12, 16, 32, 48, 64, 100, 255} {
+					info := AppendLabel(nil, length, "some label", context)
+					want, err := stdhkdf.Expand(hh.std, secret, string(info), length)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := hh.h.ExpandLabel(secret, "some label", context, length); !bytes.Equal(got, want) {
+						t.Fatalf("ExpandLabel context %d length %d: got %x, want %x", ctxLen, length, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestAppendLabel checks the HkdfLabel encoding of RFC 8446 §7.1 on the
+// "client in" label of RFC 9001 Appendix A.1.
+func TestAppendLabel(t *testing.T) {
+	got := AppendLabel([]byte{0xff}, 32, "client in", nil)
+	want, _ := hex.DecodeString("ff00200f746c73313320636c69656e7420696e00")
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %x, want %x", got, want)
+	}
+}
+
+// TestRFC5869 is test case 1 of RFC 5869 Appendix A (SHA-256 Extract).
+func TestRFC5869(t *testing.T) {
+	ikm, _ := hex.DecodeString("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b")
+	salt, _ := hex.DecodeString("000102030405060708090a0b0c")
+	want, _ := hex.DecodeString("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
+	if got := SHA256.Extract(salt, ikm); !bytes.Equal(got, want) {
+		t.Fatalf("PRK: got %x, want %x", got, want)
+	}
+}
+
+func BenchmarkExpandLabel(b *testing.B) {
+	secret := make([]byte, 32)
+	b.ReportAllocs()
+	for b.Loop() {
+		SHA256.ExpandLabel(secret, "quic key", nil, 16)
+	}
+}
