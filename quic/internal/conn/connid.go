@@ -1,10 +1,9 @@
 package conn
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 
+	"github.com/skiffnet/skiff/internal/hkdf"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -62,10 +61,10 @@ func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID, resetKey *[32]
 // the endpoint's key, so that the endpoint can send a stateless reset for a
 // connection it no longer remembers (RFC 9000 §10.3.2).
 func StatelessResetToken(key *[32]byte, id []byte) [wire.StatelessResetTokenLen]byte {
-	m := hmac.New(sha256.New, key[:])
-	m.Write(id)
+	// HMAC-SHA256 with pooled hash states: a connection derives a token
+	// for every connection ID it issues.
 	var t [wire.StatelessResetTokenLen]byte
-	copy(t[:], m.Sum(nil))
+	copy(t[:], hkdf.SHA256.MAC(key[:], id))
 	return t
 }
 

@@ -1,6 +1,9 @@
 package conn
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"testing"
 
 	"github.com/skiffnet/skiff/quic/internal/recovery"
@@ -141,5 +144,23 @@ func TestNewConnectionIDRetirePriorTo(t *testing.T) {
 	})
 	if p.server.closing.state != stateOpen || p.client.closing.state != stateOpen {
 		t.Fatal("a side closed")
+	}
+}
+
+// TestStatelessResetTokenIsHMAC checks the token derivation against
+// crypto/hmac: HMAC-SHA256(key, connection ID) cut to 16 bytes, so tokens
+// stay the same across versions of the derivation code.
+func TestStatelessResetTokenIsHMAC(t *testing.T) {
+	var key [32]byte
+	for i := range key {
+		key[i] = byte(i * 7)
+	}
+	for _, id := range [][]byte{nil, {1}, []byte("eight id"), make([]byte, 20)} {
+		m := hmac.New(sha256.New, key[:])
+		m.Write(id)
+		want := m.Sum(nil)[:wire.StatelessResetTokenLen]
+		if got := StatelessResetToken(&key, id); !bytes.Equal(got[:], want) {
+			t.Fatalf("id %x: got %x, want %x", id, got, want)
+		}
 	}
 }
