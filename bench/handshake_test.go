@@ -6,8 +6,6 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/mlkem"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffnet/skiff/internal/hkdf"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -298,9 +297,7 @@ func (f *floor) keySchedule(shared []byte) []byte {
 	for _, label := range []string{"c hs traffic", "s hs traffic"} {
 		secret := expandLabel(hs, label, f.transcript, sha256.Size)
 		quicKeys(secret)
-		mac := hmac.New(sha256.New, expandLabel(secret, "finished", nil, sha256.Size))
-		mac.Write(f.transcript)
-		mac.Sum(nil)
+		hkdf.SHA256.MAC(expandLabel(secret, "finished", nil, sha256.Size), f.transcript)
 	}
 	master := extract(zeros, expandLabel(hs, "derived", emptyHash[:], sha256.Size))
 	var secret []byte
@@ -317,17 +314,12 @@ func quicKeys(secret []byte) {
 	expandLabel(secret, "quic hp", nil, 16)
 }
 
-func extract(secret, salt []byte) []byte {
-	prk, _ := hkdf.Extract(sha256.New, secret, salt)
-	return prk
-}
+// extract and expandLabel are HKDF-Extract and HKDF-Expand-Label (RFC
+// 8446 §7.1) as skiff computes them (internal/hkdf, pooled HMAC state):
+// the floor counts what the work costs done well, not crypto/hkdf's
+// per-call setup.
+func extract(secret, salt []byte) []byte { return hkdf.SHA256.Extract(salt, secret) }
 
-// expandLabel is HKDF-Expand-Label (RFC 8446 §7.1).
 func expandLabel(secret []byte, label string, context []byte, length int) []byte {
-	info := []byte{byte(length >> 8), byte(length), byte(len("tls13 ") + len(label))}
-	info = append(info, "tls13 "+label...)
-	info = append(info, byte(len(context)))
-	info = append(info, context...)
-	out, _ := hkdf.Expand(sha256.New, secret, string(info), length)
-	return out
+	return hkdf.SHA256.ExpandLabel(secret, label, context, length)
 }
