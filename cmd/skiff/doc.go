@@ -44,9 +44,6 @@
 //
 // # Not yet
 //
-//   - -v cannot print the cipher suite and key exchange group of QUIC
-//     connections: package quic does not report them yet (it prints them
-//     once h3.QUICHandshakeInfo carries them).
 //   - No cookies, proxies, authentication helpers, --compressed, ranges or
 //     uploads with -T; -d sends its data as given (no --data-urlencode).
 package main

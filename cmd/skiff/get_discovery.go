@@ -97,15 +97,14 @@ func (h *hop) discoveryTrace() *h3.ClientTrace {
 }
 
 // quicConnected reports a QUIC connection that completed its handshake.
-// TLS 1.3 is the only version QUIC uses (RFC 9001 §4.2); quic does not
-// report the cipher suite and key exchange group yet, so they are printed
-// only once it does.
+// TLS 1.3 is the only version QUIC uses (RFC 9001 §4.2); the cipher suite
+// and key exchange group come from quic.Conn's ConnectionState.
 func (h *hop) quicConnected(i h3.QUICHandshakeInfo) {
 	h.st.mark(&h.st.connect)
 	h.st.mark(&h.st.appconnect)
 	h.st.setRemote(i.RemoteAddr.String())
 	cs := i.TLS
-	suite := "cipher suite and group not reported by quic yet"
+	suite := "cipher suite and group unknown"
 	if cs.CipherSuite != 0 {
 		suite = fmt.Sprintf("%s, key exchange %v", tls.CipherSuiteName(cs.CipherSuite), tls.CurveID(cs.Group))
 	}

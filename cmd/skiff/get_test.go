@@ -187,7 +187,7 @@ func TestGetVerboseNamesTheProtocol(t *testing.T) {
 	}{
 		{"--http1.1", "Using HTTP/1.1", "< HTTP/1.1 200 OK", []string{"> GET /hello HTTP/1.1", "TLS handshake done: TLS 1.3", "ALPN none"}},
 		{"--http2", "Using HTTP/2", "< HTTP/2 200", []string{"> GET /hello HTTP/2", "ALPN h2", "Connecting to 127.0.0.1:"}},
-		{"--http3-only", "Using HTTP/3", "< HTTP/3 200", []string{"> GET /hello HTTP/3", "QUIC handshake with 127.0.0.1:", `subject "CN=skiff self-signed"`}},
+		{"--http3-only", "Using HTTP/3", "< HTTP/3 200", []string{"> GET /hello HTTP/3", "QUIC handshake with 127.0.0.1:", `subject "CN=skiff self-signed"`, "TLS_AES_128_GCM_SHA256, key exchange X25519MLKEM768"}},
 	} {
 		t.Run(c.flag, func(t *testing.T) {
 			r := runSkiff(t, "get", "--cacert", o.cert.certFile, "-v", c.flag, o.base+"/hello")
