@@ -77,6 +77,15 @@ func (r *Resolver) query(ctx context.Context, name string, t Type) (*answer, err
 	}
 	r.mu.Lock()
 	c, ok := r.inflight[key]
+	if !ok && r.cache != nil {
+		// Look again under the lock: a call that ended between the first
+		// look and here has put its answer in the cache and left the table,
+		// and a lookup must not query again for it.
+		if a, ok := r.cache.get(key, r.now()); ok {
+			r.mu.Unlock()
+			return a, nil
+		}
+	}
 	if !ok {
 		c = &call{done: make(chan struct{})}
 		r.inflight[key] = c
