@@ -308,7 +308,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		e.ownedBy = c
 	}
 	e.mu.Unlock()
-	go c.run()
+	go c.start()
 	if early && c.early.ready != nil {
 		return c, nil // sending 0-RTT
 	}
