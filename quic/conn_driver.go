@@ -19,14 +19,24 @@ const (
 )
 
 // sendBuffer holds what one system call sends: up to burstsPerSend bursts
-// of the largest datagrams, 372 KB, taken from a pool while a driver sends.
+// of the largest datagrams, 372 KB (sendBufferCap), taken from a pool while
+// a driver sends. A new one starts at smallSendBuffer and grows to
+// sendBufferCap the first time a flush fills it: the garbage collector
+// empties the pool, and a server doing handshakes (a flight or two of
+// datagrams each) made a zeroed 372 KB buffer after every collection, 7 KB
+// a handshake on each side, the largest allocation a handshake caused.
 type sendBuffer struct {
 	b    []byte
 	msgs [burstsPerSend]udpio.Message
 }
 
+const (
+	sendBufferCap   = burstsPerSend * maxBurst * conn.MaxDatagramSize
+	smallSendBuffer = 16 * conn.MaxDatagramSize
+)
+
 var sendBufPool = sync.Pool{New: func() any {
-	return &sendBuffer{b: make([]byte, 0, burstsPerSend*maxBurst*conn.MaxDatagramSize)}
+	return &sendBuffer{b: make([]byte, 0, smallSendBuffer)}
 }}
 
 // deliver hands the connection datagrams the endpoint's reader received
@@ -211,13 +221,14 @@ func (c *Conn) flush(now time.Time) {
 	c.flushPathProbes(now, sb)
 	path := c.sm.CurrentPath()
 	for {
-		buf, n, more := sb.b[:0], 0, true
+		buf, n, more, filled := sb.b[:0], 0, true, false
 		for n < burstsPerSend {
 			start := len(buf)
 			// As many datagrams as the buffer holds: larger ones
 			// (MaxDatagramSize) make shorter bursts.
 			count := min(maxBurst, (cap(buf)-start)/c.sm.MaxDatagramSize())
 			if count == 0 {
+				filled = true
 				break
 			}
 			out, seg, ect := c.sm.AppendBurst(now, buf, count)
@@ -246,6 +257,9 @@ func (c *Conn) flush(now time.Time) {
 		if n > 0 {
 			c.endpoint.sendOn(path.Local, sb.msgs[:n], c.sm.OnDatagramTooBig)
 			clear(sb.msgs[:n])
+		}
+		if filled && cap(sb.b) < sendBufferCap {
+			sb.b = make([]byte, 0, sendBufferCap)
 		}
 		if !more || c.mb.Pending() {
 			return
