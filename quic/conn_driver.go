@@ -25,6 +25,9 @@ const (
 // empties the pool, and a server doing handshakes (a flight or two of
 // datagrams each) made a zeroed 372 KB buffer after every collection, 7 KB
 // a handshake on each side, the largest allocation a handshake caused.
+// smallSendBuffer still holds the largest datagram: a path MTU probe is
+// built in this buffer, and one that did not fit would end the search
+// below what the path carries (conn.appendMTUProbe).
 type sendBuffer struct {
 	b    []byte
 	msgs [burstsPerSend]udpio.Message
@@ -32,7 +35,7 @@ type sendBuffer struct {
 
 const (
 	sendBufferCap   = burstsPerSend * maxBurst * conn.MaxDatagramSize
-	smallSendBuffer = 16 * conn.MaxDatagramSize
+	smallSendBuffer = 1 << 16 // > the largest UDP payload, 65527 bytes
 )
 
 var sendBufPool = sync.Pool{New: func() any {
