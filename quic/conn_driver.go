@@ -146,7 +146,7 @@ func (c *Conn) run() {
 		c.handleEvents()
 		if sm.Closed() {
 			c.drainInbox()
-			trimRxPools()
+			trimRxPoolsAtEnd()
 			return
 		}
 		if c.trimNow {

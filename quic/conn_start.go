@@ -1,5 +1,7 @@
 package quic
 
+import "sync/atomic"
+
 // driverStackFrame is the stack frame presizeStack takes. A goroutine
 // starts with a 2 KB stack, and the driver's handshake runs ML-KEM-768,
 // X25519 and ECDSA P-256 (tls13 through conn.HandleDatagramHeld) about 20
@@ -16,8 +18,28 @@ const driverStackFrame = 16 << 10
 // shrinks the stack again (it halves stacks that use less than a quarter),
 // so an idle connection keeps no more than it would have anyway.
 func (c *Conn) start() {
+	liveConns.Add(1)
 	presizeStack()
 	c.run()
+}
+
+// liveConns counts the connections whose driver runs, in all endpoints:
+// the receive buffer pools (rxbuf.go) are shared by all of them.
+var liveConns atomic.Int64
+
+// trimRxPoolsAtEnd is the driver's last act. The last connection to end
+// shrinks the receive buffer pools to their idle size; one that ends while
+// others run leaves them: a datagram of a GRO run (a handshake flight is
+// two) holds a 64 KiB buffer until its driver has handled it, and with 32
+// handshakes in flight each end trimmed the spares below what the others
+// were about to need, so that the reader made new ones: 26 KB of zeroed
+// buffers per handshake on the client of BenchmarkHandshake/mode=parallel,
+// a third of all it allocated. The pools stay bounded by their per-reader
+// limit meanwhile, and an idle connection still trims them (trimIdle).
+func trimRxPoolsAtEnd() {
+	if liveConns.Add(-1) == 0 {
+		trimRxPools()
+	}
 }
 
 // presizeStack grows the calling goroutine's stack to fit a
