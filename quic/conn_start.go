@@ -47,8 +47,7 @@ func trimRxPoolsAtEnd() {
 // before it makes the client's key share: the caller's stack may have
 // been shrunk by the garbage collector since its last Dial, and growing it
 // here copies a few frames rather than the key generation's deep ones.
-// Where the stack is already large enough it costs zeroing the frame,
-// a fraction of a microsecond.
+// Where the stack is already large enough it costs a call.
 //
 //go:noinline
 func presizeStack() {
