@@ -48,8 +48,10 @@
 // connection is closed as soon as Dial returns. handshakes/s;
 // client-CPU-us/op and server-CPU-us/op per handshake; allocs/op (client)
 // and server-allocs/op; x-floor, the CPU of both sides per handshake
-// divided by the floor's CPU (BenchmarkHandshakeFloor's work, timed once
-// per run in the same process). mode=resumed: sequential handshakes that
+// divided by the floor's CPU (BenchmarkHandshakeFloor's work, timed in
+// the same process just before and just after the loop, the mean of the
+// two, so that a drifting load on a shared machine moves both sides of the
+// ratio alike). mode=resumed: sequential handshakes that
 // resume the previous connection's session (psk_dhe_ke, no certificate),
 // each connection closed once its own ticket has arrived (half a round trip
 // after the handshake), same metrics.

@@ -19,14 +19,27 @@ const (
 )
 
 // sendBuffer holds what one system call sends: up to burstsPerSend bursts
-// of the largest datagrams, 372 KB, taken from a pool while a driver sends.
+// of the largest datagrams, 372 KB (sendBufferCap), taken from a pool while
+// a driver sends. A new one starts at smallSendBuffer and grows to
+// sendBufferCap the first time a flush fills it: the garbage collector
+// empties the pool, and a server doing handshakes (a flight or two of
+// datagrams each) made a zeroed 372 KB buffer after every collection, 7 KB
+// a handshake on each side, the largest allocation a handshake caused.
+// smallSendBuffer still holds the largest datagram: a path MTU probe is
+// built in this buffer, and one that did not fit would end the search
+// below what the path carries (conn.appendMTUProbe).
 type sendBuffer struct {
 	b    []byte
 	msgs [burstsPerSend]udpio.Message
 }
 
+const (
+	sendBufferCap   = burstsPerSend * maxBurst * conn.MaxDatagramSize
+	smallSendBuffer = 1 << 16 // > the largest UDP payload, 65527 bytes
+)
+
 var sendBufPool = sync.Pool{New: func() any {
-	return &sendBuffer{b: make([]byte, 0, burstsPerSend*maxBurst*conn.MaxDatagramSize)}
+	return &sendBuffer{b: make([]byte, 0, smallSendBuffer)}
 }}
 
 // deliver hands the connection datagrams the endpoint's reader received
@@ -133,7 +146,7 @@ func (c *Conn) run() {
 		c.handleEvents()
 		if sm.Closed() {
 			c.drainInbox()
-			trimRxPools()
+			trimRxPoolsAtEnd()
 			return
 		}
 		if c.trimNow {
@@ -211,13 +224,14 @@ func (c *Conn) flush(now time.Time) {
 	c.flushPathProbes(now, sb)
 	path := c.sm.CurrentPath()
 	for {
-		buf, n, more := sb.b[:0], 0, true
+		buf, n, more, filled := sb.b[:0], 0, true, false
 		for n < burstsPerSend {
 			start := len(buf)
 			// As many datagrams as the buffer holds: larger ones
 			// (MaxDatagramSize) make shorter bursts.
 			count := min(maxBurst, (cap(buf)-start)/c.sm.MaxDatagramSize())
 			if count == 0 {
+				filled = true
 				break
 			}
 			out, seg, ect := c.sm.AppendBurst(now, buf, count)
@@ -246,6 +260,9 @@ func (c *Conn) flush(now time.Time) {
 		if n > 0 {
 			c.endpoint.sendOn(path.Local, sb.msgs[:n], c.sm.OnDatagramTooBig)
 			clear(sb.msgs[:n])
+		}
+		if filled && cap(sb.b) < sendBufferCap {
+			sb.b = make([]byte, 0, sendBufferCap)
 		}
 		if !more || c.mb.Pending() {
 			return

@@ -285,6 +285,9 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	// least 8 bytes.
 	dcid, scid := newConnectionID(), newConnectionID()
 	cc := config.connConfig()
+	// newConn makes the client's key share (ML-KEM-768, X25519) on this
+	// goroutine: room for it now, while the stack is shallow to copy.
+	presizeStack()
 	c, err := newConn(time.Now(), e, config, cc, clientParams(config, cc, addr, dcid, scid))
 	if err != nil {
 		return nil, err
@@ -308,7 +311,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		e.ownedBy = c
 	}
 	e.mu.Unlock()
-	go c.run()
+	go c.start()
 	if early && c.early.ready != nil {
 		return c, nil // sending 0-RTT
 	}

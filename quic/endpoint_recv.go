@@ -347,7 +347,7 @@ func (e *Endpoint) acceptInitial(d *datagram, dcid wire.ConnectionID) *Conn {
 	ids[0], ids[1] = dcid, scid
 	e.all[c] = ids
 	e.mu.Unlock()
-	go c.run()
+	go c.start()
 	return c
 }
 

@@ -79,9 +79,10 @@ func (d *datagram) extend(e *datagram) bool {
 // by garbage collection, so a steady flow of datagrams allocates nothing.
 // It keeps at most perReader buffers for each open endpoint's reader and
 // lets the rest go: when endpoints close (a client's Dial sockets, say),
-// the memory their flows needed goes with them. When a connection ends or
-// goes idle, the list shrinks further, to idleReader buffers per reader:
-// what a burst needed is not kept for a burst that may not come.
+// the memory their flows needed goes with them. When the last connection
+// ends, or a connection goes idle, the list shrinks further, to idleReader
+// buffers per reader: what a burst needed is not kept for a burst that may
+// not come (trimRxPoolsAtEnd says why not at every connection's end).
 type rxPool struct {
 	size, perReader, idleReader int
 	mu                          sync.Mutex
