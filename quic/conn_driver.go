@@ -177,17 +177,15 @@ func (c *Conn) run() {
 			// burst needed.
 			d = idleAfter
 		}
-		var woke bool // work or datagrams came before the deadline
+		fired.Store(false)
+		timer.Reset(d)
 		if br != nil {
-			woke = c.readLeased(br, time.Now().Add(d))
+			c.readLeased(br)
 		} else {
-			fired.Store(false)
-			timer.Reset(d)
 			<-c.wake
-			woke = !fired.Load() || c.mb.Pending()
 		}
 		switch {
-		case woke:
+		case !fired.Load() || c.mb.Pending():
 			trimmed = false
 		case trim:
 			inbox = nil
