@@ -177,15 +177,17 @@ func (c *Conn) run() {
 			// burst needed.
 			d = idleAfter
 		}
-		fired.Store(false)
-		timer.Reset(d)
+		var woke bool // work or datagrams came before the deadline
 		if br != nil {
-			c.readLeased(br)
+			woke = c.readLeased(br, time.Now().Add(d))
 		} else {
+			fired.Store(false)
+			timer.Reset(d)
 			<-c.wake
+			woke = !fired.Load() || c.mb.Pending()
 		}
 		switch {
-		case !fired.Load() || c.mb.Pending():
+		case woke:
 			trimmed = false
 		case trim:
 			inbox = nil

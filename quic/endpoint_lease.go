@@ -134,17 +134,21 @@ func (c *Conn) interruptRead() {
 }
 
 // readLeased is the driver's sleep while it holds the lease br: it reads
-// socket 0 until a batch arrives or work comes (its timer's included:
-// Conn.signal ends the read), and routes what it read (its own datagrams
-// go to its inbox). It gives the lease back when reading failed, when a
-// datagram was for another connection, or when it keeps finding datagrams
-// waiting.
-func (c *Conn) readLeased(br *batchReader) {
+// socket 0 until deadline, until work comes or until a batch arrives, and
+// routes what it read (its own datagrams go to its inbox). It reports
+// whether it woke early, for datagrams or for work, rather than at the
+// deadline; it gives the lease back when reading failed or a datagram was
+// for another connection.
+func (c *Conn) readLeased(br *batchReader, deadline time.Time) (woke bool) {
 	e := c.endpoint
+	if e.lease.sock.SetReadDeadline(deadline) != nil {
+		c.returnLease()
+		return true
+	}
 	c.inRead.Store(true)
 	if c.mb.Pending() {
 		c.inRead.Store(false)
-		return
+		return true
 	}
 	n, waited, err := e.lease.sock.ReadBatchWaited(br.msgs[:br.entries])
 	c.inRead.Store(false)
@@ -158,23 +162,18 @@ func (c *Conn) readLeased(br *batchReader) {
 		switch {
 		case br.r.foreign:
 			c.returnLease()
-			return
 		case c.leaseBehind >= behindLimit:
 			e.lease.cooldown = cooldownBatches // the reader's once it has the lease back
 			c.returnLease()
-			return
 		}
 	}
 	switch {
-	case err == nil:
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		// A waker ended the read (interruptRead): the next one waits
-		// again. A late waker may end it too; the driver reads again.
-		if e.lease.sock.SetReadDeadline(time.Time{}) != nil {
-			c.returnLease()
-		}
-	default:
+	case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
 		// The reader meets the error again, and deals with it.
 		c.returnLease()
+		return true
+	case n > 0 || c.mb.Pending():
+		return true
 	}
+	return time.Now().Before(deadline)
 }
