@@ -39,9 +39,6 @@ type Conn struct {
 	// while the driver may be blocked reading that socket.
 	leased atomic.Pointer[batchReader]
 	inRead atomic.Bool
-	// leaseBehind, the driver's, counts its reads in a row with the lease
-	// that found datagrams waiting.
-	leaseBehind int
 	// inbox holds datagrams the endpoint's reader received for this
 	// connection; requests, calls to run on the driver's goroutine.
 	inboxMu    sync.Mutex

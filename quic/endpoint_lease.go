@@ -4,8 +4,6 @@ import (
 	"errors"
 	"os"
 	"time"
-
-	"github.com/skiffnet/skiff/udpio"
 )
 
 // The read lease. An endpoint's reader goroutine reads its first socket and
@@ -33,38 +31,24 @@ import (
 // one connection again. Path sockets (endpoint_paths.go) keep their own
 // readers.
 
-// leaseSocket is a socket whose blocked read ends when another goroutine
-// moves its read deadline, and which tells whether a read waited: a
-// *udpio.Conn. The simulated network and NewEndpointOn's sockets are not,
-// and keep the reader.
-type leaseSocket interface {
+// deadlineSocket is a socket whose blocked read ends when another goroutine
+// moves its read deadline: a *udpio.Conn. The simulated network and
+// NewEndpointOn's sockets are not, and keep the reader.
+type deadlineSocket interface {
 	SetReadDeadline(t time.Time) error
-	ReadBatchWaited(msgs []udpio.Message) (n int, waited bool, err error)
 }
 
 // readLease is an endpoint's state of the lease: the channel that takes
-// the batchReader back to the reader goroutine, and the socket when it can
-// be lent (nil: never). cooldown, the reader's, is how many batches it
-// reads before it lends again.
+// the batchReader back to the reader goroutine, and the socket's deadline
+// when it has one (nil: no lease).
 type readLease struct {
-	back     chan *batchReader
-	sock     leaseSocket
-	cooldown int
+	back      chan *batchReader
+	deadlines deadlineSocket
 }
 
-// A driver whose reads find datagrams waiting behindLimit times in a row
-// falls behind its peer: a bulk transfer, whose receiver gains from the
-// reader reading the next batch while the driver handles this one (on
-// another processor). It gives the lease back, and the reader reads
-// cooldownBatches before it lends again.
-const (
-	behindLimit     = 4
-	cooldownBatches = 1024
-)
-
 func (l *readLease) init(sock packetConn) {
-	if ls, ok := sock.(leaseSocket); ok {
-		l.sock = ls
+	if ds, ok := sock.(deadlineSocket); ok {
+		l.deadlines = ds
 		l.back = make(chan *batchReader, 1)
 	}
 }
@@ -75,11 +59,7 @@ func (l *readLease) init(sock packetConn) {
 // and the hand-over are made under mu, so a connection the endpoint has
 // forgotten (which then never reads again) gets no lease.
 func (e *Endpoint) lend(br *batchReader) bool {
-	if e.lease.sock == nil {
-		return false
-	}
-	if e.lease.cooldown > 0 {
-		e.lease.cooldown--
+	if e.lease.deadlines == nil {
 		return false
 	}
 	e.mu.Lock()
@@ -107,8 +87,7 @@ func (e *Endpoint) lend(br *batchReader) bool {
 func (c *Conn) returnLease() {
 	if br := c.leased.Swap(nil); br != nil {
 		br.r.holder = nil
-		c.leaseBehind = 0
-		_ = c.endpoint.lease.sock.SetReadDeadline(time.Time{})
+		_ = c.endpoint.lease.deadlines.SetReadDeadline(time.Time{})
 		c.endpoint.lease.back <- br
 	}
 }
@@ -117,10 +96,10 @@ func (c *Conn) returnLease() {
 // read deadline a late waker of the last lease holder set (interruptRead
 // after the lease came back), and clears it: the reader reads on.
 func (l *readLease) deadlineEnded(err error) bool {
-	if l.sock == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+	if l.deadlines == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false
 	}
-	_ = l.sock.SetReadDeadline(time.Time{})
+	_ = l.deadlines.SetReadDeadline(time.Time{})
 	return true
 }
 
@@ -130,7 +109,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // interruptRead ends the read of socket 0 the driver is blocked in, if it
 // still is (Conn.signal).
 func (c *Conn) interruptRead() {
-	_ = c.endpoint.lease.sock.SetReadDeadline(aLongTimeAgo)
+	_ = c.endpoint.lease.deadlines.SetReadDeadline(aLongTimeAgo)
 }
 
 // readLeased is the driver's sleep while it holds the lease br: it reads
@@ -141,7 +120,7 @@ func (c *Conn) interruptRead() {
 // for another connection.
 func (c *Conn) readLeased(br *batchReader, deadline time.Time) (woke bool) {
 	e := c.endpoint
-	if e.lease.sock.SetReadDeadline(deadline) != nil {
+	if e.lease.deadlines.SetReadDeadline(deadline) != nil {
 		c.returnLease()
 		return true
 	}
@@ -150,20 +129,12 @@ func (c *Conn) readLeased(br *batchReader, deadline time.Time) (woke bool) {
 		c.inRead.Store(false)
 		return true
 	}
-	n, waited, err := e.lease.sock.ReadBatchWaited(br.msgs[:br.entries])
+	n, err := e.sock.ReadBatch(br.msgs[:br.entries])
 	c.inRead.Store(false)
 	if n > 0 {
 		br.r.foreign = false
 		br.handle(n)
-		c.leaseBehind++
-		if waited {
-			c.leaseBehind = 0
-		}
-		switch {
-		case br.r.foreign:
-			c.returnLease()
-		case c.leaseBehind >= behindLimit:
-			e.lease.cooldown = cooldownBatches // the reader's once it has the lease back
+		if br.r.foreign {
 			c.returnLease()
 		}
 	}

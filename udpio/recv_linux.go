@@ -44,10 +44,6 @@ type recvState struct {
 	// queued since, and a socket error, makes it ready again.
 	drained bool
 
-	// waited (readBatch): the call found the queue empty and waited for
-	// the socket to become readable.
-	waited bool
-
 	// State of the call in progress, kept here so that fn, made once, can be
 	// handed to RawConn.Read without allocating a closure per call.
 	fn    func(fd uintptr) bool
@@ -84,7 +80,6 @@ func (r *recvState) recvmmsg(fd uintptr) bool {
 				r.got, r.errno = 0, 0
 				return true // readBatch reads the error queue
 			}
-			r.waited = true
 			return false
 		default:
 			r.got, r.errno = 0, e
@@ -114,21 +109,13 @@ func (r *recvState) prepare(msgs []Message) {
 }
 
 func (s *sysConn) readBatch(msgs []Message, bound netip.Addr) (int, error) {
-	n, _, err := s.readBatchWaited(msgs, bound)
-	return n, err
-}
-
-// readBatchWaited is readBatch that also reports whether it waited for the
-// socket to become readable.
-func (s *sysConn) readBatchWaited(msgs []Message, bound netip.Addr) (int, bool, error) {
 	s.recvMu.Lock()
 	defer s.recvMu.Unlock()
 	r := s.recv
-	r.waited = false
 	for {
 		if s.icmp && s.errPending.Swap(false) {
 			if n := s.readErrQueue(msgs); n > 0 {
-				return n, r.waited, nil
+				return n, nil
 			}
 		}
 		r.prepare(msgs)
@@ -137,13 +124,13 @@ func (s *sysConn) readBatchWaited(msgs []Message, bound netip.Addr) (int, bool, 
 		if err != nil {
 			r.got = 0
 			if n := s.readErrQueueAfter(msgs); n > 0 {
-				return n, r.waited, nil
+				return n, nil
 			}
-			return 0, r.waited, err
+			return 0, err
 		}
 		n, err := s.takeBatch(msgs, bound)
 		if n > 0 || err != nil {
-			return n, r.waited, err
+			return n, err
 		}
 	}
 }

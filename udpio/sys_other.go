@@ -17,10 +17,6 @@ func newSysConn(*net.UDPConn, bool, Options) (*sysConn, Capabilities, error) {
 }
 
 func (*sysConn) readBatch([]Message, netip.Addr) (int, error) { return 0, net.ErrClosed }
-func (*sysConn) readBatchWaited([]Message, netip.Addr) (int, bool, error) {
-	return 0, false, net.ErrClosed
-}
-func (*sysConn) readBatches([]Message, netip.Addr, func(int) bool) error { return net.ErrClosed }
-func (*sysConn) writeBatch([]Message, bool) (int, error)                 { return 0, net.ErrClosed }
-func (*sysConn) gsoEnabled() bool                                        { return false }
-func (*sysConn) stats() Stats                                            { return Stats{} }
+func (*sysConn) writeBatch([]Message, bool) (int, error)      { return 0, net.ErrClosed }
+func (*sysConn) gsoEnabled() bool                             { return false }
+func (*sysConn) stats() Stats                                 { return Stats{} }

@@ -222,21 +222,6 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 	return c.readPortable(msgs)
 }
 
-// ReadBatchWaited is ReadBatch that also reports whether it waited for
-// the socket to become readable: false when datagrams were queued when it
-// was called, so a caller that finds them so call after call falls behind
-// the sender. The portable path, which cannot tell, always reports true.
-func (c *Conn) ReadBatchWaited(msgs []Message) (n int, waited bool, err error) {
-	if len(msgs) == 0 {
-		return 0, false, nil
-	}
-	if c.sys != nil {
-		return c.sys.readBatchWaited(msgs, c.local.Addr())
-	}
-	n, err = c.readPortable(msgs)
-	return n, true, err
-}
-
 // ReadBatches reads as ReadBatch does, batch after batch, and calls handle
 // with the number of messages each filled, until handle returns false
 // (ReadBatches then returns nil) or reading fails. The next batch is read
