@@ -34,11 +34,6 @@ type Conn struct {
 	// application goroutines and by the endpoint's reader, went from
 	// false to true.
 	wake chan struct{}
-	// leased is the batchReader of the endpoint's first socket while the
-	// driver holds the read lease (endpoint_lease.go); inRead is set
-	// while the driver may be blocked reading that socket.
-	leased atomic.Pointer[batchReader]
-	inRead atomic.Bool
 	// inbox holds datagrams the endpoint's reader received for this
 	// connection; requests, calls to run on the driver's goroutine.
 	inboxMu    sync.Mutex
@@ -204,15 +199,11 @@ func newConn(now time.Time, e *Endpoint, config *Config, cc *conn.Config, p *con
 	return c, nil
 }
 
-// signal wakes the driver without blocking, whether it sleeps on its
-// channel or reads the endpoint's socket with the read lease.
+// signal wakes the driver without blocking.
 func (c *Conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
-	}
-	if c.inRead.Load() {
-		c.interruptRead()
 	}
 }
 

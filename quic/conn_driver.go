@@ -132,7 +132,6 @@ func (c *Conn) run() {
 		c.flush(now)
 		c.handleEvents()
 		if sm.Closed() {
-			c.returnLease()
 			c.drainInbox()
 			trimRxPools()
 			return
@@ -152,11 +151,8 @@ func (c *Conn) run() {
 		// wake-up of the driver by the reader (another thread woken to
 		// run it) and a search for work, and ACKs went out after smaller
 		// runs of packets (RFC 9000 §13.2.2 lets a receiver process the
-		// packets available before it decides to acknowledge). A driver
-		// holding the read lease (endpoint_lease.go) has no reader to wait
-		// for: it reads what came at once.
-		br := c.leased.Load()
-		if received && br == nil && !c.mb.Pending() {
+		// packets available before it decides to acknowledge).
+		if received && !c.mb.Pending() {
 			runtime.Gosched()
 		}
 		if c.mb.Pending() {
@@ -177,18 +173,12 @@ func (c *Conn) run() {
 			// burst needed.
 			d = idleAfter
 		}
-		var woke bool // work or datagrams came before the deadline
-		if br != nil {
-			woke = c.readLeased(br, time.Now().Add(d))
-		} else {
-			fired.Store(false)
-			timer.Reset(d)
-			<-c.wake
-			woke = !fired.Load() || c.mb.Pending()
-		}
+		fired.Store(false)
+		timer.Reset(d)
+		<-c.wake
 		switch {
-		case woke:
-			trimmed = false
+		case !fired.Load() || c.mb.Pending():
+			trimmed = false // work came
 		case trim:
 			inbox = nil
 			c.trimIdle()

@@ -54,9 +54,6 @@ type Endpoint struct {
 	resetTokens map[[wire.StatelessResetTokenLen]byte]*Conn
 
 	readerDone chan struct{}
-	// lease lends the reading of sock to the driver of the endpoint's one
-	// connection (endpoint_lease.go).
-	lease readLease
 	// ecnCapable: the socket sets the ECN mark of datagrams it sends.
 	ecnCapable bool
 	// gro: the socket may hand over runs of coalesced datagrams, into
@@ -112,7 +109,6 @@ func newEndpoint(sock packetConn, server *Config) *Endpoint {
 	if e.gro {
 		e.maxReceive = conn.MaxUDPPayloadSize
 	}
-	e.lease.init(sock)
 	go e.read()
 	return e
 }

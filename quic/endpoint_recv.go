@@ -14,148 +14,104 @@ import (
 // go to their connections as slices of its buffer, without a copy; a small
 // datagram alone is copied into a small buffer (receive buffers, rxbuf.go).
 // Datagrams for one connection that arrive together go to it as one run:
-// one lock, one wake-up. While the endpoint serves one connection, that
-// connection's driver may read instead (the read lease, endpoint_lease.go):
-// the reader waits until the lease comes back.
+// one lock, one wake-up.
 func (e *Endpoint) read() {
 	defer close(e.readerDone)
-	br := newBatchReader(e, 0)
-	defer br.close()
-	for {
-		leased := false
-		err := readBatches(e.sock, br.msgs[:br.entries], func(n int) bool {
-			br.handle(n)
-			leased = e.lend(br)
-			return !leased
-		})
-		switch {
-		case leased:
-			<-e.lease.back
-		case e.lease.deadlineEnded(err):
-		default:
-			e.mu.Lock()
-			e.readErr = err
-			e.mu.Unlock()
-			return
-		}
+	if err := e.readLoop(e.sock, 0); err != nil {
+		e.mu.Lock()
+		e.readErr = err
+		e.mu.Unlock()
 	}
 }
 
-// readLoop reads sock, local socket number local of the endpoint (a path
-// socket: endpoint_paths.go), until it fails.
+// readLoop reads sock, local socket number local of the endpoint (its
+// first, or a path socket: endpoint_paths.go), until it fails.
 func (e *Endpoint) readLoop(sock packetConn, local int) error {
-	br := newBatchReader(e, local)
-	defer br.close()
-	return readBatches(sock, br.msgs[:br.entries], func(n int) bool {
-		br.handle(n)
-		return true
-	})
-}
-
-// batchReader is what reading a socket takes: the messages of a batch,
-// the receive buffers they hold, and the router that hands their
-// datagrams to connections. Whoever reads the socket owns it: a reader
-// goroutine, or a driver holding the endpoint's read lease.
-type batchReader struct {
-	e       *Endpoint
-	pool    *rxPool
-	entries int
-	msgs    [udpio.MaxBatch]udpio.Message
-	held    [udpio.MaxBatch]*rxBuffer
-	// copies are the small buffers datagrams that came alone were copied
-	// into, this batch.
-	copies [udpio.MaxBatch]*rxBuffer
-	r      router
-}
-
-func newBatchReader(e *Endpoint, local int) *batchReader {
-	br := &batchReader{e: e, pool: &smallBuffers, entries: udpio.MaxBatch}
+	pool, entries := &smallBuffers, udpio.MaxBatch
 	if e.gro {
 		// 16 entries of 64 KiB: 1 MiB, and up to 1,000 datagrams a call.
-		br.pool, br.entries = &groBuffers, groEntries
+		pool, entries = &groBuffers, groEntries
 	}
-	br.r = router{e: e, run: make([]datagram, 0, maxRun), local: int32(local)}
-	br.pool.addReader(1)
-	if br.pool != &smallBuffers {
+	var msgs [udpio.MaxBatch]udpio.Message
+	var held [udpio.MaxBatch]*rxBuffer
+	// copies are the small buffers datagrams that came alone were copied
+	// into, this batch.
+	var copies [udpio.MaxBatch]*rxBuffer
+	r := router{e: e, run: make([]datagram, 0, maxRun), local: int32(local)}
+	pool.addReader(1)
+	if pool != &smallBuffers {
 		smallBuffers.addReader(1)
 	}
-	br.offer()
-	return br
-}
-
-// close gives back the buffers the reader holds; the pools keep spares
-// for one reader fewer.
-func (br *batchReader) close() {
-	br.pool.put(br.held[:br.entries])
-	smallBuffers.put(br.r.small[:br.r.smallLen])
-	br.pool.addReader(-1)
-	if br.pool != &smallBuffers {
-		smallBuffers.addReader(-1)
+	defer func() {
+		// The buffers the reader holds go back, and the pools keep
+		// spares for one reader fewer.
+		pool.put(held[:entries])
+		smallBuffers.put(r.small[:r.smallLen])
+		pool.addReader(-1)
+		if pool != &smallBuffers {
+			smallBuffers.addReader(-1)
+		}
+	}()
+	offer := func() {
+		pool.fill(held[:entries])
+		for i := range entries {
+			msgs[i].Buf = held[i].buf
+		}
 	}
-}
-
-// offer points the messages at buffers for the next batch.
-func (br *batchReader) offer() {
-	br.pool.fill(br.held[:br.entries])
-	for i := range br.entries {
-		br.msgs[i].Buf = br.held[i].buf
-	}
-}
-
-// handle routes the n messages of a batch and readies the buffers for the
-// next.
-func (br *batchReader) handle(n int) {
-	e, r := br.e, &br.r
-	ncopies := 0
-	for i := range n {
-		m := &br.msgs[i]
-		if m.ICMP != nil {
-			e.onICMPError(m) // endpoint_icmp.go
-			continue
-		}
-		seg := m.SegmentSize
-		if seg == 0 || m.N <= seg {
-			seg = m.N
-		}
-		if m.N == 0 || seg > e.maxReceive {
-			// Nothing usable (the buffer stays for the next call), or
-			// larger than our max_udp_payload_size allows.
-			continue
-		}
-		if seg == m.N {
-			rb := br.held[i]
-			if e.gro && m.N <= maxReceiveSize {
-				rb = r.copySingle(m, &br.copies[ncopies])
-				ncopies++
+	offer()
+	return readBatches(sock, msgs[:entries], func(n int) bool {
+		ncopies := 0
+		for i := range n {
+			m := &msgs[i]
+			if m.ICMP != nil {
+				e.onICMPError(m) // endpoint_icmp.go
+				continue
 			}
-			r.route(datagram{rb: rb, n: int32(m.N), from: m.Addr, ecn: uint8(m.ECN)})
-			continue
-		}
-		for off := 0; off < m.N; off += seg {
-			n := min(seg, m.N-off)
-			if !r.continueRun(br.held[i], off, n) {
-				r.route(datagram{rb: br.held[i], off: int32(off), n: int32(n), seg: int32(seg), from: m.Addr, ecn: uint8(m.ECN)})
+			seg := m.SegmentSize
+			if seg == 0 || m.N <= seg {
+				seg = m.N
+			}
+			if m.N == 0 || seg > e.maxReceive {
+				// Nothing usable (the buffer stays for the next call), or
+				// larger than our max_udp_payload_size allows.
+				continue
+			}
+			if seg == m.N {
+				rb := held[i]
+				if e.gro && m.N <= maxReceiveSize {
+					rb = r.copySingle(m, &copies[ncopies])
+					ncopies++
+				}
+				r.route(datagram{rb: rb, n: int32(m.N), from: m.Addr, ecn: uint8(m.ECN)})
+				continue
+			}
+			for off := 0; off < m.N; off += seg {
+				n := min(seg, m.N-off)
+				if !r.continueRun(held[i], off, n) {
+					r.route(datagram{rb: held[i], off: int32(off), n: int32(n), seg: int32(seg), from: m.Addr, ecn: uint8(m.ECN)})
+				}
 			}
 		}
-	}
-	r.flush()
-	// The reader's own reference goes: a buffer nothing was handed from
-	// is used again, the others belong to their connections now (the
-	// last one done gives it back to the pool).
-	for i := range br.entries {
-		if !br.held[i].release() {
-			br.held[i] = nil
-		} else {
-			br.held[i].refs.Store(1)
+		r.flush()
+		// The reader's own reference goes: a buffer nothing was handed
+		// from is used again, the others belong to their connections now
+		// (the last one done gives it back to the pool).
+		for i := range entries {
+			if !held[i].release() {
+				held[i] = nil
+			} else {
+				held[i].refs.Store(1)
+			}
 		}
-	}
-	for i := range ncopies {
-		if br.copies[i].release() {
-			smallBuffers.put(br.copies[i : i+1])
+		for i := range ncopies {
+			if copies[i].release() {
+				smallBuffers.put(copies[i : i+1])
+			}
+			copies[i] = nil
 		}
-		br.copies[i] = nil
-	}
-	br.offer()
+		offer()
+		return true
+	})
 }
 
 // batchesReader is a socket that reads batch after batch itself
@@ -197,11 +153,6 @@ type router struct {
 	// small holds free small buffers for datagrams that came alone.
 	small    [udpio.MaxBatch]*rxBuffer
 	smallLen int
-	// holder is the driver reading with the endpoint's read lease
-	// (endpoint_lease.go); foreign is set when a run went to another
-	// connection.
-	holder  *Conn
-	foreign bool
 }
 
 // copySingle copies a datagram that came alone out of its GRO buffer into
@@ -262,9 +213,6 @@ func (r *router) route(d datagram) {
 // flush hands the run to its connection.
 func (r *router) flush() {
 	if len(r.run) > 0 {
-		if r.runConn != r.holder {
-			r.foreign = true
-		}
 		r.runConn.deliver(r.run)
 		r.run = r.run[:0]
 	}
