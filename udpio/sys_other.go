@@ -16,7 +16,8 @@ func newSysConn(*net.UDPConn, bool, Options) (*sysConn, Capabilities, error) {
 	return nil, Capabilities{}, nil
 }
 
-func (*sysConn) readBatch([]Message, netip.Addr) (int, error) { return 0, net.ErrClosed }
-func (*sysConn) writeBatch([]Message, bool) (int, error)      { return 0, net.ErrClosed }
-func (*sysConn) gsoEnabled() bool                             { return false }
-func (*sysConn) stats() Stats                                 { return Stats{} }
+func (*sysConn) readBatch([]Message, netip.Addr) (int, error)            { return 0, net.ErrClosed }
+func (*sysConn) readBatches([]Message, netip.Addr, func(int) bool) error { return net.ErrClosed }
+func (*sysConn) writeBatch([]Message, bool) (int, error)                 { return 0, net.ErrClosed }
+func (*sysConn) gsoEnabled() bool                                        { return false }
+func (*sysConn) stats() Stats                                            { return Stats{} }
