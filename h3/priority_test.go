@@ -1,11 +1,9 @@
 package h3
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -57,7 +55,7 @@ func (p *prioServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // prioFetch is one response being read by the client.
 type prioFetch struct {
 	name    string
-	got     atomic.Int64
+	got     int64         // guarded by the race's mu
 	reached chan struct{} // closed once got reaches at
 	at      int64
 	done    chan struct{}
@@ -101,9 +99,11 @@ func (r *prioRace) start(name, path, prio string) *prioFetch {
 		buf := make([]byte, 16<<10)
 		for {
 			n, err := resp.Body.Read(buf)
-			if f.got.Add(int64(n)) >= f.at && n > 0 && f.got.Load()-int64(n) < f.at {
+			r.mu.Lock()
+			if f.got += int64(n); f.got >= f.at && f.got-int64(n) < f.at {
 				close(f.reached)
 			}
+			r.mu.Unlock()
 			if err == io.EOF {
 				break
 			}
@@ -118,7 +118,7 @@ func (r *prioRace) start(name, path, prio string) *prioFetch {
 		f.othersAt = map[string]int64{}
 		for _, o := range r.fetches {
 			if o != f {
-				f.othersAt[o.name] = o.got.Load()
+				f.othersAt[o.name] = o.got
 			}
 		}
 	}()
@@ -133,8 +133,8 @@ func (r *prioRace) wait() []string {
 		if f.err != nil {
 			r.t.Fatalf("%s: %v", f.name, f.err)
 		}
-		if f.got.Load() != prioBody {
-			r.t.Fatalf("%s: %d bytes, want %d", f.name, f.got.Load(), prioBody)
+		if f.got != prioBody {
+			r.t.Fatalf("%s: %d bytes, want %d", f.name, f.got, prioBody)
 		}
 	}
 	return r.order
@@ -157,7 +157,7 @@ func simPrioRace(t *testing.T, want int, fn func(r *prioRace)) {
 // although requested second; the default-urgency one waits for it.
 func TestPriorityUrgency(t *testing.T) {
 	simPrioRace(t, 2, func(r *prioRace) {
-		a := r.start("a", "/a", "")
+		r.start("a", "/a", "")
 		b := r.start("b", "/b", "u=0")
 		order := r.wait()
 		t.Logf("order %v; a had %d of %d bytes when b completed", order, b.othersAt["a"], prioBody)
@@ -167,7 +167,6 @@ func TestPriorityUrgency(t *testing.T) {
 		if b.othersAt["a"] > prioBody/2 {
 			t.Errorf("a (u=3) had %d bytes when b (u=0) completed: it was not held back", b.othersAt["a"])
 		}
-		_ = a
 	})
 }
 
@@ -234,9 +233,9 @@ func TestPriorityUpdateMidTransfer(t *testing.T) {
 		a := r.start("a", "/a", "")
 		b := r.start("b", "/b", "")
 		<-a.reached
-		if got := b.got.Load(); got != 0 {
-			t.Logf("b already had %d bytes", got)
-		}
+		r.mu.Lock()
+		t.Logf("b had %d bytes when a reached %d", b.got, a.at)
+		r.mu.Unlock()
 		sendPriorityUpdate(t, r.e.tr, 4, "u=1") // the client's second request stream
 		order := r.wait()
 		t.Logf("order %v; a had %d of %d bytes when b completed", order, b.othersAt["a"], prioBody)
@@ -326,5 +325,4 @@ func TestPriorityUpdateIgnored(t *testing.T) {
 	if got := c.responseStatus(s); got != "200" {
 		t.Fatalf("status %s", got)
 	}
-	_ = context.Background
 }
