@@ -176,13 +176,16 @@ func (c *conn) peerSettings() (frame.Settings, bool) {
 }
 
 // sendGoAway writes a GOAWAY frame on our control stream (RFC 9114 §5.2).
-func (c *conn) sendGoAway(id uint64) error {
+func (c *conn) sendGoAway(id uint64) error { return c.writeControl(frame.AppendGoAway(nil, id)) }
+
+// writeControl writes frames b on our control stream.
+func (c *conn) writeControl(b []byte) error {
 	c.ctrlMu.Lock()
 	defer c.ctrlMu.Unlock()
 	if c.ctrl == nil {
 		return errors.New("h3: control stream not open")
 	}
-	_, err := c.ctrl.Write(frame.AppendGoAway(nil, id))
+	_, err := c.ctrl.Write(b)
 	return err
 }
 

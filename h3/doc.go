@@ -205,6 +205,10 @@
 // handler's response sends nothing while it has no data, so a slow
 // handler does not hold up the others.
 //
+// On the client, a request's Priority header goes as the caller set it,
+// and Reprioritize(resp, value) sends a PRIORITY_UPDATE for a response
+// being received (§6).
+//
 // PRIORITY_UPDATE errors are connection errors: on a request or push
 // stream, or received by a client, H3_FRAME_UNEXPECTED; for a stream ID
 // that is not client-initiated bidirectional, H3_ID_ERROR; the push
@@ -295,9 +299,10 @@
 //     client does once its requests are done); a client that keeps an idle
 //     connection open holds Shutdown until its context ends or the idle
 //     timeout closes the connection.
-//   - Priorities (RFC 9218): the client sends the Priority header the
-//     caller sets, but has no API to send PRIORITY_UPDATE and schedules
-//     its request bodies without priorities (§9); the server does not
+//   - Priorities (RFC 9218): the client's Reprioritize needs the
+//     response, so it cannot change a priority before the response header
+//     arrives, and the client schedules its request bodies without
+//     priorities (§9); the server does not
 //     check a PRIORITY_UPDATE's stream ID against the client's stream limit
 //     (§7.2, a SHOULD), and does not treat a malformed field value in one
 //     as a connection error (a MAY).

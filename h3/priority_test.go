@@ -60,6 +60,7 @@ type prioFetch struct {
 	at      int64
 	done    chan struct{}
 	err     error
+	resp    *http.Response // set before reached is closed
 	// othersAt is what each other fetch of the race had read when this
 	// one completed.
 	othersAt map[string]int64
@@ -96,6 +97,7 @@ func (r *prioRace) start(name, path, prio string) *prioFetch {
 			return
 		}
 		defer resp.Body.Close()
+		f.resp = resp
 		buf := make([]byte, 16<<10)
 		for {
 			n, err := resp.Body.Read(buf)
@@ -209,18 +211,15 @@ func TestPriorityDefaultNotIncremental(t *testing.T) {
 }
 
 // sendPriorityUpdate writes a PRIORITY_UPDATE for request stream id on the
-// client's control stream (RFC 9218 §7.2): skiff's client has no API for
-// it.
+// client's control stream (RFC 9218 §7.2), before the response arrives,
+// which Reprioritize cannot.
 func sendPriorityUpdate(t *testing.T, tr *Transport, id uint64, value string) {
 	t.Helper()
 	conns := tr.connPool().all()
 	if len(conns) != 1 {
 		t.Fatalf("%d client connections", len(conns))
 	}
-	c := conns[0].c
-	c.ctrlMu.Lock()
-	defer c.ctrlMu.Unlock()
-	if _, err := c.ctrl.Write(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, id, []byte(value))); err != nil {
+	if err := conns[0].c.writeControl(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, id, []byte(value))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -241,6 +240,34 @@ func TestPriorityUpdateMidTransfer(t *testing.T) {
 		t.Logf("order %v; a had %d of %d bytes when b completed", order, b.othersAt["a"], prioBody)
 		if order[0] != "b" {
 			t.Errorf("completion order %v, want b (raised to u=1) first", order)
+		}
+	})
+}
+
+// Reprioritize lowers the urgency of a response being received: the other
+// response, requested first at the default urgency, then completes first.
+func TestReprioritize(t *testing.T) {
+	simPrioRace(t, 2, func(r *prioRace) {
+		r.start("a", "/a", "")
+		b := r.start("b", "/b", "u=0")
+		<-b.reached
+		if err := Reprioritize(b.resp, "u=7,"); err == nil {
+			t.Error("Reprioritize accepted a malformed value")
+		}
+		if err := Reprioritize(b.resp, "u=7"); err != nil {
+			t.Fatal(err)
+		}
+		order := r.wait()
+		t.Logf("order %v; b had %d of %d bytes when a completed", order, r.fetches[0].othersAt["b"], prioBody)
+		if order[0] != "a" {
+			t.Errorf("completion order %v, want a first once b went to u=7", order)
+		}
+		if err := Reprioritize(b.resp, "u=1"); err != ErrNotReprioritizable {
+			t.Errorf("Reprioritize after the body's end: %v, want ErrNotReprioritizable", err)
+		}
+		other := &http.Response{Body: http.NoBody}
+		if err := Reprioritize(other, "u=1"); err != ErrNotReprioritizable {
+			t.Errorf("Reprioritize of a foreign response: %v, want ErrNotReprioritizable", err)
 		}
 	})
 }
