@@ -45,7 +45,7 @@ func (e *openStream) setPriority(p priority.Priority) {
 	e.str.SetPriority(p.Urgency, p.Incremental)
 }
 
-// openRequestStream registers a request stream just accepted and gives it
+// openRequestStreamLocked registers a request stream just accepted and gives it
 // its first priority: the last PRIORITY_UPDATE received for it, else
 // the defaults for now (§4.1, §4.2: urgency 3, not incremental; package
 // quic's own default is incremental). sc.mu is held.
