@@ -32,6 +32,10 @@ type conn struct {
 	maxFieldSection uint64
 	// onGoAway is called with the identifier of each GOAWAY the peer sends.
 	onGoAway func(id uint64)
+	// onPriorityUpdate, on a server, is called with each PRIORITY_UPDATE
+	// for a request stream the client sends (RFC 9218 §7.2); the value is
+	// valid only during the call.
+	onPriorityUpdate func(id uint64, value []byte)
 	// onSettings, when set, is called with the peer's SETTINGS as they
 	// arrive; an error closes the connection (early.go). remembered are
 	// the SETTINGS a 0-RTT client's session kept, which apply until the
@@ -172,13 +176,16 @@ func (c *conn) peerSettings() (frame.Settings, bool) {
 }
 
 // sendGoAway writes a GOAWAY frame on our control stream (RFC 9114 §5.2).
-func (c *conn) sendGoAway(id uint64) error {
+func (c *conn) sendGoAway(id uint64) error { return c.writeControl(frame.AppendGoAway(nil, id)) }
+
+// writeControl writes frames b on our control stream.
+func (c *conn) writeControl(b []byte) error {
 	c.ctrlMu.Lock()
 	defer c.ctrlMu.Unlock()
 	if c.ctrl == nil {
 		return errors.New("h3: control stream not open")
 	}
-	_, err := c.ctrl.Write(frame.AppendGoAway(nil, id))
+	_, err := c.ctrl.Write(b)
 	return err
 }
 
@@ -263,6 +270,10 @@ func (c *conn) readControlStream(r *frame.Reader) error {
 		case frame.TypeGoAway:
 			if c.onGoAway != nil {
 				c.onGoAway(f.ID)
+			}
+		case frame.TypePriorityUpdate:
+			if c.onPriorityUpdate != nil {
+				c.onPriorityUpdate(f.ID, f.PriorityFieldValue)
 			}
 		}
 	}

@@ -173,6 +173,49 @@
 // accepted, the accepted requests finish, then the clients close. AltSvcHandler
 // and SetAltSvc advertise HTTP/3 from a TCP server (Alt-Svc, RFC 7838).
 //
+// # Response priorities (priority.go, RFC 9218)
+//
+// Each response is sent at the priority its request asks for, and package
+// quic's scheduler serves them: more urgent streams first, at one urgency
+// the non-incremental ones one at a time in stream ID order (request
+// order) and the incremental ones in turn (§10). The priority comes from,
+// the later overriding the earlier:
+//
+//   - the defaults, urgency 3 and not incremental (§4.1, §4.2);
+//   - the request's Priority header (§5), parsed by internal/priority:
+//     a malformed Dictionary is ignored whole, unknown keys and bad values
+//     of u and i one by one (§4), so the defaults stay;
+//   - a Priority header the handler sets on its response before the body
+//     (§8): the parameters it names replace the client's, the others
+//     stay; the header goes to the client too, as an end-to-end signal;
+//   - the last PRIORITY_UPDATE (0xF0700) the client sends for the stream
+//     on its control stream (§7.2), which carries a complete set (omitted
+//     parameters take their defaults). One that arrives before its stream
+//     opens is kept, up to 64 such streams, and applied on opening, over
+//     the request's header (§7: the most recent signal wins). One with a
+//     malformed field value, or for a stream whose response is over, is
+//     ignored.
+//
+// The default is RFC 9218's non-incremental, not package quic's
+// incremental: §4.2 is what clients expect, and it makes an HTTP/3
+// connection serve like HTTP/1.1 pipelining without its head-of-line
+// blocking on loss. The cost is that a large response of one urgency holds
+// up the responses of that urgency requested after it, until it is sent;
+// a client that minds says i (or a lower u) for the small ones. A
+// handler's response sends nothing while it has no data, so a slow
+// handler does not hold up the others.
+//
+// On the client, a request's Priority header goes as the caller set it,
+// and Reprioritize(resp, value) sends a PRIORITY_UPDATE for a response
+// being received (§6).
+//
+// PRIORITY_UPDATE errors are connection errors: on a request or push
+// stream, or received by a client, H3_FRAME_UNEXPECTED; for a stream ID
+// that is not client-initiated bidirectional, H3_ID_ERROR; the push
+// variant (0xF0701) is always H3_ID_ERROR, since the server promises no
+// push (§7.2); a frame without its ID, H3_FRAME_ERROR; a payload over 1 KiB,
+// H3_EXCESSIVE_LOAD.
+//
 // # Connection plumbing (conn.go)
 //
 // Each side opens its control stream with SETTINGS first (QPACK table
@@ -256,6 +299,13 @@
 //     client does once its requests are done); a client that keeps an idle
 //     connection open holds Shutdown until its context ends or the idle
 //     timeout closes the connection.
+//   - Priorities (RFC 9218): the client's Reprioritize needs the
+//     response, so it cannot change a priority before the response header
+//     arrives, and the client schedules its request bodies without
+//     priorities (§9); the server does not
+//     check a PRIORITY_UPDATE's stream ID against the client's stream limit
+//     (§7.2, a SHOULD), and does not treat a malformed field value in one
+//     as a connection error (a MAY).
 //   - Writes on our QPACK streams happen under the connection's QPACK lock;
 //     a peer that never reads them would, after megabytes of instructions,
 //     stall the connection's header encoding.

@@ -103,6 +103,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
+	if v, ok := w.header["Priority"]; ok {
+		w.sc.responsePriority(w.str.ID(), v) // RFC 9218 §8
+	}
 	w.bodyAllowed = bodyAllowed(w.req.Method, code)
 	if cl := w.header.Get("Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {

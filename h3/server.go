@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/h3/internal/priority"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 	"github.com/skiffnet/skiff/tls13/tlsconv"
@@ -371,6 +372,11 @@ type serverConn struct {
 	nextStream uint64 // one above the highest request stream accepted (in stream ID space: id+4)
 	goAwaySent bool
 	goAwayID   uint64
+	// openStreams are the request streams being served, and
+	// pendingPriority the PRIORITY_UPDATEs for streams not accepted yet
+	// (priority.go).
+	openStreams     map[uint64]openStream
+	pendingPriority map[uint64]priority.Priority
 }
 
 // remoteAddr is a client address and its text.
@@ -392,7 +398,9 @@ func (sc *serverConn) remoteAddr() string {
 }
 
 func newServerConn(s *Server, qc *quic.Conn) *serverConn {
-	return &serverConn{srv: s, qc: qc, c: newConn(qc, false, s.maxHeaderBytes())}
+	sc := &serverConn{srv: s, qc: qc, c: newConn(qc, false, s.maxHeaderBytes())}
+	sc.c.onPriorityUpdate = sc.priorityUpdate
+	return sc
 }
 
 func (sc *serverConn) serve() error {
@@ -434,6 +442,7 @@ func (sc *serverConn) serve() error {
 			continue
 		}
 		sc.nextStream = max(sc.nextStream, id+4)
+		sc.openRequestStreamLocked(str)
 		sc.mu.Unlock()
 		select {
 		case sc.next <- str:

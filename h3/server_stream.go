@@ -22,6 +22,7 @@ import (
 // body, and ends the stream.
 func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	c := sc.c
+	defer sc.closeRequestStream(str.ID())
 	sr := new(serverRequest)
 	mr := &sr.mr
 	mr.init(c, str)
@@ -53,6 +54,9 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 		return
 	}
 	mr.length = headers.NewContentLength(hr.ContentLength)
+	if v, ok := sr.store.Header["Priority"]; ok {
+		sc.requestPriority(str.ID(), v) // RFC 9218 §5
+	}
 	// The client's RESET_STREAM or STOP_SENDING ends the request at once,
 	// even for a handler that neither reads nor writes, as does the end
 	// of the stream or of the connection (what ends str.Context(), told

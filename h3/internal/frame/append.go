@@ -66,6 +66,13 @@ func AppendMaxPushID(b []byte, pushID uint64) []byte {
 	return appendVarint(AppendFrameHeader(b, TypeMaxPushID, uint64(varintLen(pushID))), pushID)
 }
 
+// AppendPriorityUpdate appends a PRIORITY_UPDATE frame (RFC 9218 §7.2) of
+// type t (TypePriorityUpdate or TypePriorityUpdatePush) for element id.
+func AppendPriorityUpdate(b []byte, t Type, id uint64, fieldValue []byte) []byte {
+	b = AppendFrameHeader(b, t, uint64(varintLen(id)+len(fieldValue)))
+	return append(appendVarint(b, id), fieldValue...)
+}
+
 // AppendStreamType appends the header of a unidirectional stream (§6.2).
 func AppendStreamType(b []byte, t StreamType) []byte { return appendVarint(b, uint64(t)) }
 

@@ -19,6 +19,8 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(AppendPushPromise(AppendFrame(nil, 0x21, []byte{1}), 3, []byte{0, 0}), true)
 	f.Add(AppendMaxPushID(AppendCancelPush(nil, 1), 2), false)
 	f.Add([]byte{0x02, 0x00}, false)
+	f.Add(AppendPriorityUpdate(AppendSettings(nil, &Settings{}), TypePriorityUpdate, 4, []byte("u=0, i")), false)
+	f.Add(AppendPriorityUpdate(AppendSettings(nil, &Settings{}), TypePriorityUpdatePush, 1, nil), true)
 	f.Add([]byte{0x00, 0x80, 0xff, 0xff}, false)
 	f.Fuzz(func(t *testing.T, b []byte, oneByte bool) {
 		var src io.Reader = bytes.NewReader(b)
@@ -70,6 +72,8 @@ func FuzzFrameReader(f *testing.F) {
 				re = AppendMaxPushID(re, fr.ID)
 			case TypeSettings:
 				re = AppendSettings(re, &fr.Settings)
+			case TypePriorityUpdate, TypePriorityUpdatePush:
+				re = AppendPriorityUpdate(re, fr.Type, fr.ID, fr.PriorityFieldValue)
 			}
 		}
 		// The re-encoded frames are canonical: reading and re-encoding them
@@ -100,6 +104,8 @@ func FuzzFrameReader(f *testing.F) {
 				again = AppendMaxPushID(again, fr.ID)
 			case TypeSettings:
 				again = AppendSettings(again, &fr.Settings)
+			case TypePriorityUpdate, TypePriorityUpdatePush:
+				again = AppendPriorityUpdate(again, fr.Type, fr.ID, fr.PriorityFieldValue)
 			}
 		}
 		if !bytes.Equal(re, again) {

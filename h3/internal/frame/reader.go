@@ -22,13 +22,17 @@ type Frame struct {
 	// Length is the payload length. For DATA the payload has not been read:
 	// read it from the Reader.
 	Length uint64
-	// ID is the Push ID of CANCEL_PUSH, PUSH_PROMISE and MAX_PUSH_ID, and the
-	// stream ID or push ID of GOAWAY.
+	// ID is the Push ID of CANCEL_PUSH, PUSH_PROMISE and MAX_PUSH_ID, the
+	// stream ID or push ID of GOAWAY, and the Prioritized Element ID of
+	// PRIORITY_UPDATE.
 	ID uint64
 	// FieldSection is the encoded field section of HEADERS and PUSH_PROMISE.
 	// It is valid until the next call on the Reader (it may lie in the
 	// read-ahead buffer).
 	FieldSection []byte
+	// PriorityFieldValue is the Priority Field Value of PRIORITY_UPDATE
+	// (RFC 9218 §7.2), unparsed; valid as long as FieldSection would be.
+	PriorityFieldValue []byte
 	// Settings is the parsed payload of SETTINGS.
 	Settings Settings
 	// Skipped counts the unknown and reserved frames (RFC 9114 §9, §7.2.8)
@@ -334,6 +338,21 @@ func (r *Reader) next() (Frame, error) {
 		}
 		f.Settings, err = ParseSettings(p)
 		return f, err
+	case TypePriorityUpdate, TypePriorityUpdatePush:
+		// RFC 9218 §7.2: a Prioritized Element ID, then the field value.
+		if f.Length > MaxPriorityUpdatePayload {
+			return Frame{}, newError(ErrCodeExcessiveLoad, "PRIORITY_UPDATE frame larger than our limit")
+		}
+		p, err := r.readPayload(f.Length)
+		if err != nil {
+			return Frame{}, err
+		}
+		id, n := parseVarint(p)
+		if n == 0 {
+			return Frame{}, newError(ErrCodeFrameError, "PRIORITY_UPDATE ends inside its Prioritized Element ID")
+		}
+		f.ID, f.PriorityFieldValue = id, p[n:]
+		return f, nil
 	default: // CANCEL_PUSH, GOAWAY, MAX_PUSH_ID: exactly one varint.
 		if f.Length == 0 || f.Length > 8 {
 			return Frame{}, newError(ErrCodeFrameError, "frame length does not match its single varint")
@@ -350,6 +369,12 @@ func (r *Reader) next() (Frame, error) {
 		return f, nil
 	}
 }
+
+// MaxPriorityUpdatePayload bounds the payload of a PRIORITY_UPDATE frame:
+// an ID and a Priority Field Value, which is a few bytes for the
+// parameters RFC 9218 defines; a larger frame is an H3_EXCESSIVE_LOAD
+// connection error (RFC 9114 §10.5).
+const MaxPriorityUpdatePayload = 1024
 
 // payloadChunk is the least a payload buffer grows by.
 const payloadChunk = 4 << 10

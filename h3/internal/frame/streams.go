@@ -28,6 +28,16 @@ func CheckAllowed(kind StreamKind, t Type, isClient bool) error {
 	if !t.known() {
 		return nil
 	}
+	if t == TypePriorityUpdate || t == TypePriorityUpdatePush {
+		// RFC 9218 §7.2: PRIORITY_UPDATE only on the client's control
+		// stream; "Receiving a PRIORITY_UPDATE frame on a stream other than
+		// the client control stream MUST be treated as a connection error
+		// of type H3_FRAME_UNEXPECTED", and so is one a client receives.
+		if kind != StreamControl || isClient {
+			return newError(ErrCodeFrameUnexpected, "PRIORITY_UPDATE not on the client's control stream")
+		}
+		return nil
+	}
 	switch kind {
 	case StreamControl:
 		switch t {
@@ -133,6 +143,17 @@ func (c *ControlStream) OnFrame(f *Frame) error {
 		c.maxPushIDSeen, c.maxPushID = true, f.ID
 	case TypeCancelPush:
 		return newError(ErrCodeIDError, "CANCEL_PUSH for a push ID that was never allowed or promised")
+	case TypePriorityUpdate:
+		// RFC 9218 §7.2: "If a server receives a PRIORITY_UPDATE
+		// (type=0xF0700) for a stream ID that is not a request stream,
+		// this MUST be treated as a connection error of type H3_ID_ERROR."
+		if f.ID%4 != 0 {
+			return newError(ErrCodeIDError, "PRIORITY_UPDATE for a stream that is not a request stream")
+		}
+	case TypePriorityUpdatePush:
+		// RFC 9218 §7.2: a push ID "that has not yet been promised" is
+		// H3_ID_ERROR, and a skiff server promises none.
+		return newError(ErrCodeIDError, "PRIORITY_UPDATE for a push that was never promised")
 	}
 	return nil
 }

@@ -12,6 +12,11 @@ const (
 	TypePushPromise Type = 0x05
 	TypeGoAway      Type = 0x07
 	TypeMaxPushID   Type = 0x0d
+
+	// PRIORITY_UPDATE for a request stream and for a push stream, RFC
+	// 9218 §7.2.
+	TypePriorityUpdate     Type = 0xf0700
+	TypePriorityUpdatePush Type = 0xf0701
 )
 
 // isHTTP2Type reports the frame types reserved because HTTP/2 used them
@@ -25,7 +30,8 @@ func isHTTP2Type(t Type) bool {
 // known reports whether t is a frame type this package parses.
 func (t Type) known() bool {
 	switch t {
-	case TypeData, TypeHeaders, TypeCancelPush, TypeSettings, TypePushPromise, TypeGoAway, TypeMaxPushID:
+	case TypeData, TypeHeaders, TypeCancelPush, TypeSettings, TypePushPromise, TypeGoAway, TypeMaxPushID,
+		TypePriorityUpdate, TypePriorityUpdatePush:
 		return true
 	}
 	return false
@@ -47,6 +53,10 @@ func (t Type) String() string {
 		return "GOAWAY"
 	case TypeMaxPushID:
 		return "MAX_PUSH_ID"
+	case TypePriorityUpdate:
+		return "PRIORITY_UPDATE"
+	case TypePriorityUpdatePush:
+		return "PRIORITY_UPDATE_PUSH"
 	}
 	if isHTTP2Type(t) {
 		return "RESERVED_HTTP2"

@@ -1,0 +1,180 @@
+package h3
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/h3/internal/priority"
+	"github.com/skiffnet/skiff/quic"
+)
+
+// Response priorities (RFC 9218): each request stream is sent at the
+// priority the client asked for, by its Priority header (§5) or by a
+// PRIORITY_UPDATE frame on its control stream (§7.2), the defaults (§4)
+// otherwise; a handler's Priority response header changes the parameters
+// it names (§8). Package quic's scheduler does the rest: more urgent
+// streams first, non-incremental ones one at a time in stream ID order,
+// incremental ones in turn.
+
+// maxPendingPriorityUpdates bounds the PRIORITY_UPDATE frames kept for
+// request streams not open yet (RFC 9218 §7.2: "Servers SHOULD buffer the
+// most recently received PRIORITY_UPDATE frame and apply it once the
+// referenced stream is opened ... bounded by local implementation
+// policy"): one per stream, and past this many, later ones for other
+// streams are ignored.
+const maxPendingPriorityUpdates = 64
+
+// openStream is a request stream the server serves, as priority signals
+// find it.
+type openStream struct {
+	str  *quic.Stream
+	prio priority.Priority // the priority str is sent at
+	// updated is set once a PRIORITY_UPDATE applied: "the most recently
+	// received PRIORITY_UPDATE frame can be considered as the most
+	// up-to-date information that overrides any other signal" (§7), the
+	// request's Priority header included.
+	updated bool
+}
+
+// setPriority sends e's stream at p from now on. sc.mu is held, so that
+// signals apply in the order they were taken.
+func (e *openStream) setPriority(p priority.Priority) {
+	e.prio = p
+	e.str.SetPriority(p.Urgency, p.Incremental)
+}
+
+// openRequestStreamLocked registers a request stream just accepted and gives it
+// its first priority: the last PRIORITY_UPDATE received for it, else
+// the defaults for now (§4.1, §4.2: urgency 3, not incremental; package
+// quic's own default is incremental). sc.mu is held.
+func (sc *serverConn) openRequestStreamLocked(str *quic.Stream) {
+	id := str.ID()
+	e := openStream{str: str}
+	p, ok := sc.pendingPriority[id]
+	if ok {
+		delete(sc.pendingPriority, id)
+		e.updated = true
+	} else {
+		p = priority.Default
+	}
+	e.setPriority(p)
+	if sc.openStreams == nil {
+		sc.openStreams = make(map[uint64]openStream)
+	}
+	sc.openStreams[id] = e
+}
+
+// closeRequestStream forgets a request stream once its response is over.
+func (sc *serverConn) closeRequestStream(id uint64) {
+	sc.mu.Lock()
+	delete(sc.openStreams, id)
+	sc.mu.Unlock()
+}
+
+// requestPriority applies the request's Priority header (§5), unless a
+// PRIORITY_UPDATE came first. A malformed value counts as absent: the
+// defaults stay. Several field lines are one Dictionary (RFC 8941 §3.2),
+// in which a later member replaces an earlier one of the same key.
+func (sc *serverConn) requestPriority(id uint64, values []string) {
+	p, ok := priority.Default, true
+	for _, v := range values {
+		if p, ok = priority.Parse(v, p); !ok {
+			return
+		}
+	}
+	sc.mu.Lock()
+	if e, found := sc.openStreams[id]; found && !e.updated {
+		e.setPriority(p)
+		sc.openStreams[id] = e
+	}
+	sc.mu.Unlock()
+}
+
+// responsePriority applies the Priority header a handler set on its
+// response: the parameters it names replace the client's, the others stay
+// (§8: "The absence of a priority parameter in an HTTP response indicates
+// the server's disinterest in changing the client-provided value"). A
+// later PRIORITY_UPDATE still overrides it.
+func (sc *serverConn) responsePriority(id uint64, values []string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	e, found := sc.openStreams[id]
+	if !found {
+		return
+	}
+	p, ok := e.prio, true
+	for _, v := range values {
+		if p, ok = priority.Parse(v, p); !ok {
+			return
+		}
+	}
+	e.setPriority(p)
+	sc.openStreams[id] = e
+}
+
+// priorityUpdate applies a PRIORITY_UPDATE frame for request stream id
+// (§7.2), read from the client's control stream, which has checked that
+// id names a client-initiated bidirectional stream. The frame carries the
+// complete set of parameters: those it omits take their defaults (§7). A
+// field value that does not parse is ignored (§7 allows, but does not
+// require, a connection error). A frame for a stream whose response is
+// over is ignored; one for a stream not open yet is kept, bounded.
+//
+// Not checked: whether id is within the client's stream limit (§7.2: a
+// SHOULD, "not mandatory because HTTP/3 implementations might have
+// practical barriers to determining the active stream concurrency
+// limit"); the bound on buffering covers it.
+func (sc *serverConn) priorityUpdate(id uint64, value []byte) {
+	p, ok := priority.Parse(value, priority.Default)
+	if !ok {
+		return
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if e, found := sc.openStreams[id]; found {
+		e.updated = true
+		e.setPriority(p)
+		sc.openStreams[id] = e
+		return
+	}
+	if id < sc.nextStream {
+		return // accepted before, and over
+	}
+	if _, found := sc.pendingPriority[id]; !found && len(sc.pendingPriority) >= maxPendingPriorityUpdates {
+		return
+	}
+	if sc.pendingPriority == nil {
+		sc.pendingPriority = make(map[uint64]priority.Priority)
+	}
+	sc.pendingPriority[id] = p
+}
+
+// ErrNotReprioritizable is Reprioritize's error for a response that is not
+// an HTTP/3 response of this package's client still being received.
+var ErrNotReprioritizable = errors.New("h3: response is not an HTTP/3 response still being received")
+
+// Reprioritize asks the server to send the rest of resp at the priority
+// value, a Priority field value such as "u=1, i" (RFC 9218 §6): the
+// client sends a PRIORITY_UPDATE frame for resp's stream on its control
+// stream (§7.2). The value is the complete set of parameters: those it
+// omits take their defaults, whatever the request's Priority header said.
+// A server is free to ignore it.
+//
+// resp must come from this package's HTTP/3 client (Transport, or a
+// Client whose Transport it is and that set no Timeout, which wraps the
+// Body), with its Body as returned and not yet read to its end or closed;
+// otherwise Reprioritize returns ErrNotReprioritizable. A value that is
+// not a valid Dictionary is refused (§7 lets a server treat it as a
+// connection error).
+func Reprioritize(resp *http.Response, value string) error {
+	body, ok := resp.Body.(*responseBody)
+	if !ok || body.done.Load() || body.closed.Load() {
+		return ErrNotReprioritizable
+	}
+	if _, ok := priority.Parse(value, priority.Default); !ok {
+		return fmt.Errorf("h3: invalid Priority field value %q", value)
+	}
+	return body.cs.cc.c.writeControl(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, body.cs.id, []byte(value)))
+}
