@@ -15,11 +15,10 @@ package conn
 //
 // A stream's default priority is urgency 3 and incremental: streams of a
 // plain QUIC application share the connection fairly, as they did before
-// priorities existed. RFC 9218's default for HTTP responses is not
-// incremental, but package h3 sets no priority yet: it does not parse the
-// Priority header or PRIORITY_UPDATE frames, so a client could not ask for
-// anything else, and its responses share the connection as incremental
-// streams do.
+// priorities existed. (RFC 9218's default for HTTP responses is not
+// incremental: package h3's server sets each request stream's priority
+// from that default, the request's Priority header and PRIORITY_UPDATE
+// frames.)
 
 const (
 	// DefaultUrgency is RFC 9218 §4.1's default urgency.
