@@ -15,8 +15,10 @@ import (
 // far to a new peer address at once, sending there within the
 // anti-amplification limit while it validates the address (§9.3, §9.3.1),
 // and validates the previous path too (§9.3.3). If the new address does not
-// answer within 3 PTOs it returns to the last validated one (§9.3.2); so
-// does a later packet from there with a larger packet number. A client only
+// answer within 3 PTOs it returns to the last validated one (§9.3.2) and
+// goes on validating the new one in the background (revalidate.go); a
+// later packet from the last validated address with a larger packet
+// number moves it back there too, and ends that. A client only
 // moves when it chooses to: Migrate, or the server's preferred address once
 // the handshake is confirmed, each probed first with a connection ID of
 // the peer's not used before (§9.5). When an address changes, not only a

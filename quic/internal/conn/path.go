@@ -41,8 +41,9 @@ const (
 	// with new data (§8.2.1), a PTO apart and doubling (§9.4), until the
 	// timeout of 3 PTOs abandons it (§8.2.4): their intervals add up to
 	// 255 PTOs, more than the timeout's 3 s for a PTO of 12 ms or more;
-	// with a shorter one, planChallengeTimer stretches them. The data of
-	// each is kept for the PATH_RESPONSE that echoes it.
+	// with a shorter one, planChallengeTimer stretches them. A retry
+	// (revalidate.go) may send as many more. The data of the last ones
+	// is kept for the PATH_RESPONSE that echoes them.
 	maxChallenges = 8
 	// pathFrameLen is the size of a PATH_CHALLENGE or PATH_RESPONSE
 	// frame: the type and 8 bytes of data.
