@@ -140,7 +140,11 @@ func rebindLongBlackout(t *testing.T, dir string, addr bool, blackout time.Durat
 	cc, sc := testConfigs(t)
 	var watch *amplificationWatch
 	sc.Tracer = func(isClient bool, odcid []byte) *Tracer { return watch.tracer(isClient, odcid) }
-	sn := newSimNetSockets(t, imp, seed, cc, sc, func(c *netsim.Conn) packetConn {
+	var newHost netip.Addr
+	if addr {
+		newHost = netip.MustParseAddr("198.18.0.9")
+	}
+	sn, down, up := newBlackoutNetSockets(t, imp, seed, newHost, cc, sc, func(c *netsim.Conn) packetConn {
 		if c.LocalAddrPort() != serverAddr {
 			return simSocket{c}
 		}
@@ -150,35 +154,16 @@ func rebindLongBlackout(t *testing.T, dir string, addr bool, blackout time.Durat
 	if watch == nil {
 		t.Fatal("the server's socket was not wrapped")
 	}
-	down, up := sn.down, sn.up
-	var newHost netip.Addr
-	if addr {
-		newHost = netip.MustParseAddr("198.18.0.9")
-		down, up = netsim.NewLink(imp, seed+7), netsim.NewLink(imp, seed+8)
-		sn.net.SetLink(newHost, serverAddr.Addr(), up)
-		sn.net.SetLink(serverAddr.Addr(), newHost, down)
-	}
 	client, server := sn.connect(t, ctx)
 	data := payload(seed, 4<<20)
-	dark := []*netsim.Link{down}
-	if dir == "download-both" {
-		dark = append(dark, up)
-	}
-	at := func() { rebindBlackout(sn, newHost, imp, blackout, dark...) }
-	var sum [32]byte
-	var gap time.Duration
-	start := time.Now()
-	if dir == "upload" {
-		sum, gap = upload(t, ctx, client, server, data, at)
-	} else {
-		sum, gap = download(t, ctx, client, server, data, at)
-	}
+	sum, gap, rebound := blackoutTransfer(t, ctx, sn, client, server, dir, newHost, imp, blackout, data, down, up)
 	if sum != sha256.Sum256(data) {
 		t.Fatal("the bytes differ")
 	}
 	st := server.Stats()
-	t.Logf("dark for %v: the data paused %v, %v after the path cleared (transfer %v); server: path changes %d, validations %d, failures %d",
-		blackout, gap, gap-blackout, time.Since(start), st.PathChanges, st.PathValidations, st.PathValidationFailures)
+	cleared := rebound.Add(blackout)
+	t.Logf("dark for %v: the data paused %v, and resumed %v after the path cleared; done %v after it; server: path changes %d, validations %d, failures %d",
+		blackout, gap, rebound.Add(gap).Sub(cleared), time.Since(cleared), st.PathChanges, st.PathValidations, st.PathValidationFailures)
 	if bound := 2*blackout + time.Second; gap > bound {
 		t.Errorf("the data paused %v, more than %v", gap, bound)
 	}
