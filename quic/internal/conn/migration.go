@@ -157,7 +157,7 @@ func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 	if appData {
 		c.onQuietReceipt(now)
 	}
-	if p != nil && appData && largest && ps.rx.nonProbing && !c.isClient {
+	if len(ps.paths) > 1 && p != nil && appData && largest && ps.rx.nonProbing && !c.isClient {
 		c.endRetries(now, p)
 	}
 	if p == nil || !appData || p == ps.cur || !c.handshakeConfirmed || c.closing.state != stateOpen {
