@@ -462,6 +462,12 @@ const maxAckFrameSize = 1 + 4*8 + 3*8 + recovery.MaxAckRanges*16
 // minAckRoom is the room appendAck wants for an ACK frame.
 const minAckRoom = min(maxAckFrameSize, 256)
 
+// maxLongPacketOverhead bounds what an Initial or Handshake packet of a
+// server adds to its frames: the first byte, the version, both connection
+// IDs with their lengths, an empty token's length, the Length field, the
+// packet number and the AEAD tag.
+const maxLongPacketOverhead = 1 + 4 + 2*(1+wire.MaxConnectionIDLen) + 1 + 2 + 4 + aeadTagLen
+
 func (f *frameWriter) room() int { return f.end - len(f.buf) }
 
 func (f *frameWriter) record(kind uint8, id, offset, length uint64, fin bool) {
@@ -546,12 +552,13 @@ func (c *Conn) Deadline() time.Time {
 	// a paced packet due now would only spin the owner's loop.
 	room := c.path.allowance(c.path.cur)
 	blocked := room < minDatagramRoom
-	// An ACK frame wants more room than that (appendAck): between the
-	// two, a server validating a path (whose challenges keep part of the
-	// allowance, path.go) spun on an ACK due that it could not send.
-	ackBlocked := room < c.minPathDatagram()-pathFrameLen+minAckRoom
+	// An ACK frame wants more room than that (appendAck), with its
+	// packet's header and tag: between the two, a server validating a
+	// path (whose challenges keep part of the allowance, path.go) spun
+	// on an ACK due that it could not send.
+	ackRoom := [...]int{maxLongPacketOverhead, maxLongPacketOverhead, c.minPathDatagram() - pathFrameLen}
 	for s := range c.spaces {
-		if !ackBlocked && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
+		if room >= minAckRoom+ackRoom[s] && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
 			consider(c.spaces[s].received.AckDeadline())
 		}
 	}
