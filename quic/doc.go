@@ -348,9 +348,17 @@
 // still to come, spread over the validation timeout when it affords few,
 // with one more whenever the client's next datagram arrives: when the new
 // NAT mapping drops its first datagrams, it can still validate the path
-// once it works. A client waiting for a response PINGs once when the
-// server has been quiet for two PTOs (§10.1.2), so a client that only
-// receives gives the server those bytes. When the address changed, not only the port, the new
+// once it works. When it does not work within the validation timeout,
+// the server, back on the last validated address, goes on challenging the
+// new one in the background, at doubling intervals and within the same
+// 3×, as long as the client's latest non-probing packet came from there
+// (up to an idle timeout); each new packet of the client's from there
+// moves it there again with a challenge at once (§9.3), and an answer
+// moves it for good: a mapping dark for seconds no longer leaves the
+// connection on the dead old address until the idle timeout. A client
+// waiting for a response PINGs once when the server has been quiet for
+// two PTOs (§10.1.2), so a client that only receives gives the server
+// those bytes. When the address changed, not only the port, the new
 // path starts with a new congestion controller, RTT estimate and path MTU
 // search (§9.4), and the old path's are kept while the connection may
 // return to it; ECN is validated again on every new path.

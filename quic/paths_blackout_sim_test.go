@@ -48,7 +48,13 @@ func rebindBlackout(sn *simNet, newHost netip.Addr, imp netsim.Impairment, black
 // client's uplink and downlink.
 func newBlackoutNet(t *testing.T, imp netsim.Impairment, seed uint64, newHost netip.Addr) (sn *simNet, down, up *netsim.Link) {
 	cc, sc := testConfigs(t)
-	sn = newSimNetWith(t, imp, seed, cc, sc)
+	return newBlackoutNetSockets(t, imp, seed, newHost, cc, sc, func(c *netsim.Conn) packetConn { return simSocket{c} })
+}
+
+// newBlackoutNetSockets is newBlackoutNet with the configurations and the
+// sockets that sock makes of the simulated network's.
+func newBlackoutNetSockets(t *testing.T, imp netsim.Impairment, seed uint64, newHost netip.Addr, cc, sc *Config, sock func(*netsim.Conn) packetConn) (sn *simNet, down, up *netsim.Link) {
+	sn = newSimNetSockets(t, imp, seed, cc, sc, sock)
 	if !newHost.IsValid() {
 		return sn, sn.down, sn.up
 	}
@@ -129,18 +135,7 @@ func TestSimRebindBlackoutVariants(t *testing.T) {
 							sn, down, up := newBlackoutNet(t, imp, seed, newHost)
 							client, server := sn.connect(t, ctx)
 							data := payload(seed, size)
-							dark := []*netsim.Link{down}
-							if dir == "download-both" {
-								dark = append(dark, up)
-							}
-							at := func() { rebindBlackout(sn, newHost, imp, blackout, dark...) }
-							var sum [32]byte
-							var gap time.Duration
-							if dir == "upload" {
-								sum, gap = upload(t, ctx, client, server, data, at)
-							} else {
-								sum, gap = download(t, ctx, client, server, data, at)
-							}
+							sum, gap, _ := blackoutTransfer(t, ctx, sn, client, server, dir, newHost, imp, blackout, data, down, up)
 							if sum != sha256.Sum256(data) {
 								t.Fatal("the bytes differ")
 							}
@@ -155,6 +150,29 @@ func TestSimRebindBlackoutVariants(t *testing.T) {
 			}
 		}
 	}
+}
+
+// blackoutTransfer downloads or uploads (dir: "download", "upload", or
+// "download-both" with up dark too) data between client and server,
+// rebinding the client's socket on sn half way, with down dark for
+// blackout; it returns the hash of what arrived, the longest pause in it,
+// and when the rebinding was.
+func blackoutTransfer(t *testing.T, ctx context.Context, sn *simNet, client, server *Conn, dir string, newHost netip.Addr, imp netsim.Impairment, blackout time.Duration, data []byte, down, up *netsim.Link) (sum [32]byte, gap time.Duration, rebound time.Time) {
+	t.Helper()
+	dark := []*netsim.Link{down}
+	if dir == "download-both" {
+		dark = append(dark, up)
+	}
+	at := func() {
+		rebound = time.Now()
+		rebindBlackout(sn, newHost, imp, blackout, dark...)
+	}
+	if dir == "upload" {
+		sum, gap = upload(t, ctx, client, server, data, at)
+	} else {
+		sum, gap = download(t, ctx, client, server, data, at)
+	}
+	return sum, gap, rebound
 }
 
 // upload has the client send data on a stream it opens; the server hashes

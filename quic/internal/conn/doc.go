@@ -54,7 +54,9 @@
 // anti-amplification limit, PATH_CHALLENGE and PATH_RESPONSE), quiet.go
 // (a client's PING when a response stalls),
 // migration.go (NAT rebinding, Migrate, the preferred address, returning
-// to the last validated path, congestion state per path), close.go
+// to the last validated path, congestion state per path), revalidate.go
+// (validating in the background the address the server returned from),
+// close.go
 // and idle.go (closing, draining, idle and handshake timeouts),
 // handshake.go (tls13 and transport parameters), zerortt.go (session
 // tickets, 0-RTT in both roles), newtoken.go (NEW_TOKEN), keyupdate.go,

@@ -15,8 +15,10 @@ import (
 // far to a new peer address at once, sending there within the
 // anti-amplification limit while it validates the address (§9.3, §9.3.1),
 // and validates the previous path too (§9.3.3). If the new address does not
-// answer within 3 PTOs it returns to the last validated one (§9.3.2); so
-// does a later packet from there with a larger packet number. A client only
+// answer within 3 PTOs it returns to the last validated one (§9.3.2) and
+// goes on validating the new one in the background (revalidate.go); a
+// later packet from the last validated address with a larger packet
+// number moves it back there too, and ends that. A client only
 // moves when it chooses to: Migrate, or the server's preferred address once
 // the handshake is confirmed, each probed first with a connection ID of
 // the peer's not used before (§9.5). When an address changes, not only a
@@ -155,6 +157,9 @@ func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 	if appData {
 		c.onQuietReceipt(now)
 	}
+	if len(ps.paths) > 1 && p != nil && appData && largest && ps.rx.nonProbing && !c.isClient {
+		c.endRetries(now, p)
+	}
 	if p == nil || !appData || p == ps.cur || !c.handshakeConfirmed || c.closing.state != stateOpen {
 		return
 	}
@@ -209,7 +214,8 @@ func (c *Conn) switchPath(now time.Duration, p *netPath) {
 	if p.hasDCID && !c.ids.useSeq(p.dcidSeq) {
 		p.hasDCID = false // retired meanwhile: the current one serves
 	}
-	if !p.validated && !p.validating {
+	switch {
+	case !p.validated && !p.validating:
 		// Before the congestion state changes: the challenges' timer
 		// and the validation timeout start from the RTT estimate in use
 		// (startPathValidation). A NAT rebinding leaves the network
@@ -218,6 +224,8 @@ func (c *Conn) switchPath(now time.Duration, p *netPath) {
 		// kInitialRtt the second challenge would wait a second after a
 		// first one lost to a new mapping not yet working.
 		c.startPathValidation(now, p, false)
+	case p.retry:
+		c.resumePathValidation(now, p)
 	}
 	if prev.addr.Local != p.addr.Local || prev.addr.Remote.Addr() != p.addr.Remote.Addr() {
 		c.changeCongestionPath(prev, p)
@@ -293,6 +301,7 @@ func (c *Conn) onCurValidated() {
 // pathValidated: the peer answered a challenge on p (RFC 9000 §8.2.3).
 func (c *Conn) pathValidated(now time.Duration, p *netPath) {
 	p.validating, p.challengeDue = false, false
+	p.retry = false
 	p.validated = true
 	c.path.validations++
 	if p.reprobe {
@@ -312,9 +321,10 @@ func (c *Conn) pathValidated(now time.Duration, p *netPath) {
 // pathFailed abandons p's validation (RFC 9000 §8.2.4) and reports
 // whether p's record went. A current path that fails sends the connection
 // back to the last validated one (§9.3.2), or ends it silently when there
-// is none.
+// is none; a server keeps validating it in the background
+// (retryPathValidation).
 func (c *Conn) pathFailed(now time.Duration, p *netPath) bool {
-	p.validating, p.challengeDue = false, false
+	p.validating, p.challengeDue, p.retry = false, false, false
 	if p.reprobe {
 		p.reprobe = false
 		return false
@@ -327,7 +337,16 @@ func (c *Conn) pathFailed(now time.Duration, p *netPath) bool {
 			c.enterDraining(now, &Reason{Kind: ReasonTransport, Code: uint64(wire.NoViablePath), Text: "no validated path"}, true)
 			return false
 		}
+		// A path being validated keeps its connection ID when the
+		// connection leaves it (onCurValidated).
+		retry := !c.isClient
+		p.validating = retry
 		c.switchPath(now, fb)
+		if retry {
+			c.events.add(Event{Kind: EventPathAbandoned, Path: p.addr})
+			c.retryPathValidation(now, p)
+			return false
+		}
 	}
 	c.events.add(Event{Kind: EventPathAbandoned, Path: p.addr})
 	if p.hasDCID && p.dcidSeq != c.ids.currentSeq() {

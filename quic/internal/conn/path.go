@@ -41,8 +41,9 @@ const (
 	// with new data (§8.2.1), a PTO apart and doubling (§9.4), until the
 	// timeout of 3 PTOs abandons it (§8.2.4): their intervals add up to
 	// 255 PTOs, more than the timeout's 3 s for a PTO of 12 ms or more;
-	// with a shorter one, planChallengeTimer stretches them. The data of
-	// each is kept for the PATH_RESPONSE that echoes it.
+	// with a shorter one, planChallengeTimer stretches them. A retry
+	// (revalidate.go) may send as many more. The data of the last ones
+	// is kept for the PATH_RESPONSE that echoes them.
 	maxChallenges = 8
 	// pathFrameLen is the size of a PATH_CHALLENGE or PATH_RESPONSE
 	// frame: the type and 8 bytes of data.
@@ -81,8 +82,22 @@ type netPath struct {
 	reprobe bool
 	// switchOnValid: the connection moves here once the path is validated
 	// (a client's migration, the preferred address; a server's preferred
-	// address after a non-probing packet arrived there, §9.6.2).
+	// address after a non-probing packet arrived there, §9.6.2; a path
+	// the server returned from, retry).
 	switchOnValid bool
+	// challengeLimit bounds nChallenges: maxChallenges for a validation,
+	// as many more for each retry.
+	challengeLimit int
+	// retry: the server returned from this path to the last validated one
+	// when its validation timed out (§9.3.2), but the peer's latest
+	// non-probing packet came from here: the validation goes on until
+	// retryUntil (revalidate.go). retryUntil stays set when the peer's
+	// next packet makes the path current again.
+	retry      bool
+	retryUntil time.Duration
+	// round is nChallenges when the challenges' intervals last started
+	// from a PTO (pathPTO).
+	round int
 
 	responses  [maxPathResponses][8]byte
 	nResponses int
@@ -333,23 +348,31 @@ func (c *Conn) onPathResponse(now time.Duration, data [8]byte) {
 // of its new address" anyway.
 func (c *Conn) startPathValidation(now time.Duration, p *netPath, reprobe bool) {
 	p.validating, p.reprobe = true, reprobe
+	p.retry, p.retryUntil = false, 0
 	p.challengeDue = true
-	p.nChallenges = 0
+	p.nChallenges, p.challengeLimit, p.round = 0, maxChallenges, 0
 	p.retransmitAt = now
 	p.challengePTO = c.rtt.PTO(true)
-	var fresh congestion.RTTStats
-	fresh.SetMaxAckDelay(c.rtt.MaxAckDelay())
-	p.abandonAt = now + 3*max(p.challengePTO, fresh.PTO(true))
+	p.abandonAt = now + c.validationTimeout()
 	c.challengeReserve(p)
 	c.tracer.migrationState("probing_started", p.addr)
 }
 
+// validationTimeout is the time a path validation is given (§8.2.4):
+// three times the larger of the current PTO and a new path's, with
+// kInitialRtt.
+func (c *Conn) validationTimeout() time.Duration {
+	var fresh congestion.RTTStats
+	fresh.SetMaxAckDelay(c.rtt.MaxAckDelay())
+	return 3 * max(c.rtt.PTO(true), fresh.PTO(true))
+}
+
 // pathPTO is the interval after p's sent-th PATH_CHALLENGE: the PTO when
-// the validation started, doubled for each challenge already sent (RFC
-// 9000 §9.4 asks for a timer set as RFC 9002 §6.2.1's and no more
-// aggressive).
+// the validation started (or resumed, revalidate.go), doubled for each
+// challenge sent since (RFC 9000 §9.4 asks for a timer set as RFC 9002
+// §6.2.1's and no more aggressive).
 func (c *Conn) pathPTO(p *netPath, sent int) time.Duration {
-	return p.challengePTO << min(sent-1, 16)
+	return p.challengePTO << min(max(sent-1-p.round, 0), 16)
 }
 
 // minPathDatagram is the smallest datagram a PATH_CHALLENGE or a
@@ -369,12 +392,13 @@ func minPathDatagramFor(dcidLen int) int {
 
 // challengeReserve sets aside, in p.reserve, the room of the
 // PATH_CHALLENGEs p's validation may still send: the one due, if any, and
-// those its timer would send before abandonAt, each in a datagram of
+// those its timer would send before abandonAt (or retryUntil, for a path
+// the server may return from again), each in a datagram of
 // minPathDatagram bytes. allowance keeps it from other packets,
 // appendPathDatagram from the challenges before.
 func (c *Conn) challengeReserve(p *netPath) {
 	n, t, left := p.nChallenges, p.retransmitAt, 0
-	for n < maxChallenges && t < p.abandonAt {
+	for end := max(p.abandonAt, p.retryUntil); n < p.challengeLimit && t < end; {
 		left++
 		n++
 		t += c.pathPTO(p, n)
@@ -386,7 +410,7 @@ func (c *Conn) challengeReserve(p *netPath) {
 // after the last, doubled for each one sent before (pathPTO); or later
 // when the anti-amplification limit affords fewer challenges than those
 // intervals would send before the validation times out (or than
-// maxChallenges allows): the intervals still double, from one chosen so
+// challengeLimit allows): the intervals still double, from one chosen so
 // that those affordable reach abandonAt. A short outage of the new path
 // (a NAT's new mapping that does not work yet) is caught by an early
 // challenge, a longer one by a later one; with PTO-spaced challenges the
@@ -395,11 +419,11 @@ func (c *Conn) challengeReserve(p *netPath) {
 // the peer on p (onPathDatagram): the limit then affords more.
 func (c *Conn) planChallengeTimer(p *netPath) {
 	d := c.pathPTO(p, p.nChallenges)
-	left := maxChallenges - p.nChallenges
+	left := p.challengeLimit - p.nChallenges
 	if afford := c.path.amplificationRoom(p) / c.minPathDatagram(); afford < left {
 		left = afford
 	}
-	if rest := p.abandonAt - p.lastChallengeAt; left > 0 && rest > 0 {
+	if rest := max(p.abandonAt, p.retryUntil) - p.lastChallengeAt; left > 0 && rest > 0 {
 		// Intervals x, 2x, …, 2^left·x add up to rest.
 		d = max(d, rest/time.Duration(1<<(left+1)-1))
 	}
@@ -416,7 +440,7 @@ func (c *Conn) planChallengeTimer(p *netPath) {
 // (its PTO probes, its quiet probe) are the server's best chance: each
 // brings three times its size, more than a challenge takes.
 func (c *Conn) onPathDatagram(now time.Duration, p *netPath) {
-	if !p.validating || p.challengeDue || p.nChallenges == 0 || p.nChallenges >= maxChallenges {
+	if !p.validating || p.challengeDue || p.nChallenges == 0 || p.nChallenges >= p.challengeLimit {
 		return
 	}
 	if now >= p.lastChallengeAt+c.pathPTO(p, p.nChallenges) {
@@ -435,7 +459,7 @@ func (c *Conn) pathDeadline() (time.Duration, bool) {
 			continue
 		}
 		t := p.abandonAt
-		if p.nChallenges > 0 && p.nChallenges < maxChallenges && !p.challengeDue {
+		if p.nChallenges > 0 && p.nChallenges < p.challengeLimit && !p.challengeDue {
 			t = min(t, p.retransmitAt)
 		}
 		if !ok || t < d {
@@ -462,7 +486,7 @@ func (c *Conn) onPathTimers(now time.Duration) {
 			}
 			continue
 		}
-		if p.nChallenges > 0 && p.nChallenges < maxChallenges && now >= p.retransmitAt {
+		if p.nChallenges > 0 && p.nChallenges < p.challengeLimit && now >= p.retransmitAt {
 			p.challengeDue = true
 		}
 	}

@@ -459,6 +459,15 @@ func ackDue(t *recovery.ReceivedTracker, now time.Duration) bool {
 // four varints and up to MaxAckRanges ranges of two varints.
 const maxAckFrameSize = 1 + 4*8 + 3*8 + recovery.MaxAckRanges*16
 
+// minAckRoom is the room appendAck wants for an ACK frame.
+const minAckRoom = min(maxAckFrameSize, 256)
+
+// maxLongPacketOverhead bounds what an Initial or Handshake packet of a
+// server adds to its frames: the first byte, the version, both connection
+// IDs with their lengths, an empty token's length, the Length field, the
+// packet number and the AEAD tag.
+const maxLongPacketOverhead = 1 + 4 + 2*(1+wire.MaxConnectionIDLen) + 1 + 2 + 4 + aeadTagLen
+
 func (f *frameWriter) room() int { return f.end - len(f.buf) }
 
 func (f *frameWriter) record(kind uint8, id, offset, length uint64, fin bool) {
@@ -474,7 +483,7 @@ func (f *frameWriter) appendAck(space recovery.Space) {
 	if space != recovery.SpaceAppData {
 		exp = 0 // the ACK delay of Initial and Handshake ACKs is ignored
 	}
-	if f.room() < min(maxAckFrameSize, 256) {
+	if f.room() < minAckRoom {
 		return
 	}
 	largest, ok := sp.received.LargestReceived()
@@ -541,9 +550,15 @@ func (c *Conn) Deadline() time.Time {
 	// §9.3.1: a server on a path not yet validated) can send nothing
 	// until more arrives from the peer, which wakes it anyway: an ACK or
 	// a paced packet due now would only spin the owner's loop.
-	blocked := c.path.allowance(c.path.cur) < minDatagramRoom
+	room := c.path.allowance(c.path.cur)
+	blocked := room < minDatagramRoom
+	// An ACK frame wants more room than that (appendAck), with its
+	// packet's header and tag: between the two, a server validating a
+	// path (whose challenges keep part of the allowance, path.go) spun
+	// on an ACK due that it could not send.
+	ackRoom := [...]int{maxLongPacketOverhead, maxLongPacketOverhead, c.minPathDatagram() - pathFrameLen}
 	for s := range c.spaces {
-		if !blocked && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
+		if room >= minAckRoom+ackRoom[s] && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
 			consider(c.spaces[s].received.AckDeadline())
 		}
 	}
