@@ -37,6 +37,8 @@ type simEnv struct {
 	requests, early atomic.Int32
 	// tooEarly makes the handler answer 425 to early requests.
 	tooEarly atomic.Bool
+	// handler, when set before startServer, serves instead of handle.
+	handler http.HandlerFunc
 }
 
 var (
@@ -96,7 +98,11 @@ func (e *simEnv) startServer(allow0RTT bool) {
 		t.Fatal(err)
 	}
 	e.server = ln
-	e.srv = &Server{Handler: http.HandlerFunc(e.handle), TLSConfig: tc}
+	h := http.HandlerFunc(e.handle)
+	if e.handler != nil {
+		h = e.handler
+	}
+	e.srv = &Server{Handler: h, TLSConfig: tc}
 	go e.srv.Serve(ln)
 	t.Cleanup(func() { e.srv.Close() })
 }
