@@ -37,7 +37,7 @@ type simEnv struct {
 	requests, early atomic.Int32
 	// tooEarly makes the handler answer 425 to early requests.
 	tooEarly atomic.Bool
-	// handler, when set, serves instead of handle.
+	// handler, when set before startServer, serves instead of handle.
 	handler http.Handler
 }
 

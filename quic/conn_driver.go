@@ -20,7 +20,8 @@ const (
 
 // sendBuffer holds what one system call sends: up to burstsPerSend bursts
 // of the largest datagrams, 372 KB (sendBufferCap), taken from a pool while
-// a driver sends. A new one starts at smallSendBuffer and grows to
+// a driver sends (23 KB while the handshake runs: handshakeSendBufPool,
+// which never grows). A new one starts at smallSendBuffer and grows to
 // sendBufferCap the first time a flush fills it: the garbage collector
 // empties the pool, and a server doing handshakes (a flight or two of
 // datagrams each) made a zeroed 372 KB buffer after every collection, 7 KB
@@ -40,6 +41,23 @@ const (
 
 var sendBufPool = sync.Pool{New: func() any {
 	return &sendBuffer{b: make([]byte, 0, smallSendBuffer)}
+}}
+
+// handshakeSendDatagrams is the room of the send buffer of a connection
+// whose handshake has not completed: more than it may send in one go (its
+// initial congestion window is 10 datagrams, RFC 9002 §7.2, and a server
+// sends at most three times what it received until the client's address is
+// validated, RFC 9000 §8.1). A larger send only takes another round of
+// flush's loop.
+const handshakeSendDatagrams = 16
+
+// handshakeSendBufPool holds the send buffers of handshaking connections,
+// 23 KB each. A flood of first flights starts a half-open connection for
+// each (up to Config.MaxHalfOpen), and on a loaded machine many of their
+// drivers are preempted inside flush at once: with a 372 KB buffer each,
+// 80 of them held 30 MB.
+var handshakeSendBufPool = sync.Pool{New: func() any {
+	return &sendBuffer{b: make([]byte, 0, handshakeSendDatagrams*conn.MaxDatagramSize)}
 }}
 
 // deliver hands the connection datagrams the endpoint's reader received
@@ -219,8 +237,12 @@ func (c *Conn) trimIdle() {
 // congestion window and the streams' buffers): the driver comes back at
 // once.
 func (c *Conn) flush(now time.Time) {
-	sb := sendBufPool.Get().(*sendBuffer)
-	defer sendBufPool.Put(sb)
+	pool := &sendBufPool
+	if !c.handshakeOK.Load() {
+		pool = &handshakeSendBufPool
+	}
+	sb := pool.Get().(*sendBuffer)
+	defer pool.Put(sb)
 	c.flushPathProbes(now, sb)
 	path := c.sm.CurrentPath()
 	for {
@@ -261,7 +283,7 @@ func (c *Conn) flush(now time.Time) {
 			c.endpoint.sendOn(path.Local, sb.msgs[:n], c.sm.OnDatagramTooBig)
 			clear(sb.msgs[:n])
 		}
-		if filled && cap(sb.b) < sendBufferCap {
+		if filled && pool == &sendBufPool && cap(sb.b) < sendBufferCap {
 			sb.b = make([]byte, 0, sendBufferCap)
 		}
 		if !more || c.mb.Pending() {

@@ -41,6 +41,11 @@ func startProgress(w io.Writer, total int64, count func() int64) *progressBar {
 	if !isTerminal(w) {
 		return nil
 	}
+	return runProgress(w, total, count)
+}
+
+// runProgress starts a progress bar on w, whatever w is.
+func runProgress(w io.Writer, total int64, count func() int64) *progressBar {
 	p := &progressBar{w: w, total: total, count: count, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	go p.run()
 	return p

@@ -89,12 +89,12 @@ func TestProgressBarOnlyOnATerminal(t *testing.T) {
 		}
 	}
 
-	// -s, and small bodies, draw nothing on the terminal.
+	// -s draws nothing on the terminal. (Nor does a small body fetched
+	// within the first redraw's 250 ms, TestProgressDrawsWhen: here the
+	// machine's load decides whether it is, and a bar it drew would be
+	// right.)
 	if shown, code := runWithTerminalStderr(t, "get", "-s", "--cacert", o.cert.certFile, "-o", out, big); code != 0 || shown != "" {
 		t.Errorf("-s: exit %d, terminal shows %q", code, shown)
-	}
-	if shown, code := runWithTerminalStderr(t, "get", "--cacert", o.cert.certFile, "-o", out, o.base+"/hello"); code != 0 || shown != "" {
-		t.Errorf("small body: exit %d, terminal shows %q", code, shown)
 	}
 	// Not a terminal: nothing either.
 	if r := runSkiff(t, "get", "--cacert", o.cert.certFile, "-o", out, big); r.code != 0 || r.stderr != "" {
