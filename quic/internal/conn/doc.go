@@ -58,6 +58,8 @@
 // (validating in the background the address the server returned from),
 // close.go
 // and idle.go (closing, draining, idle and handshake timeouts),
+// lastprobe.go (one probe before the idle timeout when the PTO, backed
+// off, would come after it),
 // handshake.go (tls13 and transport parameters), zerortt.go (session
 // tickets, 0-RTT in both roles), newtoken.go (NEW_TOKEN), keyupdate.go,
 // vn.go (version negotiation between v1 and v2, compatible and

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"math"
 	"time"
 
 	"github.com/skiffnet/skiff/congestion"
@@ -14,8 +15,14 @@ type idleState struct {
 	handshakeEnd time.Duration // when an unfinished handshake gives up
 	lastActivity time.Duration
 	sentSinceRx  bool // an ack-eliciting packet went out since the last receipt
-	pingedAt     time.Duration
-	lastNow      time.Duration // the latest time the connection saw
+	// lastProbed: the last probe of this silence went (lastprobe.go).
+	lastProbed bool
+	// rxLagMs: with sentSinceRx, how long after the last receipt
+	// lastActivity moved, in milliseconds rounded up; a uint32 in the
+	// room after the flags keeps Conn within its size class.
+	rxLagMs  uint32
+	pingedAt time.Duration
+	lastNow  time.Duration // the latest time the connection saw
 }
 
 func (s *idleState) init(config *Config, now time.Duration) {
@@ -40,7 +47,7 @@ func (s *idleState) setPeerTimeout(d time.Duration) {
 
 func (s *idleState) onPacketReceived(now time.Duration) {
 	s.lastActivity = now
-	s.sentSinceRx = false
+	s.sentSinceRx, s.lastProbed = false, false
 	s.lastNow = max(s.lastNow, now)
 }
 
@@ -48,10 +55,20 @@ func (s *idleState) onPacketReceived(now time.Duration) {
 // sent after a receipt (RFC 9000 §10.1).
 func (s *idleState) onAckElicitingSent(now time.Duration) {
 	if !s.sentSinceRx {
-		s.sentSinceRx = true
+		lag := (max(now-s.lastActivity, 0) + time.Millisecond - 1) / time.Millisecond
+		s.sentSinceRx, s.rxLagMs = true, uint32(min(lag, math.MaxUint32))
 		s.lastActivity = now
 	}
 	s.lastNow = max(s.lastNow, now)
+}
+
+// lastReceipt is when the last packet from the peer was received (or the
+// connection started), at most a millisecond early.
+func (s *idleState) lastReceipt() time.Duration {
+	if !s.sentSinceRx {
+		return s.lastActivity
+	}
+	return s.lastActivity - time.Duration(s.rxLagMs)*time.Millisecond
 }
 
 // idleTimeout is the timeout in force, never below three PTOs so that

@@ -564,6 +564,7 @@ func (c *Conn) Deadline() time.Time {
 	}
 	consider(c.idle.deadline(c.rtt.PTO(true)))
 	consider(c.pathDeadline())
+	consider(c.lastProbeDeadline())
 	consider(c.pmtu.raiseDeadline())
 	// The pacer's next slot matters only when there is something to send.
 	if !blocked && c.hasPendingData() {
@@ -589,7 +590,7 @@ func (c *Conn) hasPendingData() bool {
 }
 
 // HandleTimer runs what is due at now: loss detection, PTO, idle timeout,
-// closing timers. Delayed ACKs and paced packets need nothing here: the
+// the last probe before it (lastprobe.go), closing timers. Delayed ACKs and paced packets need nothing here: the
 // owner calls AppendBurst after every HandleTimer.
 func (c *Conn) HandleTimer(nowT time.Time) {
 	now := c.mono(nowT)
@@ -625,4 +626,5 @@ func (c *Conn) HandleTimer(nowT time.Time) {
 			c.queueProbeData(space)
 		}
 	}
+	c.onLastProbeTimer(now)
 }
