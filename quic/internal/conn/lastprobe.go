@@ -49,8 +49,9 @@ import (
 // as a PTO probe does (RFC 9002 §7.5: "Probe packets MUST NOT be blocked
 // by the congestion controller"; counted in flight all the same): the
 // window is full of packets the silence lost but no acknowledgment
-// declared lost yet, and a PING that waited for it would never go. It is not a PTO: the backoff (pto_count) does not move, and the
-// loss detection timer goes on as it was. The anti-amplification limit
+// declared lost yet, and a PING that waited for it would never go. It is
+// not a PTO: the backoff (pto_count) does not move, and the loss
+// detection timer goes on as it was. The anti-amplification limit
 // still binds it (appendDatagram). Once per silence: a receipt from the
 // peer starts a new one (idleState.onPacketReceived). Nothing happens
 // when a PTO fires first (its probes do the work, and the next PTO is
