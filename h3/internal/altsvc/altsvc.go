@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skiffnet/skiff/h3/internal/tchar"
 )
 
 // DefaultMaxAge is the freshness of an alternative without an "ma"
@@ -56,7 +58,7 @@ func (p *parser) skipOWS() {
 
 func (p *parser) token() string {
 	start := p.i
-	for p.i < len(p.s) && isTchar(p.s[p.i]) {
+	for p.i < len(p.s) && tchar.Is(p.s[p.i]) {
 		p.i++
 	}
 	return p.s[start:p.i]
@@ -349,7 +351,7 @@ const upperHex = "0123456789ABCDEF"
 func AppendEntry(b []byte, e Entry) []byte {
 	for i := 0; i < len(e.Protocol); i++ {
 		c := e.Protocol[i]
-		if isTchar(c) && c != '%' {
+		if tchar.Is(c) && c != '%' {
 			b = append(b, c)
 		} else {
 			b = append(b, '%', upperHex[c>>4], upperHex[c&0xf])
@@ -415,11 +417,6 @@ func (e Entry) Addr(originHost string) string {
 
 // String returns e as an alt-value.
 func (e Entry) String() string { return string(AppendEntry(nil, e)) }
-
-func isTchar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
 
 // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
 func isQdtext(c byte) bool {

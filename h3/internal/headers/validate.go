@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/h3/internal/tchar"
 )
 
 // malformed returns the stream error for a malformed message, RFC 9114
@@ -12,24 +13,10 @@ func malformed(reason string) error {
 	return &frame.Error{Code: frame.ErrCodeMessageError, Reason: reason}
 }
 
-// Character classes, from RFC 9110 §5.6.2 (tchar) and RFC 3986 §3.2
-// (authority).
-var (
-	isTchar     [256]bool
-	isAuthority [256]bool
-)
+// isAuthority is the character class of RFC 3986 §3.2 (authority).
+var isAuthority [256]bool
 
 func init() {
-	for c := '0'; c <= '9'; c++ {
-		isTchar[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		isTchar[c] = true
-		isTchar[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		isTchar[c] = true
-	}
 	// authority = [ userinfo "@" ] host [ ":" port ]; host is reg-name,
 	// IPv4address or IP-literal: unreserved / pct-encoded / sub-delims /
 	// ":" / "@" / "[" / "]".
@@ -51,7 +38,7 @@ func checkFieldName(name string) error {
 		if 'A' <= c && c <= 'Z' {
 			return malformed("uppercase character in field name")
 		}
-		if !isTchar[c] {
+		if !tchar.Is(c) {
 			return malformed("invalid character in field name")
 		}
 	}
@@ -85,7 +72,7 @@ func isToken(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isTchar[s[i]] {
+		if !tchar.Is(s[i]) {
 			return false
 		}
 	}

@@ -1,5 +1,7 @@
 package priority
 
+import "github.com/skiffnet/skiff/h3/internal/tchar"
+
 // Priority is a response's priority (RFC 9218 §4): an urgency from 0 (most
 // urgent) to 7, and whether the client uses the response incrementally.
 type Priority struct {
@@ -275,19 +277,11 @@ func parseString[T string | []byte](v T, pos int) int {
 func parseToken[T string | []byte](v T, pos int) int {
 	for pos++; pos < len(v); pos++ {
 		c := v[pos]
-		if !isAlpha(c) && !isDigit(c) && c != ':' && c != '/' && !isTcharSymbol(c) {
+		if !tchar.Is(c) && c != ':' && c != '/' {
 			break
 		}
 	}
 	return pos
-}
-
-func isTcharSymbol(c byte) bool {
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 // parseByteSequence parses a Byte Sequence (RFC 8941 §4.2.7): base64
