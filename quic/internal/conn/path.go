@@ -382,13 +382,22 @@ func (c *Conn) pathPTO(p *netPath, sent int) time.Duration {
 // anti-amplification limit does not permit more; and the less each takes
 // then, the more challenges the limit affords.
 func (c *Conn) minPathDatagram() int {
+	return c.shortPacketOverhead() + pathFrameLen
+}
+
+// shortPacketOverhead bounds what a 1-RTT packet to the peer adds to its
+// frames: the first byte, the destination connection ID, a packet number
+// of up to 4 bytes and the AEAD tag.
+func (c *Conn) shortPacketOverhead() int {
 	dcid := c.ids.peerDCID()
-	return minPathDatagramFor(dcid.Len())
+	return shortPacketOverheadFor(dcid.Len())
 }
 
 func minPathDatagramFor(dcidLen int) int {
-	return 1 + dcidLen + 4 + pathFrameLen + aeadTagLen
+	return shortPacketOverheadFor(dcidLen) + pathFrameLen
 }
+
+func shortPacketOverheadFor(dcidLen int) int { return 1 + dcidLen + 4 + aeadTagLen }
 
 // challengeReserve sets aside, in p.reserve, the room of the
 // PATH_CHALLENGEs p's validation may still send: the one due, if any, and

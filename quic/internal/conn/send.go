@@ -556,9 +556,9 @@ func (c *Conn) Deadline() time.Time {
 	// packet's header and tag: between the two, a server validating a
 	// path (whose challenges keep part of the allowance, path.go) spun
 	// on an ACK due that it could not send.
-	ackRoom := [...]int{maxLongPacketOverhead, maxLongPacketOverhead, c.minPathDatagram() - pathFrameLen}
+	overhead := [...]int{maxLongPacketOverhead, maxLongPacketOverhead, c.shortPacketOverhead()}
 	for s := range c.spaces {
-		if room >= minAckRoom+ackRoom[s] && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
+		if room >= minAckRoom+overhead[s] && !c.spaces[s].discarded && !(s == int(recovery.SpaceInitial) && c.versionUndecided()) {
 			consider(c.spaces[s].received.AckDeadline())
 		}
 	}
