@@ -302,10 +302,10 @@
 //   - Priorities (RFC 9218): the client's Reprioritize needs the
 //     response, so it cannot change a priority before the response header
 //     arrives, and the client schedules its request bodies without
-//     priorities (§9); the server does not
-//     check a PRIORITY_UPDATE's stream ID against the client's stream limit
-//     (§7.2, a SHOULD), and does not treat a malformed field value in one
-//     as a connection error (a MAY).
+//     priorities (§9); the server does not check a PRIORITY_UPDATE's
+//     stream ID against the client's stream limit (§7.2, a SHOULD), and
+//     does not treat a malformed field value in one as a connection error
+//     (a MAY).
 //   - Writes on our QPACK streams happen under the connection's QPACK lock;
 //     a peer that never reads them would, after megabytes of instructions,
 //     stall the connection's header encoding.
