@@ -33,6 +33,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"flag"
@@ -407,8 +408,9 @@ func measure(p *peerProc, tr perf.Transport, n, parallel int) (cl, sv counters, 
 		dial = func() error { return handshakes(ctx, d, addr, n, parallel) }
 	}
 	time.Sleep(300 * time.Millisecond)
-	cl0, sv0 := readCounters(), counters{}
-	if sv0, err = p.stat(); err != nil {
+	cl0 := readCounters()
+	sv0, err := p.stat()
+	if err != nil {
 		return nil, nil, 0, err
 	}
 	start := time.Now()
@@ -436,25 +438,36 @@ func measure(p *peerProc, tr perf.Transport, n, parallel int) (cl, sv counters, 
 // as soon as Dial returns.
 func handshakes(ctx context.Context, d perf.Dialer, addr string, n, parallel int) error {
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
+	return inParallel(parallel, func() error {
+		for next.Add(1) <= int64(n) {
+			c, err := d.Dial(ctx, addr)
+			if err != nil {
+				return err
+			}
+			c.Close()
+		}
+		return nil
+	})
+}
+
+// inParallel runs work on parallel goroutines and returns the first error.
+func inParallel(parallel int, work func() error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
 	for range parallel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				c, err := d.Dial(ctx, addr)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				c.Close()
+			if err := work(); err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if e := firstErr.Load(); e != nil {
-		return e.(error)
-	}
-	return nil
+	return firstErr
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,22 +70,7 @@ func udpExchanges(ctx context.Context, addr string, n, parallel int) error {
 		return err
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for range parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := udpWorker(ctx, to, &next, int64(n)); err != nil {
-				firstErr.CompareAndSwap(nil, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if e := firstErr.Load(); e != nil {
-		return e.(error)
-	}
-	return nil
+	return inParallel(parallel, func() error { return udpWorker(ctx, to, &next, int64(n)) })
 }
 
 func udpWorker(ctx context.Context, to netip.AddrPort, next *atomic.Int64, n int64) error {
