@@ -37,6 +37,12 @@
 //	ip -n hsc link set hsc0 up gso_max_segs 1 && ip -n hss link set hss0 up gso_max_segs 1
 //	ip netns exec hsc go run ./cmd/hsaccount -n 1000 -host 198.18.77.2 -peer-netns hss
 //
+// Where the CPU goes: -cpuprofile prefix profiles both sides (one
+// transport at a time, so that each profile holds one):
+//
+//	ip netns exec hsa go run ./cmd/hsaccount -transports quic-go -n 3000 -parallel 32 -cpuprofile /tmp/qg
+//	go tool pprof -top /tmp/qg.server.pprof
+//
 // System calls by kind: count the syscall tracepoints of both processes
 // and of the server alone, at two sizes, and subtract (the difference
 // leaves out each process's start; the client's is the first count minus
@@ -59,6 +65,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +83,7 @@ func main() {
 		host       = flag.String("host", "127.0.0.1", "IP address the server side listens on")
 		peerNetns  = flag.String("peer-netns", "", "start the server side in this network namespace (ip netns exec; root)")
 		peerWrap   = flag.String("peer-wrap", "", "command line to start the server side under, e.g. \"strace -f -c -o FILE\"")
+		cpuProfile = flag.String("cpuprofile", "", "write each side's CPU profile, for its whole life, to `prefix`.client.pprof and prefix.server.pprof")
 		transports = flag.String("transports", "skiff,quic-go,udp", "comma-separated transports; udp: the datagrams of a handshake alone (udp.go)")
 		n          = flag.Int("n", 1000, "handshakes per transport")
 		parallel   = flag.Int("parallel", 1, "handshakes at a time")
@@ -94,16 +102,40 @@ func main() {
 		}
 		trs = append(trs, tr)
 	}
-	var err error
+	side := "client"
 	if *peer {
-		err = runPeer(*host, trs)
-	} else {
-		err = run(*host, *peerNetns, *peerWrap, trs, *n, *parallel)
+		side = "server"
+	}
+	stop, err := startProfile(*cpuProfile, side)
+	if err == nil {
+		if *peer {
+			err = runPeer(*host, trs)
+		} else {
+			err = run(*host, *peerNetns, *peerWrap, *cpuProfile, trs, *n, *parallel)
+		}
+		stop()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hsaccount:", err)
 		os.Exit(1)
 	}
+}
+
+// startProfile starts a CPU profile to prefix.side.pprof, when prefix is
+// set; the function it returns stops it.
+func startProfile(prefix, side string) (stop func(), err error) {
+	if prefix == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(prefix + "." + side + ".pprof")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // counters is what one process has used so far.
@@ -283,7 +315,7 @@ type peerProc struct {
 	addrs map[string]string
 }
 
-func startPeer(host, netns, wrap string, trs []perf.Transport) (*peerProc, error) {
+func startPeer(host, netns, wrap, profile string, trs []perf.Transport) (*peerProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -292,7 +324,7 @@ func startPeer(host, netns, wrap string, trs []perf.Transport) (*peerProc, error
 	for _, tr := range trs {
 		names = append(names, tr.Name)
 	}
-	args := []string{self, "-peer", "-host", host, "-transports", strings.Join(names, ",")}
+	args := []string{self, "-peer", "-host", host, "-transports", strings.Join(names, ","), "-cpuprofile", profile}
 	if wrap != "" {
 		args = append(strings.Fields(wrap), args...)
 	}
@@ -360,8 +392,8 @@ func (p *peerProc) close() {
 	p.cmd.Wait()
 }
 
-func run(host, netns, wrap string, trs []perf.Transport, n, parallel int) error {
-	p, err := startPeer(host, netns, wrap, trs)
+func run(host, netns, wrap, profile string, trs []perf.Transport, n, parallel int) error {
+	p, err := startPeer(host, netns, wrap, profile, trs)
 	if err != nil {
 		return err
 	}
