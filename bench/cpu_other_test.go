@@ -9,3 +9,6 @@ const haveCPU = false
 
 // processCPU is zero: there is no getrusage on this system.
 func processCPU() time.Duration { return 0 }
+
+// processTimes is zero, as processCPU.
+func processTimes() (user, sys time.Duration) { return 0, 0 }

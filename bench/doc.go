@@ -51,7 +51,10 @@
 // divided by the floor's CPU (BenchmarkHandshakeFloor's work, timed in
 // the same process just before and just after the loop, the mean of the
 // two, so that a drifting load on a shared machine moves both sides of the
-// ratio alike). mode=resumed: sequential handshakes that
+// ratio alike); client-sys-us/op and server-sys-us/op, the system part
+// of each side's CPU (getrusage: the kernel's sends, receives and
+// loopback delivery, the runtime's thread sleeps and wake-ups, page
+// faults), which the floor has none of. mode=resumed: sequential handshakes that
 // resume the previous connection's session (psk_dhe_ke, no certificate),
 // each connection closed once its own ticket has arrived (half a round trip
 // after the handshake), same metrics.
@@ -66,6 +69,11 @@
 // protection key for six traffic secrets), with internal/hkdf as the
 // handshake computes it. CPU-us/op. Not in it: transcript hashing, certificate parsing and chain checks,
 // packet protection, and everything else a handshake does.
+//
+// Where a handshake's CPU goes beyond the floor (datagrams and bytes each
+// way, system calls by kind, context switches, goroutines, allocations,
+// GC), side by side with quic-go and with the same datagrams sent alone:
+// interop/cmd/hsaccount, whose doc gives the commands.
 //
 // BenchmarkH3Requests/conns=1|100: HTTP/3 POSTs of 1 KiB answered with 4
 // KiB, 100 in flight, over one connection (one h3.Transport) or 100 (a

@@ -159,7 +159,22 @@ func (c *Conn) run() {
 		if dl := sm.Deadline(); !dl.IsZero() && !now.Before(dl) {
 			sm.HandleTimer(now)
 		}
+		completed := c.handshakeOK.Load()
 		c.handleEvents()
+		if c.isClient && !completed && c.handshakeOK.Load() && c.confirmed == nil && !sm.Closing() {
+			// The handshake has just completed and Dial's caller is
+			// runnable: yield once before sending our Finished, so
+			// that what the caller does first (its request, or a
+			// Close) leaves work in the mailbox and goes out in the
+			// same datagram, coalesced behind the Handshake packet
+			// (RFC 9000 §12.2), rather than in a datagram, a system
+			// call and a driver wake-up of its own. A caller that does
+			// nothing at once costs this one Gosched.
+			runtime.Gosched()
+			if c.mb.Pending() {
+				continue
+			}
+		}
 		c.flush(now)
 		c.handleEvents()
 		if sm.Closed() {

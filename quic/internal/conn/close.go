@@ -136,14 +136,28 @@ func (c *Conn) appendClose(now time.Duration, buf []byte) []byte {
 	c.closing.sendClose = false
 	start := len(buf)
 	limit := min(c.pmtu.mtu, c.path.allowance(c.path.cur))
+	// The application closed as soon as the handshake completed, before
+	// the driver sent our Finished: it goes first, in this datagram, so
+	// that the server completes the handshake (RFC 9001 §4.1.2) and then
+	// reads the close, as it would had the close come a moment later,
+	// and one datagram carries both. The server, which sent us Handshake
+	// packets, reads the close in a Handshake packet; an Initial one
+	// would be moot (a client that sends a Handshake packet drops its
+	// Initial keys, RFC 9001 §4.9.1) and cost the datagram its padding.
+	hs := &c.spaces[recovery.SpaceHandshake]
+	finished := c.isClient && c.handshakeComplete && !hs.discarded && hs.writeKeys != nil && hs.cryptoPending()
 	for s := range c.spaces {
 		space := recovery.Space(s)
 		sp := &c.spaces[s]
-		if sp.discarded || sp.writeKeys == nil {
+		if sp.discarded || sp.writeKeys == nil || (finished && space == recovery.SpaceInitial) {
 			continue
 		}
 		if space == recovery.SpaceAppData && !c.handshakeComplete && !c.isClient {
 			continue // the client may not have 1-RTT keys yet
+		}
+		if finished && space == recovery.SpaceHandshake {
+			ctx := sendContext{now: now, ackElicitingAllowed: true}
+			buf = c.appendPacket(&ctx, buf, space, start+limit, 0)
 		}
 		f := *c.closing.frame
 		if f.Application && space != recovery.SpaceAppData {
