@@ -34,8 +34,8 @@ type conn struct {
 	onGoAway func(id uint64)
 	// onPriorityUpdate, on a server, is called with each PRIORITY_UPDATE
 	// for a request stream the client sends (RFC 9218 §7.2); the value is
-	// valid only during the call.
-	onPriorityUpdate func(id uint64, value []byte)
+	// valid only during the call, and an error closes the connection.
+	onPriorityUpdate func(id uint64, value []byte) error
 	// onSettings, when set, is called with the peer's SETTINGS as they
 	// arrive; an error closes the connection (early.go). remembered are
 	// the SETTINGS a 0-RTT client's session kept, which apply until the
@@ -273,7 +273,9 @@ func (c *conn) readControlStream(r *frame.Reader) error {
 			}
 		case frame.TypePriorityUpdate:
 			if c.onPriorityUpdate != nil {
-				c.onPriorityUpdate(f.ID, f.PriorityFieldValue)
+				if err := c.onPriorityUpdate(f.ID, f.PriorityFieldValue); err != nil {
+					return err
+				}
 			}
 		}
 	}

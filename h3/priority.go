@@ -7,6 +7,7 @@ import (
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/priority"
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/quic"
 )
 
@@ -118,18 +119,30 @@ func (sc *serverConn) responsePriority(id uint64, values []string) {
 // (§7.2), read from the client's control stream, which has checked that
 // id names a client-initiated bidirectional stream. The frame carries the
 // complete set of parameters: those it omits take their defaults (§7). A
-// field value that does not parse is ignored (§7 allows, but does not
-// require, a connection error). A frame for a stream whose response is
-// over is ignored; one for a stream not open yet is kept, bounded.
+// frame for a stream whose response is over is ignored; one for a stream
+// not open yet is kept, bounded. The errors it returns are connection
+// errors:
 //
-// Not checked: whether id is within the client's stream limit (§7.2: a
-// SHOULD, "not mandatory because HTTP/3 implementations might have
-// practical barriers to determining the active stream concurrency
-// limit"); the bound on buffering covers it.
-func (sc *serverConn) priorityUpdate(id uint64, value []byte) {
+//   - a stream ID beyond the limit we advertised (§7.2: "this SHOULD be
+//     treated as a connection error of type H3_ID_ERROR"): the client
+//     cannot have opened that stream, nor may it ever;
+//   - a field value that is not a Dictionary (§7: "Failure to parse the
+//     Priority Field Value MAY be treated as a connection error ... of
+//     type H3_GENERAL_PROTOCOL_ERROR"). This frame is hop-by-hop and
+//     written by the client's HTTP/3 layer itself, not copied from an
+//     application's header, so a bad one is a broken peer; a malformed
+//     Priority header, which may come from anywhere, stays ignored (§4).
+func (sc *serverConn) priorityUpdate(id uint64, value []byte) error {
+	if seq := id >> 2; seq >= sc.peerStreamLimit {
+		// The limit only grows: ask quic again only past the last answer.
+		sc.peerStreamLimit = quichooks.PeerBidiStreamLimit(sc.qc)
+		if seq >= sc.peerStreamLimit {
+			return &frame.Error{Code: frame.ErrCodeIDError, Reason: "PRIORITY_UPDATE for a stream beyond the stream limit"}
+		}
+	}
 	p, ok := priority.Parse(value, priority.Default)
 	if !ok {
-		return
+		return &frame.Error{Code: frame.ErrCodeGeneralProtocolError, Reason: "PRIORITY_UPDATE with a malformed Priority Field Value"}
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -137,18 +150,19 @@ func (sc *serverConn) priorityUpdate(id uint64, value []byte) {
 		e.updated = true
 		e.setPriority(p)
 		sc.openStreams[id] = e
-		return
+		return nil
 	}
 	if id < sc.nextStream {
-		return // accepted before, and over
+		return nil // accepted before, and over
 	}
 	if _, found := sc.pendingPriority[id]; !found && len(sc.pendingPriority) >= maxPendingPriorityUpdates {
-		return
+		return nil
 	}
 	if sc.pendingPriority == nil {
 		sc.pendingPriority = make(map[uint64]priority.Priority)
 	}
 	sc.pendingPriority[id] = p
+	return nil
 }
 
 // ErrNotReprioritizable is Reprioritize's error for a response that is not
