@@ -1,10 +1,6 @@
 package h3
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
-
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/priority"
 	"github.com/skiffnet/skiff/internal/quichooks"
@@ -163,32 +159,4 @@ func (sc *serverConn) priorityUpdate(id uint64, value []byte) error {
 	}
 	sc.pendingPriority[id] = p
 	return nil
-}
-
-// ErrNotReprioritizable is Reprioritize's error for a response that is not
-// an HTTP/3 response of this package's client still being received.
-var ErrNotReprioritizable = errors.New("h3: response is not an HTTP/3 response still being received")
-
-// Reprioritize asks the server to send the rest of resp at the priority
-// value, a Priority field value such as "u=1, i" (RFC 9218 §6): the
-// client sends a PRIORITY_UPDATE frame for resp's stream on its control
-// stream (§7.2). The value is the complete set of parameters: those it
-// omits take their defaults, whatever the request's Priority header said.
-// A server is free to ignore it.
-//
-// resp must come from this package's HTTP/3 client (Transport, or a
-// Client whose Transport it is and that set no Timeout, which wraps the
-// Body), with its Body as returned and not yet read to its end or closed;
-// otherwise Reprioritize returns ErrNotReprioritizable. A value that is
-// not a valid Dictionary is refused (§7 lets a server treat it as a
-// connection error).
-func Reprioritize(resp *http.Response, value string) error {
-	body, ok := resp.Body.(*responseBody)
-	if !ok || body.done.Load() || body.closed.Load() {
-		return ErrNotReprioritizable
-	}
-	if _, ok := priority.Parse(value, priority.Default); !ok {
-		return fmt.Errorf("h3: invalid Priority field value %q", value)
-	}
-	return body.cs.cc.c.writeControl(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, body.cs.id, []byte(value)))
 }

@@ -1,6 +1,7 @@
 package h3
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -28,6 +29,9 @@ type prioServer struct {
 	want    int
 	all     chan struct{}
 	arrival chan struct{} // a token per request arrived
+	// gate, when set before the requests, holds the responses until the
+	// test closes it.
+	gate chan struct{}
 }
 
 func newPrioServer(want int) *prioServer {
@@ -42,6 +46,9 @@ func (p *prioServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	p.arrival <- struct{}{}
 	<-p.all
+	if p.gate != nil {
+		<-p.gate
+	}
 	if r.URL.Path == "/srv-urgent" {
 		w.Header().Set("Priority", "u=0") // RFC 9218 §8
 	}
@@ -82,13 +89,23 @@ type prioRace struct {
 // waits until the request reached the handler, so that its stream is
 // opened before the next one's.
 func (r *prioRace) start(name, path, prio string) *prioFetch {
+	return r.startWith(name, path, prio, nil)
+}
+
+// startWith is start with a RequestPriority (nil for none) in the
+// request's context.
+func (r *prioRace) startWith(name, path, prio string, rp *RequestPriority) *prioFetch {
 	f := &prioFetch{name: name, reached: make(chan struct{}), at: 64 << 10, done: make(chan struct{})}
 	r.mu.Lock()
 	r.fetches = append(r.fetches, f)
 	r.mu.Unlock()
 	go func() {
 		defer close(f.done)
-		req, _ := http.NewRequest("GET", r.e.url+path, nil)
+		ctx := context.Background()
+		if rp != nil {
+			ctx = WithPriority(ctx, rp)
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", r.e.url+path, nil)
 		if prio != "" {
 			req.Header.Set("Priority", prio)
 		}
