@@ -7,7 +7,8 @@ import (
 	"github.com/skiffnet/skiff/quic"
 )
 
-// Response priorities (RFC 9218): each request stream is sent at the
+// Response priorities (RFC 9218), the server's side (the client's is in
+// priority_client.go): each request stream is sent at the
 // priority the client asked for, by its Priority header (§5) or by a
 // PRIORITY_UPDATE frame on its control stream (§7.2), the defaults (§4)
 // otherwise; a handler's Priority response header changes the parameters

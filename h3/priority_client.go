@@ -130,9 +130,10 @@ type priorityKey struct{}
 // request with its own Priority header sends it as it is, an end-to-end
 // signal (§5), and, when it says otherwise than rp, a PRIORITY_UPDATE
 // with rp's priority, a hop-by-hop one (§7) that the server takes over
-// the header, being the most recent (§7.2). Over TCP the context's
-// priority is not sent: HTTP/1.1 and HTTP/2 requests carry only their
-// own Priority header.
+// the header, being the most recent (§7.2). Over TCP (HTTP/1.1 and
+// HTTP/2, through net/http) a request without a Priority header gets one
+// with rp's priority as it is when the request starts, but later changes
+// are not sent: net/http has no way to send HTTP/2's PRIORITY_UPDATE.
 func WithPriority(ctx context.Context, rp *RequestPriority) context.Context {
 	return context.WithValue(ctx, priorityKey{}, rp)
 }
@@ -186,13 +187,36 @@ func (cs *clientStream) startPriority(fields []qpack.HeaderField) []qpack.Header
 // response (§4.2), and nothing in RFC 9218 says how a server consumes a
 // request's content; sent one at a time, a large body would hold up the
 // header sections of every later request of its urgency. A request
-// without a body keeps package quic's default (urgency 3, shared), so that
-// its header section is not held back behind the bodies of requests more
-// urgent than it.
+// without a body keeps package quic's default (urgency 3, shared): its
+// urgency is its response's, and at 7 its header section would wait for
+// the bodies of every more urgent request.
 func (cs *clientStream) scheduleUpload(urgency uint8) {
 	if body := cs.req.Body; body != nil && body != http.NoBody {
 		cs.str.SetPriority(urgency, true)
 	}
+}
+
+// withTCPPriority returns req with a Priority header (RFC 9218 §5, which
+// applies to every HTTP version) carrying its context's RequestPriority,
+// for net/http to send over TCP, when it has one, it is not the default
+// and req has no Priority header of its own; otherwise req itself. The
+// copy is shallow but for its Header, as net/http's own are.
+func withTCPPriority(req *http.Request) *http.Request {
+	rp, _ := req.Context().Value(priorityKey{}).(*RequestPriority)
+	if rp == nil || len(req.Header["Priority"]) > 0 {
+		return req
+	}
+	p := rp.Priority()
+	if p == DefaultPriority {
+		return req
+	}
+	r2 := *req
+	r2.Header = req.Header.Clone()
+	if r2.Header == nil {
+		r2.Header = make(http.Header, 1)
+	}
+	r2.Header["Priority"] = []string{p.String()}
+	return &r2
 }
 
 // ErrNotReprioritizable is Reprioritize's error for a response that is not

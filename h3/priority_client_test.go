@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -248,5 +249,44 @@ func TestUploadUrgency(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// Over TCP the context's priority goes as a Priority header (RFC 9218 §5
+// is for every HTTP version), unless the request has its own or asks for
+// the default.
+func TestRequestPriorityTCP(t *testing.T) {
+	seen := make(chan []string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header["Priority"]
+	}))
+	defer srv.Close()
+	tr := &Transport{Mode: ModeTCP}
+	defer tr.CloseIdleConnections()
+	ctx := testContext(t)
+	for _, tc := range []struct {
+		header []string
+		rp     *RequestPriority
+		want   []string
+	}{
+		{nil, NewRequestPriority(Priority{Urgency: 1, Incremental: true}), []string{"u=1, i"}},
+		{nil, NewRequestPriority(DefaultPriority), nil},
+		{[]string{"u=5"}, NewRequestPriority(Priority{Urgency: 0}), []string{"u=5"}},
+	} {
+		req, _ := http.NewRequestWithContext(WithPriority(ctx, tc.rp), "GET", srv.URL, nil)
+		if tc.header != nil {
+			req.Header["Priority"] = tc.header
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := <-seen; !slices.Equal(got, tc.want) {
+			t.Errorf("header %q, context %v: server saw %q, want %q", tc.header, tc.rp.Priority(), got, tc.want)
+		}
+		if len(req.Header["Priority"]) != len(tc.header) {
+			t.Errorf("the caller's request was changed: %q", req.Header["Priority"])
+		}
 	}
 }
