@@ -101,6 +101,7 @@ func TestParseAllocs(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() {
 		Parse("u=0, i, foo=\"bar\";x=(1 2)", Default)
 		Parse(b, Default)
+		Parse(`x=%"f%c3%bc", y=@12, u=1`, Default)
 	})
 	if n != 0 {
 		t.Errorf("Parse allocates %v times", n)
