@@ -144,15 +144,15 @@ func WithPriority(ctx context.Context, rp *RequestPriority) context.Context {
 // the request has none, and from its own Priority header. The request
 // body is then scheduled at that urgency on our connection (RFC 9218 §9:
 // "A client MAY use priority values to make local processing or
-// scheduling choices about the requests it initiates"). A request with
-// neither costs a context lookup and a map lookup.
+// scheduling choices about the requests it initiates"). A request without
+// a RequestPriority or a body costs one context lookup.
 func (cs *clientStream) startPriority(fields []qpack.HeaderField) []qpack.HeaderField {
+	rp, _ := cs.req.Context().Value(priorityKey{}).(*RequestPriority)
+	if rp == nil && !cs.hasBody() {
+		return fields // its header, if any, is in fields already
+	}
 	values := cs.req.Header["Priority"]
 	hasHeader := len(values) > 0
-	rp, _ := cs.req.Context().Value(priorityKey{}).(*RequestPriority)
-	if rp == nil && !hasHeader {
-		return fields
-	}
 	asked, ok := priority.Default, true
 	for _, v := range values {
 		if asked, ok = priority.Parse(v, asked); !ok {
@@ -161,7 +161,9 @@ func (cs *clientStream) startPriority(fields []qpack.HeaderField) []qpack.Header
 		}
 	}
 	if rp == nil {
-		cs.scheduleUpload(asked.Urgency)
+		if hasHeader {
+			cs.scheduleUpload(asked.Urgency)
+		}
 		return fields
 	}
 	cs.prio = rp
@@ -191,9 +193,15 @@ func (cs *clientStream) startPriority(fields []qpack.HeaderField) []qpack.Header
 // urgency is its response's, and at 7 its header section would wait for
 // the bodies of every more urgent request.
 func (cs *clientStream) scheduleUpload(urgency uint8) {
-	if body := cs.req.Body; body != nil && body != http.NoBody {
+	if cs.hasBody() {
 		cs.str.SetPriority(urgency, true)
 	}
+}
+
+// hasBody reports whether cs's request has a body to send.
+func (cs *clientStream) hasBody() bool {
+	body := cs.req.Body
+	return body != nil && body != http.NoBody
 }
 
 // withTCPPriority returns req with a Priority header (RFC 9218 §5, which

@@ -175,7 +175,8 @@ func (u *uploadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // RFC 9218 §9: the client sends request bodies in priority order on its
 // own connection. Two 1 MiB uploads compete for the client's congestion
-// window: b, started second with u=0, completes first, while a (u=3) had
+// window: b, started second with u=0 (by its context or its header),
+// completes first, while a (u=3) had
 // sent little; so it does when its priority is raised from u=3 to u=0
 // once both uploads run, and lowering it from u=0 to u=7 lets a finish first.
 // Without priorities they share the connection (the client's bodies are
@@ -183,15 +184,17 @@ func (u *uploadServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestUploadUrgency(t *testing.T) {
 	const size = 1 << 20
 	for _, tc := range []struct {
-		name  string
-		rp    *RequestPriority
-		set   *Priority // rp's priority once both uploads started
-		first string
+		name   string
+		header string // b's Priority header
+		rp     *RequestPriority
+		set    *Priority // rp's priority once both uploads started
+		first  string
 	}{
-		{"b urgent", NewRequestPriority(Priority{Urgency: 0}), nil, "b"},
-		{"b raised", NewRequestPriority(DefaultPriority), &Priority{Urgency: 0}, "b"},
-		{"b lowered", NewRequestPriority(Priority{Urgency: 0}), &Priority{Urgency: 7}, "a"},
-		{"no priorities", nil, nil, ""},
+		{"b urgent", "", NewRequestPriority(Priority{Urgency: 0}), nil, "b"},
+		{"b urgent by its header", "u=0, i", nil, nil, "b"},
+		{"b raised", "", NewRequestPriority(DefaultPriority), &Priority{Urgency: 0}, "b"},
+		{"b lowered", "", NewRequestPriority(Priority{Urgency: 0}), &Priority{Urgency: 7}, "a"},
+		{"no priorities", "", nil, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -201,7 +204,7 @@ func TestUploadUrgency(t *testing.T) {
 				e.startServer(false)
 				e.noEarly.Store(true)
 				var wg sync.WaitGroup
-				upload := func(name string, rp *RequestPriority) {
+				upload := func(name, header string, rp *RequestPriority) {
 					ctx := context.Background()
 					if rp != nil {
 						ctx = WithPriority(ctx, rp)
@@ -209,6 +212,9 @@ func TestUploadUrgency(t *testing.T) {
 					// No GetBody: the body is streamed, not sent inline.
 					req, _ := http.NewRequestWithContext(ctx, "PUT", e.url+"/"+name, struct{ io.Reader }{patternReader(1, size)})
 					req.ContentLength = size
+					if header != "" {
+						req.Header.Set("Priority", header)
+					}
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
@@ -221,8 +227,8 @@ func TestUploadUrgency(t *testing.T) {
 					}()
 					<-srv.arrival
 				}
-				upload("a", nil)
-				upload("b", tc.rp)
+				upload("a", "", nil)
+				upload("b", tc.header, tc.rp)
 				if tc.set != nil {
 					tc.rp.Set(*tc.set)
 				}
