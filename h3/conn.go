@@ -128,6 +128,16 @@ func (c *conn) start(ctx context.Context) error {
 	if _, err := decStream.Write(frame.AppendStreamType(nil, frame.StreamTypeQPACKDecoder)); err != nil {
 		return err
 	}
+	// Our control and QPACK streams go before every request stream:
+	// package quic's default urgency (3) would put them behind a response
+	// or upload of urgency 0 to 2 (RFC 9218 §10), so that a field section
+	// of that very response could wait for its encoder stream
+	// instructions (RFC 9204 §2.1.2) until the stream ran out of flow
+	// control credit, and a PRIORITY_UPDATE or GOAWAY until the transfer
+	// ended. Incremental, they take turns with the most urgent requests.
+	for _, s := range [...]*quic.Stream{ctrl, encStream, decStream} {
+		s.SetPriority(0, true)
+	}
 	c.mu.Lock()
 	c.encStream, c.decStream = encStream, decStream
 	c.mu.Unlock()

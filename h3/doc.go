@@ -193,8 +193,8 @@
 //     parameters take their defaults). One that arrives before its stream
 //     opens is kept, up to 64 such streams, and applied on opening, over
 //     the request's header (§7: the most recent signal wins). One for a
-//     stream whose response is over is ignored; the malformed ones are
-//     connection errors (below).
+//     stream whose response is over, or that a GOAWAY already refused, is
+//     ignored; the malformed ones are connection errors (below).
 //
 // The default is RFC 9218's non-incremental, not package quic's
 // incremental: §4.2 is what clients expect, and it makes an HTTP/3

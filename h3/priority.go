@@ -116,8 +116,8 @@ func (sc *serverConn) responsePriority(id uint64, values []string) {
 // (§7.2), read from the client's control stream, which has checked that
 // id names a client-initiated bidirectional stream. The frame carries the
 // complete set of parameters: those it omits take their defaults (§7). A
-// frame for a stream whose response is over is ignored; one for a stream
-// not open yet is kept, bounded. The errors it returns are connection
+// frame for a stream whose response is over, or at or above a GOAWAY we
+// sent, is ignored; one for a stream not open yet is kept, bounded. The errors it returns are connection
 // errors:
 //
 //   - a stream ID beyond the limit we advertised (§7.2: "this SHOULD be
@@ -151,6 +151,9 @@ func (sc *serverConn) priorityUpdate(id uint64, value []byte) error {
 	}
 	if id < sc.nextStream {
 		return nil // accepted before, and over
+	}
+	if sc.goAwaySent && id >= sc.goAwayID {
+		return nil // will be refused (RFC 9114 §5.2)
 	}
 	if _, found := sc.pendingPriority[id]; !found && len(sc.pendingPriority) >= maxPendingPriorityUpdates {
 		return nil

@@ -53,13 +53,15 @@ func (p Priority) clamped() priority.Priority {
 }
 
 // RequestPriority is the priority of the requests whose context carries
-// it (WithPriority), over HTTP/3. It can be changed at any time: before a
+// it (WithPriority). Over HTTP/3 it can be changed at any time: before a
 // request is sent, the request goes at the new priority; while it is in
 // flight, from the moment its stream is open — before its response header
 // arrives too — the server is sent a PRIORITY_UPDATE (§7.2); after its
 // response body is read to its end or closed, the change concerns it no
-// more. Several requests may share one RequestPriority: a change then
-// applies to each of them. Its methods may be called from any goroutine.
+// more. (Over TCP a request carries the priority of the moment it starts,
+// see WithPriority.) Several requests may share one RequestPriority: a
+// change then applies to each of them. Its methods may be called from any
+// goroutine.
 type RequestPriority struct {
 	mu sync.Mutex
 	p  priority.Priority

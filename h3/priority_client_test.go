@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -295,4 +296,66 @@ func TestRequestPriorityTCP(t *testing.T) {
 			t.Errorf("the caller's request was changed: %q", req.Header["Priority"])
 		}
 	}
+}
+
+// The server's QPACK encoder stream goes before urgent responses: a
+// response header that needs a new dynamic table entry (RFC 9204
+// §2.1.2) is not held up while another response of urgency 0 takes the
+// connection. At package quic's default urgency (3) the encoder stream
+// waited behind that response, and so did the header.
+func TestPriorityEncoderStreamFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newSimEnv(t)
+		e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/big" {
+				// Seen a second time, on /small, the field is inserted
+				// (qpack's indexing policy).
+				w.Header().Set("X-Small", strings.Repeat("v", 40))
+				return
+			}
+			chunk := make([]byte, 64<<10)
+			for range 64 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		e.startServer(false)
+		e.noEarly.Store(true)
+		get := func(path, prio string) *http.Response {
+			req, _ := http.NewRequest("GET", e.url+path, nil)
+			req.Header.Set("Priority", prio)
+			resp, err := e.tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp
+		}
+		// The connection, the server's SETTINGS, which let the encoder
+		// insert, and X-Small seen once.
+		resp := get("/", "u=3")
+		resp.Body.Close()
+		big := get("/big", "u=0")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			io.Copy(io.Discard, big.Body)
+			big.Body.Close()
+		}()
+		time.Sleep(2 * simRTT) // /big is under way
+		start := time.Now()
+		resp = get("/small", "u=0, i")
+		took := time.Since(start)
+		resp.Body.Close()
+		select {
+		case <-done:
+			t.Log("/big was over before /small's response header")
+		default:
+		}
+		t.Logf("/small's response header after %v (RTT %v)", took, simRTT)
+		if took > 2*simRTT {
+			t.Errorf("/small's response header after %v, want about one RTT (%v)", took, simRTT)
+		}
+		<-done
+	})
 }
