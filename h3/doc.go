@@ -259,7 +259,10 @@
 // Each side opens its control stream with SETTINGS first (QPACK table
 // capacity 4096, 16 blocked streams, MAX_FIELD_SECTION_SIZE, a greased
 // setting and a greased frame), its QPACK encoder and decoder streams, and
-// a stream of a reserved type (RFC 9114 §6.2.3, §7.2.8). Critical streams
+// a stream of a reserved type (RFC 9114 §6.2.3, §7.2.8). Our control and
+// QPACK streams are sent at urgency 0, taking turns with the most urgent
+// requests, so that no transfer holds up a field section's encoder
+// stream instructions or a PRIORITY_UPDATE. Critical streams
 // are watched: closing one is H3_CLOSED_CRITICAL_STREAM, a duplicate
 // H3_STREAM_CREATION_ERROR; unknown stream types are read no further
 // (STOP_SENDING with H3_STREAM_CREATION_ERROR). Field sections that need
