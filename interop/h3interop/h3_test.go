@@ -227,13 +227,7 @@ func scenarios(t *testing.T, client, server stack) {
 		if !bytes.Equal(got, payload(7, 5000000)) {
 			t.Fatal("the body differs")
 		}
-		req, _ = http.NewRequestWithContext(ctx, "GET", base+"/bytes/1000", nil)
-		resp2, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp2.Body)
-		resp2.Body.Close()
+		nextRequest(t, ctx, hc, base)
 	})
 	t.Run("cancel mid-body", func(t *testing.T) {
 		cctx, ccancel := context.WithCancel(ctx)
@@ -250,15 +244,20 @@ func scenarios(t *testing.T, client, server stack) {
 		if _, err := io.Copy(io.Discard, resp.Body); err == nil {
 			t.Fatal("the body read on after the request was canceled")
 		}
-		// The connection is still good for the next request.
-		req, _ = http.NewRequestWithContext(ctx, "GET", base+"/bytes/1000", nil)
-		resp2, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp2.Body)
-		resp2.Body.Close()
+		nextRequest(t, ctx, hc, base)
 	})
+}
+
+// nextRequest checks that the connection is still good for a request.
+func nextRequest(t *testing.T, ctx context.Context, hc *http.Client, base string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/bytes/1000", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }
 
 func portOf(addr string) string {
