@@ -19,10 +19,9 @@ import (
 
 // RFC 9218 §6, §7.2: a RequestPriority changed after its request reached
 // the server, before any response byte, reorders the responses. a and b
-// both ask for u=3; b is lowered to u=7 before the server answers, so a,
-// which would otherwise share nothing with it anyway (both
-// non-incremental, a first by stream order), stays first — and raising b
-// to u=0 puts it first instead.
+// both ask for u=3 (non-incremental: a, requested first, goes first);
+// raising b to u=0 before the server answers puts b first. Set to the
+// priority it has, nothing changes.
 func TestRequestPriorityBeforeResponse(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
