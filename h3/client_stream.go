@@ -86,6 +86,11 @@ type clientStream struct {
 	mu       sync.Mutex
 	abortErr error // why we aborted the stream, reported instead of the stream's error
 	doneOnce sync.Once
+
+	// prio is the RequestPriority of the request's context, if any
+	// (priority_client.go): it sends PRIORITY_UPDATEs for the stream until
+	// finish.
+	prio *RequestPriority
 }
 
 func (cs *clientStream) do() (*http.Response, error) {
@@ -97,6 +102,9 @@ func (cs *clientStream) do() (*http.Response, error) {
 	fields, err := headers.AppendRequestWith(scratch.fields[:0], req, &cs.cc.lengths)
 	if err == nil && cs.altUsed != "" {
 		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: cs.altUsed})
+	}
+	if err == nil {
+		fields = cs.startPriority(fields) // RFC 9218
 	}
 	scratch.fields = fields
 	if err != nil {
@@ -410,7 +418,12 @@ func (cs *clientStream) mapError(err error) error {
 
 // finish releases the request's place on the connection, once.
 func (cs *clientStream) finish() {
-	cs.doneOnce.Do(func() { cs.cc.requestDone(cs) })
+	cs.doneOnce.Do(func() {
+		if cs.prio != nil {
+			cs.prio.done(cs)
+		}
+		cs.cc.requestDone(cs)
+	})
 }
 
 // responseBody streams the response content from the request stream;

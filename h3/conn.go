@@ -34,8 +34,8 @@ type conn struct {
 	onGoAway func(id uint64)
 	// onPriorityUpdate, on a server, is called with each PRIORITY_UPDATE
 	// for a request stream the client sends (RFC 9218 §7.2); the value is
-	// valid only during the call.
-	onPriorityUpdate func(id uint64, value []byte)
+	// valid only during the call, and an error closes the connection.
+	onPriorityUpdate func(id uint64, value []byte) error
 	// onSettings, when set, is called with the peer's SETTINGS as they
 	// arrive; an error closes the connection (early.go). remembered are
 	// the SETTINGS a 0-RTT client's session kept, which apply until the
@@ -127,6 +127,16 @@ func (c *conn) start(ctx context.Context) error {
 	}
 	if _, err := decStream.Write(frame.AppendStreamType(nil, frame.StreamTypeQPACKDecoder)); err != nil {
 		return err
+	}
+	// Our control and QPACK streams go before every request stream:
+	// package quic's default urgency (3) would put them behind a response
+	// or upload of urgency 0 to 2 (RFC 9218 §10), so that a field section
+	// of that very response could wait for its encoder stream
+	// instructions (RFC 9204 §2.1.2) until the stream ran out of flow
+	// control credit, and a PRIORITY_UPDATE or GOAWAY until the transfer
+	// ended. Incremental, they take turns with the most urgent requests.
+	for _, s := range [...]*quic.Stream{ctrl, encStream, decStream} {
+		s.SetPriority(0, true)
 	}
 	c.mu.Lock()
 	c.encStream, c.decStream = encStream, decStream
@@ -273,7 +283,9 @@ func (c *conn) readControlStream(r *frame.Reader) error {
 			}
 		case frame.TypePriorityUpdate:
 			if c.onPriorityUpdate != nil {
-				c.onPriorityUpdate(f.ID, f.PriorityFieldValue)
+				if err := c.onPriorityUpdate(f.ID, f.PriorityFieldValue); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -173,7 +173,7 @@
 // accepted, the accepted requests finish, then the clients close. AltSvcHandler
 // and SetAltSvc advertise HTTP/3 from a TCP server (Alt-Svc, RFC 7838).
 //
-// # Response priorities (priority.go, RFC 9218)
+// # Priorities (RFC 9218; priority.go, priority_client.go)
 //
 // Each response is sent at the priority its request asks for, and package
 // quic's scheduler serves them: more urgent streams first, at one urgency
@@ -192,9 +192,9 @@
 //     on its control stream (§7.2), which carries a complete set (omitted
 //     parameters take their defaults). One that arrives before its stream
 //     opens is kept, up to 64 such streams, and applied on opening, over
-//     the request's header (§7: the most recent signal wins). One with a
-//     malformed field value, or for a stream whose response is over, is
-//     ignored.
+//     the request's header (§7: the most recent signal wins). One for a
+//     stream whose response is over, or that a GOAWAY already refused, is
+//     ignored; the malformed ones are connection errors (below).
 //
 // The default is RFC 9218's non-incremental, not package quic's
 // incremental: §4.2 is what clients expect, and it makes an HTTP/3
@@ -205,23 +205,64 @@
 // handler's response sends nothing while it has no data, so a slow
 // handler does not hold up the others.
 //
-// On the client, a request's Priority header goes as the caller set it,
-// and Reprioritize(resp, value) sends a PRIORITY_UPDATE for a response
-// being received (§6).
-//
 // PRIORITY_UPDATE errors are connection errors: on a request or push
-// stream, or received by a client, H3_FRAME_UNEXPECTED; for a stream ID
-// that is not client-initiated bidirectional, H3_ID_ERROR; the push
-// variant (0xF0701) is always H3_ID_ERROR, since the server promises no
-// push (§7.2); a frame without its ID, H3_FRAME_ERROR; a payload over 1 KiB,
-// H3_EXCESSIVE_LOAD.
+// stream, or received by a client, H3_FRAME_UNEXPECTED (§7.2); for a
+// stream ID that is not client-initiated bidirectional, H3_ID_ERROR
+// (§7.2, a MUST); for one at or beyond the stream limit the server
+// advertised (initial_max_streams_bidi and MAX_STREAMS, as quic last
+// sent it), H3_ID_ERROR (§7.2, a SHOULD); the push variant (0xF0701) is
+// always H3_ID_ERROR, since the server promises no push (§7.2); a Priority
+// Field Value that is not a Dictionary, H3_GENERAL_PROTOCOL_ERROR (§7, a
+// MAY, taken because the frame is written by the client's HTTP/3 layer,
+// not copied from a header); a frame without its ID, H3_FRAME_ERROR; a
+// payload over 1 KiB, H3_EXCESSIVE_LOAD. A malformed Priority header
+// stays ignored (§4).
+//
+// On the client, a request asks for a priority in either of two ways:
+//
+//   - its own Priority header, sent as the caller set it (an end-to-end
+//     signal, §5);
+//   - a RequestPriority in its context (WithPriority). A context value
+//     rather than a Transport option or a header, because it reaches the
+//     request wherever it goes (through http.Client, its redirects and
+//     Transport's replays), costs a request without one a single context
+//     lookup, and gives the caller a handle that outlives RoundTrip's
+//     call: RequestPriority.Set, from any goroutine, changes the priority
+//     before the request is sent (the request goes at the new one) and
+//     while it is in flight, before its response header arrives as after
+//     (a PRIORITY_UPDATE for its stream, §6, §7.2), until its response
+//     body is read to its end or closed. A request without a Priority
+//     header gets one with the RequestPriority's value (none for the
+//     default u=3); one with its own header keeps it, and a
+//     RequestPriority that says otherwise is sent in a PRIORITY_UPDATE,
+//     which the server takes as the most recent signal (§7). Over TCP a
+//     request without a header gets the value of the moment as a header;
+//     later changes are not sent there.
+//
+// Reprioritize(resp, value) sends a PRIORITY_UPDATE for a response being
+// received, whatever way its request was made (§6).
+//
+// The client also schedules its own connection (§9: a client "MAY use
+// priority values to make local processing or scheduling choices"): a
+// request body is sent at its request's urgency, from its Priority header
+// or RequestPriority, and changes with Set and Reprioritize. Bodies of one
+// urgency share the connection in turn whatever their incremental
+// parameter, which is about how the client uses the response (§4.2); so a
+// large upload does not hold up the other requests of its urgency. Requests
+// without a priority go at package quic's default (urgency 3, shared),
+// and so do requests without a body, whatever their priority: their
+// urgency is their response's, and at 7 their header section would wait
+// for every upload of a more urgent request.
 //
 // # Connection plumbing (conn.go)
 //
 // Each side opens its control stream with SETTINGS first (QPACK table
 // capacity 4096, 16 blocked streams, MAX_FIELD_SECTION_SIZE, a greased
 // setting and a greased frame), its QPACK encoder and decoder streams, and
-// a stream of a reserved type (RFC 9114 §6.2.3, §7.2.8). Critical streams
+// a stream of a reserved type (RFC 9114 §6.2.3, §7.2.8). Our control and
+// QPACK streams are sent at urgency 0, taking turns with the most urgent
+// requests, so that no transfer holds up a field section's encoder
+// stream instructions or a PRIORITY_UPDATE. Critical streams
 // are watched: closing one is H3_CLOSED_CRITICAL_STREAM, a duplicate
 // H3_STREAM_CREATION_ERROR; unknown stream types are read no further
 // (STOP_SENDING with H3_STREAM_CREATION_ERROR). Field sections that need
@@ -299,13 +340,12 @@
 //     client does once its requests are done); a client that keeps an idle
 //     connection open holds Shutdown until its context ends or the idle
 //     timeout closes the connection.
-//   - Priorities (RFC 9218): the client's Reprioritize needs the
-//     response, so it cannot change a priority before the response header
-//     arrives, and the client schedules its request bodies without
-//     priorities (§9); the server does not check a PRIORITY_UPDATE's
-//     stream ID against the client's stream limit (§7.2, a SHOULD), and
-//     does not treat a malformed field value in one as a connection error
-//     (a MAY).
+//   - Priorities (RFC 9218): the server sends no Priority field on its
+//     own, and has no API to prioritize a response beyond the handler's
+//     Priority response header; the client does not send PRIORITY_UPDATE
+//     for push streams (it allows no push); priority changes of a request
+//     sent over TCP are not sent (net/http cannot send HTTP/2's
+//     PRIORITY_UPDATE).
 //   - Writes on our QPACK streams happen under the connection's QPACK lock;
 //     a peer that never reads them would, after megabytes of instructions,
 //     stall the connection's header encoding.

@@ -150,3 +150,30 @@ type headerRecorder struct{ h http.Header }
 func (r *headerRecorder) Header() http.Header         { return r.h }
 func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *headerRecorder) WriteHeader(int)             {}
+
+// A prefetch asked for at the lowest urgency, raised to the highest when
+// the user navigates to the page that needs it (RFC 9218 §6): the change
+// reaches the server whether or not the response has begun.
+func ExampleRequestPriority() {
+	client := &http.Client{Transport: &h3.Transport{}}
+	prio := h3.NewRequestPriority(h3.Priority{Urgency: 7})
+	ctx := h3.WithPriority(context.Background(), prio)
+	req, err := http.NewRequestWithContext(ctx, "GET", "https://example.com/app.js", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := client.Do(req)
+		if err != nil {
+			log.Print(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}()
+	// … the user navigates to the page:
+	prio.Set(h3.Priority{Urgency: 0})
+	<-done
+}

@@ -46,6 +46,11 @@ func FuzzServerStreams(f *testing.F) {
 	f.Add(true, append(clientSettings, frame.AppendMaxPushID(nil, 7)...))
 	f.Add(true, frame.AppendFrame(nil, frame.TypeSettings, []byte{0x06, 0x10, 0x06, 0x20}))
 	f.Add(true, append(clientSettings, get...))
+	// RFC 9218 §7.2: PRIORITY_UPDATE, within and beyond the stream limit,
+	// with a valid and a malformed field value.
+	f.Add(true, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 4, []byte("u=1, i")))
+	f.Add(true, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 400, []byte("u=1")))
+	f.Add(true, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 0, []byte("u=(")))
 
 	fz := newFuzzTarget(f)
 	f.Fuzz(func(t *testing.T, control bool, data []byte) { fz.input(control, data) })

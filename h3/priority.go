@@ -1,16 +1,14 @@
 package h3
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
-
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/priority"
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/quic"
 )
 
-// Response priorities (RFC 9218): each request stream is sent at the
+// Response priorities (RFC 9218), the server's side (the client's is in
+// priority_client.go): each request stream is sent at the
 // priority the client asked for, by its Priority header (§5) or by a
 // PRIORITY_UPDATE frame on its control stream (§7.2), the defaults (§4)
 // otherwise; a handler's Priority response header changes the parameters
@@ -118,18 +116,30 @@ func (sc *serverConn) responsePriority(id uint64, values []string) {
 // (§7.2), read from the client's control stream, which has checked that
 // id names a client-initiated bidirectional stream. The frame carries the
 // complete set of parameters: those it omits take their defaults (§7). A
-// field value that does not parse is ignored (§7 allows, but does not
-// require, a connection error). A frame for a stream whose response is
-// over is ignored; one for a stream not open yet is kept, bounded.
+// frame for a stream whose response is over, or at or above a GOAWAY we
+// sent, is ignored; one for a stream not open yet is kept, bounded. The errors it returns are connection
+// errors:
 //
-// Not checked: whether id is within the client's stream limit (§7.2: a
-// SHOULD, "not mandatory because HTTP/3 implementations might have
-// practical barriers to determining the active stream concurrency
-// limit"); the bound on buffering covers it.
-func (sc *serverConn) priorityUpdate(id uint64, value []byte) {
+//   - a stream ID beyond the limit we advertised (§7.2: "this SHOULD be
+//     treated as a connection error of type H3_ID_ERROR"): the client
+//     cannot have opened that stream, nor may it ever;
+//   - a field value that is not a Dictionary (§7: "Failure to parse the
+//     Priority Field Value MAY be treated as a connection error ... of
+//     type H3_GENERAL_PROTOCOL_ERROR"). This frame is hop-by-hop and
+//     written by the client's HTTP/3 layer itself, not copied from an
+//     application's header, so a bad one is a broken peer; a malformed
+//     Priority header, which may come from anywhere, stays ignored (§4).
+func (sc *serverConn) priorityUpdate(id uint64, value []byte) error {
+	if seq := id >> 2; seq >= sc.peerStreamLimit {
+		// The limit only grows: ask quic again only past the last answer.
+		sc.peerStreamLimit = quichooks.PeerBidiStreamLimit(sc.qc)
+		if seq >= sc.peerStreamLimit {
+			return &frame.Error{Code: frame.ErrCodeIDError, Reason: "PRIORITY_UPDATE for a stream beyond the stream limit"}
+		}
+	}
 	p, ok := priority.Parse(value, priority.Default)
 	if !ok {
-		return
+		return &frame.Error{Code: frame.ErrCodeGeneralProtocolError, Reason: "PRIORITY_UPDATE with a malformed Priority Field Value"}
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -137,44 +147,20 @@ func (sc *serverConn) priorityUpdate(id uint64, value []byte) {
 		e.updated = true
 		e.setPriority(p)
 		sc.openStreams[id] = e
-		return
+		return nil
 	}
 	if id < sc.nextStream {
-		return // accepted before, and over
+		return nil // accepted before, and over
+	}
+	if sc.goAwaySent && id >= sc.goAwayID {
+		return nil // will be refused (RFC 9114 §5.2)
 	}
 	if _, found := sc.pendingPriority[id]; !found && len(sc.pendingPriority) >= maxPendingPriorityUpdates {
-		return
+		return nil
 	}
 	if sc.pendingPriority == nil {
 		sc.pendingPriority = make(map[uint64]priority.Priority)
 	}
 	sc.pendingPriority[id] = p
-}
-
-// ErrNotReprioritizable is Reprioritize's error for a response that is not
-// an HTTP/3 response of this package's client still being received.
-var ErrNotReprioritizable = errors.New("h3: response is not an HTTP/3 response still being received")
-
-// Reprioritize asks the server to send the rest of resp at the priority
-// value, a Priority field value such as "u=1, i" (RFC 9218 §6): the
-// client sends a PRIORITY_UPDATE frame for resp's stream on its control
-// stream (§7.2). The value is the complete set of parameters: those it
-// omits take their defaults, whatever the request's Priority header said.
-// A server is free to ignore it.
-//
-// resp must come from this package's HTTP/3 client (Transport, or a
-// Client whose Transport it is and that set no Timeout, which wraps the
-// Body), with its Body as returned and not yet read to its end or closed;
-// otherwise Reprioritize returns ErrNotReprioritizable. A value that is
-// not a valid Dictionary is refused (§7 lets a server treat it as a
-// connection error).
-func Reprioritize(resp *http.Response, value string) error {
-	body, ok := resp.Body.(*responseBody)
-	if !ok || body.done.Load() || body.closed.Load() {
-		return ErrNotReprioritizable
-	}
-	if _, ok := priority.Parse(value, priority.Default); !ok {
-		return fmt.Errorf("h3: invalid Priority field value %q", value)
-	}
-	return body.cs.cc.c.writeControl(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, body.cs.id, []byte(value)))
+	return nil
 }

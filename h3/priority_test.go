@@ -1,6 +1,7 @@
 package h3
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/quic"
 )
 
 // RFC 9218 over skiff's client and server on the simulated 100 ms path:
@@ -27,6 +29,9 @@ type prioServer struct {
 	want    int
 	all     chan struct{}
 	arrival chan struct{} // a token per request arrived
+	// gate, when set before the requests, holds the responses until the
+	// test closes it.
+	gate chan struct{}
 }
 
 func newPrioServer(want int) *prioServer {
@@ -41,6 +46,9 @@ func (p *prioServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	p.arrival <- struct{}{}
 	<-p.all
+	if p.gate != nil {
+		<-p.gate
+	}
 	if r.URL.Path == "/srv-urgent" {
 		w.Header().Set("Priority", "u=0") // RFC 9218 §8
 	}
@@ -81,13 +89,23 @@ type prioRace struct {
 // waits until the request reached the handler, so that its stream is
 // opened before the next one's.
 func (r *prioRace) start(name, path, prio string) *prioFetch {
+	return r.startWith(name, path, prio, nil)
+}
+
+// startWith is start with a RequestPriority (nil for none) in the
+// request's context.
+func (r *prioRace) startWith(name, path, prio string, rp *RequestPriority) *prioFetch {
 	f := &prioFetch{name: name, reached: make(chan struct{}), at: 64 << 10, done: make(chan struct{})}
 	r.mu.Lock()
 	r.fetches = append(r.fetches, f)
 	r.mu.Unlock()
 	go func() {
 		defer close(f.done)
-		req, _ := http.NewRequest("GET", r.e.url+path, nil)
+		ctx := context.Background()
+		if rp != nil {
+			ctx = WithPriority(ctx, rp)
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", r.e.url+path, nil)
 		if prio != "" {
 			req.Header.Set("Priority", prio)
 		}
@@ -326,6 +344,24 @@ func TestPriorityUpdateErrors(t *testing.T) {
 		{"without an element ID", func(c *rawClient) {
 			c.openUni(frame.StreamTypeControl, frame.AppendFrame(clientSettings, frame.TypePriorityUpdate, nil))
 		}, ErrCodeFrameError},
+		// §7.2: "If a server receives a PRIORITY_UPDATE (type=0xF0700)
+		// with a stream ID that is beyond the stream limits, this SHOULD
+		// be treated as a connection error of type H3_ID_ERROR." The
+		// server allows 100 streams: IDs 0 to 396.
+		{"beyond the stream limit", func(c *rawClient) {
+			c.openUni(frame.StreamTypeControl, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 400, []byte("u=1")))
+		}, ErrCodeIDError},
+		{"far beyond the stream limit", func(c *rawClient) {
+			c.openUni(frame.StreamTypeControl, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 1<<62-4, []byte("u=1")))
+		}, ErrCodeIDError},
+		// §7: "Failure to parse the Priority Field Value MAY be treated as
+		// a connection error ... of type H3_GENERAL_PROTOCOL_ERROR."
+		{"with a malformed field value", func(c *rawClient) {
+			c.openUni(frame.StreamTypeControl, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 0, []byte("u=1,")))
+		}, ErrCodeGeneralProtocolError},
+		{"with a field value that is not ASCII", func(c *rawClient) {
+			c.openUni(frame.StreamTypeControl, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 0, []byte("u=\xff")))
+		}, ErrCodeGeneralProtocolError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
@@ -338,18 +374,65 @@ func TestPriorityUpdateErrors(t *testing.T) {
 	}
 }
 
-// A malformed field value in a PRIORITY_UPDATE, or one for a stream long
-// closed, is ignored: the connection goes on (§7 allows, and skiff does
-// not take, a connection error for the first).
+// PRIORITY_UPDATEs the server ignores: for the last stream within the
+// limit (not open yet: kept), for a stream whose response is over, with an
+// empty field value (an empty Dictionary: the defaults, RFC 8941 §4.2), or
+// with unknown and out-of-range parameters (§4). The connection goes on:
+// a request is answered, and only the malformed frame sent last, after
+// them on the same stream, closes the connection.
 func TestPriorityUpdateIgnored(t *testing.T) {
 	ctx := testContext(t)
 	e := newTestEnv(t, okHandler())
 	c := dialRaw(t, ctx, e)
-	ctrl := frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 0, []byte("u=1,"))
-	ctrl = frame.AppendPriorityUpdate(ctrl, frame.TypePriorityUpdate, 400, []byte("u=1"))
-	c.openUni(frame.StreamTypeControl, ctrl)
 	s := c.request(c.headersFrame(getFields("priority", "u=0, i")...), true)
 	if got := c.responseStatus(s); got != "200" {
 		t.Fatalf("status %s", got)
+	}
+	ctrl := frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 396, []byte("u=1"))
+	ctrl = frame.AppendPriorityUpdate(ctrl, frame.TypePriorityUpdate, 0, []byte("u=1"))
+	ctrl = frame.AppendPriorityUpdate(ctrl, frame.TypePriorityUpdate, 4, nil)
+	ctrl = frame.AppendPriorityUpdate(ctrl, frame.TypePriorityUpdate, 8, []byte("u=9, i=2, x=(1 2);a, y=\"z\""))
+	cs := c.openUni(frame.StreamTypeControl, ctrl)
+	s = c.request(c.headersFrame(getFields()...), true)
+	if got := c.responseStatus(s); got != "200" {
+		t.Fatalf("status %s", got)
+	}
+	if _, err := cs.Write(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, 12, []byte("u=1 i"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.connectionError(); got != ErrCodeGeneralProtocolError {
+		t.Errorf("connection closed with %v, want H3_GENERAL_PROTOCOL_ERROR for the malformed frame sent last", got)
+	}
+}
+
+// The stream limit a PRIORITY_UPDATE is checked against is the one the
+// server advertised last: once MAX_STREAMS raised it (RFC 9000 §4.6), a
+// stream ID beyond the first limit is accepted.
+func TestPriorityUpdateLimitGrows(t *testing.T) {
+	ctx := testContext(t)
+	e := newTestEnv(t, okHandler(), func(e *testEnv) { e.srv.QUICConfig = &quic.Config{MaxBidiStreams: 2} })
+	c := dialRaw(t, ctx, e)
+	// Within the first limit (2 streams: IDs 0 and 4); the server learns it.
+	cs := c.openUni(frame.StreamTypeControl, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 4, []byte("u=1")))
+	for range 2 {
+		s := c.request(c.headersFrame(getFields()...), true)
+		if got := c.responseStatus(s); got != "200" {
+			t.Fatalf("status %s", got)
+		}
+	}
+	// A third stream can open only once the server raised the limit.
+	s := c.request(c.headersFrame(getFields()...), true)
+	if got := c.responseStatus(s); got != "200" {
+		t.Fatalf("status %s", got)
+	}
+	b := frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, 8, []byte("u=2"))
+	b = frame.AppendPriorityUpdate(b, frame.TypePriorityUpdate, 0, []byte("?"))
+	if _, err := cs.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	// The malformed frame after it, not the one for stream 8, ends the
+	// connection.
+	if got := c.connectionError(); got != ErrCodeGeneralProtocolError {
+		t.Errorf("connection closed with %v, want H3_GENERAL_PROTOCOL_ERROR", got)
 	}
 }

@@ -128,7 +128,7 @@ func (t *Transport) race(req *http.Request, rt route, tcpAddrs []tcpAddr, tr *Cl
 		tr.raceStarted(RaceStartedInfo{Origin: origin, Protocol: "tcp", Addr: origin.Authority(), Reason: reason})
 		var tcpCtx context.Context
 		tcpCtx, tcpCancel = context.WithCancel(withTCPAddrs(ctx, tcpAddrs))
-		tcpReq := req.Clone(tcpCtx)
+		tcpReq := withTCPPriority(req.Clone(tcpCtx))
 		tcpReq = tcpReq.WithContext(httptrace.WithClientTrace(tcpCtx, tcpGate(r, tcpReq)))
 		if req.Body != nil && req.Body != http.NoBody {
 			tcpReq.Body = &gatedBody{r: r, body: req.Body}

@@ -377,6 +377,10 @@ type serverConn struct {
 	// (priority.go).
 	openStreams     map[uint64]openStream
 	pendingPriority map[uint64]priority.Priority
+	// peerStreamLimit is the client's bidirectional stream limit as last
+	// asked of quic (priority.go); only the goroutine reading the client's
+	// control stream uses it.
+	peerStreamLimit uint64
 }
 
 // remoteAddr is a client address and its text.

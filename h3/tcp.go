@@ -92,7 +92,7 @@ func tcpAddrsFrom(ctx context.Context) []tcpAddr {
 // Alt-Svc field (https origins), and that TCP works for the origin, which
 // confirms QUIC failures pending for it as broken alternatives.
 func (t *Transport) roundTripTCP(req *http.Request, origin Origin, tr *ClientTrace) (*http.Response, error) {
-	resp, err := t.tcp.RoundTrip(req)
+	resp, err := t.tcp.RoundTrip(withTCPPriority(req))
 	if err != nil {
 		return nil, err
 	}

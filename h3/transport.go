@@ -162,7 +162,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.h3c.roundTrip(req, route{origin: origin, addr: authorityOf(origin, req.URL.Host)}, maxAttempts)
 	case t.Mode == ModeTCP || origin.Scheme != "https":
-		return t.tcp.RoundTrip(req)
+		return t.tcp.RoundTrip(withTCPPriority(req))
 	}
 	return t.roundTripDiscover(req, origin)
 }

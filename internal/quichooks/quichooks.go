@@ -18,3 +18,10 @@ type StreamWatcher interface {
 // (at once, from the calling goroutine, when it already is). A stream has
 // at most one watcher; a second registration replaces the first.
 var WatchStream func(stream any, w StreamWatcher)
+
+// PeerBidiStreamLimit returns how many bidirectional streams the peer of
+// conn, a *quic.Conn, may open: the limit we advertised last
+// (initial_max_streams_bidi, then MAX_STREAMS, RFC 9000 §4.6), which
+// only grows. It asks the connection's goroutine; a connection that has
+// ended reports no limit (the largest uint64).
+var PeerBidiStreamLimit func(conn any) uint64

@@ -203,6 +203,32 @@ func scenarios(t *testing.T, client, server stack) {
 			t.Fatal(err)
 		}
 	})
+	// RFC 9218: a Priority header, and, from a skiff client, a
+	// PRIORITY_UPDATE mid-response (RequestPriority.Set; other clients
+	// ignore the context). The response arrives whole and the connection
+	// serves the next request.
+	t.Run("priority update mid-body", func(t *testing.T) {
+		rp := h3.NewRequestPriority(h3.Priority{Urgency: 5})
+		req, _ := http.NewRequestWithContext(h3.WithPriority(ctx, rp), "GET", base+"/bytes/5000000", nil)
+		req.Header.Set("Priority", "u=5, i")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got := make([]byte, 5000000)
+		if _, err := io.ReadFull(resp.Body, got[:1<<20]); err != nil {
+			t.Fatal(err)
+		}
+		rp.Set(h3.Priority{Urgency: 0})
+		if _, err := io.ReadFull(resp.Body, got[1<<20:]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, payload(7, 5000000)) {
+			t.Fatal("the body differs")
+		}
+		nextRequest(t, ctx, hc, base)
+	})
 	t.Run("cancel mid-body", func(t *testing.T) {
 		cctx, ccancel := context.WithCancel(ctx)
 		req, _ := http.NewRequestWithContext(cctx, "GET", base+"/bytes/50000000", nil)
@@ -218,15 +244,20 @@ func scenarios(t *testing.T, client, server stack) {
 		if _, err := io.Copy(io.Discard, resp.Body); err == nil {
 			t.Fatal("the body read on after the request was canceled")
 		}
-		// The connection is still good for the next request.
-		req, _ = http.NewRequestWithContext(ctx, "GET", base+"/bytes/1000", nil)
-		resp2, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp2.Body)
-		resp2.Body.Close()
+		nextRequest(t, ctx, hc, base)
 	})
+}
+
+// nextRequest checks that the connection is still good for a request.
+func nextRequest(t *testing.T, ctx context.Context, hc *http.Client, base string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/bytes/1000", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }
 
 func portOf(addr string) string {

@@ -10,6 +10,9 @@
 // keys, out-of-range values and values of another type are ignored). It
 // does not allocate; it works on strings and byte slices alike.
 //
-// Limits: RFC 9651's Date and Display String items, unknown to RFC 8941,
-// make a value malformed.
+// It also takes the two item types RFC 9651 (which obsoletes RFC 8941)
+// adds, Date (§4.2.9) and Display String (§4.2.10, its percent-encoded
+// octets checked to be UTF-8), so that a peer following the newer RFC is
+// not refused: h3's server treats a malformed PRIORITY_UPDATE as a
+// connection error.
 package priority

@@ -1,6 +1,10 @@
 package priority
 
-import "github.com/skiffnet/skiff/h3/internal/tchar"
+import (
+	"unicode/utf8"
+
+	"github.com/skiffnet/skiff/h3/internal/tchar"
+)
 
 // Priority is a response's priority (RFC 9218 §4): an urgency from 0 (most
 // urgent) to 7, and whether the client uses the response incrementally.
@@ -212,8 +216,81 @@ func parseBareItem[T string | []byte](v T, pos int) (int, itemKind, int64) {
 		if pos+1 < len(v) && (v[pos+1] == '0' || v[pos+1] == '1') {
 			return pos + 2, kindBoolean, int64(v[pos+1] - '0')
 		}
+	case c == '@':
+		return parseDate(v, pos), kindOther, 0
+	case c == '%':
+		return parseDisplayString(v, pos), kindOther, 0
 	}
 	return -1, kindOther, 0
+}
+
+// parseDate parses a Date (RFC 9651 §4.2.9): '@' and an Integer.
+func parseDate[T string | []byte](v T, pos int) int {
+	if pos+1 >= len(v) || v[pos+1] != '-' && !isDigit(v[pos+1]) {
+		return -1
+	}
+	pos, kind, _ := parseNumber(v, pos+1)
+	if kind != kindInteger {
+		return -1 // a Decimal, or no number
+	}
+	return pos
+}
+
+// parseDisplayString parses a Display String (RFC 9651 §4.2.10): '%',
+// then between double quotes printable ASCII and percent-encoded octets
+// (lower-case hex) that must make valid UTF-8, checked as they come: a
+// rune's octets gather in a small buffer, so nothing is allocated.
+func parseDisplayString[T string | []byte](v T, pos int) int {
+	if pos+1 >= len(v) || v[pos+1] != '"' {
+		return -1
+	}
+	var pending [utf8.UTFMax]byte
+	n := 0 // octets in pending
+	for pos += 2; pos < len(v); pos++ {
+		c := v[pos]
+		switch {
+		case c < 0x20 || c > 0x7e:
+			return -1
+		case c == '"':
+			if n > 0 {
+				return -1 // ends inside a rune
+			}
+			return pos + 1
+		case c != '%':
+			if n > 0 {
+				return -1 // an ASCII character inside a rune
+			}
+			continue
+		}
+		if pos+2 >= len(v) {
+			return -1
+		}
+		hi, lo := lowerHex(v[pos+1]), lowerHex(v[pos+2])
+		if hi < 0 || lo < 0 {
+			return -1
+		}
+		pos += 2
+		pending[n] = byte(hi<<4 | lo)
+		n++
+		if utf8.FullRune(pending[:n]) {
+			if r, size := utf8.DecodeRune(pending[:n]); r == utf8.RuneError && size <= 1 {
+				return -1
+			}
+			n = 0
+		}
+	}
+	return -1
+}
+
+// lowerHex is the value of a lower-case hex digit, or -1.
+func lowerHex(c byte) int {
+	switch {
+	case isDigit(c):
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
 }
 
 // parseNumber parses an Integer or a Decimal (RFC 8941 §4.2.4).

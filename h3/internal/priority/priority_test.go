@@ -44,12 +44,34 @@ func TestParse(t *testing.T) {
 		{"x=(1 2", Default, false},  // unterminated inner list
 		{"x=(1,2)", Default, false}, // comma in an inner list
 		{"x=?2", Default, false},    // bad Boolean
-		{"x=@123", Default, false},  // Date is RFC 9651, not RFC 8941
 		{"u=1;", Default, false},    // empty parameter key
 		{",u=1", Default, false},    // leading comma
 		{"u=1\x00", Default, false}, // control character
 		{"x=-", Default, false},     // sign without digits
 		{"x=1.", Default, false},    // no fraction digits
+		// RFC 9651 (which obsoletes RFC 8941) adds Dates and Display
+		// Strings: unknown members, ignored.
+		{"x=@1659578233, u=1", Priority{1, false}, true},
+		{"x=@-62135596800;p=@0, u=1", Priority{1, false}, true},
+		{"u=@1", Default, true}, // a Date: wrong type
+		{`x=%"f%c3%bc%c3%bc", u=1`, Priority{1, false}, true},
+		{`x=%"", u=1`, Priority{1, false}, true},
+		{`x=%"%ef%bf%bd" i`, Default, false}, // U+FFFD, then no comma
+		{`x=%"%ef%bf%bd", i`, Priority{3, true}, true},
+		{"x=@1.5", Default, false},          // Date as a Decimal
+		{"x=@", Default, false},             // Date without a number
+		{"x=@a", Default, false},            // Date without a number
+		{`x=%"abc`, Default, false},         // unterminated
+		{`x=%abc"`, Default, false},         // no quote
+		{`x=%"%C3%BC"`, Default, false},     // upper-case hex
+		{`x=%"%c3"`, Default, false},        // ends inside a rune
+		{`x=%"%c3a"`, Default, false},       // ASCII inside a rune
+		{`x=%"%ff"`, Default, false},        // not UTF-8
+		{`x=%"%ed%a0%80"`, Default, false},  // a surrogate
+		{`x=%"%c0%80"`, Default, false},     // overlong
+		{`x=%"%c"`, Default, false},         // one hex digit
+		{"x=%\"\x7f\"", Default, false},     // DEL
+		{"x=%\"\xc3\xbc\"", Default, false}, // raw UTF-8
 	}
 	for _, c := range cases {
 		got, ok := Parse(c.in, Default)
@@ -79,6 +101,7 @@ func TestParseAllocs(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() {
 		Parse("u=0, i, foo=\"bar\";x=(1 2)", Default)
 		Parse(b, Default)
+		Parse(`x=%"f%c3%bc", y=@12, u=1`, Default)
 	})
 	if n != 0 {
 		t.Errorf("Parse allocates %v times", n)
@@ -86,7 +109,7 @@ func TestParseAllocs(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "u=0", "u=5, i", "i=?0", "u=1;a=b, x=(1 \"s\" :aGk=: tok?0)", "u=1,", `x="\"`} {
+	for _, s := range []string{"", "u=0", "u=5, i", "i=?0", "u=1;a=b, x=(1 \"s\" :aGk=: tok?0)", "u=1,", `x="\"`, "x=@-12, u=1", `x=%"a%c3%bcb"`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
