@@ -58,8 +58,7 @@ type discoOptions struct {
 	http1    bool               // the TCP server speaks HTTP/1.1 only
 	h3Cert   *tls13.Certificate // the HTTP/3 server's certificate, if not the origin's
 	noH3     bool               // no HTTP/3 server
-	h3Addr   string             // where the HTTP/3 server listens (default 127.0.0.1:0)
-	tcpAddr  string             // where the TCP server listens (default 127.0.0.1:0)
+	samePort bool               // the HTTP/3 and TCP servers listen on one port number
 	resolver *fakeResolver
 }
 
@@ -86,25 +85,44 @@ type discoEnv struct {
 	events   traceLog
 }
 
+// listenDisco opens the HTTP/3 server's listener on 127.0.0.1 and, with
+// samePort, a TCP listener on the same port number, which it holds from
+// the start: a port found free and closed again could be taken (by any
+// connection's ephemeral port) before the server binds it.
+func listenDisco(t testing.TB, cert tls13.Certificate, samePort bool) (*quic.Listener, net.Listener) {
+	t.Helper()
+	conf := &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{NextProtoH3}}}
+	for range 20 {
+		ln, err := quic.Listen("udp", "127.0.0.1:0", conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !samePort {
+			return ln, nil
+		}
+		if tcpLn, err := net.Listen("tcp", ln.Addr().String()); err == nil {
+			return ln, tcpLn
+		}
+		ln.Close()
+	}
+	t.Skip("no port number free for both UDP and TCP on 127.0.0.1 in 20 tries")
+	return nil, nil
+}
+
 func newDiscoEnv(t testing.TB, o discoOptions, configure ...func(*Transport)) *discoEnv {
 	t.Helper()
 	cert, _ := discoCertificate(t)
 	e := &discoEnv{t: t, clock: newFakeClock()}
 
+	var tcpLn net.Listener
 	if !o.noH3 {
 		h3Cert := cert
 		if o.h3Cert != nil {
 			h3Cert = *o.h3Cert
 		}
 		e.h3Srv = &Server{Handler: http.HandlerFunc(e.serve), TLSConfig: &tls13.Config{Certificates: []tls13.Certificate{h3Cert}}}
-		addr := o.h3Addr
-		if addr == "" {
-			addr = "127.0.0.1:0"
-		}
-		ln, err := quic.Listen("udp", addr, &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{h3Cert}, NextProtos: []string{NextProtoH3}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		var ln *quic.Listener
+		ln, tcpLn = listenDisco(t, h3Cert, o.samePort)
 		e.h3ln, e.h3Addr = ln, ln.Addr()
 		served := make(chan struct{})
 		go func() {
@@ -126,13 +144,9 @@ func newDiscoEnv(t testing.TB, o discoOptions, configure ...func(*Transport)) *d
 	}
 
 	e.tcpSrv = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
-	if o.tcpAddr != "" {
-		l, err := net.Listen("tcp", o.tcpAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
+	if tcpLn != nil {
 		e.tcpSrv.Listener.Close()
-		e.tcpSrv.Listener = l
+		e.tcpSrv.Listener = tcpLn
 	}
 	e.tcpSrv.EnableHTTP2 = !o.http1
 	e.tcpSrv.TLS = tlsServerConfig(cert)

@@ -2,7 +2,6 @@ package h3
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -168,8 +167,7 @@ func TestModes(t *testing.T) {
 		}
 	})
 	t.Run("race", func(t *testing.T) {
-		tcpAddr, h3Addr := samePortPair(t)
-		e := newDiscoEnv(t, discoOptions{tcpAddr: tcpAddr, h3Addr: h3Addr}, func(tr *Transport) {
+		e := newDiscoEnv(t, discoOptions{samePort: true}, func(tr *Transport) {
 			tr.Mode = ModeRace
 			tr.HeadStart = 10 * time.Second // deterministic: QUIC wins on loopback
 		})
@@ -179,8 +177,7 @@ func TestModes(t *testing.T) {
 		}
 	})
 	t.Run("h3only", func(t *testing.T) {
-		tcpAddr, h3Addr := samePortPair(t)
-		e := newDiscoEnv(t, discoOptions{tcpAddr: tcpAddr, h3Addr: h3Addr}, func(tr *Transport) { tr.Mode = ModeHTTP3Only })
+		e := newDiscoEnv(t, discoOptions{samePort: true}, func(tr *Transport) { tr.Mode = ModeHTTP3Only })
 		e.mustGet(ctx, "/1", "HTTP/3.0")
 		e.h3Srv.Close()
 		e.h3ln.Close()
@@ -188,28 +185,6 @@ func TestModes(t *testing.T) {
 			t.Fatalf("ModeHTTP3Only fell back to %s", proto)
 		}
 	})
-}
-
-// samePortPair returns a TCP and a UDP address on 127.0.0.1 with one port
-// number, free for both.
-func samePortPair(t *testing.T) (tcp, udp string) {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		u, err := net.ListenPacket("udp", addr)
-		l.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return addr, addr
-	}
-	t.Skip("no port free for both TCP and UDP")
-	return "", ""
 }
 
 // The trace reports each decision of a switch to HTTP/3, and the QUIC
