@@ -9,3 +9,6 @@ const haveCPU = false
 
 // processCPU is zero: there is no getrusage on this system.
 func processCPU() time.Duration { return 0 }
+
+// contextSwitches is zero: there is no getrusage on this system.
+func contextSwitches() uint64 { return 0 }

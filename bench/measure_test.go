@@ -32,18 +32,22 @@ func mallocs() uint64 {
 	return ms.Mallocs
 }
 
-// usage is a process's CPU time and allocation count at one moment.
+// usage is a process's CPU time, allocation count and context switches
+// (contextSwitches) at one moment.
 type usage struct {
-	cpu     time.Duration
-	mallocs uint64
+	cpu      time.Duration
+	mallocs  uint64
+	switches uint64
 }
 
 func (u usage) sub(earlier usage) usage {
-	return usage{cpu: u.cpu - earlier.cpu, mallocs: u.mallocs - earlier.mallocs}
+	return usage{cpu: u.cpu - earlier.cpu, mallocs: u.mallocs - earlier.mallocs, switches: u.switches - earlier.switches}
 }
 
 // selfUsage is this process's usage.
-func selfUsage() usage { return usage{cpu: processCPU(), mallocs: mallocs()} }
+func selfUsage() usage {
+	return usage{cpu: processCPU(), mallocs: mallocs(), switches: contextSwitches()}
+}
 
 // startUsage reads both processes' usage; the function it returns tells
 // what each used since.

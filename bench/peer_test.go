@@ -168,7 +168,8 @@ func runPeer(in io.Reader, out io.Writer) error {
 	for sc.Scan() {
 		switch sc.Text() {
 		case "stat":
-			fmt.Fprintf(w, "stat %d %d\n", processCPU().Nanoseconds(), mallocs())
+			u := selfUsage()
+			fmt.Fprintf(w, "stat %d %d %d\n", u.cpu.Nanoseconds(), u.mallocs, u.switches)
 		case "mem":
 			heap, g := liveHeap()
 			fmt.Fprintf(w, "mem %d %d\n", heap, g)
@@ -416,10 +417,10 @@ func (p *peer) command(tb testing.TB, cmd string, n int) []int64 {
 	return v
 }
 
-// stat is the peer's CPU time and heap allocations so far.
+// stat is the peer's usage so far.
 func (p *peer) stat(tb testing.TB) usage {
-	v := p.command(tb, "stat", 2)
-	return usage{cpu: time.Duration(v[0]), mallocs: uint64(v[1])}
+	v := p.command(tb, "stat", 3)
+	return usage{cpu: time.Duration(v[0]), mallocs: uint64(v[1]), switches: uint64(v[2])}
 }
 
 // mem is the peer's live heap and goroutines.
