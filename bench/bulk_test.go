@@ -93,6 +93,11 @@ func benchBulk(b *testing.B, upload, big bool) {
 	if haveCPU {
 		b.ReportMetric(cl.cpu.Seconds()/gb, "client-CPU-s/GB")
 		b.ReportMetric(sv.cpu.Seconds()/gb, "server-CPU-s/GB")
+		// Context switches of each process's threads: the wake-ups a
+		// transfer costs, steadier than the time figures on a shared
+		// machine (and what its busy phases make dearer).
+		b.ReportMetric(float64(cl.switches)/gb, "client-cswitch/GB")
+		b.ReportMetric(float64(sv.switches)/gb, "server-cswitch/GB")
 	}
 	// Every packet of the connection, counted once: each one is sent by
 	// one side and received by the other. The driver publishes its

@@ -27,3 +27,17 @@ func processTimes() (user, sys time.Duration) {
 	}
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
+
+// contextSwitches is how many times this process's threads have left the
+// CPU so far, voluntarily (to wait: a futex, the poller, a sleep) or not
+// (preempted), summed over all its threads (getrusage RUSAGE_SELF:
+// ru_nvcsw + ru_nivcsw), or zero if the kernel will not say. Each is a
+// wake-up to pay for later, and what a loaded or virtualized machine makes
+// dearer.
+func contextSwitches() uint64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return uint64(ru.Nvcsw + ru.Nivcsw)
+}

@@ -29,7 +29,11 @@
 // server sending (down) or receiving (up) b.N MiB; the time runs from the
 // request to the last byte read (down) or to the server's count of what it
 // read (up). Gbit/s; client-CPU-s/GB and server-CPU-s/GB, each process's
-// CPU seconds per 10^9 bytes moved; client-allocs/pkt and
+// CPU seconds per 10^9 bytes moved; client-cswitch/GB and
+// server-cswitch/GB, each process's context switches (getrusage ru_nvcsw +
+// ru_nivcsw, all threads) per 10^9 bytes: the wake-ups and sleeps of its
+// threads, which cost more on a loaded or virtualized machine and vary
+// less between runs than the time figures; client-allocs/pkt and
 // server-allocs/pkt, each process's heap allocations (runtime.MemStats
 // Mallocs) divided by the packets the connection sent and received
 // (quic.Stats of the client end: every packet counted once); B/dgram, the

@@ -32,21 +32,22 @@ func mallocs() uint64 {
 	return ms.Mallocs
 }
 
-// usage is a process's CPU time (sys, the system part of it) and
-// allocation count at one moment.
+// usage is a process's CPU time (sys, the system part of it), allocation
+// count and context switches (contextSwitches) at one moment.
 type usage struct {
 	cpu, sys time.Duration
 	mallocs  uint64
+	switches uint64
 }
 
 func (u usage) sub(earlier usage) usage {
-	return usage{cpu: u.cpu - earlier.cpu, sys: u.sys - earlier.sys, mallocs: u.mallocs - earlier.mallocs}
+	return usage{cpu: u.cpu - earlier.cpu, sys: u.sys - earlier.sys, mallocs: u.mallocs - earlier.mallocs, switches: u.switches - earlier.switches}
 }
 
 // selfUsage is this process's usage.
 func selfUsage() usage {
 	user, sys := processTimes()
-	return usage{cpu: user + sys, sys: sys, mallocs: mallocs()}
+	return usage{cpu: user + sys, sys: sys, mallocs: mallocs(), switches: contextSwitches()}
 }
 
 // startUsage reads both processes' usage; the function it returns tells

@@ -169,7 +169,7 @@ func runPeer(in io.Reader, out io.Writer) error {
 		switch sc.Text() {
 		case "stat":
 			u := selfUsage()
-			fmt.Fprintf(w, "stat %d %d %d\n", u.cpu.Nanoseconds(), u.mallocs, u.sys.Nanoseconds())
+			fmt.Fprintf(w, "stat %d %d %d %d\n", u.cpu.Nanoseconds(), u.mallocs, u.sys.Nanoseconds(), u.switches)
 		case "mem":
 			heap, g := liveHeap()
 			fmt.Fprintf(w, "mem %d %d\n", heap, g)
@@ -417,11 +417,11 @@ func (p *peer) command(tb testing.TB, cmd string, n int) []int64 {
 	return v
 }
 
-// stat is the peer's CPU time (and its system part) and heap allocations
-// so far.
+// stat is the peer's usage so far: CPU time (and its system part), heap
+// allocations and context switches.
 func (p *peer) stat(tb testing.TB) usage {
-	v := p.command(tb, "stat", 3)
-	return usage{cpu: time.Duration(v[0]), mallocs: uint64(v[1]), sys: time.Duration(v[2])}
+	v := p.command(tb, "stat", 4)
+	return usage{cpu: time.Duration(v[0]), mallocs: uint64(v[1]), sys: time.Duration(v[2]), switches: uint64(v[3])}
 }
 
 // mem is the peer's live heap and goroutines.

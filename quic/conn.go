@@ -40,8 +40,11 @@ type Conn struct {
 	inbox      []datagram
 	inboxBytes int // bytes of the datagrams in inbox
 	inboxGRO   int // entries of inbox holding a GRO buffer
-	reqMu      sync.Mutex
-	reqs       []driverRequest
+	// inboxWindow is the connection's receive window as the driver last
+	// saw it, which sizes the inbox (inboxLimits).
+	inboxWindow uint64
+	reqMu       sync.Mutex
+	reqs        []driverRequest
 
 	// handshakeDone fires when the handshake completes or fails
 	// (handshakeOK says which); closed is closed when the connection

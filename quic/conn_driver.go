@@ -69,11 +69,12 @@ func (c *Conn) deliver(ds []datagram) {
 	// full socket buffer would. Loss recovery and the congestion
 	// controller deal with it; the queue, the round-trip time it adds and
 	// the memory it holds stay bounded.
+	maxBytes, maxGRO := inboxLimits(c.inboxWindow)
 	keep := 0
 	for keep < len(ds) {
 		d := &ds[keep]
 		gro := d.rb.pool == &groBuffers
-		if c.inboxBytes+int(d.n) > maxInboxBytes || (gro && c.inboxGRO >= maxInboxGRO) {
+		if c.inboxBytes+int(d.n) > maxBytes || (gro && c.inboxGRO >= maxGRO) {
 			break
 		}
 		c.inboxBytes += int(d.n)
@@ -90,15 +91,37 @@ func (c *Conn) deliver(ds []datagram) {
 }
 
 // maxInboxBytes bounds the bytes of datagrams waiting for a connection's
-// driver, and maxInboxGRO the 64 KiB buffers they may hold (8 MiB): a
-// receiver that falls behind a burst should not drop what a kernel socket
-// buffer of that size would have kept. A connection with nothing due and
-// nothing arriving for idleAfter trims what bursts grew.
+// driver, and maxInboxGRO the 64 KiB buffers they may hold (8 MiB), unless
+// the connection's receive window is larger (inboxLimits): a receiver that
+// falls behind a burst should not drop what a kernel socket buffer of that
+// size would have kept. A connection with nothing due and nothing arriving
+// for idleAfter trims what bursts grew.
 const (
 	maxInboxBytes = 6 << 20
 	maxInboxGRO   = 128
 	idleAfter     = time.Second
 )
+
+// inboxLimits sizes a connection's inbox for its receive window: the
+// window's worth of datagrams, an eighth more for packet overhead and
+// retransmissions, in GRO buffers filled to a third of their 64 KiB on
+// average at least (a GSO burst of 64 datagrams of 1452 bytes arrives as
+// runs of 45 and 19, 27.6 KB). A peer within flow control then cannot
+// overflow it, however long the driver is kept from running: on a loaded
+// machine a driver descheduled for a few milliseconds while the
+// endpoint's reader ran on dropped the end of a burst at 6 MB, 0.1-0.5% of
+// a bulk transfer's packets, and the congestion controller took every
+// such loss for congestion (a window of 9-13 MB fell to 0.5 MB). What a
+// connection may hold is then what its receive window already committed
+// us to (up to Config.MaxConnectionWindow plus an eighth, in three times
+// that of buffers at the most), and never less than the floor.
+func inboxLimits(window uint64) (bytes, gro int) {
+	b := window + window/8
+	if b <= maxInboxBytes {
+		return maxInboxBytes, maxInboxGRO
+	}
+	return int(b), max(maxInboxGRO, int(3*b/(64<<10)))
+}
 
 // run is the connection's goroutine, its driver: the only code that
 // touches the state machine. Each turn it takes what arrived (datagrams
@@ -121,6 +144,7 @@ func (c *Conn) run() {
 	var reqs []driverRequest
 	sm := c.sm
 	trimmed := false
+	var window uint64 // the receive window the inbox was last sized for
 	for {
 		c.cork()
 		now := time.Now()
@@ -177,6 +201,14 @@ func (c *Conn) run() {
 		}
 		c.flush(now)
 		c.handleEvents()
+		if w := sm.ReceiveWindow(); w != window {
+			// Before the peer can use the credit of a MAX_DATA just
+			// sent, the inbox has room for it.
+			window = w
+			c.inboxMu.Lock()
+			c.inboxWindow = w
+			c.inboxMu.Unlock()
+		}
 		if sm.Closed() {
 			c.drainInbox()
 			trimRxPoolsAtEnd()

@@ -96,8 +96,13 @@
 // once, into the application's slice. A datagram that arrives alone is
 // copied into a small buffer. The reader hands each connection the runs a
 // batch holds for it with one lock and one wake-up, and a connection's
-// inbox is bounded (6 MB of datagrams, 128 GRO buffers: 8 MiB, as a socket
-// buffer would be). Datagrams of a GSO
+// inbox is bounded: 6 MB of datagrams in 128 GRO buffers (8 MiB, as a
+// socket buffer would be), or the connection's receive window and an
+// eighth when that is larger, so that a driver kept from running by a
+// loaded machine does not lose what flow control let the peer send.
+// The reader's and the driver's system calls are raw ones (udpio): they
+// never block, and so never wake the runtime's monitor thread or lose
+// their processor to another thread. Datagrams of a GSO
 // burst have equal size (a nearly full packet is padded to full), so a
 // burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to
 // 64 datagrams per GSO send, and up to four bursts go in one sendmmsg. A driver that has sent a system call's worth looks at
@@ -263,7 +268,8 @@
 //     none once everything was read or acknowledged.
 //   - Streams: Config.MaxBidiStreams and MaxUniStreams (100 each) open at
 //     once. Received datagrams waiting for a connection's goroutine: 6 MB
-//     (128 GRO buffers). Acknowledgments: a flood of ack-eliciting packets
+//     (128 GRO buffers), or its receive window and an eighth (in up to
+//     three times that of buffers) when larger. Acknowledgments: a flood of ack-eliciting packets
 //     gets one ACK per second packet, per tenth once the flow is a bulk
 //     one, or per ACK delay (see below), not one per packet.
 //

@@ -33,6 +33,11 @@
 //     datagrams are never fragmented (RFC 9000 §14) and path MTU probes
 //     (RFC 8899, RFC 9000 §14.3) fail with EMSGSIZE when larger than the
 //     interface MTU, rather than being split.
+//   - recvmmsg, sendmmsg and sendmsg go to the kernel as raw system calls:
+//     the socket is non-blocking, so they never wait there (a full queue is
+//     EAGAIN, and the poller waits), and the Go scheduler's system-call
+//     bookkeeping, which woke its monitor thread after every idle moment
+//     and handed a slow call's processor to another thread, is left out.
 //   - Socket buffers: SO_RCVBUFFORCE / SO_SNDBUFFORCE where privileged,
 //     SO_RCVBUF / SO_SNDBUF otherwise; Capabilities reports what was granted.
 //   - IPv4, IPv6 and dual-stack sockets; IPv4-mapped addresses are reported

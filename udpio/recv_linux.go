@@ -66,9 +66,11 @@ func newRecvState() *recvState {
 }
 
 // recvmmsg is the RawConn.Read callback; false means "would block, wait".
+// The socket is non-blocking, so the call never waits: it goes to the
+// kernel as a raw system call (see rawSyscall6).
 func (r *recvState) recvmmsg(fd uintptr) bool {
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n), 0, 0, 0)
+		n, _, e := rawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n), 0, 0, 0)
 		switch e {
 		case 0:
 			r.got, r.errno = int(n), 0

@@ -67,15 +67,17 @@ func newSendBatch() *sendBatch {
 }
 
 // send is the RawConn.Write callback; false means "would block, wait".
+// The socket is non-blocking: a full send buffer is EAGAIN, never a wait
+// in the kernel (rawSyscall6).
 func (b *sendBatch) send(fd uintptr) bool {
 	for {
 		var n uintptr
 		var e syscall.Errno
 		if b.n == 1 {
-			_, _, e = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0].Hdr)), 0)
+			_, _, e = rawSyscall6(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0].Hdr)), 0, 0, 0, 0)
 			n = 1
 		} else {
-			n, _, e = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(b.n), 0, 0, 0)
+			n, _, e = rawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(b.n), 0, 0, 0)
 		}
 		switch e {
 		case 0:

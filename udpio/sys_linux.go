@@ -167,3 +167,23 @@ func (s *sysConn) stats() Stats {
 		GSOFallbacks:  s.gsoFallbacks.Load(),
 	}
 }
+
+// rawSyscall6 issues the batched receive and send calls (recvmmsg,
+// sendmmsg, sendmsg) without telling the Go scheduler, as
+// syscall.RawSyscall6 does: on a non-blocking socket they never wait in the
+// kernel, and the scheduler's bookkeeping for a call that might cost more
+// than the call itself on a busy machine. With unix.Syscall6, every call
+// entered the runtime's system-call state: one that sysmon, the runtime's
+// monitor, found still running (the kernel delivers a loopback GSO burst
+// inside the sender's sendmsg, tens of microseconds; longer when the
+// machine is loaded and the thread preempted) lost its processor to
+// another thread woken for it, and came back to find none and sleep; and
+// the first call after every idle moment woke sysmon from its deep sleep
+// and reset it to polling every 20 µs for the next millisecond. A bulk
+// receiver goes idle between its read batches thousands of times a
+// second: on a loaded 2-core machine sysmon's own sleeps and wake-ups were
+// the largest single source of the receiver's context switches and 9-16%
+// of its CPU time. A raw call keeps its processor like any computation.
+func rawSyscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1, r2 uintptr, err syscall.Errno) {
+	return unix.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
+}

@@ -96,6 +96,12 @@ func (f *connFlow) consumedByConn(n uint64) {
 	}
 }
 
+// ReceiveWindow is the connection's receive window (RFC 9000 §4.1) as
+// auto-tuning has set it: at most this much new stream data can be on its
+// way to us beyond what the connection has processed, so the owner sizes
+// its queue of datagrams not yet handed over by it.
+func (c *Conn) ReceiveWindow() uint64 { return c.flow.recvWindow }
+
 // updateDue reports whether the limit should move: the peer has used half
 // the window.
 func (f *connFlow) updateDue(consumed uint64) bool {
