@@ -18,3 +18,10 @@ type StreamWatcher interface {
 // (at once, from the calling goroutine, when it already is). A stream has
 // at most one watcher; a second registration replaces the first.
 var WatchStream func(stream any, w StreamWatcher)
+
+// WriteNoWait writes to stream, a *quic.Stream, what it takes at once and
+// returns how much that was, where Write would wait for the peer's credit
+// for the rest: h3 writes its QPACK decoder stream, an instruction for
+// nearly every request, with it, rather than setting a write deadline in
+// the past and clearing it again around each Write.
+var WriteNoWait func(stream any, b []byte) (int, error)
