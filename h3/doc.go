@@ -154,7 +154,9 @@
 // when the handler returns (as with net/http, the ResponseWriter must not
 // be used after that; the request, its header included, may be kept), and
 // a goroutine that served a request
-// waits a second for the connection's next one rather than ending. A
+// waits for the connection's next one rather than ending, on one channel
+// and with no timer of its own; those idle through a whole second end
+// (server_workers.go). A
 // request costs about six allocations on the server (the request, its
 // context, the request's state, the QUIC stream) and five on the client
 // besides the caller's own request (the response header map, the request's
