@@ -205,3 +205,33 @@ func (b *syncBuffer) String() string {
 func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
 
 func newLogger(w io.Writer) *log.Logger { return log.New(w, "", 0) }
+
+// The end of the connection ends a running handler's context, its cause
+// the connection's error: the server closing it here.
+func TestSimHandlerContextEndsWithConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newSimEnv(t)
+		e.noEarly.Store(true)
+		started := make(chan struct{}, 1)
+		ended := make(chan error, 1)
+		e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			started <- struct{}{}
+			<-r.Context().Done()
+			ended <- context.Cause(r.Context())
+		})
+		e.startServer(false)
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, e.url+"/", nil)
+			if resp, err := e.tr.RoundTrip(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-started
+		e.srv.Close()
+		cause := <-ended
+		var ae *quic.ApplicationError
+		if !errors.As(cause, &ae) || ae.Code != uint64(ErrCodeNoError) {
+			t.Fatalf("handler's context ended with %v, want the connection's close with H3_NO_ERROR", cause)
+		}
+	})
+}
