@@ -145,7 +145,7 @@ func bodyAllowed(method string, status int) bool {
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(p) > 0 {
-			w.vals[0] = http.DetectContentType(p)
+			w.vals[0] = w.sc.srv.sniff.detect(p) // http.DetectContentType(p)
 			w.header["Content-Type"] = w.vals[0:1:1]
 		}
 		w.WriteHeader(http.StatusOK)

@@ -69,6 +69,7 @@ type Server struct {
 	connsDone *sync.Cond    // signalled when a connection ends
 
 	headerTimeouts atomic.Uint64 // request streams reset at ReadHeaderTimeout
+	sniff          sniffCache    // the responses' Content-Type (sniff.go)
 }
 
 // DefaultReadHeaderTimeout is the ReadHeaderTimeout of a Server that sets
