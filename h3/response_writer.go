@@ -120,11 +120,11 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.sc.responsePriority(w.str.ID(), v) // RFC 9218 §8
 	}
 	w.bodyAllowed = bodyAllowed(w.req.Method, code)
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := firstValue(w.header, "Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			w.declared = n
 		} else {
-			w.header.Del("Content-Length")
+			delete(w.header, "Content-Length")
 		}
 	}
 	if _, ok := w.header["Trailer"]; ok {
@@ -136,6 +136,15 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 }
 
+// firstValue is h.Get(key) for a key in canonical form, without Get's
+// canonicalization of it.
+func firstValue(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 func bodyAllowed(method string, status int) bool {
 	return method != http.MethodHead && status != http.StatusNoContent && status != http.StatusNotModified
 }
@@ -144,7 +153,7 @@ func bodyAllowed(method string, status int) bool {
 // bodyBufferSize bytes.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
-		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(p) > 0 {
+		if _, ok := w.header["Content-Type"]; !ok && firstValue(w.header, "Transfer-Encoding") == "" && len(p) > 0 {
 			w.vals[0] = w.sc.srv.sniff.detect(p) // http.DetectContentType(p)
 			w.header["Content-Type"] = w.vals[0:1:1]
 		}
