@@ -162,9 +162,14 @@ func (c *conn) closeWithError(err error) {
 }
 
 // closed reports whether the connection has ended.
-func (c *conn) closed() bool {
+func (c *conn) closed() bool { return ended(c.done) }
+
+// ended reports whether done, a context's Done channel, is closed: the
+// context's Err without the lock Err takes (nil: a context that never
+// ends).
+func ended(done <-chan struct{}) bool {
 	select {
-	case <-c.done:
+	case <-done:
 		return true
 	default:
 		return false
