@@ -120,6 +120,28 @@ func TestAltStates(t *testing.T) {
 	}
 }
 
+// Transport.originFor answers what originOf and authorityOf do, whatever
+// URLs came before: the same one again, another case of its host, another
+// scheme or port, and runs of distinct ones that replace its memo.
+func TestOriginFor(t *testing.T) {
+	var tr Transport
+	urls := [][2]string{
+		{"https", "example.com:443"}, {"https", "example.com:443"}, {"https", "Example.com:443"},
+		{"http", "example.com:443"}, {"https", "example.com"}, {"https", "example.com:8443"},
+		{"HTTPS", "[::1]:4433"}, {"https", "[::1]:4433"},
+	}
+	for i := range 40 {
+		for j := range urls {
+			u := urls[(i+j)%len(urls)]
+			o, a := tr.originFor(u[0], u[1])
+			wo := originOf(u[0], u[1])
+			if wa := authorityOf(wo, u[1]); o != wo || a != wa {
+				t.Fatalf("originFor(%q, %q) = %v, %q; want %v, %q", u[0], u[1], o, a, wo, wa)
+			}
+		}
+	}
+}
+
 // authorityOf is the origin's Authority whatever form the URL's host has,
 // and the host itself, with no new string, when it already is that.
 func TestAuthorityOf(t *testing.T) {

@@ -76,8 +76,12 @@ const maxPooledFields = 64
 // or a serverRequest, so that one allocation serves them all), to read
 // str.
 func (m *messageReader) init(c *conn, str *quic.Stream) {
-	*m = messageReader{c: c, str: str, length: headers.NewContentLength(-1)}
-	m.r.Reset(str)
+	// m is zero, in a new allocation: its fields are set one by one, where
+	// assigning a whole messageReader (a struct of 450 bytes, with the
+	// frame reader's read-ahead) would build it and copy it over memory
+	// that is zero already.
+	m.c, m.str, m.length = c, str, headers.NewContentLength(-1)
+	m.r.Init(str)
 	// The frame reader bounds the HEADERS payload before reading it. The
 	// encoded size of a section can exceed its decoded size only by a few
 	// bytes (QPACK uses Huffman only when it is shorter), so twice the

@@ -441,7 +441,7 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		return 0, errBodyClosed
 	}
 	cs := b.cs
-	if ctx := cs.req.Context(); ctx.Done() != nil && ctx.Err() != nil {
+	if ctx := cs.req.Context(); ended(ctx.Done()) {
 		// Canceled: what is buffered is not delivered either.
 		err := cs.mapError(ctx.Err())
 		b.done.Store(true)

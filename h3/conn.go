@@ -27,6 +27,9 @@ const (
 type conn struct {
 	qc       *quic.Conn
 	isClient bool
+	// done is qc.Context().Done(), taken once: closed reads it for every
+	// request, and Context takes a lock and the context's Err another.
+	done <-chan struct{}
 	// maxFieldSection is our SETTINGS_MAX_FIELD_SECTION_SIZE: the decoded
 	// size (RFC 9114 §4.2.2) of the largest field section we accept.
 	maxFieldSection uint64
@@ -79,6 +82,7 @@ func newConn(qc *quic.Conn, isClient bool, maxFieldSection uint64) *conn {
 		maxFieldSection:  maxFieldSection,
 		settingsReceived: make(chan struct{}),
 		waiters:          map[uint64]chan qpack.DecodedSection{},
+		done:             qc.Context().Done(),
 	}
 	c.uni.IsClient = isClient
 	c.dec.SetMaxTableCapacity(qpackMaxTableCapacity)
@@ -168,7 +172,19 @@ func (c *conn) closeWithError(err error) {
 }
 
 // closed reports whether the connection has ended.
-func (c *conn) closed() bool { return c.qc.Context().Err() != nil }
+func (c *conn) closed() bool { return ended(c.done) }
+
+// ended reports whether done, a context's Done channel, is closed: the
+// context's Err without the lock Err takes (nil: a context that never
+// ends).
+func ended(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
 
 // peerSettings returns the peer's SETTINGS and whether they have arrived.
 func (c *conn) peerSettings() (frame.Settings, bool) {
@@ -180,8 +196,8 @@ func (c *conn) peerSettings() (frame.Settings, bool) {
 		}
 		return frame.Settings{}, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	// c.peer was set before settingsReceived was closed, once (a second
+	// SETTINGS frame is a connection error): no lock is needed to read it.
 	return c.peer, true
 }
 

@@ -1,9 +1,8 @@
 package h3
 
 import (
-	"time"
-
 	"github.com/skiffnet/skiff/h3/internal/frame"
+	"github.com/skiffnet/skiff/internal/quichooks"
 )
 
 // Our QPACK decoder stream (RFC 9204 §4.2, §4.4) carries an instruction
@@ -23,11 +22,7 @@ const maxDecoderBacklog = 64 << 10
 // on our decoder stream without blocking. c.mu is held.
 func (c *conn) writeDecoderStreamLocked(b []byte) {
 	if !c.decFlushing {
-		// A deadline that has passed: Write takes what the stream has room
-		// for and returns.
-		c.decStream.SetWriteDeadline(timeLongAgo)
-		n, _ := c.decStream.Write(b)
-		c.decStream.SetWriteDeadline(time.Time{})
+		n, _ := quichooks.WriteNoWait(c.decStream, b)
 		if b = b[n:]; len(b) == 0 {
 			return
 		}

@@ -147,14 +147,18 @@
 // negotiated another protocol. A handler sees Request.TLS (the client's
 // certificate, the server name, the ALPN protocol: quic.Conn's
 // ConnectionState), and its request context ends as soon as the client's
-// RESET_STREAM or STOP_SENDING arrives, whether or not it reads or writes
-// (when quic.Stream's Context would end; quic tells the server through an
-// internal hook, internal/quichooks, which costs a stream no allocation).
+// RESET_STREAM or STOP_SENDING arrives or the connection ends, whether or
+// not it reads or writes (when quic.Stream's Context would end; quic tells
+// the server through an internal hook, internal/quichooks, which costs a
+// stream no allocation, and the context is not a child of the
+// connection's).
 // The server's response header maps come from a pool and go back to it
 // when the handler returns (as with net/http, the ResponseWriter must not
 // be used after that; the request, its header included, may be kept), and
 // a goroutine that served a request
-// waits a second for the connection's next one rather than ending. A
+// waits for the connection's next one rather than ending, on one channel
+// and with no timer of its own; those idle through a whole second end
+// (server_workers.go). A
 // request costs about six allocations on the server (the request, its
 // context, the request's state, the QUIC stream) and five on the client
 // besides the caller's own request (the response header map, the request's

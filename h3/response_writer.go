@@ -3,6 +3,7 @@ package h3
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,24 +36,36 @@ type responseWriter struct {
 	bodyAllowed bool
 	declared    int64 // Content-Length set by the handler, or -1
 	written     int64
-	buf         []byte // content not yet framed
-	frameBuf    []byte
-	fields      []qpack.HeaderField
-	err         error // the stream failed: the client is gone
-	bufs        *writerBufs
+	// buf is frame headroom (head bytes, made by the first Write that
+	// buffers), then the content not yet framed: the frames' headers go
+	// in front of the content, which is then written as it lies.
+	buf      []byte
+	head     int
+	frameBuf []byte
+	fields   []qpack.HeaderField
+	err      error // the stream failed: the client is gone
+	bufs     *writerBufs
 	// vals holds the values of the Content-Type and Content-Length
 	// fields the writer adds itself, so that adding them allocates no
 	// slice.
 	vals [2]string
 }
 
-// init readies w, part of the request's serverRequest, to answer req on
-// str.
+// init readies w, part of the request's serverRequest (new, so w is
+// zero: its fields are set one by one rather than by copying a whole
+// responseWriter over it), to answer req on str.
 func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) {
-	*w = responseWriter{sc: sc, str: str, req: req, cancel: cancel, header: headerMapPool.Get().(http.Header), declared: -1}
+	w.sc, w.str, w.req, w.cancel = sc, str, req, cancel
+	w.header, w.declared = headerMapPool.Get().(http.Header), -1
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
 }
+
+// frameHeadroom is the room in front of the buffered content for the
+// HEADERS frame and DATA frame header that go with it: a usual response's
+// field section (its status, Content-Type and Content-Length) takes a few
+// tens of bytes. A larger one goes in frameBuf with a copy of the content.
+const frameHeadroom = 256
 
 // writerBufs is the scratch memory of a responseWriter, reused from one
 // request to the next.
@@ -69,7 +82,7 @@ func (w *responseWriter) release() {
 	clear(w.fields[:cap(w.fields)])
 	*w.bufs = writerBufs{buf: w.buf[:0], frame: w.frameBuf[:0], fields: w.fields[:0]}
 	writerBufPool.Put(w.bufs)
-	w.buf, w.frameBuf, w.fields, w.bufs = nil, nil, nil, nil
+	w.buf, w.head, w.frameBuf, w.fields, w.bufs = nil, 0, nil, nil, nil
 	putHeaderMap(w.header)
 	w.header, w.sent = nil, nil
 }
@@ -98,7 +111,7 @@ func (w *responseWriter) WriteHeader(code int) {
 			return // RFC 9114 §4.5: HTTP/3 does not use 101
 		}
 		// §4.1: interim responses precede the final one on the stream.
-		w.writeHeaderSection(code, w.header, nil)
+		w.writeHeaderSection(code, w.header, false)
 		return
 	}
 	w.wroteHeader = true
@@ -107,11 +120,11 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.sc.responsePriority(w.str.ID(), v) // RFC 9218 §8
 	}
 	w.bodyAllowed = bodyAllowed(w.req.Method, code)
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := firstValue(w.header, "Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			w.declared = n
 		} else {
-			w.header.Del("Content-Length")
+			delete(w.header, "Content-Length")
 		}
 	}
 	if _, ok := w.header["Trailer"]; ok {
@@ -123,6 +136,15 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 }
 
+// firstValue is h.Get(key) for a key in canonical form, without Get's
+// canonicalization of it.
+func firstValue(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 func bodyAllowed(method string, status int) bool {
 	return method != http.MethodHead && status != http.StatusNoContent && status != http.StatusNotModified
 }
@@ -131,8 +153,8 @@ func bodyAllowed(method string, status int) bool {
 // bodyBufferSize bytes.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
-		if _, ok := w.header["Content-Type"]; !ok && w.header.Get("Transfer-Encoding") == "" && len(p) > 0 {
-			w.vals[0] = http.DetectContentType(p)
+		if _, ok := w.header["Content-Type"]; !ok && firstValue(w.header, "Transfer-Encoding") == "" && len(p) > 0 {
+			w.vals[0] = w.sc.srv.sniff.detect(p) // http.DetectContentType(p)
 			w.header["Content-Type"] = w.vals[0:1:1]
 		}
 		w.WriteHeader(http.StatusOK)
@@ -151,15 +173,15 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return 0, http.ErrContentLength
 	}
 	w.written += int64(len(p))
-	if len(w.buf)+len(p) <= bodyBufferSize {
-		w.buf = append(w.buf, p...)
+	if w.buffered()+len(p) <= bodyBufferSize {
+		w.bufferContent(p)
 		return len(p), nil
 	}
 	if err := w.flushContent(); err != nil {
 		return 0, err
 	}
 	if len(p) < bodyBufferSize {
-		w.buf = append(w.buf, p...)
+		w.bufferContent(p)
 		return len(p), nil
 	}
 	if err := w.writeData(p); err != nil {
@@ -167,6 +189,19 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// bufferContent adds p to the content not yet framed.
+func (w *responseWriter) bufferContent(p []byte) {
+	if w.head == 0 {
+		// The first content: the room for frame headers goes in front,
+		// in the same allocation when the buffer grows.
+		w.buf, w.head = slices.Grow(w.buf[:0], frameHeadroom+len(p))[:frameHeadroom], frameHeadroom
+	}
+	w.buf = append(w.buf, p...)
+}
+
+// buffered is the length of the content not yet framed.
+func (w *responseWriter) buffered() int { return len(w.buf) - w.head }
 
 // Flush sends the header and the content buffered so far (http.Flusher).
 func (w *responseWriter) Flush() {
@@ -184,15 +219,23 @@ func (w *responseWriter) flushContent() error {
 	}
 	if !w.headersSent {
 		w.headersSent = true
-		err := w.writeHeaderSection(w.status, w.sent, w.buf)
-		w.buf = w.buf[:0]
+		err := w.writeHeaderSection(w.status, w.sent, true)
+		w.buf = w.buf[:w.head]
 		return err
 	}
-	if len(w.buf) == 0 {
+	if w.buffered() == 0 {
 		return nil
 	}
-	err := w.writeData(w.buf)
-	w.buf = w.buf[:0]
+	var err error
+	if h := frame.AppendFrameHeader(w.frameBuf[:0], frame.TypeData, uint64(w.buffered())); len(h) <= w.head {
+		start := w.head - copy(w.buf[w.head-len(h):], h)
+		if _, werr := w.str.Write(w.buf[start:]); werr != nil {
+			err = w.streamFailed(werr)
+		}
+	} else {
+		err = w.writeData(w.buf[w.head:])
+	}
+	w.buf = w.buf[:w.head]
 	return err
 }
 
@@ -219,10 +262,11 @@ func (w *responseWriter) streamFailed(err error) error {
 }
 
 // writeHeaderSection writes a HEADERS frame with status and h, and then,
-// in the same stream write, content as a DATA frame when there is any:
-// one write rather than two, and the stream's buffer sized for both at
-// once.
-func (w *responseWriter) writeHeaderSection(status int, h http.Header, content []byte) error {
+// with content, the buffered content as a DATA frame in the same stream
+// write, the frames' headers put in front of the content in buf: one
+// write rather than two, the stream's buffer sized for both at once, and
+// the content not copied to be framed.
+func (w *responseWriter) writeHeaderSection(status int, h http.Header, content bool) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -252,11 +296,18 @@ func (w *responseWriter) writeHeaderSection(status int, h http.Header, content [
 		return w.err
 	}
 	w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
-	if len(content) > 0 {
-		w.frameBuf = frame.AppendFrameHeader(w.frameBuf, frame.TypeData, uint64(len(content)))
-		w.frameBuf = append(w.frameBuf, content...)
+	b := w.frameBuf
+	if content && w.buffered() > 0 {
+		b = frame.AppendFrameHeader(b, frame.TypeData, uint64(w.buffered()))
+		if len(b) <= w.head {
+			w.frameBuf = b[:0] // as grown, for the next response
+			b = w.buf[w.head-copy(w.buf[w.head-len(b):], b):]
+		} else {
+			b = append(b, w.buf[w.head:]...)
+			w.frameBuf = b[:0]
+		}
 	}
-	if _, err := w.str.Write(w.frameBuf); err != nil {
+	if _, err := w.str.Write(b); err != nil {
 		return w.streamFailed(err)
 	}
 	return nil
@@ -282,7 +333,7 @@ func (w *responseWriter) finish() {
 	}
 	trailer := w.trailers()
 	if !w.headersSent && w.declared < 0 && len(trailer) == 0 && w.bodyAllowed {
-		w.vals[1] = w.sc.length.Format(int64(len(w.buf)))
+		w.vals[1] = w.sc.length.Format(int64(w.buffered()))
 		w.sent["Content-Length"] = w.vals[1:2:2]
 	}
 	if err := w.flushContent(); err != nil {

@@ -69,6 +69,7 @@ type Server struct {
 	connsDone *sync.Cond    // signalled when a connection ends
 
 	headerTimeouts atomic.Uint64 // request streams reset at ReadHeaderTimeout
+	sniff          sniffCache    // the responses' Content-Type (sniff.go)
 }
 
 // DefaultReadHeaderTimeout is the ReadHeaderTimeout of a Server that sets
@@ -363,10 +364,8 @@ type serverConn struct {
 	// one size, the common case, share its text.
 	length headers.LengthText
 
-	// next hands an accepted request stream to a worker waiting for one
-	// (serveRequests); idleWorkers counts those waiting.
-	next        chan *quic.Stream
-	idleWorkers atomic.Int32
+	// workers run the handlers (server_workers.go).
+	workers workerPool
 
 	mu         sync.Mutex
 	nextStream uint64 // one above the highest request stream accepted (in stream ID space: id+4)
@@ -424,11 +423,8 @@ func (sc *serverConn) serve() error {
 	if goAway {
 		sc.c.sendGoAway(goAwayID)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := make(chan struct{}) // ends the idle workers
-	defer close(stop)
-	sc.next = make(chan *quic.Stream)
+	sc.workers.start(sc.handleRequestStream)
+	defer sc.workers.stop()
 	for {
 		str, err := sc.qc.AcceptStream(ctx)
 		if err != nil {
@@ -448,53 +444,7 @@ func (sc *serverConn) serve() error {
 		sc.nextStream = max(sc.nextStream, id+4)
 		sc.openRequestStreamLocked(str)
 		sc.mu.Unlock()
-		select {
-		case sc.next <- str:
-		default:
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sc.serveRequests(str, stop)
-			}()
-		}
-	}
-}
-
-// A goroutine that served a request waits up to workerIdleTimeout for the
-// connection's next request stream, while fewer than maxIdleWorkers others
-// wait, so that a busy connection does not start one per request (a
-// goroutine and its closure) and a quiet one keeps none for long.
-const (
-	maxIdleWorkers    = 256
-	workerIdleTimeout = time.Second
-)
-
-// serveRequests serves the request stream str, then the ones handed to it
-// while it waits (see maxIdleWorkers), until stop is closed.
-func (sc *serverConn) serveRequests(str *quic.Stream, stop <-chan struct{}) {
-	var idle *time.Timer
-	for {
-		sc.handleRequestStream(str)
-		if sc.idleWorkers.Add(1) > maxIdleWorkers {
-			sc.idleWorkers.Add(-1)
-			return
-		}
-		if idle == nil {
-			idle = time.NewTimer(workerIdleTimeout)
-		} else {
-			idle.Reset(workerIdleTimeout)
-		}
-		select {
-		case str = <-sc.next:
-			sc.idleWorkers.Add(-1)
-		case <-idle.C:
-			sc.idleWorkers.Add(-1)
-			return
-		case <-stop:
-			sc.idleWorkers.Add(-1)
-			idle.Stop()
-			return
-		}
+		sc.workers.hand(str)
 	}
 }
 

@@ -26,7 +26,13 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	sr := new(serverRequest)
 	mr := &sr.mr
 	mr.init(c, str)
-	ctx, cancel := context.WithCancelCause(sc.qc.Context())
+	// The request's context is not derived from the connection's: the
+	// connection's end reaches it through the stream watcher below
+	// (quichooks.WatchStream), as the client's reset does, and while the
+	// header section is read, awaitSection watches the connection itself.
+	// A child of the connection's context cost every request an entry in
+	// its list of children, added and removed under its lock.
+	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	if d := sc.srv.readHeaderTimeout(); d > 0 {
 		// Server.ReadHeaderTimeout: the whole header section, QPACK wait

@@ -132,16 +132,7 @@ func TestServeRefusesOtherALPN(t *testing.T) {
 // that much.)
 func TestSimHandlerContextEndsOnClientCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newSimEnv(t)
-		e.noEarly.Store(true)
-		started := make(chan struct{}, 1)
-		ended := make(chan error, 1)
-		e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			started <- struct{}{}
-			<-r.Context().Done()
-			ended <- context.Cause(r.Context())
-		})
-		e.startServer(false)
+		e, started, ended := simContextServer(t)
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			rctx, cancel := context.WithCancel(context.Background())
 			var body io.Reader
@@ -205,3 +196,40 @@ func (b *syncBuffer) String() string {
 func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
 
 func newLogger(w io.Writer) *log.Logger { return log.New(w, "", 0) }
+
+// simContextServer starts a simulated server whose handler tells when it
+// starts and then waits for its request's context to end, telling the
+// context's cause.
+func simContextServer(t *testing.T) (e *simEnv, started chan struct{}, ended chan error) {
+	e = newSimEnv(t)
+	e.noEarly.Store(true)
+	started, ended = make(chan struct{}, 1), make(chan error, 1)
+	e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+		ended <- context.Cause(r.Context())
+	})
+	e.startServer(false)
+	return e, started, ended
+}
+
+// The end of the connection ends a running handler's context, its cause
+// the connection's error: the server closing it here.
+func TestSimHandlerContextEndsWithConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, started, ended := simContextServer(t)
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, e.url+"/", nil)
+			if resp, err := e.tr.RoundTrip(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-started
+		e.srv.Close()
+		cause := <-ended
+		var ae *quic.ApplicationError
+		if !errors.As(cause, &ae) || ae.Code != uint64(ErrCodeNoError) {
+			t.Fatalf("handler's context ended with %v, want the connection's close with H3_NO_ERROR", cause)
+		}
+	})
+}

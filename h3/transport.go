@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffnet/skiff/quic"
@@ -107,6 +108,34 @@ type Transport struct {
 	// resolutionDelay overrides HEv3's Resolution Delay in tests that
 	// must not depend on how the scheduler orders two DNS answers.
 	resolutionDelay time.Duration
+	// lastOrigin is the origin and authority of a recent request's URL
+	// (originFor).
+	lastOrigin   atomic.Pointer[originMemo]
+	originMisses atomic.Uint32
+}
+
+// originMemo is the origin and authority of a URL's scheme and host.
+type originMemo struct {
+	scheme, hostport string
+	origin           Origin
+	authority        string
+}
+
+// originFor returns originOf(scheme, hostport) and its authorityOf: those
+// of the last URL seen again when the requests go to one origin, as they
+// usually do, rather than parsing and lowercasing its host for each.
+// Every sixteenth miss replaces the memo, so that requests to varied
+// origins cost an allocation only that often.
+func (t *Transport) originFor(scheme, hostport string) (Origin, string) {
+	if m := t.lastOrigin.Load(); m != nil && m.hostport == hostport && m.scheme == scheme {
+		return m.origin, m.authority
+	}
+	o := originOf(scheme, hostport)
+	a := authorityOf(o, hostport)
+	if t.originMisses.Add(1)%16 == 1 {
+		t.lastOrigin.Store(&originMemo{scheme: scheme, hostport: hostport, origin: o, authority: a})
+	}
+	return o, a
 }
 
 func (t *Transport) init() {
@@ -153,14 +182,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("h3: request URL has no host")
 	}
 	t.init()
-	origin := originOf(req.URL.Scheme, req.URL.Host)
+	origin, authority := t.originFor(req.URL.Scheme, req.URL.Host)
 	switch {
 	case t.Mode == ModeHTTP3Only:
 		if origin.Scheme != "https" {
 			closeBody(req)
 			return nil, fmt.Errorf("h3: unsupported scheme %q", req.URL.Scheme)
 		}
-		return t.h3c.roundTrip(req, route{origin: origin, addr: authorityOf(origin, req.URL.Host)}, maxAttempts)
+		return t.h3c.roundTrip(req, route{origin: origin, addr: authority}, maxAttempts)
 	case t.Mode == ModeTCP || origin.Scheme != "https":
 		return t.tcp.RoundTrip(withTCPPriority(req))
 	}

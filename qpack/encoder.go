@@ -52,9 +52,10 @@ type Encoder struct {
 	drainValid bool   // drainBelow is up to date
 	drainBelow uint64 // entries below this absolute index are draining
 
-	unacked     []sectionRecord
-	blockingIDs []uint64   // scratch for blockingStreams // unacknowledged sections that reference the table
-	freeRefs    [][]uint64 // recycled refs slices
+	unacked     []sectionRecord // unacknowledged sections that reference the table
+	unackedMem  []sectionRecord // unacked's memory from its start (record)
+	blockingIDs []uint64        // scratch for blockingStreams
+	freeRefs    [][]uint64      // recycled refs slices
 
 	history       [historySize]historyEntry // recently encoded fields
 	historyPos    int
@@ -171,7 +172,14 @@ func (e *Encoder) beginSection(streamID uint64) sectionState {
 		e.freeRefs = e.freeRefs[:n-1]
 	}
 	s.dynamic = e.capacity() > 0 && len(e.unacked) < maxUnackedSections
-	if s.dynamic {
+	switch {
+	case !s.dynamic:
+	case e.knownReceived >= e.table.inserted:
+		// Every insert is acknowledged: no stream is at risk of blocking,
+		// and looking through the unacknowledged sections (a hundred with
+		// as many requests in flight) would find none.
+		s.mayBlock = e.peerBlocked > 0
+	default:
 		// RFC 9204 §2.1.2: a stream already at risk of blocking may take more
 		// risk; a new one only while under the peer's limit.
 		s.mayBlock = e.isBlocking(streamID) || e.blockingStreams() < e.peerBlocked
@@ -199,11 +207,30 @@ func (e *Encoder) finishSection(dst []byte, s *sectionState) []byte {
 	}
 	dst = append(dst, e.lines...)
 	if len(s.refs) > 0 {
-		e.unacked = append(e.unacked, sectionRecord{streamID: s.streamID, requiredInsertCount: s.ric, refs: s.refs})
+		e.record(sectionRecord{streamID: s.streamID, requiredInsertCount: s.ric, refs: s.refs})
 	} else if s.refs != nil {
 		e.freeRefs = append(e.freeRefs, s.refs)
 	}
 	return dst
+}
+
+// record appends r to the unacknowledged sections. Acknowledgments come
+// mostly in order and release from the front (release), so unacked moves
+// along its memory; when it reaches the end with at least half of the
+// memory free, it moves back to the start instead of growing.
+func (e *Encoder) record(r sectionRecord) {
+	if len(e.unacked) == cap(e.unacked) {
+		m := e.unackedMem[:cap(e.unackedMem)]
+		if len(m) == 0 || len(e.unacked) > len(m)/2 {
+			e.unacked = append(e.unacked, r) // new memory
+			e.unackedMem = e.unacked[:0]
+			return
+		}
+		n := copy(m, e.unacked)
+		clear(m[n:])
+		e.unacked = m[:n]
+	}
+	e.unacked = append(e.unacked, r)
 }
 
 // isBlocking reports whether streamID has a section that may block: one

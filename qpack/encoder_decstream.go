@@ -82,7 +82,8 @@ func (e *Encoder) decoderInstruction(b []byte) (int, error) {
 }
 
 // release drops unacked[i] and its references, keeping the order of the
-// rest (acknowledgments match the earliest section of a stream).
+// rest (acknowledgments match the earliest section of a stream). Releasing
+// the first costs O(1).
 func (e *Encoder) release(i int) {
 	r := e.unacked[i]
 	for _, abs := range r.refs {
@@ -91,6 +92,12 @@ func (e *Encoder) release(i int) {
 		}
 	}
 	e.freeRefs = append(e.freeRefs, r.refs[:0])
+	if i == 0 {
+		// The oldest, as acknowledgments usually are: no shift (record).
+		e.unacked[0] = sectionRecord{}
+		e.unacked = e.unacked[1:]
+		return
+	}
 	copy(e.unacked[i:], e.unacked[i+1:])
 	e.unacked[len(e.unacked)-1] = sectionRecord{}
 	e.unacked = e.unacked[:len(e.unacked)-1]

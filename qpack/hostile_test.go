@@ -440,3 +440,47 @@ func TestEncoderCapacityFixedOnceSent(t *testing.T) {
 		t.Fatalf("%d inserts, capacity %d, encoder table %d", e.InsertCount(), d.TableCapacity(), e.TableSize())
 	}
 }
+
+// TestEncoderUnackedWindow: a hundred sections in flight, acknowledged in
+// order as requests finish, for many times that: every acknowledgment
+// finds its section, the records keep their order, and their memory stays
+// within a small multiple of the window instead of growing.
+func TestEncoderUnackedWindow(t *testing.T) {
+	const window, total = 100, 5000
+	e := new(Encoder)
+	e.SetPeerSettings(4096, 100)
+	d := newDecoder(4096, 100)
+	f := []HeaderField{{Name: ":authority", Value: "example.com"}, {Name: "user-agent", Value: "skiff"}}
+	var acks [][]byte // the decoder stream after each section, delivered window sections later
+	most := 0
+	for i := range total + window {
+		if i < total {
+			id := uint64(4 * i)
+			sec := e.EncodeFieldSection(nil, id, f)
+			if err := d.WriteEncoderStream(e.AppendEncoderStream(nil)); err != nil {
+				t.Fatal(err)
+			}
+			if got, _, err := d.DecodeFieldSection(id, sec, nil); err != nil || len(got) != 2 {
+				t.Fatalf("section %d: %v %v", i, got, err)
+			}
+			acks = append(acks, d.AppendDecoderStream(nil))
+		}
+		if i >= window {
+			if err := e.WriteDecoderStream(acks[i-window]); err != nil {
+				t.Fatalf("acknowledgment %d: %v", i-window, err)
+			}
+		}
+		most = max(most, len(e.unacked))
+		for j := 1; j < len(e.unacked); j++ {
+			if e.unacked[j].streamID <= e.unacked[j-1].streamID {
+				t.Fatalf("unacknowledged sections out of order at %d", j)
+			}
+		}
+	}
+	if len(e.unacked) != 0 || most < window {
+		t.Fatalf("%d sections unacknowledged at the end, at most %d in flight (want 0, %d)", len(e.unacked), most, window)
+	}
+	if c := cap(e.unackedMem); c > 4*window {
+		t.Fatalf("records' memory grew to %d for a window of %d", c, window)
+	}
+}

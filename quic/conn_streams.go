@@ -17,12 +17,17 @@ func (c *Conn) OpenUniStream(ctx context.Context) (*Stream, error) {
 }
 
 func (c *Conn) openStream(ctx context.Context, uni bool) (*Stream, error) {
-	select {
-	case <-c.openReady(): // early.go: before the handshake's end with 0-RTT
-	case <-ctxDone(ctx):
-		return nil, ctx.Err()
-	case <-c.closed:
-		return nil, c.closeError()
+	if !c.handshakeOK.Load() {
+		// A stream opened after the handshake, as all but a
+		// connection's first are, skips this select: it locks its
+		// three channels, and the latch's channel costs a lock more.
+		select {
+		case <-c.openReady(): // early.go: before the handshake's end with 0-RTT
+		case <-ctxDone(ctx):
+			return nil, ctx.Err()
+		case <-c.closed:
+			return nil, c.closeError()
+		}
 	}
 	var changed <-chan struct{}
 	for {

@@ -177,6 +177,19 @@ func (s *Stream) Write(p []byte) (int, error) {
 	}
 }
 
+// writeNoWait writes what of b the stream takes now, without waiting
+// (quichooks.WriteNoWait).
+func writeNoWait(stream any, b []byte) (int, error) {
+	s := stream.(*Stream)
+	if !s.st.HasSend() {
+		return 0, ErrStreamClosed
+	}
+	n, st, code := s.st.Write(b)
+	return n, s.sendError(st, code)
+}
+
+func init() { quichooks.WriteNoWait = writeNoWait }
+
 // sendError is the error a status of the sending part means, nil for OK
 // and Blocked.
 func (s *Stream) sendError(st streambuf.Status, code uint64) error {

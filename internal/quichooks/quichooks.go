@@ -25,3 +25,10 @@ var WatchStream func(stream any, w StreamWatcher)
 // only grows. It asks the connection's goroutine; a connection that has
 // ended reports no limit (the largest uint64).
 var PeerBidiStreamLimit func(conn any) uint64
+
+// WriteNoWait writes to stream, a *quic.Stream, what it takes at once and
+// returns how much that was, where Write would wait for the peer's credit
+// for the rest: h3 writes its QPACK decoder stream, an instruction for
+// nearly every request, with it, rather than setting a write deadline in
+// the past and clearing it again around each Write.
+var WriteNoWait func(stream any, b []byte) (int, error)

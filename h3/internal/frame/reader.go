@@ -73,6 +73,10 @@ func NewReader(src io.Reader) *Reader {
 	return &Reader{src: src}
 }
 
+// Init makes r, a zero Reader (a field of a newly allocated struct), read
+// from src: what Reset does, without clearing the read-ahead buffer again.
+func (r *Reader) Init(src io.Reader) { r.src = src }
+
 // Reset makes r read from src, keeping its payload buffer and limits.
 func (r *Reader) Reset(src io.Reader) {
 	*r = Reader{MaxFieldSectionPayload: r.MaxFieldSectionPayload, src: src, payload: r.payload[:0]}

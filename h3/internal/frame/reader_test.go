@@ -368,3 +368,26 @@ func TestErrCodeString(t *testing.T) {
 		t.Fatal("ErrorCode on a joined error")
 	}
 }
+
+// A zero Reader given its source with Init reads what NewReader's does.
+func TestReaderInit(t *testing.T) {
+	b := AppendHeaders(nil, []byte("section"))
+	b = AppendFrameHeader(b, TypeData, 3)
+	b = append(b, "abc"...)
+	var r Reader
+	r.Init(bytes.NewReader(b))
+	f, err := r.Next()
+	if err != nil || f.Type != TypeHeaders || string(f.FieldSection) != "section" {
+		t.Fatalf("first frame: %+v, %v", f, err)
+	}
+	if f, err = r.Next(); err != nil || f.Type != TypeData || f.Length != 3 {
+		t.Fatalf("second frame: %+v, %v", f, err)
+	}
+	data, err := io.ReadAll(&r)
+	if err != nil || string(data) != "abc" {
+		t.Fatalf("DATA payload %q, %v", data, err)
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+}

@@ -11,8 +11,10 @@ import (
 )
 
 // lowerNames maps the canonical form of common field names to their
-// lowercase form, so that encoding a typical header costs no allocation.
-var lowerNames = map[string]string{}
+// lowercase form, so that encoding a typical header costs no allocation;
+// canonicalNames maps them back, so that decoding one costs a map lookup
+// rather than textproto's canonicalization.
+var lowerNames, canonicalNames = map[string]string{}, map[string]string{}
 
 func init() {
 	for _, n := range []string{
@@ -33,6 +35,7 @@ func init() {
 		"x-xss-protection", "x-requested-with", "x-request-id",
 	} {
 		lowerNames[http.CanonicalHeaderKey(n)] = n
+		canonicalNames[n] = http.CanonicalHeaderKey(n)
 	}
 }
 
@@ -154,7 +157,10 @@ func (b *headerBuilder) add(name, value string, isRequest bool) error {
 		b.cookieLen += len(value)
 		return nil
 	}
-	key := textproto.CanonicalMIMEHeaderKey(name)
+	key, ok := canonicalNames[name]
+	if !ok {
+		key = textproto.CanonicalMIMEHeaderKey(name)
+	}
 	b.vals = append(b.vals, value)
 	i := len(b.vals) - 1
 	if old, ok := b.h[key]; ok {

@@ -51,7 +51,10 @@ func AppendRequestWith(dst []qpack.HeaderField, req *http.Request, lengths *Leng
 	if !validAuthority(host) || strings.IndexByte(host, '@') >= 0 {
 		return dst, errInvalidField
 	}
-	protocol := req.Header.Get(ProtocolHeader)
+	protocol := "" // req.Header.Get(ProtocolHeader), whose key Get would leave as it is
+	if vs := req.Header[ProtocolHeader]; len(vs) > 0 {
+		protocol = vs[0]
+	}
 
 	dst = append(dst, qpack.HeaderField{Name: ":method", Value: method})
 	if method == http.MethodConnect && protocol == "" {
@@ -92,7 +95,7 @@ func AppendRequestWith(dst []qpack.HeaderField, req *http.Request, lengths *Leng
 	if err != nil {
 		return dst, err
 	}
-	if te := req.Header.Values("Te"); len(te) > 0 && hasTrailersToken(te) {
+	if te := req.Header["Te"]; len(te) > 0 && hasTrailersToken(te) {
 		dst = append(dst, qpack.HeaderField{Name: "te", Value: "trailers"})
 	}
 	for _, c := range req.Header["Cookie"] {
