@@ -22,9 +22,16 @@ func rawServer(t *testing.T, ctx context.Context, respond func(*quic.Stream) []b
 
 // rawServerSetup is rawServer that first calls setup with the connection.
 func rawServerSetup(t *testing.T, ctx context.Context, setup func(*quic.Conn), respond func(*quic.Stream) []byte) (url string, closed <-chan error) {
+	return rawServerConfig(t, ctx, &quic.Config{}, setup, respond)
+}
+
+// rawServerConfig is rawServerSetup with the server's quic configuration
+// (its TLS field is set here).
+func rawServerConfig(t *testing.T, ctx context.Context, conf *quic.Config, setup func(*quic.Conn), respond func(*quic.Stream) []byte) (url string, closed <-chan error) {
 	t.Helper()
 	cert, _ := testCertificate(t)
-	ln, err := quic.Listen("udp", "127.0.0.1:0", &quic.Config{TLS: &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{NextProtoH3}}})
+	conf.TLS = &tls13.Config{Certificates: []tls13.Certificate{cert}, NextProtos: []string{NextProtoH3}}
+	ln, err := quic.Listen("udp", "127.0.0.1:0", conf)
 	if err != nil {
 		t.Fatal(err)
 	}

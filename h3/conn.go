@@ -48,8 +48,8 @@ type conn struct {
 
 	settingsReceived chan struct{} // closed when the peer's SETTINGS arrive
 
-	ctrlMu sync.Mutex   // serializes writes on our control stream
-	ctrl   *quic.Stream // our control stream
+	ctrlMu sync.Mutex    // serializes writes on our control stream
+	ctrlW  backlogWriter // our control stream (decoder_backlog.go)
 
 	// mu guards the QPACK state and the writes on our QPACK streams, so
 	// that encoder instructions go out in the order the encoder made them.
@@ -64,10 +64,7 @@ type conn struct {
 	sectBuf   []byte
 	insBuf    []byte
 	decBuf    []byte
-	// decBacklog holds decoder stream bytes the stream did not take at
-	// once, written by a goroutine while decFlushing (decoder_backlog.go).
-	decBacklog  []byte
-	decFlushing bool
+	decW      backlogWriter // decStream, written without blocking (decoder_backlog.go)
 
 	// Counters for tests and diagnostics.
 	encoderStreamBytes atomic.Uint64 // bytes written on our encoder stream
@@ -115,7 +112,7 @@ func (c *conn) start(ctx context.Context) error {
 		return err
 	}
 	c.ctrlMu.Lock()
-	c.ctrl = ctrl
+	c.ctrlW = backlogWriter{mu: &c.ctrlMu, s: ctrl, qc: c.qc, what: "the peer does not read our control stream"}
 	c.ctrlMu.Unlock()
 
 	encStream, err := c.qc.OpenUniStream(ctx)
@@ -144,6 +141,7 @@ func (c *conn) start(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.encStream, c.decStream = encStream, decStream
+	c.decW = backlogWriter{mu: &c.mu, s: decStream, qc: c.qc, what: "the peer does not read our QPACK decoder stream"}
 	c.mu.Unlock()
 
 	go c.acceptUniStreams()
@@ -204,15 +202,16 @@ func (c *conn) peerSettings() (frame.Settings, bool) {
 // sendGoAway writes a GOAWAY frame on our control stream (RFC 9114 §5.2).
 func (c *conn) sendGoAway(id uint64) error { return c.writeControl(frame.AppendGoAway(nil, id)) }
 
-// writeControl writes frames b on our control stream.
+// writeControl writes frames b on our control stream, without waiting
+// for the peer's flow control credit (a backlogWriter): a PRIORITY_UPDATE
+// must not hang the application's call on a peer that does not read.
 func (c *conn) writeControl(b []byte) error {
 	c.ctrlMu.Lock()
 	defer c.ctrlMu.Unlock()
-	if c.ctrl == nil {
+	if c.ctrlW.s == nil {
 		return errors.New("h3: control stream not open")
 	}
-	_, err := c.ctrl.Write(b)
-	return err
+	return c.ctrlW.writeLocked(b)
 }
 
 func (c *conn) acceptUniStreams() {

@@ -1,60 +1,90 @@
 package h3
 
 import (
+	"errors"
+	"sync"
+
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/internal/quichooks"
+	"github.com/skiffnet/skiff/quic"
 )
 
 // Our QPACK decoder stream (RFC 9204 §4.2, §4.4) carries an instruction
 // for nearly every request stream: a Section Acknowledgment or a Stream
-// Cancellation, a few bytes each. A peer that never reads it (its flow
-// control then stops taking them) must neither make us block with c.mu
-// held, which would stall every request of the connection and pile up a
-// goroutine per stream, nor make us keep them without limit. So the
-// instructions are written without blocking: what the stream takes at once
-// goes now, the rest waits in decBacklog for a goroutine that exists only
-// while there is a backlog; past maxDecoderBacklog waiting bytes, some
-// 16,000 requests' worth, the peer is not reading what it must, and the
+// Cancellation, a few bytes each; our control stream carries a
+// PRIORITY_UPDATE whenever the application changes a request's priority
+// (RFC 9218 §7). A peer that never reads one of them (its flow control
+// then stops taking bytes) must neither make us block, with c.mu held
+// (which would stall every request of the connection and pile up a
+// goroutine per stream) or in the application's call, nor make us keep
+// the bytes without limit. So these streams are written without blocking
+// (a backlogWriter): what the stream takes at once goes now, the rest
+// waits in a backlog for a goroutine that exists only while there is one;
+// past maxStreamBacklog waiting bytes, some 16,000 requests' worth of
+// decoder instructions, the peer is not reading what it must, and the
 // connection closes with H3_EXCESSIVE_LOAD (RFC 9114 §8.1).
-const maxDecoderBacklog = 64 << 10
+const maxStreamBacklog = 64 << 10
 
-// writeDecoderStreamLocked sends b, instructions for the peer's encoder,
-// on our decoder stream without blocking. c.mu is held.
-func (c *conn) writeDecoderStreamLocked(b []byte) {
-	if !c.decFlushing {
-		n, _ := quichooks.WriteNoWait(c.decStream, b)
-		if b = b[n:]; len(b) == 0 {
-			return
-		}
-	}
-	if len(c.decBacklog)+len(b) > maxDecoderBacklog {
-		c.decBacklog = nil
-		c.qc.CloseWithError(uint64(frame.ErrCodeExcessiveLoad), "the peer does not read the QPACK decoder stream")
-		return
-	}
-	c.decBacklog = append(c.decBacklog, b...)
-	if !c.decFlushing {
-		c.decFlushing = true
-		go c.flushDecoderBacklog()
-	}
+// errExcessiveBacklog is what a write returns when it closed the
+// connection because the peer had stopped reading the stream.
+var errExcessiveBacklog = errors.New("h3: the peer does not read our stream; connection closed (H3_EXCESSIVE_LOAD)")
+
+// backlogWriter writes on one of our unidirectional streams without
+// waiting for the peer's flow control credit. Its methods are called with
+// mu held, the lock that orders the stream's writes.
+type backlogWriter struct {
+	mu       *sync.Mutex
+	s        *quic.Stream // nil until the stream is open
+	backlog  []byte
+	flushing bool
+	qc       *quic.Conn // closed when the backlog would pass its limit
+	what     string     // the reason the connection closes with
 }
 
-// flushDecoderBacklog writes the decoder stream's backlog, blocking as
-// long as the peer takes its time, until there is none or the connection
-// ends.
-func (c *conn) flushDecoderBacklog() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(c.decBacklog) > 0 {
-		b := c.decBacklog
-		c.decBacklog = nil
-		c.mu.Unlock()
-		_, err := c.decStream.Write(b)
-		c.mu.Lock()
+// writeLocked sends b: what the stream takes now, the rest in order
+// behind it from the backlog. w.mu is held.
+func (w *backlogWriter) writeLocked(b []byte) error {
+	if !w.flushing {
+		n, err := quichooks.WriteNoWait(w.s, b)
 		if err != nil {
-			c.decBacklog = nil
+			return err
+		}
+		if b = b[n:]; len(b) == 0 {
+			return nil
+		}
+	}
+	if len(w.backlog)+len(b) > maxStreamBacklog {
+		w.backlog = nil
+		w.qc.CloseWithError(uint64(frame.ErrCodeExcessiveLoad), w.what)
+		return errExcessiveBacklog
+	}
+	w.backlog = append(w.backlog, b...)
+	if !w.flushing {
+		w.flushing = true
+		go w.flush()
+	}
+	return nil
+}
+
+// flush writes the backlog, blocking as long as the peer takes its time,
+// until there is none or the connection ends.
+func (w *backlogWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.backlog) > 0 {
+		b := w.backlog
+		w.backlog = nil
+		w.mu.Unlock()
+		_, err := w.s.Write(b)
+		w.mu.Lock()
+		if err != nil {
+			w.backlog = nil
 			break
 		}
 	}
-	c.decFlushing = false
+	w.flushing = false
 }
+
+// writeDecoderStreamLocked sends b, instructions for the peer's encoder,
+// on our decoder stream without blocking. c.mu is held.
+func (c *conn) writeDecoderStreamLocked(b []byte) { c.decW.writeLocked(b) }

@@ -3,10 +3,13 @@ package h3
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/quic"
 	"github.com/skiffnet/skiff/tls13"
 )
@@ -63,5 +66,69 @@ func TestUnreadDecoderStream(t *testing.T) {
 	t.Logf("closed with H3_EXCESSIVE_LOAD after %d canceled requests; at most %d goroutines above the start", streams, peak)
 	if peak > 1000 {
 		t.Fatalf("%d goroutines above the start while the decoder stream was full", peak)
+	}
+}
+
+// TestUnreadControlStream: a server that never reads the client's control
+// stream, while a request is in flight whose priority the application
+// keeps changing (each change a PRIORITY_UPDATE, RFC 9218 §7), must not
+// make RequestPriority.Set block once the stream's flow control credit is
+// spent: every Set returns, and once the backlog passes its bound the
+// client closes the connection with H3_EXCESSIVE_LOAD.
+func TestUnreadControlStream(t *testing.T) {
+	ctx := testContext(t)
+	release := make(chan struct{})
+	defer close(release)
+	conf := &quic.Config{InitialStreamWindow: 4 << 10, MaxStreamWindow: 4 << 10}
+	url, _ := rawServerConfig(t, ctx, conf, func(qc *quic.Conn) {
+		s, err := qc.OpenUniStream(ctx)
+		if err == nil {
+			s.Write(append(frame.AppendStreamType(nil, frame.StreamTypeControl), settingsFrame(frame.Settings{})...))
+		}
+	}, func(s *quic.Stream) []byte {
+		// The response's header, and a body that does not end: the
+		// request stays in flight.
+		s.Write(statusSection(":status", "200"))
+		<-release
+		return nil
+	})
+	_, pool := testCertificate(t)
+	tr := &Transport{Mode: ModeHTTP3Only, TLSClientConfig: &tls13.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	rp := NewRequestPriority(Priority{Urgency: 1})
+	req, _ := http.NewRequestWithContext(WithPriority(ctx, rp), http.MethodGet, url, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		ended <- err
+	}()
+	// Each update is 8 bytes: the 4 KiB window takes some 500, the
+	// backlog 8,000 more.
+	check := func(err error, sets int) {
+		var ae *quic.ApplicationError
+		if !errors.As(err, &ae) || ErrCode(ae.Code) != ErrCodeExcessiveLoad {
+			t.Fatalf("the response ended with %v after %d changes, want H3_EXCESSIVE_LOAD", err, sets)
+		}
+		t.Logf("closed with H3_EXCESSIVE_LOAD after %d priority changes", sets)
+	}
+	for sets := 0; sets < 20000; sets++ {
+		select {
+		case err := <-ended:
+			check(err, sets)
+			return
+		default:
+		}
+		rp.Set(Priority{Urgency: uint8(sets % 2)})
+	}
+	select {
+	case err := <-ended:
+		check(err, 20000)
+	case <-ctx.Done():
+		t.Fatal("20000 priority changes on an unread control stream and the connection is still open")
 	}
 }
