@@ -33,6 +33,7 @@ type macState struct {
 	blockSize    int
 	pad          [128]byte // key XOR ipad/opad; SHA-384 has 128-byte blocks
 	innerSum     [64]byte
+	block        [64]byte                        // T(i) of HKDF-Expand
 	info         [2 + 1 + 255 + 1 + 255 + 1]byte // HkdfLabel and counter
 }
 
@@ -98,23 +99,32 @@ func (h *Hash) Extract(salt, ikm []byte) []byte {
 //	    opaque context<0..255> = Context;
 //	} HkdfLabel;
 func (h *Hash) ExpandLabel(secret []byte, label string, context []byte, length int) []byte {
+	return h.AppendExpandLabel(make([]byte, 0, length), secret, label, context, length)
+}
+
+// AppendExpandLabel appends HKDF-Expand-Label(Secret, Label, Context,
+// Length) to dst, as ExpandLabel; with room for Length more bytes in dst
+// it allocates nothing, so that a caller deriving a key it uses at once
+// (QUIC's packet protection keys) can keep it on its stack.
+func (h *Hash) AppendExpandLabel(dst, secret []byte, label string, context []byte, length int) []byte {
 	m := h.get()
 	defer h.pool.Put(m)
 	b := AppendLabel(m.info[:0], length, label, context)
 	b = append(b, 0) // room for the block counter
 	// HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i).
-	out := make([]byte, 0, length+h.size)
+	// Each T(i) is made in m.block: sum has read T(i-1) by the time it
+	// writes T(i) over it.
 	var prev []byte
-	for i := byte(1); len(out) < length; i++ {
+	for i, n := byte(1), 0; n < length; i++ {
 		b[len(b)-1] = i
-		if prev == nil {
-			out = m.sum(out, secret, b, nil)
-		} else {
-			out = m.sum(out, secret, prev, b)
-		}
-		prev = out[len(out)-h.size:]
+		prev = m.sum(m.block[:0], secret, prev, b)
+		take := min(length-n, h.size)
+		dst = append(dst, prev[:take]...)
+		n += take
 	}
-	return out[:length]
+	// The pool keeps m: no copy of the output stays in it.
+	clear(m.block[:])
+	return dst
 }
 
 // AppendLabel appends the HkdfLabel structure of RFC 8446 §7.1 to b.

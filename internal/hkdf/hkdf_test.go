@@ -67,6 +67,10 @@ func TestAgainstStdlib(t *testing.T) {
 					if got := hh.h.ExpandLabel(secret, "some label", context, length); !bytes.Equal(got, want) {
 						t.Fatalf("ExpandLabel context %d length %d: got %x, want %x", ctxLen, length, got, want)
 					}
+					prefix := []byte("prefix")
+					if got := hh.h.AppendExpandLabel(prefix, secret, "some label", context, length); !bytes.Equal(got[len(prefix):], want) || string(got[:len(prefix)]) != "prefix" {
+						t.Fatalf("AppendExpandLabel context %d length %d: got %x, want prefix and %x", ctxLen, length, got, want)
+					}
 				}
 			}
 		})

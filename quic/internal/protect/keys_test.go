@@ -319,3 +319,17 @@ func TestRest(t *testing.T) {
 		})
 	}
 }
+
+// derivedKeys is keyMaterial cut to the suite's lengths, for tests to
+// compare with vectors.
+type derivedKeys struct{ key, iv, hp []byte }
+
+func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) derivedKeys {
+	m := new(keyMaterial)
+	m.derive(p, suite, secret, withHP)
+	d := derivedKeys{key: m.key[:suite.keyLen()], iv: m.iv[:]}
+	if withHP {
+		d.hp = m.hp[:suite.keyLen()]
+	}
+	return d
+}
