@@ -34,6 +34,7 @@ type macState struct {
 	pad          [128]byte // key XOR ipad/opad; SHA-384 has 128-byte blocks
 	innerSum     [64]byte
 	block        [64]byte                        // T(i) of HKDF-Expand
+	key          [128]byte                       // a copy of AppendExpandLabel's secret
 	info         [2 + 1 + 255 + 1 + 255 + 1]byte // HkdfLabel and counter
 }
 
@@ -81,6 +82,27 @@ func (h *Hash) MAC(key, msg []byte) []byte {
 	return m.sum(make([]byte, 0, h.size), key, msg, nil)
 }
 
+// AppendMAC appends HMAC(key, msg) to dst, a msg of at most MaxAppendMAC
+// bytes (longer panics). It allocates nothing when dst has room, and
+// neither msg nor dst escapes: msg is copied into the pooled state before
+// it is hashed, the MAC made there and copied out, so that a caller's
+// stack buffers stay on its stack (QUIC derives a stateless reset token
+// for every connection ID it issues).
+func (h *Hash) AppendMAC(dst, key, msg []byte) []byte {
+	m := h.get()
+	defer h.pool.Put(m)
+	n := copy(m.info[:], msg)
+	if n < len(msg) {
+		panic("hkdf: AppendMAC message too long")
+	}
+	dst = append(dst, m.sum(m.block[:0], key, m.info[:n], nil)...)
+	clear(m.block[:])
+	return dst
+}
+
+// MaxAppendMAC is the longest message AppendMAC takes.
+const MaxAppendMAC = len(macState{}.info)
+
 // Extract is HKDF-Extract(salt, IKM) (RFC 5869 §2.2). A nil salt is the
 // string of Hash.length zero bytes RFC 5869 asks for: HMAC pads its key
 // with zeros, so a nil key is the same key.
@@ -99,16 +121,36 @@ func (h *Hash) Extract(salt, ikm []byte) []byte {
 //	    opaque context<0..255> = Context;
 //	} HkdfLabel;
 func (h *Hash) ExpandLabel(secret []byte, label string, context []byte, length int) []byte {
-	return h.AppendExpandLabel(make([]byte, 0, length), secret, label, context, length)
+	m := h.get()
+	defer h.pool.Put(m)
+	return h.expandLabel(m, make([]byte, 0, length), secret, label, context, length)
 }
 
 // AppendExpandLabel appends HKDF-Expand-Label(Secret, Label, Context,
-// Length) to dst, as ExpandLabel; with room for Length more bytes in dst
-// it allocates nothing, so that a caller deriving a key it uses at once
-// (QUIC's packet protection keys) can keep it on its stack.
+// Length) to dst, as ExpandLabel, for a secret of at most MaxAppendSecret
+// bytes (a pseudorandom key is one hash output; a longer secret panics).
+// With room for Length more bytes in dst it allocates nothing, and
+// neither dst nor secret escapes: the secret is copied into the pooled
+// state (and wiped from it after), so that a caller deriving keys it uses
+// at once (QUIC's packet protection keys, from a secret on its stack)
+// keeps them all on its stack.
 func (h *Hash) AppendExpandLabel(dst, secret []byte, label string, context []byte, length int) []byte {
 	m := h.get()
 	defer h.pool.Put(m)
+	n := copy(m.key[:], secret)
+	if n < len(secret) {
+		panic("hkdf: AppendExpandLabel secret too long")
+	}
+	dst = h.expandLabel(m, dst, m.key[:n], label, context, length)
+	clear(m.key[:n])
+	return dst
+}
+
+// MaxAppendSecret is the longest secret AppendExpandLabel takes.
+const MaxAppendSecret = len(macState{}.key)
+
+// expandLabel appends HKDF-Expand-Label to dst with m's hash states.
+func (h *Hash) expandLabel(m *macState, dst, secret []byte, label string, context []byte, length int) []byte {
 	b := AppendLabel(m.info[:0], length, label, context)
 	b = append(b, 0) // room for the block counter
 	// HKDF-Expand (RFC 5869 §2.3): T(i) = HMAC(PRK, T(i-1) | info | i).

@@ -47,6 +47,9 @@ func TestAgainstStdlib(t *testing.T) {
 				if got, want := hh.h.MAC(key, msg), std.Sum(nil); !bytes.Equal(got, want) {
 					t.Fatalf("MAC key %d: got %x, want %x", keyLen, got, want)
 				}
+				if got, want := hh.h.AppendMAC([]byte("x"), key, msg), std.Sum([]byte("x")); !bytes.Equal(got, want) {
+					t.Fatalf("AppendMAC key %d: got %x, want %x", keyLen, got, want)
+				}
 				want, err := stdhkdf.Extract(hh.std, msg, key)
 				if err != nil {
 					t.Fatal(err)
@@ -75,6 +78,28 @@ func TestAgainstStdlib(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAppendMACTooLong checks that AppendMAC refuses a message it cannot
+// copy whole rather than MAC a part of it.
+func TestAppendMACTooLong(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("AppendMAC of a message over MaxAppendMAC bytes did not panic")
+		}
+	}()
+	SHA256.AppendMAC(nil, nil, make([]byte, MaxAppendMAC+1))
+}
+
+// TestAppendExpandLabelTooLong checks that AppendExpandLabel refuses a
+// secret it cannot copy whole.
+func TestAppendExpandLabelTooLong(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("AppendExpandLabel of a secret over MaxAppendSecret bytes did not panic")
+		}
+	}()
+	SHA256.AppendExpandLabel(nil, make([]byte, MaxAppendSecret+1), "x", nil, 16)
 }
 
 // TestAppendLabel checks the HkdfLabel encoding of RFC 8446 §7.1 on the

@@ -139,29 +139,39 @@ func newAEAD(suite Suite, key []byte) (cipher.AEAD, error) {
 // Initial packets use TLS_AES_128_GCM_SHA256. A client seals with client
 // and opens with server; a server does the opposite.
 func InitialKeys(version uint32, dcid []byte) (client, server *Keys, err error) {
-	_, clientSecret, serverSecret, err := initialSecrets(version, dcid)
-	if err != nil {
+	var s initialSecretSet
+	if err := s.derive(version, dcid); err != nil {
 		return nil, nil, err
 	}
-	if client, err = NewKeys(version, TLS_AES_128_GCM_SHA256, clientSecret); err != nil {
+	if client, err = NewKeys(version, TLS_AES_128_GCM_SHA256, s.client[:]); err != nil {
 		return nil, nil, err
 	}
-	if server, err = NewKeys(version, TLS_AES_128_GCM_SHA256, serverSecret); err != nil {
+	if server, err = NewKeys(version, TLS_AES_128_GCM_SHA256, s.server[:]); err != nil {
 		return nil, nil, err
 	}
 	return client, server, nil
 }
 
-// initialSecrets returns the three secrets of RFC 9001 §5.2.
-func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte, err error) {
+// initialSecretSet is the three secrets of RFC 9001 §5.2, made on the
+// caller's stack: nothing of them outlives the Keys made from them.
+type initialSecretSet struct {
+	initial, client, server [sha256.Size]byte
+}
+
+func (s *initialSecretSet) derive(version uint32, dcid []byte) error {
 	p, err := paramsFor(version)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	initial = hkdf.SHA256.Extract(p.initialSalt, dcid)
-	client = hkdfExpandLabel(hkdf.SHA256, initial, "client in", sha256.Size)
-	server = hkdfExpandLabel(hkdf.SHA256, initial, "server in", sha256.Size)
-	return initial, client, server, nil
+	if len(dcid) > MaxConnectionIDLen {
+		// RFC 9000 §17.2: a version 1 or 2 connection ID is at most 20
+		// bytes (the endpoint drops longer ones before this).
+		return ErrConnectionIDLength
+	}
+	hkdf.SHA256.AppendMAC(s.initial[:0], p.initialSalt, dcid) // HKDF-Extract
+	hkdf.SHA256.AppendExpandLabel(s.client[:0], s.initial[:], "client in", nil, sha256.Size)
+	hkdf.SHA256.AppendExpandLabel(s.server[:0], s.initial[:], "server in", nil, sha256.Size)
+	return nil
 }
 
 // NextGeneration returns the keys of the next key phase (RFC 9001 §6.1):

@@ -333,3 +333,11 @@ func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool
 	}
 	return d
 }
+
+// initialSecrets returns the three secrets of RFC 9001 §5.2 as slices, for
+// tests to compare with vectors.
+func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte, err error) {
+	s := new(initialSecretSet)
+	err = s.derive(version, dcid)
+	return s.initial[:], s.client[:], s.server[:], err
+}
