@@ -150,7 +150,7 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 	c := hs.c
 	suite := hs.suite
 	random := hs.hello.random
-	serverShare, shared, err := serverKeyExchange(hs.group, clientShare, c.config.rand())
+	serverShare, serverShareTail, shared, err := serverKeyExchange(hs.group, clientShare, c.config.rand())
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +159,7 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 		cipherSuite:      suite.id,
 		supportedVersion: versionTLS13,
 		keyShare:         keyShare{uint16(hs.group), serverShare},
+		keyShareTail:     serverShareTail,
 		hasPSK:           hs.session != nil,
 		selectedIdentity: hs.selectedIdentity,
 	}
