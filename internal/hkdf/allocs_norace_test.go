@@ -25,11 +25,11 @@ func TestAppendExpandLabelAllocs(t *testing.T) {
 // message on the caller's stack, allocates nothing: QUIC's stateless reset
 // tokens are made this way.
 func TestAppendMACAllocs(t *testing.T) {
-	key := make([]byte, 32)
 	var out [32]byte
 	allocs := testing.AllocsPerRun(100, func() {
+		var key [32]byte
 		var id [20]byte
-		SHA256.AppendMAC(out[:0], key, id[:])
+		SHA256.AppendMAC(out[:0], key[:], id[:])
 	})
 	if allocs != 0 {
 		t.Errorf("AppendMAC into a buffer with room: %v allocations, want 0", allocs)

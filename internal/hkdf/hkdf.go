@@ -82,21 +82,25 @@ func (h *Hash) MAC(key, msg []byte) []byte {
 	return m.sum(make([]byte, 0, h.size), key, msg, nil)
 }
 
-// AppendMAC appends HMAC(key, msg) to dst, a msg of at most MaxAppendMAC
-// bytes (longer panics). It allocates nothing when dst has room, and
-// neither msg nor dst escapes: msg is copied into the pooled state before
-// it is hashed, the MAC made there and copied out, so that a caller's
-// stack buffers stay on its stack (QUIC derives a stateless reset token
-// for every connection ID it issues).
+// AppendMAC appends HMAC(key, msg) to dst, a key of at most
+// MaxAppendSecret bytes and a msg of at most MaxAppendMAC (longer panics).
+// It allocates nothing when dst has room, and none of dst, key and msg
+// escapes: key and msg are copied into the pooled state before they are
+// hashed (the key wiped from it after), the MAC made there and copied
+// out, so that a caller's stack buffers stay on its stack (QUIC derives a
+// stateless reset token for every connection ID it issues, TLS a Finished
+// key for every Finished).
 func (h *Hash) AppendMAC(dst, key, msg []byte) []byte {
 	m := h.get()
 	defer h.pool.Put(m)
+	k := copy(m.key[:], key)
 	n := copy(m.info[:], msg)
-	if n < len(msg) {
-		panic("hkdf: AppendMAC message too long")
+	if k < len(key) || n < len(msg) {
+		panic("hkdf: AppendMAC key or message too long")
 	}
-	dst = append(dst, m.sum(m.block[:0], key, m.info[:n], nil)...)
+	dst = append(dst, m.sum(m.block[:0], m.key[:k], m.info[:n], nil)...)
 	clear(m.block[:])
+	clear(m.key[:k])
 	return dst
 }
 

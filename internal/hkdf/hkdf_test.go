@@ -47,8 +47,10 @@ func TestAgainstStdlib(t *testing.T) {
 				if got, want := hh.h.MAC(key, msg), std.Sum(nil); !bytes.Equal(got, want) {
 					t.Fatalf("MAC key %d: got %x, want %x", keyLen, got, want)
 				}
-				if got, want := hh.h.AppendMAC([]byte("x"), key, msg), std.Sum([]byte("x")); !bytes.Equal(got, want) {
-					t.Fatalf("AppendMAC key %d: got %x, want %x", keyLen, got, want)
+				if keyLen <= MaxAppendSecret {
+					if got, want := hh.h.AppendMAC([]byte("x"), key, msg), std.Sum([]byte("x")); !bytes.Equal(got, want) {
+						t.Fatalf("AppendMAC key %d: got %x, want %x", keyLen, got, want)
+					}
 				}
 				want, err := stdhkdf.Extract(hh.std, msg, key)
 				if err != nil {
@@ -80,15 +82,19 @@ func TestAgainstStdlib(t *testing.T) {
 	}
 }
 
-// TestAppendMACTooLong checks that AppendMAC refuses a message it cannot
-// copy whole rather than MAC a part of it.
+// TestAppendMACTooLong checks that AppendMAC refuses a key or message it
+// cannot copy whole rather than MAC a part of it.
 func TestAppendMACTooLong(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("AppendMAC of a message over MaxAppendMAC bytes did not panic")
-		}
-	}()
-	SHA256.AppendMAC(nil, nil, make([]byte, MaxAppendMAC+1))
+	for _, tc := range []struct{ key, msg int }{{0, MaxAppendMAC + 1}, {MaxAppendSecret + 1, 0}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("AppendMAC of a %d-byte key and a %d-byte message did not panic", tc.key, tc.msg)
+				}
+			}()
+			SHA256.AppendMAC(nil, make([]byte, tc.key), make([]byte, tc.msg))
+		}()
+	}
 }
 
 // TestAppendExpandLabelTooLong checks that AppendExpandLabel refuses a
