@@ -9,7 +9,8 @@
 // states of an HMAC are pooled per hash, so an operation allocates only
 // its output, of exactly its length, and AppendExpandLabel not even that:
 // QUIC derives its packet protection keys into buffers on its stack. The
-// pooled states keep no copy of an output.
+// pooled states keep nothing of a key or an output once an operation
+// returns.
 //
 // Limits: keys longer than the hash block are hashed first (RFC 2104 §3);
 // an HkdfLabel context is at most 255 bytes (RFC 8446 §7.1), as is

@@ -47,6 +47,20 @@ func (h *Hash) get() *macState {
 	return m
 }
 
+// put wipes what m holds of the last key and output (the copied key, the
+// padded key, the hash states keyed with it, the last block) and pools it: a derived
+// secret or key is not kept reachable through the pool after the caller
+// drops it (RFC 9001 §4.9, RFC 8446 §7.1's secrets alike).
+func (h *Hash) put(m *macState) {
+	clear(m.pad[:])
+	clear(m.innerSum[:])
+	clear(m.block[:])
+	clear(m.key[:])
+	m.inner.Reset()
+	m.outer.Reset()
+	h.pool.Put(m)
+}
+
 // sum appends HMAC(key, msg1 | msg2) to out (RFC 2104 §2).
 func (m *macState) sum(out, key, msg1, msg2 []byte) []byte {
 	bs := m.blockSize
@@ -78,7 +92,7 @@ func (m *macState) sum(out, key, msg1, msg2 []byte) []byte {
 // MAC returns HMAC(key, msg).
 func (h *Hash) MAC(key, msg []byte) []byte {
 	m := h.get()
-	defer h.pool.Put(m)
+	defer h.put(m)
 	return m.sum(make([]byte, 0, h.size), key, msg, nil)
 }
 
@@ -86,22 +100,19 @@ func (h *Hash) MAC(key, msg []byte) []byte {
 // MaxAppendSecret bytes and a msg of at most MaxAppendMAC (longer panics).
 // It allocates nothing when dst has room, and none of dst, key and msg
 // escapes: key and msg are copied into the pooled state before they are
-// hashed (the key wiped from it after), the MAC made there and copied
-// out, so that a caller's stack buffers stay on its stack (QUIC derives a
-// stateless reset token for every connection ID it issues, TLS a Finished
-// key for every Finished).
+// hashed (put wipes them), the MAC made there and copied out, so that a
+// caller's stack buffers stay on its stack (QUIC derives a stateless
+// reset token for every connection ID it issues, TLS a Finished key for
+// every Finished).
 func (h *Hash) AppendMAC(dst, key, msg []byte) []byte {
 	m := h.get()
-	defer h.pool.Put(m)
+	defer h.put(m)
 	k := copy(m.key[:], key)
 	n := copy(m.info[:], msg)
 	if k < len(key) || n < len(msg) {
 		panic("hkdf: AppendMAC key or message too long")
 	}
-	dst = append(dst, m.sum(m.block[:0], m.key[:k], m.info[:n], nil)...)
-	clear(m.block[:])
-	clear(m.key[:k])
-	return dst
+	return append(dst, m.sum(m.block[:0], m.key[:k], m.info[:n], nil)...)
 }
 
 // MaxAppendMAC is the longest message AppendMAC takes.
@@ -126,7 +137,7 @@ func (h *Hash) Extract(salt, ikm []byte) []byte {
 //	} HkdfLabel;
 func (h *Hash) ExpandLabel(secret []byte, label string, context []byte, length int) []byte {
 	m := h.get()
-	defer h.pool.Put(m)
+	defer h.put(m)
 	return h.expandLabel(m, make([]byte, 0, length), secret, label, context, length)
 }
 
@@ -135,19 +146,17 @@ func (h *Hash) ExpandLabel(secret []byte, label string, context []byte, length i
 // bytes (a pseudorandom key is one hash output; a longer secret panics).
 // With room for Length more bytes in dst it allocates nothing, and
 // neither dst nor secret escapes: the secret is copied into the pooled
-// state (and wiped from it after), so that a caller deriving keys it uses
-// at once (QUIC's packet protection keys, from a secret on its stack)
-// keeps them all on its stack.
+// state (put wipes it), so that a caller deriving keys it uses at once
+// (QUIC's packet protection keys, from a secret on its stack) keeps them
+// all on its stack.
 func (h *Hash) AppendExpandLabel(dst, secret []byte, label string, context []byte, length int) []byte {
 	m := h.get()
-	defer h.pool.Put(m)
+	defer h.put(m)
 	n := copy(m.key[:], secret)
 	if n < len(secret) {
 		panic("hkdf: AppendExpandLabel secret too long")
 	}
-	dst = h.expandLabel(m, dst, m.key[:n], label, context, length)
-	clear(m.key[:n])
-	return dst
+	return h.expandLabel(m, dst, m.key[:n], label, context, length)
 }
 
 // MaxAppendSecret is the longest secret AppendExpandLabel takes.
@@ -168,8 +177,6 @@ func (h *Hash) expandLabel(m *macState, dst, secret []byte, label string, contex
 		dst = append(dst, prev[:take]...)
 		n += take
 	}
-	// The pool keeps m: no copy of the output stays in it.
-	clear(m.block[:])
 	return dst
 }
 

@@ -135,3 +135,22 @@ func BenchmarkExpandLabel(b *testing.B) {
 		SHA256.ExpandLabel(secret, "quic key", nil, 16)
 	}
 }
+
+// TestPooledStateWiped checks that a state goes back to the pool with
+// nothing of the last key or output in it.
+func TestPooledStateWiped(t *testing.T) {
+	key := bytes.Repeat([]byte{0x5a}, 200) // longer than a block: hashed first
+	SHA256.MAC(key, []byte("message"))
+	SHA256.AppendExpandLabel(nil, key[:32], "label", nil, 16)
+	m := SHA256.get()
+	defer SHA256.put(m)
+	var zero [128]byte
+	if !bytes.Equal(m.pad[:], zero[:]) || !bytes.Equal(m.innerSum[:], zero[:64]) ||
+		!bytes.Equal(m.block[:], zero[:64]) || !bytes.Equal(m.key[:], zero[:]) {
+		t.Error("a pooled state keeps key or output bytes")
+	}
+	empty := sha256.Sum256(nil)
+	if !bytes.Equal(m.inner.Sum(nil), empty[:]) || !bytes.Equal(m.outer.Sum(nil), empty[:]) {
+		t.Error("a pooled state's hashes are not reset")
+	}
+}
