@@ -51,8 +51,9 @@
 // one client endpoint, one at a time or from 32 goroutines; each
 // connection is closed as soon as Dial returns. handshakes/s;
 // client-CPU-us/op and server-CPU-us/op per handshake; allocs/op (client)
-// and server-allocs/op; x-floor, the CPU of both sides per handshake
-// divided by the floor's CPU (BenchmarkHandshakeFloor's work, timed in
+// and server-allocs/op, and the bytes they allocate, B/op and
+// server-B/op; x-floor, the CPU of both sides per handshake divided by
+// the floor's CPU (BenchmarkHandshakeFloor's work, timed in
 // the same process just before and just after the loop, the mean of the
 // two, so that a drifting load on a shared machine moves both sides of the
 // ratio alike); client-sys-us/op and server-sys-us/op, the system part
@@ -83,7 +84,8 @@
 // KiB, 100 in flight, over one connection (one h3.Transport) or 100 (a
 // Transport each, one request in flight on each; a Transport's connection
 // has its own socket). req/s; allocs/op
-// (client) and server-allocs/op per request; client-CPU-us/op and
+// (client) and server-allocs/op per request (B/op and server-B/op their
+// bytes); client-CPU-us/op and
 // server-CPU-us/op per request.
 //
 // BenchmarkIdleConns/conns=1000|10000: n connections from one client

@@ -26,28 +26,32 @@ func stacks() []byte {
 	return buf[:runtime.Stack(buf, true)]
 }
 
-func mallocs() uint64 {
+// mallocs is the heap allocations so far and their bytes.
+func mallocs() (count, bytes uint64) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.Mallocs
+	return ms.Mallocs, ms.TotalAlloc
 }
 
 // usage is a process's CPU time (sys, the system part of it), allocation
-// count and context switches (contextSwitches) at one moment.
+// count and bytes, and context switches (contextSwitches) at one moment.
 type usage struct {
-	cpu, sys time.Duration
-	mallocs  uint64
-	switches uint64
+	cpu, sys   time.Duration
+	mallocs    uint64
+	allocBytes uint64
+	switches   uint64
 }
 
 func (u usage) sub(earlier usage) usage {
-	return usage{cpu: u.cpu - earlier.cpu, sys: u.sys - earlier.sys, mallocs: u.mallocs - earlier.mallocs, switches: u.switches - earlier.switches}
+	return usage{cpu: u.cpu - earlier.cpu, sys: u.sys - earlier.sys, mallocs: u.mallocs - earlier.mallocs,
+		allocBytes: u.allocBytes - earlier.allocBytes, switches: u.switches - earlier.switches}
 }
 
 // selfUsage is this process's usage.
 func selfUsage() usage {
 	user, sys := processTimes()
-	return usage{cpu: user + sys, sys: sys, mallocs: mallocs(), switches: contextSwitches()}
+	n, bytes := mallocs()
+	return usage{cpu: user + sys, sys: sys, mallocs: n, allocBytes: bytes, switches: contextSwitches()}
 }
 
 // startUsage reads both processes' usage; the function it returns tells
@@ -64,6 +68,7 @@ func reportPerOp(b *testing.B, unit string, elapsed time.Duration, client, serve
 	n := float64(b.N)
 	b.ReportMetric(n/elapsed.Seconds(), unit)
 	b.ReportMetric(float64(server.mallocs)/n, "server-allocs/op")
+	b.ReportMetric(float64(server.allocBytes)/n, "server-B/op")
 	if haveCPU {
 		b.ReportMetric(client.cpu.Seconds()*1e6/n, "client-CPU-us/op")
 		b.ReportMetric(server.cpu.Seconds()*1e6/n, "server-CPU-us/op")

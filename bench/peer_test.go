@@ -36,7 +36,8 @@ import (
 //
 // then answers commands on its standard input, one per line:
 //
-//	stat    ->  stat <CPU ns (user+system)> <mallocs>
+//	stat    ->  stat <CPU ns (user+system)> <mallocs> <system CPU ns>
+//	            <context switches> <bytes allocated>
 //	mem     ->  mem <live heap bytes> <goroutines>   (after two GCs)
 //	settle  ->  settle <connections open> <goroutines beyond the listeners'>
 //	            (waits up to 30 s for both to be 0)
@@ -169,7 +170,7 @@ func runPeer(in io.Reader, out io.Writer) error {
 		switch sc.Text() {
 		case "stat":
 			u := selfUsage()
-			fmt.Fprintf(w, "stat %d %d %d %d\n", u.cpu.Nanoseconds(), u.mallocs, u.sys.Nanoseconds(), u.switches)
+			fmt.Fprintf(w, "stat %d %d %d %d %d\n", u.cpu.Nanoseconds(), u.mallocs, u.sys.Nanoseconds(), u.switches, u.allocBytes)
 		case "mem":
 			heap, g := liveHeap()
 			fmt.Fprintf(w, "mem %d %d\n", heap, g)
@@ -418,10 +419,10 @@ func (p *peer) command(tb testing.TB, cmd string, n int) []int64 {
 }
 
 // stat is the peer's usage so far: CPU time (and its system part), heap
-// allocations and context switches.
+// allocations (count and bytes) and context switches.
 func (p *peer) stat(tb testing.TB) usage {
-	v := p.command(tb, "stat", 4)
-	return usage{cpu: time.Duration(v[0]), mallocs: uint64(v[1]), sys: time.Duration(v[2]), switches: uint64(v[3])}
+	v := p.command(tb, "stat", 5)
+	return usage{cpu: time.Duration(v[0]), mallocs: uint64(v[1]), sys: time.Duration(v[2]), switches: uint64(v[3]), allocBytes: uint64(v[4])}
 }
 
 // mem is the peer's live heap and goroutines.

@@ -141,7 +141,14 @@ func (c *Conn) NextEvent() Event {
 	return e
 }
 
-func (c *Conn) emit(e Event) { c.events = append(c.events, e) }
+func (c *Conn) emit(e Event) {
+	if c.events == nil {
+		// A flight's events (its messages and its secrets) come
+		// together: room for them at once rather than growing 1, 2, 4.
+		c.events = make([]Event, 0, 8)
+	}
+	c.events = append(c.events, e)
+}
 
 func (c *Conn) writeData(l Level, data []byte) {
 	c.emit(Event{Kind: EventWriteData, Level: l, Data: data})
@@ -188,10 +195,18 @@ func (c *Conn) HandleData(level Level, data []byte) error {
 		return c.fail(alertf(AlertUnexpectedMessage, fmt.Sprintf("handshake data at %v level, expected %v", level, c.readLevel)))
 	}
 	// Messages alias c.in, so a buffer handed to the handshake is never
-	// reused: the tail of an incomplete message is copied out.
-	buf := append(c.in[level], data...)
-	c.in[level] = nil
+	// reused: the tail of an incomplete message is completed beyond the
+	// messages handed out, in place when the buffer has room for it,
+	// else copied out. A new buffer gets that room at once, so that a
+	// message split across packets (a ClientHello with a post-quantum
+	// key share, a server's flight) is copied once.
 	max := c.config.maxMessageSize()
+	buf := c.in[level]
+	if buf == nil {
+		buf = make([]byte, 0, len(data)+tailRoom(data, max))
+	}
+	buf = append(buf, data...)
+	c.in[level] = nil
 	for len(buf) >= 4 {
 		n := int(buf[1])<<16 | int(buf[2])<<8 | int(buf[3])
 		if n > max {
@@ -214,6 +229,13 @@ func (c *Conn) HandleData(level Level, data []byte) error {
 	if len(buf) > 0 {
 		if len(buf) >= 4 {
 			n := int(buf[1])<<16 | int(buf[2])<<8 | int(buf[3])
+			if cap(buf) >= 4+n {
+				// Completed in place: the rest of the message goes
+				// after every message handed out (their capacity ends
+				// where they do).
+				c.in[level] = buf
+				return nil
+			}
 			c.in[level] = make([]byte, len(buf), 4+n)
 		} else {
 			c.in[level] = make([]byte, len(buf), 64)
@@ -221,6 +243,23 @@ func (c *Conn) HandleData(level Level, data []byte) error {
 		copy(c.in[level], buf)
 	}
 	return nil
+}
+
+// tailRoom is how many bytes beyond data the message data ends in still
+// needs: 0 when data ends on a message boundary, inside a message header,
+// or in a message over max (which HandleData refuses).
+func tailRoom(data []byte, max int) int {
+	for len(data) >= 4 {
+		n := int(data[1])<<16 | int(data[2])<<8 | int(data[3])
+		if n > max {
+			return 0
+		}
+		if len(data) < 4+n {
+			return 4 + n - len(data)
+		}
+		data = data[4+n:]
+	}
+	return 0
 }
 
 func (c *Conn) handleMessage(level Level, msg []byte) error {
@@ -245,6 +284,10 @@ func (c *Conn) handleMessage(level Level, msg []byte) error {
 // transcript accumulates the handshake transcript (RFC 8446 §4.4.1).
 type transcript struct {
 	h hash.Hash
+	// sumBuf holds the last sum, which every caller uses at once (a
+	// secret derived from it, a signature, a Finished MAC) before the
+	// next: a handshake takes some seven sums a side.
+	sumBuf [64]byte
 }
 
 func (t *transcript) add(msgs ...[]byte) {
@@ -253,7 +296,8 @@ func (t *transcript) add(msgs ...[]byte) {
 	}
 }
 
-func (t *transcript) sum() []byte { return t.h.Sum(nil) }
+// sum returns the transcript hash so far, valid until the next call.
+func (t *transcript) sum() []byte { return t.h.Sum(t.sumBuf[:0]) }
 
 // EarlyTransportParameters returns, on a client attempting 0-RTT, the
 // server transport parameters remembered with the ticket; 0-RTT packets

@@ -40,14 +40,16 @@ type clientHandshake struct {
 	// hrrPrefix is message_hash(ClientHello1) | HelloRetryRequest, the
 	// start of the transcript the second binder covers.
 	hrrPrefix []byte
-	step      func(level Level, msg []byte) error
+	// step handles the next message: a method expression, not a method
+	// value, which would allocate a closure at every step.
+	step func(hs *clientHandshake, level Level, msg []byte) error
 }
 
 func (hs *clientHandshake) handleMessage(level Level, msg []byte) error {
 	if hs.step == nil {
 		return alertf(AlertUnexpectedMessage, "message after the handshake")
 	}
-	return hs.step(level, msg)
+	return hs.step(hs, level, msg)
 }
 
 func (hs *clientHandshake) start() error {
@@ -69,6 +71,7 @@ func (hs *clientHandshake) start() error {
 	if _, err := io.ReadFull(cfg.rand(), m.random); err != nil {
 		return alertCause(AlertInternalError, "random", err)
 	}
+	m.supportedGroups = make([]uint16, 0, len(cfg.curves()))
 	for _, g := range cfg.curves() {
 		m.supportedGroups = append(m.supportedGroups, uint16(g))
 	}
@@ -81,8 +84,9 @@ func (hs *clientHandshake) start() error {
 	if err != nil {
 		return alertCause(AlertInternalError, "key generation", err)
 	}
-	hs.shares = append(hs.shares, ks)
-	m.keyShares = append(m.keyShares, keyShare{uint16(first), ks.share})
+	// Room for the X25519 share below.
+	hs.shares = append(make([]*clientKeyShare, 0, 2), ks)
+	m.keyShares = append(make([]keyShare, 0, 2), keyShare{uint16(first), ks.share})
 	if first == X25519MLKEM768 && containsCurve(cfg.curves(), X25519) {
 		plain := &clientKeyShare{group: X25519, ecdh: ks.ecdh, share: ks.ecdh.PublicKey().Bytes()}
 		hs.shares = append(hs.shares, plain)
@@ -103,7 +107,7 @@ func (hs *clientHandshake) start() error {
 		c.keyLog(keyLogClientEarly, m.random, secret)
 		c.setWriteSecret(LevelEarly, s, secret)
 	}
-	hs.step = hs.readServerHello
+	hs.step = (*clientHandshake).readServerHello
 	return nil
 }
 
@@ -296,7 +300,7 @@ func (hs *clientHandshake) readServerHello(level Level, msg []byte) error {
 	c.setWriteSecret(LevelHandshake, suite, hs.clientHS)
 	c.readLevel = LevelHandshake
 	hs.shares = nil
-	hs.step = hs.readEncryptedExtensions
+	hs.step = (*clientHandshake).readEncryptedExtensions
 	return nil
 }
 
@@ -396,10 +400,10 @@ func (hs *clientHandshake) readEncryptedExtensions(level Level, msg []byte) erro
 	if c.state.DidResume {
 		c.state.PeerCertificates = hs.session.serverCerts
 		c.state.VerifiedChains = hs.session.verifiedChains
-		hs.step = hs.readFinished
+		hs.step = (*clientHandshake).readFinished
 		return nil
 	}
-	hs.step = hs.readCertificateOrRequest
+	hs.step = (*clientHandshake).readCertificateOrRequest
 	return nil
 }
 
@@ -417,7 +421,7 @@ func (hs *clientHandshake) readCertificateOrRequest(level Level, msg []byte) err
 	}
 	hs.transcript.add(msg)
 	hs.certRequest = cr
-	hs.step = hs.readCertificate
+	hs.step = (*clientHandshake).readCertificate
 	return nil
 }
 
@@ -449,7 +453,7 @@ func (hs *clientHandshake) readCertificate(level Level, msg []byte) error {
 	hs.peerCerts = certs
 	c.state.PeerCertificates = certs
 	c.state.VerifiedChains = chains
-	hs.step = hs.readCertificateVerify
+	hs.step = (*clientHandshake).readCertificateVerify
 	return nil
 }
 
@@ -470,7 +474,7 @@ func (hs *clientHandshake) readCertificateVerify(level Level, msg []byte) error 
 		return err
 	}
 	hs.transcript.add(msg)
-	hs.step = hs.readFinished
+	hs.step = (*clientHandshake).readFinished
 	return nil
 }
 
@@ -511,7 +515,7 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	c.readLevel = LevelApplication
 	c.state.HandshakeComplete = true
 	c.emit(Event{Kind: EventHandshakeDone})
-	hs.step = hs.readNewSessionTicket
+	hs.step = (*clientHandshake).readNewSessionTicket
 	hs.release()
 	return nil
 }

@@ -1,6 +1,7 @@
 package tls13
 
 import (
+	"crypto"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
@@ -36,14 +37,16 @@ type serverHandshake struct {
 
 	certRequested bool
 	peerCerts     []*x509.Certificate
-	step          func(level Level, msg []byte) error
+	// step handles the next message: a method expression, not a method
+	// value, which would allocate a closure at every step.
+	step func(hs *serverHandshake, level Level, msg []byte) error
 }
 
 func (hs *serverHandshake) handleMessage(level Level, msg []byte) error {
 	if hs.step == nil {
-		hs.step = hs.readClientHello
+		hs.step = (*serverHandshake).readClientHello
 	}
-	return hs.step(level, msg)
+	return hs.step(hs, level, msg)
 }
 
 func (hs *serverHandshake) readClientHello(level Level, msg []byte) error {
@@ -147,7 +150,7 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 	c := hs.c
 	suite := hs.suite
 	random := hs.hello.random
-	serverShare, shared, err := serverKeyExchange(hs.group, clientShare, c.config.rand())
+	serverShare, serverShareTail, shared, err := serverKeyExchange(hs.group, clientShare, c.config.rand())
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +159,7 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 		cipherSuite:      suite.id,
 		supportedVersion: versionTLS13,
 		keyShare:         keyShare{uint16(hs.group), serverShare},
+		keyShareTail:     serverShareTail,
 		hasPSK:           hs.session != nil,
 		selectedIdentity: hs.selectedIdentity,
 	}
@@ -199,9 +203,9 @@ func (hs *serverHandshake) sendServerParameters(alpn string, earlyAccepted bool,
 
 	c.readLevel = LevelHandshake
 	if hs.certRequested {
-		hs.step = hs.readClientCertificate
+		hs.step = (*serverHandshake).readClientCertificate
 	} else {
-		hs.step = hs.readClientFinished
+		hs.step = (*serverHandshake).readClientFinished
 	}
 	return nil
 }
@@ -442,42 +446,64 @@ func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverH
 	c := hs.c
 	cfg := c.config
 	s := hs.suite
-	ee := (&encryptedExtensionsMsg{
+	eeMsg := &encryptedExtensionsMsg{
 		alpnProtocol:  alpn,
 		quicParams:    c.localParams,
 		hasQUICParams: !c.omitTransportParams,
 		earlyData:     earlyAccepted,
-	}).marshal()
-	hs.transcript.add(ee)
-	flight := ee
+	}
+	// The flight is built in one buffer, room for all of it (a signature
+	// of up to maxFlightSignature bytes) made at once: each message is
+	// hashed into the transcript as soon as it is appended.
+	n := eeMsg.sizeHint() + 4 + s.size
+	var cm *certificateMsg
+	var signer crypto.Signer
+	var scheme SignatureScheme
 	if hs.session == nil {
-		cert, signer, scheme, err := cfg.serverCertificate(hs.hello)
+		cert, sg, sc, err := cfg.serverCertificate(hs.hello)
 		if err != nil {
 			return nil, err
 		}
+		signer, scheme = sg, sc
+		cm = &certificateMsg{certificates: cert.Certificate}
+		n += cm.sizeHint() + 8 + maxFlightSignature
 		if cfg.ClientAuth != NoClientCert {
-			cr := (&certificateRequestMsg{
+			n += 64
+		}
+	}
+	flight := eeMsg.appendTo(make([]byte, 0, n))
+	hs.transcript.add(flight)
+	if cm != nil {
+		if cfg.ClientAuth != NoClientCert {
+			start := len(flight)
+			flight = (&certificateRequestMsg{
 				signatureAlgorithms:     supportedSignatureSchemes,
 				signatureAlgorithmsCert: supportedCertSignatureSchemes,
-			}).marshal()
-			hs.transcript.add(cr)
-			flight = append(flight, cr...)
+			}).appendTo(flight)
+			hs.transcript.add(flight[start:])
 			hs.certRequested = true
 		}
-		cm := (&certificateMsg{certificates: cert.Certificate}).marshal()
-		hs.transcript.add(cm)
+		start := len(flight)
+		flight = cm.appendTo(flight)
+		hs.transcript.add(flight[start:])
 		sig, err := signContent(signer, scheme, cfg.rand(), signedContent(serverSignatureContext, hs.transcript.sum()))
 		if err != nil {
 			return nil, alertCause(AlertInternalError, "signing", err)
 		}
-		cv := (&certificateVerifyMsg{scheme: uint16(scheme), signature: sig}).marshal()
-		hs.transcript.add(cv)
-		flight = append(append(flight, cm...), cv...)
+		start = len(flight)
+		flight = (&certificateVerifyMsg{scheme: uint16(scheme), signature: sig}).appendTo(flight)
+		hs.transcript.add(flight[start:])
 	}
-	fin := marshalFinished(s.finishedMAC(serverHS, hs.transcript.sum()))
-	hs.transcript.add(fin)
-	return append(flight, fin...), nil
+	start := len(flight)
+	flight = appendFinished(flight, s.finishedMAC(serverHS, hs.transcript.sum()))
+	hs.transcript.add(flight[start:])
+	return flight, nil
 }
+
+// maxFlightSignature is the room serverFlight makes for the
+// CertificateVerify signature: an ECDSA P-521 signature (at most 139 bytes
+// in DER) or an RSA-2048 one (256); a longer one grows the buffer.
+const maxFlightSignature = 256
 
 func (hs *serverHandshake) readClientCertificate(level Level, msg []byte) error {
 	if msg[0] != typeCertificate {
@@ -501,7 +527,7 @@ func (hs *serverHandshake) readClientCertificate(level Level, msg []byte) error 
 		if err := cfg.runVerifyHook(nil, nil); err != nil {
 			return err
 		}
-		hs.step = hs.readClientFinished
+		hs.step = (*serverHandshake).readClientFinished
 		return nil
 	}
 	certs, chains, err := cfg.peerChain(cm.certificates, cfg.ClientAuth >= VerifyClientCertIfGiven, cfg.ClientCAs, "", x509.ExtKeyUsageClientAuth)
@@ -514,7 +540,7 @@ func (hs *serverHandshake) readClientCertificate(level Level, msg []byte) error 
 	hs.peerCerts = certs
 	c.state.PeerCertificates = certs
 	c.state.VerifiedChains = chains
-	hs.step = hs.readClientCertificateVerify
+	hs.step = (*serverHandshake).readClientCertificateVerify
 	return nil
 }
 
@@ -534,7 +560,7 @@ func (hs *serverHandshake) readClientCertificateVerify(level Level, msg []byte) 
 		return err
 	}
 	hs.transcript.add(msg)
-	hs.step = hs.readClientFinished
+	hs.step = (*serverHandshake).readClientFinished
 	return nil
 }
 

@@ -174,8 +174,11 @@ func (ks *clientKeyShare) sharedSecret(serverShare []byte) ([]byte, error) {
 }
 
 // serverKeyExchange answers a client's key_share: it returns the server's
-// share and the shared secret.
-func serverKeyExchange(group CurveID, clientShare []byte, rand io.Reader) (share, secret []byte, err error) {
+// share, in two parts for a hybrid group (the ML-KEM ciphertext and the
+// ECDH share, in the group's order; shareTail is nil otherwise), which
+// ServerHello carries one after the other rather than joined in a copy,
+// and the shared secret.
+func serverKeyExchange(group CurveID, clientShare []byte, rand io.Reader) (share, shareTail, secret []byte, err error) {
 	curve := group.ecdhCurve()
 	n := ecdhShareLen(curve)
 	ecPart := clientShare
@@ -183,11 +186,11 @@ func serverKeyExchange(group CurveID, clientShare []byte, rand io.Reader) (share
 	switch group {
 	case X25519MLKEM768, SecP256r1MLKEM768:
 		if len(clientShare) != n+mlkem.EncapsulationKeySize768 {
-			return nil, nil, alertf(AlertIllegalParameter, "bad hybrid key share length")
+			return nil, nil, nil, alertf(AlertIllegalParameter, "bad hybrid key share length")
 		}
 	case SecP384r1MLKEM1024:
 		if len(clientShare) != n+mlkem.EncapsulationKeySize1024 {
-			return nil, nil, alertf(AlertIllegalParameter, "bad hybrid key share length")
+			return nil, nil, nil, alertf(AlertIllegalParameter, "bad hybrid key share length")
 		}
 	}
 	hybrid := group != X25519 && group != CurveP256 && group != CurveP384 && group != CurveP521
@@ -200,36 +203,36 @@ func serverKeyExchange(group CurveID, clientShare []byte, rand io.Reader) (share
 	}
 	peer, err := curve.NewPublicKey(ecPart)
 	if err != nil {
-		return nil, nil, alertf(AlertIllegalParameter, "bad key share")
+		return nil, nil, nil, alertf(AlertIllegalParameter, "bad key share")
 	}
 	priv, err := curve.GenerateKey(rand)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ecSecret, err := priv.ECDH(peer)
 	if err != nil {
-		return nil, nil, alertf(AlertIllegalParameter, "bad key share")
+		return nil, nil, nil, alertf(AlertIllegalParameter, "bad key share")
 	}
 	pub := priv.PublicKey().Bytes()
 	if !hybrid {
-		return pub, ecSecret, nil
+		return pub, nil, ecSecret, nil
 	}
 	var kemSecret, ct []byte
 	if group == SecP384r1MLKEM1024 {
 		ek, err := mlkem.NewEncapsulationKey1024(kemPart)
 		if err != nil {
-			return nil, nil, alertf(AlertIllegalParameter, "bad ML-KEM key")
+			return nil, nil, nil, alertf(AlertIllegalParameter, "bad ML-KEM key")
 		}
 		kemSecret, ct = ek.Encapsulate()
 	} else {
 		ek, err := mlkem.NewEncapsulationKey768(kemPart)
 		if err != nil {
-			return nil, nil, alertf(AlertIllegalParameter, "bad ML-KEM key")
+			return nil, nil, nil, alertf(AlertIllegalParameter, "bad ML-KEM key")
 		}
 		kemSecret, ct = ek.Encapsulate()
 	}
 	if group.mlkemFirst() {
-		return append(ct, pub...), append(kemSecret, ecSecret...), nil
+		return ct, pub, append(kemSecret, ecSecret...), nil
 	}
-	return append(pub, ct...), append(ecSecret, kemSecret...), nil
+	return pub, ct, append(ecSecret, kemSecret...), nil
 }

@@ -92,10 +92,12 @@ func (s *cipherSuite) deriveSecret(secret []byte, label string, transcriptHash [
 	return s.expandLabel(secret, label, transcriptHash, s.size)
 }
 
-// finishedMAC computes verify_data (RFC 8446 §4.4.4).
+// finishedMAC computes verify_data (RFC 8446 §4.4.4). The finished key
+// is made and used on the stack: only verify_data is allocated.
 func (s *cipherSuite) finishedMAC(baseKey, transcriptHash []byte) []byte {
-	finishedKey := s.expandLabel(baseKey, "finished", nil, s.size)
-	return s.kdf.MAC(finishedKey, transcriptHash)
+	var fk [64]byte
+	finishedKey := s.kdf.AppendExpandLabel(fk[:0], baseKey, "finished", nil, s.size)
+	return s.kdf.AppendMAC(make([]byte, 0, s.size), finishedKey, transcriptHash)
 }
 
 // earlySecret is the first stage of the key schedule (RFC 8446 §7.1); psk is

@@ -11,7 +11,16 @@ type encryptedExtensionsMsg struct {
 }
 
 func (m *encryptedExtensionsMsg) marshal() []byte {
-	b := make([]byte, 0, 32+len(m.quicParams)+len(m.alpnProtocol))
+	return m.appendTo(make([]byte, 0, m.sizeHint()))
+}
+
+// sizeHint is about the length of the marshaled message.
+func (m *encryptedExtensionsMsg) sizeHint() int {
+	return 32 + len(m.quicParams) + len(m.alpnProtocol)
+}
+
+// appendTo appends the marshaled message to b.
+func (m *encryptedExtensionsMsg) appendTo(b []byte) []byte {
 	b = append(b, typeEncryptedExtensions)
 	b, msgStart := beginVec(b, 3)
 	b, extStart := beginVec(b, 2)
@@ -80,7 +89,11 @@ type certificateRequestMsg struct {
 }
 
 func (m *certificateRequestMsg) marshal() []byte {
-	b := make([]byte, 0, 64)
+	return m.appendTo(make([]byte, 0, 64))
+}
+
+// appendTo appends the marshaled message to b.
+func (m *certificateRequestMsg) appendTo(b []byte) []byte {
 	b = append(b, typeCertificateRequest)
 	b, msgStart := beginVec(b, 3)
 	b = appendVec8(b, m.context)
@@ -134,11 +147,20 @@ type certificateMsg struct {
 }
 
 func (m *certificateMsg) marshal() []byte {
-	n := 16
+	return m.appendTo(make([]byte, 0, m.sizeHint()))
+}
+
+// sizeHint is about the length of the marshaled message.
+func (m *certificateMsg) sizeHint() int {
+	n := 16 + len(m.context)
 	for _, c := range m.certificates {
 		n += 5 + len(c)
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// appendTo appends the marshaled message to b.
+func (m *certificateMsg) appendTo(b []byte) []byte {
 	b = append(b, typeCertificate)
 	b, msgStart := beginVec(b, 3)
 	b = appendVec8(b, m.context)
@@ -181,7 +203,11 @@ type certificateVerifyMsg struct {
 }
 
 func (m *certificateVerifyMsg) marshal() []byte {
-	b := make([]byte, 0, 8+len(m.signature))
+	return m.appendTo(make([]byte, 0, 8+len(m.signature)))
+}
+
+// appendTo appends the marshaled message to b.
+func (m *certificateVerifyMsg) appendTo(b []byte) []byte {
 	b = append(b, typeCertificateVerify)
 	b = appendU24(b, 4+len(m.signature))
 	b = appendU16(b, m.scheme)
@@ -198,7 +224,11 @@ func parseCertificateVerify(body []byte) (*certificateVerifyMsg, error) {
 }
 
 func marshalFinished(verifyData []byte) []byte {
-	b := make([]byte, 0, 4+len(verifyData))
+	return appendFinished(make([]byte, 0, 4+len(verifyData)), verifyData)
+}
+
+// appendFinished appends a Finished message to b.
+func appendFinished(b, verifyData []byte) []byte {
 	b = append(b, typeFinished)
 	return appendVec24(b, verifyData)
 }

@@ -366,7 +366,10 @@ type serverHelloMsg struct {
 	cipherSuite      uint16
 	supportedVersion uint16
 	keyShare         keyShare // ServerHello
-	selectedGroup    uint16   // HelloRetryRequest
+	// keyShareTail continues keyShare.data when marshaling: the second
+	// part of a hybrid share (serverKeyExchange).
+	keyShareTail     []byte
+	selectedGroup    uint16 // HelloRetryRequest
 	hasPSK           bool
 	selectedIdentity uint16
 	cookie           []byte
@@ -377,7 +380,7 @@ func (m *serverHelloMsg) isHelloRetryRequest() bool {
 }
 
 func (m *serverHelloMsg) marshal() []byte {
-	b := make([]byte, 0, 128+len(m.keyShare.data))
+	b := make([]byte, 0, 128+len(m.keyShare.data)+len(m.keyShareTail))
 	b = append(b, typeServerHello)
 	b, msgStart := beginVec(b, 3)
 	b = appendU16(b, versionTLS12)
@@ -400,9 +403,11 @@ func (m *serverHelloMsg) marshal() []byte {
 		}
 	} else {
 		b = appendU16(b, extKeyShare)
-		b = appendU16(b, uint16(4+len(m.keyShare.data)))
+		n := len(m.keyShare.data) + len(m.keyShareTail)
+		b = appendU16(b, uint16(4+n))
 		b = appendU16(b, m.keyShare.group)
-		b = appendVec16(b, m.keyShare.data)
+		b = appendU16(b, uint16(n))
+		b = append(append(b, m.keyShare.data...), m.keyShareTail...)
 	}
 	if m.hasPSK {
 		b = appendU16(b, extPreSharedKey)

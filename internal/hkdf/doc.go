@@ -7,7 +7,10 @@
 // thirty labels on each side (the TLS key schedule plus the QUIC key, IV
 // and header protection keys of every encryption level). Here the two hash
 // states of an HMAC are pooled per hash, so an operation allocates only
-// its output.
+// its output, of exactly its length, and AppendExpandLabel not even that:
+// QUIC derives its packet protection keys into buffers on its stack. The
+// pooled states keep nothing of a key or an output once an operation
+// returns.
 //
 // Limits: keys longer than the hash block are hashed first (RFC 2104 §3);
 // an HkdfLabel context is at most 255 bytes (RFC 8446 §7.1), as is

@@ -47,6 +47,11 @@ func TestAgainstStdlib(t *testing.T) {
 				if got, want := hh.h.MAC(key, msg), std.Sum(nil); !bytes.Equal(got, want) {
 					t.Fatalf("MAC key %d: got %x, want %x", keyLen, got, want)
 				}
+				if keyLen <= MaxAppendSecret {
+					if got, want := hh.h.AppendMAC([]byte("x"), key, msg), std.Sum([]byte("x")); !bytes.Equal(got, want) {
+						t.Fatalf("AppendMAC key %d: got %x, want %x", keyLen, got, want)
+					}
+				}
 				want, err := stdhkdf.Extract(hh.std, msg, key)
 				if err != nil {
 					t.Fatal(err)
@@ -67,10 +72,40 @@ func TestAgainstStdlib(t *testing.T) {
 					if got := hh.h.ExpandLabel(secret, "some label", context, length); !bytes.Equal(got, want) {
 						t.Fatalf("ExpandLabel context %d length %d: got %x, want %x", ctxLen, length, got, want)
 					}
+					prefix := []byte("prefix")
+					if got := hh.h.AppendExpandLabel(prefix, secret, "some label", context, length); !bytes.Equal(got[len(prefix):], want) || string(got[:len(prefix)]) != "prefix" {
+						t.Fatalf("AppendExpandLabel context %d length %d: got %x, want prefix and %x", ctxLen, length, got, want)
+					}
 				}
 			}
 		})
 	}
+}
+
+// TestAppendMACTooLong checks that AppendMAC refuses a key or message it
+// cannot copy whole rather than MAC a part of it.
+func TestAppendMACTooLong(t *testing.T) {
+	for _, tc := range []struct{ key, msg int }{{0, MaxAppendMAC + 1}, {MaxAppendSecret + 1, 0}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("AppendMAC of a %d-byte key and a %d-byte message did not panic", tc.key, tc.msg)
+				}
+			}()
+			SHA256.AppendMAC(nil, make([]byte, tc.key), make([]byte, tc.msg))
+		}()
+	}
+}
+
+// TestAppendExpandLabelTooLong checks that AppendExpandLabel refuses a
+// secret it cannot copy whole.
+func TestAppendExpandLabelTooLong(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("AppendExpandLabel of a secret over MaxAppendSecret bytes did not panic")
+		}
+	}()
+	SHA256.AppendExpandLabel(nil, make([]byte, MaxAppendSecret+1), "x", nil, 16)
 }
 
 // TestAppendLabel checks the HkdfLabel encoding of RFC 8446 §7.1 on the
@@ -98,5 +133,24 @@ func BenchmarkExpandLabel(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		SHA256.ExpandLabel(secret, "quic key", nil, 16)
+	}
+}
+
+// TestPooledStateWiped checks that a state goes back to the pool with
+// nothing of the last key or output in it.
+func TestPooledStateWiped(t *testing.T) {
+	key := bytes.Repeat([]byte{0x5a}, 200) // longer than a block: hashed first
+	SHA256.MAC(key, []byte("message"))
+	SHA256.AppendExpandLabel(nil, key[:32], "label", nil, 16)
+	m := SHA256.get()
+	defer SHA256.put(m)
+	var zero [128]byte
+	if !bytes.Equal(m.pad[:], zero[:]) || !bytes.Equal(m.innerSum[:], zero[:64]) ||
+		!bytes.Equal(m.block[:], zero[:64]) || !bytes.Equal(m.key[:], zero[:]) {
+		t.Error("a pooled state keeps key or output bytes")
+	}
+	empty := sha256.Sum256(nil)
+	if !bytes.Equal(m.inner.Sum(nil), empty[:]) || !bytes.Equal(m.outer.Sum(nil), empty[:]) {
+		t.Error("a pooled state's hashes are not reset")
 	}
 }

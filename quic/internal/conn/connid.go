@@ -61,10 +61,12 @@ func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID, resetKey *[32]
 // the endpoint's key, so that the endpoint can send a stateless reset for a
 // connection it no longer remembers (RFC 9000 §10.3.2).
 func StatelessResetToken(key *[32]byte, id []byte) [wire.StatelessResetTokenLen]byte {
-	// HMAC-SHA256 with pooled hash states: a connection derives a token
-	// for every connection ID it issues.
+	// HMAC-SHA256 with pooled hash states, on the stack: a connection
+	// derives a token for every connection ID it issues.
+	var sum [32]byte
+	hkdf.SHA256.AppendMAC(sum[:0], key[:], id)
 	var t [wire.StatelessResetTokenLen]byte
-	copy(t[:], hkdf.SHA256.MAC(key[:], id))
+	copy(t[:], sum[:])
 	return t
 }
 

@@ -90,6 +90,12 @@ type eventQueue struct {
 
 func (e *eventQueue) add(ev Event) {
 	e.reuse()
+	if e.q == nil {
+		// A handshake's turns bring several events at once (keys,
+		// parameters, its completion): room for them at the start
+		// rather than growing 1, 2, 4, four allocations a connection.
+		e.q = make([]Event, 0, 8)
+	}
 	e.q = append(e.q, ev)
 }
 

@@ -25,13 +25,15 @@ type tokenState struct {
 const maxNewTokens = 4
 
 // QueueNewToken queues a token to send in a NEW_TOKEN frame; servers only,
-// after the handshake (RFC 9000 §19.7: 1-RTT packets only).
+// after the handshake (RFC 9000 §19.7: 1-RTT packets only). The
+// connection keeps token, which the caller must not change: the endpoint
+// hands over the token it just sealed, not a buffer it reuses.
 func (c *Conn) QueueNewToken(token []byte) {
 	t := &c.tokens
 	if c.isClient || len(token) == 0 || len(t.issued) >= maxNewTokens {
 		return
 	}
-	t.issued = append(t.issued, append([]byte(nil), token...))
+	t.issued = append(t.issued, token)
 	t.queue = append(t.queue, len(t.issued)-1)
 	c.mb.Wake()
 }

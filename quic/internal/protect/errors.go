@@ -34,7 +34,8 @@ const (
 	// ErrSecretLength: a traffic secret does not have the length of the
 	// suite's hash.
 	ErrSecretLength Error = "traffic secret has the wrong length"
-	// ErrConnectionIDLength: a connection ID is longer than 255 bytes, which
-	// cannot be encoded in a Retry pseudo-packet (RFC 9001 §5.8).
+	// ErrConnectionIDLength: a connection ID is longer than the 20 bytes
+	// of QUIC versions 1 and 2 (RFC 9000 §17.2), given for Initial keys
+	// or a Retry integrity tag.
 	ErrConnectionIDLength Error = "connection ID too long"
 )

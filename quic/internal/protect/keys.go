@@ -72,37 +72,41 @@ func NewKeys(version uint32, suite Suite, secret []byte) (*Keys, error) {
 	if len(secret) != suite.secretLen() {
 		return nil, ErrSecretLength
 	}
-	m := deriveKeyMaterial(p, suite, secret, true)
-	hp, err := newHeaderProtection(suite, m.hp)
+	var m keyMaterial
+	m.derive(p, suite, secret, true)
+	hp, err := newHeaderProtection(suite, m.hp[:suite.keyLen()])
 	if err != nil {
 		return nil, err
 	}
-	return newKeys(p, suite, secret, m, hp)
+	return newKeys(p, suite, secret, &m, hp)
 }
 
-// keyMaterial is what RFC 9001 §5.1 derives from a traffic secret.
+// keyMaterial is what RFC 9001 §5.1 derives from a traffic secret. It is
+// made on the caller's stack and used at once (the ciphers copy their
+// keys), so that making keys allocates no key material, and no copy of a
+// key outlives the Keys made from it.
 type keyMaterial struct {
-	key, iv, hp []byte
+	key, hp [32]byte // suite.keyLen() bytes
+	iv      [nonceLen]byte
 }
 
-// deriveKeyMaterial derives the AEAD key and IV from secret, and the header
+// derive derives the AEAD key and IV from secret, and the header
 // protection key if withHP.
-func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) (m keyMaterial) {
+func (m *keyMaterial) derive(p *versionParams, suite Suite, secret []byte, withHP bool) {
 	kdf := suite.kdf()
-	m.key = hkdfExpandLabel(kdf, secret, p.labelKey, suite.keyLen())
-	m.iv = hkdfExpandLabel(kdf, secret, p.labelIV, nonceLen)
+	kdf.AppendExpandLabel(m.key[:0], secret, p.labelKey, nil, suite.keyLen())
+	kdf.AppendExpandLabel(m.iv[:0], secret, p.labelIV, nil, nonceLen)
 	if withHP {
-		m.hp = hkdfExpandLabel(kdf, secret, p.labelHP, suite.keyLen())
+		kdf.AppendExpandLabel(m.hp[:0], secret, p.labelHP, nil, suite.keyLen())
 	}
-	return m
 }
 
 // newKeys builds Keys from derived material and a header protection key,
 // which a key update carries over from the previous generation.
-func newKeys(p *versionParams, suite Suite, secret []byte, m keyMaterial, hp headerProtection) (*Keys, error) {
+func newKeys(p *versionParams, suite Suite, secret []byte, m *keyMaterial, hp headerProtection) (*Keys, error) {
 	k := &Keys{params: p, suite: suite, hp: hp}
 	var err error
-	if k.aead, err = newAEAD(suite, m.key); err != nil {
+	if k.aead, err = newAEAD(suite, m.key[:suite.keyLen()]); err != nil {
 		return nil, err
 	}
 	copy(k.nonce[:4], m.iv[:4])
@@ -135,29 +139,39 @@ func newAEAD(suite Suite, key []byte) (cipher.AEAD, error) {
 // Initial packets use TLS_AES_128_GCM_SHA256. A client seals with client
 // and opens with server; a server does the opposite.
 func InitialKeys(version uint32, dcid []byte) (client, server *Keys, err error) {
-	_, clientSecret, serverSecret, err := initialSecrets(version, dcid)
-	if err != nil {
+	var s initialSecretSet
+	if err := s.derive(version, dcid); err != nil {
 		return nil, nil, err
 	}
-	if client, err = NewKeys(version, TLS_AES_128_GCM_SHA256, clientSecret); err != nil {
+	if client, err = NewKeys(version, TLS_AES_128_GCM_SHA256, s.client[:]); err != nil {
 		return nil, nil, err
 	}
-	if server, err = NewKeys(version, TLS_AES_128_GCM_SHA256, serverSecret); err != nil {
+	if server, err = NewKeys(version, TLS_AES_128_GCM_SHA256, s.server[:]); err != nil {
 		return nil, nil, err
 	}
 	return client, server, nil
 }
 
-// initialSecrets returns the three secrets of RFC 9001 §5.2.
-func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte, err error) {
+// initialSecretSet is the three secrets of RFC 9001 §5.2, made on the
+// caller's stack: nothing of them outlives the Keys made from them.
+type initialSecretSet struct {
+	initial, client, server [sha256.Size]byte
+}
+
+func (s *initialSecretSet) derive(version uint32, dcid []byte) error {
 	p, err := paramsFor(version)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	initial = hkdf.SHA256.Extract(p.initialSalt, dcid)
-	client = hkdfExpandLabel(hkdf.SHA256, initial, "client in", sha256.Size)
-	server = hkdfExpandLabel(hkdf.SHA256, initial, "server in", sha256.Size)
-	return initial, client, server, nil
+	if len(dcid) > MaxConnectionIDLen {
+		// RFC 9000 §17.2: a version 1 or 2 connection ID is at most 20
+		// bytes (the endpoint drops longer ones before this).
+		return ErrConnectionIDLength
+	}
+	hkdf.SHA256.AppendMAC(s.initial[:0], p.initialSalt, dcid) // HKDF-Extract
+	hkdf.SHA256.AppendExpandLabel(s.client[:0], s.initial[:], "client in", nil, sha256.Size)
+	hkdf.SHA256.AppendExpandLabel(s.server[:0], s.initial[:], "server in", nil, sha256.Size)
+	return nil
 }
 
 // NextGeneration returns the keys of the next key phase (RFC 9001 §6.1):
@@ -169,9 +183,11 @@ func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte
 // it with k. k stays usable, as the previous generation is needed for a while
 // after an update (RFC 9001 §6.5).
 func (k *Keys) NextGeneration() (*Keys, error) {
-	next := hkdfExpandLabel(k.suite.kdf(), k.secret[:k.secretLen], k.params.labelKU, k.secretLen)
-	m := deriveKeyMaterial(k.params, k.suite, next, false)
-	return newKeys(k.params, k.suite, next, m, k.hp)
+	var next [sha512.Size384]byte
+	k.suite.kdf().AppendExpandLabel(next[:0], k.secret[:k.secretLen], k.params.labelKU, nil, k.secretLen)
+	var m keyMaterial
+	m.derive(k.params, k.suite, next[:k.secretLen], false)
+	return newKeys(k.params, k.suite, next[:k.secretLen], &m, k.hp)
 }
 
 // Rest lets go of the cipher states, the larger part of Keys (about 1.3
@@ -188,9 +204,10 @@ func (k *Keys) Rest() {
 // wake makes the AEAD again after Rest (the header protection cipher
 // wakes itself, headerProtection.computeMask).
 func (k *Keys) wake() error {
-	m := deriveKeyMaterial(k.params, k.suite, k.secret[:k.secretLen], false)
+	var m keyMaterial
+	m.derive(k.params, k.suite, k.secret[:k.secretLen], false)
 	var err error
-	k.aead, err = newAEAD(k.suite, m.key)
+	k.aead, err = newAEAD(k.suite, m.key[:k.suite.keyLen()])
 	return err
 }
 

@@ -319,3 +319,25 @@ func TestRest(t *testing.T) {
 		})
 	}
 }
+
+// derivedKeys is keyMaterial cut to the suite's lengths, for tests to
+// compare with vectors.
+type derivedKeys struct{ key, iv, hp []byte }
+
+func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) derivedKeys {
+	m := new(keyMaterial)
+	m.derive(p, suite, secret, withHP)
+	d := derivedKeys{key: m.key[:suite.keyLen()], iv: m.iv[:]}
+	if withHP {
+		d.hp = m.hp[:suite.keyLen()]
+	}
+	return d
+}
+
+// initialSecrets returns the three secrets of RFC 9001 §5.2 as slices, for
+// tests to compare with vectors.
+func initialSecrets(version uint32, dcid []byte) (initial, client, server []byte, err error) {
+	s := new(initialSecretSet)
+	err = s.derive(version, dcid)
+	return s.initial[:], s.client[:], s.server[:], err
+}

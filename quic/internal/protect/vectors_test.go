@@ -77,7 +77,7 @@ func checkBytes(t *testing.T, what string, got, want []byte) {
 	}
 }
 
-// hkdfLabel is the HkdfLabel that hkdfExpandLabel expands, with an empty
+// hkdfLabel is the HkdfLabel that keyMaterial.derive expands, with an empty
 // context.
 func hkdfLabel(label string, length int) []byte {
 	return hkdf.AppendLabel(nil, length, label, nil)
