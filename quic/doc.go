@@ -269,9 +269,10 @@
 //   - Streams: Config.MaxBidiStreams and MaxUniStreams (100 each) open at
 //     once. Received datagrams waiting for a connection's goroutine: 6 MB
 //     (128 GRO buffers), or its receive window and an eighth (in up to
-//     three times that of buffers) when larger. Acknowledgments: a flood of ack-eliciting packets
-//     gets one ACK per second packet, per tenth once the flow is a bulk
-//     one, or per ACK delay (see below), not one per packet.
+//     three times that of buffers) when larger. Acknowledgments: a flood
+//     of ack-eliciting packets gets one ACK per second packet, per tenth
+//     once the flow is a bulk one, or per ACK delay (see below), not one
+//     per packet.
 //
 // # ICMP errors end a client handshake
 //
