@@ -227,16 +227,25 @@ func (w *responseWriter) flushContent() error {
 		return nil
 	}
 	var err error
-	if h := frame.AppendFrameHeader(w.frameBuf[:0], frame.TypeData, uint64(w.buffered())); len(h) <= w.head {
-		start := w.head - copy(w.buf[w.head-len(h):], h)
-		if _, werr := w.str.Write(w.buf[start:]); werr != nil {
-			err = w.streamFailed(werr)
-		}
-	} else {
-		err = w.writeData(w.buf[w.head:])
+	if _, werr := w.str.Write(w.framed(frame.AppendFrameHeader(w.frameBuf[:0], frame.TypeData, uint64(w.buffered())))); werr != nil {
+		err = w.streamFailed(werr)
 	}
 	w.buf = w.buf[:w.head]
 	return err
+}
+
+// framed returns hdr, frame headers built in w.frameBuf, followed by the
+// buffered content: in place, hdr copied into the headroom in front of
+// the content, when it fits there (a DATA frame header always does), or
+// else the content copied behind hdr. w.frameBuf keeps what hdr grew.
+func (w *responseWriter) framed(hdr []byte) []byte {
+	if len(hdr) <= w.head {
+		w.frameBuf = hdr[:0]
+		return w.buf[w.head-copy(w.buf[w.head-len(hdr):], hdr):]
+	}
+	b := append(hdr, w.buf[w.head:]...)
+	w.frameBuf = b[:0]
+	return b
 }
 
 // writeData writes one DATA frame holding p.
@@ -298,14 +307,7 @@ func (w *responseWriter) writeHeaderSection(status int, h http.Header, content b
 	w.frameBuf = w.sc.c.appendHeadersFrame(w.frameBuf[:0], w.str.ID(), w.fields)
 	b := w.frameBuf
 	if content && w.buffered() > 0 {
-		b = frame.AppendFrameHeader(b, frame.TypeData, uint64(w.buffered()))
-		if len(b) <= w.head {
-			w.frameBuf = b[:0] // as grown, for the next response
-			b = w.buf[w.head-copy(w.buf[w.head-len(b):], b):]
-		} else {
-			b = append(b, w.buf[w.head:]...)
-			w.frameBuf = b[:0]
-		}
+		b = w.framed(frame.AppendFrameHeader(b, frame.TypeData, uint64(w.buffered())))
 	}
 	if _, err := w.str.Write(b); err != nil {
 		return w.streamFailed(err)
