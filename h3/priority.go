@@ -76,11 +76,9 @@ func (sc *serverConn) closeRequestStream(id uint64) {
 // defaults stay. Several field lines are one Dictionary (RFC 8941 §3.2),
 // in which a later member replaces an earlier one of the same key.
 func (sc *serverConn) requestPriority(id uint64, values []string) {
-	p, ok := priority.Default, true
-	for _, v := range values {
-		if p, ok = priority.Parse(v, p); !ok {
-			return
-		}
+	p, ok := priority.ParseLines(values, priority.Default)
+	if !ok {
+		return
 	}
 	sc.mu.Lock()
 	if e, found := sc.openStreams[id]; found && !e.updated {
@@ -102,11 +100,9 @@ func (sc *serverConn) responsePriority(id uint64, values []string) {
 	if !found {
 		return
 	}
-	p, ok := e.prio, true
-	for _, v := range values {
-		if p, ok = priority.Parse(v, p); !ok {
-			return
-		}
+	p, ok := priority.ParseLines(values, e.prio)
+	if !ok {
+		return
 	}
 	e.setPriority(p)
 	sc.openStreams[id] = e

@@ -155,13 +155,8 @@ func (cs *clientStream) startPriority(fields []qpack.HeaderField) []qpack.Header
 	}
 	values := cs.req.Header["Priority"]
 	hasHeader := len(values) > 0
-	asked, ok := priority.Default, true
-	for _, v := range values {
-		if asked, ok = priority.Parse(v, asked); !ok {
-			asked = priority.Default // ignored whole, as the server will (§4)
-			break
-		}
-	}
+	// A malformed header is ignored whole, as the server will (§4).
+	asked, _ := priority.ParseLines(values, priority.Default)
 	if rp == nil {
 		if hasHeader {
 			cs.scheduleUpload(asked.Urgency)

@@ -375,3 +375,17 @@ func parseByteSequence[T string | []byte](v T, pos int) int {
 	}
 	return -1
 }
+
+// ParseLines parses the field lines of one Priority field, which together
+// are one Dictionary (RFC 8941 §3.2: a later member replaces an earlier
+// one of the same key), over base as Parse does. A malformed line makes
+// the whole field malformed: ok is false and p is base.
+func ParseLines(lines []string, base Priority) (p Priority, ok bool) {
+	p = base
+	for _, v := range lines {
+		if p, ok = Parse(v, p); !ok {
+			return base, false
+		}
+	}
+	return p, true
+}

@@ -126,3 +126,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseLines: a field's lines are one Dictionary, a later member
+// replacing an earlier one; one malformed line makes the field malformed.
+func TestParseLines(t *testing.T) {
+	base := Priority{Urgency: 5}
+	for _, tc := range []struct {
+		lines []string
+		want  Priority
+		ok    bool
+	}{
+		{nil, base, true},
+		{[]string{"u=1", "i"}, Priority{Urgency: 1, Incremental: true}, true},
+		{[]string{"u=1, i", "u=2"}, Priority{Urgency: 2, Incremental: true}, true},
+		{[]string{"i", "u=("}, base, false},
+	} {
+		if got, ok := ParseLines(tc.lines, base); got != tc.want || ok != tc.ok {
+			t.Errorf("ParseLines(%q) = %+v, %v; want %+v, %v", tc.lines, got, ok, tc.want, tc.ok)
+		}
+	}
+}
