@@ -49,7 +49,7 @@ type conn struct {
 	settingsReceived chan struct{} // closed when the peer's SETTINGS arrive
 
 	ctrlMu sync.Mutex    // serializes writes on our control stream
-	ctrlW  backlogWriter // our control stream (decoder_backlog.go)
+	ctrlW  backlogWriter // our control stream (backlog.go)
 
 	// mu guards the QPACK state and the writes on our QPACK streams, so
 	// that encoder instructions go out in the order the encoder made them.
@@ -64,7 +64,7 @@ type conn struct {
 	sectBuf   []byte
 	insBuf    []byte
 	decBuf    []byte
-	decW      backlogWriter // decStream, written without blocking (decoder_backlog.go)
+	decW      backlogWriter // decStream, written without blocking (backlog.go)
 
 	// Counters for tests and diagnostics.
 	encoderStreamBytes atomic.Uint64 // bytes written on our encoder stream
@@ -363,7 +363,7 @@ func (c *conn) readDecoderStream(r *frame.Reader) error {
 func (c *conn) flushDecoderStreamLocked() {
 	c.decBuf = c.dec.AppendDecoderStream(c.decBuf[:0])
 	if len(c.decBuf) > 0 && c.decStream != nil {
-		c.writeDecoderStreamLocked(c.decBuf) // decoder_backlog.go: never blocks
+		c.decW.writeLocked(c.decBuf) // never blocks (backlog.go)
 	}
 }
 

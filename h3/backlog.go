@@ -84,7 +84,3 @@ func (w *backlogWriter) flush() {
 	}
 	w.flushing = false
 }
-
-// writeDecoderStreamLocked sends b, instructions for the peer's encoder,
-// on our decoder stream without blocking. c.mu is held.
-func (c *conn) writeDecoderStreamLocked(b []byte) { c.decW.writeLocked(b) }
