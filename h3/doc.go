@@ -319,6 +319,14 @@
 //     Stream Cancellation (RFC 9204 §4.4.2), when its stream is reset, when
 //     the request's context ends, or at ReadHeaderTimeout: while it waits
 //     the stream is read ahead (up to 256 bytes) so that a reset is seen.
+//   - Our QPACK decoder stream and our control stream (PRIORITY_UPDATE,
+//     GOAWAY) are written without waiting for the peer's flow control
+//     credit: what the stream does not take waits in a backlog, and a peer
+//     that lets 64 KiB pile up there is not reading what it must; the
+//     connection closes with H3_EXCESSIVE_LOAD.
+//   - Server handler goroutines are reused across a connection's requests:
+//     up to 256 wait idle for the next request stream, and those idle
+//     through a whole second end.
 //   - Discovery state: DefaultAltSvcCacheSize (1000) origins in the default
 //     cache; 1024 routes with broken marks and RTTs; 1024 HTTPS answers;
 //     an alt-svc file is read up to 4 MiB, lines up to 2 KiB.
