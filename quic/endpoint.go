@@ -286,17 +286,19 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	dcid, scid := newConnectionID(), newConnectionID()
 	cc := config.connConfig()
 	// newConn makes the client's key share (ML-KEM-768, X25519) on this
-	// goroutine: room for it now, while the stack is shallow to copy.
+	// goroutine, and dialDriver runs the rest of the handshake here: room
+	// for it now, while the stack is shallow to copy.
 	presizeStack()
 	c, err := newConn(time.Now(), e, config, cc, clientParams(config, cc, addr, dcid, scid))
 	if err != nil {
 		return nil, err
 	}
-	established := c.handshakeDone.wait()
+	// The driver closes confirmed, and then clears c.confirmed.
+	var confirmed chan struct{}
 	waitConfirmed := config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil
 	if waitConfirmed {
-		c.confirmed = make(chan struct{})
-		established = c.confirmed
+		confirmed = make(chan struct{})
+		c.confirmed = confirmed
 	}
 	e.mu.Lock()
 	if e.closed {
@@ -311,16 +313,22 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		e.ownedBy = c
 	}
 	e.mu.Unlock()
-	go c.start()
 	if early && c.early.ready != nil {
+		go c.start()
 		return c, nil // sending 0-RTT
 	}
+	if !c.dialDriver(ctx) {
+		return nil, c.closeError()
+	}
+	if !waitConfirmed {
+		// Established: the connection is the caller's even if the peer
+		// has closed it since (its first use says so), as a TCP
+		// connection the server closed at once.
+		return c, nil
+	}
 	select {
-	case <-established:
-		if c.handshakeOK.Load() && (!waitConfirmed || c.confirmedOK.Load()) {
-			// Established: the connection is the caller's even if the
-			// peer has closed it since (its first use says so), as a TCP
-			// connection the server closed at once.
+	case <-confirmed:
+		if c.confirmedOK.Load() {
 			return c, nil
 		}
 	case <-c.closed:
@@ -330,11 +338,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	}
 	select {
 	case <-c.closed:
-		// Failed: the connection sends what CONNECTION_CLOSE it owes and
-		// ends now, without the closing or draining period (RFC 9000
-		// §10.2), which would only keep a socket and a goroutine for a
-		// connection nobody holds. The server learns of the failure from
-		// that CONNECTION_CLOSE, or at its own timeout if it is lost.
+		// Failed: as in dialDriver, the connection ends now.
 		c.call(func(sm *conn.Conn, now time.Time) { sm.CloseNow(now) })
 		<-c.done.wait()
 		return nil, c.closeError()
