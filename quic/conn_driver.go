@@ -239,7 +239,7 @@ func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
 			c.inboxWindow = w
 			c.inboxMu.Unlock()
 		}
-		if sm.Closed() {
+		if sm.Closed() || (sm.Closing() && c.lingerNow(now)) {
 			c.drainInbox()
 			trimRxPoolsAtEnd()
 			d.timer.Stop()
@@ -356,6 +356,11 @@ func (c *Conn) flush(now time.Time) {
 			size := len(buf) - start
 			if seg >= size {
 				seg = 0
+			}
+			if c.sm.Closing() && seg == 0 && c.closeDatagram == nil && !c.sm.Draining() {
+				// The datagram that carries our CONNECTION_CLOSE, which
+				// lingering sends again (endpoint_linger.go).
+				c.closeDatagram = append([]byte(nil), buf[start:]...)
 			}
 			sb.msgs[n] = udpio.Message{Buf: buf[start:], N: size, Addr: path.Remote, ECN: mark, SegmentSize: seg}
 			n++
@@ -479,7 +484,11 @@ func (c *Conn) onHandshakeComplete() {
 
 // finish ends the connection for good: the driver stops and the endpoint
 // forgets it.
-func (c *Conn) finish() {
+func (c *Conn) finish() { c.end(nil) }
+
+// end is finish; with l, the endpoint keeps l for the connection's closing
+// or draining period (lingerNow).
+func (c *Conn) end(l *lingerEntry) {
 	c.setCloseError(ErrConnectionClosed)
 	c.endStreamContexts()
 	final := statsOf(c.sm.Stats())
@@ -497,7 +506,7 @@ func (c *Conn) finish() {
 		close(c.confirmed)
 		c.confirmed = nil
 	}
-	c.endpoint.forget(c)
+	c.endpoint.forget(c, l)
 	c.endpoint.closeSockets(func(_ int, ps *pathSocket) bool { return ps.owner != c })
 	c.settleMigrations(c.sm.CurrentPath(), c.closeError())
 	c.done.fire()

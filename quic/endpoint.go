@@ -70,6 +70,9 @@ type Endpoint struct {
 	replies replyLimiter
 	// paths are the sockets read besides sock (endpoint_paths.go).
 	paths pathSockets
+	// lingering holds what remains of connections in their closing or
+	// draining period (endpoint_linger.go); guarded by mu.
+	lingering lingerState
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
@@ -360,6 +363,7 @@ func (e *Endpoint) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.stopLingering()
 	conns := make([]*Conn, 0, len(e.all))
 	for c := range e.all {
 		conns = append(conns, c)
@@ -403,13 +407,17 @@ func (e *Endpoint) removeConnID(id wire.ConnectionID) {
 }
 
 // forget drops a finished connection; an endpoint Dial made for it closes.
-func (e *Endpoint) forget(c *Conn) {
+// With l, the connection lingers (endpoint_linger.go): l takes the
+// connection IDs routed to it until its period ends.
+func (e *Endpoint) forget(c *Conn, l *lingerEntry) {
 	e.mu.Lock()
 	// Only the connection's own IDs: a scan of the whole table would make
 	// each connection's end cost as much as there are connections.
+	ids := e.all[c][:0]
 	for _, id := range e.all[c] {
 		if e.conns[id] == c {
 			delete(e.conns, id)
+			ids = append(ids, id)
 		}
 	}
 	// Likewise only the tokens of the peer IDs it still holds (retired ones
@@ -421,6 +429,9 @@ func (e *Endpoint) forget(c *Conn) {
 	}
 	delete(e.all, c)
 	owned := e.ownedBy == c
+	if l != nil && !e.closed && !owned {
+		e.linger(l, ids)
+	}
 	e.mu.Unlock()
 	if owned {
 		go e.Close()
