@@ -101,6 +101,11 @@ type Conn struct {
 
 	// early is 0-RTT and session state (early.go).
 	early earlyConn
+
+	// closeDatagram, the driver's, is a copy of the datagram that carried
+	// our CONNECTION_CLOSE, for the endpoint to send again while the
+	// connection lingers (endpoint_linger.go).
+	closeDatagram []byte
 }
 
 // broadcast wakes every goroutine waiting for something to change: the

@@ -123,68 +123,98 @@ func inboxLimits(window uint64) (bytes, gro int) {
 	return int(b), max(maxInboxGRO, int(3*b/(64<<10)))
 }
 
-// run is the connection's goroutine, its driver: the only code that
-// touches the state machine. Each turn it takes what arrived (datagrams
-// from the endpoint, work from application goroutines), lets the timers
-// fire, sends what is due, acts on the events, and sleeps until the next
-// deadline or wake-up.
-func (c *Conn) run() {
+// driver is the state of a connection's driver loop (run): the only
+// code that touches the state machine. It runs on the connection's own
+// goroutine, except while a client's handshake runs: then Dial's caller,
+// which waits for the handshake anyway, is the driver (dialDriver,
+// conn_start.go), and hands the loop to a goroutine once the handshake
+// has completed.
+type driver struct {
+	c *Conn
 	// The timer wakes the driver through c.wake, as work does, so that
 	// the driver sleeps on one channel: a timer with a channel of its own
 	// and a select over both would cost an idle connection a channel and
 	// a second waiting record, about 200 bytes. fired tells the two
 	// wake-ups apart.
-	var fired atomic.Bool
-	timer := time.AfterFunc(time.Hour, func() {
-		fired.Store(true)
+	timer   *time.Timer
+	fired   atomic.Bool
+	inbox   []datagram
+	reqs    []driverRequest
+	trimmed bool
+	window  uint64 // the receive window the inbox was last sized for
+}
+
+func newDriver(c *Conn) *driver {
+	d := &driver{c: c}
+	d.timer = time.AfterFunc(time.Hour, func() {
+		d.fired.Store(true)
 		c.signal()
 	})
-	defer timer.Stop()
-	var inbox []datagram
-	var reqs []driverRequest
+	return d
+}
+
+// run is the connection's goroutine: the driver loop until the connection
+// has ended.
+func (d *driver) run() { d.loop(nil) }
+
+// loop is the driver. Each turn it takes what arrived (datagrams from the
+// endpoint, work from application goroutines), lets the timers fire, sends
+// what is due, acts on the events, and sleeps until the next deadline or
+// wake-up. It returns true when the connection has ended. With dialing
+// non-nil (Dial's caller drives a client's handshake: dialDriver) it
+// returns false instead as soon as the handshake has completed, before it
+// sends what completing it queued (see below), or the connection has
+// started to close, or dialing is closed (Dial's context ended).
+func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
+	c := d.c
 	sm := c.sm
-	trimmed := false
-	var window uint64 // the receive window the inbox was last sized for
 	for {
 		c.cork()
 		now := time.Now()
 		received := false
 		if c.mb.TakePending() {
 			c.inboxMu.Lock()
-			inbox, c.inbox = c.inbox, inbox[:0]
+			d.inbox, c.inbox = c.inbox, d.inbox[:0]
 			c.inboxBytes, c.inboxGRO = 0, 0
 			c.inboxMu.Unlock()
 			c.reqMu.Lock()
-			reqs, c.reqs = c.reqs, reqs[:0]
+			d.reqs, c.reqs = c.reqs, d.reqs[:0]
 			c.reqMu.Unlock()
 
 			sm.ProcessMailbox(now)
-			for i := range reqs {
-				reqs[i].run(sm, now)
-				reqs[i] = driverRequest{}
+			for i := range d.reqs {
+				d.reqs[i].run(sm, now)
+				d.reqs[i] = driverRequest{}
 			}
-			for i := range inbox {
-				d := &inbox[i]
-				b := d.bytes()
-				seg := int(d.seg)
+			for i := range d.inbox {
+				dg := &d.inbox[i]
+				b := dg.bytes()
+				seg := int(dg.seg)
 				if seg <= 0 {
 					seg = len(b)
 				}
 				// A GRO run is parsed where it lies, a datagram at a time.
 				for len(b) > 0 {
 					n := min(seg, len(b))
-					sm.HandleDatagramHeld(now, b[:n], conn.Path{Local: int(d.local), Remote: d.from}, d.ecn, d.holder())
+					sm.HandleDatagramHeld(now, b[:n], conn.Path{Local: int(dg.local), Remote: dg.from}, dg.ecn, dg.holder())
 					b = b[n:]
 				}
 			}
-			received = len(inbox) > 0
-			releaseDatagrams(inbox)
+			received = len(d.inbox) > 0
+			releaseDatagrams(d.inbox)
 		}
 		if dl := sm.Deadline(); !dl.IsZero() && !now.Before(dl) {
 			sm.HandleTimer(now)
 		}
 		completed := c.handshakeOK.Load()
 		c.handleEvents()
+		if dialing != nil && !sm.Closed() && (c.handshakeOK.Load() || c.isClosing()) {
+			// Dial's caller goes back to its program, and the loop to
+			// a goroutine of its own, which sends our Finished on its
+			// first turn: behind what the caller does first (its
+			// request, or a Close), as the Gosched below arranges.
+			return false
+		}
 		if c.isClient && !completed && c.handshakeOK.Load() && c.confirmed == nil && !sm.Closing() {
 			// The handshake has just completed and Dial's caller is
 			// runnable: yield once before sending our Finished, so
@@ -201,24 +231,25 @@ func (c *Conn) run() {
 		}
 		c.flush(now)
 		c.handleEvents()
-		if w := sm.ReceiveWindow(); w != window {
+		if w := sm.ReceiveWindow(); w != d.window {
 			// Before the peer can use the credit of a MAX_DATA just
 			// sent, the inbox has room for it.
-			window = w
+			d.window = w
 			c.inboxMu.Lock()
 			c.inboxWindow = w
 			c.inboxMu.Unlock()
 		}
-		if sm.Closed() {
+		if sm.Closed() || (sm.Closing() && c.lingerNow(now)) {
 			c.drainInbox()
 			trimRxPoolsAtEnd()
-			return
+			d.timer.Stop()
+			return true
 		}
 		if c.trimNow {
 			// A test asked for the trim an idle connection gets
 			// (idle_mem_test.go) without waiting for idleAfter.
 			c.trimNow = false
-			inbox = nil
+			d.inbox = nil
 			c.trimIdle()
 		}
 		// A driver that has just handled datagrams yields once before it
@@ -240,27 +271,35 @@ func (c *Conn) run() {
 		if dl.IsZero() {
 			dl = now.Add(time.Hour)
 		}
-		d := time.Until(dl)
-		if d <= 0 {
+		wait := time.Until(dl)
+		if wait <= 0 {
 			continue
 		}
-		trim := d > idleAfter && !trimmed
+		trim := wait > idleAfter && !d.trimmed
 		if trim {
 			// Nothing is due for a while. If nothing comes either, the
 			// connection is idle, and keeps little of what its last
 			// burst needed.
-			d = idleAfter
+			wait = idleAfter
 		}
-		fired.Store(false)
-		timer.Reset(d)
-		<-c.wake
+		d.fired.Store(false)
+		d.timer.Reset(wait)
+		if dialing == nil {
+			<-c.wake
+		} else {
+			select {
+			case <-c.wake:
+			case <-dialing:
+				return false
+			}
+		}
 		switch {
-		case !fired.Load() || c.mb.Pending():
-			trimmed = false // work came
+		case !d.fired.Load() || c.mb.Pending():
+			d.trimmed = false // work came
 		case trim:
-			inbox = nil
+			d.inbox = nil
 			c.trimIdle()
-			trimmed = true
+			d.trimmed = true
 		}
 	}
 }
@@ -317,6 +356,11 @@ func (c *Conn) flush(now time.Time) {
 			size := len(buf) - start
 			if seg >= size {
 				seg = 0
+			}
+			if c.sm.Closing() && seg == 0 && c.closeDatagram == nil && !c.sm.Draining() {
+				// The datagram that carries our CONNECTION_CLOSE, which
+				// lingering sends again (endpoint_linger.go).
+				c.closeDatagram = append([]byte(nil), buf[start:]...)
 			}
 			sb.msgs[n] = udpio.Message{Buf: buf[start:], N: size, Addr: path.Remote, ECN: mark, SegmentSize: seg}
 			n++
@@ -440,7 +484,11 @@ func (c *Conn) onHandshakeComplete() {
 
 // finish ends the connection for good: the driver stops and the endpoint
 // forgets it.
-func (c *Conn) finish() {
+func (c *Conn) finish() { c.end(nil) }
+
+// end is finish; with l, the endpoint keeps l for the connection's closing
+// or draining period (lingerNow).
+func (c *Conn) end(l *lingerEntry) {
 	c.setCloseError(ErrConnectionClosed)
 	c.endStreamContexts()
 	final := statsOf(c.sm.Stats())
@@ -458,7 +506,7 @@ func (c *Conn) finish() {
 		close(c.confirmed)
 		c.confirmed = nil
 	}
-	c.endpoint.forget(c)
+	c.endpoint.forget(c, l)
 	c.endpoint.closeSockets(func(_ int, ps *pathSocket) bool { return ps.owner != c })
 	c.settleMigrations(c.sm.CurrentPath(), c.closeError())
 	c.done.fire()

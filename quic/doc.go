@@ -51,7 +51,12 @@
 //
 // Conn.CloseWithError returns once its CONNECTION_CLOSE is handed to the
 // socket, so a program may exit right after; the closing period (RFC 9000
-// §10.2.1) runs on behind it.
+// §10.2.1) runs on behind it. A connection that is closing, or draining
+// after the peer's close (§10.2.2), ends at once: its endpoint keeps only
+// its connection IDs and the datagram that carried our CONNECTION_CLOSE,
+// sent again in answer to late packets, until the period is over
+// (endpoint_linger.go). Dial's own endpoint, which closes with its
+// connection, keeps the whole connection for the period instead.
 //
 // # Structure
 //
@@ -62,7 +67,10 @@
 // code that touches it: each turn it takes the datagrams the endpoint
 // handed over and the work application goroutines left, runs the timers,
 // sends what is due in GSO bursts and acts on the events (waking readers
-// and writers, routing connection IDs, queueing accepted streams).
+// and writers, routing connection IDs, queueing accepted streams). A
+// client's handshake runs the driver loop on Dial's goroutine, which waits
+// for it anyway; the driver's own goroutine starts once it has completed
+// (conn_start.go).
 //
 // Application goroutines never touch the state machine. A Stream's Read
 // and Write work on that stream's buffers, each side with its own small
@@ -252,6 +260,13 @@
 //     more (RFC 9000 §14.1), and reads connection IDs of up to 255 bytes
 //     to echo them (§17.2); a version 1 long header with one over 20
 //     bytes is dropped.
+//   - Connections in their closing or draining period linger in their
+//     endpoint (endpoint_linger.go) for three PTOs, and no more than
+//     lingerGranularity (10 ms) beyond: each holds its connection IDs and,
+//     when closing, the datagram that carried its CONNECTION_CLOSE (at
+//     most one datagram's size), sent again in answer to the 1st, 2nd,
+//     4th, 8th... datagram that arrives for it, only to the address of its
+//     path; no goroutine, timer or keys.
 //   - Out-of-order stream data (quic/internal/streambuf): no more than the
 //     stream's window (Config.InitialStreamWindow, 512 KiB, auto-tuned up
 //     to MaxStreamWindow, 16 MiB), held with a bitmap of what arrived (an

@@ -70,6 +70,9 @@ type Endpoint struct {
 	replies replyLimiter
 	// paths are the sockets read besides sock (endpoint_paths.go).
 	paths pathSockets
+	// lingering holds what remains of connections in their closing or
+	// draining period (endpoint_linger.go); guarded by mu.
+	lingering lingerState
 }
 
 // packetConn is the socket an endpoint uses: a *udpio.Conn, or in tests an
@@ -286,17 +289,19 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	dcid, scid := newConnectionID(), newConnectionID()
 	cc := config.connConfig()
 	// newConn makes the client's key share (ML-KEM-768, X25519) on this
-	// goroutine: room for it now, while the stack is shallow to copy.
+	// goroutine, and dialDriver runs the rest of the handshake here: room
+	// for it now, while the stack is shallow to copy.
 	presizeStack()
 	c, err := newConn(time.Now(), e, config, cc, clientParams(config, cc, addr, dcid, scid))
 	if err != nil {
 		return nil, err
 	}
-	established := c.handshakeDone.wait()
+	// The driver closes confirmed, and then clears c.confirmed.
+	var confirmed chan struct{}
 	waitConfirmed := config.TLS.Certificates != nil || config.TLS.GetClientCertificate != nil
 	if waitConfirmed {
-		c.confirmed = make(chan struct{})
-		established = c.confirmed
+		confirmed = make(chan struct{})
+		c.confirmed = confirmed
 	}
 	e.mu.Lock()
 	if e.closed {
@@ -311,16 +316,22 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 		e.ownedBy = c
 	}
 	e.mu.Unlock()
-	go c.start()
 	if early && c.early.ready != nil {
+		go c.start()
 		return c, nil // sending 0-RTT
 	}
+	if !c.dialDriver(ctx) {
+		return nil, c.closeError()
+	}
+	if !waitConfirmed {
+		// Established: the connection is the caller's even if the peer
+		// has closed it since (its first use says so), as a TCP
+		// connection the server closed at once.
+		return c, nil
+	}
 	select {
-	case <-established:
-		if c.handshakeOK.Load() && (!waitConfirmed || c.confirmedOK.Load()) {
-			// Established: the connection is the caller's even if the
-			// peer has closed it since (its first use says so), as a TCP
-			// connection the server closed at once.
+	case <-confirmed:
+		if c.confirmedOK.Load() {
 			return c, nil
 		}
 	case <-c.closed:
@@ -330,11 +341,7 @@ func (e *Endpoint) dial(ctx context.Context, addr netip.AddrPort, config *Config
 	}
 	select {
 	case <-c.closed:
-		// Failed: the connection sends what CONNECTION_CLOSE it owes and
-		// ends now, without the closing or draining period (RFC 9000
-		// §10.2), which would only keep a socket and a goroutine for a
-		// connection nobody holds. The server learns of the failure from
-		// that CONNECTION_CLOSE, or at its own timeout if it is lost.
+		// Failed: as in dialDriver, the connection ends now.
 		c.call(func(sm *conn.Conn, now time.Time) { sm.CloseNow(now) })
 		<-c.done.wait()
 		return nil, c.closeError()
@@ -356,6 +363,7 @@ func (e *Endpoint) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.stopLingering()
 	conns := make([]*Conn, 0, len(e.all))
 	for c := range e.all {
 		conns = append(conns, c)
@@ -399,13 +407,17 @@ func (e *Endpoint) removeConnID(id wire.ConnectionID) {
 }
 
 // forget drops a finished connection; an endpoint Dial made for it closes.
-func (e *Endpoint) forget(c *Conn) {
+// With l, the connection lingers (endpoint_linger.go): l takes the
+// connection IDs routed to it until its period ends.
+func (e *Endpoint) forget(c *Conn, l *lingerEntry) {
 	e.mu.Lock()
 	// Only the connection's own IDs: a scan of the whole table would make
 	// each connection's end cost as much as there are connections.
+	ids := e.all[c][:0]
 	for _, id := range e.all[c] {
 		if e.conns[id] == c {
 			delete(e.conns, id)
+			ids = append(ids, id)
 		}
 	}
 	// Likewise only the tokens of the peer IDs it still holds (retired ones
@@ -417,6 +429,9 @@ func (e *Endpoint) forget(c *Conn) {
 	}
 	delete(e.all, c)
 	owned := e.ownedBy == c
+	if l != nil && !e.closed && !owned {
+		e.linger(l, ids)
+	}
 	e.mu.Unlock()
 	if owned {
 		go e.Close()

@@ -255,9 +255,17 @@ func (e *Endpoint) route(d *datagram, last *Conn, lastID wire.ConnectionID) (c *
 	}
 	e.mu.Lock()
 	c = e.conns[dcid]
+	var l *lingerEntry
+	if c == nil {
+		l = e.lingeringFor(dcid)
+	}
 	e.mu.Unlock()
 	if c != nil {
 		return c, dcid
+	}
+	if l != nil {
+		l.answer(e) // endpoint_linger.go
+		return nil, dcid
 	}
 	if !inv.Long {
 		// RFC 9000 §10.3.1: a stateless reset has a random Destination

@@ -51,6 +51,12 @@ func (c *Conn) CloseNow(now time.Time) {
 func (c *Conn) Closing() bool { return c.closing.state != stateOpen }
 func (c *Conn) Closed() bool  { return c.closing.state == stateClosed }
 
+// Draining reports whether the connection is in the draining state (RFC
+// 9000 §10.2.2): it sends nothing more, and its period ends at Deadline.
+// A closing one (Closing and not Draining) answers late packets with its
+// CONNECTION_CLOSE until then.
+func (c *Conn) Draining() bool { return c.closing.state == stateDraining }
+
 // abort closes the connection because of an error we detected.
 func (c *Conn) abort(now time.Duration, err *wire.TransportError) {
 	if c.closing.state != stateOpen {
