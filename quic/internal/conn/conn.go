@@ -311,7 +311,11 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	c.flow.init(c.mb, config)
 	c.streams.init(c, config)
 	c.dgrams.init(config)
-	if err := c.startTLS(c.buildLocalParams(p.SCID)); err != nil {
+	var params []byte
+	if c.isClient {
+		params = c.encodeLocalParams()
+	}
+	if err := c.startTLS(params); err != nil {
 		return nil, err
 	}
 	return c, nil

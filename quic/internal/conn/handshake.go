@@ -77,12 +77,25 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	return p
 }
 
-// startTLS creates the TLS handshake sending our transport parameters. A
-// server decides on the version and checks tickets as the ClientHello
-// arrives (vn.go, zerortt.go); a client that resumes a session allowing
-// 0-RTT starts sending early.
-func (c *Conn) startTLS(local wire.TransportParameters) error {
-	params := local.Append(nil, greaseSeed())
+// localParamsRoom is room enough for the encoding of our transport
+// parameters, so that encoding them allocates once: about 100 bytes for a
+// client, a server's at most some 120 more (original and retry connection
+// IDs, a stateless reset token, a preferred address).
+const localParamsRoom = 256
+
+// encodeLocalParams returns the encoding of the transport parameters we
+// send, with a reserved parameter (greaseSeed).
+func (c *Conn) encodeLocalParams() []byte {
+	p := c.buildLocalParams(c.ids.handshakeSCID())
+	return p.Append(make([]byte, 0, localParamsRoom), greaseSeed())
+}
+
+// startTLS creates the TLS handshake sending our transport parameters
+// (params, encodeLocalParams). A server passes none: it decides on the
+// version as the ClientHello arrives, and only then encodes its parameters
+// (negotiateVersion), and checks tickets (vn.go, zerortt.go); a client
+// that resumes a session allowing 0-RTT starts sending early.
+func (c *Conn) startTLS(params []byte) error {
 	if c.isClient {
 		c.tls = tls13.Client(c.config.TLS, params)
 		if c.early.sessionKey != "" {
