@@ -63,6 +63,7 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8
 			return
 		}
 	}
+	c.ids.issueIfDue()
 	c.updateAckPolicy()
 }
 
