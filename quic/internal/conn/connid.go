@@ -42,7 +42,6 @@ type connIDState struct {
 	retirePriorTo   uint64
 	peerInitialSCID wire.ConnectionID
 	peerSCIDKnown   bool
-	issueDue        bool // a server's spares are due (onHandshakeDoneAcked)
 	resetKey        *[32]byte
 }
 
@@ -108,39 +107,10 @@ func (s *connIDState) setPeerResetToken(t [wire.StatelessResetTokenLen]byte) {
 // setPeerActiveLimit applies the peer's active_connection_id_limit.
 func (s *connIDState) setPeerActiveLimit(n uint64) { s.peerLimit = n }
 
-// When connection IDs are issued. A client issues its spares as its
-// handshake completes (onHandshakeComplete): with them a server can answer
-// the client from a new address at once (NAT rebinding). A server issues
-// its own once the client has confirmed the handshake, which it learns
-// when its HANDSHAKE_DONE is acknowledged (onHandshakeDoneAcked), and only
-// after the rest of that datagram, if the connection is still open then
-// (issueIfDue): a client may not migrate before it confirms (RFC 9000 §9),
-// and RFC 9000 §5.1.1 sets no time for issuing spares. So a connection
-// the client closes as soon as its handshake completes (a probe, a health
-// check, a benchmark; its CONNECTION_CLOSE comes with the acknowledgment)
-// makes, registers, announces and retires no spare server connection IDs,
-// and the client receives and registers no reset tokens for them. A
-// client that migrates at once waits about a round trip more for a spare
-// ID (the preferred address has its own, issued in New).
-
-// onHandshakeComplete issues a client's spare connection IDs.
-func (s *connIDState) onHandshakeComplete() {
-	if s.c.isClient {
-		s.issue()
-	}
-}
-
-// onHandshakeDoneAcked notes that the client confirmed the handshake: a
-// server's spares are due.
-func (s *connIDState) onHandshakeDoneAcked() { s.issueDue = true }
-
-// issueIfDue issues a server's spares once due, after a datagram.
-func (s *connIDState) issueIfDue() {
-	if s.issueDue {
-		s.issueDue = false
-		s.issue()
-	}
-}
+// onHandshakeComplete issues the connection IDs the peer may switch to
+// (RFC 9000 §5.1.1), once the datagram that completed the handshake has
+// been handled (Conn.afterCompletion).
+func (s *connIDState) onHandshakeComplete() { s.issue() }
 
 // issue issues new connection IDs up to the peer's limit (and ours).
 func (s *connIDState) issue() {

@@ -57,39 +57,34 @@ func TestConnIDsIssuedUpToLimit(t *testing.T) {
 	}
 }
 
-// A client issues its spare connection IDs as its handshake completes; a
-// server once its HANDSHAKE_DONE is acknowledged (connIDState's comment
-// says why), and none when the acknowledgment comes with the client's
-// CONNECTION_CLOSE.
-func TestServerIssuesConnIDsOnceClientConfirmed(t *testing.T) {
-	want := activeConnectionIDLimit
+// Each side issues its spare connection IDs, and a server makes its
+// session ticket, once the datagram that completed the handshake has been
+// handled: at once when the connection stays open, never when the same
+// datagram closes it (a client closing as its handshake completes sends
+// its Finished and CONNECTION_CLOSE together).
+func TestCompletionWorkAfterTheDatagram(t *testing.T) {
 	p := newTestPair(t)
 	p.runUntil("the server's handshake completes", func() bool { return p.server != nil && p.server.handshakeComplete })
-	if n := len(p.client.ids.local); n != want {
-		t.Errorf("client issued %d IDs at completion, want %d", n, want)
+	if n := len(p.server.ids.local); n != activeConnectionIDLimit {
+		t.Errorf("server holds %d IDs after completing, want %d", n, activeConnectionIDLimit)
 	}
-	if n := len(p.server.ids.local); n != 1 {
-		t.Errorf("server holds %d IDs before the client confirmed, want its handshake ID only", n)
-	}
-	p.handshake()
-	p.settleConnIDs()
-	if n := len(p.server.ids.local); n != want {
-		t.Errorf("server issued %d IDs once the client confirmed, want %d", n, want)
+	if cs := p.server.spaces[recovery.SpaceAppData].crypto; cs == nil || cs.send.Buffered() == 0 {
+		t.Error("the server queued no session ticket")
 	}
 
-	// The client closes as HANDSHAKE_DONE arrives: its acknowledgment
-	// comes in the packet of its CONNECTION_CLOSE.
 	p = newTestPair(t)
-	p.runUntil("the client confirms", func() bool { return p.client.handshakeConfirmed })
-	frames := p.client.spaces[recovery.SpaceAppData].received.AppendAckFrame(nil, p.client.mono(p.now), wire.DefaultAckDelayExponent)
-	closeFrame := wire.ConnectionCloseFrame{Application: true}
-	frames = closeFrame.Append(frames)
-	p.server.HandleDatagram(p.now, sealedPacket(t, p.client, recovery.SpaceAppData, frames, 0, nil, false), clientAddr, 0)
-	if p.server.closing.state != stateDraining {
-		t.Fatalf("server state %v after the client's close, want draining", p.server.closing.state)
+	p.runUntil("the client's handshake completes", func() bool { return p.client.handshakeComplete })
+	p.client.Close(p.now, 0, "")
+	for p.step() && !p.server.Closed() {
+	}
+	if !p.server.handshakeComplete || !p.server.Closed() {
+		t.Fatalf("server complete %v closed %v, want both", p.server.handshakeComplete, p.server.Closed())
 	}
 	if n := len(p.server.ids.local); n != 1 {
-		t.Errorf("server issued %d IDs for a connection closed at once, want its handshake ID only", n)
+		t.Errorf("server issued %d IDs for a connection closed in the datagram that completed it, want its handshake ID only", n)
+	}
+	if p.server.spaces[recovery.SpaceAppData].crypto != nil {
+		t.Error("the server made a session ticket for a connection closed in the datagram that completed it")
 	}
 }
 

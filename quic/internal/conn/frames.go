@@ -279,10 +279,6 @@ func (c *Conn) onPacketAcked(space recovery.Space, p *recovery.SentPacket) {
 			}
 		case sentNewConnectionID, sentRetireConnectionID:
 			c.ids.onFrameAcked(fr.Kind, fr.ID)
-		case sentHandshakeDone:
-			// The client has confirmed the handshake (RFC 9001 §4.1.2):
-			// it may migrate from now on.
-			c.ids.onHandshakeDoneAcked()
 		case sentAckFrequency:
 			c.onAckFrequencyAcked(fr.ID)
 		case sentMTUProbe:

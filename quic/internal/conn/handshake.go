@@ -284,14 +284,33 @@ func (c *Conn) onHandshakeComplete(now time.Duration) {
 		c.handshakeDoneQueued = true
 		c.path.cur.validated = true
 		c.confirmHandshake(now)
-		c.sendSessionTickets()
 		// 0-RTT packets sent before the client's Finished have arrived
 		// but for reordering; later ones are resent in 1-RTT.
 		c.keys0RTT = nil
 	}
 	c.idle.handshakeEnd = congestion.Never
-	c.ids.onHandshakeComplete()
+	c.completionDue = true
 	c.events.add(Event{Kind: EventHandshakeComplete})
+}
+
+// afterCompletion issues our spare connection IDs and, on a server, makes
+// the session tickets, once the datagram that completed the handshake has
+// been handled, and only if the connection is still open then. Nothing
+// goes out before the owner's next flush either way, so the peer sees the
+// same packets; but a client that closes as soon as its handshake
+// completes sends its Finished and CONNECTION_CLOSE in one datagram
+// (appendClose), and for it a server no longer makes, registers and
+// retires three connection IDs with their reset tokens and seals a ticket
+// that would never be sent.
+func (c *Conn) afterCompletion(now time.Duration) {
+	c.completionDue = false
+	c.ids.onHandshakeComplete()
+	if !c.isClient && c.tls != nil {
+		c.sendSessionTickets()
+		if err := c.processTLSEvents(now); err != nil {
+			c.abort(now, asTransportError(err))
+		}
+	}
 }
 
 // confirmHandshake runs when the handshake is confirmed: Handshake keys are

@@ -285,17 +285,6 @@ func (p *testPair) handshake() {
 	})
 }
 
-// settleConnIDs runs until the client holds the server's spare connection
-// IDs, which the server issues once the client acknowledged HANDSHAKE_DONE
-// (connIDState.onHandshakeDoneAcked): some time after handshake returns.
-func (p *testPair) settleConnIDs() {
-	p.t.Helper()
-	p.runUntil("the server's connection IDs reach the client", func() bool {
-		s := &p.server.ids
-		return uint64(len(s.local)) >= min(s.peerLimit, activeConnectionIDLimit) && len(p.client.ids.peer) >= len(s.local)
-	})
-}
-
 func (p *testPair) dump(t *testing.T) {
 	for _, c := range []*Conn{p.client, p.server} {
 		t.Logf("client=%v streams=%d flow sent=%d sendMax=%d recv=%d recvMax=%d cwnd=%d inflight=%d", c.isClient, len(c.streams.m), c.flow.sent, c.flow.sendMax, c.flow.received, c.flow.recvMax, c.cc.CongestionWindow(), c.cc.BytesInFlight())

@@ -63,7 +63,9 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8
 			return
 		}
 	}
-	c.ids.issueIfDue()
+	if c.completionDue {
+		c.afterCompletion(now)
+	}
 	c.updateAckPolicy()
 }
 

@@ -122,7 +122,6 @@ func TestStatelessResetShort(t *testing.T) {
 func TestStatelessResetOfRetiredIDIgnored(t *testing.T) {
 	p := newTestPair(t)
 	p.handshake()
-	p.settleConnIDs()
 	var retired, inUse *peerConnID
 	for i := range p.client.ids.peer {
 		if pc := &p.client.ids.peer[i]; pc.hasToken {
