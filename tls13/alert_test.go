@@ -369,6 +369,10 @@ func TestServerNameForSNI(t *testing.T) {
 		"192.0.2.1":    "",
 		"2001:db8::1":  "",
 		"[::1]":        "",
+		"fe80::1%eth0": "",
+		"1.2.3":        "1.2.3", // not an address: a name
+		"123":          "123",
+		"localhost":    "localhost",
 	} {
 		if got := serverNameForSNI(in); got != want {
 			t.Errorf("serverNameForSNI(%q) = %q, want %q", in, got, want)

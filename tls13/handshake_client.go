@@ -114,10 +114,27 @@ func (hs *clientHandshake) start() error {
 // serverNameForSNI drops IP literals, which RFC 6066 §3 forbids in SNI,
 // and a trailing dot.
 func serverNameForSNI(name string) string {
-	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
-		return ""
+	if mayBeIPLiteral(name) {
+		if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+			return ""
+		}
 	}
 	return strings.TrimSuffix(name, ".")
+}
+
+// mayBeIPLiteral reports whether name could be an IP address that
+// netip.ParseAddr accepts: an IPv6 one has a colon, an IPv4 one only
+// digits and dots. Host names skip the parse, whose error allocates.
+func mayBeIPLiteral(name string) bool {
+	if strings.Contains(name, ":") {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func containsCurve(list []CurveID, g CurveID) bool {

@@ -179,7 +179,9 @@ func (c *Config) serverCertificate(ch *clientHelloMsg) (*Certificate, crypto.Sig
 		if fallback == nil {
 			fallback = cert
 		}
-		if ch.serverName != "" && cert.Leaf != nil && cert.Leaf.VerifyHostname(ch.serverName) == nil {
+		// With one certificate the fallback is the answer either way:
+		// no name matching (x509 parses and splits names each time).
+		if len(c.Certificates) > 1 && ch.serverName != "" && cert.Leaf != nil && cert.Leaf.VerifyHostname(ch.serverName) == nil {
 			return pickScheme(cert, peerSchemes)
 		}
 	}

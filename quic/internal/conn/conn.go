@@ -45,6 +45,7 @@ type Conn struct {
 	handshakeComplete    bool // TLS finished (RFC 9001 §4.1.1)
 	handshakeConfirmed   bool // RFC 9001 §4.1.2
 	handshakeDoneQueued  bool
+	completionDue        bool // afterCompletion is due at the datagram's end
 	// Pending control frames, retransmitted as values, not packets.
 	pendingPing bool
 	// PTO probes to send (RFC 9002 §6.2.4), set by the loss detection
@@ -311,7 +312,11 @@ func New(now time.Time, config *Config, p *Params) (*Conn, error) {
 	c.flow.init(c.mb, config)
 	c.streams.init(c, config)
 	c.dgrams.init(config)
-	if err := c.startTLS(c.buildLocalParams(p.SCID)); err != nil {
+	var params []byte
+	if c.isClient {
+		params = c.encodeLocalParams()
+	}
+	if err := c.startTLS(params); err != nil {
 		return nil, err
 	}
 	return c, nil

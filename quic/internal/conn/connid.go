@@ -107,7 +107,9 @@ func (s *connIDState) setPeerResetToken(t [wire.StatelessResetTokenLen]byte) {
 // setPeerActiveLimit applies the peer's active_connection_id_limit.
 func (s *connIDState) setPeerActiveLimit(n uint64) { s.peerLimit = n }
 
-// onHandshakeComplete issues the connection IDs the peer may switch to.
+// onHandshakeComplete issues the connection IDs the peer may switch to
+// (RFC 9000 §5.1.1), once the datagram that completed the handshake has
+// been handled (Conn.afterCompletion).
 func (s *connIDState) onHandshakeComplete() { s.issue() }
 
 // issue issues new connection IDs up to the peer's limit (and ours).

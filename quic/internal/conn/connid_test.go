@@ -57,6 +57,37 @@ func TestConnIDsIssuedUpToLimit(t *testing.T) {
 	}
 }
 
+// Each side issues its spare connection IDs, and a server makes its
+// session ticket, once the datagram that completed the handshake has been
+// handled: at once when the connection stays open, never when the same
+// datagram closes it (a client closing as its handshake completes sends
+// its Finished and CONNECTION_CLOSE together).
+func TestCompletionWorkAfterTheDatagram(t *testing.T) {
+	p := newTestPair(t)
+	p.runUntil("the server's handshake completes", func() bool { return p.server != nil && p.server.handshakeComplete })
+	if n := len(p.server.ids.local); n != activeConnectionIDLimit {
+		t.Errorf("server holds %d IDs after completing, want %d", n, activeConnectionIDLimit)
+	}
+	if cs := p.server.spaces[recovery.SpaceAppData].crypto; cs == nil || cs.send.Buffered() == 0 {
+		t.Error("the server queued no session ticket")
+	}
+
+	p = newTestPair(t)
+	p.runUntil("the client's handshake completes", func() bool { return p.client.handshakeComplete })
+	p.client.Close(p.now, 0, "")
+	for p.step() && !p.server.Closed() {
+	}
+	if !p.server.handshakeComplete || !p.server.Closed() {
+		t.Fatalf("server complete %v closed %v, want both", p.server.handshakeComplete, p.server.Closed())
+	}
+	if n := len(p.server.ids.local); n != 1 {
+		t.Errorf("server issued %d IDs for a connection closed in the datagram that completed it, want its handshake ID only", n)
+	}
+	if p.server.spaces[recovery.SpaceAppData].crypto != nil {
+		t.Error("the server made a session ticket for a connection closed in the datagram that completed it")
+	}
+}
+
 // RFC 9000 §19.16: retiring a sequence number never issued is a
 // PROTOCOL_VIOLATION.
 func TestRetireConnectionIDNeverIssued(t *testing.T) {

@@ -77,12 +77,25 @@ func (c *Conn) buildLocalParams(scid wire.ConnectionID) wire.TransportParameters
 	return p
 }
 
-// startTLS creates the TLS handshake sending our transport parameters. A
-// server decides on the version and checks tickets as the ClientHello
-// arrives (vn.go, zerortt.go); a client that resumes a session allowing
-// 0-RTT starts sending early.
-func (c *Conn) startTLS(local wire.TransportParameters) error {
-	params := local.Append(nil, greaseSeed())
+// localParamsRoom is room enough for the encoding of our transport
+// parameters, so that encoding them allocates once: about 100 bytes for a
+// client, a server's at most some 120 more (original and retry connection
+// IDs, a stateless reset token, a preferred address).
+const localParamsRoom = 256
+
+// encodeLocalParams returns the encoding of the transport parameters we
+// send, with a reserved parameter (greaseSeed).
+func (c *Conn) encodeLocalParams() []byte {
+	p := c.buildLocalParams(c.ids.handshakeSCID())
+	return p.Append(make([]byte, 0, localParamsRoom), greaseSeed())
+}
+
+// startTLS creates the TLS handshake sending our transport parameters
+// (params, encodeLocalParams). A server passes none: it decides on the
+// version as the ClientHello arrives, and only then encodes its parameters
+// (negotiateVersion), and checks tickets (vn.go, zerortt.go); a client
+// that resumes a session allowing 0-RTT starts sending early.
+func (c *Conn) startTLS(params []byte) error {
 	if c.isClient {
 		c.tls = tls13.Client(c.config.TLS, params)
 		if c.early.sessionKey != "" {
@@ -271,14 +284,33 @@ func (c *Conn) onHandshakeComplete(now time.Duration) {
 		c.handshakeDoneQueued = true
 		c.path.cur.validated = true
 		c.confirmHandshake(now)
-		c.sendSessionTickets()
 		// 0-RTT packets sent before the client's Finished have arrived
 		// but for reordering; later ones are resent in 1-RTT.
 		c.keys0RTT = nil
 	}
 	c.idle.handshakeEnd = congestion.Never
-	c.ids.onHandshakeComplete()
+	c.completionDue = true
 	c.events.add(Event{Kind: EventHandshakeComplete})
+}
+
+// afterCompletion issues our spare connection IDs and, on a server, makes
+// the session tickets, once the datagram that completed the handshake has
+// been handled, and only if the connection is still open then. Nothing
+// goes out before the owner's next flush either way, so the peer sees the
+// same packets; but a client that closes as soon as its handshake
+// completes sends its Finished and CONNECTION_CLOSE in one datagram
+// (appendClose), and for it a server no longer makes, registers and
+// retires three connection IDs with their reset tokens and seals a ticket
+// that would never be sent.
+func (c *Conn) afterCompletion(now time.Duration) {
+	c.completionDue = false
+	c.ids.onHandshakeComplete()
+	if !c.isClient && c.tls != nil {
+		c.sendSessionTickets()
+		if err := c.processTLSEvents(now); err != nil {
+			c.abort(now, asTransportError(err))
+		}
+	}
 }
 
 // confirmHandshake runs when the handshake is confirmed: Handshake keys are

@@ -86,7 +86,7 @@ func newTestPairWith(t testing.TB, cc, sc *Config) *testPair {
 // of up to maxReceive bytes.
 func newTestPairReceiving(t testing.TB, cc, sc *Config, maxReceive int) *testPair {
 	t.Helper()
-	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, buf: make([]byte, 0, maxBurst*MaxDatagramSize), maxReceive: maxReceive}
+	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, maxReceive: maxReceive}
 	c, err := New(p.now, cc, &Params{IsClient: true, Version: wire.Version1, DCID: NewConnectionID(), SCID: NewConnectionID(),
 		Peer: serverAddr, ResetKey: testResetKey(), ECNCapable: true, MaxReceiveSize: maxReceive})
 	if err != nil {
@@ -143,6 +143,9 @@ func (p *testPair) flushOne(c *Conn, side int, out *pipe) bool {
 	sent := false
 	p.owner(c)
 	defer p.owner(c)
+	if p.buf == nil {
+		p.buf = make([]byte, 0, maxBurst*MaxDatagramSize)
+	}
 	for {
 		failed := c.loss.ECNState() == recovery.ECNFailed
 		buf, seg, ect := c.AppendBurst(p.now, p.buf[:0], maxBurst)

@@ -63,6 +63,9 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8
 			return
 		}
 	}
+	if c.completionDue {
+		c.afterCompletion(now)
+	}
 	c.updateAckPolicy()
 }
 

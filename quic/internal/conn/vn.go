@@ -110,7 +110,7 @@ func (c *Conn) negotiateVersion(clientParams []byte) ([]byte, error) {
 	if err != nil {
 		// setPeerParams closes the connection with the error once TLS
 		// reports the parameters.
-		return nil, nil
+		return c.encodeLocalParams(), nil
 	}
 	if vi := p.VersionInformation; vi != nil {
 		// RFC 9368 §4: the client's Chosen Version must be the version of
@@ -133,8 +133,7 @@ func (c *Conn) negotiateVersion(clientParams []byte) ([]byte, error) {
 			break
 		}
 	}
-	params := c.buildLocalParams(c.ids.handshakeSCID())
-	return params.Append(nil, greaseSeed()), nil
+	return c.encodeLocalParams(), nil
 }
 
 // versionUndecided reports whether a server may still move the connection
@@ -316,7 +315,7 @@ func (c *Conn) restartWithVersion(now time.Duration, v wire.Version) error {
 		return err
 	}
 	c.onEarlyDataRejected()
-	if err := c.startTLS(c.buildLocalParams(c.ids.handshakeSCID())); err != nil {
+	if err := c.startTLS(c.encodeLocalParams()); err != nil {
 		return err
 	}
 	return nil

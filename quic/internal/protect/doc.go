@@ -37,7 +37,9 @@
 // Keys.Rest lets an idle connection's keys drop their cipher states (about
 // 1.3 KB per direction with AES-GCM), keeping the secret, IV and header
 // protection key; the next packet sealed or opened makes them again, the
-// one allocation outside Keys' construction.
+// one allocation outside Keys' construction. New Keys start so, without
+// cipher states: keys that protect no packet (a connection closed as its
+// handshake completes) never make them.
 //
 // The package does not parse headers: callers pass the offset of the Packet
 // Number field (and, to Open, the header length), which the wire format

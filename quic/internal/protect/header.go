@@ -26,23 +26,21 @@ type headerProtection struct {
 	mask [16]byte
 }
 
-func newHeaderProtection(suite Suite, hpKey []byte) (headerProtection, error) {
+// newHeaderProtection keeps hpKey, suite.keyLen() bytes; the AES cipher
+// waits for the first packet (computeMask).
+func newHeaderProtection(suite Suite, hpKey []byte) headerProtection {
 	var h headerProtection
 	var b [32]byte
-	if len(hpKey) > len(b) {
-		return h, aes.KeySizeError(len(hpKey))
-	}
 	copy(b[:], hpKey)
 	for i := range h.key {
 		h.key[i] = binary.LittleEndian.Uint32(b[4*i:])
 	}
-	if suite == TLS_CHACHA20_POLY1305_SHA256 {
-		return h, nil
+	if suite != TLS_CHACHA20_POLY1305_SHA256 {
+		// RFC 9001 §5.4.3: AES-128 or AES-256 in ECB mode on a single
+		// block; the key length selects which.
+		h.aesKeyLen = uint8(len(hpKey))
 	}
-	// RFC 9001 §5.4.3: AES-128 or AES-256 in ECB mode on a single block;
-	// the key length selects which.
-	h.aesKeyLen = uint8(len(hpKey))
-	return h, h.wake()
+	return h
 }
 
 // wake makes the AES cipher from the kept key.
@@ -60,8 +58,8 @@ func (h *headerProtection) wake() (err error) {
 func (h *headerProtection) computeMask(sample []byte) {
 	if h.aesKeyLen != 0 {
 		if h.block == nil {
-			// Resting: the key is valid (it made a cipher before), so
-			// making the cipher again cannot fail.
+			// First use, or resting: the key has a valid AES length
+			// (Suite.keyLen), so making the cipher cannot fail.
 			h.wake()
 		}
 		// RFC 9001 §5.4.3: mask = AES-ECB(hp_key, sample).

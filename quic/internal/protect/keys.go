@@ -37,6 +37,12 @@ const (
 // therefore not be used by two goroutines at once. The connection that owns
 // it uses it from its own goroutine only. Keys are made by NewKeys,
 // InitialKeys or NextGeneration; the zero value is not usable.
+//
+// Keys start without their cipher states, as after Rest: the first packet
+// sealed or opened makes them (the AEAD's, and the header protection
+// cipher's). Keys that protect no packet cost no cipher: a server's 1-RTT
+// keys when the client's CONNECTION_CLOSE comes with its Finished, a
+// client's 1-RTT read keys when it closes before the server sends any.
 type Keys struct {
 	params *versionParams
 	suite  Suite
@@ -72,47 +78,23 @@ func NewKeys(version uint32, suite Suite, secret []byte) (*Keys, error) {
 	if len(secret) != suite.secretLen() {
 		return nil, ErrSecretLength
 	}
-	var m keyMaterial
-	m.derive(p, suite, secret, true)
-	hp, err := newHeaderProtection(suite, m.hp[:suite.keyLen()])
-	if err != nil {
-		return nil, err
-	}
-	return newKeys(p, suite, secret, &m, hp)
+	var hpKey [32]byte
+	suite.kdf().AppendExpandLabel(hpKey[:0], secret, p.labelHP, nil, suite.keyLen())
+	return newKeys(p, suite, secret, newHeaderProtection(suite, hpKey[:suite.keyLen()])), nil
 }
 
-// keyMaterial is what RFC 9001 §5.1 derives from a traffic secret. It is
-// made on the caller's stack and used at once (the ciphers copy their
-// keys), so that making keys allocates no key material, and no copy of a
-// key outlives the Keys made from it.
-type keyMaterial struct {
-	key, hp [32]byte // suite.keyLen() bytes
-	iv      [nonceLen]byte
-}
-
-// derive derives the AEAD key and IV from secret, and the header
-// protection key if withHP.
-func (m *keyMaterial) derive(p *versionParams, suite Suite, secret []byte, withHP bool) {
-	kdf := suite.kdf()
-	kdf.AppendExpandLabel(m.key[:0], secret, p.labelKey, nil, suite.keyLen())
-	kdf.AppendExpandLabel(m.iv[:0], secret, p.labelIV, nil, nonceLen)
-	if withHP {
-		kdf.AppendExpandLabel(m.hp[:0], secret, p.labelHP, nil, suite.keyLen())
-	}
-}
-
-// newKeys builds Keys from derived material and a header protection key,
-// which a key update carries over from the previous generation.
-func newKeys(p *versionParams, suite Suite, secret []byte, m *keyMaterial, hp headerProtection) (*Keys, error) {
+// newKeys makes Keys from a traffic secret and a header protection key,
+// which a key update carries over from the previous generation. It
+// derives the IV; the AEAD key waits for the first packet (wake), derived
+// and used on the stack, so that no copy of it outlives its cipher.
+func newKeys(p *versionParams, suite Suite, secret []byte, hp headerProtection) *Keys {
 	k := &Keys{params: p, suite: suite, hp: hp}
-	var err error
-	if k.aead, err = newAEAD(suite, m.key[:suite.keyLen()]); err != nil {
-		return nil, err
-	}
-	copy(k.nonce[:4], m.iv[:4])
-	k.ivLow = binary.BigEndian.Uint64(m.iv[4:])
+	var iv [nonceLen]byte
+	suite.kdf().AppendExpandLabel(iv[:0], secret, p.labelIV, nil, nonceLen)
+	copy(k.nonce[:4], iv[:4])
+	k.ivLow = binary.BigEndian.Uint64(iv[4:])
 	k.secretLen = copy(k.secret[:], secret)
-	return k, nil
+	return k
 }
 
 // newAEAD returns the suite's AEAD (RFC 9001 §5.3): AEAD_AES_128_GCM,
@@ -185,9 +167,7 @@ func (s *initialSecretSet) derive(version uint32, dcid []byte) error {
 func (k *Keys) NextGeneration() (*Keys, error) {
 	var next [sha512.Size384]byte
 	k.suite.kdf().AppendExpandLabel(next[:0], k.secret[:k.secretLen], k.params.labelKU, nil, k.secretLen)
-	var m keyMaterial
-	m.derive(k.params, k.suite, next[:k.secretLen], false)
-	return newKeys(k.params, k.suite, next[:k.secretLen], &m, k.hp)
+	return newKeys(k.params, k.suite, next[:k.secretLen], k.hp), nil
 }
 
 // Rest lets go of the cipher states, the larger part of Keys (about 1.3
@@ -201,13 +181,14 @@ func (k *Keys) Rest() {
 	k.hp.block = nil
 }
 
-// wake makes the AEAD again after Rest (the header protection cipher
-// wakes itself, headerProtection.computeMask).
+// wake makes the AEAD, for the first packet or after Rest (the header
+// protection cipher wakes itself, headerProtection.computeMask): key =
+// HKDF-Expand-Label(secret, "quic key", "", key length) (RFC 9001 §5.1).
 func (k *Keys) wake() error {
-	var m keyMaterial
-	m.derive(k.params, k.suite, k.secret[:k.secretLen], false)
+	var key [32]byte
+	k.suite.kdf().AppendExpandLabel(key[:0], k.secret[:k.secretLen], k.params.labelKey, nil, k.suite.keyLen())
 	var err error
-	k.aead, err = newAEAD(k.suite, m.key[:k.suite.keyLen()])
+	k.aead, err = newAEAD(k.suite, key[:k.suite.keyLen()])
 	return err
 }
 

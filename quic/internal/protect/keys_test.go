@@ -172,13 +172,16 @@ func TestKeysPerSuite(t *testing.T) {
 			if k.Suite() != suite {
 				t.Errorf("Suite() = %v", k.Suite())
 			}
-			if (k.hp.block == nil) != (suite == TLS_CHACHA20_POLY1305_SHA256) {
-				t.Error("wrong header protection cipher for the suite")
+			if k.aead != nil || k.hp.block != nil {
+				t.Error("new keys made cipher states before their first packet")
 			}
 			// A receiver with its own Keys from the same secret opens
 			// what the sender seals; one from another secret does not.
 			recv, _ := NewKeys(Version1, suite, testSecret(suite, 3))
 			roundTrip(t, k, recv)
+			if k.aead == nil || (k.hp.block == nil) != (suite == TLS_CHACHA20_POLY1305_SHA256) {
+				t.Error("wrong cipher states for the suite after a packet")
+			}
 			wrong, _ := NewKeys(Version1, suite, testSecret(suite, 4))
 			buf := append(make([]byte, 0, 64), 0x40, 1, 2, 3, 4, 5, 6, 7)
 			sealed, _ := k.SealPacket(buf, 1, 0)
@@ -320,16 +323,19 @@ func TestRest(t *testing.T) {
 	}
 }
 
-// derivedKeys is keyMaterial cut to the suite's lengths, for tests to
-// compare with vectors.
+// derivedKeys is the key material of RFC 9001 §5.1 that Keys derive
+// from a secret (the key in wake, the IV in newKeys, the header
+// protection key in NewKeys), for tests to compare with vectors.
 type derivedKeys struct{ key, iv, hp []byte }
 
 func deriveKeyMaterial(p *versionParams, suite Suite, secret []byte, withHP bool) derivedKeys {
-	m := new(keyMaterial)
-	m.derive(p, suite, secret, withHP)
-	d := derivedKeys{key: m.key[:suite.keyLen()], iv: m.iv[:]}
+	kdf := suite.kdf()
+	d := derivedKeys{
+		key: kdf.ExpandLabel(secret, p.labelKey, nil, suite.keyLen()),
+		iv:  kdf.ExpandLabel(secret, p.labelIV, nil, nonceLen),
+	}
 	if withHP {
-		d.hp = m.hp[:suite.keyLen()]
+		d.hp = kdf.ExpandLabel(secret, p.labelHP, nil, suite.keyLen())
 	}
 	return d
 }
