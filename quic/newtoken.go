@@ -168,7 +168,9 @@ func (e *Endpoint) newTokenValidates(d *datagram, hdr *wire.Header) bool {
 // handshake is complete (on the driver's goroutine).
 func (c *Conn) issueNewToken() {
 	e := c.endpoint
-	if e.server == nil {
+	if e.server == nil || c.sm.Closing() {
+		// A client that closes in the datagram that completes the
+		// handshake gets no token: it could not be sent.
 		return
 	}
 	c.sm.QueueNewToken(e.sealNewToken(time.Now(), c.sm.PeerAddr().Addr(), c.sm.Version()))
