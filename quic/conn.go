@@ -40,6 +40,10 @@ type Conn struct {
 	inbox      []datagram
 	inboxBytes int // bytes of the datagrams in inbox
 	inboxGRO   int // entries of inbox holding a GRO buffer
+	// inboxSurplus is what the inbox charged to the endpoint's shared
+	// budget (Endpoint.inboxSurplus) for bytes beyond maxInboxBytes.
+	inboxSurplus int
+	inboxClosed  bool // the driver has ended: deliver drops everything
 	// inboxWindow is the connection's receive window as the driver last
 	// saw it, which sizes the inbox (inboxLimits).
 	inboxWindow uint64

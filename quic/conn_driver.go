@@ -65,6 +65,12 @@ var handshakeSendBufPool = sync.Pool{New: func() any {
 // for a run of a read batch. It clears ds.
 func (c *Conn) deliver(ds []datagram) {
 	c.inboxMu.Lock()
+	if c.inboxClosed {
+		// The driver has ended: nothing takes the inbox any more.
+		c.inboxMu.Unlock()
+		releaseDatagrams(ds)
+		return
+	}
 	// The driver may be far behind: what does not fit is dropped, as a
 	// full socket buffer would. Loss recovery and the congestion
 	// controller deal with it; the queue, the round-trip time it adds and
@@ -75,6 +81,9 @@ func (c *Conn) deliver(ds []datagram) {
 		d := &ds[keep]
 		gro := d.rb.pool == &groBuffers
 		if c.inboxBytes+int(d.n) > maxBytes || (gro && c.inboxGRO >= maxGRO) {
+			break
+		}
+		if over := c.inboxBytes + int(d.n) - maxInboxBytes; over > c.inboxSurplus && !c.chargeSurplus(over) {
 			break
 		}
 		c.inboxBytes += int(d.n)
@@ -90,6 +99,28 @@ func (c *Conn) deliver(ds []datagram) {
 	c.mb.Wake()
 }
 
+// chargeSurplus raises what c's inbox holds beyond the floor
+// (maxInboxBytes) to over, if the endpoint's shared budget has room; with
+// c.inboxMu held.
+func (c *Conn) chargeSurplus(over int) bool {
+	need := int64(over - c.inboxSurplus)
+	if s := &c.endpoint.inboxSurplus; s.Add(need) > maxEndpointInboxSurplus {
+		s.Add(-need)
+		return false
+	}
+	c.inboxSurplus = over
+	return true
+}
+
+// releaseSurplus gives back what c's inbox charged to the endpoint's
+// budget, when the driver takes the inbox or drops it; with c.inboxMu held.
+func (c *Conn) releaseSurplus() {
+	if c.inboxSurplus > 0 {
+		c.endpoint.inboxSurplus.Add(-int64(c.inboxSurplus))
+		c.inboxSurplus = 0
+	}
+}
+
 // maxInboxBytes bounds the bytes of datagrams waiting for a connection's
 // driver, and maxInboxGRO the 64 KiB buffers they may hold (8 MiB), unless
 // the connection's receive window is larger (inboxLimits): a receiver that
@@ -100,6 +131,10 @@ const (
 	maxInboxBytes = 6 << 20
 	maxInboxGRO   = 128
 	idleAfter     = time.Second
+	// maxEndpointInboxSurplus is what an endpoint's connections may
+	// queue beyond their floors together: three connections at the
+	// default MaxConnectionWindow (24 MiB) filling their whole inboxes.
+	maxEndpointInboxSurplus = 64 << 20
 )
 
 // inboxLimits sizes a connection's inbox for its receive window: the
@@ -114,7 +149,11 @@ const (
 // such loss for congestion (a window of 9-13 MB fell to 0.5 MB). What a
 // connection may hold is then what its receive window already committed
 // us to (up to Config.MaxConnectionWindow plus an eighth, in three times
-// that of buffers at the most), and never less than the floor.
+// that of buffers at the most), and never less than the floor. What the
+// inboxes of an endpoint's connections hold beyond their floors together
+// is bounded by maxEndpointInboxSurplus (chargeSurplus): a server whose
+// many fast connections are all kept from running at once then holds at
+// most the floors and that, not every connection's window.
 func inboxLimits(window uint64) (bytes, gro int) {
 	b := window + window/8
 	if b <= maxInboxBytes {
@@ -176,6 +215,7 @@ func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
 			c.inboxMu.Lock()
 			d.inbox, c.inbox = c.inbox, d.inbox[:0]
 			c.inboxBytes, c.inboxGRO = 0, 0
+			c.releaseSurplus()
 			c.inboxMu.Unlock()
 			c.reqMu.Lock()
 			d.reqs, c.reqs = c.reqs, d.reqs[:0]
@@ -512,10 +552,14 @@ func (c *Conn) end(l *lingerEntry) {
 	c.done.fire()
 }
 
-// drainInbox releases datagrams that arrived after the connection closed.
+// drainInbox releases datagrams that arrived after the connection closed,
+// and those the reader delivers until the endpoint forgets the connection.
 func (c *Conn) drainInbox() {
 	c.inboxMu.Lock()
+	c.inboxClosed = true
 	releaseDatagrams(c.inbox)
 	c.inbox = nil
+	c.inboxBytes, c.inboxGRO = 0, 0
+	c.releaseSurplus()
 	c.inboxMu.Unlock()
 }

@@ -107,7 +107,8 @@
 // inbox is bounded: 6 MB of datagrams in 128 GRO buffers (8 MiB, as a
 // socket buffer would be), or the connection's receive window and an
 // eighth when that is larger, so that a driver kept from running by a
-// loaded machine does not lose what flow control let the peer send.
+// loaded machine does not lose what flow control let the peer send; what
+// an endpoint's inboxes hold beyond 6 MB each comes from one 64 MiB budget.
 // The reader's and the driver's system calls are raw ones (udpio): they
 // never block, and so never wake the runtime's monitor thread or lose
 // their processor to another thread. Datagrams of a GSO
@@ -284,10 +285,11 @@
 //   - Streams: Config.MaxBidiStreams and MaxUniStreams (100 each) open at
 //     once. Received datagrams waiting for a connection's goroutine: 6 MB
 //     (128 GRO buffers), or its receive window and an eighth (in up to
-//     three times that of buffers) when larger. Acknowledgments: a flood
-//     of ack-eliciting packets gets one ACK per second packet, per tenth
-//     once the flow is a bulk one, or per ACK delay (see below), not one
-//     per packet.
+//     three times that of buffers) when larger, the part beyond 6 MB
+//     from a budget of 64 MiB shared by the endpoint's connections.
+//     Acknowledgments: a flood of ack-eliciting packets gets one ACK per
+//     second packet, per tenth once the flow is a bulk one, or per ACK
+//     delay (see below), not one per packet.
 //
 // # ICMP errors end a client handshake
 //

@@ -53,6 +53,11 @@ type Endpoint struct {
 	// (conn_id.go); guarded by mu.
 	resetTokens map[[wire.StatelessResetTokenLen]byte]*Conn
 
+	// inboxSurplus is what the connections' inboxes hold beyond their
+	// floors, together (Conn.chargeSurplus): at most
+	// maxEndpointInboxSurplus.
+	inboxSurplus atomic.Int64
+
 	readerDone chan struct{}
 	// ecnCapable: the socket sets the ECN mark of datagrams it sends.
 	ecnCapable bool

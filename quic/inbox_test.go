@@ -76,3 +76,56 @@ func TestInboxHoldsReceiveWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxSurplusShared: what connections' inboxes hold beyond the 6 MB
+// floor comes from one budget per endpoint (maxEndpointInboxSurplus), so a
+// server whose many fast connections' drivers are all kept from running
+// holds the floors and that budget, not every receive window. Here other
+// connections hold all but 1 MiB of the budget: a connection with a 16 MiB
+// window queues its floor and 1 MiB, and the budget comes back whole when
+// its driver takes the inbox.
+func TestInboxSurplusShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		client, _ := newSimNet(t, netsim.Impairment{}, 7).connect(t, ctx)
+		budget := &client.endpoint.inboxSurplus
+		const others = maxEndpointInboxSurplus - 1<<20
+		budget.Add(others)
+		defer budget.Add(-others)
+		blocked, release := make(chan struct{}), make(chan struct{})
+		if !client.call(func(*conn.Conn, time.Time) { close(blocked); <-release }) {
+			t.Fatal("the connection's driver stopped")
+		}
+		<-blocked
+		client.inboxMu.Lock()
+		client.inboxWindow = 16 << 20
+		client.inboxMu.Unlock()
+		const size = 1452
+		ds := make([]datagram, 0, 64)
+		for range 12 << 20 / size {
+			rb := &rxBuffer{buf: make([]byte, size), pool: &smallBuffers}
+			rb.refs.Store(1)
+			ds = append(ds, datagram{rb: rb, n: size})
+			if len(ds) == cap(ds) {
+				client.deliver(ds)
+				ds = ds[:0]
+			}
+		}
+		client.deliver(ds)
+		client.inboxMu.Lock()
+		got := client.inboxBytes
+		client.inboxMu.Unlock()
+		if want := maxInboxBytes + 1<<20; got > want || got <= want-size {
+			t.Errorf("the inbox took %d bytes, want the floor and the 1 MiB left of the budget, %d", got, want)
+		}
+		if b := budget.Load(); b > maxEndpointInboxSurplus {
+			t.Errorf("the endpoint's budget holds %d, more than its %d", b, maxEndpointInboxSurplus)
+		}
+		close(release)
+		synctest.Wait()
+		if b := budget.Load(); b != others {
+			t.Errorf("after the driver took the inbox the budget holds %d, want the others' %d", b, others)
+		}
+	})
+}
