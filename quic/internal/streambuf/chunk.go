@@ -83,18 +83,23 @@ type chunks struct {
 	// cycles through its own memory rather than the pool; or a smaller
 	// buffer that grew (room), kept until the buffer empties (free).
 	spare []byte
+	// unshared says that no one copies from the buffers outside the
+	// owner's lock now, so one that grows may go back to its pool (room).
+	// The owner sets it under its lock before it writes.
+	unshared bool
 }
 
 // room returns the buffer of the chunk holding off, grown if needed to
 // hold n bytes from off, which must not cross the chunk's end.
 //
-// A buffer that grows is copied into a larger one, and the old one does
-// not go back to its pool at once: a reader (RecvPart) or the connection
-// (SendPart) may still be copying from it outside the lock, and the bytes
-// it holds stay valid for them. It is kept as the spare, when there is
-// none, and pooled when the buffer empties (free): the side that copies
-// outside the lock is then the one freeing, done with its copy. (Else it
-// goes to the garbage collector.)
+// A buffer that grows is copied into a larger one. The old one goes back
+// to its pool at once when no one copies from it outside the lock
+// (unshared: a RecvPart whose Read is not copying). Else it must stay
+// valid: a reader (RecvPart) or the connection (SendPart) may still be
+// copying from it. It is then kept as the spare, when there is none, and
+// pooled when the buffer empties (free): the side that copies outside the
+// lock is then the one freeing, done with its copy. (Else it goes to the
+// garbage collector.)
 func (cs *chunks) room(off uint64, n int) []byte {
 	i := int((off - cs.base) / chunkSize)
 	if cs.c == nil {
@@ -116,7 +121,11 @@ func (cs *chunks) room(off uint64, n int) []byte {
 	}
 	copy(nb, b)
 	cs.c[i] = nb
-	if b != nil && cs.spare == nil {
+	switch {
+	case b == nil:
+	case cs.unshared:
+		putBuf(b)
+	case cs.spare == nil:
 		cs.spare = b
 	}
 	return nb

@@ -157,6 +157,7 @@ func (p *RecvPart) Write(off uint64, data []byte, fin bool) (RecvResult, error) 
 func (p *RecvPart) WriteHeld(off uint64, data []byte, fin bool, h Holder, budget *HoldBudget) (RecvResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.buf.data.unshared = !p.reading
 	var res RecvResult
 	if off+uint64(len(data)) > p.maxData {
 		return res, ErrFlowControl
@@ -190,6 +191,7 @@ func (p *RecvPart) WriteHeld(off uint64, data []byte, fin bool, h Holder, budget
 func (p *RecvPart) Reset(finalSize, code uint64) (RecvResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.buf.data.unshared = !p.reading
 	var res RecvResult
 	before := p.buf.Highest()
 	finishedBefore := p.buf.AllRead()
@@ -293,6 +295,7 @@ func (p *RecvPart) Unhold() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.reading {
+		p.buf.data.unshared = true
 		p.buf.Unhold()
 	}
 }
