@@ -207,6 +207,16 @@ func (s *Stream) sendError(st streambuf.Status, code uint64) error {
 // wait blocks until ready is signalled, the deadline passes, done is
 // closed or the connection ends.
 func (s *Stream) wait(ready chan struct{}, deadline time.Time, done <-chan struct{}) error {
+	if deadline.IsZero() && done == nil {
+		// The usual wait, on two channels: a select locks each of its
+		// channels when it starts and again when it wakes.
+		select {
+		case <-ready:
+			return nil
+		case <-s.c.closed:
+			return s.c.closeError()
+		}
+	}
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
