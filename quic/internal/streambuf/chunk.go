@@ -83,24 +83,21 @@ type chunks struct {
 	// cycles through its own memory rather than the pool; or a smaller
 	// buffer that grew (room), kept until the buffer empties (free).
 	spare []byte
-	// unshared says that no one copies from the buffers outside the
-	// owner's lock now, so one that grows may go back to its pool (room).
-	// The owner sets it under its lock before it writes.
-	unshared bool
 }
 
 // room returns the buffer of the chunk holding off, grown if needed to
 // hold n bytes from off, which must not cross the chunk's end.
 //
 // A buffer that grows is copied into a larger one. The old one goes back
-// to its pool at once when no one copies from it outside the lock
-// (unshared: a RecvPart whose Read is not copying). Else it must stay
+// to its pool at once when the caller says that no one copies from it
+// outside the lock (unshared: a RecvPart whose Read is not copying).
+// Else it must stay
 // valid: a reader (RecvPart) or the connection (SendPart) may still be
 // copying from it. It is then kept as the spare, when there is none, and
 // pooled when the buffer empties (free): the side that copies outside the
 // lock is then the one freeing, done with its copy. (Else it goes to the
 // garbage collector.)
-func (cs *chunks) room(off uint64, n int) []byte {
+func (cs *chunks) room(off uint64, n int, unshared bool) []byte {
 	i := int((off - cs.base) / chunkSize)
 	if cs.c == nil {
 		cs.c = indexPool.Get().(*[1][]byte)[:0]
@@ -123,7 +120,7 @@ func (cs *chunks) room(off uint64, n int) []byte {
 	cs.c[i] = nb
 	switch {
 	case b == nil:
-	case cs.unshared:
+	case unshared:
 		putBuf(b)
 	case cs.spare == nil:
 		cs.spare = b
@@ -149,11 +146,11 @@ func (cs *chunks) put(b []byte) {
 	putBuf(b)
 }
 
-// write copies b to offset off onwards.
-func (cs *chunks) write(off uint64, b []byte) {
+// write copies b to offset off onwards; unshared is room's.
+func (cs *chunks) write(off uint64, b []byte, unshared bool) {
 	for len(b) > 0 {
 		k := int(min(uint64(len(b)), chunkEnd(off)-off))
-		c := cs.room(off, k)
+		c := cs.room(off, k, unshared)
 		copy(c[off%chunkSize:], b[:k])
 		b = b[k:]
 		off += uint64(k)
