@@ -25,25 +25,27 @@ import (
 // message (H3_MESSAGE_ERROR) is a stream error, every other HTTP/3 or
 // QPACK error a connection error, which closes the connection at once.
 type messageReader struct {
-	c        *conn
-	str      *quic.Stream
-	r        frame.Reader
-	state    frame.MessageState
-	length   headers.ContentLength
-	inData   bool
-	trailer  http.Header // the trailer section, once read
-	err      error       // sticky error of Read
-	eof      bool
-	sections int // field sections decoded (for QPACK Stream Cancellation)
+	c       *conn
+	str     *quic.Stream
+	r       frame.Reader
+	length  headers.ContentLength
+	trailer http.Header // the trailer section, once read
+	err     error       // sticky error of Read
 	// deadline is the stream's read deadline while a server reads a
 	// request's header section (Server.ReadHeaderTimeout); zero otherwise.
 	deadline time.Time
-	// canceled is set once the stream's QPACK state is abandoned: one
-	// Stream Cancellation per stream.
-	canceled atomic.Bool
 	// fields holds the fields of the section last decoded, until
 	// releaseFields; its storage comes from fieldBufPool.
 	fields *fieldBuf
+	// The small fields last, together (no padding between them): a
+	// clientStream, which holds a messageReader, fits in 768 bytes.
+	sections int32 // field sections decoded, up to 2 (for QPACK Stream Cancellation)
+	// canceled is set once the stream's QPACK state is abandoned: one
+	// Stream Cancellation per stream.
+	canceled atomic.Bool
+	state    frame.MessageState
+	inData   bool
+	eof      bool
 }
 
 // fieldBuf is storage for the fields of one decoded field section, reused
@@ -121,7 +123,9 @@ func (m *messageReader) readHeaders(ctx context.Context) ([]qpack.HeaderField, e
 // decode decodes a field section of the stream, waiting while it is
 // blocked on the encoder stream.
 func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.HeaderField, error) {
-	m.sections++
+	if m.sections < 2 { // all that is asked of it (cancelStream's callers)
+		m.sections++
+	}
 	m.releaseFields()
 	fb := fieldBufPool.Get().(*fieldBuf)
 	m.fields = fb
