@@ -91,12 +91,11 @@ type chunks struct {
 // A buffer that grows is copied into a larger one. The old one goes back
 // to its pool at once when the caller says that no one copies from it
 // outside the lock (unshared: a RecvPart whose Read is not copying).
-// Else it must stay
-// valid: a reader (RecvPart) or the connection (SendPart) may still be
-// copying from it. It is then kept as the spare, when there is none, and
-// pooled when the buffer empties (free): the side that copies outside the
-// lock is then the one freeing, done with its copy. (Else it goes to the
-// garbage collector.)
+// Else it must stay valid: a reader (RecvPart) or the connection
+// (SendPart) may still be copying from it. It is then kept as the spare,
+// when there is none, and pooled when the buffer empties (free): the side
+// that copies outside the lock is then the one freeing, done with its
+// copy. (Else it goes to the garbage collector.)
 func (cs *chunks) room(off uint64, n int, unshared bool) []byte {
 	i := int((off - cs.base) / chunkSize)
 	if cs.c == nil {
