@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"unsafe"
 )
 
 // maxRequestAllocs bounds the allocations of one request, client and
@@ -63,5 +64,15 @@ func TestRequestAllocs(t *testing.T) {
 	t.Logf("%.1f allocations a request, client and server", allocs)
 	if allocs > maxRequestAllocs {
 		t.Errorf("%.1f allocations a request, want at most %d", allocs, maxRequestAllocs)
+	}
+}
+
+// TestClientStreamSize keeps a clientStream, allocated for every request,
+// within the 768-byte allocation size class (the next is 896): an object
+// of more than 512 bytes with pointers carries an 8-byte header in its
+// allocation, so 760 bytes at most.
+func TestClientStreamSize(t *testing.T) {
+	if n := unsafe.Sizeof(clientStream{}); n > 768-8 {
+		t.Errorf("clientStream is %d bytes, more than the 768-byte size class holds", n)
 	}
 }

@@ -40,6 +40,7 @@ func BenchmarkRequests(b *testing.B) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.SetBytes(int64(len(up) + len(down)))
+	st0 := e.last.Load().Stats()
 	b.ResetTimer()
 	start := time.Now()
 	for range inFlight {
@@ -56,6 +57,11 @@ func BenchmarkRequests(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	// Datagrams each way per request: the packet path's share of the cost.
+	st := e.last.Load().Stats()
+	b.ReportMetric(float64(st.DatagramsSent-st0.DatagramsSent)/float64(b.N), "up-dgrams/req")
+	b.ReportMetric(float64(st.DatagramsReceived-st0.DatagramsReceived)/float64(b.N), "down-dgrams/req")
+	b.ReportMetric(float64(st.PacketsSent+st.PacketsReceived-st0.PacketsSent-st0.PacketsReceived)/float64(b.N), "pkts/req")
 	if d := e.dials.Load(); d != 1 {
 		b.Errorf("%d connections", d)
 	}

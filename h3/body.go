@@ -14,6 +14,7 @@ import (
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/headers"
+	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/qpack"
 	"github.com/skiffnet/skiff/quic"
 )
@@ -25,25 +26,27 @@ import (
 // message (H3_MESSAGE_ERROR) is a stream error, every other HTTP/3 or
 // QPACK error a connection error, which closes the connection at once.
 type messageReader struct {
-	c        *conn
-	str      *quic.Stream
-	r        frame.Reader
-	state    frame.MessageState
-	length   headers.ContentLength
-	inData   bool
-	trailer  http.Header // the trailer section, once read
-	err      error       // sticky error of Read
-	eof      bool
-	sections int // field sections decoded (for QPACK Stream Cancellation)
-	// deadline is the stream's read deadline while a server reads a
-	// request's header section (Server.ReadHeaderTimeout); zero otherwise.
-	deadline time.Time
-	// canceled is set once the stream's QPACK state is abandoned: one
-	// Stream Cancellation per stream.
-	canceled atomic.Bool
+	c       *conn
+	str     *quic.Stream
+	r       frame.Reader
+	length  headers.ContentLength
+	trailer http.Header // the trailer section, once read
+	err     error       // sticky error of Read
+	// hdr is Server.ReadHeaderTimeout's timer while a server reads a
+	// request's header section; nil otherwise.
+	hdr *headerTimer
 	// fields holds the fields of the section last decoded, until
 	// releaseFields; its storage comes from fieldBufPool.
 	fields *fieldBuf
+	// The small fields last, together (no padding between them): a
+	// clientStream, which holds a messageReader, fits in 768 bytes.
+	sections int32 // field sections decoded, up to 2 (for QPACK Stream Cancellation)
+	// canceled is set once the stream's QPACK state is abandoned: one
+	// Stream Cancellation per stream.
+	canceled atomic.Bool
+	state    frame.MessageState
+	inData   bool
+	eof      bool
 }
 
 // fieldBuf is storage for the fields of one decoded field section, reused
@@ -121,7 +124,9 @@ func (m *messageReader) readHeaders(ctx context.Context) ([]qpack.HeaderField, e
 // decode decodes a field section of the stream, waiting while it is
 // blocked on the encoder stream.
 func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.HeaderField, error) {
-	m.sections++
+	if m.sections < 2 { // all that is asked of it (cancelStream's callers)
+		m.sections++
+	}
 	m.releaseFields()
 	fb := fieldBufPool.Get().(*fieldBuf)
 	m.fields = fb
@@ -145,9 +150,12 @@ func (m *messageReader) decode(ctx context.Context, section []byte) ([]qpack.Hea
 // Cancellation (RFC 9204 §4.4.2) and the decoder's slot freed, rather than
 // held until the connection ends. The read-ahead stops when the stream
 // ends or the buffer fills; the stream's context still tells of a
-// STOP_SENDING. The wait also ends with
-// ctx, the connection, or m.deadline (os.ErrDeadlineExceeded).
+// STOP_SENDING. The wait also ends with ctx, the connection, or the
+// header timer's deadline (os.ErrDeadlineExceeded), which starts now if it
+// had not.
 func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.DecodedSection) ([]qpack.HeaderField, error) {
+	m.hdr.start() // before the read-ahead reads through it
+	deadline := m.hdr.deadline()
 	watch := make(chan error, 1)
 	go func() {
 		for {
@@ -165,12 +173,12 @@ func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.D
 			m.str.SetReadDeadline(timeLongAgo)
 			<-watching
 			watching = nil
-			m.str.SetReadDeadline(m.deadline)
+			m.str.SetReadDeadline(deadline)
 		}
 	}
 	var timeout <-chan time.Time
-	if !m.deadline.IsZero() {
-		t := time.NewTimer(time.Until(m.deadline))
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -214,6 +222,58 @@ func (m *messageReader) awaitSection(ctx context.Context, blocked <-chan qpack.D
 			return abandon(context.Cause(m.c.qc.Context()))
 		}
 	}
+}
+
+// headerTimer is Server.ReadHeaderTimeout on a request stream: the whole
+// header section, QPACK wait included, must arrive within the timeout,
+// however it trickles in. It is the source of the stream's frame reader,
+// and reads what the stream holds without a deadline; the deadline starts
+// only when a read would wait (or a section waits for the encoder
+// stream), so that a request whose header section has arrived, as on a
+// busy connection, costs no clock reading and no deadline set and
+// cleared. Its methods are no-ops on a nil timer.
+type headerTimer struct {
+	str     *quic.Stream
+	timeout time.Duration // 0 once stopped: Read passes through
+	at      time.Time     // the deadline, once started
+}
+
+// Read reads from the stream, starting the deadline before it waits.
+func (h *headerTimer) Read(p []byte) (int, error) {
+	if h.timeout > 0 && h.at.IsZero() {
+		if n, err := quichooks.ReadNoWait(h.str, p); n > 0 || err != nil {
+			return n, err
+		}
+		h.start()
+	}
+	return h.str.Read(p)
+}
+
+// start sets the stream's read deadline, unless it is set or h stopped.
+func (h *headerTimer) start() {
+	if h == nil || h.timeout == 0 || !h.at.IsZero() {
+		return
+	}
+	h.at = time.Now().Add(h.timeout)
+	h.str.SetReadDeadline(h.at)
+}
+
+// deadline is the deadline started, zero if none.
+func (h *headerTimer) deadline() time.Time {
+	if h == nil {
+		return time.Time{}
+	}
+	return h.at
+}
+
+// stop ends the timer once the header section is read: it clears the
+// stream's deadline, if it started, and Read passes through from then on.
+func (h *headerTimer) stop() {
+	if !h.at.IsZero() {
+		h.str.SetReadDeadline(time.Time{})
+		h.at = time.Time{}
+	}
+	h.timeout = 0
 }
 
 // timeLongAgo is a read deadline in the past: it interrupts a Read.

@@ -265,7 +265,7 @@ func (cc *clientConn) markClosing() {
 // was the last one after a GOAWAY.
 func (cc *clientConn) requestDone(cs *clientStream) {
 	cc.mu.Lock()
-	delete(cc.active, cs.id)
+	delete(cc.active, cs.str.ID())
 	last := cc.goAway && len(cc.active) == 0 && cc.pending == 0
 	cc.mu.Unlock()
 	if last {

@@ -50,15 +50,16 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 		cc.markClosing()
 		return nil, &RetryableError{Err: wrapError(err), Unprocessed: true}
 	}
-	cs := &clientStream{cc: cc, str: str, id: str.ID(), req: req}
+	cs := &clientStream{cc: cc, str: str, req: req}
 	cs.mr.init(cc.c, str)
 	cs.body.cs = cs
+	altUsed := ""
 	if rt.alt {
-		cs.altUsed = rt.addr
+		altUsed = rt.addr
 	}
-	cc.active[cs.id] = cs
+	cc.active[str.ID()] = cs
 	cc.mu.Unlock()
-	resp, err := cs.do()
+	resp, err := cs.do(altUsed)
 	if err != nil {
 		cs.finish()
 		return nil, err
@@ -70,18 +71,12 @@ func (cc *clientConn) roundTrip(req *http.Request, rt route) (*http.Response, er
 type clientStream struct {
 	cc  *clientConn
 	str *quic.Stream
-	id  uint64
 	req *http.Request
-	// altUsed is the Alt-Used field value (RFC 7838 §5) when the request
-	// goes to an alternative service.
-	altUsed string
-	mr      messageReader
-	resp    *http.Response
-	body    responseBody // the response's Body
-	vals    [4]string    // storage for the response header's values
-	// respStore is the Response returned (cs.resp), in the request's
-	// allocation.
+	mr  messageReader
+	// respStore is the Response returned, in the request's allocation.
 	respStore http.Response
+	body      responseBody // the response's Body
+	vals      [4]string    // storage for the response header's values
 
 	mu       sync.Mutex
 	abortErr error // why we aborted the stream, reported instead of the stream's error
@@ -93,15 +88,18 @@ type clientStream struct {
 	prio *RequestPriority
 }
 
-func (cs *clientStream) do() (*http.Response, error) {
+// do sends the request and reads the response header. altUsed is the
+// Alt-Used field value (RFC 7838 §5) when the request goes to an
+// alternative service.
+func (cs *clientStream) do(altUsed string) (*http.Response, error) {
 	req, c := cs.req, cs.cc.c
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
 	scratch := headerScratchPool.Get().(*headerScratch)
 	defer headerScratchPool.Put(scratch)
 	fields, err := headers.AppendRequestWith(scratch.fields[:0], req, &cs.cc.lengths)
-	if err == nil && cs.altUsed != "" {
-		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: cs.altUsed})
+	if err == nil && altUsed != "" {
+		fields = append(fields, qpack.HeaderField{Name: "alt-used", Value: altUsed})
 	}
 	if err == nil {
 		fields = cs.startPriority(fields) // RFC 9218
@@ -128,7 +126,7 @@ func (cs *clientStream) do() (*http.Response, error) {
 		// would cost three allocations a request.
 		cs.str.SetContext(ctx)
 	}
-	b := c.appendHeadersFrame(scratch.frame[:0], cs.id, fields)
+	b := c.appendHeadersFrame(scratch.frame[:0], cs.str.ID(), fields)
 	clear(scratch.fields) // drop references to the request's strings
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	inline := hasBody && inlineBody(req)
@@ -261,7 +259,7 @@ func (cs *clientStream) sendBody(trace *httptrace.ClientTrace) {
 			cs.abort(err, ErrCodeRequestCancelled)
 			return
 		}
-		if _, err := cs.str.Write(cs.cc.c.appendHeadersFrame(nil, cs.id, fields)); err != nil {
+		if _, err := cs.str.Write(cs.cc.c.appendHeadersFrame(nil, cs.str.ID(), fields)); err != nil {
 			cs.mapError(err)
 			return
 		}
@@ -342,7 +340,6 @@ func (cs *clientStream) readResponse(trace *httptrace.ClientTrace) (*http.Respon
 		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 			resp.ContentLength = 0
 		}
-		cs.resp = resp
 		resp.Body = &cs.body
 		return resp, nil
 	}
@@ -407,7 +404,7 @@ func (cs *clientStream) mapError(err error) error {
 	}
 	if cs.cc.c.closed() {
 		cs.cc.mu.Lock()
-		refused := cs.cc.goAway && cs.id >= cs.cc.goAwayID
+		refused := cs.cc.goAway && cs.str.ID() >= cs.cc.goAwayID
 		cs.cc.mu.Unlock()
 		if refused {
 			return &RetryableError{Err: err, Unprocessed: true}
@@ -450,7 +447,7 @@ func (b *responseBody) Read(p []byte) (int, error) {
 	}
 	n, err := cs.mr.Read(p)
 	if err == io.EOF {
-		fillTrailer(&cs.resp.Trailer, cs.mr.trailer)
+		fillTrailer(&cs.respStore.Trailer, cs.mr.trailer)
 		b.done.Store(true)
 		cs.finish()
 		return n, io.EOF

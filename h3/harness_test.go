@@ -46,6 +46,8 @@ type testEnv struct {
 	tr    *Transport
 	url   string // https://127.0.0.1:port
 	dials atomic.Int32
+	// last is the client's most recently dialed connection.
+	last atomic.Pointer[quic.Conn]
 	// redial, when it returns an error, makes dials after the first fail.
 	redial func() error
 }
@@ -63,7 +65,11 @@ func newTestEnv(t testing.TB, h http.Handler, configure ...func(*testEnv)) *test
 					return nil, err
 				}
 			}
-			return quic.Dial(ctx, "udp", addr, cfg)
+			qc, err := quic.Dial(ctx, "udp", addr, cfg)
+			if err == nil {
+				e.last.Store(qc)
+			}
+			return qc, err
 		},
 	}
 	for _, f := range configure {

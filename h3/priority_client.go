@@ -104,7 +104,7 @@ func (rp *RequestPriority) Set(p Priority) {
 // Sets go out in the order they took effect: the server keeps the last.
 func (rp *RequestPriority) sendUpdateLocked(cs *clientStream) {
 	cs.scheduleUpload(rp.p.Urgency)
-	rp.buf = frame.AppendPriorityUpdate(rp.buf[:0], frame.TypePriorityUpdate, cs.id, []byte(Priority(rp.p).String()))
+	rp.buf = frame.AppendPriorityUpdate(rp.buf[:0], frame.TypePriorityUpdate, cs.str.ID(), []byte(Priority(rp.p).String()))
 	// An error means the connection is ending, and with it the request.
 	cs.cc.c.writeControl(rp.buf)
 }
@@ -253,5 +253,5 @@ func Reprioritize(resp *http.Response, value string) error {
 		return fmt.Errorf("h3: invalid Priority field value %q", value)
 	}
 	body.cs.scheduleUpload(p.Urgency)
-	return body.cs.cc.c.writeControl(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, body.cs.id, []byte(value)))
+	return body.cs.cc.c.writeControl(frame.AppendPriorityUpdate(nil, frame.TypePriorityUpdate, body.cs.str.ID(), []byte(value)))
 }

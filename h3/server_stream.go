@@ -35,19 +35,20 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	if d := sc.srv.readHeaderTimeout(); d > 0 {
-		// Server.ReadHeaderTimeout: the whole header section, QPACK wait
-		// included, must arrive in time, however it trickles in.
-		mr.deadline = time.Now().Add(d)
-		str.SetReadDeadline(mr.deadline)
+		// Server.ReadHeaderTimeout (headerTimer): the frame reader reads
+		// through the timer, which starts the deadline when it must.
+		sr.hdr = headerTimer{str: str, timeout: d}
+		mr.hdr = &sr.hdr
+		mr.r.Init(&sr.hdr)
 	}
 	fields, err := mr.readHeaders(ctx)
 	if err != nil {
 		sc.requestHeaderError(mr, err)
 		return
 	}
-	if !mr.deadline.IsZero() {
-		mr.deadline = time.Time{}
-		str.SetReadDeadline(time.Time{})
+	if mr.hdr != nil {
+		mr.hdr.stop()
+		mr.hdr = nil
 	}
 	var hr headers.Request
 	sr.store.Header = headerMapPool.Get().(http.Header)
@@ -120,6 +121,7 @@ type serverRequest struct {
 	rw     responseWriter
 	cancel context.CancelCauseFunc // ends the request's context
 	store  headers.Storage         // the request header's values and URL
+	hdr    headerTimer             // Server.ReadHeaderTimeout's, when set
 }
 
 // StreamEnded ends the request's context when its stream is over for the

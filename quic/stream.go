@@ -123,15 +123,8 @@ func (s *Stream) Read(p []byte) (int, error) {
 	}
 	for {
 		n, st, code := s.st.Read(p)
-		switch st {
-		case streambuf.OK:
-			return n, nil
-		case streambuf.EOF:
-			return 0, io.EOF
-		case streambuf.Closed:
-			return 0, ErrStreamClosed
-		case streambuf.ResetRemote:
-			return 0, &StreamError{StreamID: s.ID(), Code: code, Remote: true}
+		if st != streambuf.Blocked {
+			return s.readResult(n, st, code)
 		}
 		ready, existed := s.readReady.channel()
 		if !existed {
@@ -144,6 +137,34 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+}
+
+// readResult is what Read returns for a status of the receiving part
+// other than Blocked.
+func (s *Stream) readResult(n int, st streambuf.Status, code uint64) (int, error) {
+	switch st {
+	case streambuf.EOF:
+		return 0, io.EOF
+	case streambuf.Closed:
+		return 0, ErrStreamClosed
+	case streambuf.ResetRemote:
+		return 0, &StreamError{StreamID: s.ID(), Code: code, Remote: true}
+	}
+	return n, nil
+}
+
+// readNoWait reads what the stream holds now, 0 and no error where Read
+// would wait (quichooks.ReadNoWait).
+func readNoWait(stream any, p []byte) (int, error) {
+	s := stream.(*Stream)
+	if !s.st.HasRecv() {
+		return 0, ErrStreamClosed
+	}
+	n, st, code := s.st.Read(p)
+	if st == streambuf.Blocked {
+		return 0, nil
+	}
+	return s.readResult(n, st, code)
 }
 
 // Write writes data to the stream, blocking while more than 4 MiB wait to
@@ -188,7 +209,10 @@ func writeNoWait(stream any, b []byte) (int, error) {
 	return n, s.sendError(st, code)
 }
 
-func init() { quichooks.WriteNoWait = writeNoWait }
+func init() {
+	quichooks.WriteNoWait = writeNoWait
+	quichooks.ReadNoWait = readNoWait
+}
 
 // sendError is the error a status of the sending part means, nil for OK
 // and Blocked.
@@ -207,6 +231,16 @@ func (s *Stream) sendError(st streambuf.Status, code uint64) error {
 // wait blocks until ready is signalled, the deadline passes, done is
 // closed or the connection ends.
 func (s *Stream) wait(ready chan struct{}, deadline time.Time, done <-chan struct{}) error {
+	if deadline.IsZero() && done == nil {
+		// The usual wait, on two channels: a select locks each of its
+		// channels when it starts and again when it wakes.
+		select {
+		case <-ready:
+			return nil
+		case <-s.c.closed:
+			return s.c.closeError()
+		}
+	}
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)

@@ -32,3 +32,9 @@ var PeerBidiStreamLimit func(conn any) uint64
 // nearly every request, with it, rather than setting a write deadline in
 // the past and clearing it again around each Write.
 var WriteNoWait func(stream any, b []byte) (int, error)
+
+// ReadNoWait reads from stream, a *quic.Stream, what it holds now, and
+// returns 0 and no error where Read would wait for the peer (p must not be
+// empty): h3's server reads a request's header section with it first, and
+// starts Server.ReadHeaderTimeout's deadline only when it would wait.
+var ReadNoWait func(stream any, p []byte) (int, error)

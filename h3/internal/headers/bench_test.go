@@ -73,3 +73,22 @@ func BenchmarkResponseRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSmallResponseRoundTrip is the response of the HTTP/3 requests
+// benchmarks (bench, interop/h3interop): a sniffed type and a length.
+func BenchmarkSmallResponseRoundTrip(b *testing.B) {
+	h := http.Header{
+		"Content-Type":   {"application/octet-stream"},
+		"Content-Length": {"4096"},
+	}
+	fields := make([]qpack.HeaderField, 0, 16)
+	var vals [4]string
+	b.ReportAllocs()
+	for b.Loop() {
+		fields, _ = AppendResponse(fields[:0], 200, h)
+		var r Response
+		if err := ParseResponseTo(&r, fields, vals[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -43,10 +43,17 @@ func init() {
 // "Characters in field names MUST be converted to lowercase prior to their
 // encoding."
 func lowerName(k string) string {
+	name, _ := lowerNameKnown(k)
+	return name
+}
+
+// lowerNameKnown is lowerName, and whether k is one of the common names:
+// a token, and not a connection-specific field, with no need to check.
+func lowerNameKnown(k string) (name string, known bool) {
 	if l, ok := lowerNames[k]; ok {
-		return l
+		return l, true
 	}
-	return strings.ToLower(k) // returns k itself when already lowercase
+	return strings.ToLower(k), false // returns k itself when already lowercase
 }
 
 // errInvalidField is returned when encoding a header we must not send: the
@@ -71,11 +78,11 @@ func appendHeader(dst []qpack.HeaderField, h http.Header, skip func(lower string
 		if k == "" || k[0] == ':' {
 			continue
 		}
-		name := lowerName(k)
-		if isConnectionSpecific(name) || skip != nil && skip(name) || contains(nominated, name) {
+		name, known := lowerNameKnown(k)
+		if !known && isConnectionSpecific(name) || skip != nil && skip(name) || contains(nominated, name) {
 			continue
 		}
-		if !isToken(name) {
+		if !known && !isToken(name) {
 			return dst, errInvalidField
 		}
 		for _, v := range vs {
@@ -128,13 +135,18 @@ func newHeaderBuilder(n int, store []string, h http.Header) headerBuilder {
 
 // add validates one regular field and records it. isRequest allows TE.
 func (b *headerBuilder) add(name, value string, isRequest bool) error {
-	if err := checkFieldName(name); err != nil {
-		return err
+	// A common name is a valid lowercase name, not connection-specific:
+	// one map lookup checks it and finds its key.
+	key, known := canonicalNames[name]
+	if !known {
+		if err := checkFieldName(name); err != nil {
+			return err
+		}
 	}
 	if !validFieldValue(value) {
 		return malformed("invalid character in field value")
 	}
-	if isConnectionSpecific(name) {
+	if !known && isConnectionSpecific(name) {
 		return malformed("connection-specific field")
 	}
 	switch name {
@@ -157,8 +169,7 @@ func (b *headerBuilder) add(name, value string, isRequest bool) error {
 		b.cookieLen += len(value)
 		return nil
 	}
-	key, ok := canonicalNames[name]
-	if !ok {
+	if !known {
 		key = textproto.CanonicalMIMEHeaderKey(name)
 	}
 	b.vals = append(b.vals, value)
@@ -174,6 +185,14 @@ func (b *headerBuilder) add(name, value string, isRequest bool) error {
 // addContentLength checks a Content-Length field value (RFC 9110 §8.6):
 // 1*DIGIT, or a list of identical such values; every line must agree.
 func (b *headerBuilder) addContentLength(v string) error {
+	if n, ok := parseLength(v); ok {
+		// The usual field: one value, digits only.
+		if b.hasContentLength && n != b.contentLength {
+			return malformed("differing Content-Length values")
+		}
+		b.contentLength, b.hasContentLength = n, true
+		return nil
+	}
 	for part := range strings.SplitSeq(v, ",") {
 		part = textproto.TrimString(part)
 		if part == "" || len(part) > 18 {
@@ -191,6 +210,23 @@ func (b *headerBuilder) addContentLength(v string) error {
 		b.contentLength, b.hasContentLength = n, true
 	}
 	return nil
+}
+
+// parseLength parses v when it is 1 to 18 digits (so the value fits in an
+// int64).
+func parseLength(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // finish returns the header, with the cookie lines of fields joined into one

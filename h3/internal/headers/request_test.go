@@ -487,3 +487,14 @@ func TestPlainPath(t *testing.T) {
 		t.Errorf("only %d plain paths", plain)
 	}
 }
+
+// TestCommonNamesNeedNoCheck checks what add and appendHeader take for
+// granted of the common names they skip the checks for: each is a valid
+// lowercase field name and not a connection-specific field.
+func TestCommonNamesNeedNoCheck(t *testing.T) {
+	for n, key := range canonicalNames {
+		if err := checkFieldName(n); err != nil || isConnectionSpecific(n) || lowerNames[key] != n {
+			t.Errorf("common name %q (key %q): checkFieldName %v, connection-specific %v", n, key, err, isConnectionSpecific(n))
+		}
+	}
+}

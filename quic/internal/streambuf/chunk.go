@@ -88,14 +88,15 @@ type chunks struct {
 // room returns the buffer of the chunk holding off, grown if needed to
 // hold n bytes from off, which must not cross the chunk's end.
 //
-// A buffer that grows is copied into a larger one, and the old one does
-// not go back to its pool at once: a reader (RecvPart) or the connection
-// (SendPart) may still be copying from it outside the lock, and the bytes
-// it holds stay valid for them. It is kept as the spare, when there is
-// none, and pooled when the buffer empties (free): the side that copies
-// outside the lock is then the one freeing, done with its copy. (Else it
-// goes to the garbage collector.)
-func (cs *chunks) room(off uint64, n int) []byte {
+// A buffer that grows is copied into a larger one. The old one goes back
+// to its pool at once when the caller says that no one copies from it
+// outside the lock (unshared: a RecvPart whose Read is not copying).
+// Else it must stay valid: a reader (RecvPart) or the connection
+// (SendPart) may still be copying from it. It is then kept as the spare,
+// when there is none, and pooled when the buffer empties (free): the side
+// that copies outside the lock is then the one freeing, done with its
+// copy. (Else it goes to the garbage collector.)
+func (cs *chunks) room(off uint64, n int, unshared bool) []byte {
 	i := int((off - cs.base) / chunkSize)
 	if cs.c == nil {
 		cs.c = indexPool.Get().(*[1][]byte)[:0]
@@ -116,7 +117,11 @@ func (cs *chunks) room(off uint64, n int) []byte {
 	}
 	copy(nb, b)
 	cs.c[i] = nb
-	if b != nil && cs.spare == nil {
+	switch {
+	case b == nil:
+	case unshared:
+		putBuf(b)
+	case cs.spare == nil:
 		cs.spare = b
 	}
 	return nb
@@ -140,11 +145,11 @@ func (cs *chunks) put(b []byte) {
 	putBuf(b)
 }
 
-// write copies b to offset off onwards.
-func (cs *chunks) write(off uint64, b []byte) {
+// write copies b to offset off onwards; unshared is room's.
+func (cs *chunks) write(off uint64, b []byte, unshared bool) {
 	for len(b) > 0 {
 		k := int(min(uint64(len(b)), chunkEnd(off)-off))
-		c := cs.room(off, k)
+		c := cs.room(off, k, unshared)
 		copy(c[off%chunkSize:], b[:k])
 		b = b[k:]
 		off += uint64(k)

@@ -214,7 +214,7 @@ func (r *Recv) Unhold() {
 	}
 	for i := range q.n {
 		s := q.at(i)
-		r.data.write(s.off, s.b)
+		r.data.write(s.off, s.b, r.unshared)
 	}
 	r.releaseHeld()
 }

@@ -19,14 +19,16 @@ type RecvPart struct {
 	// maxData is the limit advertised for the stream (MAX_STREAM_DATA,
 	// RFC 9000 §4.1), window how far beyond the read offset it goes.
 	maxData, window uint64
-	reading         bool // a Read copies from buf outside mu
-	updateWanted    bool // the application consumed half the window: MAX_STREAM_DATA is due
-	closed          bool // CloseRead was called
-	stopWanted      bool // a STOP_SENDING with stopCode is due
 	stopCode        uint64
-	reset           bool // the peer's RESET_STREAM: resetCode
 	resetCode       uint64
-	eofRead         bool // a Read returned EOF
+	// The flags, together: a Stream holding both parts fits its
+	// allocation size class with no padding between them.
+	reading      bool // a Read copies from buf outside mu
+	updateWanted bool // the application consumed half the window: MAX_STREAM_DATA is due
+	closed       bool // CloseRead was called
+	stopWanted   bool // a STOP_SENDING with stopCode is due
+	reset        bool // the peer's RESET_STREAM: resetCode
+	eofRead      bool // a Read returned EOF
 }
 
 // Init sets the initial flow-control window (and limit).
@@ -157,6 +159,7 @@ func (p *RecvPart) Write(off uint64, data []byte, fin bool) (RecvResult, error) 
 func (p *RecvPart) WriteHeld(off uint64, data []byte, fin bool, h Holder, budget *HoldBudget) (RecvResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.buf.unshared = !p.reading
 	var res RecvResult
 	if off+uint64(len(data)) > p.maxData {
 		return res, ErrFlowControl
@@ -293,6 +296,7 @@ func (p *RecvPart) Unhold() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.reading {
+		p.buf.unshared = true
 		p.buf.Unhold()
 	}
 }

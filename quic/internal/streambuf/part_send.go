@@ -37,8 +37,8 @@ type SendPart struct {
 	discarded  bool   // the part was reset: no byte is needed any more
 	waiting    bool   // a Write found no room and waits for Acked
 	reset      bool   // Reset was called: resetCode
+	stopped    bool   // the peer's STOP_SENDING: stopCode
 	resetCode  uint64
-	stopped    bool // the peer's STOP_SENDING: stopCode
 	stopCode   uint64
 	// credit is the peer's limit for the stream (MAX_STREAM_DATA, RFC
 	// 9000 §4.1), published by the connection: Write takes bytes up to
@@ -78,7 +78,7 @@ func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, c
 		if len(p.data.c) == 0 {
 			p.data.base = p.end - p.end%chunkSize
 		}
-		dst := p.data.room(p.end, k)[p.end%chunkSize:][:k]
+		dst := p.data.room(p.end, k, false)[p.end%chunkSize:][:k]
 		p.copying = true
 		p.mu.Unlock()
 

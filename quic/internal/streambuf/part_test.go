@@ -291,3 +291,35 @@ func readToEOF(rp *RecvPart, got *bytes.Buffer, max int) {
 		}
 	}
 }
+
+// TestRecvPartGrowthPools checks that a receive buffer that grows while no
+// Read copies from it gives the smaller buffer back at once (room), and
+// keeps it as the spare while a Read copies: the bytes stay valid for it.
+func TestRecvPartGrowthPools(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 3000)
+	var rp RecvPart
+	rp.Init(64 << 10)
+	for off := 0; off < len(data); off += 300 {
+		if _, err := rp.Write(uint64(off), data[off:off+300], false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rp.buf.data.spare != nil {
+		t.Fatalf("spare of %d bytes kept with no Read copying", len(rp.buf.data.spare))
+	}
+	rp.reading = true // as a Read does while it copies outside the lock
+	if _, err := rp.Write(uint64(len(data)), data[:2000], false); err != nil {
+		t.Fatal(err)
+	}
+	if len(rp.buf.data.spare) != sizeMid {
+		t.Fatalf("spare is %d bytes while a Read copies, want the %d-byte buffer that grew", len(rp.buf.data.spare), sizeMid)
+	}
+	rp.reading = false
+	b := make([]byte, 8000)
+	if n, st, _, _ := rp.Read(b); n != 5000 || st != OK || !bytes.Equal(b[:3000], data) {
+		t.Fatalf("Read = %d, %v", n, st)
+	}
+	if rp.buf.data.spare != nil || rp.buf.data.c != nil {
+		t.Fatal("storage kept after everything was read")
+	}
+}

@@ -41,6 +41,10 @@ type Recv struct {
 	highest  uint64 // largest offset received plus one
 	final    uint64 // the final size, when finKnown
 	finKnown bool
+	// unshared says that no Read copies from the chunks outside the
+	// RecvPart's lock now, so that one that grows may be pooled at once
+	// (chunks.room). The RecvPart sets it under its lock before it writes.
+	unshared bool
 	// work counts the bitmap words marked and scanned: tests bound the
 	// cost of reassembly by it, whatever the order data came in.
 	work uint64
@@ -88,7 +92,7 @@ func (r *Recv) WriteHeld(off uint64, b []byte, fin bool, h Holder, budget *HoldB
 	if len(r.data.c) == 0 {
 		r.data.base = r.readOff - r.readOff%chunkSize
 	}
-	r.data.write(off, b)
+	r.data.write(off, b, r.unshared)
 	if off == r.contig {
 		r.contig = end
 		r.advance()

@@ -175,7 +175,7 @@ func (s *Send) Write(b []byte) {
 	if len(s.data.c) == 0 {
 		s.data.base = s.ackedBelow - s.ackedBelow%chunkSize
 	}
-	s.data.write(s.end, b)
+	s.data.write(s.end, b, false)
 	s.Extend(s.end+uint64(len(b)), false)
 }
 
