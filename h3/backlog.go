@@ -33,9 +33,12 @@ var errExcessiveBacklog = errors.New("h3: the peer does not read our stream; con
 // waiting for the peer's flow control credit. Its methods are called with
 // mu held, the lock that orders the stream's writes.
 type backlogWriter struct {
-	mu       *sync.Mutex
-	s        *quic.Stream // nil until the stream is open
-	backlog  []byte
+	mu      *sync.Mutex
+	s       *quic.Stream // nil until the stream is open
+	backlog []byte
+	// writing is what flush is writing now, out of the backlog but not
+	// yet taken by the stream: it counts against maxStreamBacklog too.
+	writing  int
 	flushing bool
 	qc       *quic.Conn // closed when the backlog would pass its limit
 	what     string     // the reason the connection closes with
@@ -53,7 +56,7 @@ func (w *backlogWriter) writeLocked(b []byte) error {
 			return nil
 		}
 	}
-	if len(w.backlog)+len(b) > maxStreamBacklog {
+	if w.writing+len(w.backlog)+len(b) > maxStreamBacklog {
 		w.backlog = nil
 		w.qc.CloseWithError(uint64(frame.ErrCodeExcessiveLoad), w.what)
 		return errExcessiveBacklog
@@ -73,10 +76,11 @@ func (w *backlogWriter) flush() {
 	defer w.mu.Unlock()
 	for len(w.backlog) > 0 {
 		b := w.backlog
-		w.backlog = nil
+		w.backlog, w.writing = nil, len(b)
 		w.mu.Unlock()
 		_, err := w.s.Write(b)
 		w.mu.Lock()
+		w.writing = 0
 		if err != nil {
 			w.backlog = nil
 			break
