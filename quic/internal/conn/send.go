@@ -291,9 +291,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 
 	var lengthOffset, pnOffset int
 	if space == recovery.SpaceAppData && !ctx.zeroRTT {
-		dcid := c.ids.peerDCID()
+		dcid := c.ids.peerDCIDRef()
 		if ctx.onPath != nil {
-			dcid = ctx.dcid
+			dcid = &ctx.dcid
 		}
 		buf = wire.AppendShortHeader(buf, dcid, pn, pnLen, c.keys1RTT.writePhase, false)
 		pnOffset = 1 + dcid.Len()
