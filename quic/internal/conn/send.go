@@ -86,6 +86,7 @@ func (c *Conn) shouldMarkECT() bool {
 // CONNECTION_CLOSE go unmarked, outside validation.
 func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int, ect bool) {
 	now := c.mono(nowT)
+	c.ackFreq.quietBurst = false // a new burst (see ackFreqState)
 	if c.closing.state != stateOpen {
 		return c.appendClose(now, buf), 0, false
 	}
