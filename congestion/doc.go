@@ -32,7 +32,7 @@
 //     For NewReno and CUBIC the rate is N*cwnd/smoothed_rtt, N = 2 while in
 //     slow start (so the pacer never limits the doubling) and 5/4
 //     otherwise, and the bucket holds 250 µs of it, BurstPackets (10) to
-//     MaxBurstPackets (64) packets; BBR sets both itself. Integer bytes and
+//     MaxBurstPackets (90) packets; BBR sets both itself. Integer bytes and
 //     nanoseconds. Controller.SendBudget combines it with the window into
 //     one answer shaped for GSO: how many full-size packets may go now, and
 //     when the pacer allows the next.

@@ -100,7 +100,8 @@ func TestPacerBucketFollowsRate(t *testing.T) {
 		{1, BurstPackets},
 		{40, BurstPackets},
 		{120, 30},
-		{256, MaxBurstPackets},
+		{256, 64},
+		{360, MaxBurstPackets},
 		{2000, MaxBurstPackets},
 	} {
 		var p Pacer

@@ -11,14 +11,17 @@ import (
 	"github.com/skiffnet/skiff/udpio"
 )
 
-// A GSO burst is at most maxBurst datagrams; a system call sends up to
-// burstsPerSend of them.
+// A GSO burst is at most maxBurst datagrams, and no more than one GSO
+// entry carries (udpio.MaxGSOBytes: 45 of 1452 bytes); a system call sends
+// up to sendDatagrams datagrams of the largest size (conn.MaxDatagramSize)
+// in up to sendBursts bursts.
 const (
 	maxBurst      = udpio.MaxBatch
-	burstsPerSend = 4
+	sendDatagrams = 4 * maxBurst
+	sendBursts    = 8
 )
 
-// sendBuffer holds what one system call sends: up to burstsPerSend bursts
+// sendBuffer holds what one system call sends: up to sendDatagrams
 // of the largest datagrams, 372 KB (sendBufferCap), taken from a pool while
 // a driver sends (23 KB while the handshake runs: handshakeSendBufPool,
 // which never grows). A new one starts at smallSendBuffer and grows to
@@ -31,11 +34,11 @@ const (
 // below what the path carries (conn.appendMTUProbe).
 type sendBuffer struct {
 	b    []byte
-	msgs [burstsPerSend]udpio.Message
+	msgs [sendBursts]udpio.Message
 }
 
 const (
-	sendBufferCap   = burstsPerSend * maxBurst * conn.MaxDatagramSize
+	sendBufferCap   = sendDatagrams * conn.MaxDatagramSize
 	smallSendBuffer = 1 << 16 // > the largest UDP payload, 65527 bytes
 )
 
@@ -140,8 +143,8 @@ const (
 // inboxLimits sizes a connection's inbox for its receive window: the
 // window's worth of datagrams, an eighth more for packet overhead and
 // retransmissions, in GRO buffers filled to a third of their 64 KiB on
-// average at least (a GSO burst of 64 datagrams of 1452 bytes arrives as
-// runs of 45 and 19, 27.6 KB). A peer within flow control then cannot
+// average at least (a peer's GSO burst of 64 datagrams of 1452 bytes
+// arrives as runs of 45 and 19, 27.6 KB). A peer within flow control then cannot
 // overflow it, however long the driver is kept from running: on a loaded
 // machine a driver descheduled for a few milliseconds while the
 // endpoint's reader ran on dropped the end of a burst at 6 MB, 0.1-0.5% of
@@ -373,11 +376,16 @@ func (c *Conn) flush(now time.Time) {
 	path := c.sm.CurrentPath()
 	for {
 		buf, n, more, filled := sb.b[:0], 0, true, false
-		for n < burstsPerSend {
+		for n < sendBursts {
 			start := len(buf)
 			// As many datagrams as the buffer holds: larger ones
-			// (MaxDatagramSize) make shorter bursts.
-			count := min(maxBurst, (cap(buf)-start)/c.sm.MaxDatagramSize())
+			// (MaxDatagramSize) make shorter bursts. And no more than
+			// one GSO entry carries (udpio.MaxGSOBytes): a burst of 64
+			// datagrams of 1452 bytes was cut into entries of 45 and
+			// 19, and each entry costs the kernels of both sides a
+			// datagram's work (an sk_buff through the stack).
+			dgram := c.sm.MaxDatagramSize()
+			count := min(maxBurst, (cap(buf)-start)/dgram, max(udpio.MaxGSOBytes/dgram, 1))
 			if count == 0 {
 				filled = true
 				break
@@ -404,7 +412,7 @@ func (c *Conn) flush(now time.Time) {
 			}
 			sb.msgs[n] = udpio.Message{Buf: buf[start:], N: size, Addr: path.Remote, ECN: mark, SegmentSize: seg}
 			n++
-			if c.sm.Closing() && (seg == 0 || size < maxBurst*seg) {
+			if c.sm.Closing() && (seg == 0 || size < count*seg) {
 				// A closing connection sends its CONNECTION_CLOSE once.
 				more = false
 				break

@@ -114,7 +114,8 @@
 // their processor to another thread. Datagrams of a GSO
 // burst have equal size (a nearly full packet is padded to full), so a
 // burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to
-// 64 datagrams per GSO send, and up to four bursts go in one sendmmsg. A driver that has sent a system call's worth looks at
+// 90 datagrams, in GSO sends of at most 64 datagrams and 65507 bytes (45
+// of 1452 bytes), up to four of them in one sendmmsg. A driver that has sent a system call's worth looks at
 // what arrived meanwhile (acknowledgments free the window) before it sends
 // more.
 //

@@ -25,10 +25,7 @@ const (
 	// UDP_MAX_SEGMENTS in the kernels that introduced UDP_SEGMENT (4.18);
 	// later kernels allow more, none fewer.
 	maxGSOSegments = 64
-	// The largest UDP payload of one IPv4 datagram: 65535 - 20 - 8. A GSO
-	// entry is built as one datagram before it is cut, so it obeys this too.
-	maxGSOBytes   = 65507
-	maxNoGSODests = 256
+	maxNoGSODests  = 256
 )
 
 var errBadMessage = errors.New("udpio: message length outside its buffer")
@@ -177,7 +174,7 @@ func (s *sysConn) fillSend(b *sendBatch, msgs []Message, mi, off, noGSO int, wil
 		end, gso := m.N, false
 		if seg > 0 && seg < m.N {
 			if gsoOn && mi != noGSO && !s.destNoGSO(m.Addr) {
-				segs := max(1, min(maxGSOSegments, maxGSOBytes/seg))
+				segs := max(1, min(maxGSOSegments, MaxGSOBytes/seg))
 				end = min(off+segs*seg, m.N)
 				gso = end-off > seg
 			} else {

@@ -24,6 +24,13 @@ const (
 // carries.
 const MaxBatch = 64
 
+// MaxGSOBytes is the most one GSO entry carries: the largest UDP payload
+// of one IPv4 datagram, 65535 - 20 - 8, since the kernel builds the entry
+// as one datagram before it cuts it. WriteBatch cuts a longer message into
+// several entries, so a sender that fills bursts of this many bytes (of
+// whole datagrams) makes no short entry.
+const MaxGSOBytes = 65507
+
 // GROBufferSize is the buffer a Message needs to receive a GRO-coalesced
 // run whole: the kernel builds it as one datagram of up to 64 KiB.
 const GROBufferSize = 1 << 16

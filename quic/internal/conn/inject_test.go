@@ -44,7 +44,7 @@ func sealedPacket(t testing.TB, c *Conn, space recovery.Space, frames []byte, fi
 			keys, phase = c.keys1RTT.write, c.keys1RTT.writePhase
 		}
 		dcid := c.ids.peerDCID()
-		buf = wire.AppendShortHeader(buf, dcid, wire.PacketNumber(pn), pnLen, phase, false)
+		buf = wire.AppendShortHeader(buf, &dcid, wire.PacketNumber(pn), pnLen, phase, false)
 		pnOffset = 1 + dcid.Len()
 	default:
 		h := wire.Header{Version: c.version, DCID: c.ids.peerDCID(), SCID: c.ids.handshakeSCID(), Type: wire.PacketHandshake}

@@ -47,7 +47,7 @@ func TestSealFromSendBuffer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			const pn, pnLen = 0x1234, 2
 			build := func(fuse bool) (sealed []byte, fused bool) {
-				buf := wire.AppendShortHeader(make([]byte, 0, 1500), dcid, pn, pnLen, false, false)
+				buf := wire.AppendShortHeader(make([]byte, 0, 1500), &dcid, pn, pnLen, false, false)
 				payload := len(buf)
 				f := frameWriter{buf: buf, end: 1500 - aeadTagLen, sent: &recovery.SentPacket{}}
 				f.tail = sealFromTail{allowed: fuse, payload: payload}

@@ -86,6 +86,7 @@ func (c *Conn) shouldMarkECT() bool {
 // CONNECTION_CLOSE go unmarked, outside validation.
 func (c *Conn) AppendBurst(nowT time.Time, buf []byte, maxDatagrams int) (out []byte, segSize int, ect bool) {
 	now := c.mono(nowT)
+	c.ackFreq.quietBurst = false // a new burst (see ackFreqState)
 	if c.closing.state != stateOpen {
 		return c.appendClose(now, buf), 0, false
 	}
@@ -291,9 +292,9 @@ func (c *Conn) appendPacket(ctx *sendContext, buf []byte, space recovery.Space, 
 
 	var lengthOffset, pnOffset int
 	if space == recovery.SpaceAppData && !ctx.zeroRTT {
-		dcid := c.ids.peerDCID()
+		dcid := c.ids.peerDCIDRef()
 		if ctx.onPath != nil {
-			dcid = ctx.dcid
+			dcid = &ctx.dcid
 		}
 		buf = wire.AppendShortHeader(buf, dcid, pn, pnLen, c.keys1RTT.writePhase, false)
 		pnOffset = 1 + dcid.Len()

@@ -71,7 +71,7 @@ func BenchmarkAppendAckFrame(b *testing.B) {
 
 func BenchmarkParseShortHeader(b *testing.B) {
 	dcid, _ := MakeConnectionID([]byte("8bytecid"))
-	packet := append(AppendShortHeader(nil, dcid, 123456, 2, false, false), make([]byte, 1200)...)
+	packet := append(AppendShortHeader(nil, &dcid, 123456, 2, false, false), make([]byte, 1200)...)
 	b.ReportAllocs()
 	for b.Loop() {
 		h, err := ParseHeader(packet, 8, false)
@@ -88,7 +88,7 @@ func TestFrameHotPathAllocs(t *testing.T) {
 	out := make([]byte, 0, 1500)
 	ranges := make([]AckRange, 0, 16)
 	dcid, _ := MakeConnectionID([]byte("8bytecid"))
-	packet := append(AppendShortHeader(nil, dcid, 123456, 2, false, false), make([]byte, 1200)...)
+	packet := append(AppendShortHeader(nil, &dcid, 123456, 2, false, false), make([]byte, 1200)...)
 	for name, fn := range map[string]func(){
 		"parse STREAM":  func() { _, _ = parseStreamOnce(streamEnc) },
 		"append STREAM": func() { out = benchStream.Append(out[:0]) },

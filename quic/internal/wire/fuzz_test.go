@@ -23,7 +23,7 @@ func FuzzHeader(f *testing.F) {
 	var coalesced []byte
 	coalesced = append(coalesced, buildLongPacket(f, &Header{Type: PacketInitial, Version: Version2, DCID: dcid, Token: []byte("t")}, 3, 2, 20)...)
 	coalesced = append(coalesced, buildLongPacket(f, &Header{Type: PacketHandshake, Version: Version2, DCID: dcid}, 9, 1, 20)...)
-	coalesced = append(coalesced, AppendShortHeader(nil, dcid, 77, 1, false, false)...)
+	coalesced = append(coalesced, AppendShortHeader(nil, &dcid, 77, 1, false, false)...)
 	f.Add(coalesced, uint8(8))
 	f.Fuzz(func(t *testing.T, datagram []byte, dcidLen uint8) {
 		shortLen := int(dcidLen % 21)

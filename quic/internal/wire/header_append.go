@@ -63,7 +63,7 @@ func PutLongHeaderLength(packet []byte, lengthOffset, length int) error {
 // AppendShortHeader appends a 1-RTT packet header (RFC 9000 §17.3.1) up to
 // and including the pnLen-byte Packet Number field holding pn. The
 // packet number field starts at offset 1+dcid.Len().
-func AppendShortHeader(b []byte, dcid ConnectionID, pn PacketNumber, pnLen int, keyPhase, spin bool) []byte {
+func AppendShortHeader(b []byte, dcid *ConnectionID, pn PacketNumber, pnLen int, keyPhase, spin bool) []byte {
 	first := byte(fixedBit) | byte(pnLen-1)
 	if keyPhase {
 		first |= keyPhaseBit

@@ -79,7 +79,7 @@ func TestCoalescedPackets(t *testing.T) {
 	var datagram []byte
 	datagram = append(datagram, buildLongPacket(t, &Header{Type: PacketInitial, Version: Version1, DCID: dcid, SCID: scid}, 0, 1, 30)...)
 	datagram = append(datagram, buildLongPacket(t, &Header{Type: PacketHandshake, Version: Version1, DCID: dcid, SCID: scid}, 7, 2, 50)...)
-	short := AppendShortHeader(nil, dcid, 1000, 2, true, true)
+	short := AppendShortHeader(nil, &dcid, 1000, 2, true, true)
 	datagram = append(datagram, append(short, make([]byte, 25)...)...)
 
 	var types []PacketType

@@ -188,7 +188,7 @@ func TestShortHeaderVector(t *testing.T) {
 	if got := DecodePacketNumber(full-1, trunc, n); got != full {
 		t.Errorf("DecodePacketNumber = %d, want %d", got, full)
 	}
-	out := AppendShortHeader(nil, h.DCID, full, 3, false, false)
+	out := AppendShortHeader(nil, &h.DCID, full, 3, false, false)
 	if hex.EncodeToString(out) != v[0] {
 		t.Errorf("AppendShortHeader = %x, want %s", out, v[0])
 	}
