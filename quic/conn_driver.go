@@ -144,9 +144,9 @@ const (
 // window's worth of datagrams, an eighth more for packet overhead and
 // retransmissions, in GRO buffers filled to a third of their 64 KiB on
 // average at least (a peer's GSO burst of 64 datagrams of 1452 bytes
-// arrives as runs of 45 and 19, 27.6 KB). A peer within flow control then cannot
-// overflow it, however long the driver is kept from running: on a loaded
-// machine a driver descheduled for a few milliseconds while the
+// arrives as runs of 45 and 19, 27.6 KB). A peer within flow control then
+// cannot overflow it, however long the driver is kept from running: on a
+// loaded machine a driver descheduled for a few milliseconds while the
 // endpoint's reader ran on dropped the end of a burst at 6 MB, 0.1-0.5% of
 // a bulk transfer's packets, and the congestion controller took every
 // such loss for congestion (a window of 9-13 MB fell to 0.5 MB). What a
