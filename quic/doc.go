@@ -111,13 +111,13 @@
 // an endpoint's inboxes hold beyond 6 MB each comes from one 64 MiB budget.
 // The reader's and the driver's system calls are raw ones (udpio): they
 // never block, and so never wake the runtime's monitor thread or lose
-// their processor to another thread. Datagrams of a GSO
-// burst have equal size (a nearly full packet is padded to full), so a
-// burst is as long as the pacer allows: 250 µs of the pacing rate, 10 to
-// 90 datagrams, in GSO sends of at most 64 datagrams and 65507 bytes (45
-// of 1452 bytes), up to four of them in one sendmmsg. A driver that has sent a system call's worth looks at
-// what arrived meanwhile (acknowledgments free the window) before it sends
-// more.
+// their processor to another thread. Datagrams of a GSO burst have equal
+// size (a nearly full packet is padded to full), so a burst is as long as
+// the pacer allows: 250 µs of the pacing rate, 10 to 90 datagrams, in GSO
+// entries of at most 64 datagrams and 65507 bytes (45 of 1452 bytes), up
+// to eight entries and 256 datagrams in one sendmmsg. A driver that has
+// sent a system call's worth looks at what arrived meanwhile
+// (acknowledgments free the window) before it sends more.
 //
 // Loss detection adapts to reordering: a packet declared lost and then
 // acknowledged raises the packet and time thresholds, and a congestion
