@@ -131,6 +131,11 @@ func serve(ctx context.Context, s *endpoint.Setup) error {
 	for {
 		c, err := ln.Accept(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				// The goroutine above may close the listener before
+				// Accept sees ctx end: then it reports the close.
+				return ctx.Err()
+			}
 			return err
 		}
 		go endpoint.ServeHQ(ctx, conn(c), s.WWW, s.Logf)
