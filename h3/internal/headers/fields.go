@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"strings"
 
 	"github.com/skiffnet/skiff/qpack"
@@ -185,25 +184,11 @@ func (b *headerBuilder) add(name, value string, isRequest bool) error {
 // addContentLength checks a Content-Length field value (RFC 9110 §8.6):
 // 1*DIGIT, or a list of identical such values; every line must agree.
 func (b *headerBuilder) addContentLength(v string) error {
-	if n, ok := parseLength(v); ok {
-		// The usual field: one value, digits only.
-		if b.hasContentLength && n != b.contentLength {
-			return malformed("differing Content-Length values")
-		}
-		b.contentLength, b.hasContentLength = n, true
-		return nil
-	}
 	for part := range strings.SplitSeq(v, ",") {
-		part = textproto.TrimString(part)
-		if part == "" || len(part) > 18 {
+		n, ok := parseLength(textproto.TrimString(part))
+		if !ok {
 			return malformed("invalid Content-Length")
 		}
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return malformed("invalid Content-Length")
-			}
-		}
-		n, _ := strconv.ParseInt(part, 10, 64) // at most 18 digits: fits
 		if b.hasContentLength && n != b.contentLength {
 			return malformed("differing Content-Length values")
 		}
