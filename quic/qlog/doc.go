@@ -79,7 +79,9 @@
 // Transport parameters, versions, ALPN, dropped packets (undecryptable,
 // duplicates), and who closed the connection and why are not logged; the
 // connection_closed trigger is "unspecified" and the event is logged when
-// the connection's state is discarded, after any closing or draining
+// the connection's state is discarded: once its CONNECTION_CLOSE has gone
+// out, or it started draining, when its endpoint keeps the rest of the
+// period (package quic's lingering), else after the closing or draining
 // period. A connection that ends without its Closed hook being called
 // keeps its file open and its last records unflushed.
 package qlog
