@@ -42,7 +42,12 @@ type connIDState struct {
 	retirePriorTo   uint64
 	peerInitialSCID wire.ConnectionID
 	peerSCIDKnown   bool
-	resetKey        *[32]byte
+	// queued says a NEW_ or RETIRE_CONNECTION_ID frame may wait: set
+	// wherever one is queued, cleared when a walk of the lists finds
+	// none. Every packet asks (appendFrames), and the lists rarely hold
+	// one, so most packets need not walk them.
+	queued   bool
+	resetKey *[32]byte
 }
 
 func (s *connIDState) init(c *Conn, scid, dcid wire.ConnectionID, resetKey *[32]byte) {
@@ -130,6 +135,7 @@ func (s *connIDState) issue() {
 		l := localConnID{seq: s.nextLocalSeq, id: id, sendFrame: true}
 		s.nextLocalSeq++
 		s.local = append(s.local, l)
+		s.queued = true
 		s.c.events.add(Event{Kind: EventConnIDIssued, ConnID: id})
 	}
 }
@@ -149,6 +155,7 @@ func (s *connIDState) onNewConnectionID(f *wire.NewConnectionIDFrame) error {
 	p := peerConnID{seq: f.SequenceNumber, id: f.ConnectionID, resetToken: f.StatelessResetToken, hasToken: true}
 	if f.SequenceNumber < s.retirePriorTo {
 		p.retire = true // already retired: say so at once
+		s.queued = true
 	} else {
 		s.registerToken(p.resetToken)
 	}
@@ -158,6 +165,7 @@ func (s *connIDState) onNewConnectionID(f *wire.NewConnectionIDFrame) error {
 		for i := range s.peer {
 			if s.peer[i].seq < s.retirePriorTo {
 				s.peer[i].retire = true
+				s.queued = true
 			}
 		}
 	}
@@ -230,6 +238,15 @@ func (s *connIDState) onRetireConnectionID(f *wire.RetireConnectionIDFrame) erro
 
 // framesPending reports whether NEW_ or RETIRE_CONNECTION_ID frames wait.
 func (s *connIDState) framesPending() bool {
+	if !s.queued {
+		return false
+	}
+	s.queued = s.walkPending()
+	return s.queued
+}
+
+// walkPending is framesPending, walking the lists.
+func (s *connIDState) walkPending() bool {
 	for i := range s.local {
 		if s.local[i].sendFrame {
 			return true
@@ -245,9 +262,17 @@ func (s *connIDState) framesPending() bool {
 
 // appendFrames appends pending NEW_ and RETIRE_CONNECTION_ID frames.
 func (s *connIDState) appendFrames(f *frameWriter) {
+	if !s.queued {
+		return
+	}
+	left := false // a frame that did not fit
 	for i := range s.local {
 		l := &s.local[i]
-		if !l.sendFrame || f.room() < 1+8+8+1+20+16 {
+		if !l.sendFrame {
+			continue
+		}
+		if f.room() < 1+8+8+1+20+16 {
+			left = true
 			continue
 		}
 		fr := wire.NewConnectionIDFrame{SequenceNumber: l.seq, ConnectionID: l.id, StatelessResetToken: s.resetTokenOf(l.id)}
@@ -257,7 +282,11 @@ func (s *connIDState) appendFrames(f *frameWriter) {
 	}
 	for i := range s.peer {
 		p := &s.peer[i]
-		if !p.retire || p.retireSent || f.room() < 9 {
+		if !p.retire || p.retireSent {
+			continue
+		}
+		if f.room() < 9 {
+			left = true
 			continue
 		}
 		fr := wire.RetireConnectionIDFrame{SequenceNumber: p.seq}
@@ -265,6 +294,7 @@ func (s *connIDState) appendFrames(f *frameWriter) {
 		f.record(sentRetireConnectionID, p.seq, 0, 0, false)
 		p.retireSent = true
 	}
+	s.queued = left
 }
 
 // onFrameAcked and onFrameLost follow NEW_ and RETIRE_CONNECTION_ID frames.
@@ -292,12 +322,14 @@ func (s *connIDState) onFrameLost(kind uint8, seq uint64) {
 		for i := range s.local {
 			if s.local[i].seq == seq && !s.local[i].acked {
 				s.local[i].sendFrame = true
+				s.queued = true
 			}
 		}
 	case sentRetireConnectionID:
 		for i := range s.peer {
 			if s.peer[i].seq == seq {
 				s.peer[i].retireSent = false
+				s.queued = true
 			}
 		}
 	}
@@ -385,6 +417,7 @@ func (s *connIDState) retireSeq(seq uint64) {
 	for i := range s.peer {
 		if p := &s.peer[i]; p.seq == seq && i != s.current && !p.retire {
 			p.retire = true
+			s.queued = true
 		}
 	}
 }

@@ -195,3 +195,49 @@ func TestStatelessResetTokenIsHMAC(t *testing.T) {
 		}
 	}
 }
+
+// RFC 9000 §13.3: a lost NEW_CONNECTION_ID or RETIRE_CONNECTION_ID frame
+// is sent again. With nothing queued the lists are not walked (queued),
+// so a loss must queue the frame again; and a frame that did not fit the
+// packet stays queued for the next.
+func TestConnIDFramesSentAgainAfterLoss(t *testing.T) {
+	p := h3specPair(t)
+	p.handshake()
+	p.runUntil("client holds the server IDs", func() bool { return len(p.client.ids.peer) == activeConnectionIDLimit })
+	s := &p.server.ids
+	if s.framesPending() {
+		t.Fatal("frames pending after every ID was sent")
+	}
+	l := &s.local[1]
+	l.acked = false // its frame still in flight
+	s.onFrameLost(sentNewConnectionID, l.seq)
+	pr := &s.peer[1]
+	pr.retire, pr.retireSent = true, true
+	s.onFrameLost(sentRetireConnectionID, pr.seq)
+	if !s.framesPending() {
+		t.Fatal("no frame pending after two losses")
+	}
+	kinds := func(f *frameWriter) (n []uint8) {
+		for _, fr := range f.sent.Frames {
+			n = append(n, fr.Kind)
+		}
+		return n
+	}
+	// Room for RETIRE_CONNECTION_ID only: NEW_CONNECTION_ID waits.
+	small := frameWriter{buf: make([]byte, 0, 64), end: 20, sent: &recovery.SentPacket{}}
+	s.appendFrames(&small)
+	if got := kinds(&small); len(got) != 1 || got[0] != sentRetireConnectionID {
+		t.Fatalf("small packet carries frames %v, want one RETIRE_CONNECTION_ID", got)
+	}
+	if !s.framesPending() {
+		t.Fatal("NEW_CONNECTION_ID that did not fit no longer pending")
+	}
+	full := frameWriter{buf: make([]byte, 0, 1500), end: 1400, sent: &recovery.SentPacket{}}
+	s.appendFrames(&full)
+	if got := kinds(&full); len(got) != 1 || got[0] != sentNewConnectionID || full.sent.Frames[0].ID != l.seq {
+		t.Fatalf("next packet carries frames %v, want NEW_CONNECTION_ID %d", got, l.seq)
+	}
+	if s.framesPending() {
+		t.Fatal("frames pending after both were sent again")
+	}
+}

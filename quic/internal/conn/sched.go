@@ -20,6 +20,8 @@ package conn
 // from that default, the request's Priority header and PRIORITY_UPDATE
 // frames.)
 
+import "math/bits"
+
 const (
 	// DefaultUrgency is RFC 9218 §4.1's default urgency.
 	DefaultUrgency = 3
@@ -171,10 +173,7 @@ func (sc *sendScheduler) next() *Stream {
 	if sc.nonEmpty == 0 {
 		return nil
 	}
-	u := 0
-	for sc.nonEmpty&(1<<u) == 0 {
-		u++
-	}
+	u := bits.TrailingZeros8(sc.nonEmpty) // the most urgent level that holds streams
 	l := &sc.levels[u]
 	switch {
 	case l.heapLen() == 0:

@@ -167,6 +167,14 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 		}
 	}
 	start := len(buf)
+	if c.spaces[recovery.SpaceInitial].discarded && c.spaces[recovery.SpaceHandshake].discarded {
+		// After the handshake (RFC 9001 §4.9), as for every datagram of
+		// a bulk transfer: one 1-RTT packet, nothing to coalesce or pad.
+		if c.wantSend(ctx, recovery.SpaceAppData) {
+			buf = c.appendPacket(ctx, buf, recovery.SpaceAppData, start+limit, 0)
+		}
+		return c.countDatagram(buf, start)
+	}
 	// Which spaces have something to say, so the last one can take the
 	// padding.
 	var want [3]bool
@@ -213,6 +221,12 @@ func (c *Conn) appendDatagram(ctx *sendContext, buf []byte, limit int) []byte {
 			c.discardSpace(recovery.SpaceInitial)
 		}
 	}
+	return c.countDatagram(buf, start)
+}
+
+// countDatagram counts the datagram appendDatagram wrote from start, if
+// any, and returns buf.
+func (c *Conn) countDatagram(buf []byte, start int) []byte {
 	if n := len(buf) - start; n > 0 {
 		c.stats.DatagramsSent++
 		c.stats.BytesSent += uint64(n)
