@@ -43,6 +43,12 @@ type clientHandshake struct {
 	// step handles the next message: a method expression, not a method
 	// value, which would allocate a closure at every step.
 	step func(hs *clientHandshake, level Level, msg []byte) error
+
+	// Room for the ClientHello's random and key shares, which the
+	// handshake state holds anyway: three allocations fewer.
+	random       [32]byte
+	sharesBuf    [2]*clientKeyShare
+	keySharesBuf [2]keyShare
 }
 
 func (hs *clientHandshake) handleMessage(level Level, msg []byte) error {
@@ -56,7 +62,7 @@ func (hs *clientHandshake) start() error {
 	c := hs.c
 	cfg := c.config
 	m := &clientHelloMsg{
-		random:              make([]byte, 32),
+		random:              hs.random[:],
 		cipherSuites:        cfg.cipherSuites(),
 		serverName:          serverNameForSNI(cfg.ServerName),
 		signatureAlgorithms: supportedSignatureSchemes,
@@ -85,12 +91,13 @@ func (hs *clientHandshake) start() error {
 		return alertCause(AlertInternalError, "key generation", err)
 	}
 	// Room for the X25519 share below.
-	hs.shares = append(make([]*clientKeyShare, 0, 2), ks)
-	m.keyShares = append(make([]keyShare, 0, 2), keyShare{uint16(first), ks.share})
+	hs.shares = append(hs.sharesBuf[:0], ks)
+	m.keyShares = append(hs.keySharesBuf[:0], ks.share)
 	if first == X25519MLKEM768 && containsCurve(cfg.curves(), X25519) {
-		plain := &clientKeyShare{group: X25519, ecdh: ks.ecdh, share: ks.ecdh.PublicKey().Bytes()}
+		// The hybrid's second part is the X25519 public key.
+		plain := &clientKeyShare{group: X25519, ecdh: ks.ecdh, share: keyShare{group: uint16(X25519), data: ks.share.tail}}
 		hs.shares = append(hs.shares, plain)
-		m.keyShares = append(m.keyShares, keyShare{uint16(X25519), plain.share})
+		m.keyShares = append(m.keyShares, plain.share)
 	}
 	if !cfg.SessionTicketsDisabled {
 		m.pskModes = []uint8{pskModeDHE}
@@ -238,7 +245,7 @@ func (hs *clientHandshake) sendHello() error {
 		}
 		h.Write(truncated)
 		binderKey := s.deriveSecret(hs.earlySecret, labelResBinder, nil)
-		binder := s.finishedMAC(binderKey, h.Sum(nil))
+		binder := s.finishedMAC(nil, binderKey, h.Sum(nil))
 		copy(raw[len(raw)-len(binder):], binder)
 		hs.hello.pskBinders[0] = binder
 	}
@@ -357,7 +364,7 @@ func (hs *clientHandshake) processHelloRetryRequest(hrr *serverHelloMsg, msg []b
 			return alertCause(AlertInternalError, "key generation", err)
 		}
 		hs.shares = []*clientKeyShare{ks}
-		hs.hello.keyShares = []keyShare{{uint16(group), ks.share}}
+		hs.hello.keyShares = []keyShare{ks.share}
 	}
 	hs.hello.cookie = hrr.cookie
 	// RFC 8446 §4.1.2: no early_data after a HelloRetryRequest.
@@ -486,7 +493,7 @@ func (hs *clientHandshake) readCertificateVerify(level Level, msg []byte) error 
 	if !containsU16(hs.hello.signatureAlgorithms, cv.scheme) {
 		return alertf(AlertIllegalParameter, "CertificateVerify scheme not offered")
 	}
-	content := signedContent(serverSignatureContext, hs.transcript.sum())
+	content := newSignedContent(serverSignatureContext, hs.transcript.sum())
 	if err := verifyContent(hs.peerCerts[0].PublicKey, SignatureScheme(cv.scheme), content, cv.signature); err != nil {
 		return err
 	}
@@ -500,7 +507,8 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 		return alertf(AlertUnexpectedMessage, "expected Finished")
 	}
 	s := hs.suite
-	want := s.finishedMAC(hs.serverHS, hs.transcript.sum())
+	var buf [64]byte
+	want := s.finishedMAC(buf[:0], hs.serverHS, hs.transcript.sum())
 	// RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
 	if !hmac.Equal(want, msg[4:]) {
 		return alertf(AlertDecryptError, "server Finished does not verify")
@@ -522,13 +530,17 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	fin := marshalFinished(s.finishedMAC(hs.clientHS, hs.transcript.sum()))
-	hs.transcript.add(fin)
-	c.writeData(LevelHandshake, append(flight, fin...))
+	out := appendFinished(flight, s.finishedMAC(buf[:0], hs.clientHS, hs.transcript.sum()))
+	hs.transcript.add(out[len(flight):])
+	c.writeData(LevelHandshake, out)
 	c.setWriteSecret(LevelApplication, s, clientAP)
 
 	c.suite = s
-	c.resumptionSecret = s.deriveSecret(hs.master, labelResumption, hs.transcript.sum())
+	if cfg := c.config; !cfg.SessionTicketsDisabled && cfg.ClientSessionCache != nil {
+		// Only a session needs it (readNewSessionTicket): a client that
+		// keeps none skips the HMAC.
+		c.resumptionSecret = s.deriveSecret(hs.master, labelResumption, hs.transcript.sum())
+	}
 	c.readLevel = LevelApplication
 	c.state.HandshakeComplete = true
 	c.emit(Event{Kind: EventHandshakeDone})
@@ -600,7 +612,7 @@ func (hs *clientHandshake) clientAuthMessages() ([]byte, error) {
 	if signer == nil {
 		return out, nil
 	}
-	content := signedContent(clientSignatureContext, hs.transcript.sum())
+	content := newSignedContent(clientSignatureContext, hs.transcript.sum())
 	sig, err := signContent(signer, scheme, cfg.rand(), content)
 	if err != nil {
 		return nil, alertCause(AlertInternalError, "signing", err)
@@ -628,7 +640,7 @@ func (hs *clientHandshake) readNewSessionTicket(level Level, msg []byte) error {
 		return alertf(AlertIllegalParameter, "max_early_data_size is not 0xffffffff")
 	}
 	key := c.cacheKey()
-	if m.lifetime == 0 || cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || key == "" {
+	if m.lifetime == 0 || cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || key == "" || c.resumptionSecret == nil {
 		return nil
 	}
 	cs := &ClientSession{

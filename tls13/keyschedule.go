@@ -24,6 +24,11 @@ type cipherSuite struct {
 	emptyHash []byte
 	// kdf does HMAC and HKDF with pooled hash states.
 	kdf *hkdf.Hash
+	// noPSKEarly and noPSKDerived are the Early Secret without a PSK,
+	// HKDF-Extract(0, 0), and Derive-Secret(it, "derived", ""): constants
+	// of the suite (RFC 8446 §7.1), which every full handshake would
+	// otherwise compute again, two HMACs a side.
+	noPSKEarly, noPSKDerived []byte
 }
 
 var (
@@ -37,7 +42,10 @@ var (
 var defaultCipherSuites = []uint16{TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256}
 
 func newCipherSuite(id uint16, h crypto.Hash, kdf *hkdf.Hash) *cipherSuite {
-	return &cipherSuite{id: id, hash: h, newHash: kdf.New, size: h.Size(), emptyHash: kdf.New().Sum(nil), kdf: kdf}
+	s := &cipherSuite{id: id, hash: h, newHash: kdf.New, size: h.Size(), emptyHash: kdf.New().Sum(nil), kdf: kdf}
+	s.noPSKEarly = s.extract(nil, nil)
+	s.noPSKDerived = s.deriveSecret(s.noPSKEarly, "derived", nil)
+	return s
 }
 
 func cipherSuiteByID(id uint16) *cipherSuite {
@@ -92,22 +100,32 @@ func (s *cipherSuite) deriveSecret(secret []byte, label string, transcriptHash [
 	return s.expandLabel(secret, label, transcriptHash, s.size)
 }
 
-// finishedMAC computes verify_data (RFC 8446 §4.4.4). The finished key
-// is made and used on the stack: only verify_data is allocated.
-func (s *cipherSuite) finishedMAC(baseKey, transcriptHash []byte) []byte {
+// finishedMAC appends verify_data (RFC 8446 §4.4.4) to dst. The finished
+// key is made and used on the stack, and with room in dst (a caller's
+// [64]byte) nothing is allocated.
+func (s *cipherSuite) finishedMAC(dst, baseKey, transcriptHash []byte) []byte {
 	var fk [64]byte
 	finishedKey := s.kdf.AppendExpandLabel(fk[:0], baseKey, "finished", nil, s.size)
-	return s.kdf.AppendMAC(make([]byte, 0, s.size), finishedKey, transcriptHash)
+	return s.kdf.AppendMAC(dst, finishedKey, transcriptHash)
 }
 
 // earlySecret is the first stage of the key schedule (RFC 8446 §7.1); psk is
-// nil without resumption.
-func (s *cipherSuite) earlySecret(psk []byte) []byte { return s.extract(psk, nil) }
+// nil without resumption. The result must not be modified.
+func (s *cipherSuite) earlySecret(psk []byte) []byte {
+	if psk == nil {
+		return s.noPSKEarly
+	}
+	return s.extract(psk, nil)
+}
 
 // handshakeSecret derives the Handshake Secret from the Early Secret and the
 // (EC)DHE shared secret.
 func (s *cipherSuite) handshakeSecret(early, sharedSecret []byte) []byte {
-	return s.extract(sharedSecret, s.deriveSecret(early, "derived", nil))
+	derived := s.noPSKDerived
+	if &early[0] != &s.noPSKEarly[0] {
+		derived = s.deriveSecret(early, "derived", nil)
+	}
+	return s.extract(sharedSecret, derived)
 }
 
 // masterSecret derives the Master Secret from the Handshake Secret.
