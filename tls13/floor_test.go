@@ -85,10 +85,10 @@ func handshakeFloor(tb testing.TB, key *ecdsa.PrivateKey, content []byte) {
 func floorKeySchedule(shared, th []byte) {
 	s := suiteAES128
 	early := s.earlySecret(nil)
-	hsSecret := s.handshakeSecret(early, shared)
+	hsSecret := s.handshakeSecret(nil, early, shared)
 	chs := s.deriveSecret(hsSecret, labelClientHS, th)
 	shs := s.deriveSecret(hsSecret, labelServerHS, th)
-	master := s.masterSecret(hsSecret)
+	master := s.masterSecret(nil, hsSecret)
 	s.deriveSecret(master, labelClientAP, th)
 	s.deriveSecret(master, labelServerAP, th)
 	s.finishedMAC(nil, shs, th)

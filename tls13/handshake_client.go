@@ -34,6 +34,9 @@ type clientHandshake struct {
 	clientHS    []byte
 	serverHS    []byte
 	master      []byte
+	// secrets holds the secrets above from the handshake secret on
+	// (allocated apart: the handshake state outlives release).
+	secrets *secretSpace
 
 	certRequest *certificateRequestMsg
 	peerCerts   []*x509.Certificate
@@ -315,9 +318,10 @@ func (hs *clientHandshake) readServerHello(level Level, msg []byte) error {
 	c.state.Group = share.group
 	c.state.ServerName = c.config.ServerName
 	th := hs.transcript.sum()
-	hs.hsSecret = suite.handshakeSecret(hs.earlySecret, shared)
-	hs.clientHS = suite.deriveSecret(hs.hsSecret, labelClientHS, th)
-	hs.serverHS = suite.deriveSecret(hs.hsSecret, labelServerHS, th)
+	hs.secrets = new(secretSpace)
+	hs.hsSecret = suite.handshakeSecret(hs.secrets, hs.earlySecret, shared)
+	hs.clientHS = suite.deriveSecretIn(hs.secrets, hs.hsSecret, labelClientHS, th)
+	hs.serverHS = suite.deriveSecretIn(hs.secrets, hs.hsSecret, labelServerHS, th)
 	c.keyLog(keyLogClientHS, hs.hello.random, hs.clientHS)
 	c.keyLog(keyLogServerHS, hs.hello.random, hs.serverHS)
 	c.setReadSecret(LevelHandshake, suite, hs.serverHS)
@@ -518,10 +522,10 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	if err := c.config.runVerifyConnection(c.state); err != nil {
 		return err
 	}
-	hs.master = s.masterSecret(hs.hsSecret)
+	hs.master = s.masterSecret(hs.secrets, hs.hsSecret)
 	th := hs.transcript.sum()
-	clientAP := s.deriveSecret(hs.master, labelClientAP, th)
-	serverAP := s.deriveSecret(hs.master, labelServerAP, th)
+	clientAP := s.deriveSecretIn(hs.secrets, hs.master, labelClientAP, th)
+	serverAP := s.deriveSecretIn(hs.secrets, hs.master, labelServerAP, th)
 	c.keyLog(keyLogClientAP, hs.hello.random, clientAP)
 	c.keyLog(keyLogServerAP, hs.hello.random, serverAP)
 	c.setReadSecret(LevelApplication, s, serverAP)
@@ -560,7 +564,7 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 func (hs *clientHandshake) release() {
 	hs.hello, hs.helloRaw, hs.shares = nil, nil, nil
 	hs.transcript = transcript{}
-	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master = nil, nil, nil, nil, nil
+	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master, hs.secrets = nil, nil, nil, nil, nil, nil
 	hs.certRequest, hs.hrrPrefix = nil, nil
 	hs.session, hs.sessionSuite, hs.peerCerts = nil, nil, nil
 	// Our transport parameters went out in the ClientHello; the server's

@@ -42,6 +42,9 @@ type serverHandshake struct {
 	step func(hs *serverHandshake, level Level, msg []byte) error
 
 	random [32]byte // the ServerHello's
+	// secrets holds the secrets from the handshake secret on; the
+	// handshake state goes at completion (Conn.server).
+	secrets secretSpace
 }
 
 func (hs *serverHandshake) handleMessage(level Level, msg []byte) error {
@@ -172,9 +175,9 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 	c.writeData(LevelInitial, shRaw)
 
 	th := hs.transcript.sum()
-	hs.hsSecret = suite.handshakeSecret(hs.earlySecret, shared)
-	hs.clientHS = suite.deriveSecret(hs.hsSecret, labelClientHS, th)
-	serverHS := suite.deriveSecret(hs.hsSecret, labelServerHS, th)
+	hs.hsSecret = suite.handshakeSecret(&hs.secrets, hs.earlySecret, shared)
+	hs.clientHS = suite.deriveSecretIn(&hs.secrets, hs.hsSecret, labelClientHS, th)
+	serverHS := suite.deriveSecretIn(&hs.secrets, hs.hsSecret, labelServerHS, th)
 	c.keyLog(keyLogClientHS, random, hs.clientHS)
 	c.keyLog(keyLogServerHS, random, serverHS)
 	c.setWriteSecret(LevelHandshake, suite, serverHS)
@@ -193,10 +196,10 @@ func (hs *serverHandshake) sendServerParameters(alpn string, earlyAccepted bool,
 	}
 	c.writeData(LevelHandshake, flight)
 
-	hs.master = suite.masterSecret(hs.hsSecret)
+	hs.master = suite.masterSecret(&hs.secrets, hs.hsSecret)
 	th := hs.transcript.sum()
-	hs.clientAP = suite.deriveSecret(hs.master, labelClientAP, th)
-	serverAP := suite.deriveSecret(hs.master, labelServerAP, th)
+	hs.clientAP = suite.deriveSecretIn(&hs.secrets, hs.master, labelClientAP, th)
+	serverAP := suite.deriveSecretIn(&hs.secrets, hs.master, labelServerAP, th)
 	c.keyLog(keyLogClientAP, hs.hello.random, hs.clientAP)
 	c.keyLog(keyLogServerAP, hs.hello.random, serverAP)
 	// RFC 9001 §4.1.1: the server may send 1-RTT data (0.5-RTT) now.

@@ -94,10 +94,35 @@ func (s *cipherSuite) expandLabel(secret []byte, label string, context []byte, l
 // deriveSecret is Derive-Secret(Secret, Label, Messages) (RFC 8446 §7.1)
 // given Transcript-Hash(Messages).
 func (s *cipherSuite) deriveSecret(secret []byte, label string, transcriptHash []byte) []byte {
+	return s.deriveSecretIn(nil, secret, label, transcriptHash)
+}
+
+// deriveSecretIn is deriveSecret with the result in sp (nil: allocated).
+func (s *cipherSuite) deriveSecretIn(sp *secretSpace, secret []byte, label string, transcriptHash []byte) []byte {
 	if transcriptHash == nil {
 		transcriptHash = s.emptyHash
 	}
-	return s.expandLabel(secret, label, transcriptHash, s.size)
+	return s.kdf.AppendExpandLabel(sp.next(s.size), secret, label, transcriptHash, s.size)
+}
+
+// secretSpace is room for the secrets of one handshake (handshake secret,
+// traffic secrets, master secret): one allocation rather than one per
+// secret. A slot once handed out is never written again, so that secrets
+// passed on in Events stay valid, as Event promises.
+type secretSpace struct {
+	b [6 * 48]byte // six secrets; SHA-384's are the longest
+	n int
+}
+
+// next returns an empty slice with room for size bytes, from sp while it
+// lasts; a nil sp allocates.
+func (sp *secretSpace) next(size int) []byte {
+	if sp == nil || sp.n+size > len(sp.b) {
+		return make([]byte, 0, size)
+	}
+	b := sp.b[sp.n : sp.n : sp.n+size]
+	sp.n += size
+	return b
 }
 
 // finishedMAC appends verify_data (RFC 8446 §4.4.4) to dst. The finished
@@ -118,19 +143,23 @@ func (s *cipherSuite) earlySecret(psk []byte) []byte {
 	return s.extract(psk, nil)
 }
 
-// handshakeSecret derives the Handshake Secret from the Early Secret and the
-// (EC)DHE shared secret.
-func (s *cipherSuite) handshakeSecret(early, sharedSecret []byte) []byte {
+// handshakeSecret derives the Handshake Secret, in sp (nil: allocated),
+// from the Early Secret and the (EC)DHE shared secret.
+func (s *cipherSuite) handshakeSecret(sp *secretSpace, early, sharedSecret []byte) []byte {
 	derived := s.noPSKDerived
 	if &early[0] != &s.noPSKEarly[0] {
-		derived = s.deriveSecret(early, "derived", nil)
+		var d [64]byte
+		derived = s.kdf.AppendExpandLabel(d[:0], early, "derived", s.emptyHash, s.size)
 	}
-	return s.extract(sharedSecret, derived)
+	return s.kdf.AppendMAC(sp.next(s.size), derived, sharedSecret)
 }
 
-// masterSecret derives the Master Secret from the Handshake Secret.
-func (s *cipherSuite) masterSecret(hs []byte) []byte {
-	return s.extract(nil, s.deriveSecret(hs, "derived", nil))
+// masterSecret derives the Master Secret, in sp (nil: allocated), from the
+// Handshake Secret.
+func (s *cipherSuite) masterSecret(sp *secretSpace, hs []byte) []byte {
+	var d [64]byte
+	derived := s.kdf.AppendExpandLabel(d[:0], hs, "derived", s.emptyHash, s.size)
+	return s.kdf.AppendMAC(sp.next(s.size), derived, zeroSecret[:s.size])
 }
 
 // resumptionPSK is the PSK of a ticket (RFC 8446 §4.6.1).

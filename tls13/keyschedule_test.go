@@ -88,14 +88,14 @@ func TestRFC8448Simple1RTT(t *testing.T) {
 
 	early := s.earlySecret(nil)
 	expectEqual(t, "early secret", early, v["s3_early_secret"])
-	hsSecret := s.handshakeSecret(early, shared)
+	hsSecret := s.handshakeSecret(nil, early, shared)
 	expectEqual(t, "handshake secret", hsSecret, v["s3_handshake_secret"])
 	th := s.transcriptHashOf(ch, sh)
 	cHS := s.deriveSecret(hsSecret, labelClientHS, th)
 	sHS := s.deriveSecret(hsSecret, labelServerHS, th)
 	expectEqual(t, "c hs traffic", cHS, v["s3_c_hs_traffic"])
 	expectEqual(t, "s hs traffic", sHS, v["s3_s_hs_traffic"])
-	master := s.masterSecret(hsSecret)
+	master := s.masterSecret(nil, hsSecret)
 	expectEqual(t, "master secret", master, v["s3_master_secret"])
 
 	msgs := [][]byte{ch, sh, v["s3_encrypted_extensions"], v["s3_certificate"], v["s3_certificate_verify"]}
@@ -158,7 +158,7 @@ func TestRFC8448Resumed0RTT(t *testing.T) {
 	if err != nil || !shm.hasPSK || shm.selectedIdentity != 0 {
 		t.Fatalf("ServerHello: %v %+v", err, shm)
 	}
-	hsSecret := s.handshakeSecret(early, shared)
+	hsSecret := s.handshakeSecret(nil, early, shared)
 	expectEqual(t, "handshake secret", hsSecret, v["s4_handshake_secret"])
 	th := s.transcriptHashOf(ch, sh)
 	cHS := s.deriveSecret(hsSecret, labelClientHS, th)
@@ -169,7 +169,7 @@ func TestRFC8448Resumed0RTT(t *testing.T) {
 	msgs := [][]byte{ch, sh, v["s4_encrypted_extensions"]}
 	expectEqual(t, "server Finished", marshalFinished(s.finishedMAC(nil, sHS, s.transcriptHashOf(msgs...))), v["s4_server_finished"])
 	msgs = append(msgs, v["s4_server_finished"])
-	master := s.masterSecret(hsSecret)
+	master := s.masterSecret(nil, hsSecret)
 	th = s.transcriptHashOf(msgs...)
 	expectEqual(t, "c ap traffic", s.deriveSecret(master, labelClientAP, th), v["s4_c_ap_traffic"])
 	expectEqual(t, "s ap traffic", s.deriveSecret(master, labelServerAP, th), v["s4_s_ap_traffic"])
