@@ -69,8 +69,9 @@
 // encapsulation (after parsing the client's key) and decapsulation; two
 // X25519 key generations and two X25519 exchanges; one ECDSA P-256
 // signature and its verification over the CertificateVerify content; and
-// each side's HKDF work (Initial secrets, the TLS 1.3 key schedule to the
-// application traffic secrets, two Finished MACs, QUIC key, IV and header
+// each side's HKDF work (Initial secrets, the TLS 1.3 key schedule from the
+// handshake secret to the application traffic secrets, the early secret
+// without a PSK being a constant, two Finished MACs, QUIC key, IV and header
 // protection key for six traffic secrets), with internal/hkdf as the
 // handshake computes it. CPU-us/op. Not in it: transcript hashing, certificate parsing and chain checks,
 // packet protection, and everything else a handshake does.

@@ -30,7 +30,7 @@ func validClientHello(t *testing.T) *clientHelloMsg {
 		signatureAlgorithms: supportedSignatureSchemes,
 		alpnProtocols:       []string{"h3"},
 		supportedVersions:   []uint16{versionTLS13},
-		keyShares:           []keyShare{{uint16(X25519), ks.share}},
+		keyShares:           []keyShare{ks.share},
 		quicParams:          clientParams,
 		hasQUICParams:       true,
 		pskModes:            []uint8{pskModeDHE},
@@ -54,7 +54,7 @@ func TestServerAlerts(t *testing.T) {
 		{"noCommonSuite", func(m *clientHelloMsg) { m.cipherSuites = []uint16{0x1304} }, nil, AlertHandshakeFailure},
 		{"noCommonGroup", func(m *clientHelloMsg) {
 			m.supportedGroups = []uint16{0x9999}
-			m.keyShares = []keyShare{{0x9999, []byte{1}}}
+			m.keyShares = []keyShare{{group: 0x9999, data: []byte{1}}}
 		}, nil, AlertHandshakeFailure},
 		{"shareOutsideSupportedGroups", func(m *clientHelloMsg) { m.supportedGroups = []uint16{uint16(CurveP256)} }, nil, AlertIllegalParameter},
 		{"twoSharesOneGroup", func(m *clientHelloMsg) { m.keyShares = append(m.keyShares, m.keyShares[0]) }, nil, AlertIllegalParameter},

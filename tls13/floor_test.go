@@ -85,21 +85,21 @@ func handshakeFloor(tb testing.TB, key *ecdsa.PrivateKey, content []byte) {
 func floorKeySchedule(shared, th []byte) {
 	s := suiteAES128
 	early := s.earlySecret(nil)
-	hsSecret := s.handshakeSecret(early, shared)
+	hsSecret := s.handshakeSecret(nil, early, shared)
 	chs := s.deriveSecret(hsSecret, labelClientHS, th)
 	shs := s.deriveSecret(hsSecret, labelServerHS, th)
-	master := s.masterSecret(hsSecret)
+	master := s.masterSecret(nil, hsSecret)
 	s.deriveSecret(master, labelClientAP, th)
 	s.deriveSecret(master, labelServerAP, th)
-	s.finishedMAC(shs, th)
-	s.finishedMAC(chs, th)
+	s.finishedMAC(nil, shs, th)
+	s.finishedMAC(nil, chs, th)
 	s.deriveSecret(master, labelResumption, th)
 }
 
 // BenchmarkHandshakeFloor measures the floor alone.
 func BenchmarkHandshakeFloor(b *testing.B) {
 	key := testLeaf(leafOpts{key: "p256"}).PrivateKey.(*ecdsa.PrivateKey)
-	content := signedContent(serverSignatureContext, make([]byte, 32))
+	content := newSignedContent(serverSignatureContext, make([]byte, 32)).bytes()
 	b.ReportAllocs()
 	start := processCPUTime()
 	for b.Loop() {
@@ -121,7 +121,7 @@ func BenchmarkHandshakeFloor(b *testing.B) {
 func BenchmarkHandshakeVsFloor(b *testing.B) {
 	cert := testLeaf(leafOpts{key: "p256"})
 	key := cert.PrivateKey.(*ecdsa.PrivateKey)
-	content := signedContent(serverSignatureContext, make([]byte, 32))
+	content := newSignedContent(serverSignatureContext, make([]byte, 32)).bytes()
 	for _, mode := range []string{"reconnect", "first-contact"} {
 		b.Run(mode, func(b *testing.B) {
 			runtime.LockOSThread()

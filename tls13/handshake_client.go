@@ -34,6 +34,9 @@ type clientHandshake struct {
 	clientHS    []byte
 	serverHS    []byte
 	master      []byte
+	// secrets holds the secrets above from the handshake secret on
+	// (allocated apart: the handshake state outlives release).
+	secrets *secretSpace
 
 	certRequest *certificateRequestMsg
 	peerCerts   []*x509.Certificate
@@ -43,6 +46,12 @@ type clientHandshake struct {
 	// step handles the next message: a method expression, not a method
 	// value, which would allocate a closure at every step.
 	step func(hs *clientHandshake, level Level, msg []byte) error
+
+	// Room for the ClientHello's random and key shares, which the
+	// handshake state holds anyway: three allocations fewer.
+	random       [32]byte
+	sharesBuf    [2]*clientKeyShare
+	keySharesBuf [2]keyShare
 }
 
 func (hs *clientHandshake) handleMessage(level Level, msg []byte) error {
@@ -56,7 +65,7 @@ func (hs *clientHandshake) start() error {
 	c := hs.c
 	cfg := c.config
 	m := &clientHelloMsg{
-		random:              make([]byte, 32),
+		random:              hs.random[:],
 		cipherSuites:        cfg.cipherSuites(),
 		serverName:          serverNameForSNI(cfg.ServerName),
 		signatureAlgorithms: supportedSignatureSchemes,
@@ -85,12 +94,13 @@ func (hs *clientHandshake) start() error {
 		return alertCause(AlertInternalError, "key generation", err)
 	}
 	// Room for the X25519 share below.
-	hs.shares = append(make([]*clientKeyShare, 0, 2), ks)
-	m.keyShares = append(make([]keyShare, 0, 2), keyShare{uint16(first), ks.share})
+	hs.shares = append(hs.sharesBuf[:0], ks)
+	m.keyShares = append(hs.keySharesBuf[:0], ks.share)
 	if first == X25519MLKEM768 && containsCurve(cfg.curves(), X25519) {
-		plain := &clientKeyShare{group: X25519, ecdh: ks.ecdh, share: ks.ecdh.PublicKey().Bytes()}
+		// The hybrid's second part is the X25519 public key.
+		plain := &clientKeyShare{group: X25519, ecdh: ks.ecdh, share: keyShare{group: uint16(X25519), data: ks.share.tail}}
 		hs.shares = append(hs.shares, plain)
-		m.keyShares = append(m.keyShares, keyShare{uint16(X25519), plain.share})
+		m.keyShares = append(m.keyShares, plain.share)
 	}
 	if !cfg.SessionTicketsDisabled {
 		m.pskModes = []uint8{pskModeDHE}
@@ -238,7 +248,7 @@ func (hs *clientHandshake) sendHello() error {
 		}
 		h.Write(truncated)
 		binderKey := s.deriveSecret(hs.earlySecret, labelResBinder, nil)
-		binder := s.finishedMAC(binderKey, h.Sum(nil))
+		binder := s.finishedMAC(nil, binderKey, h.Sum(nil))
 		copy(raw[len(raw)-len(binder):], binder)
 		hs.hello.pskBinders[0] = binder
 	}
@@ -308,9 +318,10 @@ func (hs *clientHandshake) readServerHello(level Level, msg []byte) error {
 	c.state.Group = share.group
 	c.state.ServerName = c.config.ServerName
 	th := hs.transcript.sum()
-	hs.hsSecret = suite.handshakeSecret(hs.earlySecret, shared)
-	hs.clientHS = suite.deriveSecret(hs.hsSecret, labelClientHS, th)
-	hs.serverHS = suite.deriveSecret(hs.hsSecret, labelServerHS, th)
+	hs.secrets = new(secretSpace)
+	hs.hsSecret = suite.handshakeSecret(hs.secrets, hs.earlySecret, shared)
+	hs.clientHS = suite.deriveSecretIn(hs.secrets, hs.hsSecret, labelClientHS, th)
+	hs.serverHS = suite.deriveSecretIn(hs.secrets, hs.hsSecret, labelServerHS, th)
 	c.keyLog(keyLogClientHS, hs.hello.random, hs.clientHS)
 	c.keyLog(keyLogServerHS, hs.hello.random, hs.serverHS)
 	c.setReadSecret(LevelHandshake, suite, hs.serverHS)
@@ -357,7 +368,7 @@ func (hs *clientHandshake) processHelloRetryRequest(hrr *serverHelloMsg, msg []b
 			return alertCause(AlertInternalError, "key generation", err)
 		}
 		hs.shares = []*clientKeyShare{ks}
-		hs.hello.keyShares = []keyShare{{uint16(group), ks.share}}
+		hs.hello.keyShares = []keyShare{ks.share}
 	}
 	hs.hello.cookie = hrr.cookie
 	// RFC 8446 §4.1.2: no early_data after a HelloRetryRequest.
@@ -486,7 +497,7 @@ func (hs *clientHandshake) readCertificateVerify(level Level, msg []byte) error 
 	if !containsU16(hs.hello.signatureAlgorithms, cv.scheme) {
 		return alertf(AlertIllegalParameter, "CertificateVerify scheme not offered")
 	}
-	content := signedContent(serverSignatureContext, hs.transcript.sum())
+	content := newSignedContent(serverSignatureContext, hs.transcript.sum())
 	if err := verifyContent(hs.peerCerts[0].PublicKey, SignatureScheme(cv.scheme), content, cv.signature); err != nil {
 		return err
 	}
@@ -500,7 +511,8 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 		return alertf(AlertUnexpectedMessage, "expected Finished")
 	}
 	s := hs.suite
-	want := s.finishedMAC(hs.serverHS, hs.transcript.sum())
+	var buf [64]byte
+	want := s.finishedMAC(buf[:0], hs.serverHS, hs.transcript.sum())
 	// RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
 	if !hmac.Equal(want, msg[4:]) {
 		return alertf(AlertDecryptError, "server Finished does not verify")
@@ -510,10 +522,10 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	if err := c.config.runVerifyConnection(c.state); err != nil {
 		return err
 	}
-	hs.master = s.masterSecret(hs.hsSecret)
+	hs.master = s.masterSecret(hs.secrets, hs.hsSecret)
 	th := hs.transcript.sum()
-	clientAP := s.deriveSecret(hs.master, labelClientAP, th)
-	serverAP := s.deriveSecret(hs.master, labelServerAP, th)
+	clientAP := s.deriveSecretIn(hs.secrets, hs.master, labelClientAP, th)
+	serverAP := s.deriveSecretIn(hs.secrets, hs.master, labelServerAP, th)
 	c.keyLog(keyLogClientAP, hs.hello.random, clientAP)
 	c.keyLog(keyLogServerAP, hs.hello.random, serverAP)
 	c.setReadSecret(LevelApplication, s, serverAP)
@@ -522,13 +534,17 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	fin := marshalFinished(s.finishedMAC(hs.clientHS, hs.transcript.sum()))
-	hs.transcript.add(fin)
-	c.writeData(LevelHandshake, append(flight, fin...))
+	out := appendFinished(flight, s.finishedMAC(buf[:0], hs.clientHS, hs.transcript.sum()))
+	hs.transcript.add(out[len(flight):])
+	c.writeData(LevelHandshake, out)
 	c.setWriteSecret(LevelApplication, s, clientAP)
 
 	c.suite = s
-	c.resumptionSecret = s.deriveSecret(hs.master, labelResumption, hs.transcript.sum())
+	if cfg := c.config; !cfg.SessionTicketsDisabled && cfg.ClientSessionCache != nil {
+		// Only a session needs it (readNewSessionTicket): a client that
+		// keeps none skips the HMAC.
+		c.resumptionSecret = s.deriveSecret(hs.master, labelResumption, hs.transcript.sum())
+	}
 	c.readLevel = LevelApplication
 	c.state.HandshakeComplete = true
 	c.emit(Event{Kind: EventHandshakeDone})
@@ -548,7 +564,7 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 func (hs *clientHandshake) release() {
 	hs.hello, hs.helloRaw, hs.shares = nil, nil, nil
 	hs.transcript = transcript{}
-	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master = nil, nil, nil, nil, nil
+	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master, hs.secrets = nil, nil, nil, nil, nil, nil
 	hs.certRequest, hs.hrrPrefix = nil, nil
 	hs.session, hs.sessionSuite, hs.peerCerts = nil, nil, nil
 	// Our transport parameters went out in the ClientHello; the server's
@@ -600,7 +616,7 @@ func (hs *clientHandshake) clientAuthMessages() ([]byte, error) {
 	if signer == nil {
 		return out, nil
 	}
-	content := signedContent(clientSignatureContext, hs.transcript.sum())
+	content := newSignedContent(clientSignatureContext, hs.transcript.sum())
 	sig, err := signContent(signer, scheme, cfg.rand(), content)
 	if err != nil {
 		return nil, alertCause(AlertInternalError, "signing", err)
@@ -628,7 +644,7 @@ func (hs *clientHandshake) readNewSessionTicket(level Level, msg []byte) error {
 		return alertf(AlertIllegalParameter, "max_early_data_size is not 0xffffffff")
 	}
 	key := c.cacheKey()
-	if m.lifetime == 0 || cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || key == "" {
+	if m.lifetime == 0 || cfg.SessionTicketsDisabled || cfg.ClientSessionCache == nil || key == "" || c.resumptionSecret == nil {
 		return nil
 	}
 	cs := &ClientSession{

@@ -40,6 +40,11 @@ type serverHandshake struct {
 	// step handles the next message: a method expression, not a method
 	// value, which would allocate a closure at every step.
 	step func(hs *serverHandshake, level Level, msg []byte) error
+
+	random [32]byte // the ServerHello's
+	// secrets holds the secrets from the handshake secret on; the
+	// handshake state goes at completion (Conn.server).
+	secrets secretSpace
 }
 
 func (hs *serverHandshake) handleMessage(level Level, msg []byte) error {
@@ -155,11 +160,10 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 		return nil, err
 	}
 	sh := &serverHelloMsg{
-		random:           make([]byte, 32),
+		random:           hs.random[:],
 		cipherSuite:      suite.id,
 		supportedVersion: versionTLS13,
-		keyShare:         keyShare{uint16(hs.group), serverShare},
-		keyShareTail:     serverShareTail,
+		keyShare:         keyShare{uint16(hs.group), serverShare, serverShareTail},
 		hasPSK:           hs.session != nil,
 		selectedIdentity: hs.selectedIdentity,
 	}
@@ -171,9 +175,9 @@ func (hs *serverHandshake) sendServerHello(clientHello, clientShare []byte) ([]b
 	c.writeData(LevelInitial, shRaw)
 
 	th := hs.transcript.sum()
-	hs.hsSecret = suite.handshakeSecret(hs.earlySecret, shared)
-	hs.clientHS = suite.deriveSecret(hs.hsSecret, labelClientHS, th)
-	serverHS := suite.deriveSecret(hs.hsSecret, labelServerHS, th)
+	hs.hsSecret = suite.handshakeSecret(&hs.secrets, hs.earlySecret, shared)
+	hs.clientHS = suite.deriveSecretIn(&hs.secrets, hs.hsSecret, labelClientHS, th)
+	serverHS := suite.deriveSecretIn(&hs.secrets, hs.hsSecret, labelServerHS, th)
 	c.keyLog(keyLogClientHS, random, hs.clientHS)
 	c.keyLog(keyLogServerHS, random, serverHS)
 	c.setWriteSecret(LevelHandshake, suite, serverHS)
@@ -192,10 +196,10 @@ func (hs *serverHandshake) sendServerParameters(alpn string, earlyAccepted bool,
 	}
 	c.writeData(LevelHandshake, flight)
 
-	hs.master = suite.masterSecret(hs.hsSecret)
+	hs.master = suite.masterSecret(&hs.secrets, hs.hsSecret)
 	th := hs.transcript.sum()
-	hs.clientAP = suite.deriveSecret(hs.master, labelClientAP, th)
-	serverAP := suite.deriveSecret(hs.master, labelServerAP, th)
+	hs.clientAP = suite.deriveSecretIn(&hs.secrets, hs.master, labelClientAP, th)
+	serverAP := suite.deriveSecretIn(&hs.secrets, hs.master, labelServerAP, th)
 	c.keyLog(keyLogClientAP, hs.hello.random, hs.clientAP)
 	c.keyLog(keyLogServerAP, hs.hello.random, serverAP)
 	// RFC 9001 §4.1.1: the server may send 1-RTT data (0.5-RTT) now.
@@ -373,7 +377,8 @@ func (hs *serverHandshake) checkPSK(ch *clientHelloMsg, raw []byte) (earlyAccept
 			h.Write(hs.hrrPrefix)
 		}
 		h.Write(truncated)
-		want := s.finishedMAC(binderKey, h.Sum(nil))
+		var buf [64]byte
+		want := s.finishedMAC(buf[:0], binderKey, h.Sum(nil))
 		// RFC 8446 §4.2.11.2: a binder that does not verify aborts.
 		if !hmac.Equal(want, ch.pskBinders[i]) {
 			return false, alertf(AlertDecryptError, "PSK binder does not verify")
@@ -486,7 +491,7 @@ func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverH
 		start := len(flight)
 		flight = cm.appendTo(flight)
 		hs.transcript.add(flight[start:])
-		sig, err := signContent(signer, scheme, cfg.rand(), signedContent(serverSignatureContext, hs.transcript.sum()))
+		sig, err := signContent(signer, scheme, cfg.rand(), newSignedContent(serverSignatureContext, hs.transcript.sum()))
 		if err != nil {
 			return nil, alertCause(AlertInternalError, "signing", err)
 		}
@@ -495,7 +500,8 @@ func (hs *serverHandshake) serverFlight(alpn string, earlyAccepted bool, serverH
 		hs.transcript.add(flight[start:])
 	}
 	start := len(flight)
-	flight = appendFinished(flight, s.finishedMAC(serverHS, hs.transcript.sum()))
+	var buf [64]byte
+	flight = appendFinished(flight, s.finishedMAC(buf[:0], serverHS, hs.transcript.sum()))
 	hs.transcript.add(flight[start:])
 	return flight, nil
 }
@@ -555,7 +561,7 @@ func (hs *serverHandshake) readClientCertificateVerify(level Level, msg []byte) 
 	if !containsU16(supportedSignatureSchemes, cv.scheme) {
 		return alertf(AlertIllegalParameter, "CertificateVerify scheme not offered")
 	}
-	content := signedContent(clientSignatureContext, hs.transcript.sum())
+	content := newSignedContent(clientSignatureContext, hs.transcript.sum())
 	if err := verifyContent(hs.peerCerts[0].PublicKey, SignatureScheme(cv.scheme), content, cv.signature); err != nil {
 		return err
 	}
@@ -569,7 +575,8 @@ func (hs *serverHandshake) readClientFinished(level Level, msg []byte) error {
 		return alertf(AlertUnexpectedMessage, "expected client Finished")
 	}
 	s := hs.suite
-	want := s.finishedMAC(hs.clientHS, hs.transcript.sum())
+	var buf [64]byte
+	want := s.finishedMAC(buf[:0], hs.clientHS, hs.transcript.sum())
 	if !hmac.Equal(want, msg[4:]) {
 		return alertf(AlertDecryptError, "client Finished does not verify")
 	}

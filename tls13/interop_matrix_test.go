@@ -148,7 +148,7 @@ func TestInteropHelloRetryRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		ks, _ := newClientKeyShare(CurveP256, nil)
-		m.keyShares = []keyShare{{uint16(CurveP256), ks.share}}
+		m.keyShares = []keyShare{ks.share}
 		wantAlert(t, s.HandleData(LevelInitial, m.marshal()), AlertIllegalParameter)
 	})
 }

@@ -87,7 +87,9 @@ type clientKeyShare struct {
 	ecdh   *ecdh.PrivateKey
 	kem768 *mlkem.DecapsulationKey768
 	kem1k  *mlkem.DecapsulationKey1024
-	share  []byte
+	// share is what the ClientHello's key_share carries: a hybrid's in
+	// two parts (keyShare.tail), the group's order.
+	share keyShare
 }
 
 func newClientKeyShare(group CurveID, rand io.Reader) (*clientKeyShare, error) {
@@ -96,7 +98,7 @@ func newClientKeyShare(group CurveID, rand io.Reader) (*clientKeyShare, error) {
 	if err != nil {
 		return nil, err
 	}
-	ks := &clientKeyShare{group: group, ecdh: priv}
+	ks := &clientKeyShare{group: group, ecdh: priv, share: keyShare{group: uint16(group)}}
 	pub := priv.PublicKey().Bytes()
 	var kemPub []byte
 	switch group {
@@ -111,13 +113,13 @@ func newClientKeyShare(group CurveID, rand io.Reader) (*clientKeyShare, error) {
 		}
 		kemPub = ks.kem1k.EncapsulationKey().Bytes()
 	default:
-		ks.share = pub
+		ks.share.data = pub
 		return ks, nil
 	}
 	if group.mlkemFirst() {
-		ks.share = append(kemPub, pub...)
+		ks.share.data, ks.share.tail = kemPub, pub
 	} else {
-		ks.share = append(pub, kemPub...)
+		ks.share.data, ks.share.tail = pub, kemPub
 	}
 	return ks, nil
 }

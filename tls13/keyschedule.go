@@ -24,6 +24,11 @@ type cipherSuite struct {
 	emptyHash []byte
 	// kdf does HMAC and HKDF with pooled hash states.
 	kdf *hkdf.Hash
+	// noPSKEarly and noPSKDerived are the Early Secret without a PSK,
+	// HKDF-Extract(0, 0), and Derive-Secret(it, "derived", ""): constants
+	// of the suite (RFC 8446 §7.1), which every full handshake would
+	// otherwise compute again, two HMACs a side.
+	noPSKEarly, noPSKDerived []byte
 }
 
 var (
@@ -37,7 +42,10 @@ var (
 var defaultCipherSuites = []uint16{TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256}
 
 func newCipherSuite(id uint16, h crypto.Hash, kdf *hkdf.Hash) *cipherSuite {
-	return &cipherSuite{id: id, hash: h, newHash: kdf.New, size: h.Size(), emptyHash: kdf.New().Sum(nil), kdf: kdf}
+	s := &cipherSuite{id: id, hash: h, newHash: kdf.New, size: h.Size(), emptyHash: kdf.New().Sum(nil), kdf: kdf}
+	s.noPSKEarly = s.extract(nil, nil)
+	s.noPSKDerived = s.deriveSecret(s.noPSKEarly, "derived", nil)
+	return s
 }
 
 func cipherSuiteByID(id uint16) *cipherSuite {
@@ -86,33 +94,72 @@ func (s *cipherSuite) expandLabel(secret []byte, label string, context []byte, l
 // deriveSecret is Derive-Secret(Secret, Label, Messages) (RFC 8446 §7.1)
 // given Transcript-Hash(Messages).
 func (s *cipherSuite) deriveSecret(secret []byte, label string, transcriptHash []byte) []byte {
+	return s.deriveSecretIn(nil, secret, label, transcriptHash)
+}
+
+// deriveSecretIn is deriveSecret with the result in sp (nil: allocated).
+func (s *cipherSuite) deriveSecretIn(sp *secretSpace, secret []byte, label string, transcriptHash []byte) []byte {
 	if transcriptHash == nil {
 		transcriptHash = s.emptyHash
 	}
-	return s.expandLabel(secret, label, transcriptHash, s.size)
+	return s.kdf.AppendExpandLabel(sp.next(s.size), secret, label, transcriptHash, s.size)
 }
 
-// finishedMAC computes verify_data (RFC 8446 §4.4.4). The finished key
-// is made and used on the stack: only verify_data is allocated.
-func (s *cipherSuite) finishedMAC(baseKey, transcriptHash []byte) []byte {
+// secretSpace is room for the secrets of one handshake (handshake secret,
+// traffic secrets, master secret): one allocation rather than one per
+// secret. A slot once handed out is never written again, so that secrets
+// passed on in Events stay valid, as Event promises.
+type secretSpace struct {
+	b [6 * 48]byte // six secrets; SHA-384's are the longest
+	n int
+}
+
+// next returns an empty slice with room for size bytes, from sp while it
+// lasts; a nil sp allocates.
+func (sp *secretSpace) next(size int) []byte {
+	if sp == nil || sp.n+size > len(sp.b) {
+		return make([]byte, 0, size)
+	}
+	b := sp.b[sp.n : sp.n : sp.n+size]
+	sp.n += size
+	return b
+}
+
+// finishedMAC appends verify_data (RFC 8446 §4.4.4) to dst. The finished
+// key is made and used on the stack, and with room in dst (a caller's
+// [64]byte) nothing is allocated.
+func (s *cipherSuite) finishedMAC(dst, baseKey, transcriptHash []byte) []byte {
 	var fk [64]byte
 	finishedKey := s.kdf.AppendExpandLabel(fk[:0], baseKey, "finished", nil, s.size)
-	return s.kdf.AppendMAC(make([]byte, 0, s.size), finishedKey, transcriptHash)
+	return s.kdf.AppendMAC(dst, finishedKey, transcriptHash)
 }
 
 // earlySecret is the first stage of the key schedule (RFC 8446 §7.1); psk is
-// nil without resumption.
-func (s *cipherSuite) earlySecret(psk []byte) []byte { return s.extract(psk, nil) }
-
-// handshakeSecret derives the Handshake Secret from the Early Secret and the
-// (EC)DHE shared secret.
-func (s *cipherSuite) handshakeSecret(early, sharedSecret []byte) []byte {
-	return s.extract(sharedSecret, s.deriveSecret(early, "derived", nil))
+// nil without resumption. The result must not be modified.
+func (s *cipherSuite) earlySecret(psk []byte) []byte {
+	if psk == nil {
+		return s.noPSKEarly
+	}
+	return s.extract(psk, nil)
 }
 
-// masterSecret derives the Master Secret from the Handshake Secret.
-func (s *cipherSuite) masterSecret(hs []byte) []byte {
-	return s.extract(nil, s.deriveSecret(hs, "derived", nil))
+// handshakeSecret derives the Handshake Secret, in sp (nil: allocated),
+// from the Early Secret and the (EC)DHE shared secret.
+func (s *cipherSuite) handshakeSecret(sp *secretSpace, early, sharedSecret []byte) []byte {
+	derived := s.noPSKDerived
+	if &early[0] != &s.noPSKEarly[0] {
+		var d [64]byte
+		derived = s.kdf.AppendExpandLabel(d[:0], early, "derived", s.emptyHash, s.size)
+	}
+	return s.kdf.AppendMAC(sp.next(s.size), derived, sharedSecret)
+}
+
+// masterSecret derives the Master Secret, in sp (nil: allocated), from the
+// Handshake Secret.
+func (s *cipherSuite) masterSecret(sp *secretSpace, hs []byte) []byte {
+	var d [64]byte
+	derived := s.kdf.AppendExpandLabel(d[:0], hs, "derived", s.emptyHash, s.size)
+	return s.kdf.AppendMAC(sp.next(s.size), derived, zeroSecret[:s.size])
 }
 
 // resumptionPSK is the PSK of a ticket (RFC 8446 §4.6.1).

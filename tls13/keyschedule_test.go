@@ -88,24 +88,24 @@ func TestRFC8448Simple1RTT(t *testing.T) {
 
 	early := s.earlySecret(nil)
 	expectEqual(t, "early secret", early, v["s3_early_secret"])
-	hsSecret := s.handshakeSecret(early, shared)
+	hsSecret := s.handshakeSecret(nil, early, shared)
 	expectEqual(t, "handshake secret", hsSecret, v["s3_handshake_secret"])
 	th := s.transcriptHashOf(ch, sh)
 	cHS := s.deriveSecret(hsSecret, labelClientHS, th)
 	sHS := s.deriveSecret(hsSecret, labelServerHS, th)
 	expectEqual(t, "c hs traffic", cHS, v["s3_c_hs_traffic"])
 	expectEqual(t, "s hs traffic", sHS, v["s3_s_hs_traffic"])
-	master := s.masterSecret(hsSecret)
+	master := s.masterSecret(nil, hsSecret)
 	expectEqual(t, "master secret", master, v["s3_master_secret"])
 
 	msgs := [][]byte{ch, sh, v["s3_encrypted_extensions"], v["s3_certificate"], v["s3_certificate_verify"]}
-	sFin := s.finishedMAC(sHS, s.transcriptHashOf(msgs...))
+	sFin := s.finishedMAC(nil, sHS, s.transcriptHashOf(msgs...))
 	expectEqual(t, "server Finished", marshalFinished(sFin), v["s3_server_finished"])
 	msgs = append(msgs, v["s3_server_finished"])
 	th = s.transcriptHashOf(msgs...)
 	expectEqual(t, "c ap traffic", s.deriveSecret(master, labelClientAP, th), v["s3_c_ap_traffic"])
 	expectEqual(t, "s ap traffic", s.deriveSecret(master, labelServerAP, th), v["s3_s_ap_traffic"])
-	cFin := s.finishedMAC(cHS, th)
+	cFin := s.finishedMAC(nil, cHS, th)
 	expectEqual(t, "client Finished", marshalFinished(cFin), v["s3_client_finished"])
 	msgs = append(msgs, v["s3_client_finished"])
 	res := s.deriveSecret(master, labelResumption, s.transcriptHashOf(msgs...))
@@ -138,7 +138,7 @@ func TestRFC8448Resumed0RTT(t *testing.T) {
 	expectEqual(t, "binder hash", binderHash, v["s4_binder_hash"])
 	binderKey := s.deriveSecret(early, labelResBinder, nil)
 	expectEqual(t, "binder key", binderKey, v["s4_binder_key"])
-	binder := s.finishedMAC(binderKey, binderHash)
+	binder := s.finishedMAC(nil, binderKey, binderHash)
 	expectEqual(t, "binder", binder, v["s4_binder"])
 	expectEqual(t, "binder in ClientHello", chm.pskBinders[0], binder)
 
@@ -158,7 +158,7 @@ func TestRFC8448Resumed0RTT(t *testing.T) {
 	if err != nil || !shm.hasPSK || shm.selectedIdentity != 0 {
 		t.Fatalf("ServerHello: %v %+v", err, shm)
 	}
-	hsSecret := s.handshakeSecret(early, shared)
+	hsSecret := s.handshakeSecret(nil, early, shared)
 	expectEqual(t, "handshake secret", hsSecret, v["s4_handshake_secret"])
 	th := s.transcriptHashOf(ch, sh)
 	cHS := s.deriveSecret(hsSecret, labelClientHS, th)
@@ -167,16 +167,16 @@ func TestRFC8448Resumed0RTT(t *testing.T) {
 	expectEqual(t, "s hs traffic", sHS, v["s4_s_hs_traffic"])
 
 	msgs := [][]byte{ch, sh, v["s4_encrypted_extensions"]}
-	expectEqual(t, "server Finished", marshalFinished(s.finishedMAC(sHS, s.transcriptHashOf(msgs...))), v["s4_server_finished"])
+	expectEqual(t, "server Finished", marshalFinished(s.finishedMAC(nil, sHS, s.transcriptHashOf(msgs...))), v["s4_server_finished"])
 	msgs = append(msgs, v["s4_server_finished"])
-	master := s.masterSecret(hsSecret)
+	master := s.masterSecret(nil, hsSecret)
 	th = s.transcriptHashOf(msgs...)
 	expectEqual(t, "c ap traffic", s.deriveSecret(master, labelClientAP, th), v["s4_c_ap_traffic"])
 	expectEqual(t, "s ap traffic", s.deriveSecret(master, labelServerAP, th), v["s4_s_ap_traffic"])
 	// Over TCP the client sends EndOfEarlyData; QUIC omits it
 	// (RFC 9001 §8.3), but the RFC 8448 transcript contains it.
 	msgs = append(msgs, v["s4_end_of_early_data"])
-	expectEqual(t, "client Finished", marshalFinished(s.finishedMAC(cHS, s.transcriptHashOf(msgs...))), v["s4_client_finished"])
+	expectEqual(t, "client Finished", marshalFinished(s.finishedMAC(nil, cHS, s.transcriptHashOf(msgs...))), v["s4_client_finished"])
 	msgs = append(msgs, v["s4_client_finished"])
 	expectEqual(t, "res master", s.deriveSecret(master, labelResumption, s.transcriptHashOf(msgs...)), v["s4_res_master"])
 }

@@ -6,6 +6,10 @@ package tls13
 type keyShare struct {
 	group uint16
 	data  []byte
+	// tail continues data when marshaling: a hybrid share in its two
+	// parts (newClientKeyShare, serverKeyExchange), sent one after the
+	// other rather than joined in a copy. Parsing leaves it nil.
+	tail []byte
 }
 
 type pskIdentity struct {
@@ -31,6 +35,25 @@ type clientHelloMsg struct {
 	hasQUICParams           bool
 	pskIdentities           []pskIdentity
 	pskBinders              [][]byte
+
+	// A parsed ClientHello's lists of uint16 (cipher suites, groups,
+	// signature schemes, versions) and its key shares are carved from
+	// these while they fit: a few allocations fewer per handshake on a
+	// server. A ClientHello with longer lists allocates the rest.
+	u16s      [48]uint16
+	u16sUsed  int
+	sharesBuf [2]keyShare
+}
+
+// u16List returns a list of n uint16 for m's parser, from m.u16s while
+// they last.
+func (m *clientHelloMsg) u16List(n int) []uint16 {
+	if m.u16sUsed+n > len(m.u16s) {
+		return make([]uint16, n)
+	}
+	l := m.u16s[m.u16sUsed : m.u16sUsed+n : m.u16sUsed+n]
+	m.u16sUsed += n
+	return l
 }
 
 // marshal returns the whole handshake message including its 4-byte header.
@@ -85,7 +108,8 @@ func (m *clientHelloMsg) marshal() []byte {
 	b, listStart := beginVec(b, 2)
 	for _, ks := range m.keyShares {
 		b = appendU16(b, ks.group)
-		b = appendVec16(b, ks.data)
+		b = appendU16(b, uint16(len(ks.data)+len(ks.tail)))
+		b = append(append(b, ks.data...), ks.tail...)
 	}
 	b = endVec(b, listStart, 2)
 	b = endVec(b, ksStart, 2)
@@ -127,7 +151,7 @@ func (m *clientHelloMsg) marshal() []byte {
 func keySharesLen(ks []keyShare) int {
 	n := 0
 	for _, k := range ks {
-		n += 4 + len(k.data)
+		n += 4 + len(k.data) + len(k.tail)
 	}
 	return n
 }
@@ -166,15 +190,40 @@ func appendALPN(b []byte, protos []string) []byte {
 
 // parseU16List reads a non-empty vector of uint16 with a 2-byte length.
 func parseU16List(r *reader) ([]uint16, bool) {
-	l := r.vec16()
-	if !r.ok || len(l) == 0 || len(l)%2 != 0 {
+	l, ok := u16Vector(r)
+	if !ok {
 		return nil, false
 	}
-	out := make([]uint16, len(l)/2)
-	for i := range out {
-		out[i] = uint16(l[2*i])<<8 | uint16(l[2*i+1])
+	return decodeU16s(make([]uint16, len(l)/2), l), true
+}
+
+// parseU16List is parseU16List into a list from m.
+func (m *clientHelloMsg) parseU16List(r *reader) ([]uint16, bool) {
+	l, ok := u16Vector(r)
+	if !ok {
+		return nil, false
 	}
-	return out, true
+	return m.u16sOf(l), true
+}
+
+// u16Vector reads the bytes of a non-empty vector of uint16 with a 2-byte
+// length.
+func u16Vector(r *reader) ([]byte, bool) {
+	l := r.vec16()
+	return l, r.ok && len(l) > 0 && len(l)%2 == 0
+}
+
+// u16sOf decodes big-endian uint16s (len(b) even) into a list from m.
+func (m *clientHelloMsg) u16sOf(b []byte) []uint16 {
+	return decodeU16s(m.u16List(len(b)/2), b)
+}
+
+// decodeU16s decodes len(dst) big-endian uint16s from b into dst.
+func decodeU16s(dst []uint16, b []byte) []uint16 {
+	for i := range dst {
+		dst[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+	}
+	return dst
 }
 
 func parseALPN(r *reader) ([]string, bool) {
@@ -245,10 +294,7 @@ func parseClientHello(body []byte) (*clientHelloMsg, error) {
 	if !r.ok || len(m.sessionID) > 32 || len(suites) == 0 || len(suites)%2 != 0 {
 		return nil, alertf(AlertDecodeError, "malformed ClientHello")
 	}
-	m.cipherSuites = make([]uint16, len(suites)/2)
-	for i := range m.cipherSuites {
-		m.cipherSuites[i] = uint16(suites[2*i])<<8 | uint16(suites[2*i+1])
-	}
+	m.cipherSuites = m.u16sOf(suites)
 	// RFC 8446 §4.1.2: exactly one null compression method, else
 	// illegal_parameter.
 	if len(comp) != 1 || comp[0] != 0 {
@@ -296,18 +342,18 @@ func (m *clientHelloMsg) parseExtension(typ uint16, data []byte) error {
 			}
 		}
 	case extSupportedGroups:
-		m.supportedGroups, ok = parseU16List(&r)
+		m.supportedGroups, ok = m.parseU16List(&r)
 	case extSignatureAlgorithms:
-		m.signatureAlgorithms, ok = parseU16List(&r)
+		m.signatureAlgorithms, ok = m.parseU16List(&r)
 	case extSignatureAlgorithmsCert:
-		m.signatureAlgorithmsCert, ok = parseU16List(&r)
+		m.signatureAlgorithmsCert, ok = m.parseU16List(&r)
 	case extALPN:
 		m.alpnProtocols, ok = parseALPN(&r)
 	case extSupportedVersions:
 		l := r.vec8()
 		ok = r.ok && len(l) >= 2 && len(l)%2 == 0
-		for i := 0; ok && i < len(l); i += 2 {
-			m.supportedVersions = append(m.supportedVersions, uint16(l[i])<<8|uint16(l[i+1]))
+		if ok {
+			m.supportedVersions = m.u16sOf(l)
 		}
 	case extCookie:
 		m.cookie = r.vec16()
@@ -315,11 +361,12 @@ func (m *clientHelloMsg) parseExtension(typ uint16, data []byte) error {
 	case extKeyShare:
 		list := newReader(r.vec16())
 		ok = r.ok
+		m.keyShares = m.sharesBuf[:0]
 		for ok && !list.empty() {
 			g := list.u16()
 			d := list.vec16()
 			ok = list.ok && len(d) > 0
-			m.keyShares = append(m.keyShares, keyShare{g, d})
+			m.keyShares = append(m.keyShares, keyShare{group: g, data: d})
 		}
 	case extQUICTransportParameters:
 		m.quicParams = data
@@ -366,10 +413,7 @@ type serverHelloMsg struct {
 	cipherSuite      uint16
 	supportedVersion uint16
 	keyShare         keyShare // ServerHello
-	// keyShareTail continues keyShare.data when marshaling: the second
-	// part of a hybrid share (serverKeyExchange).
-	keyShareTail     []byte
-	selectedGroup    uint16 // HelloRetryRequest
+	selectedGroup    uint16   // HelloRetryRequest
 	hasPSK           bool
 	selectedIdentity uint16
 	cookie           []byte
@@ -380,7 +424,7 @@ func (m *serverHelloMsg) isHelloRetryRequest() bool {
 }
 
 func (m *serverHelloMsg) marshal() []byte {
-	b := make([]byte, 0, 128+len(m.keyShare.data)+len(m.keyShareTail))
+	b := make([]byte, 0, 128+len(m.keyShare.data)+len(m.keyShare.tail))
 	b = append(b, typeServerHello)
 	b, msgStart := beginVec(b, 3)
 	b = appendU16(b, versionTLS12)
@@ -403,11 +447,11 @@ func (m *serverHelloMsg) marshal() []byte {
 		}
 	} else {
 		b = appendU16(b, extKeyShare)
-		n := len(m.keyShare.data) + len(m.keyShareTail)
+		n := len(m.keyShare.data) + len(m.keyShare.tail)
 		b = appendU16(b, uint16(4+n))
 		b = appendU16(b, m.keyShare.group)
 		b = appendU16(b, uint16(n))
-		b = append(append(b, m.keyShare.data...), m.keyShareTail...)
+		b = append(append(b, m.keyShare.data...), m.keyShare.tail...)
 	}
 	if m.hasPSK {
 		b = appendU16(b, extPreSharedKey)

@@ -7,7 +7,7 @@ import (
 
 func TestMessageRoundTrips(t *testing.T) {
 	sh := &serverHelloMsg{random: make([]byte, 32), sessionID: []byte{}, cipherSuite: TLS_AES_256_GCM_SHA384, supportedVersion: versionTLS13,
-		keyShare: keyShare{uint16(X25519), make([]byte, 32)}, hasPSK: true, selectedIdentity: 0}
+		keyShare: keyShare{group: uint16(X25519), data: make([]byte, 32)}, hasPSK: true, selectedIdentity: 0}
 	if got, err := parseServerHello(sh.marshal()[4:]); err != nil || !reflect.DeepEqual(got, sh) {
 		t.Errorf("ServerHello: %v\n%+v\n%+v", err, got, sh)
 	}

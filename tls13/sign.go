@@ -1,11 +1,14 @@
 package tls13
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"io"
 )
 
@@ -51,23 +54,34 @@ func schemeHash(s SignatureScheme) crypto.Hash {
 	return 0 // Ed25519 signs the message itself
 }
 
-// schemesForKey lists the CertificateVerify schemes a public key can use.
-// RFC 8446 §4.2.3: ECDSA schemes fix the curve.
+// The CertificateVerify schemes of each kind of key, shared and never
+// modified.
+var (
+	schemesP256    = []SignatureScheme{ECDSAWithP256AndSHA256}
+	schemesP384    = []SignatureScheme{ECDSAWithP384AndSHA384}
+	schemesP521    = []SignatureScheme{ECDSAWithP521AndSHA512}
+	schemesRSA     = []SignatureScheme{PSSWithSHA256, PSSWithSHA384, PSSWithSHA512}
+	schemesEd25519 = []SignatureScheme{Ed25519}
+)
+
+// schemesForKey lists the CertificateVerify schemes a public key can use;
+// the caller must not modify the list. RFC 8446 §4.2.3: ECDSA schemes fix
+// the curve.
 func schemesForKey(pub crypto.PublicKey) []SignatureScheme {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return []SignatureScheme{ECDSAWithP256AndSHA256}
+			return schemesP256
 		case elliptic.P384():
-			return []SignatureScheme{ECDSAWithP384AndSHA384}
+			return schemesP384
 		case elliptic.P521():
-			return []SignatureScheme{ECDSAWithP521AndSHA512}
+			return schemesP521
 		}
 	case *rsa.PublicKey:
-		return []SignatureScheme{PSSWithSHA256, PSSWithSHA384, PSSWithSHA512}
+		return schemesRSA
 	case ed25519.PublicKey:
-		return []SignatureScheme{Ed25519}
+		return schemesEd25519
 	}
 	return nil
 }
@@ -92,39 +106,60 @@ const (
 	clientSignatureContext = "TLS 1.3, client CertificateVerify\x00"
 )
 
-// signedContent builds 64 spaces, the context string, a zero byte and the
-// transcript hash (RFC 8446 §4.4.3).
-func signedContent(context string, transcriptHash []byte) []byte {
-	b := make([]byte, 0, 64+len(context)+len(transcriptHash))
-	for i := 0; i < 64; i++ {
-		b = append(b, ' ')
-	}
-	b = append(b, context...)
-	return append(b, transcriptHash...)
+// signedContent is what CertificateVerify signs (RFC 8446 §4.4.3): 64
+// spaces, the context string (with its zero byte) and the transcript hash,
+// built in a caller's buffer.
+type signedContent struct {
+	b [64 + len(serverSignatureContext) + 64]byte
+	n int
 }
 
-func digest(h crypto.Hash, content []byte) []byte {
-	if h == 0 {
-		return content
+func newSignedContent(context string, transcriptHash []byte) *signedContent {
+	var c signedContent
+	for i := range 64 {
+		c.b[i] = ' '
 	}
-	d := h.New()
-	d.Write(content)
-	return d.Sum(nil)
+	c.n = 64 + copy(c.b[64:], context)
+	c.n += copy(c.b[c.n:], transcriptHash)
+	return &c
 }
 
-func signContent(signer crypto.Signer, scheme SignatureScheme, rand io.Reader, content []byte) ([]byte, error) {
+func (c *signedContent) bytes() []byte { return c.b[:c.n] }
+
+// digest hashes the content with h into out: what a signature with a
+// hash covers. Unlike crypto.Hash.New, the fixed-size sums allocate
+// nothing.
+func (c *signedContent) digest(h crypto.Hash, out *[64]byte) []byte {
+	switch h {
+	case crypto.SHA256:
+		*(*[32]byte)(out[:]) = sha256.Sum256(c.bytes())
+		return out[:32]
+	case crypto.SHA384:
+		*(*[48]byte)(out[:]) = sha512.Sum384(c.bytes())
+		return out[:48]
+	}
+	*out = sha512.Sum512(c.bytes())
+	return out[:]
+}
+
+func signContent(signer crypto.Signer, scheme SignatureScheme, rand io.Reader, content *signedContent) ([]byte, error) {
 	h := schemeHash(scheme)
+	if h == 0 {
+		// Ed25519 signs the content itself.
+		return signer.Sign(rand, bytes.Clone(content.bytes()), crypto.Hash(0))
+	}
 	var opts crypto.SignerOpts = h
 	if scheme == PSSWithSHA256 || scheme == PSSWithSHA384 || scheme == PSSWithSHA512 {
 		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}
 	}
-	return signer.Sign(rand, digest(h, content), opts)
+	var d [64]byte
+	return signer.Sign(rand, content.digest(h, &d), opts)
 }
 
 // verifyContent checks a CertificateVerify signature. A scheme the key
 // cannot use, or one we did not offer, is illegal_parameter; a bad signature
 // is decrypt_error (RFC 8446 §4.4.3).
-func verifyContent(pub crypto.PublicKey, scheme SignatureScheme, content, sig []byte) error {
+func verifyContent(pub crypto.PublicKey, scheme SignatureScheme, content *signedContent, sig []byte) error {
 	ok := false
 	for _, s := range schemesForKey(pub) {
 		if s == scheme {
@@ -135,14 +170,15 @@ func verifyContent(pub crypto.PublicKey, scheme SignatureScheme, content, sig []
 		return alertf(AlertIllegalParameter, "signature scheme does not match the certificate key")
 	}
 	h := schemeHash(scheme)
+	var d [64]byte
 	valid := false
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		valid = ecdsa.VerifyASN1(k, digest(h, content), sig)
+		valid = ecdsa.VerifyASN1(k, content.digest(h, &d), sig)
 	case *rsa.PublicKey:
-		valid = rsa.VerifyPSS(k, h, digest(h, content), sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
+		valid = rsa.VerifyPSS(k, h, content.digest(h, &d), sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
 	case ed25519.PublicKey:
-		valid = ed25519.Verify(k, content, sig)
+		valid = ed25519.Verify(k, content.bytes(), sig)
 	}
 	if !valid {
 		return alertf(AlertDecryptError, "invalid CertificateVerify signature")

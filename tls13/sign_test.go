@@ -23,7 +23,7 @@ func TestSignatureSchemes(t *testing.T) {
 		{"rsa", PSSWithSHA512},
 		{"ed25519", Ed25519},
 	}
-	content := signedContent(serverSignatureContext, make([]byte, 32))
+	content := newSignedContent(serverSignatureContext, make([]byte, 32))
 	for _, tc := range cases {
 		k := keys[tc.key]
 		sig, err := signContent(k, tc.scheme, rand.Reader, content)
