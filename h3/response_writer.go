@@ -1,7 +1,6 @@
 package h3
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,10 +22,10 @@ const bodyBufferSize = 16 << 10
 // request: HEADERS for each 1xx and the final response, DATA frames for
 // the content, a trailing HEADERS for trailers (RFC 9114 §4.1).
 type responseWriter struct {
-	sc     *serverConn
-	str    *quic.Stream
-	req    *http.Request
-	cancel context.CancelCauseFunc
+	sc  *serverConn
+	str *quic.Stream
+	req *http.Request
+	ctx *requestContext // the request's, ended when the stream fails
 
 	header      http.Header
 	sent        http.Header // the final header as committed by WriteHeader
@@ -54,8 +53,8 @@ type responseWriter struct {
 // init readies w, part of the request's serverRequest (new, so w is
 // zero: its fields are set one by one rather than by copying a whole
 // responseWriter over it), to answer req on str.
-func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) {
-	w.sc, w.str, w.req, w.cancel = sc, str, req, cancel
+func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, ctx *requestContext) {
+	w.sc, w.str, w.req, w.ctx = sc, str, req, ctx
 	w.header, w.declared = headerMapPool.Get().(http.Header), -1
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
@@ -265,7 +264,7 @@ func (w *responseWriter) writeData(p []byte) error {
 func (w *responseWriter) streamFailed(err error) error {
 	if w.err == nil {
 		w.err = wrapError(err)
-		w.cancel(w.err)
+		w.ctx.end(w.err)
 	}
 	return w.err
 }
