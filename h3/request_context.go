@@ -4,15 +4,20 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/skiffnet/skiff/internal/quichooks"
 )
 
 // requestContext is the context of a request on the server (Request.Context),
 // part of the request's serverRequest. The context.WithCancelCause it stands
 // for is made only when something asks for it: a handler that never looks at
 // its request's context, as many do not, spares the request the two
-// allocations of one (its state and its cancel function). An end that
-// comes before (the handler returned, the client reset the stream) is kept
-// and applied when it is made.
+// allocations of one (its state and its cancel function), and the
+// connection's goroutine the watching of its stream
+// (quichooks.WatchStream), which only ends the context. An end that comes
+// before (the handler returned, the response failed) is kept and applied
+// when it is made; the client's reset or STOP_SENDING, or the
+// connection's end, from before then are seen when the watch starts.
 //
 // It forwards every method to that context, Value included, so that the
 // context package sees through it: context.Cause reports the cause given
@@ -20,6 +25,7 @@ import (
 // context.AfterFunc) attaches to the inner one as to any cancelable
 // context, without a goroutine.
 type requestContext struct {
+	sr     *serverRequest // its request: the stream to watch, the watcher
 	mu     sync.Mutex
 	inner  context.Context // nil until asked for
 	cancel context.CancelCauseFunc
@@ -29,18 +35,26 @@ type requestContext struct {
 	ended error
 }
 
-// context returns the inner context, made at the first call.
+// context returns the inner context, made at the first call, which
+// starts the watch of the request's stream unless the request ended.
 func (c *requestContext) context() context.Context {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.inner == nil {
-		c.inner, c.cancel = context.WithCancelCause(context.Background())
-		if c.ended != nil {
-			c.cancel(c.ended)
-			c.ended = nil
-		}
+	if c.inner != nil {
+		c.mu.Unlock()
+		return c.inner
 	}
-	return c.inner
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c.inner, c.cancel = ctx, cancel
+	ended := c.ended
+	c.ended = nil
+	c.mu.Unlock()
+	if ended != nil {
+		cancel(ended)
+		return ctx
+	}
+	// Outside mu: the watch may end the context (end) at once.
+	quichooks.WatchStream(c.sr.mr.str, c.sr)
+	return ctx
 }
 
 // end ends the context with cause (nil: context.Canceled), as the

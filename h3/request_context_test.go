@@ -3,13 +3,13 @@ package h3
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 )
 
 // The server request's context behaves as the context.WithCancelCause it
-// stands for, whether it is first used before or after it ends: Err,
-// context.Cause, and contexts derived from it, which are ended at once by
-// its end (attached to it, not watching it from a goroutine).
+// stands for when it ended before anything asked for it: Err,
+// context.Cause, and contexts derived from it.
 func TestRequestContext(t *testing.T) {
 	cause := errors.New("stream reset")
 
@@ -33,32 +33,6 @@ func TestRequestContext(t *testing.T) {
 		}
 	})
 
-	t.Run("used then ended", func(t *testing.T) {
-		var c requestContext
-		if _, ok := c.Deadline(); ok {
-			t.Error("a deadline")
-		}
-		if c.Err() != nil {
-			t.Fatal("ended before end")
-		}
-		child, stop := context.WithCancel(&c)
-		defer stop()
-		ran := make(chan struct{})
-		context.AfterFunc(&c, func() { close(ran) })
-		c.end(cause)
-		// Attached children end within end itself.
-		if child.Err() == nil {
-			t.Fatal("a derived context did not end with the request's")
-		}
-		if got := context.Cause(child); got != cause {
-			t.Errorf("derived context's Cause = %v, want %v", got, cause)
-		}
-		<-ran
-		if got := context.Cause(&c); got != cause {
-			t.Errorf("Cause = %v, want %v", got, cause)
-		}
-	})
-
 	t.Run("never used", func(t *testing.T) {
 		var c requestContext
 		c.end(nil)
@@ -69,4 +43,52 @@ func TestRequestContext(t *testing.T) {
 			t.Errorf("Cause = %v, want context.Canceled", context.Cause(&c))
 		}
 	})
+}
+
+// A handler that asked for its request's context, and derived one from it,
+// sees both end when the client resets the stream, with the client's
+// H3_REQUEST_CANCELLED as their cause: the stream is watched from when the
+// context is made. The derived context ends within the end of the
+// request's (attached to it, not watching it from a goroutine).
+func TestRequestContextClientReset(t *testing.T) {
+	ctx := testContext(t)
+	ready := make(chan struct{})
+	type result struct {
+		cause, childCause    error
+		childEndedWithParent bool
+	}
+	results := make(chan result, 1)
+	e := newTestEnv(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/wait" {
+			return
+		}
+		child, stop := context.WithCancel(r.Context())
+		defer stop()
+		close(ready)
+		select {
+		case <-r.Context().Done():
+		case <-ctx.Done(): // the test's deadline: reported below
+		}
+		results <- result{context.Cause(r.Context()), context.Cause(child), child.Err() != nil}
+	}))
+	reqCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		<-ready
+		cancel()
+	}()
+	if _, err := e.do(t, reqCtx, http.MethodGet, "/wait", nil); err == nil {
+		t.Fatal("request canceled by its context succeeded")
+	}
+	res := <-results
+	var se *StreamError
+	if !errors.As(res.cause, &se) || se.Code != ErrCodeRequestCancelled || !se.Remote {
+		t.Errorf("request context's cause %v, want the client's H3_REQUEST_CANCELLED", res.cause)
+	}
+	if !res.childEndedWithParent || res.childCause != res.cause {
+		t.Errorf("derived context: ended %v, cause %v; want ended with the request's, cause %v", res.childEndedWithParent, res.childCause, res.cause)
+	}
+	// The connection carries on.
+	if code, _ := e.get(t, ctx, "/x"); code != http.StatusOK {
+		t.Errorf("next request: %d", code)
+	}
 }

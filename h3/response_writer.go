@@ -29,9 +29,9 @@ type responseWriter struct {
 
 	header      http.Header
 	sent        http.Header // the final header as committed by WriteHeader
-	status      int
-	wroteHeader bool // the final status is committed
-	headersSent bool // its HEADERS frame is on the stream
+	status      int32       // the final status, once wroteHeader
+	wroteHeader bool        // the final status is committed
+	headersSent bool        // its HEADERS frame is on the stream
 	bodyAllowed bool
 	declared    int64 // Content-Length set by the handler, or -1
 	written     int64
@@ -114,7 +114,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
-	w.status = code
+	w.status = int32(code)
 	if v, ok := w.header["Priority"]; ok {
 		w.sc.responsePriority(w.str.ID(), v) // RFC 9218 §8
 	}
@@ -218,7 +218,7 @@ func (w *responseWriter) flushContent() error {
 	}
 	if !w.headersSent {
 		w.headersSent = true
-		err := w.writeHeaderSection(w.status, w.sent, true)
+		err := w.writeHeaderSection(int(w.status), w.sent, true)
 		w.buf = w.buf[:w.head]
 		return err
 	}

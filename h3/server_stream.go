@@ -11,7 +11,6 @@ import (
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/headers"
-	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/qpack"
 	"github.com/skiffnet/skiff/quic"
 )
@@ -33,6 +32,7 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	// its list of children, added and removed under its lock. It is made
 	// only if used (requestContext).
 	ctx := &sr.ctx
+	ctx.sr = sr
 	defer ctx.end(nil)
 	if d := sc.srv.readHeaderTimeout(); d > 0 {
 		// Server.ReadHeaderTimeout (headerTimer): the frame reader reads
@@ -64,11 +64,12 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	if v, ok := sr.store.Header["Priority"]; ok {
 		sc.requestPriority(str.ID(), v) // RFC 9218 §5
 	}
-	// The client's RESET_STREAM or STOP_SENDING ends the request at once,
-	// even for a handler that neither reads nor writes, as does the end
-	// of the stream or of the connection (what ends str.Context(), told
-	// to sr.StreamEnded without the cost of a context per stream).
-	quichooks.WatchStream(str, sr)
+	// The client's RESET_STREAM or STOP_SENDING ends the request's
+	// context at once, even for a handler that neither reads nor writes,
+	// as does the end of the stream or of the connection (what ends
+	// str.Context(), told to sr.StreamEnded without the cost of a context
+	// per stream): the stream is watched from when the context is made
+	// (requestContext.context).
 
 	body := &sr.body
 	*body = requestBody{sr: sr}
