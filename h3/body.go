@@ -106,9 +106,9 @@ func (m *messageReader) check(t frame.Type) error {
 // readHeaders reads the next header section. It returns io.EOF if the
 // stream ends cleanly before any frame.
 func (m *messageReader) readHeaders(ctx context.Context) ([]qpack.HeaderField, error) {
+	var f frame.Frame
 	for {
-		f, err := m.r.Next()
-		if err != nil {
+		if err := m.r.NextInto(&f); err != nil {
 			return nil, err
 		}
 		if err := m.check(f.Type); err != nil {
@@ -310,7 +310,8 @@ func (m *messageReader) Read(p []byte) (int, error) {
 			}
 			continue
 		}
-		f, err := m.r.Next()
+		var f frame.Frame
+		err := m.r.NextInto(&f)
 		if err == io.EOF {
 			if lerr := m.length.End(); lerr != nil {
 				return 0, m.fail(lerr)

@@ -159,11 +159,13 @@
 // waits for the connection's next one rather than ending, on one channel
 // and with no timer of its own; those idle through a whole second end
 // (server_workers.go). A
-// request costs about six allocations on the server (the request, its
-// context, the request's state, the QUIC stream) and five on the client
-// besides the caller's own request (the response header map, the request's
-// state, the QUIC stream and its wait channel); go test -bench H3Requests
-// ./bench counts them per side. Each request stream gets pseudo-header
+// request costs about five allocations on the server (the request, its
+// header map, the request's state, the QUIC stream; its context is made
+// only when the handler asks for it, and only then is its stream watched)
+// and four on the client besides the caller's own request (the response
+// header map, the request's state, the QUIC stream; a stream's wait
+// channel passes to the connection's next stream when it ends); go test
+// -bench H3Requests ./bench counts them per side. Each request stream gets pseudo-header
 // and field validation (RFC 9114 §4.1.2, §4.3; a malformed request is reset with
 // H3_MESSAGE_ERROR), Content-Length checked against the DATA received,
 // streamed request bodies, a ResponseWriter with Flush, 1xx responses

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -148,7 +149,22 @@ func TestResponseHeaderLimit(t *testing.T) {
 		t.Errorf("oversized trailers: body read %v, want a reset with H3_INTERNAL_ERROR", err)
 	}
 
-	// A server that does not check: the client refuses the section.
+	// A server that does not check: the client refuses the section. The
+	// server reads its peer's settings without a lock (they are set once,
+	// before settingsReceived closes): the change below waits until the
+	// server is done with the requests so far, whose last steps (the
+	// trailers' check) may come after the client saw the response end.
+	for waitStreamsClosed := true; waitStreamsClosed; {
+		sc.mu.Lock()
+		waitStreamsClosed = len(sc.openStreams) > 0
+		sc.mu.Unlock()
+		if waitStreamsClosed {
+			if ctx.Err() != nil {
+				t.Fatal("the server did not finish its requests")
+			}
+			runtime.Gosched()
+		}
+	}
 	sc.c.mu.Lock()
 	sc.c.peer.MaxFieldSectionSize = 0
 	sc.c.mu.Unlock()

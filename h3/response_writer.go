@@ -1,7 +1,6 @@
 package h3
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,16 +22,16 @@ const bodyBufferSize = 16 << 10
 // request: HEADERS for each 1xx and the final response, DATA frames for
 // the content, a trailing HEADERS for trailers (RFC 9114 §4.1).
 type responseWriter struct {
-	sc     *serverConn
-	str    *quic.Stream
-	req    *http.Request
-	cancel context.CancelCauseFunc
+	sc  *serverConn
+	str *quic.Stream
+	req *http.Request
+	ctx *requestContext // the request's, ended when the stream fails
 
 	header      http.Header
 	sent        http.Header // the final header as committed by WriteHeader
-	status      int
-	wroteHeader bool // the final status is committed
-	headersSent bool // its HEADERS frame is on the stream
+	status      int32       // the final status, once wroteHeader
+	wroteHeader bool        // the final status is committed
+	headersSent bool        // its HEADERS frame is on the stream
 	bodyAllowed bool
 	declared    int64 // Content-Length set by the handler, or -1
 	written     int64
@@ -54,8 +53,8 @@ type responseWriter struct {
 // init readies w, part of the request's serverRequest (new, so w is
 // zero: its fields are set one by one rather than by copying a whole
 // responseWriter over it), to answer req on str.
-func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, cancel context.CancelCauseFunc) {
-	w.sc, w.str, w.req, w.cancel = sc, str, req, cancel
+func (w *responseWriter) init(sc *serverConn, str *quic.Stream, req *http.Request, ctx *requestContext) {
+	w.sc, w.str, w.req, w.ctx = sc, str, req, ctx
 	w.header, w.declared = headerMapPool.Get().(http.Header), -1
 	w.bufs = writerBufPool.Get().(*writerBufs)
 	w.buf, w.frameBuf, w.fields = w.bufs.buf[:0], w.bufs.frame[:0], w.bufs.fields[:0]
@@ -115,7 +114,7 @@ func (w *responseWriter) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
-	w.status = code
+	w.status = int32(code)
 	if v, ok := w.header["Priority"]; ok {
 		w.sc.responsePriority(w.str.ID(), v) // RFC 9218 §8
 	}
@@ -219,7 +218,7 @@ func (w *responseWriter) flushContent() error {
 	}
 	if !w.headersSent {
 		w.headersSent = true
-		err := w.writeHeaderSection(w.status, w.sent, true)
+		err := w.writeHeaderSection(int(w.status), w.sent, true)
 		w.buf = w.buf[:w.head]
 		return err
 	}
@@ -265,7 +264,7 @@ func (w *responseWriter) writeData(p []byte) error {
 func (w *responseWriter) streamFailed(err error) error {
 	if w.err == nil {
 		w.err = wrapError(err)
-		w.cancel(w.err)
+		w.ctx.end(w.err)
 	}
 	return w.err
 }

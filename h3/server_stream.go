@@ -1,7 +1,6 @@
 package h3
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/skiffnet/skiff/h3/internal/frame"
 	"github.com/skiffnet/skiff/h3/internal/headers"
-	"github.com/skiffnet/skiff/internal/quichooks"
 	"github.com/skiffnet/skiff/qpack"
 	"github.com/skiffnet/skiff/quic"
 )
@@ -31,9 +29,11 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	// (quichooks.WatchStream), as the client's reset does, and while the
 	// header section is read, awaitSection watches the connection itself.
 	// A child of the connection's context cost every request an entry in
-	// its list of children, added and removed under its lock.
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
+	// its list of children, added and removed under its lock. It is made
+	// only if used (requestContext).
+	ctx := &sr.ctx
+	ctx.sr = sr
+	defer ctx.end(nil)
 	if d := sc.srv.readHeaderTimeout(); d > 0 {
 		// Server.ReadHeaderTimeout (headerTimer): the frame reader reads
 		// through the timer, which starts the deadline when it must.
@@ -64,27 +64,26 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 	if v, ok := sr.store.Header["Priority"]; ok {
 		sc.requestPriority(str.ID(), v) // RFC 9218 §5
 	}
-	// The client's RESET_STREAM or STOP_SENDING ends the request at once,
-	// even for a handler that neither reads nor writes, as does the end
-	// of the stream or of the connection (what ends str.Context(), told
-	// to sr.StreamEnded without the cost of a context per stream).
-	sr.cancel = cancel
-	quichooks.WatchStream(str, sr)
+	// The client's RESET_STREAM or STOP_SENDING ends the request's
+	// context at once, even for a handler that neither reads nor writes,
+	// as does the end of the stream or of the connection (what ends
+	// str.Context(), told to sr.StreamEnded without the cost of a context
+	// per stream): the stream is watched from when the context is made
+	// (requestContext.context).
 
 	body := &sr.body
-	*body = requestBody{mr: mr, cancel: cancel}
+	*body = requestBody{sr: sr}
 	req := hr.HTTPRequest(ctx, body)
 	req.RemoteAddr = sc.remoteAddr()
 	req.TLS = sc.tls
 	markEarly(req, str) // early.go
 	req.Trailer = declaredTrailer(req.Header)
-	body.req = req
 	if hr.ContentLength == 0 {
 		req.Body = http.NoBody
 	}
 
 	rw := &sr.rw
-	rw.init(sc, str, req, cancel)
+	rw.init(sc, str, req, ctx)
 	handler := sc.srv.Handler
 	if handler == nil {
 		handler = http.DefaultServeMux
@@ -113,21 +112,22 @@ func (sc *serverConn) handleRequestStream(str *quic.Stream) {
 }
 
 // serverRequest is the state of one request on the server, in one
-// allocation: the request stream's reader, the request body and the
-// response writer.
+// allocation of the 1024-byte size class (TestServerRequestSize): the
+// request stream's reader, the request body, the response writer and the
+// request's context.
 type serverRequest struct {
-	mr     messageReader
-	body   requestBody
-	rw     responseWriter
-	cancel context.CancelCauseFunc // ends the request's context
-	store  headers.Storage         // the request header's values and URL
-	hdr    headerTimer             // Server.ReadHeaderTimeout's, when set
+	mr    messageReader
+	body  requestBody
+	rw    responseWriter
+	ctx   requestContext  // the request's context
+	store headers.Storage // the request header's values and URL
+	hdr   headerTimer     // Server.ReadHeaderTimeout's, when set
 }
 
 // StreamEnded ends the request's context when its stream is over for the
 // client (quichooks.StreamWatcher): after the handler returned, the
 // context has ended already and this does nothing.
-func (sr *serverRequest) StreamEnded(cause error) { sr.cancel(wrapError(cause)) }
+func (sr *serverRequest) StreamEnded(cause error) { sr.ctx.end(wrapError(cause)) }
 
 // headerMapPool holds emptied header maps for the server's response
 // headers, and serves request headers too (those go back only when no
@@ -214,9 +214,7 @@ func (sc *serverConn) requestHeaderError(mr *messageReader, err error) {
 // frames from the stream as the handler asks (flow control gives the
 // backpressure), and fills req.Trailer at the end.
 type requestBody struct {
-	mr     *messageReader
-	req    *http.Request
-	cancel context.CancelCauseFunc
+	sr     *serverRequest // its message reader, request and context
 	closed bool
 }
 
@@ -224,14 +222,15 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	if b.closed {
 		return 0, http.ErrBodyReadAfterClose
 	}
-	n, err := b.mr.Read(p)
+	sr := b.sr
+	n, err := sr.mr.Read(p)
 	if err == io.EOF {
-		fillTrailer(&b.req.Trailer, b.mr.trailer)
+		fillTrailer(&sr.rw.req.Trailer, sr.mr.trailer)
 	} else if err != nil {
 		// The client reset the stream or the message was malformed: the
 		// request is over, and its context says so.
 		err = wrapError(err)
-		b.cancel(err)
+		sr.ctx.end(err)
 	}
 	return n, err
 }
@@ -241,4 +240,4 @@ func (b *requestBody) Close() error {
 	return nil
 }
 
-func (b *requestBody) eof() bool { return b.mr.eof }
+func (b *requestBody) eof() bool { return b.sr.mr.eof }

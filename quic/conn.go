@@ -85,6 +85,9 @@ type Conn struct {
 
 	dgrams datagramQueue
 
+	// waitChans holds wake-up channels streams released (stream.go).
+	waitChans waitChans
+
 	// halfOpen is what a server connection counts as until its handshake
 	// completes (endpoint_halfopen.go); the driver's.
 	halfOpen halfOpenKind

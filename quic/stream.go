@@ -83,11 +83,12 @@ func (s *Stream) SetPriority(urgency uint8, incremental bool) {
 }
 
 // signal wakes the one goroutine that waits on it. Its channel is made
-// when a goroutine first needs to wait, so that a stream whose Reads and
-// Writes never wait pays for none: a waiter makes it, then tries again
-// before waiting, so a notify before the channel existed is not missed.
+// (or taken from the connection's waitChans) when a goroutine first needs
+// to wait, so that a stream whose Reads and Writes never wait pays for
+// none: a waiter makes it, then tries again before waiting, so a notify
+// before the channel existed is not missed.
 type signal struct {
-	v atomic.Value // chan struct{}, buffered 1
+	v atomic.Value // chan struct{}, buffered 1; a nil one once released
 }
 
 // notify wakes the waiter, if any; the wake-up is kept for the next wait.
@@ -107,12 +108,77 @@ func notify(ch chan struct{}) {
 
 // channel returns the signal's channel, and whether it existed before: a
 // caller that made it tries again before waiting.
-func (g *signal) channel() (ch chan struct{}, existed bool) {
-	if ch, _ := g.v.Load().(chan struct{}); ch != nil {
+func (g *signal) channel(cache *waitChans) (ch chan struct{}, existed bool) {
+	old := g.v.Load()
+	if ch, _ := old.(chan struct{}); ch != nil {
 		return ch, true
 	}
-	g.v.CompareAndSwap(nil, make(chan struct{}, 1))
+	ch = cache.get()
+	if !g.v.CompareAndSwap(old, ch) {
+		cache.put(ch) // another waiter's came first
+	}
 	return g.v.Load().(chan struct{}), false
+}
+
+// release gives the signal's channel back to cache, once no goroutine will
+// wait on it again: the side it wakes has ended.
+func (g *signal) release(cache *waitChans) {
+	old := g.v.Load()
+	if ch, _ := old.(chan struct{}); ch != nil && g.v.CompareAndSwap(old, chan struct{}(nil)) {
+		cache.put(ch)
+	}
+}
+
+// woken is called by a waiter that ch woke: if the signal released ch
+// meanwhile (a concurrent Read saw the end), the wake-up may have been
+// meant for the stream that took ch next, and is passed on to it.
+func (g *signal) woken(ch chan struct{}) {
+	if cur, _ := g.v.Load().(chan struct{}); cur != ch {
+		notify(ch)
+	}
+}
+
+// waitChans keeps a connection's wake-up channels that streams released,
+// for the next streams that wait: on a client with many requests in flight
+// each response is waited for, and a channel made for each would be an
+// allocation a request. It is per connection, not a sync.Pool, because a
+// channel belongs to the testing/synctest bubble that made it.
+type waitChans struct {
+	mu   sync.Mutex
+	free []chan struct{}
+}
+
+// maxWaitChans bounds waitChans: a connection that had many waiters at
+// once keeps no more than this many channels (96 bytes each) when idle.
+const maxWaitChans = 32
+
+// get returns a channel from the cache, or a new one.
+func (w *waitChans) get() chan struct{} {
+	w.mu.Lock()
+	if n := len(w.free); n > 0 {
+		ch := w.free[n-1]
+		w.free[n-1] = nil
+		w.free = w.free[:n-1]
+		w.mu.Unlock()
+		return ch
+	}
+	w.mu.Unlock()
+	return make(chan struct{}, 1)
+}
+
+// put gives ch to the cache, emptied of a pending wake-up. (One sent by a
+// notify that loaded ch before it was released may still arrive: its
+// next waiter then wakes once for nothing and waits again.)
+func (w *waitChans) put(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
+	w.mu.Lock()
+	if len(w.free) < maxWaitChans {
+		w.free = append(w.free, ch)
+	}
+	w.mu.Unlock()
 }
 
 // Read reads stream data in order. At the end of the stream it returns
@@ -124,9 +190,14 @@ func (s *Stream) Read(p []byte) (int, error) {
 	for {
 		n, st, code := s.st.Read(p)
 		if st != streambuf.Blocked {
+			if st != streambuf.OK {
+				// EOF, Closed or ResetRemote: the receiving part has
+				// ended, and no Read waits again.
+				s.readReady.release(&s.c.waitChans)
+			}
 			return s.readResult(n, st, code)
 		}
-		ready, existed := s.readReady.channel()
+		ready, existed := s.readReady.channel(&s.c.waitChans)
 		if !existed {
 			continue
 		}
@@ -136,6 +207,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 		if err := s.wait(ready, deadline, done); err != nil {
 			return 0, err
 		}
+		s.readReady.woken(ready)
 	}
 }
 
@@ -185,7 +257,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if len(p) == 0 {
 			return written, nil
 		}
-		ready, existed := s.writeReady.channel()
+		ready, existed := s.writeReady.channel(&s.c.waitChans)
 		if !existed {
 			continue
 		}

@@ -155,6 +155,14 @@ func watchStream(stream any, w quichooks.StreamWatcher) {
 		return
 	default:
 	}
+	// What the driver has seen already is told now, not after a turn of
+	// the driver: a watch started late (h3's, when a handler first asks
+	// for its request's context) ends as soon as it starts, as a Context
+	// made then would.
+	if cause := s.peerAborted(); cause != nil {
+		w.StreamEnded(cause)
+		return
+	}
 	if !c.ask(driverRequest{stream: s, watcher: w}) {
 		w.StreamEnded(c.closeError())
 	}

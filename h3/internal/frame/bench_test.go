@@ -13,9 +13,9 @@ func BenchmarkReadDataFrameHeader(b *testing.B) {
 	buf := make([]byte, 2048)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(frame)))
+	var f Frame
 	for b.Loop() {
-		f, err := r.Next()
-		if err != nil || f.Type != TypeData {
+		if err := r.NextInto(&f); err != nil || f.Type != TypeData {
 			b.Fatal(f, err)
 		}
 		for {
