@@ -15,7 +15,7 @@ import (
 
 // rawServer accepts one connection and answers its first request stream
 // with the bytes respond returns, then waits for the connection to end
-// and reports how it ended.
+// and reports how it ended. Later connections are closed at once.
 func rawServer(t *testing.T, ctx context.Context, respond func(*quic.Stream) []byte) (url string, closed <-chan error) {
 	return rawServerSetup(t, ctx, nil, respond)
 }
@@ -43,6 +43,19 @@ func rawServerConfig(t *testing.T, ctx context.Context, conf *quic.Config, setup
 			done <- err
 			return
 		}
+		// A client whose first connection failed before its request went
+		// out tries the request again on a new one (RFC 9114 §4.1.1,
+		// h3Client.roundTrip): refuse those at once, or the request
+		// would wait on them until ctx's deadline.
+		go func() {
+			for {
+				other, err := ln.Accept(ctx)
+				if err != nil {
+					return
+				}
+				other.CloseWithError(uint64(ErrCodeNoError), "one connection per test")
+			}
+		}()
 		if setup != nil {
 			setup(qc)
 		}
