@@ -563,6 +563,10 @@ func (hs *clientHandshake) readFinished(level Level, msg []byte) error {
 // the server sends after the handshake.
 func (hs *clientHandshake) release() {
 	hs.hello, hs.helloRaw, hs.shares = nil, nil, nil
+	// The arrays behind shares and the hello's key shares hold the
+	// private keys (an ML-KEM-768 decapsulation key is kilobytes) and
+	// the public shares: an idle connection keeps none of them.
+	hs.sharesBuf, hs.keySharesBuf = [2]*clientKeyShare{}, [2]keyShare{}
 	hs.transcript = transcript{}
 	hs.earlySecret, hs.hsSecret, hs.clientHS, hs.serverHS, hs.master, hs.secrets = nil, nil, nil, nil, nil, nil
 	hs.certRequest, hs.hrrPrefix = nil, nil
