@@ -2,6 +2,7 @@ package tls13
 
 import (
 	"crypto"
+	"crypto/subtle"
 	"hash"
 
 	"github.com/skiffnet/skiff/internal/hkdf"
@@ -144,10 +145,13 @@ func (s *cipherSuite) earlySecret(psk []byte) []byte {
 }
 
 // handshakeSecret derives the Handshake Secret, in sp (nil: allocated),
-// from the Early Secret and the (EC)DHE shared secret.
+// from the Early Secret and the (EC)DHE shared secret. Without a PSK the
+// "derived" secret is the suite's constant: it depends on the Early
+// Secret's bytes alone, so equal bytes (compared in constant time, as a
+// PSK's Early Secret is secret) mean the same result.
 func (s *cipherSuite) handshakeSecret(sp *secretSpace, early, sharedSecret []byte) []byte {
 	derived := s.noPSKDerived
-	if &early[0] != &s.noPSKEarly[0] {
+	if subtle.ConstantTimeCompare(early, s.noPSKEarly) != 1 {
 		var d [64]byte
 		derived = s.kdf.AppendExpandLabel(d[:0], early, "derived", s.emptyHash, s.size)
 	}

@@ -108,7 +108,8 @@ const (
 
 // signedContent is what CertificateVerify signs (RFC 8446 §4.4.3): 64
 // spaces, the context string (with its zero byte) and the transcript hash,
-// built in a caller's buffer.
+// in a fixed array (newSignedContent is inlined, and the value stays on
+// its caller's stack).
 type signedContent struct {
 	b [64 + len(serverSignatureContext) + 64]byte
 	n int

@@ -267,10 +267,10 @@ func (r *Reader) Next() (Frame, error) {
 	return f, nil
 }
 
-// NextInto is Next, reading the frame into *f (which it clears first; after
-// an error, what *f holds means nothing): a
-// Frame is over a hundred bytes, and a request stream's reader, which
-// takes two or three frames a request, spares the copies of returning one.
+// NextInto is Next, reading the frame into *f (which it clears first;
+// after an error, what *f holds means nothing): a Frame is over a hundred
+// bytes, and a request stream's reader, which takes two or three frames a
+// request, spares the copies of returning one.
 func (r *Reader) NextInto(f *Frame) error {
 	if r.err != nil {
 		*f = Frame{}
