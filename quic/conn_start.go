@@ -7,15 +7,26 @@ import (
 )
 
 // driverStackFrame is the stack frame presizeStack takes. A goroutine
-// starts with a 2 KB stack, and the driver's handshake runs ML-KEM-768,
-// X25519 and ECDSA P-256 (tls13 through conn.HandleDatagramHeld) about 20
-// KB deep: grown a doubling at a time, the stack was copied four times
-// per handshake on each side (2→4→8→16→32 KB, every copy walking and
-// adjusting the frames already on it), about 3 % of a handshake's CPU.
-// One frame this large, taken while the stack is still nearly empty, makes
-// the runtime grow it once, straight to 32 KB (newstack doubles until the
-// frame fits), copying almost nothing.
+// starts with a 2 KB stack, and a client's handshake runs ML-KEM-768 key
+// generation and decapsulation, X25519 and the ECDSA P-256 verification
+// (tls13 through conn.HandleDatagramHeld) 16 to 20 KB deep: grown a
+// doubling at a time, the stack was copied four times per handshake
+// (2→4→8→16→32 KB, every copy walking and adjusting the frames already on
+// it), about 3 % of a handshake's CPU. One frame this large, taken while
+// the stack is still nearly empty, makes the runtime grow it once,
+// straight to 32 KB (newstack doubles until the frame fits), copying
+// almost nothing.
 const driverStackFrame = 16 << 10
+
+// serverStackFrame is driverStackFrame for a server's driver: a server's
+// handshake (ML-KEM-768 encapsulation, X25519, the ECDSA P-256 signature)
+// stays within 16 KB, which this frame grows a new goroutine's stack to.
+// A 16 KB stack comes from the processor's stack cache; a 32 KB one, as
+// every server connection took before, from the heap, under its lock, and
+// went back there when the connection ended (stackalloc and stackfree,
+// ~2 µs a handshake at 32 at a time). A handshake that goes deeper (an
+// RSA certificate, ML-KEM-1024) grows the stack once more, from inside.
+const serverStackFrame = 8 << 10
 
 // start is the connection's goroutine: the driver loop on a stack sized
 // for the handshake. Once the connection is idle the garbage collector
@@ -23,7 +34,11 @@ const driverStackFrame = 16 << 10
 // so an idle connection keeps no more than it would have anyway.
 func (c *Conn) start() {
 	liveConns.Add(1)
-	presizeStack()
+	if c.isClient {
+		presizeStack() // DialEarly's driver
+	} else {
+		presizeServerStack()
+	}
 	newDriver(c).run()
 }
 
@@ -122,6 +137,16 @@ func presizeStack() {
 	// room already costs nothing (zeroing 16 KB of cold stack took 3 µs).
 	if presizeUse {
 		var frame [driverStackFrame]byte
+		stackSink(frame[:])
+	}
+}
+
+// presizeServerStack is presizeStack with a serverStackFrame.
+//
+//go:noinline
+func presizeServerStack() {
+	if presizeUse {
+		var frame [serverStackFrame]byte
 		stackSink(frame[:])
 	}
 }

@@ -52,13 +52,64 @@ type lingerEntry struct {
 const lingerGranularity = 10 * time.Millisecond
 
 // lingerState is the Endpoint's part: the entries by connection ID, all of
-// them in the order they came, and the timer that sweeps them; guarded by
-// Endpoint.mu.
+// them in a min-heap by deadline, and the timer that sweeps them; guarded
+// by Endpoint.mu. A sweep takes only the entries whose periods are over:
+// a scan of all of them each sweep cost a server 2 µs a handshake at 1,500
+// handshakes a second (each entry looked at some 25 times in its period of
+// three PTOs, ~250 ms on a loaded loopback, in memory long gone cold).
 type lingerState struct {
 	byID  map[wire.ConnectionID]*lingerEntry
-	queue []*lingerEntry
+	queue []lingerItem // a min-heap by deadline
 	timer *time.Timer
 	armed bool
+}
+
+// lingerItem is an entry of the heap, with its deadline beside it, so that
+// keeping the heap reads no entry.
+type lingerItem struct {
+	deadline time.Time
+	l        *lingerEntry
+}
+
+// push adds l to the heap.
+func (ls *lingerState) push(l *lingerEntry) {
+	q := append(ls.queue, lingerItem{deadline: l.deadline, l: l})
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q[i].deadline.Before(q[parent].deadline) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+	ls.queue = q
+}
+
+// pop removes the entry with the earliest deadline from the heap and
+// returns it; the heap is not empty.
+func (ls *lingerState) pop() *lingerEntry {
+	q := ls.queue
+	l := q[0].l
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = lingerItem{}
+	q = q[:last]
+	for i := 0; ; {
+		least, left, right := i, 2*i+1, 2*i+2
+		if left < len(q) && q[left].deadline.Before(q[least].deadline) {
+			least = left
+		}
+		if right < len(q) && q[right].deadline.Before(q[least].deadline) {
+			least = right
+		}
+		if least == i {
+			break
+		}
+		q[i], q[least] = q[least], q[i]
+		i = least
+	}
+	ls.queue = q
+	return l
 }
 
 // linger replaces c's routes (ids, those still routed to c) with l until
@@ -72,7 +123,7 @@ func (e *Endpoint) linger(l *lingerEntry, ids []wire.ConnectionID) {
 	for _, id := range ids {
 		ls.byID[id] = l
 	}
-	ls.queue = append(ls.queue, l)
+	ls.push(l)
 	if ls.armed {
 		return
 	}
@@ -113,30 +164,20 @@ func (e *Endpoint) sweepLingering() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	ls := &e.lingering
-	keep := ls.queue[:0]
-	var next time.Time
-	for _, l := range ls.queue {
-		if !now.Before(l.deadline) {
-			for _, id := range l.ids {
-				if ls.byID[id] == l {
-					delete(ls.byID, id)
-				}
+	for len(ls.queue) > 0 && !now.Before(ls.queue[0].deadline) {
+		l := ls.pop()
+		for _, id := range l.ids {
+			if ls.byID[id] == l {
+				delete(ls.byID, id)
 			}
-			continue
-		}
-		keep = append(keep, l)
-		if next.IsZero() || l.deadline.Before(next) {
-			next = l.deadline
 		}
 	}
-	clear(ls.queue[len(keep):])
-	ls.queue = keep
-	if len(keep) == 0 {
+	if len(ls.queue) == 0 {
 		// An endpoint with no connection ending keeps no table.
 		ls.byID, ls.queue, ls.armed = nil, nil, false
 		return
 	}
-	ls.timer.Reset(max(next.Sub(now), lingerGranularity))
+	ls.timer.Reset(max(ls.queue[0].deadline.Sub(now), lingerGranularity))
 }
 
 // stopLingering drops every entry: the endpoint is closing. With e.mu

@@ -124,14 +124,37 @@ func onlyLingering(t *testing.T, e *Endpoint) *lingerEntry {
 	case 0:
 		return nil
 	case 1:
-		for _, id := range q[0].ids {
-			if e.lingeringFor(id) != q[0] {
+		l := q[0].l
+		for _, id := range l.ids {
+			if e.lingeringFor(id) != l {
 				t.Errorf("connection ID %v does not route to the lingering entry", id)
 			}
 		}
-		return q[0]
+		return l
 	default:
 		t.Fatalf("%d connections linger, want one", len(q))
 		return nil
+	}
+}
+
+// TestLingerHeapOrder checks the linger queue's heap: entries come out in
+// deadline order, whatever order they went in.
+func TestLingerHeapOrder(t *testing.T) {
+	var ls lingerState
+	base := time.Unix(1000, 0)
+	offsets := []int{7, 3, 9, 1, 1, 8, 0, 5, 6, 2, 4, 9}
+	for _, off := range offsets {
+		ls.push(&lingerEntry{deadline: base.Add(time.Duration(off) * time.Millisecond)})
+	}
+	var prev time.Time
+	for i := range offsets {
+		l := ls.pop()
+		if l.deadline.Before(prev) {
+			t.Fatalf("pop %d: deadline %v before the previous %v", i, l.deadline.Sub(base), prev.Sub(base))
+		}
+		prev = l.deadline
+	}
+	if len(ls.queue) != 0 {
+		t.Fatalf("%d entries left", len(ls.queue))
 	}
 }

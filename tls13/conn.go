@@ -177,6 +177,8 @@ func (c *Conn) fail(err error) error {
 }
 
 // HandleData processes handshake bytes received in CRYPTO frames at level.
+// It keeps no reference to data (what it needs later it copies), so the
+// caller may hand it bytes that live in its own buffers.
 // It returns an error wrapping an AlertError on a fatal problem; QUIC then
 // closes the connection with CRYPTO_ERROR (Alert.QUICErrorCode).
 func (c *Conn) HandleData(level Level, data []byte) error {

@@ -106,12 +106,12 @@ func newClientKeyShare(group CurveID, rand io.Reader) (*clientKeyShare, error) {
 		if ks.kem768, err = mlkem.GenerateKey768(); err != nil {
 			return nil, err
 		}
-		kemPub = ks.kem768.EncapsulationKey().Bytes()
+		kemPub = encapsulationKey768(ks.kem768)
 	case SecP384r1MLKEM1024:
 		if ks.kem1k, err = mlkem.GenerateKey1024(); err != nil {
 			return nil, err
 		}
-		kemPub = ks.kem1k.EncapsulationKey().Bytes()
+		kemPub = encapsulationKey1024(ks.kem1k)
 	default:
 		ks.share.data = pub
 		return ks, nil
@@ -122,6 +122,26 @@ func newClientKeyShare(group CurveID, rand io.Reader) (*clientKeyShare, error) {
 		ks.share.data, ks.share.tail = pub, kemPub
 	}
 	return ks, nil
+}
+
+// encapsulationKey768 and encapsulationKey1024 encode a decapsulation
+// key's encapsulation key, for the key_share. They stay out of line:
+// EncapsulationKey returns a copy of the expanded key (6 KB for ML-KEM-768,
+// 10 KB for ML-KEM-1024), which, inlined, sat in newClientKeyShare's
+// frame (16.6 KB for the two) below the key generation's own 12.6 KB
+// frame; Dial's goroutine then outgrew a 32 KB stack inside the key
+// generation, and the runtime copied it to a 64 KB one there after every
+// garbage collection had shrunk it (4–6 µs a handshake on the client at
+// 32 dials at a time).
+//
+//go:noinline
+func encapsulationKey768(dk *mlkem.DecapsulationKey768) []byte {
+	return dk.EncapsulationKey().Bytes()
+}
+
+//go:noinline
+func encapsulationKey1024(dk *mlkem.DecapsulationKey1024) []byte {
+	return dk.EncapsulationKey().Bytes()
 }
 
 // sharedSecret completes the exchange with the server's key_share. A share

@@ -142,17 +142,22 @@ func (c *Conn) handleCryptoData(now time.Duration, space recovery.Space, f *wire
 	// RFC 9369 §4.1: CRYPTO data in the version in use makes it the
 	// negotiated one.
 	c.vn.fixed = true
-	var buf [4096]byte
+	// TLS copies what it is handed (a message it keeps, or the start of
+	// one), so it reads the stream's bytes where they lie: a copy through
+	// a buffer here cost a copy more, and its 4 KB in this frame, deep in
+	// the stack on which the key exchange runs, outgrew the drivers'
+	// stacks (driverStackFrame).
 	for recv.Readable() > 0 {
 		if c.tls == nil {
 			// An idle server let its TLS go (releaseTLS): this is a
 			// message after the handshake, which TLS refuses.
 			return asTransportError(fmt.Errorf("%w: client message after the handshake", tls13.AlertUnexpectedMessage))
 		}
-		n, _ := recv.Read(buf[:])
-		if err := c.tls.HandleData(levelOf(space), buf[:n]); err != nil {
+		b := recv.Peek(maxCryptoBuffer)
+		if err := c.tls.HandleData(levelOf(space), b); err != nil {
 			return asTransportError(err)
 		}
+		recv.Consume(len(b))
 	}
 	return c.processTLSEvents(now)
 }
