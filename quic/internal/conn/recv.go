@@ -72,8 +72,8 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8
 // handlePacket processes the first packet in b and returns its length, or
 // -1 when the rest of the datagram must be dropped.
 func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ecn uint8, firstInDatagram bool, h streambuf.Holder) int {
-	hdr, err := wire.ParseHeader(b, ConnIDLen, false)
-	if err != nil {
+	var hdr wire.Header
+	if err := wire.ParseHeaderInto(&hdr, b, ConnIDLen, false); err != nil {
 		// A short header that does not parse may still be a stateless
 		// reset (RFC 9000 §10.3.1).
 		c.checkStatelessReset(b)
