@@ -279,7 +279,8 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		}
 		return n, c.handleCryptoData(now, space, &f)
 	case t.IsStream():
-		f, n, err := wire.ParseStreamFrame(t, p)
+		var f wire.StreamFrame
+		n, err := wire.ParseStreamFrameInto(&f, t, p)
 		if err != nil {
 			return 0, err
 		}
