@@ -243,7 +243,7 @@ func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
 				path, h := conn.Path{Local: int(dg.local), Remote: dg.from}, dg.holder()
 				for len(b) > 0 {
 					n := min(seg, len(b))
-					sm.HandleDatagramHeld(now, b[:n], path, dg.ecn, h)
+					sm.HandleDatagramHeld(now, b[:n], &path, dg.ecn, h)
 					b = b[n:]
 				}
 			}

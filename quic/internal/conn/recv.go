@@ -21,15 +21,18 @@ func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn
 // ECN codepoint of its IP header: each QUIC packet coalesced in it (RFC
 // 9000 §12.2), in order. It keeps no reference to b.
 func (c *Conn) HandleDatagramOn(nowT time.Time, b []byte, path Path, ecn uint8) {
-	c.HandleDatagramHeld(nowT, b, path, ecn, nil)
+	c.HandleDatagramHeld(nowT, b, &path, ecn, nil)
 }
 
 // HandleDatagramHeld is HandleDatagramOn for a datagram lying in h's
 // memory (nil: none). Stream data in it may be kept there, with a
 // reference to h (streambuf.Holder), until the application reads it: the
 // bytes are copied once, not into the stream's buffer first. b is
-// decrypted in place and must not change while h is held.
-func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8, h streambuf.Holder) {
+// decrypted in place and must not change while h is held. path is read,
+// not kept: the driver passes the one of a whole GRO run, so that no
+// Path is copied through the stack for each datagram (a copy that
+// stalled on store forwarding).
+func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path *Path, ecn uint8, h streambuf.Holder) {
 	now := c.mono(nowT)
 	if c.closing.state >= stateDraining {
 		return
@@ -180,7 +183,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 	if hdr.Type == wire.Packet1RTT {
 		// The path's record, made now for a new peer address: the packet
 		// is authentic (path.go).
-		c.path.rxPathRecord(now, hdr.DCID)
+		c.path.rxPathRecord(now, &hdr.DCID)
 	}
 	c.early.receiving = hdr.Type == wire.Packet0RTT
 	ackEliciting, err := c.handleFrames(now, space, hdr.Type, payload, h)
