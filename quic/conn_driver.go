@@ -237,9 +237,13 @@ func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
 					seg = len(b)
 				}
 				// A GRO run is parsed where it lies, a datagram at a time.
+				// Its path and holder are made once: a Path literal in the
+				// call was built and copied for every datagram, and the
+				// copy stalled on its own stores (store forwarding).
+				path, h := conn.Path{Local: int(dg.local), Remote: dg.from}, dg.holder()
 				for len(b) > 0 {
 					n := min(seg, len(b))
-					sm.HandleDatagramHeld(now, b[:n], conn.Path{Local: int(dg.local), Remote: dg.from}, dg.ecn, dg.holder())
+					sm.HandleDatagramHeld(now, b[:n], &path, dg.ecn, h)
 					b = b[n:]
 				}
 			}

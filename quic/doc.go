@@ -280,8 +280,8 @@
 //     credit for the stream (its MAX_STREAM_DATA) plus Config.SendCushion
 //     (64 KiB), and at most 4 MiB not yet acknowledged, then blocks; a
 //     peer that never reads holds its credit plus the cushion per stream.
-//   - Stream storage starts small: a chunk of 256 B, 1 KiB or 4 KiB as
-//     what a stream buffers from its start needs, 16 KiB beyond, and
+//   - Stream storage starts small: a chunk of 256 B, 1 KiB, 4 KiB or
+//     16 KiB as what a stream buffers from its start needs, 64 KiB beyond, and
 //     none once everything was read or acknowledged.
 //   - Streams: Config.MaxBidiStreams and MaxUniStreams (100 each) open at
 //     once. Received datagrams waiting for a connection's goroutine: 6 MB

@@ -224,7 +224,7 @@ func (p *testPair) handOver(c *Conn, d flight, from netip.AddrPort, toServer boo
 		return
 	}
 	h := p.held.add(d.b)
-	c.HandleDatagramHeld(p.now, d.b, Path{Local: c.path.cur.addr.Local, Remote: from}, ecn, h)
+	c.HandleDatagramHeld(p.now, d.b, &Path{Local: c.path.cur.addr.Local, Remote: from}, ecn, h)
 	h.drop()
 }
 

@@ -68,7 +68,7 @@ func (c *Conn) Migrate(nowT time.Time, to Path) error {
 		// the handshake; the preferred address is another matter.
 		return ErrMigrationDisabled
 	}
-	if p := c.path.find(to); p != nil {
+	if p := c.path.find(&to); p != nil {
 		switch {
 		case p == c.path.cur:
 			return nil
@@ -193,7 +193,7 @@ func (c *Conn) onPathPacket(now time.Duration, appData, largest bool) {
 	}
 	prev := ps.cur
 	c.switchPath(now, p)
-	if prev.validated && !prev.validating && ps.find(prev.addr) == prev {
+	if prev.validated && !prev.validating && ps.find(&prev.addr) == prev {
 		// §9.3.3: validate the previous path, which elicits packets
 		// there: if an attacker's copy moved us, the peer's answer
 		// moves us back.

@@ -21,15 +21,18 @@ func (c *Conn) HandleDatagram(nowT time.Time, b []byte, from netip.AddrPort, ecn
 // ECN codepoint of its IP header: each QUIC packet coalesced in it (RFC
 // 9000 §12.2), in order. It keeps no reference to b.
 func (c *Conn) HandleDatagramOn(nowT time.Time, b []byte, path Path, ecn uint8) {
-	c.HandleDatagramHeld(nowT, b, path, ecn, nil)
+	c.HandleDatagramHeld(nowT, b, &path, ecn, nil)
 }
 
 // HandleDatagramHeld is HandleDatagramOn for a datagram lying in h's
 // memory (nil: none). Stream data in it may be kept there, with a
 // reference to h (streambuf.Holder), until the application reads it: the
 // bytes are copied once, not into the stream's buffer first. b is
-// decrypted in place and must not change while h is held.
-func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8, h streambuf.Holder) {
+// decrypted in place and must not change while h is held. path is read,
+// not kept: the driver passes the one of a whole GRO run, so that no
+// Path is copied through the stack for each datagram (a copy that
+// stalled on store forwarding).
+func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path *Path, ecn uint8, h streambuf.Holder) {
 	now := c.mono(nowT)
 	if c.closing.state >= stateDraining {
 		return
@@ -72,8 +75,8 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path Path, ecn uint8
 // handlePacket processes the first packet in b and returns its length, or
 // -1 when the rest of the datagram must be dropped.
 func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ecn uint8, firstInDatagram bool, h streambuf.Holder) int {
-	hdr, err := wire.ParseHeader(b, ConnIDLen, false)
-	if err != nil {
+	var hdr wire.Header
+	if err := wire.ParseHeaderInto(&hdr, b, ConnIDLen, false); err != nil {
 		// A short header that does not parse may still be a stateless
 		// reset (RFC 9000 §10.3.1).
 		c.checkStatelessReset(b)
@@ -180,7 +183,7 @@ func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ec
 	if hdr.Type == wire.Packet1RTT {
 		// The path's record, made now for a new peer address: the packet
 		// is authentic (path.go).
-		c.path.rxPathRecord(now, hdr.DCID)
+		c.path.rxPathRecord(now, &hdr.DCID)
 	}
 	c.early.receiving = hdr.Type == wire.Packet0RTT
 	ackEliciting, err := c.handleFrames(now, space, hdr.Type, payload, h)
@@ -279,7 +282,8 @@ func (c *Conn) handleFrame(now time.Duration, space recovery.Space, t wire.Frame
 		}
 		return n, c.handleCryptoData(now, space, &f)
 	case t.IsStream():
-		f, n, err := wire.ParseStreamFrame(t, p)
+		var f wire.StreamFrame
+		n, err := wire.ParseStreamFrameInto(&f, t, p)
 		if err != nil {
 			return 0, err
 		}

@@ -25,8 +25,8 @@ func revertedServer(t *testing.T) (*testPair, *netPath, []challengeOut) {
 	if p.server.PeerAddr() != clientAddr {
 		t.Fatalf("after the validation timed out the server sends to %v, want %v", p.server.PeerAddr(), clientAddr)
 	}
-	if p.server.path.find(sp.addr) != sp || !sp.validating || !sp.retry || !sp.switchOnValid {
-		t.Fatalf("the new path after the return: kept %v, validating %v, retry %v", p.server.path.find(sp.addr) == sp, sp.validating, sp.retry)
+	if p.server.path.find(&sp.addr) != sp || !sp.validating || !sp.retry || !sp.switchOnValid {
+		t.Fatalf("the new path after the return: kept %v, validating %v, retry %v", p.server.path.find(&sp.addr) == sp, sp.validating, sp.retry)
 	}
 	return p, sp, sent
 }
@@ -156,7 +156,7 @@ func TestRevalidateResumeAndEnd(t *testing.T) {
 	}
 	ping = sealedPacket(t, p.client, recovery.SpaceAppData, []byte{byte(wire.FrameTypePing)}, 0, nil, false)
 	p.server.HandleDatagramOn(p.now, ping, Path{Remote: clientAddr}, 0)
-	if p.server.path.find(sp.addr) != nil {
+	if p.server.path.find(&sp.addr) != nil {
 		t.Fatal("a packet from the old address with a larger number left the new one's validation running")
 	}
 	if p.server.PeerAddr() != clientAddr {

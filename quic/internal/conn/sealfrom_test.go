@@ -15,8 +15,8 @@ import (
 // borrowed before the data are back afterwards. Data at the start of a
 // chunk, or with more before it than the prefix bound, takes the copy.
 func TestSealFromSendBuffer(t *testing.T) {
-	const sendChunk = 16 << 10 // streambuf's unit of storage
-	data := make([]byte, 40_000)
+	const sendChunk = 64 << 10 // streambuf's unit of storage (chunkSize)
+	data := make([]byte, 140_000)
 	for i := range data {
 		data[i] = byte(i*7 + i>>8)
 	}

@@ -7,11 +7,11 @@
 // packet stays in flight) and acknowledged twice: the second
 // acknowledgment changes nothing.
 //
-// Both sides store bytes in chunks of 16 KiB from shared pools, so a stream
+// Both sides store bytes in chunks of 64 KiB from shared pools, so a stream
 // in steady state allocates nothing, and a stream that goes idle gives its
 // memory back. A buffer that held nothing starts with a chunk sized to what
-// is written (256 B, 1 KiB or 4 KiB, growing to 16 KiB as it fills; the
-// sizes count from the start of the 16 KiB the offset falls in), so that
+// is written (256 B, 1 KiB, 4 KiB or 16 KiB, growing to 64 KiB as it fills;
+// the sizes count from the start of the 64 KiB the offset falls in), so that
 // many streams with a few bytes each at their start hold a few hundred
 // bytes each.
 // STREAM data is copied once on write, into the buffer frames are packed

@@ -16,43 +16,55 @@ type StreamFrame struct {
 // b starting right after the type. It returns the frame and the number of
 // bytes of b it used.
 func ParseStreamFrame(t FrameType, b []byte) (StreamFrame, int, error) {
+	var f StreamFrame
+	n, err := ParseStreamFrameInto(&f, t, b)
+	return f, n, err
+}
+
+// ParseStreamFrameInto is ParseStreamFrame into *f, which it overwrites
+// (with the zero frame on error). The receiver's packet path parses every
+// STREAM frame with it: a frame returned by value was built in a
+// temporary and copied out, and the copy's 16-byte loads of the
+// temporary's 8-byte stores stalled (store forwarding), a third of the
+// parser's time in a bulk receiver's profile.
+func ParseStreamFrameInto(f *StreamFrame, t FrameType, b []byte) (int, error) {
 	// This is the hottest parser: it calls ParseVarint, which inlines,
 	// rather than going through frameReader.
-	var f StreamFrame
+	*f = StreamFrame{}
 	id, pos, err := ParseVarint(b)
 	if err != nil {
-		return StreamFrame{}, 0, frameError(t, "truncated field")
+		return 0, frameError(t, "truncated field")
 	}
-	f.StreamID = id
+	var off uint64
 	if t&StreamFlagOff != 0 {
-		off, n, err := ParseVarint(b[pos:])
+		v, n, err := ParseVarint(b[pos:])
 		if err != nil {
-			return StreamFrame{}, 0, frameError(t, "truncated field")
+			return 0, frameError(t, "truncated field")
 		}
-		f.Offset = off
+		off = v
 		pos += n
 	}
 	end := len(b)
+	noLength := true
 	if t&StreamFlagLen != 0 {
 		l, n, err := ParseVarint(b[pos:])
 		if err != nil {
-			return StreamFrame{}, 0, frameError(t, "truncated field")
+			return 0, frameError(t, "truncated field")
 		}
 		pos += n
 		if l > uint64(len(b)-pos) {
-			return StreamFrame{}, 0, frameError(t, "length exceeds the packet")
+			return 0, frameError(t, "length exceeds the packet")
 		}
 		end = pos + int(l)
-	} else {
-		f.NoLength = true
+		noLength = false
 	}
-	f.Data = b[pos:end:end]
-	f.Fin = t&StreamFlagFin != 0
 	// RFC 9000 §19.8: the final offset cannot exceed 2^62-1.
-	if f.Offset+uint64(len(f.Data)) > MaxVarint {
-		return StreamFrame{}, 0, frameError(t, "stream data beyond 2^62-1")
+	if off+uint64(end-pos) > MaxVarint {
+		return 0, frameError(t, "stream data beyond 2^62-1")
 	}
-	return f, end, nil
+	f.StreamID, f.Offset, f.Data = id, off, b[pos:end:end]
+	f.Fin, f.NoLength = t&StreamFlagFin != 0, noLength
+	return end, nil
 }
 
 // Type returns the frame type Append writes, with the OFF, LEN and FIN bits

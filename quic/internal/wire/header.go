@@ -134,71 +134,80 @@ type Header struct {
 // Version Negotiation.
 func ParseHeader(datagram []byte, shortDCIDLen int, greaseQUICBit bool) (Header, error) {
 	var h Header
+	err := ParseHeaderInto(&h, datagram, shortDCIDLen, greaseQUICBit)
+	return h, err
+}
+
+// ParseHeaderInto is ParseHeader into *h, which it overwrites: the
+// receiver's packet path parses every packet, and a Header returned by
+// value is copied out (about 140 bytes) each time.
+func ParseHeaderInto(h *Header, datagram []byte, shortDCIDLen int, greaseQUICBit bool) error {
+	*h = Header{}
 	b := datagram
 	if len(b) == 0 {
-		return h, ErrTruncatedHeader
+		return ErrTruncatedHeader
 	}
 	first := b[0]
 	if first&headerFormLong == 0 {
-		return h, parseShortHeader(&h, b, shortDCIDLen, greaseQUICBit)
+		return parseShortHeader(h, b, shortDCIDLen, greaseQUICBit)
 	}
 	if len(b) < 7 {
-		return h, ErrTruncatedHeader
+		return ErrTruncatedHeader
 	}
 	h.Version = Version(binary.BigEndian.Uint32(b[1:]))
 	if h.Version == 0 {
-		return h, parseVersionNegotiation(&h, b)
+		return parseVersionNegotiation(h, b)
 	}
 	if !h.Version.IsSupported() {
-		return h, ErrUnsupportedVersion
+		return ErrUnsupportedVersion
 	}
 	// RFC 9000 §17.2: packets with a zero fixed bit are discarded.
 	if first&fixedBit == 0 && !greaseQUICBit {
-		return h, ErrFixedBitZero
+		return ErrFixedBitZero
 	}
 	h.Type = longPacketType(h.Version, first)
-	pos, err := parseLongHeaderCIDs(&h, b)
+	pos, err := parseLongHeaderCIDs(h, b)
 	if err != nil {
-		return h, err
+		return err
 	}
 	switch h.Type {
 	case PacketRetry:
 		// RFC 9000 §17.2.5: Retry Token then a 16-byte Integrity Tag, to
 		// the end of the datagram.
 		if len(b)-pos < 16 {
-			return h, ErrTruncatedHeader
+			return ErrTruncatedHeader
 		}
 		h.Token = b[pos : len(b)-16 : len(b)-16]
 		h.IntegrityTag = b[len(b)-16:]
 		h.PacketLen = len(b)
 		if len(h.Token) == 0 {
-			return h, ErrEmptyRetryToken
+			return ErrEmptyRetryToken
 		}
-		return h, nil
+		return nil
 	case PacketInitial:
 		// RFC 9000 §17.2.2: Token Length (i), Token.
 		tokenLen, n, err := ParseVarint(b[pos:])
 		if err != nil {
-			return h, ErrTruncatedHeader
+			return ErrTruncatedHeader
 		}
 		pos += n
 		if tokenLen > uint64(len(b)-pos) {
-			return h, ErrTruncatedHeader
+			return ErrTruncatedHeader
 		}
 		h.Token = b[pos : pos+int(tokenLen) : pos+int(tokenLen)]
 		pos += int(tokenLen)
 	}
 	length, n, err := ParseVarint(b[pos:])
 	if err != nil {
-		return h, ErrTruncatedHeader
+		return ErrTruncatedHeader
 	}
 	pos += n
 	if length > uint64(len(b)-pos) {
-		return h, ErrLengthExceeds
+		return ErrLengthExceeds
 	}
 	h.PacketNumberOffset = pos
 	h.PacketLen = pos + int(length)
-	return h, nil
+	return nil
 }
 
 // parseLongHeaderCIDs reads the DCID and SCID of a v1/v2 long header and

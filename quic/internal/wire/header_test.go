@@ -61,6 +61,32 @@ func TestLongHeaderRoundTrip(t *testing.T) {
 	}
 }
 
+// ParseHeaderInto overwrites the whole Header: what an earlier packet's
+// header set (an Initial's SCID and Token) is gone after a short header.
+func TestParseHeaderIntoOverwrites(t *testing.T) {
+	in := Header{Type: PacketInitial, Version: Version1, DCID: mustCID(t, "dcid-one"), SCID: mustCID(t, "scid"), Token: []byte("token")}
+	initial := buildLongPacket(t, &in, 7, 2, 40)
+	short := AppendShortHeader(nil, ptrCID(mustCID(t, "dcid-two")), 9, 2, false, false)
+	short = append(short, bytes.Repeat([]byte{0xbb}, 30)...)
+	var h Header
+	if err := ParseHeaderInto(&h, initial, 8, false); err != nil || h.Token == nil {
+		t.Fatalf("Initial: %+v, %v", h, err)
+	}
+	if err := ParseHeaderInto(&h, short, 8, false); err != nil {
+		t.Fatal(err)
+	}
+	want, err := ParseHeader(short, 8, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Type != Packet1RTT || h.Token != nil || h.SCID != (ConnectionID{}) || h.Version != 0 ||
+		h.DCID != want.DCID || h.PacketNumberOffset != want.PacketNumberOffset || h.PacketLen != want.PacketLen {
+		t.Fatalf("after a short header: %+v, want %+v", h, want)
+	}
+}
+
+func ptrCID(c ConnectionID) *ConnectionID { return &c }
+
 // RFC 9369 §3.2: version 2 long header types differ from version 1.
 func TestVersion2TypeBits(t *testing.T) {
 	want := map[PacketType]byte{PacketInitial: 1, Packet0RTT: 2, PacketHandshake: 3, PacketRetry: 0}
