@@ -271,8 +271,8 @@
 //     path; no goroutine, timer or keys.
 //   - Out-of-order stream data (quic/internal/streambuf): no more than the
 //     stream's window (Config.InitialStreamWindow, 512 KiB, auto-tuned up
-//     to MaxStreamWindow, 16 MiB), held with a bitmap of what arrived (an
-//     eighth more), so a frame costs time in proportion to its length
+//     to MaxStreamWindow, 16 MiB) and a 64 KiB chunk of storage at each
+//     end, held with a bitmap of what arrived (an eighth more), so a frame costs time in proportion to its length
 //     whatever the order: 1-byte frames with 1-byte gaps across a window
 //     in reverse order cost what they cost in ascending order. CRYPTO
 //     data: 64 KiB beyond what was read (RFC 9000 §7.5).

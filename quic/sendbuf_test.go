@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/internal/netsim"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 )
 
 // TestNonReadingClientBoundsServerMemory (issue 15, defect 4): a client
@@ -85,7 +86,7 @@ func TestNonReadingClientBoundsServerMemory(t *testing.T) {
 			if w > perStream {
 				t.Errorf("stream %d: Write took %d bytes, beyond the credit %d plus the cushion %d", i, w, credit, cushion)
 			}
-			if uint64(send) > perStream+2*16<<10 {
+			if uint64(send) > perStream+2*streambuf.ChunkSize {
 				t.Errorf("stream %d holds %d bytes of send storage", i, send)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -110,7 +111,7 @@ func TestOutOfOrderStreamDataCost(t *testing.T) {
 	if rt > 2*at {
 		t.Errorf("reverse order took %v, ascending %v: over 2×", rt, at)
 	}
-	if bound := window + window/8 + 16<<10; ah > bound || rh > bound {
+	if bound := window + window/8 + streambuf.ChunkSize; ah > bound || rh > bound {
 		t.Errorf("the stream held %d and %d bytes, over the window plus bitmaps (%d)", ah, rh, bound)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/skiffnet/skiff/quic/internal/protect"
 	"github.com/skiffnet/skiff/quic/internal/recovery"
+	"github.com/skiffnet/skiff/quic/internal/streambuf"
 	"github.com/skiffnet/skiff/quic/internal/wire"
 )
 
@@ -15,7 +16,7 @@ import (
 // borrowed before the data are back afterwards. Data at the start of a
 // chunk, or with more before it than the prefix bound, takes the copy.
 func TestSealFromSendBuffer(t *testing.T) {
-	const sendChunk = 64 << 10 // streambuf's unit of storage (chunkSize)
+	const sendChunk = streambuf.ChunkSize
 	data := make([]byte, 140_000)
 	for i := range data {
 		data[i] = byte(i*7 + i>>8)

@@ -2,14 +2,16 @@ package streambuf
 
 import "sync"
 
-// chunkSize is the unit of storage. 64 KiB holds about 45 full-size
+// ChunkSize is the unit of storage: beyond its first buffer a stream's
+// storage grows by chunks, and holds at most its data and a chunk at each
+// end (tests bound storage with it). 64 KiB holds about 45 full-size
 // packets of data, so a fast stream touches the pool rarely; and a packet
 // whose data crosses from one chunk into the next, which the connection
 // must copy instead of sealing it from the send buffer (SliceHead) and
 // which carries two STREAM frames instead of one, comes once in 45 packets
 // rather than once in 11 with 16 KiB chunks (1.3% of the instructions of
 // the connection's BenchmarkBulkInMemory, sender and receiver together).
-const chunkSize = 64 << 10
+const ChunkSize = 64 << 10
 
 // A chunk's buffer is one of these sizes. The first chunk of a buffer that
 // held nothing takes the smallest size that holds what is written, and
@@ -23,7 +25,7 @@ const (
 	sizeLarge = 16 << 10
 )
 
-type chunk [chunkSize]byte
+type chunk [ChunkSize]byte
 
 // One pool per size, of pointers to arrays (a Put of a pointer does not
 // allocate).
@@ -62,14 +64,14 @@ func putBuf(b []byte) {
 		midPool.Put((*[sizeMid]byte)(b))
 	case sizeLarge:
 		largePool.Put((*[sizeLarge]byte)(b))
-	case chunkSize:
+	case ChunkSize:
 		chunkPool.Put((*chunk)(b))
 	}
 }
 
 // bitmap marks the bytes of one chunk received out of order (Recv): one
 // bit per byte, 8 KiB, only for chunks beyond the first gap.
-type bitmap [chunkSize / 64]uint64
+type bitmap [ChunkSize / 64]uint64
 
 var bitmapPool = sync.Pool{New: func() any { return new(bitmap) }}
 
@@ -81,8 +83,8 @@ var bitmapPool = sync.Pool{New: func() any { return new(bitmap) }}
 var indexPool = sync.Pool{New: func() any { return new([1][]byte) }}
 
 // chunks is a run of chunks holding the bytes of a stream from offset base
-// (a multiple of chunkSize) onwards: chunk i holds the offsets from
-// base+i*chunkSize, in a buffer of one of the sizes above. Entries may be
+// (a multiple of ChunkSize) onwards: chunk i holds the offsets from
+// base+i*ChunkSize, in a buffer of one of the sizes above. Entries may be
 // nil where nothing has been stored yet.
 type chunks struct {
 	base uint64
@@ -108,14 +110,14 @@ type chunks struct {
 // that copies outside the lock is then the one freeing, done with its
 // copy. (Else it goes to the garbage collector.)
 func (cs *chunks) room(off uint64, n int, unshared bool) []byte {
-	i := int((off - cs.base) / chunkSize)
+	i := int((off - cs.base) / ChunkSize)
 	if cs.c == nil {
 		cs.c = indexPool.Get().(*[1][]byte)[:0]
 	}
 	for len(cs.c) <= i {
 		cs.c = append(cs.c, nil)
 	}
-	need := int(off%chunkSize) + n
+	need := int(off%ChunkSize) + n
 	b := cs.c[i]
 	if len(b) >= need {
 		return b
@@ -139,7 +141,7 @@ func (cs *chunks) room(off uint64, n int, unshared bool) []byte {
 }
 
 func (cs *chunks) getFull() []byte {
-	if c := cs.spare; len(c) == chunkSize {
+	if c := cs.spare; len(c) == ChunkSize {
 		cs.spare = nil
 		return c
 	}
@@ -149,7 +151,7 @@ func (cs *chunks) getFull() []byte {
 // put returns a released buffer: a full-size one is kept as the spare if
 // there is none.
 func (cs *chunks) put(b []byte) {
-	if len(b) == chunkSize && cs.spare == nil {
+	if len(b) == ChunkSize && cs.spare == nil {
 		cs.spare = b
 		return
 	}
@@ -161,7 +163,7 @@ func (cs *chunks) write(off uint64, b []byte, unshared bool) {
 	for len(b) > 0 {
 		k := int(min(uint64(len(b)), chunkEnd(off)-off))
 		c := cs.room(off, k, unshared)
-		copy(c[off%chunkSize:], b[:k])
+		copy(c[off%ChunkSize:], b[:k])
 		b = b[k:]
 		off += uint64(k)
 	}
@@ -170,9 +172,9 @@ func (cs *chunks) write(off uint64, b []byte, unshared bool) {
 // slice returns the bytes from off up to at most end, stopping at the end of
 // off's chunk. The bytes must have been written.
 func (cs *chunks) slice(off, end uint64) []byte {
-	c := cs.c[(off-cs.base)/chunkSize]
-	lo := off % chunkSize
-	hi := min(uint64(chunkSize), lo+(end-off))
+	c := cs.c[(off-cs.base)/ChunkSize]
+	lo := off % ChunkSize
+	hi := min(uint64(ChunkSize), lo+(end-off))
 	return c[lo:hi]
 }
 
@@ -180,7 +182,7 @@ func (cs *chunks) slice(off, end uint64) []byte {
 // bitmap.
 func (cs *chunks) release(off uint64) {
 	n := 0
-	for n < len(cs.c) && cs.base+chunkSize*uint64(n+1) <= off {
+	for n < len(cs.c) && cs.base+ChunkSize*uint64(n+1) <= off {
 		if cs.c[n] != nil {
 			cs.put(cs.c[n])
 		}
@@ -201,7 +203,7 @@ func (cs *chunks) release(off uint64) {
 		clear(cs.marks[len(cs.marks)-k:])
 		cs.marks = cs.marks[:len(cs.marks)-k]
 	}
-	cs.base += chunkSize * uint64(n)
+	cs.base += ChunkSize * uint64(n)
 }
 
 // dropMarks returns chunk i's bitmap, if any.

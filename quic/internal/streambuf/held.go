@@ -9,7 +9,8 @@ import (
 // receive buffer given a Holder with a STREAM frame's data (Recv.WriteHeld)
 // may keep the data where it lies, taking a reference (Hold), instead of
 // copying it, and drops the reference (Release) once the application has
-// read it: the bytes are then copied once, from the datagram to the
+// read it (one reference for a run of slices of one datagram buffer in a
+// stream, dropped when the run's last slice is read): the bytes are then copied once, from the datagram to the
 // application, as TCP copies them. Release may be called from any
 // goroutine. Size is how many bytes of memory a reference keeps alive.
 type Holder interface {
@@ -227,7 +228,7 @@ func (r *Recv) Unhold() {
 		return
 	}
 	if len(r.data.c) == 0 {
-		r.data.base = r.readOff - r.readOff%chunkSize
+		r.data.base = r.readOff - r.readOff%ChunkSize
 	}
 	for i := range q.n {
 		s := q.at(i)

@@ -76,9 +76,9 @@ func (p *SendPart) Write(b []byte, maxHeld, cushion uint64) (n int, st Status, c
 		}
 		k := int(min(uint64(len(b)), maxHeld-held, allowed-p.end, chunkEnd(p.end)-p.end))
 		if len(p.data.c) == 0 {
-			p.data.base = p.end - p.end%chunkSize
+			p.data.base = p.end - p.end%ChunkSize
 		}
-		dst := p.data.room(p.end, k, false)[p.end%chunkSize:][:k]
+		dst := p.data.room(p.end, k, false)[p.end%ChunkSize:][:k]
 		p.copying = true
 		p.mu.Unlock()
 
@@ -191,9 +191,9 @@ func (p *SendPart) SliceHead(off uint64, n, h int) (b []byte, head bool, end uin
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n > 0 {
-		if lo := off % chunkSize; lo >= uint64(h) {
-			c := p.data.c[(off-p.data.base)/chunkSize]
-			if len(c) == chunkSize && lo+uint64(n) <= chunkSize {
+		if lo := off % ChunkSize; lo >= uint64(h) {
+			c := p.data.c[(off-p.data.base)/ChunkSize]
+			if len(c) == ChunkSize && lo+uint64(n) <= ChunkSize {
 				return c[lo-uint64(h) : lo+uint64(n)], true, p.end, p.fin
 			}
 		}

@@ -81,7 +81,7 @@ func TestReassemblyCostIndependentOfOrder(t *testing.T) {
 	if aw > 2*window || rw > 2*window {
 		t.Errorf("work %d and %d for %d frames", aw, rw, window)
 	}
-	const bound = window + window/8 + chunkSize
+	const bound = window + window/8 + ChunkSize
 	if ah > bound || rh > bound {
 		t.Errorf("held %d and %d bytes, over the window plus bitmaps (%d)", ah, rh, bound)
 	}

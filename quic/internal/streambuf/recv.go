@@ -90,7 +90,7 @@ func (r *Recv) WriteHeld(off uint64, b []byte, fin bool, h Holder, budget *HoldB
 		return advanced, nil
 	}
 	if len(r.data.c) == 0 {
-		r.data.base = r.readOff - r.readOff%chunkSize
+		r.data.base = r.readOff - r.readOff%ChunkSize
 	}
 	r.data.write(off, b, r.unshared)
 	if off == r.contig {
@@ -106,7 +106,7 @@ func (r *Recv) WriteHeld(off uint64, b []byte, fin bool, h Holder, budget *HoldB
 func (r *Recv) mark(off, end uint64) {
 	cs := &r.data
 	for off < end {
-		i := int((off - cs.base) / chunkSize)
+		i := int((off - cs.base) / ChunkSize)
 		for len(cs.marks) <= i {
 			cs.marks = append(cs.marks, nil)
 		}
@@ -116,7 +116,7 @@ func (r *Recv) mark(off, end uint64) {
 			clear(m[:])
 			cs.marks[i] = m
 		}
-		lo := int(off % chunkSize)
+		lo := int(off % ChunkSize)
 		hi := int(min(end, chunkEnd(off)) - off + uint64(lo))
 		for lo < hi {
 			bit := lo % 64
@@ -134,11 +134,11 @@ func (r *Recv) mark(off, end uint64) {
 func (r *Recv) advance() {
 	cs := &r.data
 	for r.contig < r.highest {
-		i := int((r.contig - cs.base) / chunkSize)
+		i := int((r.contig - cs.base) / ChunkSize)
 		if i >= len(cs.marks) || cs.marks[i] == nil {
 			return
 		}
-		bit := r.contig % chunkSize
+		bit := r.contig % ChunkSize
 		// The run of ones from bit upwards in its word.
 		run := bits.TrailingZeros64(^(cs.marks[i][bit/64] >> (bit % 64)))
 		r.work++
@@ -146,7 +146,7 @@ func (r *Recv) advance() {
 			return
 		}
 		r.contig += uint64(run)
-		if r.contig%chunkSize == 0 {
+		if r.contig%ChunkSize == 0 {
 			cs.dropMarks(i)
 		}
 	}

@@ -89,7 +89,7 @@ func (s *SendState) Next(max int, limit uint64) (off uint64, n int, fin bool, ok
 }
 
 // chunkEnd is the end of the chunk holding offset off.
-func chunkEnd(off uint64) uint64 { return off - off%chunkSize + chunkSize }
+func chunkEnd(off uint64) uint64 { return off - off%ChunkSize + ChunkSize }
 
 // OnAck records that the frame carrying [off, off+n) (and FIN, if fin) was
 // acknowledged, and reports whether AckedBelow moved: storage below it
@@ -173,7 +173,7 @@ type Send struct {
 // Write appends b to the stream.
 func (s *Send) Write(b []byte) {
 	if len(s.data.c) == 0 {
-		s.data.base = s.ackedBelow - s.ackedBelow%chunkSize
+		s.data.base = s.ackedBelow - s.ackedBelow%ChunkSize
 	}
 	s.data.write(s.end, b, false)
 	s.Extend(s.end+uint64(len(b)), false)
