@@ -165,12 +165,10 @@ func requireAlert(t *testing.T, err error) {
 	}
 }
 
-// FuzzDriveServer feeds a server a fuzzed ClientHello (Initial) and fuzzed
-// client flight (Handshake).
-func FuzzDriveServer(f *testing.F) {
-	msgs := recordedMessages(f)
-	var ch, flight []byte
-	for _, m := range msgs {
+// recordedClientFlight returns the recorded ClientHello, and the client's
+// Certificate, CertificateVerify and Finished one after another.
+func recordedClientFlight(f *testing.F) (ch, flight []byte) {
+	for _, m := range recordedMessages(f) {
 		switch m[0] {
 		case typeClientHello:
 			ch = m
@@ -178,6 +176,13 @@ func FuzzDriveServer(f *testing.F) {
 			flight = append(flight, m...)
 		}
 	}
+	return ch, flight
+}
+
+// FuzzDriveServer feeds a server a fuzzed ClientHello (Initial) and fuzzed
+// client flight (Handshake).
+func FuzzDriveServer(f *testing.F) {
+	ch, flight := recordedClientFlight(f)
 	f.Add(joinFlight(ch, flight))
 	f.Add(joinFlight(ch, nil))
 	cert := testLeaf(leafOpts{key: "p256"})

@@ -3,6 +3,7 @@ package conn
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -14,11 +15,14 @@ import (
 // handshake on the sans-I/O harness, arbitrary input: as a raw datagram
 // (mode 0), as frames sealed in a valid 1-RTT packet from the client, so
 // that the fuzzer gets past decryption (mode 1), or as several such
-// packets, split by length bytes (mode 2). With bit 2 of the mode set, the
-// datagrams come with Holders, so that stream data may be held in them
-// (HandleDatagramHeld). Nothing may panic, and after each input and a few
-// rounds of exchanges the server's state stays within the protocol's
-// limits, and no datagram is released more often than it was held.
+// packets, split by length bytes (mode 2); the mode is the low two bits
+// of the mode byte (3 counts as 0). With bit 2 set, the datagrams come
+// with Holders, so that stream data may be held in them
+// (HandleDatagramHeld), and mode 2's packets come as one GRO run in one
+// buffer, from the address bits 3 and 4 choose (runSource). Nothing may
+// panic, and after each input and a few rounds of exchanges the server's
+// state stays within the protocol's limits, and no datagram is released
+// more often than it was held.
 func FuzzServerDatagrams(f *testing.F) {
 	seedFrames := [][]byte{
 		{byte(wire.FrameTypePing)},
@@ -48,6 +52,18 @@ func FuzzServerDatagrams(f *testing.F) {
 	f.Add(byte(0), []byte{0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22})
 	f.Add(byte(0), []byte{0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0})
 	f.Add(byte(2), append([]byte{byte(len(seedFrames[1]))}, append(seedFrames[1], append([]byte{byte(len(seedFrames[4]))}, seedFrames[4]...)...)...))
+	// GRO runs of packets with STREAM frames in order, from the client's
+	// address, its IPv4-mapped form and a new address.
+	var run []byte
+	for i := range 4 {
+		fr := streamFrame(0, uint64(i*1100), bytes.Repeat([]byte{byte('a' + i)}, 1100), i == 3)
+		fr = append(fr, streamFrame(4, uint64(i*100), bytes.Repeat([]byte{byte('A' + i)}, 100), false)...)
+		run = append(run, 0xff, byte(len(fr)>>8), byte(len(fr)))
+		run = append(run, fr...)
+	}
+	for _, src := range []byte{0, 8, 16} {
+		f.Add(2|4|src, run)
+	}
 
 	f.Fuzz(func(t *testing.T, mode byte, data []byte) {
 		p := h3specPair(t)
@@ -56,7 +72,9 @@ func FuzzServerDatagrams(f *testing.F) {
 			p.held = &heldDatagrams{}
 		}
 		s := p.server
-		switch mode % 3 {
+		// The low two bits choose the mode (3 is 0), so that the higher
+		// bits are flags of any mode.
+		switch (mode & 3) % 3 {
 		case 0:
 			// A copy: the datagram is decrypted in place, and overwritten
 			// once released.
@@ -64,10 +82,24 @@ func FuzzServerDatagrams(f *testing.F) {
 		case 1:
 			p.clientSends(recovery.SpaceAppData, data[:min(len(data), 1400)], 0)
 		case 2:
+			var run [][]byte
 			for len(data) > 0 {
-				n := min(int(data[0]), len(data)-1)
-				p.clientSends(recovery.SpaceAppData, data[1:1+n], 0)
-				data = data[1+n:]
+				// A length byte, or 0xff and two bytes of a length up
+				// to 1400, as much as a datagram carries.
+				n, at := int(data[0]), 1
+				if n == 0xff && len(data) >= 3 {
+					n, at = min(int(data[1])<<8|int(data[2]), 1400), 3
+				}
+				n = min(n, len(data)-at)
+				if p.held == nil {
+					p.clientSends(recovery.SpaceAppData, data[at:at+n], 0)
+				} else {
+					run = append(run, sealedPacket(t, p.client, recovery.SpaceAppData, data[at:at+n], 0, nil, false))
+				}
+				data = data[at+n:]
+			}
+			if run != nil {
+				p.handOverRun(s, run, runSource(mode))
 			}
 		}
 		if err := serverWithinLimits(s); err != nil {
@@ -89,6 +121,37 @@ func FuzzServerDatagrams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// runSource is where a GRO run of FuzzServerDatagrams comes from: the
+// client's address, the same in IPv4-mapped IPv6 form (which the
+// connection unmaps), or a new address (a migration).
+func runSource(mode byte) netip.AddrPort {
+	switch mode >> 3 & 3 {
+	case 1:
+		return netip.AddrPortFrom(netip.AddrFrom16(clientAddr.Addr().As16()), clientAddr.Port())
+	case 2:
+		return netip.MustParseAddrPort("198.18.0.3:40001")
+	}
+	return clientAddr
+}
+
+// handOverRun gives c the packets of a GRO run, lying one after another
+// in one buffer with one Holder, a datagram each with one Path, as the
+// driver hands them over: streams hold runs of slices of the buffer with
+// one reference each.
+func (p *testPair) handOverRun(c *Conn, packets [][]byte, from netip.AddrPort) {
+	var buf []byte
+	for _, pkt := range packets {
+		buf = append(buf, pkt...)
+	}
+	h := p.held.add(buf)
+	path := Path{Local: c.path.cur.addr.Local, Remote: from}
+	for _, pkt := range packets {
+		c.HandleDatagramHeld(p.now, buf[:len(pkt):len(pkt)], &path, p.codepoint(true, false), h)
+		buf = buf[len(pkt):]
+	}
+	h.drop()
 }
 
 // serverWithinLimits checks that a connection's memory is bounded by the
