@@ -40,7 +40,6 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path *Path, ecn uint
 	if !c.path.beginDatagram(path, len(b)) {
 		return // RFC 9000 §9: a client drops what unknown server addresses send
 	}
-	from := path.Remote
 	c.stats.DatagramsReceived++
 	c.stats.BytesReceived += uint64(len(b))
 	if !c.path.curValidated() {
@@ -56,7 +55,7 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path *Path, ecn uint
 	}
 	first := true
 	for len(b) > 0 {
-		n := c.handlePacket(now, b, from, ecn, first, h)
+		n := c.handlePacket(now, b, ecn, first, h)
 		if n <= 0 {
 			break // the rest of the datagram cannot be parsed
 		}
@@ -74,7 +73,7 @@ func (c *Conn) HandleDatagramHeld(nowT time.Time, b []byte, path *Path, ecn uint
 
 // handlePacket processes the first packet in b and returns its length, or
 // -1 when the rest of the datagram must be dropped.
-func (c *Conn) handlePacket(now time.Duration, b []byte, from netip.AddrPort, ecn uint8, firstInDatagram bool, h streambuf.Holder) int {
+func (c *Conn) handlePacket(now time.Duration, b []byte, ecn uint8, firstInDatagram bool, h streambuf.Holder) int {
 	var hdr wire.Header
 	if err := wire.ParseHeaderInto(&hdr, b, ConnIDLen, false); err != nil {
 		// A short header that does not parse may still be a stateless
