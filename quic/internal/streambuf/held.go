@@ -10,9 +10,10 @@ import (
 // may keep the data where it lies, taking a reference (Hold), instead of
 // copying it, and drops the reference (Release) once the application has
 // read it (one reference for a run of slices of one datagram buffer in a
-// stream, dropped when the run's last slice is read): the bytes are then copied once, from the datagram to the
-// application, as TCP copies them. Release may be called from any
-// goroutine. Size is how many bytes of memory a reference keeps alive.
+// stream, dropped when the run's last slice is read): the bytes are then
+// copied once, from the datagram to the application, as TCP copies them.
+// Release may be called from any goroutine. Size is how many bytes of
+// memory a reference keeps alive.
 type Holder interface {
 	Hold()
 	Release()
@@ -131,7 +132,8 @@ func (r *Recv) hold(off uint64, b []byte, h Holder, budget *HoldBudget) bool {
 		return false
 	}
 	charge := 0
-	if tail == nil || tail.h != h {
+	newRun := tail == nil || tail.h != h
+	if newRun {
 		if len(b) < minHeldLen {
 			return false
 		}
@@ -149,7 +151,7 @@ func (r *Recv) hold(off uint64, b []byte, h Holder, budget *HoldBudget) bool {
 		q.budget = budget
 		r.held = q
 	}
-	if tail == nil || tail.h != h {
+	if newRun {
 		h.Hold()
 	}
 	s := q.push()
