@@ -224,6 +224,9 @@ func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
 			d.reqs, c.reqs = c.reqs, d.reqs[:0]
 			c.reqMu.Unlock()
 
+			if len(d.inbox) > 0 && !c.handshakeOK.Load() {
+				c.presizeHandshakeStack()
+			}
 			sm.ProcessMailbox(now)
 			for i := range d.reqs {
 				d.reqs[i].run(sm, now)
