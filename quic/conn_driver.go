@@ -2,7 +2,6 @@ package quic
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,9 +41,11 @@ const (
 	smallSendBuffer = 1 << 16 // > the largest UDP payload, 65527 bytes
 )
 
-var sendBufPool = sync.Pool{New: func() any {
+// sendBufPool's reserve keeps 8 buffers (512 KB, 3 MB once grown by bulk
+// transfers) while connections are active (sendbuf.go).
+var sendBufPool = newSendBufferPool(8, func() *sendBuffer {
 	return &sendBuffer{b: make([]byte, 0, smallSendBuffer)}
-}}
+})
 
 // handshakeSendDatagrams is the room of the send buffer of a connection
 // whose handshake has not completed: more than it may send in one go (its
@@ -58,10 +59,12 @@ const handshakeSendDatagrams = 16
 // 23 KB each. A flood of first flights starts a half-open connection for
 // each (up to Config.MaxHalfOpen), and on a loaded machine many of their
 // drivers are preempted inside flush at once: with a 372 KB buffer each,
-// 80 of them held 30 MB.
-var handshakeSendBufPool = sync.Pool{New: func() any {
+// 80 of them held 30 MB. Its reserve keeps 16 (368 KB): the server of
+// BenchmarkHandshake/mode=parallel, 32 handshakes at a time, still made a
+// buffer every 60 handshakes with 8.
+var handshakeSendBufPool = newSendBufferPool(16, func() *sendBuffer {
 	return &sendBuffer{b: make([]byte, 0, handshakeSendDatagrams*conn.MaxDatagramSize)}
-}}
+})
 
 // deliver hands the connection datagrams the endpoint's reader received
 // for it, each holding a reference to its buffer: one lock and one wake-up
@@ -378,12 +381,12 @@ func (c *Conn) trimIdle() {
 // congestion window and the streams' buffers): the driver comes back at
 // once.
 func (c *Conn) flush(now time.Time) {
-	pool := &sendBufPool
+	pool := sendBufPool
 	if !c.handshakeOK.Load() {
-		pool = &handshakeSendBufPool
+		pool = handshakeSendBufPool
 	}
-	sb := pool.Get().(*sendBuffer)
-	defer pool.Put(sb)
+	sb := pool.get()
+	defer pool.put(sb)
 	c.flushPathProbes(now, sb)
 	path := c.sm.CurrentPath()
 	for {
@@ -434,7 +437,7 @@ func (c *Conn) flush(now time.Time) {
 			c.endpoint.sendOn(path.Local, sb.msgs[:n], c.sm.OnDatagramTooBig)
 			clear(sb.msgs[:n])
 		}
-		if filled && pool == &sendBufPool && cap(sb.b) < sendBufferCap {
+		if filled && pool == sendBufPool && cap(sb.b) < sendBufferCap {
 			sb.b = make([]byte, 0, sendBufferCap)
 		}
 		if !more || c.mb.Pending() {

@@ -59,6 +59,9 @@ func TestIdleConnHeap(t *testing.T) {
 			p.trimTo(0)
 			p.mu.Unlock()
 		}
+		// So are the send buffers' reserves (sendbuf.go).
+		sendBufPool.trim()
+		handshakeSendBufPool.trim()
 		// A driver that is sending an ACK at that moment holds a send
 		// buffer from its pool (64 KiB, 372 KB once a flush filled
 		// it): the least of a few readings is the heap the

@@ -112,13 +112,16 @@ func (p *rxPool) trimTo(n int) {
 	}
 }
 
-// trimRxPools shrinks both free lists to their idle size.
+// trimRxPools shrinks both free lists to their idle size, and lets the
+// send buffers' reserves go (sendbuf.go).
 func trimRxPools() {
 	for _, p := range [...]*rxPool{&smallBuffers, &groBuffers} {
 		p.mu.Lock()
 		p.trimTo(p.idleReader * max(p.readers, 0))
 		p.mu.Unlock()
 	}
+	sendBufPool.trim()
+	handshakeSendBufPool.trim()
 }
 
 // max is how many free buffers p keeps.
