@@ -41,11 +41,9 @@ const (
 	smallSendBuffer = 1 << 16 // > the largest UDP payload, 65527 bytes
 )
 
-// sendBufPool's reserve keeps 8 buffers (512 KB, 3 MB once grown by bulk
-// transfers) while connections are active (sendbuf.go).
-var sendBufPool = newSendBufferPool(8, func() *sendBuffer {
-	return &sendBuffer{b: make([]byte, 0, smallSendBuffer)}
-})
+// sendBufPool's reserve keeps 8 buffers (512 KB) while connections are
+// active, not those a bulk transfer grew (sendbuf.go).
+var sendBufPool = newSendBufferPool(8, smallSendBuffer)
 
 // handshakeSendDatagrams is the room of the send buffer of a connection
 // whose handshake has not completed: more than it may send in one go (its
@@ -62,9 +60,7 @@ const handshakeSendDatagrams = 16
 // 80 of them held 30 MB. Its reserve keeps 16 (368 KB): the server of
 // BenchmarkHandshake/mode=parallel, 32 handshakes at a time, still made a
 // buffer every 60 handshakes with 8.
-var handshakeSendBufPool = newSendBufferPool(16, func() *sendBuffer {
-	return &sendBuffer{b: make([]byte, 0, handshakeSendDatagrams*conn.MaxDatagramSize)}
-})
+var handshakeSendBufPool = newSendBufferPool(16, handshakeSendDatagrams*conn.MaxDatagramSize)
 
 // deliver hands the connection datagrams the endpoint's reader received
 // for it, each holding a reference to its buffer: one lock and one wake-up

@@ -19,15 +19,16 @@ import "sync"
 // connection ends or one goes idle, so that idle connections hold none of
 // it.
 type sendBufferPool struct {
-	reserve chan *sendBuffer
-	pool    sync.Pool
+	reserve     chan *sendBuffer
+	maxReserved int // the largest buffer the reserve keeps, in bytes
+	pool        sync.Pool
 }
 
-// newSendBufferPool returns a pool of buffers newBuffer makes, with a
-// reserve of up to reserve buffers.
-func newSendBufferPool(reserve int, newBuffer func() *sendBuffer) *sendBufferPool {
-	p := &sendBufferPool{reserve: make(chan *sendBuffer, reserve)}
-	p.pool.New = func() any { return newBuffer() }
+// newSendBufferPool returns a pool of buffers of size bytes, with a
+// reserve of up to reserve of them.
+func newSendBufferPool(reserve, size int) *sendBufferPool {
+	p := &sendBufferPool{reserve: make(chan *sendBuffer, reserve), maxReserved: size}
+	p.pool.New = func() any { return &sendBuffer{b: make([]byte, 0, size)} }
 	return p
 }
 
@@ -41,13 +42,19 @@ func (p *sendBufferPool) get() *sendBuffer {
 	}
 }
 
-// put gives sb back, to the reserve while it has room.
+// put gives sb back, to the reserve while it has room, unless a bulk
+// transfer grew it beyond what it started with (sendBufPool's 372 KB
+// ones): a reserve refilled after the last idle trim keeps its buffers
+// while the process is idle, 64 KB at the most for each.
 func (p *sendBufferPool) put(sb *sendBuffer) {
-	select {
-	case p.reserve <- sb:
-	default:
-		p.pool.Put(sb)
+	if cap(sb.b) <= p.maxReserved {
+		select {
+		case p.reserve <- sb:
+			return
+		default:
+		}
 	}
+	p.pool.Put(sb)
 }
 
 // trim moves the reserve into the pool, which the next collections empty

@@ -10,7 +10,8 @@ import (
 func TestSendBufferPoolReserve(t *testing.T) {
 	const sendBufferReserve = 8
 	made := 0
-	p := newSendBufferPool(sendBufferReserve, func() *sendBuffer { made++; return &sendBuffer{b: make([]byte, 0, 16)} })
+	p := newSendBufferPool(sendBufferReserve, 16)
+	p.pool.New = func() any { made++; return &sendBuffer{b: make([]byte, 0, 16)} }
 	var held []*sendBuffer
 	for range sendBufferReserve + 2 {
 		held = append(held, p.get())
@@ -28,6 +29,10 @@ func TestSendBufferPoolReserve(t *testing.T) {
 	}
 	if made != sendBufferReserve+2 {
 		t.Errorf("made %d buffers after two collections, want none beyond the %d made before: the reserve should have kept %d", made-sendBufferReserve-2, sendBufferReserve+2, sendBufferReserve)
+	}
+	p.put(&sendBuffer{b: make([]byte, 0, 32)})
+	if n := len(p.reserve); n != 0 {
+		t.Errorf("the reserve took a buffer larger than the pool makes")
 	}
 	for range sendBufferReserve {
 		p.put(&sendBuffer{})
