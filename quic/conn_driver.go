@@ -464,10 +464,13 @@ func (c *Conn) flushPathProbes(now time.Time, sb *sendBuffer) {
 
 // handleEvents acts on what the state machine reported.
 func (c *Conn) handleEvents() {
+	refuse := false
 	for _, ev := range c.sm.Events() {
 		switch ev.Kind {
 		case conn.EventHandshakeComplete:
-			c.onHandshakeComplete()
+			if !c.onHandshakeComplete() {
+				refuse = true
+			}
 		case conn.EventStreamOpened:
 			s := newStream(c, ev.Stream)
 			kind := 0
@@ -514,10 +517,19 @@ func (c *Conn) handleEvents() {
 				c.unwatch(s)
 			}
 		case conn.EventEarlyDataAccepted:
-			c.onEarlyDataAccepted()
+			if !c.onEarlyDataAccepted() {
+				refuse = true
+			}
 		case conn.EventNewToken:
 			c.onNewToken(ev.Data)
 		}
+	}
+	if refuse {
+		// After the loop: the events slice is valid only until the next
+		// call into the state machine, and Refuse's EventClosing would
+		// reuse its storage under the events not yet handled (the
+		// connection IDs and streams of the same turn).
+		c.sm.Refuse()
 	}
 	if c.confirmed != nil && c.sm.HandshakeConfirmed() {
 		c.confirmedOK.Store(true)
@@ -527,8 +539,9 @@ func (c *Conn) handleEvents() {
 }
 
 // onHandshakeComplete lets Dial return, or queues a server connection for
-// Accept.
-func (c *Conn) onHandshakeComplete() {
+// Accept; it reports false when the accept queue is full and the
+// connection is to be refused.
+func (c *Conn) onHandshakeComplete() (queued bool) {
 	c.peerDatagramMax.Store(c.sm.PeerMaxDatagramFrameSize())
 	if c.tracer != nil && c.tracer.HandshakeComplete != nil {
 		c.tracer.HandshakeComplete()
@@ -537,8 +550,9 @@ func (c *Conn) onHandshakeComplete() {
 	c.handshakeDone.fire()
 	c.endHalfOpen()
 	if c.onHandshakeCompleteEarly() && !c.isClient {
-		c.endpoint.onHandshakeComplete(c)
+		return c.endpoint.onHandshakeComplete(c)
 	}
+	return true
 }
 
 // finish ends the connection for good: the driver stops and the endpoint

@@ -115,16 +115,17 @@ func (c *Conn) initEarly(config *Config) {
 
 // onEarlyDataAccepted hands a server connection whose 0-RTT was accepted
 // to Accept at once (on the driver's goroutine): its requests are
-// answered before the handshake completes.
-func (c *Conn) onEarlyDataAccepted() {
+// answered before the handshake completes. It reports false when the
+// accept queue is full and the connection is to be refused.
+func (c *Conn) onEarlyDataAccepted() (queued bool) {
 	if c.isClient || c.early.ready == nil || c.early.queued {
-		return
+		return true
 	}
 	c.early.queued = true
 	c.early.version.Store(uint32(c.sm.Version()))
 	c.peerDatagramMax.Store(c.sm.PeerMaxDatagramFrameSize())
 	close(c.early.ready)
-	c.endpoint.onHandshakeComplete(c)
+	return c.endpoint.onHandshakeComplete(c)
 }
 
 // onHandshakeCompleteEarly finishes what 0-RTT started when the handshake

@@ -444,16 +444,17 @@ func (e *Endpoint) forget(c *Conn, l *lingerEntry) {
 }
 
 // onHandshakeComplete queues a server connection for Accept (on c's
-// goroutine).
-func (e *Endpoint) onHandshakeComplete(c *Conn) {
+// goroutine). It reports false when nobody accepts fast enough: the
+// caller refuses the connection rather than queue it forever.
+func (e *Endpoint) onHandshakeComplete(c *Conn) (queued bool) {
 	if c.isClient || e.accept == nil {
-		return
+		return true
 	}
 	select {
 	case e.accept <- c:
+		return true
 	default:
-		// Nobody accepts fast enough: refuse rather than queue forever.
-		c.sm.Refuse()
+		return false
 	}
 }
 
