@@ -241,10 +241,14 @@ func readNoWait(stream any, p []byte) (int, error) {
 
 // Write writes data to the stream, blocking while more than 4 MiB wait to
 // be acknowledged, or while what was written reaches the peer's credit for
-// the stream (its MAX_STREAM_DATA) plus Config.SendCushion.
+// the stream (its MAX_STREAM_DATA) plus Config.SendCushion. Once the
+// connection has ended, or started to, it returns why and takes nothing.
 func (s *Stream) Write(p []byte) (int, error) {
 	if !s.st.HasSend() {
 		return 0, ErrStreamClosed
+	}
+	if err := s.connEnded(); err != nil {
+		return 0, err
 	}
 	written := 0
 	for {
@@ -277,6 +281,9 @@ func writeNoWait(stream any, b []byte) (int, error) {
 	if !s.st.HasSend() {
 		return 0, ErrStreamClosed
 	}
+	if err := s.connEnded(); err != nil {
+		return 0, err
+	}
 	n, st, code := s.st.Write(b)
 	return n, s.sendError(st, code)
 }
@@ -284,6 +291,19 @@ func writeNoWait(stream any, b []byte) (int, error) {
 func init() {
 	quichooks.WriteNoWait = writeNoWait
 	quichooks.ReadNoWait = readNoWait
+}
+
+// connEnded is why the connection ended, once it has started to: data
+// written then would sit in a buffer that nothing sends any more (the
+// closing and draining periods carry CONNECTION_CLOSE alone, RFC 9000
+// §10.2), so Write says so instead of taking it while it has room.
+func (s *Stream) connEnded() error {
+	select {
+	case <-s.c.closed:
+		return s.c.closeError()
+	default:
+		return nil
+	}
 }
 
 // sendError is the error a status of the sending part means, nil for OK
