@@ -91,37 +91,9 @@ func (b *sendBatch) send(fd uintptr) bool {
 	}
 }
 
-// sendBatchReserve keeps a few batches (16 KB each) for the writes of
-// every socket, in front of each socket's sync.Pool, which the garbage
-// collector empties: a server doing 32 handshakes at a time
-// (BenchmarkHandshake/mode=parallel in ./bench) made a new batch every 25
-// handshakes, after the collections, 600 bytes a handshake. A batch keeps
-// nothing of a socket between writes (writeBatch clears its references to
-// the caller's buffers), so sockets share the reserve.
-var sendBatchReserve = make(chan *sendBatch, 4)
-
-// getSendBatch returns a batch from the reserve, else from s's pool.
-func (s *sysConn) getSendBatch() *sendBatch {
-	select {
-	case b := <-sendBatchReserve:
-		return b
-	default:
-		return s.sendPool.Get().(*sendBatch)
-	}
-}
-
-// putSendBatch gives b back, to the reserve while it has room.
-func (s *sysConn) putSendBatch(b *sendBatch) {
-	select {
-	case sendBatchReserve <- b:
-	default:
-		s.sendPool.Put(b)
-	}
-}
-
 func (s *sysConn) writeBatch(msgs []Message, wildcard bool) (int, error) {
-	b := s.getSendBatch()
-	defer s.putSendBatch(b)
+	b := s.sendPool.Get().(*sendBatch)
+	defer s.sendPool.Put(b)
 	mi, off := 0, 0
 	retry := -1 // message being resent without GSO after the kernel refused it
 	icmpRetried := false
