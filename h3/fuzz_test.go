@@ -53,12 +53,11 @@ func FuzzServerStreams(f *testing.F) {
 	f.Add(true, frame.AppendPriorityUpdate(clientSettings, frame.TypePriorityUpdate, 0, []byte("u=(")))
 
 	fz := newFuzzTarget(f)
-	f.Fuzz(func(t *testing.T, control bool, data []byte) { fz.input(control, data) })
+	f.Fuzz(func(t *testing.T, control bool, data []byte) { fz.input(t, control, data) })
 }
 
 // fuzzTarget is a server and the client connection the inputs are sent on.
 type fuzzTarget struct {
-	tb  testing.TB
 	e   *testEnv
 	cfg *quic.Config
 	qc  *quic.Conn // reused for request stream inputs while it lives
@@ -71,7 +70,7 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 		w.Write(make([]byte, n))
 	}))
 	_, pool := testCertificate(tb)
-	fz := &fuzzTarget{tb: tb, e: e, cfg: &quic.Config{TLS: &tls13.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{NextProtoH3}}}}
+	fz := &fuzzTarget{e: e, cfg: &quic.Config{TLS: &tls13.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{NextProtoH3}}}}
 	tb.Cleanup(func() {
 		if fz.qc != nil {
 			fz.qc.CloseWithError(0, "")
@@ -80,19 +79,21 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 	return fz
 }
 
-func (fz *fuzzTarget) dial() *quic.Conn {
+// dial fails t, the test of the input being run: a fuzz target must not
+// call the *testing.F's Fatal.
+func (fz *fuzzTarget) dial(t testing.TB) *quic.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	c, err := quic.Dial(ctx, "udp", fz.e.ln.Addr().String(), fz.cfg)
 	if err != nil {
-		fz.tb.Fatalf("dial: %v", err)
+		t.Fatalf("dial: %v", err)
 	}
 	return c
 }
 
-func (fz *fuzzTarget) input(control bool, data []byte) {
+func (fz *fuzzTarget) input(t testing.TB, control bool, data []byte) {
 	if control {
-		c := fz.dial()
+		c := fz.dial(t)
 		defer c.CloseWithError(0, "")
 		ctx, cancel := context.WithTimeout(context.Background(), fuzzWait)
 		defer cancel()
@@ -109,7 +110,7 @@ func (fz *fuzzTarget) input(control bool, data []byte) {
 		return
 	}
 	if fz.qc == nil || fz.qc.Context().Err() != nil {
-		fz.qc = fz.dial()
+		fz.qc = fz.dial(t)
 	}
 	if !exchange(fz.qc, data) {
 		fz.qc.CloseWithError(0, "")
