@@ -360,7 +360,8 @@
 //     for push streams (it allows no push); priority changes of a request
 //     sent over TCP are not sent (net/http cannot send HTTP/2's
 //     PRIORITY_UPDATE).
-//   - Writes on our QPACK streams happen under the connection's QPACK lock;
-//     a peer that never reads them would, after megabytes of instructions,
-//     stall the connection's header encoding.
+//   - Writes on our QPACK encoder stream happen under the connection's
+//     QPACK lock (the decoder stream's go to a backlog, see Limits); a peer
+//     that never reads the encoder stream would, after megabytes of
+//     instructions, stall the connection's header encoding.
 package h3
