@@ -52,12 +52,12 @@
 //     and the HTTPS answers.
 //   - Racing (race.go, tcp.go): QUIC starts first; TCP starts after a head
 //     start (HeadStart, else 1.5 × the smoothed RTT last measured along the
-//     route, at least 50 ms, else 300 ms), or at once when QUIC fails. The
-//     request goes over whichever has a connection first: QUIC when its
-//     handshake completes, TCP when net/http hands it a connection (GotConn,
-//     before anything is written). A TCP attempt that lost writes nothing:
-//     its HTTP/1.1 connection is closed, its HTTP/2 request made to fail
-//     before its HEADERS frame. A QUIC connection that completes after
+//     route kept within 50 ms and 2 s, else 300 ms), or at once when QUIC
+//     fails. The request goes over whichever has a connection first: QUIC
+//     when its handshake completes, TCP when net/http hands it a connection
+//     (GotConn, before anything is written). A TCP attempt that lost writes
+//     nothing: its HTTP/1.1 connection is closed, its HTTP/2 request made to
+//     fail before its HEADERS frame. A QUIC connection that completes after
 //     losing stays pooled; while a dial that lost is pending, requests go
 //     straight to TCP. A closed UDP port is seen at once: quic.Dial asks
 //     udpio for ICMP errors, and a port or host unreachable ends the
@@ -360,7 +360,8 @@
 //     for push streams (it allows no push); priority changes of a request
 //     sent over TCP are not sent (net/http cannot send HTTP/2's
 //     PRIORITY_UPDATE).
-//   - Writes on our QPACK streams happen under the connection's QPACK lock;
-//     a peer that never reads them would, after megabytes of instructions,
-//     stall the connection's header encoding.
+//   - Writes on our QPACK encoder stream happen under the connection's
+//     QPACK lock (the decoder stream's go to a backlog, see Limits); a peer
+//     that never reads the encoder stream would, after megabytes of
+//     instructions, stall the connection's header encoding.
 package h3

@@ -10,14 +10,15 @@ import (
 
 // Racing QUIC against TCP (draft-ietf-happy-happyeyeballs-v3-04 §7 for
 // protocols; Chromium's figures). QUIC starts first; TCP starts after a
-// head start (HeadStart, else 1.5 × the route's smoothed RTT, else 300 ms)
-// or at once when QUIC fails. The request goes over whichever has a
-// connection first: QUIC when its handshake completes, TCP when net/http
-// hands the request a connection (see tcpGate). The loser is not wasted: a
-// QUIC connection that completes later stays in the pool for the next
-// requests, and a TCP dial that completes later stays in net/http's pool.
-// While a dial that lost a race is still in progress, requests along its
-// route go straight to TCP rather than wait again.
+// head start (HeadStart, else 1.5 × the route's smoothed RTT within
+// [50 ms, 2 s], else 300 ms) or at once when QUIC fails. The request goes
+// over whichever has a connection first: QUIC when its handshake
+// completes, TCP when net/http hands the request a connection (see
+// tcpGate). The loser is not wasted: a QUIC connection that completes
+// later stays in the pool for the next requests, and a TCP dial that
+// completes later stays in net/http's pool. While a dial that lost a race
+// is still in progress, requests along its route go straight to TCP rather
+// than wait again.
 
 type raceSide int
 

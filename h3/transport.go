@@ -76,8 +76,8 @@ type Transport struct {
 	// HTTP/3 connection made for another (RFC 9114 §3.3).
 	DisableCoalescing bool
 	// HeadStart is how long TCP waits for QUIC in a race. Zero means 1.5 ×
-	// the smoothed RTT last measured to the alternative, or 300 ms when
-	// none is known.
+	// the smoothed RTT last measured to the alternative, kept within 50 ms
+	// and 2 s, or 300 ms when none is known.
 	HeadStart time.Duration
 
 	// Trace receives the discovery decisions of every request (see also

@@ -11,8 +11,8 @@
 // quic-go server move data over loopback. Subpackages:
 //
 //   - perf: the QUIC performance protocol (draft-banks-quic-performance-00)
-//     over a small Conn/Stream abstraction, with adapters for quic-go and
-//     crypto/tls over TCP (and the marked place for skiff's);
+//     over a small Conn/Stream abstraction, with adapters for skiff, quic-go
+//     and crypto/tls over TCP;
 //   - bench: the side-by-side harness (bulk throughput and CPU per byte,
 //     handshake and request rates, memory per idle connection) and
 //     vethbench.sh, its bulk part across two network namespaces;
@@ -23,7 +23,7 @@
 //   - relay, qtrace, runner, cmd/interop: the local runner of `make
 //     interop` (the network simulator as a userspace relay, decryption of
 //     its capture with the key logs, the runner's checks, the matrix).
-//
-// Tests of skiff's quic and h3 packages against quic-go, in both roles, are
-// added here as those packages land.
+//   - quicinterop, h3interop, perfinterop: tests of skiff's quic, h3 and
+//     `skiff perf` against quic-go's quic, http3 and perf peers, in both
+//     roles over loopback.
 package interop

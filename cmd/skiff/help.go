@@ -121,7 +121,9 @@ server flags:
 	writeFlagSet(w, perfClientFlags(&perfClientOptions{}))
 }
 
-// writeFlagSet lists a flag set's flags in the style of writeGetFlags.
+// writeFlagSet lists a flag set's flags in the style of writeGetFlags. A
+// usage that names its own default (serve's --qlog-dir: $QLOGDIR) gets no
+// second one from the flag's value.
 func writeFlagSet(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		arg, usage := flag.UnquoteUsage(f)
@@ -129,7 +131,7 @@ func writeFlagSet(w io.Writer, fs *flag.FlagSet) {
 		if arg != "" {
 			name += " " + strings.ToUpper(arg)
 		}
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(usage, "(default ") {
 			usage += " (default " + f.DefValue + ")"
 		}
 		fmt.Fprintf(w, "  %-28s %s\n", name, usage)

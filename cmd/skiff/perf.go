@@ -54,15 +54,16 @@ type perfServerOptions struct {
 // perfServerFlags defines them, for parsing and for skiff help perf.
 func perfServerFlags(o *perfServerOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("skiff perf server", flag.ContinueOnError)
-	fs.StringVar(&o.listen, "listen", "[::]:4433", "address to listen on")
-	fs.StringVar(&o.certFile, "cert", "", "certificate chain (PEM); a self-signed one when empty")
-	fs.StringVar(&o.keyFile, "key", "", "private key (PEM)")
+	fs.StringVar(&o.listen, "listen", "[::]:4433", "`address` to listen on")
+	fs.StringVar(&o.certFile, "cert", "", "certificate chain `file` (PEM); a self-signed one when empty")
+	fs.StringVar(&o.keyFile, "key", "", "private key `file` (PEM) of --cert")
 	fs.Var((*algorithmFlag)(&o.cc), "cc", ccUsage)
 	return fs
 }
 
-// ccUsage documents the -cc flag of both modes.
-const ccUsage = "congestion controller: cubic, newreno or bbr (default cubic)"
+// ccUsage documents the -cc flag of both modes (its default, cubic, is
+// the flag's value: writeFlagSet prints it).
+const ccUsage = "congestion controller `name`: cubic, newreno or bbr"
 
 // algorithmFlag is a congestion.Algorithm as a command-line flag.
 type algorithmFlag congestion.Algorithm
@@ -198,11 +199,11 @@ type perfClientOptions struct {
 // perfClientFlags defines them, for parsing and for skiff help perf.
 func perfClientFlags(o *perfClientOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("skiff perf client", flag.ContinueOnError)
-	fs.StringVar(&o.upload, "upload", "0", "bytes to upload per stream (suffixes K, M, G: powers of 1024)")
-	fs.StringVar(&o.download, "download", "1G", "bytes to download per stream")
-	fs.IntVar(&o.streams, "streams", 1, "concurrent streams")
+	fs.StringVar(&o.upload, "upload", "0", "`bytes` to upload per stream (suffixes K, M, G: powers of 1024)")
+	fs.StringVar(&o.download, "download", "1G", "`bytes` to download per stream")
+	fs.IntVar(&o.streams, "streams", 1, "open `n` concurrent streams")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server's certificate")
-	fs.StringVar(&o.cacert, "cacert", "", "trust this CA (PEM) instead of the system roots")
+	fs.StringVar(&o.cacert, "cacert", "", "trust the CA certificates in `file` (PEM) instead of the system roots")
 	fs.Var((*algorithmFlag)(&o.cc), "cc", ccUsage)
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.verify, "verify", false, "check that the download is the perf pattern skiff's and the interop peers' servers send")

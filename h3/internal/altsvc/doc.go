@@ -18,7 +18,8 @@
 // rejected whole (the client then ignores the field), never partly used. It
 // allocates only for the entries it returns and never panics.
 //
-// Not done: the ALTSVC frame of HTTP/2 (§4) and the Alt-Used request field
-// (§5); caching and the rules on when an alternative may be used (§2, §9)
-// belong to the h3 client.
+// Not here: the ALTSVC frame of HTTP/2 (§4), which skiff does not read at
+// all (net/http drops it); the Alt-Used request field (§5), which h3's
+// client sends (client_stream.go), caching, and the rules on when an
+// alternative may be used (§2, §9) belong to the h3 client.
 package altsvc

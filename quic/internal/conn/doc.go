@@ -66,11 +66,13 @@
 // incompatible, and Retry at the client), ackfreq.go (when to
 // acknowledge; ACK_FREQUENCY and IMMEDIATE_ACK), pmtu.go (datagram size,
 // DPLPMTUD with black hole detection), datagram.go, mailbox.go, events.go,
-// inspect.go (what tests read), congestion.go (application-limited
-// reports, the controller's state), probe.go (what PTO probes carry:
+// appstate.go (what package quic's API reports of a connection and its
+// streams beyond the events), inspect.go (what tests read), congestion.go
+// (application-limited reports, the controller's state), probe.go (what PTO probes carry:
 // unacknowledged CRYPTO data during the handshake, after it the data of
-// the oldest packets in flight when there is no new data), trace.go (the
-// Tracer's events, at the cost of a nil check when there is no Tracer).
+// the oldest packets in flight when there is no new data), trace.go and
+// tracer.go (the Tracer's events, its path events in tracer.go, at the cost
+// of a nil check when there is no Tracer).
 //
 // # Stream scheduling
 //

@@ -12,8 +12,8 @@
 // TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and
 // TLS_CHACHA20_POLY1305_SHA256 (RFC 9001 §5.1, §5.3). NextGeneration derives
 // the keys of the next key phase, keeping the header protection key
-// (RFC 9001 §6.1). The package has its own HKDF-Expand-Label (RFC 8446
-// §7.1); it does not depend on the tls13 package.
+// (RFC 9001 §6.1). HKDF-Expand-Label (RFC 8446 §7.1) is internal/hkdf's,
+// the one tls13 uses too; this package does not depend on tls13.
 //
 // # Packets
 //

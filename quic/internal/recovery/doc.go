@@ -99,19 +99,24 @@
 //
 // # Limits, not done yet
 //
-//   - ECN validation is per connection, not per path, and a failed path
-//     is never tested again (RFC 9000 §13.4.2.2 allows either).
+//   - ECN validation is one state per connection, started over when the
+//     connection changes path (OnPathChange, RestartECNValidation); a path
+//     where it failed is not tested again while the connection stays on it
+//     (RFC 9000 §13.4.2.2 allows either).
 //   - Persistent congestion does not look across packet number spaces.
 //   - No skipped packet numbers to detect optimistic ACKs (RFC 9000 §21.4).
 //   - Spurious loss detection forgets a lost packet one PTO after the
 //     loss, or when 128 newer ones were lost in its space; a later ACK of
 //     it goes unnoticed. The connection is not told of spurious losses,
 //     so their retransmissions still go out (harmlessly duplicated).
-//   - The adapted thresholds are per connection and never shrink except
-//     by the reset after 16 loss episodes; a path that stops reordering
-//     and never loses keeps them.
-//   - One path: path migration would need a Recovery per path, or a reset
-//     of the RTT estimator and controller, which the connection owns.
+//   - The adapted thresholds are per connection, kept across path changes,
+//     and never shrink except by the reset after 16 loss episodes; a path
+//     that stops reordering and never loses keeps them.
+//   - One Recovery per connection, not per path: on a path change
+//     (OnPathChange, path.go) the new path's controller takes over and the
+//     packets sent before no longer feed it; the connection keeps each
+//     path's controller and RTT estimator and resets or restores the one
+//     Recovery shares (RFC 9000 §9.4).
 //   - While only packets carrying nothing but ACK frames are sent and the
 //     peer acknowledges none, at most 4096 are kept per space; older ones
 //     are declared lost (harmlessly: they were not in flight). The

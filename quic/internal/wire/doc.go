@@ -5,8 +5,9 @@
 // quic/internal/protect).
 //
 // It implements:
-//   - RFC 9000 §16 variable-length integers; §17.1 and Appendix A packet
-//     number encoding and decoding;
+//   - RFC 9000 §16 variable-length integers (internal/quicvarint's, which
+//     HTTP/3 framing shares); §17.1 and Appendix A packet number encoding
+//     and decoding;
 //   - RFC 9000 §17 long headers (Initial, 0-RTT, Handshake, Retry), short
 //     headers and Version Negotiation, for QUIC version 1 and version 2
 //     (RFC 9369 §3.2 long header types), plus the RFC 8999 invariants a
