@@ -48,7 +48,9 @@ const (
 	clientFuzzHeld  = 1 << 3 // datagrams with Holders (HandleDatagramHeld)
 	clientFuzzReset = 1 << 6 // a raw late datagram ends in the stateless reset token
 	// bits 4 and 5: where a GRO run of 1-RTT packets comes from (runSource
-	// of the mode shifted right by one).
+	// of the mode shifted right by one); for Initial and Handshake packets,
+	// bit 4 coalesces them in one datagram.
+	clientFuzzCoalesce = 1 << 4
 )
 
 // FuzzClientDatagrams is FuzzServerDatagrams for a client connection,
@@ -120,6 +122,8 @@ func FuzzClientDatagrams(f *testing.F) {
 		f.Add(byte(clientFuzzInitial), append([]byte{byte(len(fr))}, fr...))
 		f.Add(byte(clientFuzzHandshake), append([]byte{byte(len(fr))}, fr...))
 	}
+	f.Add(byte(clientFuzzInitial|clientFuzzCoalesce), []byte{1, 1, 5, 0x02, 0, 0, 0, 0})
+	f.Add(byte(clientFuzzHandshake|clientFuzzCoalesce), []byte{1, 1, 1, 0x1e})
 	// Raw datagrams before the server answered: a Version Negotiation
 	// packet echoing the client's IDs without its version, one with it, a
 	// Retry without its tag, garbage with a long header.
@@ -245,8 +249,19 @@ func FuzzClientDatagrams(f *testing.F) {
 				space = recovery.SpaceHandshake
 			}
 			p.serverFlightHeld(space == recovery.SpaceHandshake)
+			if mode&clientFuzzCoalesce == 0 {
+				for _, fr := range splitPackets(data) {
+					p.serverSends(space, fr)
+				}
+				break
+			}
+			// RFC 9000 §12.2: the packets coalesced in one datagram.
+			var d []byte
 			for _, fr := range splitPackets(data) {
-				p.serverSends(space, fr)
+				d = append(d, sealedPacket(t, p.server, space, fr, 0, nil, false)...)
+			}
+			if d != nil {
+				p.handOver(c, flight{b: d}, serverAddr, false)
 			}
 		case clientFuzzParams:
 			p.onServer = func(s *Conn) {
