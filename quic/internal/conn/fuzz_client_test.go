@@ -51,6 +51,8 @@ const (
 	// of the mode shifted right by one); for Initial and Handshake packets,
 	// bit 4 coalesces them in one datagram.
 	clientFuzzCoalesce = 1 << 4
+	// Both sides enable DATAGRAM frames (RFC 9221).
+	clientFuzzDatagrams = 1 << 7
 )
 
 // FuzzClientDatagrams is FuzzServerDatagrams for a client connection,
@@ -98,10 +100,24 @@ func FuzzClientDatagrams(f *testing.F) {
 		{0x30, 3, 'a', 'b', 'c'},       // DATAGRAM, which the client did not enable
 		appendFrame(&wire.AckFrequencyFrame{SequenceNumber: 1, AckElicitingThreshold: 10, RequestedMaxAckDelay: 5 * time.Millisecond, ReorderingThreshold: 3}),
 		{byte(wire.FrameTypeImmediateAck)},
+		{byte(wire.FrameTypePadding), 0, 0, byte(wire.FrameTypePing)},
+		{byte(wire.FrameTypeAckECN), 0x05, 0x00, 0x00, 0x03, 1, 0, 0},
+		{byte(wire.FrameTypeMaxStreamsUni), 0x40, 200},
+		{byte(wire.FrameTypeDataBlocked), 0x44, 0},
+		{byte(wire.FrameTypeStreamDataBlocked), 1, 0x44, 0},
+		{byte(wire.FrameTypeStreamsBlockedBidi), 0x40, 100},
+		{byte(wire.FrameTypeStreamsBlockedUni), 0x40, 100},
 	}
 	for _, fr := range seedFrames {
 		f.Add(byte(clientFuzz1RTT), fr)
 		f.Add(byte(clientFuzz1RTT|clientFuzzHeld), fr)
+	}
+	for _, fr := range [][]byte{
+		{byte(wire.FrameTypeDatagram), 'a', 'b', 'c'},
+		{byte(wire.FrameTypeDatagramLen), 3, 'a', 'b', 'c', byte(wire.FrameTypeDatagramLen), 0},
+		{byte(wire.FrameTypeDatagramLen), 0x44, 0, 'a'},
+	} {
+		f.Add(byte(clientFuzz1RTT|clientFuzzDatagrams), fr)
 	}
 	// The handshake levels: the frames RFC 9000 §12.4 allows there, and
 	// some it does not, which are a PROTOCOL_VIOLATION.
@@ -196,7 +212,7 @@ func FuzzClientDatagrams(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, mode byte, data []byte) {
-		p := clientFuzzPair(t)
+		p := clientFuzzPair(t, mode&clientFuzzDatagrams != 0)
 		if mode&clientFuzzHeld != 0 {
 			p.held = &heldDatagrams{}
 		}
@@ -332,9 +348,11 @@ func FuzzClientDatagrams(f *testing.F) {
 	})
 }
 
-// clientFuzzPair is h3specPair with the connection IDs fixed.
-func clientFuzzPair(t testing.TB) *testPair {
+// clientFuzzPair is h3specPair with the connection IDs fixed, and
+// DATAGRAM frames enabled on both sides when datagrams is set.
+func clientFuzzPair(t testing.TB, datagrams bool) *testPair {
 	cc, sc := cheapConfigs(t)
+	cc.EnableDatagrams, sc.EnableDatagrams = datagrams, datagrams
 	p := &testPair{t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), serverConfig: sc, serverSCID: fuzzServerSCID}
 	c, err := New(p.now, cc, &Params{IsClient: true, Version: wire.Version1, DCID: fuzzClientDCID, SCID: fuzzClientSCID,
 		Peer: serverAddr, ResetKey: testResetKey(), ECNCapable: true})
