@@ -67,6 +67,7 @@ const (
 //   - if it closed, it did so with a transport error code of RFC 9000 §20
 //     (or CRYPTO_ERROR carrying a TLS alert) that blames the peer, never
 //     INTERNAL_ERROR (clientCloseValid);
+//   - it reports no more NEW_TOKEN tokens than maxNewTokens;
 //   - every datagram it sends parses, and one carrying an Initial is
 //     padded to 1200 bytes (RFC 9000 §14.1) (checkClientDatagram);
 //   - the server never finds a frame the client sent malformed;
@@ -180,6 +181,11 @@ func FuzzClientDatagrams(f *testing.F) {
 	for _, src := range []byte{0, 16, 32} {
 		f.Add(byte(clientFuzz1RTTMany|clientFuzzHeld)|src, run)
 	}
+	var tokens []byte
+	for i := range 6 {
+		tokens = append(tokens, appendFrame(&wire.NewTokenFrame{Token: []byte{byte(i)}})...)
+	}
+	f.Add(byte(clientFuzz1RTT), tokens)
 	f.Add(byte(clientFuzz1RTTMany), append([]byte{byte(len(seedFrames[1]))}, append(seedFrames[1], append([]byte{byte(len(seedFrames[7]))}, seedFrames[7]...)...)...))
 	// The server's transport parameters, each replacing the real one of
 	// its ID (RFC 9000 §18.2).
@@ -313,6 +319,15 @@ func FuzzClientDatagrams(f *testing.F) {
 			}
 			if err := clientCloseValid(c); err != nil {
 				t.Fatal(err)
+			}
+			tokens := 0
+			for _, ev := range p.events[0] {
+				if ev.Kind == EventNewToken {
+					tokens++
+				}
+			}
+			if tokens > maxNewTokens {
+				t.Fatalf("the client reported %d NEW_TOKEN tokens", tokens)
 			}
 			if s := p.server; s != nil {
 				if r := s.closing.reason; r != nil && r.Kind == ReasonTransport && !r.Remote && TransportErrorCode(r.Code) == wire.FrameEncodingError {
