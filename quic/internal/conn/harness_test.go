@@ -71,6 +71,12 @@ type testPair struct {
 	// held, when set, delivers datagrams with a Holder each
 	// (recv_held_test.go), as the endpoint's receive buffers.
 	held *heldDatagrams
+	// serverSCID, when set, is the server's connection ID instead of a
+	// random one, and onServer, when set, sees the server as soon as it
+	// is created, before it reads the client's first Initial
+	// (FuzzClientDatagrams).
+	serverSCID wire.ConnectionID
+	onServer   func(s *Conn)
 }
 
 func newTestPair(t testing.TB) *testPair {
@@ -198,12 +204,19 @@ func (p *testPair) deliver() bool {
 			if err != nil || hdr.Type != wire.PacketInitial {
 				continue
 			}
-			s, err := New(p.now, p.serverConfig, &Params{Version: hdr.Version, DCID: hdr.DCID, SCID: NewConnectionID(),
+			scid := p.serverSCID
+			if scid.Len() == 0 {
+				scid = NewConnectionID()
+			}
+			s, err := New(p.now, p.serverConfig, &Params{Version: hdr.Version, DCID: hdr.DCID, SCID: scid,
 				Peer: clientAddr, ResetKey: testResetKey(), ECNCapable: true, MaxReceiveSize: p.maxReceive, Tracer: p.serverTracer})
 			if err != nil {
 				p.t.Fatal(err)
 			}
 			p.server = s
+			if p.onServer != nil {
+				p.onServer(s)
+			}
 		}
 		p.handOver(p.server, d, clientAddr, true)
 	}
