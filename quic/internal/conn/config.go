@@ -46,18 +46,17 @@ type Config struct {
 }
 
 const (
-	defaultHandshakeTimeout   = 10 * time.Second
-	defaultIdleTimeout        = 30 * time.Second
-	defaultMaxStreams         = 100
-	defaultStreamWindow       = 512 << 10
-	defaultConnectionWindow   = 768 << 10
-	defaultMaxStreamWindow    = 16 << 20
-	defaultMaxConnWindow      = 24 << 20
-	maxStreamsLimit           = 1 << 60 // RFC 9000 §4.6
-	activeConnectionIDLimit   = ActiveConnectionIDs
-	maxCryptoBuffer           = 64 << 10
-	maxReceivedDatagramFrames = 128
-	defaultSendCushion        = 64 << 10
+	defaultHandshakeTimeout = 10 * time.Second
+	defaultIdleTimeout      = 30 * time.Second
+	defaultMaxStreams       = 100
+	defaultStreamWindow     = 512 << 10
+	defaultConnectionWindow = 768 << 10
+	defaultMaxStreamWindow  = 16 << 20
+	defaultMaxConnWindow    = 24 << 20
+	maxStreamsLimit         = 1 << 60 // RFC 9000 §4.6
+	activeConnectionIDLimit = ActiveConnectionIDs
+	maxCryptoBuffer         = 64 << 10
+	defaultSendCushion      = 64 << 10
 
 	// InitialMaxDatagramSize is the smallest datagram size every path
 	// carries, the size of a client's first Initial (RFC 9000 §14.1).

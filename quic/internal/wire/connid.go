@@ -45,8 +45,10 @@ func (c *ConnectionID) set(b []byte) error {
 // Len returns the length of the connection ID in bytes.
 func (c *ConnectionID) Len() int { return int(c.n) }
 
-// Bytes returns the connection ID's bytes. The slice aliases c.
-func (c *ConnectionID) Bytes() []byte { return c.b[:c.n] }
+// Bytes returns the connection ID's bytes. The slice aliases c, and its
+// capacity ends with them: an append copies rather than writing into c's
+// spare bytes, which == compares too.
+func (c *ConnectionID) Bytes() []byte { return c.b[:c.n:c.n] }
 
 // String returns the connection ID in hexadecimal.
 func (c ConnectionID) String() string { return hex.EncodeToString(c.b[:c.n]) }
