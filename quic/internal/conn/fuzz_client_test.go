@@ -171,13 +171,7 @@ func FuzzClientDatagrams(f *testing.F) {
 	// Several 1-RTT packets, and GRO runs of them from the server's
 	// address, its IPv4-mapped form and an address the client does not
 	// know (RFC 9000 §9: dropped).
-	var run []byte
-	for i := range 4 {
-		fr := streamFrame(1, uint64(i*1100), bytes.Repeat([]byte{byte('a' + i)}, 1100), i == 3)
-		fr = append(fr, streamFrame(3, uint64(i*100), bytes.Repeat([]byte{byte('A' + i)}, 100), false)...)
-		run = append(run, 0xff, byte(len(fr)>>8), byte(len(fr)))
-		run = append(run, fr...)
-	}
+	run := groRunSeed(1, 3)
 	for _, src := range []byte{0, 16, 32} {
 		f.Add(byte(clientFuzz1RTTMany|clientFuzzHeld)|src, run)
 	}

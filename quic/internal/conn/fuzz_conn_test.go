@@ -54,13 +54,7 @@ func FuzzServerDatagrams(f *testing.F) {
 	f.Add(byte(2), append([]byte{byte(len(seedFrames[1]))}, append(seedFrames[1], append([]byte{byte(len(seedFrames[4]))}, seedFrames[4]...)...)...))
 	// GRO runs of packets with STREAM frames in order, from the client's
 	// address, its IPv4-mapped form and a new address.
-	var run []byte
-	for i := range 4 {
-		fr := streamFrame(0, uint64(i*1100), bytes.Repeat([]byte{byte('a' + i)}, 1100), i == 3)
-		fr = append(fr, streamFrame(4, uint64(i*100), bytes.Repeat([]byte{byte('A' + i)}, 100), false)...)
-		run = append(run, 0xff, byte(len(fr)>>8), byte(len(fr)))
-		run = append(run, fr...)
-	}
+	run := groRunSeed(0, 4)
 	for _, src := range []byte{0, 8, 16} {
 		f.Add(2|4|src, run)
 	}
@@ -83,20 +77,12 @@ func FuzzServerDatagrams(f *testing.F) {
 			p.clientSends(recovery.SpaceAppData, data[:min(len(data), 1400)], 0)
 		case 2:
 			var run [][]byte
-			for len(data) > 0 {
-				// A length byte, or 0xff and two bytes of a length up
-				// to 1400, as much as a datagram carries.
-				n, at := int(data[0]), 1
-				if n == 0xff && len(data) >= 3 {
-					n, at = min(int(data[1])<<8|int(data[2]), 1400), 3
-				}
-				n = min(n, len(data)-at)
+			for _, frames := range splitPackets(data) {
 				if p.held == nil {
-					p.clientSends(recovery.SpaceAppData, data[at:at+n], 0)
+					p.clientSends(recovery.SpaceAppData, frames, 0)
 				} else {
-					run = append(run, sealedPacket(t, p.client, recovery.SpaceAppData, data[at:at+n], 0, nil, false))
+					run = append(run, sealedPacket(t, p.client, recovery.SpaceAppData, frames, 0, nil, false))
 				}
-				data = data[at+n:]
 			}
 			if run != nil {
 				p.handOverRun(s, run, runSource(mode))
@@ -225,4 +211,18 @@ func TestNewConnectionIDRetireFlood(t *testing.T) {
 		t.Errorf("server holds %d peer connection IDs", n)
 	}
 	p.expectClose(p.server, wire.ConnectionIDLimitError, wire.FrameTypeNewConnectionID, true)
+}
+
+// groRunSeed is a fuzz seed of four length-prefixed packets' frames for a
+// GRO run (0xff, a 16-bit length, the frames): STREAM frames in order on
+// stream a, the last with FIN, and on stream b.
+func groRunSeed(a, b uint64) []byte {
+	var run []byte
+	for i := range 4 {
+		fr := streamFrame(a, uint64(i*1100), bytes.Repeat([]byte{byte('a' + i)}, 1100), i == 3)
+		fr = append(fr, streamFrame(b, uint64(i*100), bytes.Repeat([]byte{byte('A' + i)}, 100), false)...)
+		run = append(run, 0xff, byte(len(fr)>>8), byte(len(fr)))
+		run = append(run, fr...)
+	}
+	return run
 }
