@@ -290,7 +290,7 @@ func (d *driver) loop(dialing <-chan struct{}) (ended bool) {
 		}
 		if sm.Closed() || (sm.Closing() && c.lingerNow(now)) {
 			c.drainInbox()
-			trimRxPoolsAtEnd()
+			trimPoolsAtEnd()
 			d.timer.Stop()
 			return true
 		}
@@ -368,7 +368,7 @@ func (c *Conn) trimIdle() {
 	}
 	c.inboxMu.Unlock()
 	c.sm.Trim()
-	trimRxPools()
+	trimPools()
 }
 
 // flush sends everything the connection has to send now: bursts of

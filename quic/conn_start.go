@@ -108,8 +108,9 @@ func (c *Conn) isClosing() bool {
 // the receive buffer pools (rxbuf.go) are shared by all of them.
 var liveConns atomic.Int64
 
-// trimRxPoolsAtEnd is the driver's last act. The last connection to end
-// shrinks the receive buffer pools to their idle size; one that ends while
+// trimPoolsAtEnd is the driver's last act. The last connection to end
+// shrinks the receive buffer pools to their idle size and lets the send
+// buffers' reserves go (trimPools); one that ends while
 // others run leaves them: a datagram of a GRO run (a handshake flight is
 // two) holds a 64 KiB buffer until its driver has handled it, and with 32
 // handshakes in flight each end trimmed the spares below what the others
@@ -117,9 +118,9 @@ var liveConns atomic.Int64
 // buffers per handshake on the client of BenchmarkHandshake/mode=parallel,
 // a third of all it allocated. The pools stay bounded by their per-reader
 // limit meanwhile, and an idle connection still trims them (trimIdle).
-func trimRxPoolsAtEnd() {
+func trimPoolsAtEnd() {
 	if liveConns.Add(-1) == 0 {
-		trimRxPools()
+		trimPools()
 	}
 }
 

@@ -82,7 +82,7 @@ func (d *datagram) extend(e *datagram) bool {
 // the memory their flows needed goes with them. When the last connection
 // ends, or a connection goes idle, the list shrinks further, to idleReader
 // buffers per reader: what a burst needed is not kept for a burst that may
-// not come (trimRxPoolsAtEnd says why not at every connection's end).
+// not come (trimPoolsAtEnd says why not at every connection's end).
 type rxPool struct {
 	size, perReader, idleReader int
 	mu                          sync.Mutex
@@ -112,9 +112,9 @@ func (p *rxPool) trimTo(n int) {
 	}
 }
 
-// trimRxPools shrinks both free lists to their idle size, and lets the
+// trimPools shrinks both free lists to their idle size, and lets the
 // send buffers' reserves go (sendbuf.go).
-func trimRxPools() {
+func trimPools() {
 	for _, p := range [...]*rxPool{&smallBuffers, &groBuffers} {
 		p.mu.Lock()
 		p.trimTo(p.idleReader * max(p.readers, 0))

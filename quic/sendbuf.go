@@ -15,7 +15,7 @@ import "sync"
 // at once on a busy machine; the pool takes the rest.
 //
 // The reserve is the endpoints' spare memory, as the receive buffer pools
-// are (rxbuf.go), and goes when they shrink (trimRxPools): when the last
+// are (rxbuf.go), and goes when they shrink (trimPools): when the last
 // connection ends or one goes idle, so that idle connections hold none of
 // it.
 type sendBufferPool struct {
